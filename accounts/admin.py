@@ -1,0 +1,60 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from . import services
+from .models import AuthSession, Membership, Region, User
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["region", "school", "institution"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["id"]
+    list_display = ["id", "name", "username", "masked_phone", "is_active", "is_staff", "date_joined"]
+    search_fields = ["name", "username", "phone"]
+    list_filter = ["is_active", "is_staff", "memberships__role"]
+    fieldsets = (
+        (None, {"fields": ("name", "username", "phone", "password")}),
+        ("权限 Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("时间 Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("name", "username", "phone", "password1", "password2")}),)
+    inlines = [MembershipInline]
+    actions = ["revoke_sessions"]
+
+    @admin.action(description="注销全部登录（丢失手机）Sign out everywhere (lost phone)")
+    def revoke_sessions(self, request, queryset):
+        total = sum(services.auth_revoke_user_sessions(actor=request.user, user=u, reason="admin") for u in queryset)
+        self.message_user(request, f"已注销 {total} 个登录会话 ({total} sessions revoked)", messages.SUCCESS)
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "parent", "valid_from", "valid_to"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    list_display = ["user", "device", "ip", "created_at", "last_used_at", "revoked_at", "revoked_reason"]
+    list_filter = ["revoked_reason"]
+    raw_id_fields = ["user"]
+    exclude = ["refresh_hash"]
+    readonly_fields = [
+        "user",
+        "device",
+        "ip",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_reason",
+        "refresh_expires_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False

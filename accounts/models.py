@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .phones import mask_phone, validate_mainland_mobile
+
+
+class Region(models.Model):
+    """An administrative division, dated: a renamed or merged town keeps its history as an older row."""
+
+    class Kind(models.TextChoices):
+        DISTRICT = "区", "区 district"
+        SUBDISTRICT = "街道", "街道 sub-district"
+        TOWN = "镇", "镇 town"
+        TOWNSHIP = "乡", "乡 township"
+
+    code = models.CharField("区划代码", max_length=12)
+    name = models.CharField("名称", max_length=50)
+    kind = models.CharField("类型", max_length=4, choices=Kind.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    valid_from = models.DateField("起始日期")
+    valid_to = models.DateField("终止日期", null=True, blank=True)
+    source = models.CharField("来源", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "行政区划 region"
+        verbose_name_plural = "行政区划 regions"
+        ordering = ["code", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "valid_from"], name="region_code_valid_from"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="region_valid_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def is_valid_on(self, day) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, username, phone, password, **extra):
+        if not username and not phone:
+            raise ValueError("A user needs a username or a phone number")
+        user = self.model(username=username or None, phone=phone or None, **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, username=None, password=None, *, phone=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(username, phone, password, **extra)
+
+    def create_superuser(self, username=None, password=None, *, phone=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(username, phone, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(**{self.model.USERNAME_FIELD: username})
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with a mainland mobile number or a username, and a password (Argon2)."""
+
+    username = models.CharField("用户名", max_length=50, unique=True, null=True, blank=True)
+    phone = models.CharField(
+        "手机号", max_length=11, unique=True, null=True, blank=True, validators=[validate_mainland_mobile]
+    )
+    name = models.CharField("姓名", max_length=50)
+    is_active = models.BooleanField("有效", default=True)
+    is_staff = models.BooleanField("可进入管理后台", default=False)
+    date_joined = models.DateTimeField("注册时间", default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = "用户 user"
+        verbose_name_plural = "用户 users"
+        constraints = [
+            models.CheckConstraint(condition=Q(username__isnull=False) | Q(phone__isnull=False), name="user_has_login"),
+        ]
+
+    def __str__(self):
+        return self.name or self.username or mask_phone(self.phone)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Role(models.TextChoices):
+    BUREAU_ADMIN = "bureau_admin", "教育局管理员 bureau admin"
+    BUREAU_STAFF = "bureau_staff", "教育局工作人员 bureau staff"
+    INSPECTOR = "inspector", "督查员 inspector"
+    SCHOOL_ADMIN = "school_admin", "学校管理员 school admin"
+    TEACHER = "teacher", "教师 teacher"
+    INSTITUTION_STAFF = "institution_staff", "机构工作人员 institution staff"
+    PARENT = "parent", "家长 parent"
+
+
+REGION_ROLES = {Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR}
+SCHOOL_ROLES = {Role.SCHOOL_ADMIN, Role.TEACHER}
+INSTITUTION_ROLES = {Role.INSTITUTION_STAFF}
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Membership(models.Model):
+    """One role a user holds, and where it applies: a region (bureau roles), a school, or an institution."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField("角色", max_length=20, choices=Role.choices)
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(
+        "afterschool.School", null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        "institutions.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+    )
+    is_active = models.BooleanField("有效", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "角色 membership"
+        verbose_name_plural = "角色 memberships"
+        constraints = [
+            # Where a role applies is part of the role: the database refuses a bureau role without a region,
+            # a school role without a school, and so on.
+            models.CheckConstraint(
+                name="membership_scope_matches_role",
+                condition=(
+                    Q(
+                        role__in=sorted(r.value for r in REGION_ROLES),
+                        region__isnull=False,
+                        school__isnull=True,
+                        institution__isnull=True,
+                    )
+                    | Q(
+                        role__in=sorted(r.value for r in SCHOOL_ROLES),
+                        region__isnull=True,
+                        school__isnull=False,
+                        institution__isnull=True,
+                    )
+                    | Q(
+                        role__in=sorted(r.value for r in INSTITUTION_ROLES),
+                        region__isnull=True,
+                        school__isnull=True,
+                        institution__isnull=False,
+                    )
+                    | Q(role=Role.PARENT, region__isnull=True, school__isnull=True, institution__isnull=True)
+                ),
+            ),
+            # One row per role and place (partial indexes: NULLs would otherwise never collide).
+            models.UniqueConstraint(
+                fields=["user", "role", "region"], condition=Q(region__isnull=False), name="membership_unique_region"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "school"], condition=Q(school__isnull=False), name="membership_unique_school"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "institution"],
+                condition=Q(institution__isnull=False),
+                name="membership_unique_institution",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"], condition=Q(role="parent"), name="membership_unique_parent"
+            ),
+        ]
+
+    def __str__(self):
+        where = self.region or self.school or self.institution
+        return f"{self.user} · {self.get_role_display()}" + (f" · {where}" if where else "")
+
+
+class AuthSession(models.Model):
+    """One signed-in device: its refresh token, and the access tokens issued to it. Revoking it cuts them all."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    refresh_hash = models.CharField(max_length=64, unique=True)
+    refresh_expires_at = models.DateTimeField()
+    device = models.CharField("设备", max_length=100, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = "登录会话 sign-in session"
+        verbose_name_plural = "登录会话 sign-in sessions"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} {self.device or ''} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class AccessToken(models.Model):
+    token_hash = models.CharField(max_length=64, unique=True)
+    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="access_tokens")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "访问令牌 access token"
+        verbose_name_plural = "访问令牌 access tokens"
+
+    def __str__(self):
+        return f"access token of session {self.session_id}, expires {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class SmsCode(models.Model):
+    """A one-time code sent to a phone. Only its hash is kept; it expires, and it serves once."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "注册 register"
+
+    phone = models.CharField(max_length=11, db_index=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "短信验证码 SMS code"
+        verbose_name_plural = "短信验证码 SMS codes"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{mask_phone(self.phone)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,50 @@
+"""Who a user is and where they act: the base of every scoped query."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from .models import Membership, Region, Role
+
+
+def memberships_of(user) -> list[Membership]:
+    """Active memberships with their places, loaded once per request and kept on the user object."""
+    cached = getattr(user, "_memberships_cache", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.active()
+            .filter(user=user)
+            .select_related("region", "school", "institution")
+            .order_by("role", "id")
+        )
+        user._memberships_cache = cached
+    return cached
+
+
+def roles_of(user) -> set[str]:
+    return {m.role for m in memberships_of(user)}
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def region_ids_for(user, *roles: str) -> set[int]:
+    """Regions a user covers in the given roles: a district membership covers its towns too."""
+    roots = {m.region_id for m in memberships_of(user) if m.role in roles and m.region_id}
+    if not roots:
+        return set()
+    return set(Region.objects.filter(Q(pk__in=roots) | Q(parent_id__in=roots)).values_list("pk", flat=True))
+
+
+def school_ids_for(user, *roles: str) -> set[int]:
+    roles = roles or (Role.SCHOOL_ADMIN, Role.TEACHER)
+    return {m.school_id for m in memberships_of(user) if m.role in roles and m.school_id}
+
+
+def institution_ids_for(user) -> set[int]:
+    return {m.institution_id for m in memberships_of(user) if m.role == Role.INSTITUTION_STAFF and m.institution_id}
+
+
+def regions_valid_on(day):
+    return Region.objects.filter(valid_from__lte=day).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))

@@ -1,0 +1,346 @@
+"""Accounts use cases: sign-in with tokens, SMS codes, parent self-registration, memberships."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.audit import audit_log
+from core.errors import DomainError, PermissionDenied
+from core.notifications import push_to_group, session_group
+
+from .backends import find_login_user
+from .models import (
+    INSTITUTION_ROLES,
+    REGION_ROLES,
+    SCHOOL_ROLES,
+    AccessToken,
+    AuthSession,
+    Membership,
+    Role,
+    SmsCode,
+    User,
+)
+from .phones import normalize_mainland_mobile
+from .sms import send_sms
+from .throttle import check_login_allowed, clear_login_failures, record_login_failure
+
+ACCESS_PREFIX = "sja_"
+REFRESH_PREFIX = "sjr_"
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 random bits, so a plain SHA-256 is enough: a stolen table does not give usable tokens.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    session: AuthSession
+
+
+def _new_access_token(session: AuthSession, now: datetime) -> tuple[str, datetime]:
+    raw = ACCESS_PREFIX + secrets.token_urlsafe(32)
+    expires = now + settings.ACCESS_TOKEN_TTL
+    AccessToken.objects.create(token_hash=hash_token(raw), session=session, expires_at=expires)
+    return raw, expires
+
+
+INVALID_CREDENTIALS = (
+    "auth.invalid_credentials",
+    "手机号/用户名或密码错误",
+    "Wrong phone number, username or password",
+)
+
+
+def auth_login(*, identifier: str, password: str, device: str = "", ip: str | None = None) -> TokenPair:
+    check_login_allowed(identifier, ip)
+    user = find_login_user(identifier)
+    if user is None:
+        User().set_password(password)  # same work as a real check, so timing does not reveal who exists
+    if user is None or not user.is_active or not user.check_password(password):
+        record_login_failure(identifier, ip)
+        raise DomainError(*INVALID_CREDENTIALS, status=401)
+    clear_login_failures(identifier)
+    now = timezone.now()
+    with transaction.atomic():
+        refresh_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        session = AuthSession.objects.create(
+            user=user,
+            refresh_hash=hash_token(refresh_raw),
+            refresh_expires_at=now + settings.REFRESH_TOKEN_TTL,
+            device=device[:100],
+            ip=ip,
+            last_used_at=now,
+        )
+        access_raw, access_expires = _new_access_token(session, now)
+        User.objects.filter(pk=user.pk).update(last_login=now)
+        audit_log(actor=user, verb="auth.login", obj=session, data={"device": device[:100]})
+    return TokenPair(access_raw, access_expires, refresh_raw, session.refresh_expires_at, session)
+
+
+def auth_refresh(*, refresh_token: str) -> TokenPair:
+    """Rotates the refresh token: the old one serves once. Two refreshes racing with one token: one wins."""
+    now = timezone.now()
+    old_hash = hash_token(refresh_token or "")
+    session = AuthSession.objects.select_related("user").filter(refresh_hash=old_hash).first()
+    if session is None:
+        raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
+    if session.revoked_at is not None or not session.user.is_active:
+        raise DomainError("auth.token_revoked", "登录已失效，请重新登录", "Signed out; sign in again", status=401)
+    if session.refresh_expires_at <= now:
+        raise DomainError(
+            "auth.refresh_expired", "登录已过期，请重新登录", "Session expired; sign in again", status=401
+        )
+    with transaction.atomic():
+        new_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        new_expires = now + settings.REFRESH_TOKEN_TTL
+        won = AuthSession.objects.filter(pk=session.pk, refresh_hash=old_hash, revoked_at__isnull=True).update(
+            refresh_hash=hash_token(new_raw), refresh_expires_at=new_expires, last_used_at=now
+        )
+        if not won:
+            raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
+        access_raw, access_expires = _new_access_token(session, now)
+        AccessToken.objects.filter(session=session, expires_at__lte=now).delete()  # keep the table small
+    return TokenPair(access_raw, access_expires, new_raw, new_expires, session)
+
+
+def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
+    """The user and session behind a bearer token, or a 401 DomainError saying why not."""
+    token = (
+        AccessToken.objects.select_related("session__user").filter(token_hash=hash_token(raw or "")).first()
+        if raw
+        else None
+    )
+    if token is None:
+        raise DomainError("auth.invalid_token", "访问令牌无效", "Invalid access token", status=401)
+    session = token.session
+    if session.revoked_at is not None or not session.user.is_active:
+        raise DomainError("auth.token_revoked", "登录已失效，请重新登录", "Signed out; sign in again", status=401)
+    if token.expires_at <= timezone.now():
+        raise DomainError(
+            "auth.token_expired", "访问令牌已过期，请刷新", "Access token expired; refresh it", status=401
+        )
+    return session.user, session
+
+
+def _revoke_sessions(sessions, reason: str) -> list[int]:
+    now = timezone.now()
+    ids = list(sessions.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    if ids:
+        AuthSession.objects.filter(pk__in=ids).update(revoked_at=now, revoked_reason=reason)
+        AccessToken.objects.filter(session_id__in=ids).delete()
+
+        def close_sockets():
+            for sid in ids:
+                push_to_group(session_group(sid), {"type": "session.revoked"})
+
+        transaction.on_commit(close_sockets)
+    return ids
+
+
+@transaction.atomic
+def auth_logout(*, actor: User, session: AuthSession) -> None:
+    ids = _revoke_sessions(AuthSession.objects.filter(pk=session.pk, user=actor), "logout")
+    if ids:
+        audit_log(actor=actor, verb="auth.logout", obj=session, from_state="active", to_state="revoked")
+
+
+def is_bureau_admin(user: User) -> bool:
+    return user.is_superuser or user.memberships.filter(role=Role.BUREAU_ADMIN, is_active=True).exists()
+
+
+@transaction.atomic
+def auth_revoke_user_sessions(*, actor: User, user: User, reason: str = "admin") -> int:
+    """A lost phone: an admin cuts off every device the user is signed in on."""
+    if not is_bureau_admin(actor):
+        raise PermissionDenied()
+    ids = _revoke_sessions(AuthSession.objects.filter(user=user), reason)
+    audit_log(
+        actor=actor,
+        verb="auth.revoke_all",
+        obj=user,
+        from_state="",
+        to_state="revoked",
+        data={"sessions": ids, "reason": reason},
+    )
+    return len(ids)
+
+
+# --- SMS codes and parent registration ---------------------------------------------------------------------------
+
+
+def _code_hash(phone: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _phone_or_error(raw: str) -> str:
+    phone = normalize_mainland_mobile(raw)
+    if phone is None:
+        raise DomainError(
+            "request.invalid",
+            "输入有误",
+            "Invalid input",
+            status=422,
+            fields={"phone": ("请输入有效的中国大陆手机号", "Enter a valid mainland China mobile number")},
+        )
+    return phone
+
+
+def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: str | None = None) -> SmsCode:
+    phone = _phone_or_error(phone)
+    now = timezone.now()
+    with transaction.atomic():
+        sent_last_hour = SmsCode.objects.filter(phone=phone, created_at__gt=now - timedelta(hours=1)).count()
+        if sent_last_hour >= settings.SMS_CODES_PER_PHONE_PER_HOUR:
+            raise DomainError(
+                "auth.sms_rate_limited",
+                "验证码发送过于频繁，请一小时后再试",
+                "Too many codes sent to this phone; try again in an hour",
+                status=429,
+                headers={"Retry-After": "3600"},
+            )
+        code = f"{secrets.randbelow(10**6):06d}"
+        row = SmsCode.objects.create(
+            phone=phone,
+            purpose=purpose,
+            code_hash=_code_hash(phone, code),
+            created_at=now,
+            expires_at=now + settings.SMS_CODE_TTL,
+            ip=ip,
+        )
+        minutes = int(settings.SMS_CODE_TTL.total_seconds() // 60)
+        text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
+        transaction.on_commit(lambda: send_sms(phone, text))
+    return row
+
+
+def _consume_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
+    now = timezone.now()
+    candidates = list(SmsCode.objects.filter(phone=phone, purpose=purpose, created_at__gt=now - timedelta(hours=1)))
+    wanted = _code_hash(phone, (code or "").strip())
+    match = next((c for c in candidates if hmac.compare_digest(c.code_hash, wanted)), None)
+    if match is None:
+        latest = next((c for c in candidates if c.used_at is None), None)
+        if latest is not None:
+            # Guessing is bounded: after a few wrong tries the code is burned.
+            latest.attempts += 1
+            burn = latest.attempts >= settings.SMS_CODE_MAX_ATTEMPTS
+            SmsCode.objects.filter(pk=latest.pk).update(attempts=latest.attempts, **({"used_at": now} if burn else {}))
+        raise DomainError(
+            "auth.sms_code_invalid",
+            "验证码错误",
+            "Wrong verification code",
+            status=400,
+            fields={"code": ("验证码错误", "Wrong verification code")},
+        )
+    if match.used_at is not None or match.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
+        raise DomainError(
+            "auth.sms_code_used",
+            "验证码已使用，请重新获取",
+            "This code was already used; request a new one",
+            status=400,
+            fields={"code": ("验证码已使用", "Code already used")},
+        )
+    if match.expires_at <= now:
+        raise DomainError(
+            "auth.sms_code_expired",
+            "验证码已过期，请重新获取",
+            "This code has expired; request a new one",
+            status=400,
+            fields={"code": ("验证码已过期", "Code expired")},
+        )
+    # Single use even when two requests race with the same code: only one conditional update wins.
+    if not SmsCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=now):
+        raise DomainError(
+            "auth.sms_code_used",
+            "验证码已使用，请重新获取",
+            "This code was already used; request a new one",
+            status=400,
+            fields={"code": ("验证码已使用", "Code already used")},
+        )
+    return match
+
+
+def parent_register(*, phone: str, code: str, name: str, password: str, ip: str | None = None) -> User:
+    phone = _phone_or_error(phone)
+    name = (name or "").strip()
+    fields = {}
+    if not name or len(name) > 50:
+        fields["name"] = ("请填写姓名（不超过 50 字）", "Enter a name of at most 50 characters")
+    try:
+        password_validation.validate_password(password, User(phone=phone, name=name))
+    except ValidationError as exc:
+        fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
+    if fields:
+        raise DomainError("request.invalid", "输入有误", "Invalid input", status=422, fields=fields)
+    if User.objects.filter(phone=phone).exists():
+        raise DomainError(
+            "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
+        )
+    try:
+        with transaction.atomic():
+            _consume_sms_code(phone, code, SmsCode.Purpose.REGISTER)
+            user = User.objects.create_user(phone=phone, name=name, password=password)
+            Membership.objects.create(user=user, role=Role.PARENT)
+            audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": Role.PARENT})
+    except IntegrityError as exc:  # the same phone registered by a racing request
+        raise DomainError(
+            "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
+        ) from exc
+    return user
+
+
+# --- Memberships -------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_grant(*, actor, user: User, role: str, region=None, school=None, institution=None) -> Membership:
+    if actor is not None and not is_bureau_admin(actor):
+        raise PermissionDenied()
+    role = Role(role)
+    expected = (
+        "region"
+        if role in REGION_ROLES
+        else "school"
+        if role in SCHOOL_ROLES
+        else "institution"
+        if role in INSTITUTION_ROLES
+        else None
+    )
+    given = {"region": region, "school": school, "institution": institution}
+    if any(v is not None for k, v in given.items() if k != expected) or (expected and given[expected] is None):
+        raise DomainError(
+            "membership.scope_mismatch",
+            "角色与适用范围不符",
+            "The role does not match where it applies",
+            status=422,
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, role=role, region=region, school=school, institution=institution, defaults={"is_active": True}
+    )
+    if created or not membership.is_active:
+        if not membership.is_active:
+            Membership.objects.filter(pk=membership.pk).update(is_active=True)
+            membership.is_active = True
+        audit_log(
+            actor=actor,
+            verb="membership.grant",
+            obj=membership,
+            to_state="active",
+            data={"user": user.pk, "role": role.value, "scope": str(region or school or institution or "")},
+        )
+    return membership

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AfterschoolConfig(AppConfig):
+    name = "afterschool"
+    verbose_name = "课后服务 After-school services"

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+from mobile_api.api import api
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+]
+
+if settings.BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/bare", core_views.bench_bare, name="bench-bare"))
+
+handler404 = "core.views.handler404"
+handler500 = "core.views.handler500"

@@ -1,0 +1,62 @@
+"""The one JSON error shape of the API: {"error": {"code", "message", "fields"}}, Chinese unless asked for English."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+
+from .errors import DomainError, preferred_language
+
+# Answers for HTTP statuses that arrive without a DomainError (a path that does not exist, a method not allowed, …).
+STATUS_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("request.bad", "请求无效", "Bad request"),
+    401: ("auth.required", "请先登录", "Authentication required"),
+    403: ("permission_denied", "无权执行此操作", "You may not do this"),
+    404: ("not_found", "请求的资源不存在", "Not found"),
+    405: ("request.method_not_allowed", "不支持该请求方法", "Method not allowed"),
+    413: ("request.too_large", "请求内容过大", "Request body too large"),
+    415: ("request.unsupported_media_type", "不支持的内容类型，请使用 application/json", "Unsupported content type"),
+    422: ("request.invalid", "输入有误", "Invalid input"),
+    429: ("request.throttled", "请求过于频繁，请稍后再试", "Too many requests, try again later"),
+    500: ("server.error", "服务器内部错误，请稍后再试", "Internal server error, try again later"),
+    503: ("server.unavailable", "服务暂不可用", "Service unavailable"),
+}
+
+
+def request_language(request) -> str:
+    return preferred_language(request.META.get("HTTP_ACCEPT_LANGUAGE"))
+
+
+def error_payload(lang: str, code: str, message_zh: str, message_en: str, fields: dict | None = None) -> dict:
+    message = message_en if lang == "en" else message_zh
+    rendered = {
+        name: (pair[1] if lang == "en" else pair[0]) if isinstance(pair, tuple) else str(pair)
+        for name, pair in (fields or {}).items()
+    }
+    return {"error": {"code": code, "message": message, "fields": rendered}}
+
+
+def json_error(
+    request,
+    status: int,
+    code: str | None = None,
+    message_zh: str = "",
+    message_en: str = "",
+    fields: dict | None = None,
+    headers: dict | None = None,
+) -> HttpResponse:
+    default_code, default_zh, default_en = STATUS_ERRORS.get(status, STATUS_ERRORS[400 if status < 500 else 500])
+    body = error_payload(
+        request_language(request), code or default_code, message_zh or default_zh, message_en or default_en, fields
+    )
+    response = HttpResponse(
+        json.dumps(body, ensure_ascii=False), status=status, content_type="application/json; charset=utf-8"
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def domain_error_response(request, exc: DomainError) -> HttpResponse:
+    return json_error(request, exc.status, exc.code, exc.message_zh, exc.message_en, exc.fields, exc.headers)

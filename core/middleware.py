@@ -1,0 +1,61 @@
+from django.conf import settings
+
+from .context import client_ip, current_ip
+from .http import json_error
+
+API_PREFIX = "/api/"
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+JSON_TYPES = {"application/json"}
+UPLOAD_TYPES = {"multipart/form-data"}
+
+
+class ApiRequestGuardMiddleware:
+    """Guards the API's door: bodies too large (413) or of a type it does not read (415) are refused before
+    anything is parsed, and any error answer not already in the common JSON shape is put into it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = current_ip.set(client_ip(request))
+        try:
+            if not request.path.startswith(API_PREFIX):
+                return self.get_response(request)
+            refusal = self._refuse(request)
+            if refusal is not None:
+                return refusal
+            response = self.get_response(request)
+            if response.status_code >= 400 and not response.get("Content-Type", "").startswith("application/json"):
+                response = json_error(request, response.status_code, headers=_kept_headers(response))
+            return response
+        finally:
+            current_ip.reset(token)
+
+    def _refuse(self, request):
+        if request.method not in BODY_METHODS:
+            return None
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if length == 0 and not content_type:
+            return None
+        if content_type in JSON_TYPES:
+            limit = settings.API_MAX_JSON_BYTES
+        elif content_type in UPLOAD_TYPES:
+            limit = settings.API_MAX_UPLOAD_BYTES
+        else:
+            return json_error(request, 415)
+        if length > limit:
+            return json_error(
+                request,
+                413,
+                message_zh=f"请求内容过大（上限 {limit // 1024} KB）",
+                message_en=f"Request body too large (limit {limit // 1024} KB)",
+            )
+        return None
+
+
+def _kept_headers(response) -> dict:
+    return {name: response[name] for name in ("Allow", "Retry-After") if response.has_header(name)}

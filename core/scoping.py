@@ -1,0 +1,15 @@
+"""Scoped access: an object outside the caller's scope answers exactly like a missing one (404)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .errors import NotFound
+
+
+def get_in_scope(queryset: QuerySet, pk, what_zh: str = "对象", what_en: str = "object"):
+    """`queryset` is already narrowed to what the actor may see; anything else is "not found"."""
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(what_zh, what_en) from None

@@ -1,0 +1,91 @@
+"""The working-day calendar: China's official holidays and swapped working days (调休) from `chinesecalendar`,
+corrected by the days the bureau enters (CalendarDay), which win.
+
+For a year the package does not know yet, the calendar falls back to weekends plus the bureau's table and logs a
+warning (once per year and process): a deadline is never refused for want of a State Council notice.
+
+Conventions: `add_working_days(d, n)` is the date n working days after d (d itself does not count; n=0 gives d);
+`working_days_between(a, b)` counts the working days in (a, b], negative when b is before a.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import chinese_calendar
+
+from .models import CalendarDay
+
+logger = logging.getLogger(__name__)
+_warned_years: set[int] = set()
+
+
+def _package_says(day: date) -> bool | None:
+    """True/False from the official calendar, None when the package has no data for that year."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            logger.warning(
+                "Working-day calendar: no official data for %s; using weekends plus the bureau's calendar table. "
+                "Enter that year's holidays and make-up days in the admin (日历调整).",
+                day.year,
+            )
+        return None
+
+
+class WorkingCalendar:
+    """Answers with the bureau's table loaded one year at a time (one query per year touched)."""
+
+    def __init__(self):
+        self._overrides: dict[date, bool] = {}
+        self._loaded_years: set[int] = set()
+
+    def _load(self, year: int) -> None:
+        self._loaded_years.add(year)
+        for c in CalendarDay.objects.filter(date__year=year):
+            self._overrides[c.date] = c.kind == CalendarDay.Kind.WORKDAY
+
+    def is_working_day(self, day: date) -> bool:
+        if day.year not in self._loaded_years:
+            self._load(day.year)
+        if day in self._overrides:
+            return self._overrides[day]
+        official = _package_says(day)
+        if official is not None:
+            return official
+        return day.weekday() < 5
+
+
+def is_working_day(day: date) -> bool:
+    return WorkingCalendar().is_working_day(day)
+
+
+def add_working_days(start: date, n: int) -> date:
+    if n == 0:
+        return start
+    step = 1 if n > 0 else -1
+    calendar = WorkingCalendar()
+    day, remaining = start, abs(n)
+    while remaining:
+        day += timedelta(days=step)
+        if calendar.is_working_day(day):
+            remaining -= 1
+    return day
+
+
+def working_days_between(a: date, b: date) -> int:
+    if a == b:
+        return 0
+    sign = 1 if b > a else -1
+    lo, hi = (a, b) if b > a else (b, a)
+    calendar = WorkingCalendar()
+    count = 0
+    day = lo
+    while day < hi:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            count += 1
+    return sign * count

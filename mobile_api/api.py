@@ -1,0 +1,60 @@
+"""The one NinjaAPI of the platform, at /api/v1/. Created once (a second NinjaAPI with the same namespace fails)."""
+
+import datetime
+import json
+
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
+
+from .auth import BearerAuth
+from .errors import MalformedBody, install_error_handlers
+
+
+class StrictJSONParser(Parser):
+    def parse_body(self, request):
+        try:
+            return json.loads(request.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedBody() from exc
+
+
+class LocalTimeEncoder(NinjaJSONEncoder):
+    """Times leave in Asia/Shanghai with their offset (2026-11-29T09:30:00+08:00)."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime) and timezone.is_aware(o):
+            return timezone.localtime(o).isoformat()
+        return super().default(o)
+
+
+class LocalTimeRenderer(JSONRenderer):
+    encoder_class = LocalTimeEncoder
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(
+    title="双减监管平台 Shuangjian API",
+    version="1",
+    description=(
+        '涪陵区“双减”监管平台移动端接口。错误统一为 {"error": {"code", "message", "fields"}}；'
+        "默认中文，`Accept-Language: en` 返回英文。\n\n"
+        "Mobile API of the Fuling double-reduction supervision platform. Authenticate with "
+        "`Authorization: Bearer <access_token>` from `POST /api/v1/auth/login`."
+    ),
+    urls_namespace="api-v1",
+    auth=BearerAuth(),
+    parser=StrictJSONParser(),
+    renderer=LocalTimeRenderer(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+
+from .routers import auth as auth_router  # noqa: E402
+from .routers import notifications as notifications_router  # noqa: E402
+
+api.add_router("/", auth_router.router)
+api.add_router("/notifications", notifications_router.router)

@@ -1,0 +1,60 @@
+"""Websocket: /ws/notifications/ pushes a user's new inbox rows as {type, id, at, payload}."""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.services import authenticate_access_token
+from core.errors import DomainError
+from core.notifications import session_group, user_group
+
+
+def _bearer_from_scope(scope) -> str | None:
+    """Native clients send `Authorization: Bearer …`; browsers cannot set headers, so `?access_token=` works too."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            text = value.decode("latin-1")
+            if text.lower().startswith("bearer "):
+                return text[7:].strip()
+    query = parse_qs(scope.get("query_string", b"").decode())
+    token = query.get("access_token")
+    return token[0] if token else None
+
+
+@database_sync_to_async
+def _authenticate(raw):
+    return authenticate_access_token(raw)
+
+
+class NotificationConsumer(AsyncJsonWebsocketConsumer):
+    groups_joined: list[str]
+
+    async def connect(self):
+        self.groups_joined = []
+        raw = _bearer_from_scope(self.scope)
+        try:
+            user, session = await _authenticate(raw)
+        except DomainError:
+            await self.close(code=4401)  # before accept: the handshake is refused
+            return
+        self.user_id = user.pk
+        # Joined to the session too, so signing out (or an admin's revocation) closes this socket.
+        self.groups_joined = [user_group(user.pk), session_group(session.pk)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def notification_event(self, message):
+        await self.send_json(message["event"])
+
+    async def session_revoked(self, message):
+        await self.close(code=4401)

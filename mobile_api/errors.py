@@ -1,0 +1,117 @@
+"""Every API error leaves through here, in one JSON shape: {"error": {"code", "message", "fields"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from core.errors import DomainError
+from core.http import domain_error_response, json_error
+
+logger = logging.getLogger(__name__)
+
+
+class MalformedBody(Exception):
+    """The body is not valid JSON (raised by the API's parser)."""
+
+
+# Chinese wording for pydantic's error types; the English is pydantic's own message.
+_VALIDATION_ZH = {
+    "missing": "必填",
+    "string_type": "应为文本",
+    "string_too_short": "太短",
+    "string_too_long": "太长",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+    "decimal_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "greater_than": "数值过小",
+    "less_than": "数值过大",
+    "literal_error": "取值无效",
+    "enum": "取值无效",
+    "datetime_parsing": "时间格式不正确（ISO 8601）",
+    "datetime_from_date_parsing": "时间格式不正确（ISO 8601）",
+    "date_parsing": "日期格式不正确（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "日期格式不正确（YYYY-MM-DD）",
+    "uuid_parsing": "应为 UUID",
+    "uuid_type": "应为 UUID",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "too_long": "条目过多",
+    "too_short": "条目过少",
+    "value_error": "取值无效",
+    "json_invalid": "JSON 格式错误",
+}
+
+# Handlers name their body and query schemas with one of these.
+HANDLER_ARGUMENT_NAMES = {"payload", "filters"}
+_LOCATION_PARTS = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def _field_name(loc: list, param_names: set[str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _LOCATION_PARTS:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] in param_names:
+        parts = parts[1:]  # the handler's argument name ("payload") says nothing to the caller
+    return ".".join(parts) or "body"
+
+
+def _message_pair(error: dict) -> tuple[str, str]:
+    kind = error.get("type", "")
+    en = error.get("msg", "Invalid value")
+    zh = _VALIDATION_ZH.get(kind, "取值无效")
+    expected = (error.get("ctx") or {}).get("expected")
+    if kind in {"literal_error", "enum"} and expected:
+        zh = f"取值无效，可选：{expected}"
+    return zh, en
+
+
+def install_error_handlers(api) -> None:
+    @api.exception_handler(DomainError)
+    def on_domain_error(request, exc: DomainError):
+        return domain_error_response(request, exc)
+
+    @api.exception_handler(ValidationError)
+    def on_validation_error(request, exc: ValidationError):
+        fields: dict[str, tuple[str, str]] = {}
+        for error in exc.errors:
+            name = _field_name(list(error.get("loc", [])), HANDLER_ARGUMENT_NAMES)
+            fields.setdefault(name, _message_pair(error))
+        return json_error(request, 422, "request.invalid", "输入有误，请检查各字段", "Invalid input", fields)
+
+    @api.exception_handler(AuthenticationError)
+    def on_auth_error(request, exc):
+        return json_error(request, 401, headers={"WWW-Authenticate": "Bearer"})
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, MalformedBody) or str(exc).startswith("Cannot parse request body"):
+            return json_error(
+                request, 400, "request.malformed_json", "请求体不是有效的 JSON", "The request body is not valid JSON"
+            )
+        return json_error(request, exc.status_code)
+
+    @api.exception_handler(RequestDataTooBig)
+    def on_too_big(request, exc):
+        return json_error(request, 413)
+
+    @api.exception_handler(Http404)
+    def on_404(request, exc):
+        return json_error(request, 404)
+
+    @api.exception_handler(Exception)
+    def on_unexpected(request, exc):
+        # Logged with its stack for us; the caller gets the common shape and nothing of the inside.
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return json_error(request, 500)

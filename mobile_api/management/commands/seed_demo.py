@@ -1,0 +1,94 @@
+"""Realistic demo data, idempotent: running it twice creates nothing twice.
+
+It lives in mobile_api, the app on top of the import graph, because it touches every domain app.
+"""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Membership, Region, Role, User
+from afterschool.models import School
+from core.notifications import notify
+from institutions.models import Institution
+
+DEMO_PASSWORD = "Demo@2026"
+DISTRICT = "500102"
+
+# (username, phone, name, role, where): where is a region code, ("school", name) or ("institution", name)
+DEMO_USERS = [
+    ("admin", "13900000001", "周局长", Role.BUREAU_ADMIN, DISTRICT),
+    ("staff", "13900000002", "王科长", Role.BUREAU_STAFF, DISTRICT),
+    ("inspector", "13900000003", "李督查", Role.INSPECTOR, "500102006"),
+    ("inspector2", "13900000004", "孙督查", Role.INSPECTOR, "500102011"),
+    ("school", "13900000005", "陈校长", Role.SCHOOL_ADMIN, ("school", "涪陵区实验小学")),
+    ("teacher", "13900000006", "刘老师", Role.TEACHER, ("school", "涪陵区实验小学")),
+    ("institution", "13900000007", "赵经理", Role.INSTITUTION_STAFF, ("institution", "涪陵区小画家美术培训学校")),
+    (None, "13900000008", "张女士", Role.PARENT, None),
+]
+
+SCHOOLS = [("涪陵区实验小学", "500102006"), ("涪陵区城关小学", "500102007"), ("李渡街道中心小学", "500102011")]
+INSTITUTIONS = [
+    ("涪陵区小画家美术培训学校", "500102006"),
+    ("涪陵区跃动体育培训中心", "500102008"),
+    ("涪陵区启明科技培训学校", "500102011"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (idempotent) and print one login per role."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        regions = {r.code: r for r in Region.objects.filter(valid_to__isnull=True)}
+        schools = {
+            name: School.objects.get_or_create(name=name, defaults={"town": regions[town]})[0] for name, town in SCHOOLS
+        }
+        institutions = {
+            name: Institution.objects.get_or_create(name=name, defaults={"town": regions[town]})[0]
+            for name, town in INSTITUTIONS
+        }
+        created = 0
+        for username, phone, name, role, where in DEMO_USERS:
+            user = User.objects.filter(phone=phone).first()
+            if user is None:
+                user = User.objects.create_user(
+                    username=username,
+                    phone=phone,
+                    name=name,
+                    password=DEMO_PASSWORD,
+                    is_staff=role == Role.BUREAU_ADMIN,
+                    is_superuser=role == Role.BUREAU_ADMIN,
+                )
+                created += 1
+            scope = {}
+            if isinstance(where, str):
+                scope["region"] = regions[where]
+            elif isinstance(where, tuple):
+                kind, place = where
+                scope[kind] = schools[place] if kind == "school" else institutions[place]
+            Membership.objects.get_or_create(user=user, role=role, **scope)
+            notify(
+                recipients=[user],
+                kind="system.welcome",
+                title="欢迎使用双减监管平台",
+                body="Welcome to Shuangjian. 这是一条演示通知 (a demo notification).",
+                dedupe_key="demo.welcome",
+            )
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new users)."))
+        self.stdout.write(self.banner())
+
+    @staticmethod
+    def banner() -> str:
+        lines = [
+            "",
+            "  Web pages     http://127.0.0.1:8000/            (登录 /login/)",
+            "  API docs      http://127.0.0.1:8000/api/v1/docs",
+            "  OpenAPI       http://127.0.0.1:8000/api/v1/openapi.json",
+            "  Admin         http://127.0.0.1:8000/admin/",
+            "  Websocket     ws://127.0.0.1:8000/ws/notifications/?access_token=…",
+            "",
+            f"  Demo logins (password for all: {DEMO_PASSWORD}):",
+        ]
+        for username, phone, name, role, _ in DEMO_USERS:
+            lines.append(f"    {Role(role).label:<36} {username or '-':<12} {phone}  {name}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,175 @@
+from datetime import datetime
+from typing import Literal
+
+from django.conf import settings
+from ninja import Router, Schema
+from pydantic import Field
+
+from accounts import selectors, services
+from accounts.models import User
+from core.context import client_ip
+from core.errors import NotFound, PermissionDenied
+
+from ..schemas import ErrorOut
+
+router = Router(tags=["auth 登录与账户"])
+
+AUTH_ERRORS = {400: ErrorOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+
+
+class SmsCodeIn(Schema):
+    phone: str = Field(..., description="中国大陆手机号 / mainland China mobile number", examples=["13800138000"])
+    purpose: Literal["register"] = "register"
+
+
+class SmsCodeOut(Schema):
+    sent: bool
+    expires_in: int = Field(..., description="有效秒数 / seconds the code stays valid")
+
+
+class RegisterIn(Schema):
+    phone: str = Field(..., examples=["13800138000"])
+    code: str = Field(..., min_length=6, max_length=6, pattern=r"^\d{6}$", description="短信验证码 / SMS code")
+    name: str = Field(..., min_length=1, max_length=50)
+    password: str = Field(..., min_length=8, max_length=128)
+    device: str = Field("", max_length=100)
+
+
+class LoginIn(Schema):
+    login: str = Field(..., min_length=1, max_length=50, description="手机号或用户名 / mobile number or username")
+    password: str = Field(..., min_length=1, max_length=128)
+    device: str = Field("", max_length=100, description="设备名称 / device name, shown in the session list")
+
+
+class RefreshIn(Schema):
+    refresh_token: str = Field(..., min_length=1, max_length=200)
+
+
+class TokenOut(Schema):
+    token_type: Literal["Bearer"] = "Bearer"
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+class PlaceOut(Schema):
+    id: int
+    name: str
+
+
+class RegionOut(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class MembershipOut(Schema):
+    id: int
+    role: str
+    role_label: str
+    region: RegionOut | None
+    school: PlaceOut | None
+    institution: PlaceOut | None
+
+
+class MeOut(Schema):
+    id: int
+    name: str
+    username: str | None
+    phone: str | None
+    roles: list[str]
+    memberships: list[MembershipOut]
+
+
+class RevokedOut(Schema):
+    revoked: int
+
+
+def _tokens(pair: services.TokenPair) -> dict:
+    return {
+        "token_type": "Bearer",
+        "access_token": pair.access_token,
+        "access_expires_at": pair.access_expires_at,
+        "refresh_token": pair.refresh_token,
+        "refresh_expires_at": pair.refresh_expires_at,
+    }
+
+
+def me_payload(user) -> dict:
+    memberships = selectors.memberships_of(user)
+    return {
+        "id": user.pk,
+        "name": user.name,
+        "username": user.username,
+        "phone": user.phone,  # the user's own number: not masked for themselves
+        "roles": sorted({m.role for m in memberships}),
+        "memberships": [
+            {
+                "id": m.pk,
+                "role": m.role,
+                "role_label": m.get_role_display(),
+                "region": {"id": m.region.pk, "code": m.region.code, "name": m.region.name} if m.region else None,
+                "school": {"id": m.school.pk, "name": m.school.name} if m.school else None,
+                "institution": {"id": m.institution.pk, "name": m.institution.name} if m.institution else None,
+            }
+            for m in memberships
+        ],
+    }
+
+
+@router.post(
+    "/auth/sms-code", auth=None, response={202: SmsCodeOut, **AUTH_ERRORS}, summary="发送短信验证码 Send an SMS code"
+)
+def send_sms_code(request, payload: SmsCodeIn):
+    services.sms_code_send(phone=payload.phone, purpose=payload.purpose, ip=client_ip(request))
+    return 202, {"sent": True, "expires_in": int(settings.SMS_CODE_TTL.total_seconds())}
+
+
+@router.post("/auth/register", auth=None, response={201: TokenOut, **AUTH_ERRORS}, summary="家长注册 Parent sign-up")
+def register(request, payload: RegisterIn):
+    user = services.parent_register(
+        phone=payload.phone, code=payload.code, name=payload.name, password=payload.password, ip=client_ip(request)
+    )
+    pair = services.auth_login(
+        identifier=user.phone, password=payload.password, device=payload.device, ip=client_ip(request)
+    )
+    return 201, _tokens(pair)
+
+
+@router.post("/auth/login", auth=None, response={200: TokenOut, **AUTH_ERRORS}, summary="登录 Sign in")
+def login(request, payload: LoginIn):
+    pair = services.auth_login(
+        identifier=payload.login, password=payload.password, device=payload.device, ip=client_ip(request)
+    )
+    return 200, _tokens(pair)
+
+
+@router.post("/auth/refresh", auth=None, response={200: TokenOut, **AUTH_ERRORS}, summary="刷新令牌 Refresh tokens")
+def refresh(request, payload: RefreshIn):
+    return 200, _tokens(services.auth_refresh(refresh_token=payload.refresh_token))
+
+
+@router.post("/auth/logout", response={204: None, 401: ErrorOut}, summary="退出登录 Sign out this device")
+def logout(request):
+    services.auth_logout(actor=request.auth, session=request.auth_session)
+    return 204, None
+
+
+@router.get("/me", response={200: MeOut, 401: ErrorOut}, summary="当前用户 The signed-in user")
+def me(request):
+    return me_payload(request.auth)
+
+
+@router.post(
+    "/users/{user_id}/revoke-sessions",
+    response={200: RevokedOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="注销某用户全部登录（丢失手机）Sign a user out everywhere (lost phone)",
+)
+def revoke_sessions(request, user_id: int):
+    if not services.is_bureau_admin(request.auth):
+        raise PermissionDenied()
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("用户", "user")
+    return {"revoked": services.auth_revoke_user_sessions(actor=request.auth, user=user)}

@@ -1,0 +1,1 @@
+# Complaints, inspections and rectification orders arrive with their issues.
