@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from core.audit import audit_log
@@ -141,8 +141,8 @@ def _revoke_sessions(sessions, reason: str) -> list[int]:
     now = timezone.now()
     ids = list(sessions.filter(revoked_at__isnull=True).values_list("pk", flat=True))
     if ids:
+        # Access tokens stay until they expire (purged daily), so a revoked one answers "revoked", not "unknown".
         AuthSession.objects.filter(pk__in=ids).update(revoked_at=now, revoked_reason=reason)
-        AccessToken.objects.filter(session_id__in=ids).delete()
 
         def close_sockets():
             for sid in ids:
@@ -228,7 +228,9 @@ def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: st
     return row
 
 
-def _consume_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
+def _check_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
+    """The matching, usable code, or a DomainError. A wrong guess is counted even though the request fails, so this
+    runs outside the registration's transaction."""
     now = timezone.now()
     candidates = list(SmsCode.objects.filter(phone=phone, purpose=purpose, created_at__gt=now - timedelta(hours=1)))
     wanted = _code_hash(phone, (code or "").strip())
@@ -237,9 +239,10 @@ def _consume_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
         latest = next((c for c in candidates if c.used_at is None), None)
         if latest is not None:
             # Guessing is bounded: after a few wrong tries the code is burned.
-            latest.attempts += 1
-            burn = latest.attempts >= settings.SMS_CODE_MAX_ATTEMPTS
-            SmsCode.objects.filter(pk=latest.pk).update(attempts=latest.attempts, **({"used_at": now} if burn else {}))
+            burn = latest.attempts + 1 >= settings.SMS_CODE_MAX_ATTEMPTS
+            SmsCode.objects.filter(pk=latest.pk).update(
+                attempts=models.F("attempts") + 1, **({"used_at": now} if burn else {})
+            )
         raise DomainError(
             "auth.sms_code_invalid",
             "验证码错误",
@@ -247,14 +250,8 @@ def _consume_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
             status=400,
             fields={"code": ("验证码错误", "Wrong verification code")},
         )
-    if match.used_at is not None or match.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
-        raise DomainError(
-            "auth.sms_code_used",
-            "验证码已使用，请重新获取",
-            "This code was already used; request a new one",
-            status=400,
-            fields={"code": ("验证码已使用", "Code already used")},
-        )
+    if match.used_at is not None:
+        raise _code_used()
     if match.expires_at <= now:
         raise DomainError(
             "auth.sms_code_expired",
@@ -263,16 +260,23 @@ def _consume_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
             status=400,
             fields={"code": ("验证码已过期", "Code expired")},
         )
-    # Single use even when two requests race with the same code: only one conditional update wins.
-    if not SmsCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=now):
-        raise DomainError(
-            "auth.sms_code_used",
-            "验证码已使用，请重新获取",
-            "This code was already used; request a new one",
-            status=400,
-            fields={"code": ("验证码已使用", "Code already used")},
-        )
     return match
+
+
+def _code_used() -> DomainError:
+    return DomainError(
+        "auth.sms_code_used",
+        "验证码已使用，请重新获取",
+        "This code was already used; request a new one",
+        status=400,
+        fields={"code": ("验证码已使用", "Code already used")},
+    )
+
+
+def _spend_sms_code(match: SmsCode) -> None:
+    # Single use even when two requests race with the same code: only one conditional update wins.
+    if not SmsCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=timezone.now()):
+        raise _code_used()
 
 
 def parent_register(*, phone: str, code: str, name: str, password: str, ip: str | None = None) -> User:
@@ -291,9 +295,10 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
         raise DomainError(
             "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
         )
+    match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     try:
         with transaction.atomic():
-            _consume_sms_code(phone, code, SmsCode.Purpose.REGISTER)
+            _spend_sms_code(match)
             user = User.objects.create_user(phone=phone, name=name, password=password)
             Membership.objects.create(user=user, role=Role.PARENT)
             audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": Role.PARENT})

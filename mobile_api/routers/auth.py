@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from accounts import selectors, services
@@ -123,7 +123,7 @@ def me_payload(user) -> dict:
 )
 def send_sms_code(request, payload: SmsCodeIn):
     services.sms_code_send(phone=payload.phone, purpose=payload.purpose, ip=client_ip(request))
-    return 202, {"sent": True, "expires_in": int(settings.SMS_CODE_TTL.total_seconds())}
+    return Status(202, {"sent": True, "expires_in": int(settings.SMS_CODE_TTL.total_seconds())})
 
 
 @router.post("/auth/register", auth=None, response={201: TokenOut, **AUTH_ERRORS}, summary="家长注册 Parent sign-up")
@@ -134,7 +134,7 @@ def register(request, payload: RegisterIn):
     pair = services.auth_login(
         identifier=user.phone, password=payload.password, device=payload.device, ip=client_ip(request)
     )
-    return 201, _tokens(pair)
+    return Status(201, _tokens(pair))
 
 
 @router.post("/auth/login", auth=None, response={200: TokenOut, **AUTH_ERRORS}, summary="登录 Sign in")
@@ -142,18 +142,18 @@ def login(request, payload: LoginIn):
     pair = services.auth_login(
         identifier=payload.login, password=payload.password, device=payload.device, ip=client_ip(request)
     )
-    return 200, _tokens(pair)
+    return Status(200, _tokens(pair))
 
 
 @router.post("/auth/refresh", auth=None, response={200: TokenOut, **AUTH_ERRORS}, summary="刷新令牌 Refresh tokens")
 def refresh(request, payload: RefreshIn):
-    return 200, _tokens(services.auth_refresh(refresh_token=payload.refresh_token))
+    return Status(200, _tokens(services.auth_refresh(refresh_token=payload.refresh_token)))
 
 
 @router.post("/auth/logout", response={204: None, 401: ErrorOut}, summary="退出登录 Sign out this device")
 def logout(request):
     services.auth_logout(actor=request.auth, session=request.auth_session)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", response={200: MeOut, 401: ErrorOut}, summary="当前用户 The signed-in user")
