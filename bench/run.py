@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": args.rounds,
         },
     }
-    say(f"\nWritten: {write_results(rows, meta).relative_to(ROOT)}")
+    say(f"\nWritten: {write_results(rows, meta)}")
 
     failed = [r["endpoint"] for r in rows if r["verdict"] in {"FAIL", "ERROR"}]
     if failed:
