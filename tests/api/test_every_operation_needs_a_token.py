@@ -43,7 +43,10 @@ def test_operations_with_auth_refuse_callers_without_a_valid_token(client, token
     for method, path, operation in operations(client):
         if not operation.get("security"):
             continue
-        response = anon.raw(method, concrete(path), b"{}")
+        if method == "get":
+            response = anon.get(concrete(path))
+        else:
+            response = anon.raw(method, concrete(path), b"{}")
         assert_error(response, 401)
         checked += 1
     assert checked >= 6
