@@ -13,6 +13,20 @@ from tests.conftest import login_tokens
 schema = schemathesis.from_wsgi("/api/v1/openapi.json", get_wsgi_application(), force_schema_version="30")
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django's test client stops request signals from closing the database connection, which holds the test's
+    transaction; schemathesis calls the WSGI app directly, so do the same here."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def bearer(parent):
     return {"Authorization": f"Bearer {login_tokens(parent)['access']}"}
