@@ -231,6 +231,9 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+# Keys the hashes of ID numbers (core.pii). Must never change once data exists: set it in production.
+PII_HASH_KEY = env_str("PII_HASH_KEY", "")
+
 # Behind nginx, which sets X-Real-IP to the client's address (README: production).
 USE_X_REAL_IP = env_bool("USE_X_REAL_IP", False)
 

@@ -120,3 +120,41 @@ class PolicyValue(models.Model):
 
     def __str__(self):
         return f"{self.rule_id} {self.key}={self.value} ({self.effective_from})"
+
+
+class Job(models.Model):
+    """A long piece of work run by a task (an import, an export), with progress the caller can poll."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中 pending"
+        RUNNING = "running", "进行中 running"
+        DONE = "done", "已完成 done"
+        FAILED = "failed", "失败 failed"
+
+    kind = models.CharField("类型", max_length=60)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    input_file = models.FileField(upload_to="jobs/", blank=True)
+    output_file = models.FileField(upload_to="jobs/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "后台任务 job"
+        verbose_name_plural = "后台任务 jobs"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.processed * 100 / self.total) if self.total else 0

@@ -53,8 +53,11 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
-from .routers import auth as auth_router  # noqa: E402
-from .routers import notifications as notifications_router  # noqa: E402
+from .routers import auth, compliance, institution_imports, institutions, notifications, verification  # noqa: E402
 
-api.add_router("/", auth_router.router)
-api.add_router("/notifications", notifications_router.router)
+api.add_router("/", auth.router)
+api.add_router("/notifications", notifications.router)
+api.add_router("/", institution_imports.router)  # before the institution routes: /institutions/import, /jobs/{id}
+api.add_router("/", institutions.router)
+api.add_router("/", compliance.router)
+api.add_router("/", verification.router)

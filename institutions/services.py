@@ -1,0 +1,434 @@
+"""Writes to the registry. Every change is checked, audited in the same transaction, and its side effects (poster
+rebuild, notifications) leave after commit."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from accounts.selectors import has_role, region_ids_for
+from core.audit import audit_log
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.notifications import notify
+
+from . import changes, policy
+from .models import Category, ChangeProposal, EscrowAccount, Institution, Mode, Status, VerificationToken
+from .selectors import EDITOR_ROLES
+from .validation import (
+    FieldErrors,
+    clean_contact_phone,
+    clean_coordinates,
+    clean_credit_code,
+    clean_licence_dates,
+    clean_licence_number,
+    clean_money,
+)
+
+# Which status may follow which. Closing (注销) is possible from every state but closed itself.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.APPLIED: {Status.LICENSED},
+    Status.LICENSED: {Status.RECTIFYING, Status.SUSPENDED, Status.REVOKED, Status.EXPIRED},
+    Status.RECTIFYING: {Status.LICENSED, Status.SUSPENDED, Status.REVOKED},
+    Status.SUSPENDED: {Status.LICENSED, Status.RECTIFYING, Status.REVOKED},
+    Status.EXPIRED: {Status.LICENSED, Status.REVOKED},
+    Status.UNLICENSED: {Status.APPLIED},
+    Status.REVOKED: set(),
+    Status.CLOSED: set(),
+}
+for _state in TRANSITIONS:
+    if _state != Status.CLOSED:
+        TRANSITIONS[_state].add(Status.CLOSED)
+
+REGISTRY_FIELDS = (
+    "name", "credit_code", "licence_number", "licence_issued_on", "licence_expires_on", "category", "mode",
+    "legal_representative", "contact_phone", "address", "town", "latitude", "longitude", "floor_area_m2",
+    "max_students_present",
+)
+
+
+def _require_editor(actor, town_id: int) -> None:
+    """Bureau staff and admins of the town; None is the system (scheduled tasks, data loads)."""
+    if actor is None:
+        return
+    if town_id not in region_ids_for(actor, *EDITOR_ROLES):
+        raise PermissionDenied("只有该镇街的教育局工作人员可以执行此操作", "Only bureau staff of this town may do this")
+
+
+def _clean_registry(data: dict, errors: FieldErrors, *, partial: bool = False) -> dict:
+    """Registry fields from input; with partial=True only the keys present are cleaned."""
+    out: dict = {}
+
+    def present(name):
+        return not partial or name in data
+
+    if present("name"):
+        name = str(data.get("name") or "").strip()
+        if not name or len(name) > 200:
+            errors.add("name", "名称必填（不超过 200 字）", "Name is required (at most 200 characters)")
+        out["name"] = name
+    if present("credit_code"):
+        out["credit_code"] = clean_credit_code(data.get("credit_code"), errors)
+    if present("licence_number"):
+        out["licence_number"] = clean_licence_number(data.get("licence_number"), errors)
+    for field in ("licence_issued_on", "licence_expires_on"):
+        if present(field):
+            out[field] = changes._date(data, field, errors)
+    if present("category"):
+        out["category"] = changes._choice(data, "category", Category.choices, errors, default=Category.OTHER)
+    if present("mode"):
+        out["mode"] = changes._choice(data, "mode", Mode.choices, errors, default=Mode.OFFLINE)
+    if present("legal_representative"):
+        out["legal_representative"] = changes._text(data, "legal_representative", errors, max_length=50)
+    if present("contact_phone"):
+        out["contact_phone"] = clean_contact_phone(data.get("contact_phone"), errors)
+    if present("address"):
+        out["address"] = changes._text(data, "address", errors, max_length=300)
+    if present("latitude") or present("longitude"):
+        out["latitude"], out["longitude"] = clean_coordinates(data.get("latitude"), data.get("longitude"), errors)
+    if present("floor_area_m2"):
+        raw = data.get("floor_area_m2")
+        out["floor_area_m2"] = None if raw in (None, "") else clean_money(raw, errors, "floor_area_m2")
+    if present("max_students_present"):
+        out["max_students_present"] = changes._int(data, "max_students_present", errors, minimum=0)
+    if present("town_id") or present("town"):
+        from accounts.models import Region
+
+        town_id = data.get("town_id") or getattr(data.get("town"), "pk", data.get("town"))
+        town = Region.objects.filter(pk=town_id, parent__isnull=False).first() if town_id else None
+        if town is None:
+            errors.add("town_id", "请选择所在镇街", "Choose the town or sub-district")
+        out["town"] = town
+    return out
+
+
+def _credit_code_taken(code: str | None, exclude_pk: int | None = None) -> bool:
+    if not code:
+        return False
+    return Institution.objects.filter(credit_code=code).exclude(pk=exclude_pk).exists()
+
+
+def _duplicate_code_error() -> DomainError:
+    return DomainError(
+        "institution.duplicate_credit_code",
+        "该统一社会信用代码已登记",
+        "This credit code is already registered",
+        status=409,
+        fields={"credit_code": ("已登记", "Already registered")},
+    )
+
+
+def institution_register(
+    *, actor, data: dict, status: str = Status.APPLIED, reason: str = "", found_via: str = "", authorize: bool = True
+) -> Institution:
+    errors = FieldErrors()
+    values = _clean_registry(data, errors)
+    if values.get("licence_issued_on") or values.get("licence_expires_on"):
+        clean_licence_dates(values.get("licence_issued_on"), values.get("licence_expires_on"), errors)
+    errors.raise_if_any()
+    if authorize:
+        _require_editor(actor, values["town"].pk)
+    if _credit_code_taken(values.get("credit_code")):
+        raise _duplicate_code_error()
+    try:
+        with transaction.atomic():
+            institution = Institution.objects.create(
+                **values, status=status, status_reason=reason[:300], status_changed_at=timezone.now(),
+                found_via=found_via[:200],
+            )
+            VerificationToken.objects.create(institution=institution)
+            audit_log(actor=actor, verb="institution.register", obj=institution, to_state=status,
+                      data={"reason": reason} if reason else {})
+            _schedule_poster(institution)
+    except IntegrityError as exc:  # a racing registration of the same code
+        raise _duplicate_code_error() from exc
+    return institution
+
+
+def institution_update(*, actor, institution_id: int, data: dict) -> Institution:
+    """A bureau edit of registry fields (not the status: see institution_change_status)."""
+    errors = FieldErrors()
+    values = _clean_registry(data, errors, partial=True)
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
+        if institution is None:
+            raise NotFound("机构", "institution")
+        _require_editor(actor, institution.town_id)
+        if "town" in values and values["town"] is not None:
+            _require_editor(actor, values["town"].pk)
+        issued = values.get("licence_issued_on", institution.licence_issued_on)
+        expires = values.get("licence_expires_on", institution.licence_expires_on)
+        clean_licence_dates(issued, expires, errors)
+        errors.raise_if_any()
+        if "credit_code" in values and _credit_code_taken(values["credit_code"], institution.pk):
+            raise _duplicate_code_error()
+        before = {k: _plain(getattr(institution, k)) for k in values}
+        for key, value in values.items():
+            setattr(institution, key, value)
+        institution.save(update_fields=[*values.keys(), "updated_at"])
+        after = {k: _plain(getattr(institution, k)) for k in values}
+        changed = {k: {"from": before[k], "to": after[k]} for k in values if before[k] != after[k]}
+        if changed:
+            audit_log(actor=actor, verb="institution.update", obj=institution, data={"changes": changed})
+            _schedule_poster(institution)
+    return institution
+
+
+def _plain(value):
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    return value
+
+
+def institution_change_status(*, actor, institution_id: int, to_status: str, reason: str) -> Institution:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(
+            "institution.reason_required", "请填写变更原因", "A reason is required", status=422,
+            fields={"reason": ("必填", "Required")},
+        )
+    if to_status not in Status.values:
+        raise DomainError("request.invalid", "状态无效", "Unknown status", status=422,
+                          fields={"to_status": ("取值无效", "Invalid value")})
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
+        if institution is None:
+            raise NotFound("机构", "institution")
+        _require_editor(actor, institution.town_id)
+        from_status = institution.status
+        if to_status not in TRANSITIONS[from_status]:
+            raise DomainError(
+                "institution.bad_transition",
+                f"不能从“{Status(from_status).label}”变为“{Status(to_status).label}”",
+                f"Cannot go from {from_status} to {to_status}",
+                status=409,
+            )
+        # Conditional on the state we read: on SQLite (no row locks) a concurrent change makes this match nothing.
+        now = timezone.now()
+        updated = Institution.objects.filter(pk=institution.pk, status=from_status).update(
+            status=to_status, status_reason=reason[:300], status_changed_at=now, updated_at=now
+        )
+        if not updated:
+            raise DomainError("institution.changed_meanwhile", "状态已被他人修改，请刷新", "Changed meanwhile; reload",
+                              status=409)
+        institution.status, institution.status_reason, institution.status_changed_at = to_status, reason, now
+        audit_log(actor=actor, verb="institution.status", obj=institution, from_state=from_status,
+                  to_state=to_status, data={"reason": reason})
+        notify(
+            recipients=_staff_user_ids(institution),
+            kind="institution.status_changed",
+            title=f"机构状态变更：{Status(to_status).label}",
+            body=reason,
+            obj=institution,
+            payload={"from": from_status, "to": to_status},
+        )
+        _schedule_poster(institution)
+    return institution
+
+
+def unlicensed_record(*, actor, name: str, address: str, town_id: int, found_via: str) -> Institution:
+    """An operator found without a licence (by a complaint, an inspection), so that records can point at it. Anyone
+    whose work finds one may record it; the bureau confirms it later."""
+    return institution_register(
+        actor=actor,
+        data={"name": name, "address": address, "town_id": town_id, "category": Category.OTHER},
+        status=Status.UNLICENSED,
+        reason=found_via,
+        found_via=found_via,
+        authorize=False,
+    )
+
+
+def _staff_user_ids(institution: Institution) -> list[int]:
+    return list(
+        Membership.objects.active()
+        .filter(role=Role.INSTITUTION_STAFF, institution=institution)
+        .values_list("user_id", flat=True)
+    )
+
+
+def bureau_user_ids_for_town(town_id: int) -> list[int]:
+    """Bureau staff and admins whose region covers the town (the town itself or the district above it)."""
+    from accounts.models import Region
+
+    town = Region.objects.filter(pk=town_id).first()
+    regions = [town_id] + ([town.parent_id] if town and town.parent_id else [])
+    return list(
+        Membership.objects.active()
+        .filter(role__in=EDITOR_ROLES, region_id__in=regions)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def _schedule_poster(institution: Institution) -> None:
+    from .tasks import build_poster
+
+    transaction.on_commit(lambda: build_poster.delay(institution.pk))
+
+
+# --- Escrow --------------------------------------------------------------------------------------------------------
+
+def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
+    errors = FieldErrors()
+    bank = changes._text(data, "bank", errors, required=True, max_length=100, zh="开户银行", en="bank")
+    account = changes._text(data, "account_number", errors, required=True, max_length=40, zh="账号", en="account")
+    agreement = changes._text(data, "agreement_number", errors, max_length=60)
+    balance = None if data.get("balance") in (None, "") else clean_money(data.get("balance"), errors, "balance")
+    reported = changes._date(data, "balance_reported_on", errors)
+    errors.raise_if_any()
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
+        if institution is None:
+            raise NotFound("机构", "institution")
+        _require_editor(actor, institution.town_id)
+        escrow, created = EscrowAccount.objects.update_or_create(
+            institution=institution,
+            defaults={"bank": bank, "account_number": account, "agreement_number": agreement, "balance": balance,
+                      "balance_reported_on": reported},
+        )
+        audit_log(actor=actor, verb="institution.escrow", obj=institution,
+                  data={"bank": bank, "account": escrow.masked_account, "created": created})
+    return escrow
+
+
+# --- Courses, packages, slots, staff: bureau edits and institution proposals -----------------------------------------
+
+def _clean_change(institution, kind: str, action: str, target_id, data: dict):
+    spec = changes.SPECS[kind]
+    current = None
+    if action in (ChangeProposal.Action.UPDATE, ChangeProposal.Action.DELETE):
+        current = spec.owned(institution).filter(pk=target_id).first()
+        if current is None:
+            raise NotFound("记录", "record")
+    if action == ChangeProposal.Action.DELETE:
+        return current, {}, changes.snapshot(kind, current)
+    errors = FieldErrors()
+    if current is not None:
+        merged = {**changes.snapshot(kind, current), **data}
+        if kind == ChangeProposal.Kind.STAFF and "id_number" not in data:
+            merged.pop("id_number", None)
+        values = spec.clean(institution, merged, errors, current=current)
+    else:
+        values = spec.clean(institution, data, errors)
+    errors.raise_if_any()
+    after = changes.as_json(values)
+    before = changes.snapshot(kind, current) if current is not None else {}
+    if kind == ChangeProposal.Kind.STAFF and current is not None and "id_number_hash" not in after:
+        after["id_number_hash"], after["id_number_last4"] = current.id_number_hash, current.id_number_last4
+    # A change that would break a rule is refused with the findings (R-FEE-*, R-TIME-*, R-STAFF-*, …).
+    findings = policy.findings_for_change(institution, kind, action, current, after)
+    if findings:
+        raise DomainError(
+            "institution.rule_broken",
+            "该变更不符合规定：" + "；".join(f.message_zh for f in findings),
+            "This change breaks the rules: " + "; ".join(f.message_en for f in findings),
+            status=422,
+            fields={f.field or f.rule_id: (f.message_zh, f.message_en) for f in findings},
+        )
+    return current, after, before
+
+
+def _apply(institution, kind, action, current, after):
+    spec = changes.SPECS[kind]
+    if action == ChangeProposal.Action.DELETE:
+        pk = current.pk
+        current.delete()
+        return pk
+    values = changes.stored_values(kind, institution, after)
+    if current is None:
+        try:
+            with transaction.atomic():
+                return spec.model.objects.create(**values).pk
+        except IntegrityError as exc:
+            raise DomainError("institution.duplicate", "记录重复（同一人员已登记）", "Duplicate record", status=409) from exc
+    for key, value in values.items():
+        setattr(current, key, value)
+    current.save()
+    return current.pk
+
+
+def record_change(*, actor, institution_id: int, kind: str, action: str, target_id=None, data: dict | None = None):
+    """A bureau edit of a course, package, slot or staff member: checked like a proposal, applied at once."""
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
+        if institution is None:
+            raise NotFound("机构", "institution")
+        _require_editor(actor, institution.town_id)
+        current, after, before = _clean_change(institution, kind, action, target_id, data or {})
+        object_id = _apply(institution, kind, action, current, after)
+        audit_log(actor=actor, verb=f"institution.{kind}.{action}", obj=institution,
+                  data={"object_id": object_id, "before": _public(before), "after": _public(after)})
+        _schedule_poster(institution)
+    return object_id
+
+
+def _public(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k != "id_number_hash"}
+
+
+def proposal_submit(*, actor, institution_id: int, kind: str, action: str, target_id=None,
+                    data: dict | None = None) -> ChangeProposal:
+    from .selectors import institutions_of_staff
+
+    institution = institutions_of_staff(actor).filter(pk=institution_id).first()
+    if institution is None:
+        raise NotFound("机构", "institution")
+    if kind not in changes.SPECS or action not in ChangeProposal.Action.values:
+        raise DomainError("request.invalid", "变更类型无效", "Unknown kind or action", status=422)
+    with transaction.atomic():
+        current, after, before = _clean_change(institution, kind, action, target_id, data or {})
+        proposal = ChangeProposal.objects.create(
+            institution=institution, kind=kind, action=action, target_id=getattr(current, "pk", None),
+            before=before, after=after, proposed_by=actor,
+        )
+        audit_log(actor=actor, verb="proposal.submit", obj=proposal, to_state=ChangeProposal.State.PENDING,
+                  data={"institution": institution.pk, "kind": kind, "action": action})
+        notify(
+            recipients=bureau_user_ids_for_town(institution.town_id),
+            kind="proposal.submitted",
+            title=f"{institution.name} 提交了变更申请",
+            body=f"{proposal.get_action_display()} {proposal.get_kind_display()}",
+            obj=proposal,
+        )
+    return proposal
+
+
+def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -> ChangeProposal:
+    with transaction.atomic():
+        proposal = ChangeProposal.objects.select_for_update().select_related("institution").filter(
+            pk=proposal_id).first()
+        if proposal is None or proposal.institution.town_id not in region_ids_for(actor, *EDITOR_ROLES):
+            raise NotFound("变更申请", "proposal")
+        if proposal.state != ChangeProposal.State.PENDING:
+            raise DomainError("proposal.not_pending", "该申请已处理", "This proposal was already decided", status=409)
+        institution = proposal.institution
+        to_state = ChangeProposal.State.APPROVED if approve else ChangeProposal.State.REJECTED
+        if approve:
+            # Re-checked now: the record or the rules may have changed since it was proposed.
+            data = {k: v for k, v in proposal.after.items()}
+            current, after, _ = _clean_change(institution, proposal.kind, proposal.action, proposal.target_id,
+                                              _as_input(proposal.kind, data))
+            proposal.applied_object_id = _apply(institution, proposal.kind, proposal.action, current, after)
+            _schedule_poster(institution)
+        proposal.state, proposal.reviewed_by, proposal.reviewed_at = to_state, actor, timezone.now()
+        proposal.review_note = (note or "")[:500]
+        proposal.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_note", "applied_object_id"])
+        audit_log(actor=actor, verb="proposal.review", obj=proposal, from_state=ChangeProposal.State.PENDING,
+                  to_state=to_state, data={"note": note, "diff": proposal.diff})
+        notify(recipients=[proposal.proposed_by_id], kind="proposal.reviewed",
+               title=f"变更申请{'已通过' if approve else '被驳回'}", body=note, obj=proposal)
+    return proposal
+
+
+def _as_input(kind: str, stored: dict) -> dict:
+    """A proposal's stored JSON as input to the cleaners again (staff keep their hashed ID, not a raw number)."""
+    data = dict(stored)
+    if kind == ChangeProposal.Kind.STAFF:
+        data["_hashed_id"] = (data.pop("id_number_hash", None), data.pop("id_number_last4", None))
+    return data
