@@ -35,7 +35,7 @@ def mask_tail(last4: str, length: int = 18) -> str:
 
 
 def mask_middle(value: str | None, keep_start: int = 3, keep_end: int = 4) -> str:
-    """"6222021234567890123" → "622************0123"; short values are masked whole."""
+    """ "6222021234567890123" → "622************0123"; short values are masked whole."""
     if not value:
         return ""
     if len(value) <= keep_start + keep_end:

@@ -6,16 +6,17 @@ approved), so both go through the same checks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any, Callable
+from typing import Any
 
 from django.db import models
 
 from core.pii import id_number_hash, normalize_id_number
 
 from .models import Category, ChangeProposal, Course, FeePackage, Institution, Mode, ScheduleSlot, StaffMember
-from .validation import FieldErrors, clean_money
+from .validation import clean_money
 
 Kind = ChangeProposal.Kind
 
@@ -52,7 +53,9 @@ def _int(data, name, errors, *, required=False, minimum=None, maximum=None):
 def _choice(data, name, choices, errors, *, default=None):
     value = data.get(name) or default
     if value not in dict(choices):
-        errors.add(name, "取值无效，可选：" + "、".join(dict(choices)), "Invalid value; one of " + ", ".join(dict(choices)))
+        errors.add(
+            name, "取值无效，可选：" + "、".join(dict(choices)), "Invalid value; one of " + ", ".join(dict(choices))
+        )
         return None
     return value
 
@@ -101,13 +104,19 @@ def _course_of(institution: Institution, data, errors) -> Course | None:
 
 # --- Cleaning: input dict → model field values (never the raw ID number) ----------------------------------------
 
+
 def clean_course(institution, data, errors, current=None) -> dict:
     values = {
         "name": _text(data, "name", errors, required=True, zh="课程名称", en="name"),
         "subject": _text(data, "subject", errors, max_length=50),
         "category": _choice(data, "category", Category.choices, errors, default=institution.category),
-        "mode": _choice(data, "mode", [(Mode.OFFLINE, ""), (Mode.ONLINE, "")], errors,
-                        default=Mode.ONLINE if institution.mode == Mode.ONLINE else Mode.OFFLINE),
+        "mode": _choice(
+            data,
+            "mode",
+            [(Mode.OFFLINE, ""), (Mode.ONLINE, "")],
+            errors,
+            default=Mode.ONLINE if institution.mode == Mode.ONLINE else Mode.OFFLINE,
+        ),
         "min_age": _int(data, "min_age", errors, minimum=0, maximum=30),
         "max_age": _int(data, "max_age", errors, minimum=0, maximum=30),
         "grade_range": _text(data, "grade_range", errors, max_length=50),
@@ -119,7 +128,9 @@ def clean_course(institution, data, errors, current=None) -> dict:
 
 
 def clean_package(institution, data, errors, current=None) -> dict:
-    course = current.course if current is not None and "course_id" not in data else _course_of(institution, data, errors)
+    course = (
+        current.course if current is not None and "course_id" not in data else _course_of(institution, data, errors)
+    )
     return {
         "course": course,
         "name": _text(data, "name", errors, required=True, max_length=100, zh="套餐名称", en="name"),
@@ -130,7 +141,9 @@ def clean_package(institution, data, errors, current=None) -> dict:
 
 
 def clean_slot(institution, data, errors, current=None) -> dict:
-    course = current.course if current is not None and "course_id" not in data else _course_of(institution, data, errors)
+    course = (
+        current.course if current is not None and "course_id" not in data else _course_of(institution, data, errors)
+    )
     values = {
         "course": course,
         "weekday": _int(data, "weekday", errors, required=True, minimum=0, maximum=6),
@@ -171,6 +184,7 @@ def clean_staff(institution, data, errors, current=None) -> dict:
 
 # --- Showing: a record as plain JSON values (for the proposal's before/after and its diff) ------------------------
 
+
 def as_json(values: dict) -> dict:
     out = {}
     for key, value in values.items():
@@ -200,22 +214,38 @@ class KindSpec:
 
 SPECS: dict[str, KindSpec] = {
     Kind.COURSE: KindSpec(
-        Course, clean_course,
+        Course,
+        clean_course,
         ("name", "subject", "category", "mode", "min_age", "max_age", "grade_range", "class_minutes"),
         lambda inst: Course.objects.filter(institution=inst),
     ),
     Kind.PACKAGE: KindSpec(
-        FeePackage, clean_package, ("course", "name", "hours", "months", "price"),
+        FeePackage,
+        clean_package,
+        ("course", "name", "hours", "months", "price"),
         lambda inst: FeePackage.objects.filter(course__institution=inst),
     ),
     Kind.SLOT: KindSpec(
-        ScheduleSlot, clean_slot, ("course", "weekday", "start_time", "end_time"),
+        ScheduleSlot,
+        clean_slot,
+        ("course", "weekday", "start_time", "end_time"),
         lambda inst: ScheduleSlot.objects.filter(course__institution=inst),
     ),
     Kind.STAFF: KindSpec(
-        StaffMember, clean_staff,
-        ("name", "id_number_hash", "id_number_last4", "role", "full_time", "teacher_certificate_no",
-         "competence_proof", "in_service_teacher", "precheck_date", "precheck_result"),
+        StaffMember,
+        clean_staff,
+        (
+            "name",
+            "id_number_hash",
+            "id_number_last4",
+            "role",
+            "full_time",
+            "teacher_certificate_no",
+            "competence_proof",
+            "in_service_teacher",
+            "precheck_date",
+            "precheck_result",
+        ),
         lambda inst: StaffMember.objects.filter(institution=inst),
     ),
 }

@@ -194,7 +194,9 @@ class Course(models.Model):
     name = models.CharField("课程名称", max_length=200)
     subject = models.CharField("科目", max_length=50, blank=True)
     category = models.CharField("类别", max_length=10, choices=Category.choices)
-    mode = models.CharField("形式", max_length=10, choices=[(Mode.OFFLINE, Mode.OFFLINE.label), (Mode.ONLINE, Mode.ONLINE.label)])
+    mode = models.CharField(
+        "形式", max_length=10, choices=[(Mode.OFFLINE, Mode.OFFLINE.label), (Mode.ONLINE, Mode.ONLINE.label)]
+    )
     min_age = models.PositiveSmallIntegerField("最小年龄", null=True, blank=True)
     max_age = models.PositiveSmallIntegerField("最大年龄", null=True, blank=True)
     grade_range = models.CharField("年级范围", max_length=50, blank=True)

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Role
-from accounts.selectors import has_role, region_ids_for
+from accounts.selectors import region_ids_for
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify
@@ -44,8 +44,20 @@ for _state in TRANSITIONS:
         TRANSITIONS[_state].add(Status.CLOSED)
 
 REGISTRY_FIELDS = (
-    "name", "credit_code", "licence_number", "licence_issued_on", "licence_expires_on", "category", "mode",
-    "legal_representative", "contact_phone", "address", "town", "latitude", "longitude", "floor_area_m2",
+    "name",
+    "credit_code",
+    "licence_number",
+    "licence_issued_on",
+    "licence_expires_on",
+    "category",
+    "mode",
+    "legal_representative",
+    "contact_phone",
+    "address",
+    "town",
+    "latitude",
+    "longitude",
+    "floor_area_m2",
     "max_students_present",
 )
 
@@ -136,12 +148,20 @@ def institution_register(
     try:
         with transaction.atomic():
             institution = Institution.objects.create(
-                **values, status=status, status_reason=reason[:300], status_changed_at=timezone.now(),
+                **values,
+                status=status,
+                status_reason=reason[:300],
+                status_changed_at=timezone.now(),
                 found_via=found_via[:200],
             )
             VerificationToken.objects.create(institution=institution)
-            audit_log(actor=actor, verb="institution.register", obj=institution, to_state=status,
-                      data={"reason": reason} if reason else {})
+            audit_log(
+                actor=actor,
+                verb="institution.register",
+                obj=institution,
+                to_state=status,
+                data={"reason": reason} if reason else {},
+            )
             _schedule_poster(institution)
     except IntegrityError as exc:  # a racing registration of the same code
         raise _duplicate_code_error() from exc
@@ -189,12 +209,20 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(
-            "institution.reason_required", "请填写变更原因", "A reason is required", status=422,
+            "institution.reason_required",
+            "请填写变更原因",
+            "A reason is required",
+            status=422,
             fields={"reason": ("必填", "Required")},
         )
     if to_status not in Status.values:
-        raise DomainError("request.invalid", "状态无效", "Unknown status", status=422,
-                          fields={"to_status": ("取值无效", "Invalid value")})
+        raise DomainError(
+            "request.invalid",
+            "状态无效",
+            "Unknown status",
+            status=422,
+            fields={"to_status": ("取值无效", "Invalid value")},
+        )
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
@@ -214,11 +242,18 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
             status=to_status, status_reason=reason[:300], status_changed_at=now, updated_at=now
         )
         if not updated:
-            raise DomainError("institution.changed_meanwhile", "状态已被他人修改，请刷新", "Changed meanwhile; reload",
-                              status=409)
+            raise DomainError(
+                "institution.changed_meanwhile", "状态已被他人修改，请刷新", "Changed meanwhile; reload", status=409
+            )
         institution.status, institution.status_reason, institution.status_changed_at = to_status, reason, now
-        audit_log(actor=actor, verb="institution.status", obj=institution, from_state=from_status,
-                  to_state=to_status, data={"reason": reason})
+        audit_log(
+            actor=actor,
+            verb="institution.status",
+            obj=institution,
+            from_state=from_status,
+            to_state=to_status,
+            data={"reason": reason},
+        )
         notify(
             recipients=_staff_user_ids(institution),
             kind="institution.status_changed",
@@ -274,6 +309,7 @@ def _schedule_poster(institution: Institution) -> None:
 
 # --- Escrow --------------------------------------------------------------------------------------------------------
 
+
 def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
     errors = FieldErrors()
     bank = changes._text(data, "bank", errors, required=True, max_length=100, zh="开户银行", en="bank")
@@ -289,15 +325,25 @@ def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
         _require_editor(actor, institution.town_id)
         escrow, created = EscrowAccount.objects.update_or_create(
             institution=institution,
-            defaults={"bank": bank, "account_number": account, "agreement_number": agreement, "balance": balance,
-                      "balance_reported_on": reported},
+            defaults={
+                "bank": bank,
+                "account_number": account,
+                "agreement_number": agreement,
+                "balance": balance,
+                "balance_reported_on": reported,
+            },
         )
-        audit_log(actor=actor, verb="institution.escrow", obj=institution,
-                  data={"bank": bank, "account": escrow.masked_account, "created": created})
+        audit_log(
+            actor=actor,
+            verb="institution.escrow",
+            obj=institution,
+            data={"bank": bank, "account": escrow.masked_account, "created": created},
+        )
     return escrow
 
 
 # --- Courses, packages, slots, staff: bureau edits and institution proposals -----------------------------------------
+
 
 def _clean_change(institution, kind: str, action: str, target_id, data: dict):
     spec = changes.SPECS[kind]
@@ -346,7 +392,9 @@ def _apply(institution, kind, action, current, after):
             with transaction.atomic():
                 return spec.model.objects.create(**values).pk
         except IntegrityError as exc:
-            raise DomainError("institution.duplicate", "记录重复（同一人员已登记）", "Duplicate record", status=409) from exc
+            raise DomainError(
+                "institution.duplicate", "记录重复（同一人员已登记）", "Duplicate record", status=409
+            ) from exc
     for key, value in values.items():
         setattr(current, key, value)
     current.save()
@@ -362,8 +410,12 @@ def record_change(*, actor, institution_id: int, kind: str, action: str, target_
         _require_editor(actor, institution.town_id)
         current, after, before = _clean_change(institution, kind, action, target_id, data or {})
         object_id = _apply(institution, kind, action, current, after)
-        audit_log(actor=actor, verb=f"institution.{kind}.{action}", obj=institution,
-                  data={"object_id": object_id, "before": _public(before), "after": _public(after)})
+        audit_log(
+            actor=actor,
+            verb=f"institution.{kind}.{action}",
+            obj=institution,
+            data={"object_id": object_id, "before": _public(before), "after": _public(after)},
+        )
         _schedule_poster(institution)
     return object_id
 
@@ -372,8 +424,9 @@ def _public(values: dict) -> dict:
     return {k: v for k, v in values.items() if k != "id_number_hash"}
 
 
-def proposal_submit(*, actor, institution_id: int, kind: str, action: str, target_id=None,
-                    data: dict | None = None) -> ChangeProposal:
+def proposal_submit(
+    *, actor, institution_id: int, kind: str, action: str, target_id=None, data: dict | None = None
+) -> ChangeProposal:
     from .selectors import institutions_of_staff
 
     institution = institutions_of_staff(actor).filter(pk=institution_id).first()
@@ -384,11 +437,21 @@ def proposal_submit(*, actor, institution_id: int, kind: str, action: str, targe
     with transaction.atomic():
         current, after, before = _clean_change(institution, kind, action, target_id, data or {})
         proposal = ChangeProposal.objects.create(
-            institution=institution, kind=kind, action=action, target_id=getattr(current, "pk", None),
-            before=before, after=after, proposed_by=actor,
+            institution=institution,
+            kind=kind,
+            action=action,
+            target_id=getattr(current, "pk", None),
+            before=before,
+            after=after,
+            proposed_by=actor,
         )
-        audit_log(actor=actor, verb="proposal.submit", obj=proposal, to_state=ChangeProposal.State.PENDING,
-                  data={"institution": institution.pk, "kind": kind, "action": action})
+        audit_log(
+            actor=actor,
+            verb="proposal.submit",
+            obj=proposal,
+            to_state=ChangeProposal.State.PENDING,
+            data={"institution": institution.pk, "kind": kind, "action": action},
+        )
         notify(
             recipients=bureau_user_ids_for_town(institution.town_id),
             kind="proposal.submitted",
@@ -401,8 +464,9 @@ def proposal_submit(*, actor, institution_id: int, kind: str, action: str, targe
 
 def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -> ChangeProposal:
     with transaction.atomic():
-        proposal = ChangeProposal.objects.select_for_update().select_related("institution").filter(
-            pk=proposal_id).first()
+        proposal = (
+            ChangeProposal.objects.select_for_update().select_related("institution").filter(pk=proposal_id).first()
+        )
         if proposal is None or proposal.institution.town_id not in region_ids_for(actor, *EDITOR_ROLES):
             raise NotFound("变更申请", "proposal")
         if proposal.state != ChangeProposal.State.PENDING:
@@ -412,17 +476,29 @@ def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -
         if approve:
             # Re-checked now: the record or the rules may have changed since it was proposed.
             data = {k: v for k, v in proposal.after.items()}
-            current, after, _ = _clean_change(institution, proposal.kind, proposal.action, proposal.target_id,
-                                              _as_input(proposal.kind, data))
+            current, after, _ = _clean_change(
+                institution, proposal.kind, proposal.action, proposal.target_id, _as_input(proposal.kind, data)
+            )
             proposal.applied_object_id = _apply(institution, proposal.kind, proposal.action, current, after)
             _schedule_poster(institution)
         proposal.state, proposal.reviewed_by, proposal.reviewed_at = to_state, actor, timezone.now()
         proposal.review_note = (note or "")[:500]
         proposal.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_note", "applied_object_id"])
-        audit_log(actor=actor, verb="proposal.review", obj=proposal, from_state=ChangeProposal.State.PENDING,
-                  to_state=to_state, data={"note": note, "diff": proposal.diff})
-        notify(recipients=[proposal.proposed_by_id], kind="proposal.reviewed",
-               title=f"变更申请{'已通过' if approve else '被驳回'}", body=note, obj=proposal)
+        audit_log(
+            actor=actor,
+            verb="proposal.review",
+            obj=proposal,
+            from_state=ChangeProposal.State.PENDING,
+            to_state=to_state,
+            data={"note": note, "diff": proposal.diff},
+        )
+        notify(
+            recipients=[proposal.proposed_by_id],
+            kind="proposal.reviewed",
+            title=f"变更申请{'已通过' if approve else '被驳回'}",
+            body=note,
+            obj=proposal,
+        )
     return proposal
 
 

@@ -33,7 +33,9 @@ class FieldErrors:
 
     def raise_if_any(self) -> None:
         if self.fields:
-            raise DomainError("request.invalid", "输入有误，请检查各字段", "Invalid input", status=422, fields=self.fields)
+            raise DomainError(
+                "request.invalid", "输入有误，请检查各字段", "Invalid input", status=422, fields=self.fields
+            )
 
 
 def clean_credit_code(raw: str | None, errors: FieldErrors, field: str = "credit_code") -> str | None:
@@ -43,14 +45,18 @@ def clean_credit_code(raw: str | None, errors: FieldErrors, field: str = "credit
     try:
         return uscc.validate(value)
     except StdnumError:
-        errors.add(field, "统一社会信用代码无效（18 位，含校验位）", "Invalid unified social credit code (18 characters)")
+        errors.add(
+            field, "统一社会信用代码无效（18 位，含校验位）", "Invalid unified social credit code (18 characters)"
+        )
         return None
 
 
 def clean_licence_number(raw: str | None, errors: FieldErrors, field: str = "licence_number") -> str:
     value = (raw or "").strip().replace(" ", "")
     if value and not LICENCE_RE.match(value):
-        errors.add(field, "办学许可证号格式应为“教民”+13–15 位数字+“号”", "Licence number must look like 教民<13-15 digits>号")
+        errors.add(
+            field, "办学许可证号格式应为“教民”+13–15 位数字+“号”", "Licence number must look like 教民<13-15 digits>号"
+        )
     return value
 
 

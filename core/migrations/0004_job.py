@@ -6,35 +6,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_audit_append_only_trigger'),
+        ("core", "0003_audit_append_only_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=60, verbose_name='类型')),
-                ('status', models.CharField(choices=[('pending', '排队中 pending'), ('running', '进行中 running'), ('done', '已完成 done'), ('failed', '失败 failed')], default='pending', max_length=10, verbose_name='状态')),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('succeeded', models.PositiveIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('input_file', models.FileField(blank=True, upload_to='jobs/')),
-                ('output_file', models.FileField(blank=True, upload_to='jobs/')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=60, verbose_name="类型")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "排队中 pending"),
+                            ("running", "进行中 running"),
+                            ("done", "已完成 done"),
+                            ("failed", "失败 failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                ("succeeded", models.PositiveIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("input_file", models.FileField(blank=True, upload_to="jobs/")),
+                ("output_file", models.FileField(blank=True, upload_to="jobs/")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '后台任务 job',
-                'verbose_name_plural': '后台任务 jobs',
-                'ordering': ['-created_at'],
+                "verbose_name": "后台任务 job",
+                "verbose_name_plural": "后台任务 jobs",
+                "ordering": ["-created_at"],
             },
         ),
     ]
