@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -151,6 +152,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-credentials": {
         "task": "accounts.purge_expired_credentials",
         "schedule": timedelta(hours=24),
+    },
+    "licence-watch": {
+        "task": "institutions.licence_watch",
+        "schedule": crontab(hour=1, minute=5),  # Asia/Shanghai
     },
 }
 
