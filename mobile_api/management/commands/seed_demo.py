@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.models import Membership, Region, Role, User
 from afterschool.models import School
 from core.notifications import notify
+from institutions.demo import seed_institutions
 from institutions.models import Institution
 
 DEMO_PASSWORD = "Demo@2026"
@@ -27,11 +28,6 @@ DEMO_USERS = [
 ]
 
 SCHOOLS = [("涪陵区实验小学", "500102006"), ("涪陵区城关小学", "500102007"), ("李渡街道中心小学", "500102011")]
-INSTITUTIONS = [
-    ("涪陵区小画家美术培训学校", "500102006"),
-    ("涪陵区跃动体育培训中心", "500102008"),
-    ("涪陵区启明科技培训学校", "500102011"),
-]
 
 
 class Command(BaseCommand):
@@ -43,10 +39,8 @@ class Command(BaseCommand):
         schools = {
             name: School.objects.get_or_create(name=name, defaults={"town": regions[town]})[0] for name, town in SCHOOLS
         }
-        institutions = {
-            name: Institution.objects.get_or_create(name=name, defaults={"town": regions[town]})[0]
-            for name, town in INSTITUTIONS
-        }
+        seed_institutions()  # the registry first: the demo institution staff member works for one of them
+        institutions = {i.name: i for i in Institution.objects.filter(name="涪陵区小画家美术培训学校")}
         created = 0
         for username, phone, name, role, where in DEMO_USERS:
             user = User.objects.filter(phone=phone).first()
