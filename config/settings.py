@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "institutions.licence_watch",
         "schedule": crontab(hour=1, minute=5),  # Asia/Shanghai
     },
+    "recompute-risk-grades": {
+        "task": "institutions.recompute_all_risk",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------------------------

@@ -302,9 +302,12 @@ def bureau_user_ids_for_town(town_id: int) -> list[int]:
 
 
 def _schedule_poster(institution: Institution) -> None:
+    """After commit: the poster shows the new status, and the risk grade follows the new facts."""
+    from .risk import recompute_risk
     from .tasks import build_poster
 
     transaction.on_commit(lambda: build_poster.delay(institution.pk))
+    transaction.on_commit(lambda: recompute_risk.delay(institution.pk))
 
 
 # --- Escrow --------------------------------------------------------------------------------------------------------
@@ -339,6 +342,7 @@ def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
             obj=institution,
             data={"bank": bank, "account": escrow.masked_account, "created": created},
         )
+        _schedule_poster(institution)  # the risk grade and the public page depend on the escrow too
     return escrow
 
 

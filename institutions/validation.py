@@ -70,6 +70,8 @@ def clean_coordinates(lat, lng, errors: FieldErrors) -> tuple[Decimal | None, De
         return None, None
     try:
         lat_d, lng_d = Decimal(str(lat)), Decimal(str(lng))
+        if not (lat_d.is_finite() and lng_d.is_finite()):
+            raise ValueError
     except (InvalidOperation, ValueError):
         errors.add("latitude", "坐标应为数字", "Coordinates must be numbers")
         return None, None
@@ -86,11 +88,19 @@ def clean_contact_phone(raw: str | None, errors: FieldErrors) -> str:
     return value
 
 
-def clean_money(raw, errors: FieldErrors, field: str, *, allow_zero: bool = True) -> Decimal | None:
+MONEY_MAX = Decimal("99999999.99")
+
+
+def clean_money(
+    raw, errors: FieldErrors, field: str, *, allow_zero: bool = True, maximum: Decimal = MONEY_MAX
+) -> Decimal | None:
     try:
         value = Decimal(str(raw))
     except (InvalidOperation, ValueError):
         errors.add(field, "金额应为数字（元，最多两位小数）", "Amount must be a number of yuan")
+        return None
+    if not value.is_finite() or abs(value) > maximum:
+        errors.add(field, f"数值超出范围（最大 {maximum}）", f"Out of range (at most {maximum})")
         return None
     if value != value.quantize(Decimal("0.01")):
         errors.add(field, "金额最多两位小数（精确到分）", "At most two decimals (to the fen)")

@@ -6,7 +6,7 @@ from pydantic import Field
 
 
 class PageParams(Schema):
-    page: int = Field(1, ge=1, description="页码，从 1 开始 / page number, from 1")
+    page: int = Field(1, ge=1, le=100_000, description="页码，从 1 开始 / page number, from 1")
     page_size: int = Field(20, ge=1, le=100, description="每页条数，最多 100 / items per page, at most 100")
 
 
