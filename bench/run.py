@@ -217,6 +217,19 @@ def prepare_database(env: dict[str, str]) -> str:
     raise BenchError(f"could not create the bench user or sign it in:\n{setup.stdout}\n{setup.stderr}")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer to report, not to follow
+
+
+# Straight to 127.0.0.1: no proxy from the environment (http_proxy), no redirects followed.
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+
+
+def request_headers(endpoint: Endpoint, token: str) -> dict[str, str]:
+    return {**PROXY_HEADERS, **{name: value.replace(TOKEN, token) for name, value in endpoint.headers.items()}}
+
+
 # --- gunicorn -----------------------------------------------------------------------------------------------------
 
 
@@ -248,16 +261,16 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise BenchError(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise BenchError(f"gunicorn exited with {self.proc.returncode}")
             try:
                 # /healthz is exempt from the HTTPS redirect, so it answers 200 as soon as a worker is up.
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
+                with LOOPBACK.open(f"{self.base_url}/healthz", timeout=2) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
-        raise BenchError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        raise BenchError(f"gunicorn did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -274,24 +287,20 @@ class Server:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
-            return "(no gunicorn log)"
+            return ""
 
 
 def check_endpoint(base_url: str, endpoint: Endpoint, headers: dict[str, str]) -> None:
     """One request before wrk: a wrong status (401, a 301 redirect, 404) stops the run with a clear message."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
     request = urllib.request.Request(base_url + endpoint.path, headers=headers)
     try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+        with LOOPBACK.open(request, timeout=10) as response:
             status, body = response.status, response.read(300)
     except urllib.error.HTTPError as exc:
         status, body = exc.code, exc.read(300)
     if not 200 <= status < 300:
-        raise BenchError(f"{endpoint.name} ({endpoint.path}) answered {status}, not 2xx: {body!r}")
+        text = body.decode(errors="replace")
+        raise BenchError(f"{endpoint.name} ({endpoint.path}) answered {status}, not 2xx: {text}")
 
 
 # --- wrk ----------------------------------------------------------------------------------------------------------
@@ -363,8 +372,7 @@ def measure(wrk: str, base_url: str, token: str, args: argparse.Namespace) -> di
     runs: dict[str, list[dict]] = {e.name: [] for e in ENDPOINTS}
     for round_no in range(1, args.rounds + 1):
         for endpoint in ENDPOINTS:
-            headers = {**PROXY_HEADERS, **{k: v.replace(TOKEN, token) for k, v in endpoint.headers.items()}}
-            url = base_url + endpoint.path
+            headers, url = request_headers(endpoint, token), base_url + endpoint.path
             say(f"  round {round_no}/{args.rounds}: {endpoint.name} (warm-up {args.warmup} s, {args.duration} s) …")
             if args.warmup > 0:
                 run_wrk(wrk, url, headers, args.warmup, args)  # fills connection pools, caches, lazy imports
@@ -449,6 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     say(f"Benchmark: {len(ENDPOINTS)} endpoints × {args.rounds} round(s) × {per_endpoint} s ≈ "
         f"{len(ENDPOINTS) * args.rounds * per_endpoint} s of load.")  # fmt: skip
 
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5 * (os.cpu_count() or 1):
+        # wrk, gunicorn and PostgreSQL share the CPUs: anything else running skews the figures, even the ratios.
+        say(f"Warning: load average {load_before:.1f} before the run; other processes will make the figures noisy.")
+
     with tempfile.TemporaryDirectory(prefix="shuangjian-bench-") as tmp:
         tmpdir = Path(tmp)
         env, services = bench_environment(tmpdir)
@@ -461,11 +474,11 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             say(f"gunicorn: {args.workers} sync workers on {server.base_url}")
             for endpoint in ENDPOINTS:
-                headers = {**PROXY_HEADERS, **{k: v.replace(TOKEN, token) for k, v in endpoint.headers.items()}}
-                check_endpoint(server.base_url, endpoint, headers)
+                check_endpoint(server.base_url, endpoint, request_headers(endpoint, token))
             runs = measure(wrk, server.base_url, token, args)
         except BenchError:
-            say(f"gunicorn log (last lines):\n{server.log_tail()}")
+            if tail := server.log_tail():
+                say(f"gunicorn log (last lines):\n{tail}")
             raise
         finally:
             server.stop()
@@ -475,7 +488,12 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "started_at": started_at,
         "git": git_revision(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": round(load_before, 2),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "services": services,
         "server": {"gunicorn_workers": args.workers, "worker_class": "sync"},
         "wrk": {

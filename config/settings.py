@@ -246,6 +246,16 @@ PII_HASH_KEY = env_str("PII_HASH_KEY", "")
 # Behind nginx, which sets X-Real-IP to the client's address (README: production).
 USE_X_REAL_IP = env_bool("USE_X_REAL_IP", False)
 
+# Bulk import of the registry (institutions.imports): files above the sync limit run as a job.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20000)
+IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 200)
+IMPORT_PROGRESS_EVERY = env_int("IMPORT_PROGRESS_EVERY", 200)
+
+# Public address printed in poster QR codes (https://… in production).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# A CJK font for posters; empty means the usual system paths, then fontconfig.
+POSTER_FONT_PATH = env_str("POSTER_FONT_PATH", "") or None
+
 # Only for bench/: a bare Django JSON view that every benchmark is compared with.
 BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 

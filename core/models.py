@@ -157,4 +157,5 @@ class Job(models.Model):
     def percent(self) -> int:
         if self.status == self.Status.DONE:
             return 100
-        return int(self.processed * 100 / self.total) if self.total else 0
+        # 100 only when done: the last rows may be counted before the job has committed them.
+        return min(99, int(self.processed * 100 / self.total)) if self.total else 0

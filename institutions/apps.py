@@ -7,4 +7,4 @@ class InstitutionsConfig(AppConfig):
 
     def ready(self):
         # Celery's autodiscovery imports tasks.py only; these modules define scheduled tasks too.
-        from . import licences, risk  # noqa: F401
+        from . import bulk, import_tasks, licences, risk  # noqa: F401

@@ -3,6 +3,8 @@ rebuild, notifications) leave after commit."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 
@@ -301,13 +303,38 @@ def bureau_user_ids_for_town(town_id: int) -> list[int]:
     )
 
 
+_bulk_ids: ContextVar[set[int] | None] = ContextVar("institutions_bulk_ids", default=None)
+
+
+@contextmanager
+def bulk_changes():
+    """Many institutions changed at once (an import): their posters and risk grades are refreshed by one task after
+    commit instead of two tasks per institution."""
+    ids: set[int] = set()
+    token = _bulk_ids.set(ids)
+    try:
+        yield
+    finally:
+        _bulk_ids.reset(token)
+    if ids:
+        from .bulk import refresh_institutions
+
+        transaction.on_commit(lambda: refresh_institutions.delay(sorted(ids)), robust=True)
+
+
 def _schedule_poster(institution: Institution) -> None:
     """After commit: the poster shows the new status, and the risk grade follows the new facts."""
     from .risk import recompute_risk
     from .tasks import build_poster
 
-    transaction.on_commit(lambda: build_poster.delay(institution.pk))
-    transaction.on_commit(lambda: recompute_risk.delay(institution.pk))
+    bulk = _bulk_ids.get()
+    if bulk is not None:
+        bulk.add(institution.pk)
+        return
+    # robust: the change is committed; a poster that cannot be built now (no font, broker down) is logged and
+    # rebuilt on demand, it must not turn a saved change into an error answer.
+    transaction.on_commit(lambda: build_poster.delay(institution.pk), robust=True)
+    transaction.on_commit(lambda: recompute_risk.delay(institution.pk), robust=True)
 
 
 # --- Escrow --------------------------------------------------------------------------------------------------------

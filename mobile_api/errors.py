@@ -110,6 +110,11 @@ def install_error_handlers(api) -> None:
     def on_404(request, exc):
         return json_error(request, 404)
 
+    @api.exception_handler(OverflowError)
+    def on_overflow(request, exc):
+        # An id in the path beyond 64 bits: nothing can have it.
+        return json_error(request, 404)
+
     @api.exception_handler(Exception)
     def on_unexpected(request, exc):
         # Logged with its stack for us; the caller gets the common shape and nothing of the inside.

@@ -1,5 +1,8 @@
 from ninja import Schema
 
+# Ids are 64-bit integers: a larger number cannot name anything (and SQLite cannot even bind it).
+MAX_ID = 2**63 - 1
+
 
 class ErrorBody(Schema):
     code: str

@@ -40,10 +40,12 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(autouse=True)
-def _isolation(settings):
-    """Fresh cache and SMS outbox per test, fast password hashing (Argon2 has its own test), eager tasks."""
+def _isolation(settings, tmp_path):
+    """Fresh cache, SMS outbox and media folder per test, fast password hashing (Argon2 has its own test), eager
+    tasks."""
     from config.celery import app
 
+    settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
     sms.outbox.clear()
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"

@@ -19,7 +19,7 @@ from institutions.models import ChangeProposal, Institution
 
 from ..auth import BearerAuth
 from ..pagination import PageParams, paginate
-from ..schemas import ErrorOut
+from ..schemas import MAX_ID, ErrorOut
 
 router = Router(tags=["institutions 培训机构"])
 
@@ -68,7 +68,7 @@ class InstitutionPage(Schema):
 
 
 class InstitutionFilters(PageParams):
-    town_id: int | None = None
+    town_id: int | None = Field(None, ge=1, le=MAX_ID)
     category: CategoryCode | None = None
     status: StatusCode | None = None
     q: str | None = Field(None, max_length=50, description="名称、拼音首字母或信用代码 / name, pinyin initials, code")

@@ -1,3 +1,180 @@
-from ninja import Router
+"""Public QR verification of institutions, and the QR code / poster images for those who look after them."""
 
-router = Router(tags=["institutions 培训机构"])
+from datetime import date, datetime
+from typing import Literal
+
+from django.http import HttpResponse
+from ninja import Router, Schema
+from pydantic import Field
+
+from core.errors import DomainError
+from institutions import posters, selectors, verification
+from institutions.models import Poster
+from institutions.tasks import build_poster
+
+from ..schemas import ErrorOut
+
+router = Router(tags=["verification 扫码核验"])
+
+PNG_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "PNG 图片 / PNG image",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+IMAGE_ERRORS = {401: ErrorOut, 404: ErrorOut}
+
+
+class PublicStatusOut(Schema):
+    code: Literal["valid", "rectifying", "suspended", "revoked", "expired", "unlicensed", "closed", "applied"]
+    label_zh: str
+    label_en: str
+    tone: Literal["green", "orange", "red", "grey"] = Field(..., description="徽章颜色 / badge colour")
+    advice_zh: str
+    advice_en: str
+
+
+class PackageOut(Schema):
+    name: str
+    price: str = Field(..., description="元 / yuan, decimal string", examples=["3000.00"])
+    hours: int
+    months: int
+
+
+class CourseOut(Schema):
+    name: str
+    subject: str
+    category_label_zh: str
+    category_label_en: str
+    mode_label_zh: str
+    mode_label_en: str
+    grade_range: str
+    class_minutes: int
+    packages: list[PackageOut]
+
+
+class TeacherOut(Schema):
+    name: str
+    certificate_no_masked: str = Field(..., description="教师资格证号（脱敏）/ teacher certificate number, masked")
+
+
+class PublicInstitutionOut(Schema):
+    id: int
+    name: str
+    status: PublicStatusOut
+    category: str
+    category_label_zh: str
+    category_label_en: str
+    address: str
+    town: str
+    licence_number: str
+    licence_expires_on: date | None
+    fees_under_escrow: bool = Field(..., description="预收费是否进入监管账户 / prepaid fees go to a supervised account")
+    courses: list[CourseOut]
+    teachers: list[TeacherOut]
+
+
+class VerificationOut(Schema):
+    valid: bool = Field(..., description="二维码是否有效 / the code is genuine and current")
+    code_state: Literal["live", "rotated"]
+    message_zh: str
+    message_en: str
+    advice_zh: str
+    advice_en: str
+    checked_at: datetime
+    institution: PublicInstitutionOut | None = Field(..., description="二维码无效时为空 / null when not valid")
+    report_url: str = Field(..., description="举报问题 / where to report a problem")
+
+
+class RotateIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=300, description="更换原因 / why the code is replaced")
+
+
+class RotatedOut(Schema):
+    institution_id: int
+    created_at: datetime
+    verify_url: str = Field(..., description="新二维码指向的地址 / the address in the new QR code")
+    qrcode_url: str
+    poster_url: str
+
+
+def _invalid_code() -> DomainError:
+    return DomainError("verification.invalid", verification.INVALID_ZH, verification.INVALID_EN, status=404)
+
+
+def _png(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="image/png")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@router.get(
+    "/verify/{token}",
+    auth=None,
+    response={200: VerificationOut, 404: ErrorOut},
+    summary="扫码核验机构（公开）Verify an institution by its QR token (public)",
+    description=(
+        "二维码有效：机构公示信息；已更换的旧二维码：valid=false，提示可能是伪造的，不含机构信息；"
+        "从未发放的二维码：404 verification.invalid。每次请求计入当天扫码次数。\n\n"
+        "A live code gives the institution's public record; a rotated one gives valid=false and no data; a code "
+        "never issued answers 404 verification.invalid. Each call counts as a scan of the day."
+    ),
+)
+def verify(request, token: str):
+    row = verification.find_token(token)
+    if row is None:
+        raise _invalid_code()
+    verification.record_scan(row)
+    return verification.verification_payload(row)
+
+
+@router.get(
+    "/institutions/{institution_id}/qrcode.png",
+    response=IMAGE_ERRORS,
+    openapi_extra=PNG_RESPONSE,
+    summary="机构核验二维码 The institution's verification QR code (PNG)",
+)
+def qrcode_png(request, institution_id: int):
+    institution = selectors.access_institution_record(request.auth, institution_id)
+    token = verification.live_token(institution)
+    return _png(posters.qr_png(verification.public_address(token)), f"qrcode-{institution.pk}.png")
+
+
+@router.get(
+    "/institutions/{institution_id}/poster.png",
+    response=IMAGE_ERRORS,
+    openapi_extra=PNG_RESPONSE,
+    summary="机构公示海报 The institution's printable poster (PNG, A4)",
+)
+def poster_png(request, institution_id: int):
+    institution = selectors.access_institution_record(request.auth, institution_id)
+    build_poster(institution.pk)  # synchronously, and a no-op when the stored poster is current
+    poster = Poster.objects.get(institution=institution)
+    with poster.image.open("rb") as handle:
+        content = handle.read()
+    return _png(content, f"poster-{institution.pk}.png")
+
+
+@router.post(
+    "/institutions/{institution_id}/verification-token/rotate",
+    response={200: RotatedOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="更换核验二维码（旧码作废）Replace the verification code (the old one stops working)",
+    description=(
+        "教育局该镇街的工作人员可操作；督查员和机构自身人员 403，其他人 404。海报随后重新生成。\n\n"
+        "Bureau staff of the institution's town; its inspectors and its own staff get 403, anyone else 404. "
+        "The poster is rebuilt afterwards."
+    ),
+)
+def rotate_token(request, institution_id: int, payload: RotateIn):
+    selectors.access_institution_record(request.auth, institution_id)  # 404 for those who may not see it
+    token = verification.token_rotate(actor=request.auth, institution_id=institution_id, reason=payload.reason)
+    return {
+        "institution_id": institution_id,
+        "created_at": token.created_at,
+        "verify_url": verification.public_address(token),
+        "qrcode_url": f"/api/v1/institutions/{institution_id}/qrcode.png",
+        "poster_url": f"/api/v1/institutions/{institution_id}/poster.png",
+    }

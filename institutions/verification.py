@@ -1,0 +1,329 @@
+"""Public verification of training institutions: the token in a poster's QR code, what a scan shows, scan counts.
+
+A token is live until it is rotated (a forged or leaked poster); the old row stays, so a scan of the old poster says
+"not valid, may be forged" instead of showing data. A scan is counted per token per day and nothing else: no
+address, no device, no person.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from core.audit import audit_log
+from core.errors import DomainError, NotFound
+from core.notifications import notify
+
+from .models import Category, Course, FeePackage, Institution, ScanCount, StaffMember, Status, VerificationToken
+
+# The path printed in every QR code. Fixed on purpose: posters on walls outlive any change to the URL routing.
+VERIFY_PATH = "/v/{token}"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+# Where the public reports a problem with an institution (served by the complaints app).
+REPORT_PATH = "/complaints/new"
+TOKEN_MAX_LENGTH = VerificationToken._meta.get_field("token").max_length
+# What secrets.token_urlsafe gives; anything else (a NUL byte, a slash, a very long string) was never issued.
+TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{1,{TOKEN_MAX_LENGTH}}}")
+
+INVALID_ZH = "此二维码无效，可能是伪造的"
+INVALID_EN = "This code is not valid; it may be forged"
+INVALID_ADVICE_ZH = "请勿缴费。如该二维码张贴在培训场所，请向教育主管部门举报。"
+INVALID_ADVICE_EN = "Do not pay any fees. If this code is displayed at a training site, please report it."
+
+# What the public sees for each status: a key, a Chinese and an English label, a colour, and what it means for a
+# parent. LICENSED shows as "valid".
+PUBLIC_STATUS: dict[str, dict[str, str]] = {
+    Status.LICENSED: {
+        "code": "valid",
+        "label_zh": "有效",
+        "label_en": "Valid",
+        "tone": "green",
+        "advice_zh": "该机构持有有效的办学许可证。",
+        "advice_en": "This institution holds a valid school-running licence.",
+    },
+    Status.RECTIFYING: {
+        "code": "rectifying",
+        "label_zh": "整改中",
+        "label_en": "Under rectification",
+        "tone": "orange",
+        "advice_zh": "该机构被责令整改，请谨慎报名缴费。",
+        "advice_en": "This institution has been ordered to correct problems; take care before enrolling or paying.",
+    },
+    Status.SUSPENDED: {
+        "code": "suspended",
+        "label_zh": "停业整顿",
+        "label_en": "Suspended",
+        "tone": "red",
+        "advice_zh": "停业整顿期间不得招生、收费或开展培训。",
+        "advice_en": "While suspended it may not enrol students, charge fees or teach.",
+    },
+    Status.REVOKED: {
+        "code": "revoked",
+        "label_zh": "许可证已吊销",
+        "label_en": "Licence revoked",
+        "tone": "red",
+        "advice_zh": "该机构办学许可证已被吊销，不得开展培训，请勿缴费。",
+        "advice_en": "Its licence has been revoked: it may not teach. Do not pay any fees.",
+    },
+    Status.EXPIRED: {
+        "code": "expired",
+        "label_zh": "许可证已过期",
+        "label_en": "Licence expired",
+        "tone": "red",
+        "advice_zh": "该机构办学许可证已过期，不得招生收费。",
+        "advice_en": "Its licence has expired: it may not enrol students or charge fees.",
+    },
+    Status.UNLICENSED: {
+        "code": "unlicensed",
+        "label_zh": "无证机构",
+        "label_en": "Unlicensed",
+        "tone": "red",
+        "advice_zh": "该机构未取得办学许可证，请勿报名缴费。",
+        "advice_en": "It has no school-running licence. Do not enrol or pay.",
+    },
+    Status.CLOSED: {
+        "code": "closed",
+        "label_zh": "已注销",
+        "label_en": "Closed",
+        "tone": "grey",
+        "advice_zh": "该机构已注销，不再开展培训。",
+        "advice_en": "This institution has closed and no longer teaches.",
+    },
+    Status.APPLIED: {
+        "code": "applied",
+        "label_zh": "申请中，尚未许可",
+        "label_en": "Applied, not yet licensed",
+        "tone": "red",
+        "advice_zh": "该机构尚未取得办学许可证，取得前不得招生收费。",
+        "advice_en": "It has not been licensed yet and may not enrol students or charge fees until it is.",
+    },
+}
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """ "学科类 subject" → ("学科类", "subject"): the models' labels are Chinese, a space, then English."""
+    zh, _, en = str(label).partition(" ")
+    return zh, en or zh
+
+
+# --- Tokens --------------------------------------------------------------------------------------------------------
+
+
+def live_token(institution: Institution) -> VerificationToken:
+    """The institution's live token, created if it has none (institutions made before tokens, data loads)."""
+    token = VerificationToken.objects.filter(institution=institution, revoked_at__isnull=True).first()
+    if token is not None:
+        return token
+    try:
+        with transaction.atomic():
+            return VerificationToken.objects.create(institution=institution)
+    except IntegrityError:  # a concurrent caller created it first (one live token per institution)
+        return VerificationToken.objects.get(institution=institution, revoked_at__isnull=True)
+
+
+def find_token(token: str) -> VerificationToken | None:
+    """The token row (live or revoked) with its institution, or None for a token that was never issued."""
+    if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
+        return None
+    return VerificationToken.objects.select_related("institution").filter(token=token).first()
+
+
+def public_address(token: VerificationToken | str) -> str:
+    """The absolute URL printed in the QR code: PUBLIC_BASE_URL + /v/<token>."""
+    value = token.token if isinstance(token, VerificationToken) else str(token)
+    base = str(getattr(settings, "PUBLIC_BASE_URL", DEFAULT_PUBLIC_BASE_URL) or DEFAULT_PUBLIC_BASE_URL)
+    return base.rstrip("/") + VERIFY_PATH.format(token=value)
+
+
+def token_rotate(*, actor, institution_id: int, reason: str) -> VerificationToken:
+    """A new token for an institution (its poster was forged or leaked): the old one is revoked but kept, so a scan
+    of an old poster says "not valid". Bureau staff of the institution's town only. The poster is rebuilt after
+    commit and the institution's staff are told to print the new one."""
+    from .services import _require_editor, _schedule_poster, _staff_user_ids
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(
+            "institution.reason_required",
+            "请填写更换原因",
+            "A reason is required",
+            status=422,
+            fields={"reason": ("必填", "Required")},
+        )
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
+        if institution is None:
+            raise NotFound("机构", "institution")
+        _require_editor(actor, institution.town_id)
+        now = timezone.now()
+        old = VerificationToken.objects.select_for_update().filter(institution=institution, revoked_at__isnull=True)
+        old_ids = list(old.values_list("pk", flat=True))
+        # Conditional on still being live: a concurrent rotation (SQLite has no row locks) revokes nothing twice.
+        VerificationToken.objects.filter(pk__in=old_ids, revoked_at__isnull=True).update(revoked_at=now)
+        new = VerificationToken.objects.create(institution=institution)
+        audit_log(
+            actor=actor,
+            verb="institution.token_rotate",
+            obj=institution,
+            data={"reason": reason[:300], "revoked_token_ids": old_ids, "new_token_id": new.pk},
+        )
+        notify(
+            recipients=_staff_user_ids(institution),
+            kind="institution.token_rotated",
+            title="机构核验二维码已更换，请打印并张贴新海报",
+            body=reason[:300],
+            obj=institution,
+        )
+        _schedule_poster(institution)
+    return new
+
+
+# --- Scans ---------------------------------------------------------------------------------------------------------
+
+
+def record_scan(token_row: VerificationToken) -> None:
+    """One more scan of this token today (local date). An UPDATE of the counter first, a row only when there is none
+    yet; two first scans racing meet the unique constraint and the loser updates. Nothing about the scanner is kept.
+    """
+    day = timezone.localdate()
+    rows = ScanCount.objects.filter(token_id=token_row.pk, day=day)
+    if rows.update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            ScanCount.objects.create(token_id=token_row.pk, day=day, count=1)
+    except IntegrityError:
+        rows.update(count=F("count") + 1)
+
+
+def scans_of(institution: Institution) -> dict:
+    """Scan counts of an institution's tokens by day: {token_id: {date: count}}."""
+    out: dict[int, dict] = {}
+    for row in ScanCount.objects.filter(token__institution=institution).order_by("day"):
+        out.setdefault(row.token_id, {})[row.day] = row.count
+    return out
+
+
+# --- What a scan shows ---------------------------------------------------------------------------------------------
+
+
+def public_status(institution: Institution, today=None) -> dict[str, str]:
+    """The status as the public sees it. A licence whose expiry date has passed shows as expired even before the
+    registry's status catches up: a scan must never say "valid" for an expired licence."""
+    status = institution.status
+    today = today or timezone.localdate()
+    if (
+        status in (Status.LICENSED, Status.RECTIFYING)
+        and institution.licence_expires_on is not None
+        and institution.licence_expires_on < today
+    ):
+        status = Status.EXPIRED
+    return dict(PUBLIC_STATUS[status])
+
+
+def report_url(institution: Institution | None = None) -> str:
+    return f"{REPORT_PATH}?institution={institution.pk}" if institution is not None else REPORT_PATH
+
+
+def money(value: Decimal) -> str:
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def _public_institution(token_row: VerificationToken) -> Institution:
+    courses = Course.objects.filter(is_active=True).order_by("name", "id")
+    teachers = StaffMember.objects.filter(role=StaffMember.StaffRole.TEACHER, is_active=True).order_by("name", "id")
+    return (
+        Institution.objects.select_related("town", "escrow")
+        .prefetch_related(
+            Prefetch("courses", queryset=courses, to_attr="public_courses"),
+            Prefetch(
+                "public_courses__packages",
+                queryset=FeePackage.objects.order_by("price", "id"),
+                to_attr="public_packages",
+            ),
+            Prefetch("staff", queryset=teachers, to_attr="public_teachers"),
+        )
+        .get(pk=token_row.institution_id)
+    )
+
+
+def _has_escrow(institution: Institution) -> bool:
+    try:
+        return institution.escrow is not None
+    except Institution.escrow.RelatedObjectDoesNotExist:
+        return False
+
+
+def verification_payload(token: VerificationToken | str) -> dict | None:
+    """What a scan shows the public, or None for a token that was never issued.
+
+    A rotated token gives the "not valid, may be forged" state and no data. A live one gives the institution's
+    public record: status, licence, approved courses with their fees, teachers with masked certificate numbers
+    (never ID numbers), whether fees go to a supervised account, and where to report a problem."""
+    token_row = token if isinstance(token, VerificationToken) else find_token(token)
+    if token_row is None:
+        return None
+    checked_at = timezone.now()
+    if token_row.revoked_at is not None:
+        return {
+            "valid": False,
+            "code_state": "rotated",
+            "message_zh": INVALID_ZH,
+            "message_en": INVALID_EN,
+            "advice_zh": INVALID_ADVICE_ZH,
+            "advice_en": INVALID_ADVICE_EN,
+            "checked_at": checked_at,
+            "institution": None,
+            "report_url": report_url(),
+        }
+    institution = _public_institution(token_row)
+    status = public_status(institution)
+    category_zh, category_en = split_label(Category(institution.category).label)
+    return {
+        "valid": True,
+        "code_state": "live",
+        "message_zh": f"该二维码由涪陵区教育主管部门发放，机构状态：{status['label_zh']}",
+        "message_en": f"This code was issued by the Fuling education bureau. Status: {status['label_en']}",
+        "advice_zh": status["advice_zh"],
+        "advice_en": status["advice_en"],
+        "checked_at": checked_at,
+        "institution": {
+            "id": institution.pk,
+            "name": institution.name,
+            "status": status,
+            "category": institution.category,
+            "category_label_zh": category_zh,
+            "category_label_en": category_en,
+            "address": institution.address,
+            "town": institution.town.name,
+            "licence_number": institution.licence_number,
+            "licence_expires_on": institution.licence_expires_on,
+            "fees_under_escrow": _has_escrow(institution),
+            "courses": [
+                {
+                    "name": course.name,
+                    "subject": course.subject,
+                    "category_label_zh": split_label(Category(course.category).label)[0],
+                    "category_label_en": split_label(Category(course.category).label)[1],
+                    "mode_label_zh": split_label(course.get_mode_display())[0],
+                    "mode_label_en": split_label(course.get_mode_display())[1],
+                    "grade_range": course.grade_range,
+                    "class_minutes": course.class_minutes,
+                    "packages": [
+                        {"name": p.name, "price": money(p.price), "hours": p.hours, "months": p.months}
+                        for p in course.public_packages
+                    ],
+                }
+                for course in institution.public_courses
+            ],
+            "teachers": [
+                {"name": t.name, "certificate_no_masked": t.masked_certificate} for t in institution.public_teachers
+            ],
+        },
+        "report_url": report_url(institution),
+    }
