@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from core.audit import audit_log
 from core.errors import DomainError, PermissionDenied
 from core.notifications import push_to_group, session_group
 
+from . import authcache
 from .backends import find_login_user
 from .models import (
     INSTITUTION_ROLES,
@@ -120,11 +122,18 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
 
 def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
     """The user and session behind a bearer token, or a 401 DomainError saying why not."""
-    token = (
-        AccessToken.objects.select_related("session__user").filter(token_hash=hash_token(raw or "")).first()
-        if raw
-        else None
-    )
+    if not raw:
+        raise DomainError("auth.invalid_token", "访问令牌无效", "Invalid access token", status=401)
+    token_hash = hash_token(raw)
+    cached = authcache.get(token_hash)
+    if cached is not None:
+        user, session, expires = cached
+        if expires <= time.time():
+            raise DomainError(
+                "auth.token_expired", "访问令牌已过期，请刷新", "Access token expired; refresh it", status=401
+            )
+        return user, session
+    token = AccessToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
     if token is None:
         raise DomainError("auth.invalid_token", "访问令牌无效", "Invalid access token", status=401)
     session = token.session
@@ -134,6 +143,7 @@ def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
         raise DomainError(
             "auth.token_expired", "访问令牌已过期，请刷新", "Access token expired; refresh it", status=401
         )
+    authcache.put(token_hash, session.user, session, token.expires_at)
     return session.user, session
 
 
@@ -143,6 +153,7 @@ def _revoke_sessions(sessions, reason: str) -> list[int]:
     if ids:
         # Access tokens stay until they expire (purged daily), so a revoked one answers "revoked", not "unknown".
         AuthSession.objects.filter(pk__in=ids).update(revoked_at=now, revoked_reason=reason)
+        authcache.forget_sessions(ids)
 
         def close_sockets():
             for sid in ids:
@@ -341,6 +352,7 @@ def membership_grant(*, actor, user: User, role: str, region=None, school=None, 
         if not membership.is_active:
             Membership.objects.filter(pk=membership.pk).update(is_active=True)
             membership.is_active = True
+            authcache.forget_user(user.pk)  # .update() sends no signal
         audit_log(
             actor=actor,
             verb="membership.grant",

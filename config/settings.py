@@ -182,6 +182,8 @@ LOGOUT_REDIRECT_URL = "/login/"
 # API tokens (mobile_api): short-lived access, long-lived refresh, both stored hashed.
 ACCESS_TOKEN_TTL = timedelta(minutes=env_int("ACCESS_TOKEN_TTL_MINUTES", 15))
 REFRESH_TOKEN_TTL = timedelta(days=env_int("REFRESH_TOKEN_TTL_DAYS", 30))
+# Token → user lookups cached this long, only with Redis (a cache every process shares): see accounts/authcache.py.
+AUTH_CACHE_SECONDS = env_int("AUTH_CACHE_SECONDS", 120 if REDIS_URL else 0)
 # Failed logins: per account and per address, in a sliding window kept in the cache.
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)

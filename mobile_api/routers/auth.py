@@ -106,12 +106,12 @@ def me_payload(user) -> dict:
         "roles": sorted({m.role for m in memberships}),
         "memberships": [
             {
-                "id": m.pk,
+                "id": m.id,
                 "role": m.role,
-                "role_label": m.get_role_display(),
-                "region": {"id": m.region.pk, "code": m.region.code, "name": m.region.name} if m.region else None,
-                "school": {"id": m.school.pk, "name": m.school.name} if m.school else None,
-                "institution": {"id": m.institution.pk, "name": m.institution.name} if m.institution else None,
+                "role_label": m.role_label,
+                "region": {"id": m.region_id, "code": m.region_code, "name": m.region_name} if m.region_id else None,
+                "school": {"id": m.school_id, "name": m.school_name} if m.school_id else None,
+                "institution": {"id": m.institution_id, "name": m.institution_name} if m.institution_id else None,
             }
             for m in memberships
         ],
