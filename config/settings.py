@@ -123,7 +123,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, Celery broker -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -184,6 +184,7 @@ ACCESS_TOKEN_TTL = timedelta(minutes=env_int("ACCESS_TOKEN_TTL_MINUTES", 15))
 REFRESH_TOKEN_TTL = timedelta(days=env_int("REFRESH_TOKEN_TTL_DAYS", 30))
 # Token → user lookups cached this long, only with Redis (a cache every process shares): see accounts/authcache.py.
 AUTH_CACHE_SECONDS = env_int("AUTH_CACHE_SECONDS", 120 if REDIS_URL else 0)
+AUTH_LOCAL_SECONDS = env_int("AUTH_LOCAL_SECONDS", 30 if REDIS_URL else 0)
 # Failed logins: per account and per address, in a sliding window kept in the cache.
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)

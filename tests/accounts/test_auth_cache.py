@@ -70,3 +70,44 @@ def test_a_cached_user_cannot_blank_the_password_when_saved(parent):
     cached_user.save()
     fresh = User.objects.get(pk=parent.pk)
     assert fresh.name == "改名" and fresh.check_password("Correct-Horse-42")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_in_another_process_reaches_this_processs_memory_at_once(parent, settings):
+    """Production lane: this process keeps the token in its own memory; another process (an admin's request on
+    another worker) revokes the session; the next request here is refused."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from accounts import authcache
+    from tests.conftest import PRODUCTION_LANE, ROOT, _test_database_url
+
+    if not PRODUCTION_LANE:
+        pytest.skip("needs Redis: the in-process level is used only with the invalidation channel")
+    settings.AUTH_LOCAL_SECONDS = 30
+    tokens = login_tokens(parent)
+    client = ApiClient(tokens["access"])
+    deadline = time.monotonic() + 10
+    while not authcache._local.usable() and time.monotonic() < deadline:
+        client.get("me")  # starts the listener; wait until it listens
+        time.sleep(0.05)
+    assert client.get("me").status_code == 200  # from the database into Redis
+    assert client.get("me").status_code == 200  # from Redis into this process's memory
+    assert authcache._local.entries, "the token is held in this process's memory"
+
+    script = (
+        "import django; django.setup(); "
+        "from accounts.models import AuthSession, User; from accounts.services import _revoke_sessions; "
+        f"_revoke_sessions(AuthSession.objects.filter(pk={tokens['session'].pk}), 'admin')"
+    )
+    env = {**os.environ, "DATABASE_URL": _test_database_url()}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 2
+    while client.get("me").status_code == 200:
+        assert time.monotonic() < deadline, "the revocation did not reach this process within 2 s"
+        time.sleep(0.02)
+    assert_error(client.get("me"), 401, "auth.token_revoked")
