@@ -1,10 +1,21 @@
-"""Web pages of the registry: the public verification page a poster's QR code opens."""
+"""Web pages of the registry: the public verification page a poster's QR code opens, and the registry console."""
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from accounts.models import Role
+from accounts.selectors import has_role
+from core.errors import NotFound
+
 from . import verification
+from .models import Poster, VerificationToken
+from .selectors import BUREAU_ROLES, access_institution_record, institutions_listable_by
+from .tasks import build_poster
 
 
 @never_cache
@@ -22,3 +33,44 @@ def verify(request, token: str):
         verification.record_scan(row)
     payload = verification.verification_payload(row)
     return render(request, "institutions/verify.html", {"v": payload, "report_url": payload["report_url"]})
+
+
+# --- The bureau's registry console (signed in with the web session) ---------------------------------------------------
+
+
+def _registry_rows(user, q: str):
+    qs = (
+        institutions_listable_by(user)
+        .select_related("town")
+        .prefetch_related(
+            Prefetch(
+                "tokens", queryset=VerificationToken.objects.filter(revoked_at__isnull=True), to_attr="live_tokens"
+            )
+        )
+    )
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(name_initials__contains=q.lower()) | Q(credit_code=q.upper()))
+    return qs.order_by("town__code", "name", "id")
+
+
+def registry(request):
+    """The registry at a glance for the bureau and institution staff: status, town, risk, poster and public page."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    q = request.GET.get("q", "").strip()[:50]
+    page = Paginator(_registry_rows(request.user, q), 50).get_page(request.GET.get("page"))
+    can_see_records = has_role(request.user, *BUREAU_ROLES, Role.INSTITUTION_STAFF)
+    return render(request, "institutions/registry.html", {"page": page, "q": q, "can_see_records": can_see_records})
+
+
+def registry_poster(request, institution_id: int):
+    """The printable poster, for those who may see the institution's record (web session)."""
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        institution = access_institution_record(request.user, institution_id)
+    except NotFound:
+        raise Http404 from None
+    build_poster(institution.pk)  # a no-op when the stored poster is current
+    poster = Poster.objects.get(institution=institution)
+    return FileResponse(poster.image.open("rb"), content_type="image/png")

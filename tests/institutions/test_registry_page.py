@@ -1,0 +1,75 @@
+"""The registry console: signed-in staff list and search institutions, open the public page and the poster."""
+
+import pytest
+from django.test import Client
+
+from tests.conftest import TOWN_B, make_user
+from tests.institutions.helpers import make_institution
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/registry/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_bureau_staff_see_every_status_with_links(bureau_staff):
+    licensed = make_institution("甲美术培训学校")
+    make_institution("乙体育培训中心", status="suspended", town=TOWN_B)
+    page = signed_in(bureau_staff).get("/registry/")
+    html = page.content.decode()
+    assert "甲美术培训学校" in html and "乙体育培训中心" in html
+    token = licensed.tokens.get(revoked_at__isnull=True).token
+    assert f"/v/{token}" in html and f"/registry/{licensed.pk}/poster.png" in html
+
+
+def test_search_by_pinyin_initials(bureau_staff):
+    make_institution("重庆新东方学校")
+    make_institution("涪陵美术中心")
+    html = signed_in(bureau_staff).get("/registry/", {"q": "xdf"}).content.decode()
+    assert "重庆新东方学校" in html and "涪陵美术中心" not in html
+
+
+def test_a_parent_sees_only_the_whitelist_and_no_posters(parent):
+    make_institution("甲美术培训学校")
+    hidden = make_institution("停业机构", status="suspended")
+    html = signed_in(parent).get("/registry/").content.decode()
+    assert "甲美术培训学校" in html and "停业机构" not in html
+    assert "poster.png" not in html
+    assert signed_in(parent).get(f"/registry/{hidden.pk}/poster.png").status_code == 404
+
+
+def test_the_poster_is_served_to_the_bureau(bureau_staff):
+    inst = make_institution("甲美术培训学校")
+    response = signed_in(bureau_staff).get(f"/registry/{inst.pk}/poster.png")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_page_costs_the_same_queries_for_10_and_50_rows(bureau_staff, django_assert_max_num_queries):
+    client = signed_in(bureau_staff)
+    for i in range(10):
+        make_institution(f"机构{i:02d}")
+    with django_assert_max_num_queries(12) as small:
+        client.get("/registry/")
+    for i in range(10, 50):
+        make_institution(f"机构{i:02d}")
+    with django_assert_max_num_queries(12) as large:
+        client.get("/registry/")
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_other_institution_staff_get_404_on_a_poster(institution_a):
+    from accounts.models import Role
+
+    other = make_institution("别家")
+    user = make_user("别家员工", Role.INSTITUTION_STAFF, institution=other)
+    assert signed_in(user).get(f"/registry/{institution_a.pk}/poster.png").status_code == 404
