@@ -254,6 +254,11 @@ IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20000)
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 200)
 IMPORT_PROGRESS_EVERY = env_int("IMPORT_PROGRESS_EVERY", 200)
 
+# Public answers of the registry (a scan's page, the anonymous whitelist) kept this long in each process, and scans
+# written in batches this often (institutions/public_cache.py); 0 turns each off. On in production (with Redis).
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 10 if REDIS_URL else 0)
+SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 5 if REDIS_URL else 0)
+
 # Public address printed in poster QR codes (https://… in production).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # A CJK font for posters; empty means the usual system paths, then fontconfig.

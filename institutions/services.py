@@ -324,9 +324,11 @@ def bulk_changes():
 
 def _schedule_poster(institution: Institution) -> None:
     """After commit: the poster shows the new status, and the risk grade follows the new facts."""
+    from .public_cache import invalidate
     from .risk import recompute_risk
     from .tasks import build_poster
 
+    invalidate()  # what the public sees may have changed
     bulk = _bulk_ids.get()
     if bulk is not None:
         bulk.add(institution.pk)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from core.audit import audit_log
@@ -187,18 +187,11 @@ def token_rotate(*, actor, institution_id: int, reason: str) -> VerificationToke
 
 
 def record_scan(token_row: VerificationToken) -> None:
-    """One more scan of this token today (local date). An UPDATE of the counter first, a row only when there is none
-    yet; two first scans racing meet the unique constraint and the loser updates. Nothing about the scanner is kept.
-    """
-    day = timezone.localdate()
-    rows = ScanCount.objects.filter(token_id=token_row.pk, day=day)
-    if rows.update(count=F("count") + 1):
-        return
-    try:
-        with transaction.atomic():
-            ScanCount.objects.create(token_id=token_row.pk, day=day, count=1)
-    except IntegrityError:
-        rows.update(count=F("count") + 1)
+    """One more scan of this token today (local date). Nothing about the scanner is kept. Counted in memory and
+    written in batches in production (institutions.public_cache)."""
+    from .public_cache import count_scan
+
+    count_scan(token_row.pk, timezone.localdate())
 
 
 def scans_of(institution: Institution) -> dict:
@@ -327,3 +320,27 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
         },
         "report_url": report_url(institution),
     }
+
+
+def cached_verification(token: str) -> tuple[int, dict] | None:
+    """(token id, payload) for a scanned code, from this process's short public cache when it is on; None for a code
+    never issued. The payload's checked_at is the time of this request."""
+    from .public_cache import cached
+
+    def compute():
+        row = find_token(token)
+        if row is None:
+            return None
+        return row.pk, verification_payload(row)
+
+    found = cached(f"verify:{token}", compute)
+    if found is None:
+        return None
+    token_id, payload = found
+    return token_id, {**payload, "checked_at": timezone.now()}
+
+
+def record_scan_of(token_id: int) -> None:
+    from .public_cache import count_scan
+
+    count_scan(token_id, timezone.localdate())

@@ -24,14 +24,14 @@ def verify(request, token: str):
     """No login. A live code shows the institution's public record (200); a rotated one the red "not valid, may be
     forged" warning (200: the code was real once, the page is the right answer); a code never issued the same
     warning with 404. A GET counts as a scan of the day (HEAD, as link previews send, does not)."""
-    row = verification.find_token(token)
-    if row is None:
+    found = verification.cached_verification(token)
+    if found is None:
         return render(
             request, "institutions/verify.html", {"v": None, "report_url": verification.report_url()}, status=404
         )
+    token_id, payload = found
     if request.method == "GET":
-        verification.record_scan(row)
-    payload = verification.verification_payload(row)
+        verification.record_scan_of(token_id)
     return render(request, "institutions/verify.html", {"v": payload, "report_url": payload["report_url"]})
 
 

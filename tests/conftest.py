@@ -23,6 +23,7 @@ from django.test import Client
 from accounts import sms
 from accounts.models import Membership, Region, Role, User
 from afterschool.models import School
+from institutions import public_cache
 from institutions.models import Institution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +48,11 @@ def _isolation(settings, tmp_path):
 
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
+    public_cache._cache.clear()
     sms.outbox.clear()
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SCAN_FLUSH_SECONDS = 0  # scans written by the request; the batching has its own test
     app.conf.task_always_eager = True
     yield
     cache.clear()

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from accounts.selectors import has_role, region_ids_for
 from core.errors import DomainError, NotFound
-from institutions import selectors, services
+from institutions import public_cache, selectors, services
 from institutions.models import ChangeProposal, Institution
 
 from ..auth import BearerAuth
@@ -142,12 +142,20 @@ def _near(qs, lat: float, lng: float, radius_km: float):
 )
 def list_institutions(request, filters: Query[InstitutionFilters]):
     user = request.auth
+    signed_in = bool(getattr(user, "pk", None))
+    if not signed_in:
+        # The public whitelist is the same for every anonymous caller: kept a few seconds per process.
+        key = "list:" + filters.model_dump_json()
+        return public_cache.cached(key, lambda: _institution_page(user, filters, show_risk=False))
+    return _institution_page(user, filters, show_risk=has_role(user, *selectors.BUREAU_ROLES))
+
+
+def _institution_page(user, filters: InstitutionFilters, *, show_risk: bool) -> dict:
     qs = selectors.institutions_listable_by(user).select_related("town")
     qs = filter_institutions(qs, filters)
     if filters.lat is None:
         qs = qs.order_by("name", "id")
     page = paginate(qs, filters)
-    show_risk = bool(getattr(user, "pk", None)) and has_role(user, *selectors.BUREAU_ROLES)
     return {"items": [_list_item(i, show_risk) for i in page["items"]], "count": page["count"]}
 
 

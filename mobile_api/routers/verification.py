@@ -124,11 +124,12 @@ def _png(content: bytes, filename: str) -> HttpResponse:
     ),
 )
 def verify(request, token: str):
-    row = verification.find_token(token)
-    if row is None:
+    found = verification.cached_verification(token)
+    if found is None:
         raise _invalid_code()
-    verification.record_scan(row)
-    return verification.verification_payload(row)
+    token_id, payload = found
+    verification.record_scan_of(token_id)
+    return payload
 
 
 @router.get(
