@@ -1,14 +1,12 @@
 """The one NinjaAPI of the platform, at /api/v1/. Created once (a second NinjaAPI with the same namespace fails)."""
 
-import datetime
 import json
 
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
-from ninja.responses import NinjaJSONEncoder
 
+from .api_json import LocalTimeEncoder
 from .auth import BearerAuth
 from .errors import MalformedBody, install_error_handlers
 
@@ -19,15 +17,6 @@ class StrictJSONParser(Parser):
             return json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedBody() from exc
-
-
-class LocalTimeEncoder(NinjaJSONEncoder):
-    """Times leave in Asia/Shanghai with their offset (2026-11-29T09:30:00+08:00)."""
-
-    def default(self, o):
-        if isinstance(o, datetime.datetime) and timezone.is_aware(o):
-            return timezone.localtime(o).isoformat()
-        return super().default(o)
 
 
 class LocalTimeRenderer(JSONRenderer):

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, FloatField, Q
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -17,6 +18,7 @@ from core.errors import DomainError, NotFound
 from institutions import public_cache, selectors, services
 from institutions.models import ChangeProposal, Institution
 
+from ..api_json import prevalidated_json
 from ..auth import BearerAuth
 from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
@@ -144,9 +146,13 @@ def list_institutions(request, filters: Query[InstitutionFilters]):
     user = request.auth
     signed_in = bool(getattr(user, "pk", None))
     if not signed_in:
-        # The public whitelist is the same for every anonymous caller: kept a few seconds per process.
+        # The public whitelist is the same for every anonymous caller: kept a few seconds per process, as JSON
+        # checked against the schema when it was made.
         key = "list:" + filters.model_dump_json()
-        return public_cache.cached(key, lambda: _institution_page(user, filters, show_risk=False))
+        body = public_cache.cached(
+            key, lambda: prevalidated_json(InstitutionPage, _institution_page(user, filters, show_risk=False))
+        )
+        return HttpResponse(body, content_type="application/json; charset=utf-8")
     return _institution_page(user, filters, show_risk=has_role(user, *selectors.BUREAU_ROLES))
 
 

@@ -1,17 +1,20 @@
 """Public QR verification of institutions, and the QR code / poster images for those who look after them."""
 
+import json
 from datetime import date, datetime
 from typing import Literal
 
 from django.http import HttpResponse
+from django.utils import timezone
 from ninja import Router, Schema
 from pydantic import Field
 
 from core.errors import DomainError
-from institutions import posters, selectors, verification
+from institutions import posters, public_cache, selectors, verification
 from institutions.models import Poster
 from institutions.tasks import build_poster
 
+from ..api_json import LocalTimeEncoder
 from ..schemas import ErrorOut
 
 router = Router(tags=["verification 扫码核验"])
@@ -124,12 +127,20 @@ def _png(content: bytes, filename: str) -> HttpResponse:
     ),
 )
 def verify(request, token: str):
-    found = verification.cached_verification(token)
+    def compute():
+        found = verification.cached_verification(token)
+        if found is None:
+            return None
+        token_id, payload = found
+        return token_id, VerificationOut.model_validate(payload).model_dump()  # checked once per cached answer
+
+    found = public_cache.cached(f"verify-json:{token}", compute)
     if found is None:
         raise _invalid_code()
     token_id, payload = found
     verification.record_scan_of(token_id)
-    return payload
+    body = json.dumps({**payload, "checked_at": timezone.now()}, cls=LocalTimeEncoder, ensure_ascii=False)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
 @router.get(
