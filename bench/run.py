@@ -22,12 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -43,7 +44,9 @@ BENCH_REGION_CODE = "500102006"  # 敦仁街道, as in tests/conftest.py
 # Every request carries what nginx adds in production: with DEBUG off, SECURE_SSL_REDIRECT answers plain-HTTP
 # requests with a 301, which wrk does not count as an error ("Non-2xx or 3xx") and which would be far cheaper.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
-TOKEN = "{token}"  # placeholder in endpoint headers, replaced by the bench user's access token
+# Placeholders in an endpoint's path and headers, replaced once the setup step has made what they stand for.
+TOKEN = "{token}"  # the bench user's access token
+VERIFY_TOKEN = "{verify_token}"  # the live QR token of the showcase institution (see seed_registry)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Endpoint:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     goal: float | None = None  # minimum requests/s as a fraction of the bare view's, or None: measured only
+    registry: bool = False  # needs the seeded registry: skipped with --institutions 0
 
 
 # To benchmark another endpoint, add it here. The first entry is the yardstick the others are divided by.
@@ -59,6 +63,12 @@ ENDPOINTS = [
     Endpoint("bare", "/bench/bare"),
     Endpoint("healthz", "/healthz"),
     Endpoint("GET /api/v1/me", "/api/v1/me", {"Authorization": f"Bearer {TOKEN}"}, goal=0.6),
+    # The registry (seeded: --institutions, 20,000 by default), as the public calls it: no Authorization header.
+    Endpoint("verify/<token>", f"/api/v1/verify/{VERIFY_TOKEN}", goal=0.6, registry=True),
+    Endpoint("institutions 50", "/api/v1/institutions?page_size=50", goal=0.3, registry=True),
+    # Text search: a Chinese substring in ~5 % of names, and pinyin initials (新东方 → xdf, ~1 %).
+    Endpoint("institutions q=美术", f"/api/v1/institutions?q={quote('美术')}", goal=0.2, registry=True),
+    Endpoint("institutions q=xdf", "/api/v1/institutions?q=xdf", goal=0.2, registry=True),
 ]
 
 
@@ -177,44 +187,262 @@ def bench_environment(tmpdir: Path) -> tuple[dict[str, str], dict[str, str]]:
     return env, described
 
 
-# Runs in a subprocess with the bench environment, so it touches exactly the database gunicorn will serve from.
-SETUP_SCRIPT = """
-import json, secrets, django
-django.setup()
-from accounts.models import AuthSession, Membership, Region, Role, User
-from accounts.services import auth_login
+# --- Setup: the bench user, the registry ------------------------------------------------------------------------
+#
+# The setup runs in a subprocess with the bench environment (`run.py --setup …`), so it touches exactly the database
+# gunicorn will serve from; the functions below import Django only there.
 
-region = Region.objects.get(code=%(region)r, valid_to__isnull=True)
-user = User.objects.filter(username=%(username)r).first()
-if user is None:
-    user = User.objects.create_user(username=%(username)r, name="压测督查员 bench inspector")
-password = secrets.token_urlsafe(24)
-user.is_active = True
-user.set_password(password)
-user.save()
-Membership.objects.get_or_create(user=user, role=Role.INSPECTOR, region=region, defaults={"is_active": True})
-Membership.objects.filter(user=user).update(is_active=True)
-# Earlier runs' sessions (and their access tokens) go, so the token table does not grow run after run.
-AuthSession.objects.filter(user=user).delete()
-pair = auth_login(identifier=user.username, password=password, device="bench")
-print("BENCH_TOKEN=" + json.dumps(pair.access_token))
-"""
+# Bench institutions are marked with this in `found_via`: seeding counts them and adds only what is missing.
+BENCH_MARK = "bench"
+# Their credit codes: this prefix, a 7-digit serial, the check digit (the demo registry uses …MJ, so none collide).
+BENCH_CREDIT_PREFIX = "52500102MB"
+SEED_BATCH = 2000
+
+# Names: 涪陵区 + brand + kind + campus, e.g. 涪陵区七彩虹美术培训学校（李渡校区）. 100 brands × 20 kinds × 28
+# campuses: mostly distinct names, and "美术" in about 1 name in 20 (one kind of 20), 新东方 (xdf) in 1 in 100.
+BRANDS = (
+    "小画家 跃动 启明 七彩虹 书香 墨韵 星火 乐之声 飞扬 博雅 童心 青苗 鸿鹄 晨曦 智慧树 金话筒 翰林 未来星 长江 白鹤 "
+    "乌江 彩虹桥 新东方 棋苑 水木 阳光 育才 英才 小树苗 蒲公英 向日葵 小海豚 北极星 蓝天 白云 绿洲 红枫 金色童年 "
+    "梦想家 小天鹅 百灵鸟 知音 艺苑 丹青 雅韵 琴韵 悦动 勇者 冠军 少年派 聪明屋 思维树 乐学 博学 明德 至善 致远 "
+    "立人 弘毅 启航 远航 扬帆 乘风 展翅 雏鹰 小飞侠 星空 银河 宇航 探索者 发现 创客 智造 机器人部落 编程猫头鹰 "
+    "墨香 竹韵 兰亭 松风 荷塘 榕树下 小橘灯 萤火虫 七色花 小苹果 大拇指 乐高 积木 魔方 围棋道场 黑白 楚河 "
+    "涪州 榨菜之乡 江城 山城 巴渝 白鹤梁 点易 红岩"
+).split()
+KINDS = (  # (kind, category); one kind in 20 says 美术
+    ("美术培训学校", "arts"), ("音乐艺术中心", "arts"), ("舞蹈培训学校", "arts"), ("书法培训中心", "arts"),
+    ("钢琴艺术学校", "arts"), ("声乐表演中心", "arts"), ("体育培训中心", "sports"), ("游泳培训中心", "sports"),
+    ("跆拳道馆", "sports"), ("篮球训练营", "sports"), ("足球俱乐部", "sports"), ("武术培训学校", "sports"),
+    ("科技培训学校", "science"), ("编程培训中心", "science"), ("机器人培训中心", "science"),
+    ("口才培训中心", "other"), ("围棋培训中心", "other"), ("研学实践中心", "other"),
+    ("学科培训学校", "subject"), ("文化培训学校", "subject"),
+)  # fmt: skip
+STATUS_WEIGHTS = (  # about 80 % licensed, as in a mature registry
+    ("licensed", 80), ("rectifying", 5), ("applied", 4), ("expired", 3), ("suspended", 2), ("revoked", 2),
+    ("closed", 2), ("unlicensed", 2),
+)  # fmt: skip
+ROADS = ("兴华中路", "太极大道", "滨江大道", "人民东路", "中山路", "广场路", "黎明路", "顺江大道", "乌江大道")
+COURSES = (  # the showcase institution's courses: (name, minutes, packages as (name, hours, months, price))
+    ("少儿美术", 90, (("体验课", 4, 1, "0.00"), ("季度班", 36, 3, "2880.00"))),
+    ("素描基础", 90, (("体验课", 4, 1, "0.00"), ("季度班", 36, 3, "3200.00"), ("暑期班", 20, 2, "1600.00"))),
+    ("国画", 60, (("季度班", 24, 3, "2400.00"), ("半年班", 48, 6, "4500.00"))),
+)
+TEACHERS = ("王芳", "李静", "张伟", "陈丽")
 
 
-def prepare_database(env: dict[str, str]) -> str:
-    """Migrates, makes the bench user with an inspector membership, and returns a fresh access token."""
+def bench_credit_code(serial: int) -> str:
+    from stdnum.cn import uscc
+
+    body = f"{BENCH_CREDIT_PREFIX}{serial:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def setup_user() -> str:
+    """The bench user with an inspector membership, signed in afresh: returns its access token."""
+    from accounts.models import AuthSession, Membership, Region, Role, User
+    from accounts.services import auth_login
+
+    region = Region.objects.get(code=BENCH_REGION_CODE, valid_to__isnull=True)
+    user = User.objects.filter(username=BENCH_USERNAME).first()
+    if user is None:
+        user = User.objects.create_user(username=BENCH_USERNAME, name="压测督查员 bench inspector")
+    password = secrets.token_urlsafe(24)
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    Membership.objects.get_or_create(user=user, role=Role.INSPECTOR, region=region, defaults={"is_active": True})
+    Membership.objects.filter(user=user).update(is_active=True)
+    # Earlier runs' sessions (and their access tokens) go, so the token table does not grow run after run.
+    AuthSession.objects.filter(user=user).delete()
+    return auth_login(identifier=user.username, password=password, device="bench").access_token
+
+
+def _bench_institution(serial: int, rng, towns: list, initials: dict, today):
+    """One bench institution (unsaved), its fields drawn from `rng`. Serial 0 is the showcase: licensed, arts."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from institutions.models import Institution
+    from institutions.search import initials_of
+
+    def initials_for(part: str) -> str:  # pypinyin takes ~0.25 ms a name: per distinct part, it is done in no time
+        if part not in initials:
+            initials[part] = initials_of(part)
+        return initials[part]
+
+    town = towns[serial % len(towns)] if serial else towns[0]
+    brand = BRANDS[rng.randrange(len(BRANDS))]
+    kind, category = KINDS[0] if serial == 0 else KINDS[rng.randrange(len(KINDS))]
+    status = "licensed" if serial == 0 else rng.choices(*zip(*STATUS_WEIGHTS, strict=True))[0]
+    campus = "" if rng.random() < 0.3 else f"（{town.name[:2]}校区）"
+    parts = ["涪陵区", brand, kind, campus]
+    unlicensed = status == "unlicensed"
+    if unlicensed:  # as they are found: a street name and what they do, no licence (a business credit code, though)
+        parts = [town.name, brand, "托管辅导班"]
+        category = "other"
+    issued = today - timedelta(days=rng.randrange(30, 3 * 365 - 30))
+    expires = issued + timedelta(days=3 * 365)
+    if status == "expired":
+        issued, expires = issued - timedelta(days=3 * 365), issued - timedelta(days=1)
+    return Institution(
+        name="".join(parts),
+        name_initials="".join(initials_for(p) for p in parts)[:200],
+        credit_code=bench_credit_code(serial),
+        licence_number="" if unlicensed else f"教民1500102{serial:07d}号",
+        licence_issued_on=None if unlicensed else issued,
+        licence_expires_on=None if unlicensed else expires,
+        category=category,
+        mode="both" if category == "science" and rng.random() < 0.5 else "offline",
+        legal_representative="" if unlicensed else rng.choice(TEACHERS),
+        contact_phone=f"023-72{rng.randrange(100000, 999999)}",
+        address=f"涪陵区{town.name}{rng.choice(ROADS)}{rng.randrange(1, 400)}号",
+        town=town,
+        latitude=Decimal(f"{29.70 + rng.uniform(-0.15, 0.15):.6f}"),
+        longitude=Decimal(f"{107.39 + rng.uniform(-0.25, 0.25):.6f}"),
+        floor_area_m2=Decimal(rng.choice((120, 200, 260, 350, 500))),
+        max_students_present=rng.choice((30, 50, 80, 120)),
+        status=status,
+        found_via=BENCH_MARK,
+    )
+
+
+def seed_registry(count: int) -> dict:
+    """At least `count` bench institutions, each with a live verification token, made with bulk_create in batches
+    (not through the services, which audit and schedule a poster per row). Idempotent: counts the rows marked
+    found_via="bench" and adds what is missing. Then the showcase institution's courses, teachers and escrow."""
+    import random
+
+    from django.db import connection, transaction
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from accounts.models import Region
+    from institutions.models import Institution, VerificationToken
+
+    started = time.perf_counter()
+    bench_rows = Institution.objects.filter(found_via=BENCH_MARK)
+    existing = bench_rows.count()
+    towns = list(Region.objects.filter(parent__isnull=False, valid_to__isnull=True).order_by("code"))
+    if not towns:
+        raise BenchError("no towns (Region rows with a parent) in the database: did the migrations run?")
+    taken = set(bench_rows.values_list("credit_code", flat=True))
+    initials: dict[str, str] = {}
+    today = timezone.localdate()
+    # Serial 0, the showcase, comes first: made even when the count is already there without it.
+    missing, serial, added = max(count - existing, 0 if bench_credit_code(0) in taken else 1), 0, 0
+    while added < missing:
+        batch = []
+        while len(batch) < min(SEED_BATCH, missing - added):
+            if bench_credit_code(serial) not in taken:
+                rng = random.Random(serial)  # a serial's row is the same whichever run makes it
+                batch.append(_bench_institution(serial, rng, towns, initials, today))
+            serial += 1
+        with transaction.atomic():
+            made = Institution.objects.bulk_create(batch)
+            VerificationToken.objects.bulk_create([VerificationToken(institution=i) for i in made])
+        added += len(made)
+    # A row without a live token (a token rotated by hand, an interrupted older seeding) gets one.
+    live = VerificationToken.objects.filter(institution=OuterRef("pk"), revoked_at__isnull=True)
+    tokenless = list(bench_rows.filter(~Exists(live)).values_list("pk", flat=True))
+    VerificationToken.objects.bulk_create([VerificationToken(institution_id=pk) for pk in tokenless], batch_size=1000)
+    showcase = _seed_showcase()
+    if (added or tokenless) and connection.vendor == "postgresql":
+        # What autovacuum would have done by the time such a registry serves traffic: planner statistics, and the
+        # visibility map that index-only scans need.
+        with connection.cursor() as cursor:
+            for table in (Institution._meta.db_table, VerificationToken._meta.db_table):
+                cursor.execute(f'VACUUM ANALYZE "{table}"')
+    return {
+        "institutions": existing + added,
+        "added": added,
+        "tokens_added": len(tokenless),
+        "seconds": round(time.perf_counter() - started, 2),
+        "verify_token": showcase,
+    }
+
+
+def _seed_showcase() -> str:
+    """The verify endpoint's institution (bench serial 0, licensed): 3 courses with 2-3 packages each, 4 teachers,
+    an escrow account, made once. Returns its live token."""
+    import hashlib
+    from datetime import date
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from institutions.models import Course, EscrowAccount, FeePackage, Institution, StaffMember, VerificationToken
+
+    inst = Institution.objects.get(credit_code=bench_credit_code(0))
+    with transaction.atomic():
+        if not inst.courses.exists():
+            for name, minutes, packages in COURSES:
+                course = Course.objects.create(
+                    institution=inst, name=name, subject="美术", category="arts", mode="offline", min_age=5,
+                    max_age=15, grade_range="小学至初中", class_minutes=minutes,
+                )  # fmt: skip
+                FeePackage.objects.bulk_create(
+                    FeePackage(course=course, name=p, hours=h, months=m, price=Decimal(price))
+                    for p, h, m, price in packages
+                )
+        if not inst.staff.exists():
+            StaffMember.objects.bulk_create(
+                StaffMember(
+                    institution=inst,
+                    name=name,
+                    id_number_hash=hashlib.sha256(f"bench-{i}".encode()).hexdigest(),
+                    id_number_last4=f"{1234 + 1111 * i:04d}"[-4:],
+                    role="teacher",
+                    teacher_certificate_no=f"2021500{3141592650 + i}",
+                    precheck_date=date(2025, 9, 1),
+                    precheck_result="passed",
+                )
+                for i, name in enumerate(TEACHERS)
+            )
+        EscrowAccount.objects.get_or_create(
+            institution=inst,
+            defaults={
+                "bank": "中国工商银行涪陵分行", "account_number": "3100012345678901234",
+                "agreement_number": "FLJG-BENCH-001", "balance": Decimal("86000.00"),
+                "balance_reported_on": date(2026, 10, 31),
+            },
+        )  # fmt: skip
+    token = VerificationToken.objects.filter(institution=inst, revoked_at__isnull=True).first()
+    return (token or VerificationToken.objects.create(institution=inst)).token
+
+
+def setup_step(institutions: int) -> None:
+    """In the subprocess: Django, the bench user, the registry; one JSON line on stdout for the parent."""
+    sys.path.insert(0, str(ROOT))  # the project's packages; this file's own folder is what Python put first
+    import django
+
+    django.setup()
+    out = {"token": setup_user(), "registry": seed_registry(institutions) if institutions else None}
+    print("BENCH_SETUP=" + json.dumps(out, ensure_ascii=False), flush=True)
+
+
+def prepare_database(env: dict[str, str], institutions: int) -> dict:
+    """Migrates, makes the bench user (inspector) and at least `institutions` registry rows; returns the bench
+    user's fresh access token and what the seeding did."""
     say("Migrating …")
     migrate = subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     if migrate.returncode != 0:
         raise BenchError(f"manage.py migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
-    script = SETUP_SCRIPT % {"region": BENCH_REGION_CODE, "username": BENCH_USERNAME}
-    setup = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if institutions:
+        say(f"Seeding: at least {institutions} bench institutions …")
+    command = [PYTHON, str(Path(__file__).resolve()), "--setup", "--institutions", str(institutions)]
+    setup = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     for line in setup.stdout.splitlines():
-        if line.startswith("BENCH_TOKEN="):
-            return json.loads(line.removeprefix("BENCH_TOKEN="))
-    raise BenchError(f"could not create the bench user or sign it in:\n{setup.stdout}\n{setup.stderr}")
+        if line.startswith("BENCH_SETUP="):
+            done = json.loads(line.removeprefix("BENCH_SETUP="))
+            if registry := done["registry"]:
+                say(
+                    f"Registry: {registry['institutions']} bench institutions ({registry['added']} added, "
+                    f"{registry['tokens_added']} tokens added) in {registry['seconds']:.1f} s; "
+                    f"verify token {registry['verify_token']}"
+                )
+            return done
+    raise BenchError(f"could not seed the database or sign the bench user in:\n{setup.stdout}\n{setup.stderr}")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -226,8 +454,18 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
 
 
-def request_headers(endpoint: Endpoint, token: str) -> dict[str, str]:
-    return {**PROXY_HEADERS, **{name: value.replace(TOKEN, token) for name, value in endpoint.headers.items()}}
+def filled(text: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def request_headers(endpoint: Endpoint, values: dict[str, str]) -> dict[str, str]:
+    return {**PROXY_HEADERS, **{name: filled(value, values) for name, value in endpoint.headers.items()}}
+
+
+def endpoint_url(base_url: str, endpoint: Endpoint, values: dict[str, str]) -> str:
+    return base_url + filled(endpoint.path, values)
 
 
 # --- gunicorn -----------------------------------------------------------------------------------------------------
@@ -290,9 +528,9 @@ class Server:
             return ""
 
 
-def check_endpoint(base_url: str, endpoint: Endpoint, headers: dict[str, str]) -> None:
+def check_endpoint(url: str, endpoint: Endpoint, headers: dict[str, str]) -> None:
     """One request before wrk: a wrong status (401, a 301 redirect, 404) stops the run with a clear message."""
-    request = urllib.request.Request(base_url + endpoint.path, headers=headers)
+    request = urllib.request.Request(url, headers=headers)
     try:
         with LOOPBACK.open(request, timeout=10) as response:
             status, body = response.status, response.read(300)
@@ -367,12 +605,14 @@ def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: int, args: arg
 # --- Measuring and reporting --------------------------------------------------------------------------------------
 
 
-def measure(wrk: str, base_url: str, token: str, args: argparse.Namespace) -> dict[str, list[dict]]:
+def measure(
+    wrk: str, base_url: str, endpoints: list[Endpoint], values: dict[str, str], args: argparse.Namespace
+) -> dict[str, list[dict]]:
     """Every endpoint, in order, `rounds` times; bare and the others alternate so slow drifts hit all alike."""
-    runs: dict[str, list[dict]] = {e.name: [] for e in ENDPOINTS}
+    runs: dict[str, list[dict]] = {e.name: [] for e in endpoints}
     for round_no in range(1, args.rounds + 1):
-        for endpoint in ENDPOINTS:
-            headers, url = request_headers(endpoint, token), base_url + endpoint.path
+        for endpoint in endpoints:
+            headers, url = request_headers(endpoint, values), endpoint_url(base_url, endpoint, values)
             say(f"  round {round_no}/{args.rounds}: {endpoint.name} (warm-up {args.warmup} s, {args.duration} s) …")
             if args.warmup > 0:
                 run_wrk(wrk, url, headers, args.warmup, args)  # fills connection pools, caches, lazy imports
@@ -380,10 +620,10 @@ def measure(wrk: str, base_url: str, token: str, args: argparse.Namespace) -> di
     return runs
 
 
-def summarise(runs: dict[str, list[dict]]) -> list[dict]:
-    bare_runs = runs[ENDPOINTS[0].name]
+def summarise(runs: dict[str, list[dict]], endpoints: list[Endpoint]) -> list[dict]:
+    bare_runs = runs[endpoints[0].name]
     rows = []
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         measured = runs[endpoint.name]
         # The ratio is taken per round (against the bare view measured moments before), then the median.
         ratios = [m["requests_per_s"] / b["requests_per_s"] for m, b in zip(measured, bare_runs, strict=True)]
@@ -412,17 +652,24 @@ def summarise(runs: dict[str, list[dict]]) -> list[dict]:
     return rows
 
 
+def width(text: str) -> int:
+    """Columns `text` takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def print_table(rows: list[dict], rounds: int) -> None:
     heading = f"median of {rounds} rounds" if rounds > 1 else "1 round"
     say(f"\nResults ({heading}):")
-    header = f"{'endpoint':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'goal':>6}  result"
+    name_width = max(20, *(width(row["endpoint"]) for row in rows))
+    header = f"{'endpoint':<{name_width}} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'goal':>6}  result"
     say(header)
     say("-" * len(header))
     for row in rows:
         goal = f"≥{row['goal']:.2f}" if row["goal"] is not None else "-"
         verdict = row["verdict"] + (f" ({row['errors']} errors)" if row["errors"] else "")
+        name = row["endpoint"] + " " * (name_width - width(row["endpoint"]))
         say(
-            f"{row['endpoint']:<20} {row['requests_per_s']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+            f"{name} {row['requests_per_s']:>9.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
             f"{row['ratio']:>6.2f} {goal:>6}  {verdict}"
         )
 
@@ -442,20 +689,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2, as production)")
+    parser.add_argument(
+        "--institutions",
+        type=int,
+        default=20_000,
+        help="bench institutions the database holds at least (seeded if missing; default 20000; "
+        "0: no seeding, the registry endpoints are skipped)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal fails or a run has errors")
+    parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)  # the setup subprocess
     args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0 or args.rounds < 1:
-        parser.error("--duration and --rounds must be at least 1, --warmup at least 0")
+    if args.duration < 1 or args.warmup < 0 or args.rounds < 1 or args.institutions < 0:
+        parser.error("--duration and --rounds must be at least 1, --warmup and --institutions at least 0")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.setup:
+        setup_step(args.institutions)
+        return 0
     wrk = ensure_wrk()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    endpoints = [e for e in ENDPOINTS if args.institutions or not e.registry]
     per_endpoint = args.warmup + args.duration
-    say(f"Benchmark: {len(ENDPOINTS)} endpoints × {args.rounds} round(s) × {per_endpoint} s ≈ "
-        f"{len(ENDPOINTS) * args.rounds * per_endpoint} s of load.")  # fmt: skip
+    say(f"Benchmark: {len(endpoints)} endpoints × {args.rounds} round(s) × {per_endpoint} s ≈ "
+        f"{len(endpoints) * args.rounds * per_endpoint} s of load.")  # fmt: skip
 
     load_before = os.getloadavg()[0]
     if load_before > 0.5 * (os.cpu_count() or 1):
@@ -467,15 +726,17 @@ def main(argv: list[str] | None = None) -> int:
         env, services = bench_environment(tmpdir)
         for name, value in services.items():
             say(f"{name}: {value}")
-        token = prepare_database(env)
+        setup = prepare_database(env, args.institutions)
+        values = {TOKEN: setup["token"], VERIFY_TOKEN: (setup["registry"] or {}).get("verify_token") or ""}
 
         server = Server(env, free_port(), args.workers, tmpdir / "gunicorn.log")
         try:
             server.start()
             say(f"gunicorn: {args.workers} sync workers on {server.base_url}")
-            for endpoint in ENDPOINTS:
-                check_endpoint(server.base_url, endpoint, request_headers(endpoint, token))
-            runs = measure(wrk, server.base_url, token, args)
+            for endpoint in endpoints:
+                url = endpoint_url(server.base_url, endpoint, values)
+                check_endpoint(url, endpoint, request_headers(endpoint, values))
+            runs = measure(wrk, server.base_url, endpoints, values, args)
         except BenchError:
             if tail := server.log_tail():
                 say(f"gunicorn log (last lines):\n{tail}")
@@ -483,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
 
-    rows = summarise(runs)
+    rows = summarise(runs, endpoints)
     print_table(rows, args.rounds)
     meta = {
         "started_at": started_at,
@@ -495,6 +756,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
         },
         "services": services,
+        "registry": setup["registry"],
         "server": {"gunicorn_workers": args.workers, "worker_class": "sync"},
         "wrk": {
             "connections": args.connections,

@@ -88,6 +88,12 @@ class Institution(models.Model):
             models.Index(fields=["status", "town"]),
             models.Index(fields=["category", "status"]),
             models.Index(fields=["latitude", "longitude"]),
+            # The public whitelist in name order walks this instead of sorting (bench/: 35 → 1.5 ms on 20,000).
+            models.Index(
+                fields=["name", "id"],
+                condition=Q(status__in=["licensed", "rectifying"]),
+                name="institution_whitelist_by_name",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
