@@ -32,6 +32,11 @@ class ApiRequestGuardMiddleware:
             current_ip.reset(token)
 
     def _refuse(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+            # PostgreSQL cannot store or compare a NUL character in text.
+            return json_error(
+                request, 400, "request.nul_character", "输入中含有不允许的空字符", "NUL character in input"
+            )
         if request.method not in BODY_METHODS:
             return None
         try:

@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
+from core.errors import DomainError
+
 from .api_json import LocalTimeEncoder
 from .auth import BearerAuth
 from .errors import MalformedBody, install_error_handlers
@@ -14,9 +16,25 @@ from .errors import MalformedBody, install_error_handlers
 class StrictJSONParser(Parser):
     def parse_body(self, request):
         try:
-            return json.loads(request.body)
+            data = json.loads(request.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedBody() from exc
+        if b"\\u0000" in request.body and _has_nul(data):
+            # PostgreSQL cannot store a NUL character in text: refused up front instead of failing deep in a query.
+            raise DomainError(
+                "request.nul_character", "输入中含有不允许的空字符（\\u0000）", "The input contains a NUL character"
+            )
+        return data
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class LocalTimeRenderer(JSONRenderer):

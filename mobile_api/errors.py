@@ -96,6 +96,8 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, DomainError):  # refused by the parser (ninja wraps what it raises)
+            return domain_error_response(request, exc.__cause__)
         if isinstance(exc.__cause__, MalformedBody) or str(exc).startswith("Cannot parse request body"):
             return json_error(
                 request, 400, "request.malformed_json", "请求体不是有效的 JSON", "The request body is not valid JSON"

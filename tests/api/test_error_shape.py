@@ -106,3 +106,9 @@ def test_unexpected_exception_is_500_without_a_trace(anon, monkeypatch):
     assert "SELECT" not in response.content.decode()
     assert "Traceback" not in response.content.decode()
     assert error["fields"] == {}
+
+
+def test_a_nul_character_is_refused_cleanly(anon):
+    assert_error(anon.post("auth/login", {"login": "a\u0000b", "password": "x"}), 400, "request.nul_character")
+    assert_error(anon.get("institutions", {"q": "a\u0000"}), 400, "request.nul_character")
+    assert anon.post("auth/login", {"login": "a\\u0000b", "password": "x"}).status_code == 401  # the text, not a NUL

@@ -34,7 +34,8 @@ def bearer(parent):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI sees the same examples every run (a failure is reproducible, never a coin toss).
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_operation_breaks_on_generated_input(case, bearer):
     if case.path == "/api/v1/auth/logout":
         return  # would sign the fuzzing persona out mid-run; covered by the login tests
