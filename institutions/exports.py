@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.selectors import has_role
@@ -21,7 +21,7 @@ from core.errors import PermissionDenied
 
 from .imports import COLUMNS, short_label
 from .models import Category, Mode, Status
-from .selectors import BUREAU_ROLES, institutions_supervised_by
+from .selectors import BUREAU_ROLES, filter_registry, institutions_supervised_by
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_TITLE = "培训机构名录"
@@ -31,28 +31,10 @@ COLUMN_WIDTHS = {
 }  # fmt: skip
 
 
-def filter_institutions(
-    qs: QuerySet, *, town_id: int | None = None, category: str | None = None, status: str | None = None,
-    q: str | None = None,
-) -> QuerySet:  # fmt: skip
-    """The list's filters (GET /institutions): town, category, status, and text (name, pinyin initials, credit code).
-    Mirrors mobile_api.routers.institutions.filter_institutions, which the registry cannot import."""
-    if town_id:
-        qs = qs.filter(town_id=town_id)
-    if category:
-        qs = qs.filter(category=category)
-    if status:
-        qs = qs.filter(status=status)
-    text = (q or "").strip()
-    if text:
-        qs = qs.filter(Q(name__icontains=text) | Q(name_initials__contains=text.lower()) | Q(credit_code=text.upper()))
-    return qs
-
-
 def institutions_for_export(actor, **filters) -> QuerySet:
     if not has_role(actor, *BUREAU_ROLES):
         raise PermissionDenied("只有教育局工作人员可以导出机构名录", "Only bureau staff may export the registry")
-    qs = filter_institutions(institutions_supervised_by(actor), **filters)
+    qs = filter_registry(institutions_supervised_by(actor), **filters)
     return qs.select_related("town").order_by("town__code", "name", "id")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import math
+
+from django.db.models import F, FloatField, Q, QuerySet
+from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from accounts.models import Role
 from accounts.selectors import has_role, institution_ids_for, region_ids_for
@@ -55,3 +58,36 @@ def access_institution_record(user, institution_id) -> Institution:
 
 def access_institution_for_editing(user, institution_id) -> Institution:
     return get_in_scope(institutions_editable_by(user), institution_id, "机构", "institution")
+
+
+def matching_text(qs: QuerySet, text: str | None) -> QuerySet:
+    """Name (substring), pinyin initials ("xdf" finds 新东方) or the exact credit code."""
+    text = (text or "").strip()
+    if not text:
+        return qs
+    return qs.filter(Q(name__icontains=text) | Q(name_initials__contains=text.lower()) | Q(credit_code=text.upper()))
+
+
+def filter_registry(qs: QuerySet, *, town_id=None, category=None, status=None, q=None) -> QuerySet:
+    """The list's filters, shared by the API list, the export and the registry page."""
+    if town_id:
+        qs = qs.filter(town_id=town_id)
+    if category:
+        qs = qs.filter(category=category)
+    if status:
+        qs = qs.filter(status=status)
+    return matching_text(qs, q)
+
+
+def near(qs: QuerySet, lat: float, lng: float, radius_km: float) -> QuerySet:
+    """Within a radius, nearest first: a bounding box the indexes can use, then the great-circle distance in SQL."""
+    dlat = radius_km / 111.0
+    dlng = radius_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
+    qs = qs.filter(
+        latitude__gte=lat - dlat, latitude__lte=lat + dlat, longitude__gte=lng - dlng, longitude__lte=lng + dlng
+    )
+    cosine = Cos(Radians(lat)) * Cos(Radians(F("latitude"))) * Cos(Radians(F("longitude")) - Radians(lng)) + Sin(
+        Radians(lat)
+    ) * Sin(Radians(F("latitude")))
+    distance = 6371.0 * ACos(Least(Greatest(cosine, -1.0), 1.0), output_field=FloatField())
+    return qs.annotate(distance_km=distance).filter(distance_km__lte=radius_km).order_by("distance_km", "id")

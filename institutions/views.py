@@ -2,7 +2,7 @@
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -14,7 +14,7 @@ from core.errors import NotFound
 
 from . import verification
 from .models import Poster, VerificationToken
-from .selectors import BUREAU_ROLES, access_institution_record, institutions_listable_by
+from .selectors import BUREAU_ROLES, access_institution_record, institutions_listable_by, matching_text
 from .tasks import build_poster
 
 
@@ -48,9 +48,7 @@ def _registry_rows(user, q: str):
             )
         )
     )
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(name_initials__contains=q.lower()) | Q(credit_code=q.upper()))
-    return qs.order_by("town__code", "name", "id")
+    return matching_text(qs, q).order_by("town__code", "name", "id")
 
 
 def registry(request):

@@ -1,14 +1,11 @@
 """The registry over the API: a public whitelist and search, the full record for the bureau and the institution's
 own staff, bureau edits, and staff proposals that take effect when the bureau approves them."""
 
-import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import F, FloatField, Q
-from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -100,15 +97,9 @@ def _list_item(inst: Institution, show_risk: bool) -> dict:
 
 
 def filter_institutions(qs, filters: InstitutionFilters):
-    if filters.town_id:
-        qs = qs.filter(town_id=filters.town_id)
-    if filters.category:
-        qs = qs.filter(category=filters.category)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.q:
-        text = filters.q.strip()
-        qs = qs.filter(Q(name__icontains=text) | Q(name_initials__contains=text.lower()) | Q(credit_code=text.upper()))
+    qs = selectors.filter_registry(
+        qs, town_id=filters.town_id, category=filters.category, status=filters.status, q=filters.q
+    )
     if (filters.lat is None) != (filters.lng is None):
         raise DomainError(
             "request.invalid",
@@ -118,22 +109,8 @@ def filter_institutions(qs, filters: InstitutionFilters):
             fields={"lat": ("须与 lng 同时提供", "Give with lng")},
         )
     if filters.lat is not None:
-        qs = _near(qs, filters.lat, filters.lng, filters.radius_km)
+        qs = selectors.near(qs, filters.lat, filters.lng, filters.radius_km)
     return qs
-
-
-def _near(qs, lat: float, lng: float, radius_km: float):
-    """Within a radius: a bounding box the indexes can use, then the great-circle distance computed in SQL."""
-    dlat = radius_km / 111.0
-    dlng = radius_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
-    qs = qs.filter(
-        latitude__gte=lat - dlat, latitude__lte=lat + dlat, longitude__gte=lng - dlng, longitude__lte=lng + dlng
-    )
-    cosine = Cos(Radians(lat)) * Cos(Radians(F("latitude"))) * Cos(Radians(F("longitude")) - Radians(lng)) + Sin(
-        Radians(lat)
-    ) * Sin(Radians(F("latitude")))
-    distance = 6371.0 * ACos(Least(Greatest(cosine, -1.0), 1.0), output_field=FloatField())
-    return qs.annotate(distance_km=distance).filter(distance_km__lte=radius_km).order_by("distance_km", "id")
 
 
 @router.get(
@@ -263,9 +240,19 @@ class InstitutionOut(InstitutionListItem):
     escrow: EscrowOut | None
 
 
+def escrow_out(escrow) -> dict:
+    return {
+        "bank": escrow.bank,
+        "account_number": escrow.masked_account,
+        "agreement_number": escrow.agreement_number,
+        "balance": escrow.balance,
+        "balance_reported_on": escrow.balance_reported_on,
+    }
+
+
 def institution_record(inst: Institution) -> dict:
     courses = list(inst.courses.all().prefetch_related("packages", "slots"))
-    escrow = getattr(inst, "escrow", None) if hasattr(inst, "escrow") else None
+    escrow = getattr(inst, "escrow", None)  # the reverse one-to-one raises a subclass of AttributeError
     return {
         **_list_item(inst, True),
         "credit_code": inst.credit_code,
@@ -325,15 +312,7 @@ def institution_record(inst: Institution) -> dict:
             }
             for s in inst.staff.all()
         ],
-        "escrow": {
-            "bank": escrow.bank,
-            "account_number": escrow.masked_account,
-            "agreement_number": escrow.agreement_number,
-            "balance": escrow.balance,
-            "balance_reported_on": escrow.balance_reported_on,
-        }
-        if escrow
-        else None,
+        "escrow": escrow_out(escrow) if escrow else None,
     }
 
 
@@ -443,13 +422,7 @@ class EscrowIn(Schema):
 def save_escrow(request, institution_id: int, payload: EscrowIn):
     selectors.access_institution_record(request.auth, institution_id)
     escrow = services.escrow_save(actor=request.auth, institution_id=institution_id, data=payload.dict())
-    return {
-        "bank": escrow.bank,
-        "account_number": escrow.masked_account,
-        "agreement_number": escrow.agreement_number,
-        "balance": escrow.balance,
-        "balance_reported_on": escrow.balance_reported_on,
-    }
+    return escrow_out(escrow)
 
 
 # --- Changes to courses, packages, slots and staff -----------------------------------------------------------------
