@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("institutions.urls")),
+    path("", include("supervision.urls")),
+    path("", include("afterschool.urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:

@@ -60,7 +60,16 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
-from .routers import auth, compliance, institution_imports, institutions, notifications, verification  # noqa: E402
+from .routers import (  # noqa: E402
+    afterschool,
+    auth,
+    complaints,
+    compliance,
+    institution_imports,
+    institutions,
+    notifications,
+    verification,
+)
 
 api.add_router("/", auth.router)
 api.add_router("/notifications", notifications.router)
@@ -68,3 +77,5 @@ api.add_router("/", institution_imports.router)  # before the institution routes
 api.add_router("/", institutions.router)
 api.add_router("/", compliance.router)
 api.add_router("/", verification.router)
+api.add_router("/", complaints.router)
+api.add_router("/", afterschool.router)

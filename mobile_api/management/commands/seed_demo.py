@@ -7,10 +7,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, Region, Role, User
+from afterschool.demo import seed_afterschool
 from afterschool.models import School
 from core.notifications import notify
 from institutions.demo import seed_institutions
 from institutions.models import Institution
+from supervision.demo import seed_supervision
 
 DEMO_PASSWORD = "Demo@2026"
 DISTRICT = "500102"
@@ -68,6 +70,8 @@ class Command(BaseCommand):
                 body="Welcome to Shuangjian. 这是一条演示通知 (a demo notification).",
                 dedupe_key="demo.welcome",
             )
+        seed_afterschool()  # after the demo users: teachers and parents are among them
+        seed_supervision()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new users)."))
         self.stdout.write(self.banner())
 

@@ -1,0 +1,3 @@
+"""Web pages of afterschool."""
+
+urlpatterns = []
