@@ -56,6 +56,11 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)
     goal: float | None = None  # minimum requests/s as a fraction of the bare view's, or None: measured only
     registry: bool = False  # needs the seeded registry: skipped with --institutions 0
+    method: str = "GET"
+    body: str | None = None  # JSON text, sent with Content-Type: application/json
+    # Headers whose value wrk makes unique per request (e.g. Idempotency-Key: every POST is a new one).
+    unique_headers: tuple[str, ...] = ()
+    group: str = "core"  # what --only selects by: core, registry, or a scenario module's name
 
 
 # To benchmark another endpoint, add it here. The first entry is the yardstick the others are divided by.
@@ -64,12 +69,37 @@ ENDPOINTS = [
     Endpoint("healthz", "/healthz"),
     Endpoint("GET /api/v1/me", "/api/v1/me", {"Authorization": f"Bearer {TOKEN}"}, goal=0.6),
     # The registry (seeded: --institutions, 20,000 by default), as the public calls it: no Authorization header.
-    Endpoint("verify/<token>", f"/api/v1/verify/{VERIFY_TOKEN}", goal=0.6, registry=True),
-    Endpoint("institutions 50", "/api/v1/institutions?page_size=50", goal=0.3, registry=True),
+    Endpoint("verify/<token>", f"/api/v1/verify/{VERIFY_TOKEN}", goal=0.6, registry=True, group="registry"),
+    Endpoint("institutions 50", "/api/v1/institutions?page_size=50", goal=0.3, registry=True, group="registry"),
     # Text search: a Chinese substring in ~5 % of names, and pinyin initials (新东方 → xdf, ~1 %).
-    Endpoint("institutions q=美术", f"/api/v1/institutions?q={quote('美术')}", goal=0.2, registry=True),
-    Endpoint("institutions q=xdf", "/api/v1/institutions?q=xdf", goal=0.2, registry=True),
+    Endpoint(
+        "institutions q=美术", f"/api/v1/institutions?q={quote('美术')}", goal=0.2, registry=True, group="registry"
+    ),
+    Endpoint("institutions q=xdf", "/api/v1/institutions?q=xdf", goal=0.2, registry=True, group="registry"),
 ]
+# More endpoints come from bench/scenarios/<name>.py: each module has ENDPOINTS (a list of Endpoint) and setup(),
+# which runs inside Django in the bench environment, makes what its endpoints need (idempotently) and returns
+# {placeholder: value}; "{placeholder}" in an endpoint's path, headers or body is replaced by the value. A scenario
+# module must not import Django at its top: the measuring process does not set Django up.
+SCENARIOS_DIR = ROOT / "bench" / "scenarios"
+
+
+def scenario_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def load_scenario(name: str):
+    import importlib
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(f"bench.scenarios.{name}")
+
+
+def scenario_endpoints(names: list[str]) -> list[Endpoint]:
+    from dataclasses import replace
+
+    return [replace(e, group=name) for name in names for e in load_scenario(name).ENDPOINTS]
 
 
 # --- Small helpers ------------------------------------------------------------------------------------------------
@@ -409,17 +439,21 @@ def _seed_showcase() -> str:
     return (token or VerificationToken.objects.create(institution=inst)).token
 
 
-def setup_step(institutions: int) -> None:
-    """In the subprocess: Django, the bench user, the registry; one JSON line on stdout for the parent."""
+def setup_step(institutions: int, scenarios: list[str]) -> None:
+    """In the subprocess: Django, the bench user, the registry, the scenarios' data; one JSON line on stdout."""
     sys.path.insert(0, str(ROOT))  # the project's packages; this file's own folder is what Python put first
     import django
 
     django.setup()
-    out = {"token": setup_user(), "registry": seed_registry(institutions) if institutions else None}
+    out = {"token": setup_user(), "registry": seed_registry(institutions) if institutions else None, "scenarios": {}}
+    for name in scenarios:
+        started = time.perf_counter()
+        values = load_scenario(name).setup()
+        out["scenarios"][name] = {"values": values, "seconds": round(time.perf_counter() - started, 2)}
     print("BENCH_SETUP=" + json.dumps(out, ensure_ascii=False), flush=True)
 
 
-def prepare_database(env: dict[str, str], institutions: int) -> dict:
+def prepare_database(env: dict[str, str], institutions: int, scenarios: list[str]) -> dict:
     """Migrates, makes the bench user (inspector) and at least `institutions` registry rows; returns the bench
     user's fresh access token and what the seeding did."""
     say("Migrating …")
@@ -431,6 +465,7 @@ def prepare_database(env: dict[str, str], institutions: int) -> dict:
     if institutions:
         say(f"Seeding: at least {institutions} bench institutions …")
     command = [PYTHON, str(Path(__file__).resolve()), "--setup", "--institutions", str(institutions)]
+    command += ["--only", ",".join(["core", *scenarios])]
     setup = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     for line in setup.stdout.splitlines():
         if line.startswith("BENCH_SETUP="):
@@ -441,6 +476,8 @@ def prepare_database(env: dict[str, str], institutions: int) -> dict:
                     f"{registry['tokens_added']} tokens added) in {registry['seconds']:.1f} s; "
                     f"verify token {registry['verify_token']}"
                 )
+            for name, made in done["scenarios"].items():
+                say(f"Scenario {name}: set up in {made['seconds']:.1f} s")
             return done
     raise BenchError(f"could not seed the database or sign the bench user in:\n{setup.stdout}\n{setup.stderr}")
 
@@ -528,9 +565,18 @@ class Server:
             return ""
 
 
-def check_endpoint(url: str, endpoint: Endpoint, headers: dict[str, str]) -> None:
+def request_body(endpoint: Endpoint, values: dict[str, str]) -> str | None:
+    return filled(endpoint.body, values) if endpoint.body is not None else None
+
+
+def check_endpoint(url: str, endpoint: Endpoint, headers: dict[str, str], body: str | None = None) -> None:
     """One request before wrk: a wrong status (401, a 301 redirect, 404) stops the run with a clear message."""
-    request = urllib.request.Request(url, headers=headers)
+    headers = {**headers, **{name: "bench-check-" + secrets.token_hex(8) for name in endpoint.unique_headers}}
+    data = None
+    if body is not None:
+        data = body.encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers, method=endpoint.method)
     try:
         with LOOPBACK.open(request, timeout=10) as response:
             status, body = response.status, response.read(300)
@@ -590,10 +636,45 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: int, args: argparse.Namespace) -> dict:
+def lua_string(text: str) -> str:
+    """A Lua string literal: safe ASCII as is, every other byte (quotes, UTF-8 of Chinese text) as \\ddd."""
+    safe = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_.,:/{}[]=+*@#")
+    return '"' + "".join(chr(b) if b in safe else f"\\{b:03d}" for b in text.encode()) + '"'
+
+
+def wrk_script(endpoint: Endpoint, body: str | None, directory: Path) -> Path | None:
+    """A Lua script for what plain wrk cannot say: another method, a body, a header unique per request."""
+    if endpoint.method == "GET" and body is None and not endpoint.unique_headers:
+        return None
+    run = secrets.token_hex(6)  # keys of this run never meet an earlier run's
+    lines = [f"wrk.method = {lua_string(endpoint.method)}"]
+    if body is not None:
+        lines += [f"wrk.body = {lua_string(body)}", 'wrk.headers["Content-Type"] = "application/json"']
+    lines += [
+        "local threads = 0",
+        'function setup(thread) threads = threads + 1; thread:set("tid", threads) end',
+        "local n = 0",
+        "function request()",
+        "  n = n + 1",
+        "  local h = {}",
+        "  for k, v in pairs(wrk.headers) do h[k] = v end",
+        *(f'  h[{lua_string(name)}] = "{run}-" .. tostring(tid) .. "-" .. n' for name in endpoint.unique_headers),
+        "  return wrk.format(nil, nil, h, nil)",
+        "end",
+    ]
+    path = directory / f"wrk-{secrets.token_hex(4)}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_wrk(
+    wrk: str, url: str, headers: dict[str, str], seconds: int, args: argparse.Namespace, script: Path | None = None
+) -> dict:
     command = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
     command.append(url)
     # The margin covers wrk's start and the last requests it waits for; beyond it, something hangs.
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
@@ -606,17 +687,23 @@ def run_wrk(wrk: str, url: str, headers: dict[str, str], seconds: int, args: arg
 
 
 def measure(
-    wrk: str, base_url: str, endpoints: list[Endpoint], values: dict[str, str], args: argparse.Namespace
+    wrk: str,
+    base_url: str,
+    endpoints: list[Endpoint],
+    values: dict[str, str],
+    args: argparse.Namespace,
+    tmpdir: Path,
 ) -> dict[str, list[dict]]:
     """Every endpoint, in order, `rounds` times; bare and the others alternate so slow drifts hit all alike."""
     runs: dict[str, list[dict]] = {e.name: [] for e in endpoints}
     for round_no in range(1, args.rounds + 1):
         for endpoint in endpoints:
             headers, url = request_headers(endpoint, values), endpoint_url(base_url, endpoint, values)
+            script = wrk_script(endpoint, request_body(endpoint, values), tmpdir)
             say(f"  round {round_no}/{args.rounds}: {endpoint.name} (warm-up {args.warmup} s, {args.duration} s) …")
             if args.warmup > 0:
-                run_wrk(wrk, url, headers, args.warmup, args)  # fills connection pools, caches, lazy imports
-            runs[endpoint.name].append(run_wrk(wrk, url, headers, args.duration, args))
+                run_wrk(wrk, url, headers, args.warmup, args, script)  # fills connection pools, caches, imports
+            runs[endpoint.name].append(run_wrk(wrk, url, headers, args.duration, args, script))
     return runs
 
 
@@ -696,22 +783,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="bench institutions the database holds at least (seeded if missing; default 20000; "
         "0: no seeding, the registry endpoints are skipped)",
     )
+    groups = ["core", "registry", *scenario_names()]
+    parser.add_argument(
+        "--only",
+        default=",".join(groups),
+        help=f"comma-separated groups to measure (default all: {','.join(groups)}); the bare view always runs",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no response cache for public answers (PUBLIC_CACHE_SECONDS=0): every request does the whole work, "
+        "as the long tail of different tokens and queries does",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal fails or a run has errors")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)  # the setup subprocess
     args = parser.parse_args(argv)
     if args.duration < 1 or args.warmup < 0 or args.rounds < 1 or args.institutions < 0:
         parser.error("--duration and --rounds must be at least 1, --warmup and --institutions at least 0")
+    args.only = [g.strip() for g in args.only.split(",") if g.strip()]
+    if unknown := set(args.only) - set(groups):
+        parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {', '.join(groups)}")
+    if "registry" not in args.only:
+        args.institutions = 0
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    scenarios = [name for name in args.only if name in scenario_names()]
     if args.setup:
-        setup_step(args.institutions)
+        setup_step(args.institutions, scenarios)
         return 0
     wrk = ensure_wrk()
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    endpoints = [e for e in ENDPOINTS if args.institutions or not e.registry]
+    endpoints = [e for e in ENDPOINTS + scenario_endpoints(scenarios) if e.group in args.only or e is ENDPOINTS[0]]
+    endpoints = [e for e in endpoints if args.institutions or not e.registry]
     per_endpoint = args.warmup + args.duration
     say(f"Benchmark: {len(endpoints)} endpoints × {args.rounds} round(s) × {per_endpoint} s ≈ "
         f"{len(endpoints) * args.rounds * per_endpoint} s of load.")  # fmt: skip
@@ -724,10 +830,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="shuangjian-bench-") as tmp:
         tmpdir = Path(tmp)
         env, services = bench_environment(tmpdir)
+        if args.cold:
+            env["PUBLIC_CACHE_SECONDS"] = "0"
+            services["public cache"] = "off (--cold)"
         for name, value in services.items():
             say(f"{name}: {value}")
-        setup = prepare_database(env, args.institutions)
+        setup = prepare_database(env, args.institutions, scenarios)
         values = {TOKEN: setup["token"], VERIFY_TOKEN: (setup["registry"] or {}).get("verify_token") or ""}
+        for made in setup["scenarios"].values():
+            values.update({"{" + name + "}": str(value) for name, value in made["values"].items()})
 
         server = Server(env, free_port(), args.workers, tmpdir / "gunicorn.log")
         try:
@@ -735,8 +846,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"gunicorn: {args.workers} sync workers on {server.base_url}")
             for endpoint in endpoints:
                 url = endpoint_url(server.base_url, endpoint, values)
-                check_endpoint(url, endpoint, request_headers(endpoint, values))
-            runs = measure(wrk, server.base_url, endpoints, values, args)
+                check_endpoint(url, endpoint, request_headers(endpoint, values), request_body(endpoint, values))
+            runs = measure(wrk, server.base_url, endpoints, values, args, tmpdir)
         except BenchError:
             if tail := server.log_tail():
                 say(f"gunicorn log (last lines):\n{tail}")
@@ -757,6 +868,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "services": services,
         "registry": setup["registry"],
+        "scenarios": {name: made["seconds"] for name, made in setup["scenarios"].items()},
+        "public_cache": "off" if args.cold else "on",
         "server": {"gunicorn_workers": args.workers, "worker_class": "sync"},
         "wrk": {
             "connections": args.connections,

@@ -1,0 +1,1 @@
+"""Bench scenarios: see bench/README.md."""
