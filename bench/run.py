@@ -465,7 +465,7 @@ def prepare_database(env: dict[str, str], institutions: int, scenarios: list[str
     if institutions:
         say(f"Seeding: at least {institutions} bench institutions …")
     command = [PYTHON, str(Path(__file__).resolve()), "--setup", "--institutions", str(institutions)]
-    command += ["--only", ",".join(["core", *scenarios])]
+    command += ["--only", ",".join(["core", *(["registry"] if institutions else []), *scenarios])]
     setup = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     for line in setup.stdout.splitlines():
         if line.startswith("BENCH_SETUP="):

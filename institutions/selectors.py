@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from django.db.models import F, FloatField, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, F, FloatField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 
 from accounts.models import Role
@@ -13,6 +15,7 @@ from core.scoping import get_in_scope
 
 from .models import Institution, Status
 
+CREDIT_CODE_LENGTH = 18
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
 EDITOR_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
 
@@ -61,11 +64,25 @@ def access_institution_for_editing(user, institution_id) -> Institution:
 
 
 def matching_text(qs: QuerySet, text: str | None) -> QuerySet:
-    """Name (substring), pinyin initials ("xdf" finds 新东方) or the exact credit code."""
+    """Name (substring, any case), pinyin initials ("xdf" finds 新东方) or the exact credit code."""
     text = (text or "").strip()
     if not text:
         return qs
-    return qs.filter(Q(name__icontains=text) | Q(name_initials__contains=text.lower()) | Q(credit_code=text.upper()))
+    code = Q(credit_code=text.upper())
+    if connections[qs.db].vendor == "postgresql" and 2 <= len(text) != CREDIT_CODE_LENGTH:
+        # The bigram GIN index (migration 0004) narrows the rows; strpos then checks the substring itself. No OR
+        # with the credit code (it cannot match a text of another length): an OR would make PostgreSQL evaluate the
+        # bigram function again on every row the index found.
+        table = qs.model._meta.db_table
+        name, initials = f'"{table}"."name"', f'"{table}"."name_initials"'
+        substring = RawSQL(
+            f"(institutions_bigrams(lower({name}) || ' ' || {initials}) @> institutions_bigrams(lower(%s))"
+            f" AND (strpos(lower({name}), lower(%s)) > 0 OR strpos({initials}, lower(%s)) > 0))",
+            [text, text, text],
+            output_field=BooleanField(),
+        )
+        return qs.filter(substring)
+    return qs.filter(Q(name__icontains=text) | Q(name_initials__contains=text.lower()) | code)
 
 
 def filter_registry(qs: QuerySet, *, town_id=None, category=None, status=None, q=None) -> QuerySet:

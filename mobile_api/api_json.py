@@ -19,3 +19,8 @@ class LocalTimeEncoder(NinjaJSONEncoder):
 def prevalidated_json(schema, data) -> bytes:
     """JSON of `data` checked against `schema` once, for answers cached as bytes (the public registry's)."""
     return json.dumps(schema.model_validate(data).model_dump(), cls=LocalTimeEncoder, ensure_ascii=False).encode()
+
+
+def to_json(data) -> bytes:
+    """JSON of data already shaped like its response schema, written as the API writes it."""
+    return json.dumps(data, cls=LocalTimeEncoder, ensure_ascii=False).encode()
