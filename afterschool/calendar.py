@@ -1,0 +1,50 @@
+"""A term's school days: the working-day calendar of core (official holidays out, make-up days in), corrected by
+the school's own TermDay entries (closures, and which weekday's timetable a day follows)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from core.workdays import WorkingCalendar
+
+from .models import Term
+
+
+def school_days(term: Term, start: date | None = None, end: date | None = None) -> dict[date, int]:
+    """{date: weekday whose timetable runs that day} for the term's school days in [start, end].
+
+    A make-up weekend day (调休) runs the timetable of the weekday the school names in a TermDay; the calendar does
+    not say which weekday it replaces, so Monday's unless the school says otherwise.
+    """
+    start = max(start or term.starts_on, term.starts_on)
+    end = min(end or term.ends_on, term.ends_on)
+    overrides = {d.date: d.follows_weekday for d in term.days.all()} if term.pk else {}
+    calendar = WorkingCalendar()
+    days: dict[date, int] = {}
+    day = start
+    while day <= end:
+        if day in overrides:
+            if overrides[day] is not None:
+                days[day] = overrides[day]
+        elif calendar.is_working_day(day):
+            days[day] = day.weekday() if day.weekday() < 5 else 0
+        day += timedelta(days=1)
+    return days
+
+
+def timetable_weekday(term: Term, day: date) -> int | None:
+    """The weekday whose sessions run on `day`, or None when there is no school that day."""
+    return school_days(term, day, day).get(day)
+
+
+def next_school_day(term: Term | None, after: date) -> date:
+    """The first school day after `after` (in the term when there is one, else the next working day)."""
+    if term is not None and after < term.ends_on:
+        later = sorted(d for d in school_days(term, after + timedelta(days=1), term.ends_on))
+        if later:
+            return later[0]
+    calendar = WorkingCalendar()
+    day = after + timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return day

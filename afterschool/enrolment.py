@@ -1,0 +1,629 @@
+"""Enrolment: a parent applies for their child, the class teacher approves, the school runs it. Popular programmes
+go through a choice window and a recorded lottery; the waitlist moves up by itself when a place frees.
+
+Capacity is guarded by a lock on the programme row: two approvals at once cannot both take the last place.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from core.audit import audit_log
+from core.errors import DomainError, NotFound
+from core.models import AuditEvent
+from core.notifications import notify
+
+from . import calendar
+from .allocation import Applicant, allocate
+from .models import Application, ChoiceWindow, Programme, Session, Student
+from .selectors import access_child, admin_school_ids, teacher_school_ids
+from .services import overlapping
+
+S = Application.Status
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _start_day(programme: Programme) -> date:
+    """A new place counts from today when today is a school day, else from the next school day (and never before
+    the term starts)."""
+    term = programme.term
+    day = max(_today(), term.starts_on)
+    if calendar.timetable_weekday(term, day) is None:
+        day = calendar.next_school_day(term, day)
+    return day
+
+
+def _occupied(programme: Programme) -> int:
+    return Application.objects.filter(programme=programme, status=S.APPROVED).count()
+
+
+def _lock_programme(programme_id: int) -> Programme:
+    return Programme.objects.select_for_update().select_related("term", "school").get(pk=programme_id)
+
+
+def student_clash(student: Student, programme: Programme) -> Session | None:
+    """A session of another programme the student is enrolled in that meets at the same time as one of this
+    programme's sessions."""
+    mine = list(programme.sessions.all())
+    if not mine:
+        return None
+    theirs = Session.objects.filter(
+        programme__applications__student=student,
+        programme__applications__status=S.APPROVED,
+    ).exclude(programme=programme)
+    for s in mine:
+        other = (
+            overlapping(
+                theirs,
+                weekday=s.weekday,
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                first_date=s.first_date,
+                last_date=s.last_date,
+            )
+            .select_related("programme")
+            .first()
+        )
+        if other:
+            return other
+    return None
+
+
+def _student_clash_error(student: Student, other: Session) -> DomainError:
+    from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN
+
+    zh = (
+        f"时间冲突：{student.name}在{WEEKDAY_LABELS[other.weekday]} {other.starts_at:%H:%M}-{other.ends_at:%H:%M}"
+        f"已参加“{other.programme.name}”"
+    )
+    en = (
+        f"Clash: {student.name} already attends '{other.programme.name}' on {WEEKDAY_LABELS_EN[other.weekday]} "
+        f"{other.starts_at:%H:%M}-{other.ends_at:%H:%M}"
+    )
+    return DomainError("application.student_clash", zh, en, status=409, fields={"programme_id": (zh, en)})
+
+
+def _notify_parents(application: Application, kind: str, title: str, body: str) -> None:
+    notify(
+        recipients=application.student.guardians.all(),
+        kind=kind,
+        title=title,
+        body=body,
+        obj=application,
+        payload={"application_id": application.pk, "status": application.status},
+        dedupe_key=f"{kind}.{application.pk}.{application.status}",
+    )
+
+
+# --- Apply, approve, reject, withdraw ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def application_submit(*, actor, student_id: int, programme_id: int) -> Application:
+    student = access_child(actor, student_id)  # someone else's child: 404, as if missing
+    programme = Programme.objects.filter(pk=programme_id, school_id=student.school_id).select_related("term").first()
+    if programme is None:
+        raise NotFound("项目", "programme")
+    if not programme.admits_grade(student.grade):
+        raise DomainError(
+            "application.grade_not_admitted",
+            f"该项目面向{programme.grade_min}至{programme.grade_max}年级",
+            f"This programme is for grades {programme.grade_min} to {programme.grade_max}",
+            status=422,
+            fields={"programme_id": ("年级不符", "Grade not admitted")},
+        )
+    if programme.term.ends_on < _today():
+        raise DomainError("application.term_over", "该学期已结束", "The term is over", status=409)
+    now = timezone.now()
+    if programme.choice_windows.filter(status=ChoiceWindow.Status.OPEN, closes_at__gt=now).exists():
+        raise DomainError(
+            "application.use_choice_window",
+            "该项目正在志愿填报中，请在志愿填报中选择",
+            "This programme is allocated through a choice window: rank it there",
+            status=409,
+        )
+    if Application.objects.filter(student=student, programme=programme, status__in=Application.LIVE).exists():
+        raise _duplicate()
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                student=student,
+                programme=programme,
+                applied_by=actor,
+                priority=student.has_priority,
+            )
+    except IntegrityError:
+        raise _duplicate() from None  # a second tap that raced the first
+    audit_log(actor=actor, verb="afterschool.application_submitted", obj=application, to_state=S.PENDING)
+    teacher_id = student.school_class.class_teacher_id
+    if teacher_id:
+        notify(
+            recipients=[teacher_id],
+            kind="afterschool.application_submitted",
+            title="课后服务报名待审核",
+            body=f"{programme.name}：有一份新的报名待您审核。A new application awaits your approval.",
+            obj=application,
+        )
+    return application
+
+
+def _duplicate() -> DomainError:
+    return DomainError(
+        "application.duplicate",
+        "该学生已报名此项目",
+        "This child has already applied to this programme",
+        status=409,
+        fields={"programme_id": ("已报名", "Already applied")},
+    )
+
+
+def _access_for_decision(actor, application_id: int) -> Application:
+    """The class teacher of the student's class, or an admin of the school; anyone else gets 404."""
+    app = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("student__school_class", "programme__term")
+        .filter(pk=application_id)
+        .first()
+    )
+    if app is None:
+        raise NotFound("报名", "application")
+    school_id = app.programme.school_id
+    is_class_teacher = app.student.school_class.class_teacher_id == actor.pk and school_id in teacher_school_ids(actor)
+    if not (is_class_teacher or school_id in admin_school_ids(actor)):
+        raise NotFound("报名", "application")
+    return app
+
+
+def _place(app: Application, *, actor, from_state: str, active_from: date, note: str = "") -> None:
+    app.status = S.APPROVED
+    app.active_from = active_from
+    app.decided_by = actor if getattr(actor, "pk", None) else None
+    app.decided_at = timezone.now()
+    app.note = note or app.note
+    app.save(update_fields=["status", "active_from", "decided_by", "decided_at", "note"])
+    audit_log(
+        actor=actor,
+        verb="afterschool.application_approved",
+        obj=app,
+        from_state=from_state,
+        to_state=S.APPROVED,
+        data={"active_from": str(active_from), "note": note},
+    )
+
+
+@transaction.atomic
+def application_approve(*, actor, application_id: int) -> Application:
+    app = _access_for_decision(actor, application_id)
+    if app.status != S.PENDING:
+        raise DomainError(
+            "application.not_pending", "该报名不在待审核状态", "This application is not awaiting approval", status=409
+        )
+    programme = _lock_programme(app.programme_id)
+    clash = student_clash(app.student, programme)
+    if clash:
+        raise _student_clash_error(app.student, clash)
+    if _occupied(programme) >= programme.capacity:
+        app.status = S.WAITLISTED
+        app.decided_by, app.decided_at = actor, timezone.now()
+        app.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_log(
+            actor=actor, verb="afterschool.application_waitlisted", obj=app, from_state=S.PENDING, to_state=S.WAITLISTED
+        )
+        _notify_parents(
+            app,
+            "afterschool.application_waitlisted",
+            "课后服务报名：候补",
+            f"{programme.name}名额已满，已进入候补。Full: your child is on the waitlist.",
+        )
+        return app
+    _place(app, actor=actor, from_state=S.PENDING, active_from=_start_day(programme))
+    _notify_parents(
+        app,
+        "afterschool.application_approved",
+        "课后服务报名已通过",
+        f"{programme.name}：报名已通过，自{app.active_from}起参加。Approved from {app.active_from}.",
+    )
+    return app
+
+
+@transaction.atomic
+def application_reject(*, actor, application_id: int, reason: str) -> Application:
+    app = _access_for_decision(actor, application_id)
+    if app.status != S.PENDING:
+        raise DomainError(
+            "application.not_pending", "该报名不在待审核状态", "This application is not awaiting approval", status=409
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(
+            "application.reason_required",
+            "请说明原因",
+            "Give a reason",
+            status=422,
+            fields={"reason": ("必填", "Required")},
+        )
+    app.status, app.note, app.decided_by, app.decided_at = S.REJECTED, reason[:200], actor, timezone.now()
+    app.save(update_fields=["status", "note", "decided_by", "decided_at"])
+    audit_log(
+        actor=actor,
+        verb="afterschool.application_rejected",
+        obj=app,
+        from_state=S.PENDING,
+        to_state=S.REJECTED,
+        data={"reason": reason[:200]},
+    )
+    _notify_parents(
+        app, "afterschool.application_rejected", "课后服务报名未通过", f"{app.programme.name}：{reason[:100]}"
+    )
+    return app
+
+
+@transaction.atomic
+def application_withdraw(*, actor, application_id: int) -> Application:
+    """A parent (or the school) withdraws at any time: an enrolment ends from the next school day, and the place
+    it frees goes to the first child on the waitlist."""
+    app = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("student__school_class", "programme__term")
+        .filter(pk=application_id)
+        .first()
+    )
+    if app is None or not (
+        app.student.guardians.filter(pk=actor.pk).exists() or app.programme.school_id in admin_school_ids(actor)
+    ):
+        raise NotFound("报名", "application")
+    if app.status not in Application.LIVE:
+        raise DomainError("application.not_live", "该报名已结束", "This application has already ended", status=409)
+    before = app.status
+    programme = _lock_programme(app.programme_id)
+    effective = None
+    if before == S.APPROVED:
+        effective = max(calendar.next_school_day(programme.term, _today()), app.active_from or _today())
+        app.active_until_excl = effective
+    app.status = S.WITHDRAWN
+    app.save(update_fields=["status", "active_until_excl"])
+    audit_log(
+        actor=actor,
+        verb="afterschool.application_withdrawn",
+        obj=app,
+        from_state=before,
+        to_state=S.WITHDRAWN,
+        data={"effective_from": str(effective) if effective else None},
+    )
+    if before == S.APPROVED:
+        waitlist_move_up(programme=programme, actor=None, from_day=effective)
+    return app
+
+
+def waitlist_order(programme: Programme):
+    return Application.objects.filter(programme=programme, status=S.WAITLISTED).order_by(
+        "-priority", "lottery_number", "created_at", "id"
+    )
+
+
+def waitlist_move_up(*, programme: Programme, actor, from_day: date | None = None) -> list[Application]:
+    """Fill free places from the waitlist (priority, then lottery number, then time of application). Called with the
+    programme row locked. A child placed this way leaves the other waitlists of the same choice window."""
+    placed = []
+    free = programme.capacity - _occupied(programme)
+    if free <= 0:
+        return placed
+    start = max(from_day or _start_day(programme), _start_day(programme))
+    for app in waitlist_order(programme).select_related("student")[: free * 3]:
+        if free <= 0:
+            break
+        if student_clash(app.student, programme):
+            continue
+        _place(app, actor=actor, from_state=S.WAITLISTED, active_from=start, note="候补递补 moved up from waitlist")
+        placed.append(app)
+        free -= 1
+        if app.window_id:
+            others = Application.objects.filter(
+                window_id=app.window_id, student_id=app.student_id, status=S.WAITLISTED
+            ).exclude(pk=app.pk)
+            for other in others:
+                other.status = S.NOT_PLACED
+                other.save(update_fields=["status"])
+                audit_log(
+                    actor=actor,
+                    verb="afterschool.application_not_placed",
+                    obj=other,
+                    from_state=S.WAITLISTED,
+                    to_state=S.NOT_PLACED,
+                    data={"placed_in": programme.pk},
+                )
+        _notify_parents(
+            app,
+            "afterschool.waitlist_moved_up",
+            "课后服务候补已递补",
+            f"{programme.name}：有空位，您的孩子已录取，自{start}起参加。A place freed: enrolled from {start}.",
+        )
+    return placed
+
+
+# --- Choice windows ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def window_create(
+    *, actor, school, term_id: int, name: str, programme_ids: list[int], opens_at: datetime, closes_at: datetime
+) -> ChoiceWindow:
+    term = school.terms.filter(pk=term_id).first()
+    if term is None:
+        raise DomainError(
+            "window.term_unknown",
+            "本校没有该学期",
+            "No such term in this school",
+            status=422,
+            fields={"term_id": ("无效", "Unknown")},
+        )
+    if closes_at <= opens_at:
+        raise DomainError(
+            "window.closes_before_open",
+            "截止时间须晚于开始时间",
+            "The window must close after it opens",
+            status=422,
+            fields={"closes_at": ("须晚于开始时间", "Must be after opens_at")},
+        )
+    programmes = list(Programme.objects.filter(term=term, pk__in=set(programme_ids)))
+    if not programmes or len(programmes) != len(set(programme_ids)):
+        raise DomainError(
+            "window.programme_unknown",
+            "项目须属于该学期",
+            "Programmes must belong to the term",
+            status=422,
+            fields={"programme_ids": ("无效", "Unknown")},
+        )
+    window = ChoiceWindow.objects.create(
+        school=school, term=term, name=name.strip() or "志愿填报", opens_at=opens_at, closes_at=closes_at
+    )
+    window.programmes.set(programmes)
+    audit_log(
+        actor=actor,
+        verb="afterschool.window_created",
+        obj=window,
+        to_state=ChoiceWindow.Status.OPEN,
+        data={"programmes": sorted(p.pk for p in programmes)},
+    )
+    return window
+
+
+@transaction.atomic
+def choices_submit(*, actor, window_id: int, student_id: int, programme_ids: list[int]) -> list[Application]:
+    """A parent ranks up to 3 programmes of the window for their child; sending again replaces the ranking."""
+    student = access_child(actor, student_id)
+    window = ChoiceWindow.objects.select_for_update().filter(pk=window_id, school_id=student.school_id).first()
+    if window is None:
+        raise NotFound("志愿填报", "choice window")
+    now = timezone.now()
+    if window.status != ChoiceWindow.Status.OPEN or not window.opens_at <= now < window.closes_at:
+        raise DomainError("window.closed", "志愿填报未开放或已截止", "The choice window is not open", status=409)
+    if not 1 <= len(programme_ids) <= 3 or len(set(programme_ids)) != len(programme_ids):
+        raise DomainError(
+            "window.choices_invalid",
+            "请选择 1 至 3 个不同的项目",
+            "Rank 1 to 3 distinct programmes",
+            status=422,
+            fields={"programme_ids": ("1–3 个不同项目", "1-3 distinct programmes")},
+        )
+    programmes = {p.pk: p for p in window.programmes.all()}
+    for pid in programme_ids:
+        p = programmes.get(pid)
+        if p is None:
+            raise DomainError(
+                "window.programme_unknown",
+                "该项目不在本次志愿填报中",
+                "This programme is not in the window",
+                status=422,
+                fields={"programme_ids": ("无效", "Unknown")},
+            )
+        if not p.admits_grade(student.grade):
+            raise DomainError(
+                "application.grade_not_admitted",
+                f"“{p.name}”不面向该年级",
+                f"'{p.name}' is not for this grade",
+                status=422,
+                fields={"programme_ids": ("年级不符", "Grade not admitted")},
+            )
+    Application.objects.filter(window=window, student=student, status=S.CHOICE).delete()
+    if Application.objects.filter(
+        student=student, programme_id__in=programme_ids, status__in=Application.LIVE
+    ).exists():
+        raise _duplicate()
+    rows = Application.objects.bulk_create(
+        [
+            Application(
+                student=student,
+                programme_id=pid,
+                applied_by=actor,
+                status=S.CHOICE,
+                window=window,
+                rank=i + 1,
+                priority=student.has_priority,
+            )
+            for i, pid in enumerate(programme_ids)
+        ]
+    )
+    audit_log(
+        actor=actor,
+        verb="afterschool.choices_submitted",
+        obj=window,
+        to_state=S.CHOICE,
+        data={"student": student.pk, "programmes": programme_ids},
+    )
+    return rows
+
+
+def _window_clashes(window: ChoiceWindow, student_ids: set[int]) -> dict[int, set[int]]:
+    """{student id: window programmes whose sessions overlap a programme the student is already enrolled in}."""
+    window_sessions = list(Session.objects.filter(programme__in=window.programmes.all()))
+    enrolled = list(
+        Application.objects.filter(student_id__in=student_ids, status=S.APPROVED)
+        .exclude(programme__in=window.programmes.all())
+        .values_list("student_id", "programme_id")
+    )
+    if not enrolled or not window_sessions:
+        return {}
+    from .services import sessions_overlap
+
+    by_programme: dict[int, list[Session]] = {}
+    for s in Session.objects.filter(programme_id__in={p for _, p in enrolled}):
+        by_programme.setdefault(s.programme_id, []).append(s)
+    clashes: dict[int, set[int]] = {}
+    for sid, pid in enrolled:
+        for theirs in by_programme.get(pid, []):
+            for ws in window_sessions:
+                if sessions_overlap(theirs, ws):
+                    clashes.setdefault(sid, set()).add(ws.programme_id)
+    return clashes
+
+
+@transaction.atomic
+def window_allocate(*, actor, window_id: int, seed: int | None = None, early: bool = False) -> ChoiceWindow:
+    """Close the window and allocate. `early`: the school admin closes it before its time."""
+    window = ChoiceWindow.objects.select_for_update().filter(pk=window_id).first()
+    if window is None:
+        raise NotFound("志愿填报", "choice window")
+    if window.status != ChoiceWindow.Status.OPEN:
+        raise DomainError(
+            "window.already_allocated", "该志愿填报已分配", "This window has already been allocated", status=409
+        )
+    if not early and window.closes_at > timezone.now():
+        raise DomainError("window.not_closed", "志愿填报尚未截止", "The window has not closed yet", status=409)
+    seed = seed if seed is not None else secrets.randbits(62)
+    programmes = {
+        p.pk: p for p in Programme.objects.select_for_update().filter(choice_windows=window).select_related("term")
+    }
+    occupied = dict(
+        Application.objects.filter(programme_id__in=programmes, status=S.APPROVED)
+        .values_list("programme_id")
+        .annotate(n=Count("id"))
+        .values_list("programme_id", "n")
+    )
+    free = {pid: p.capacity - occupied.get(pid, 0) for pid, p in programmes.items()}
+    rows = list(Application.objects.filter(window=window, status=S.CHOICE).order_by("student_id", "rank"))
+    by_student: dict[int, list[Application]] = {}
+    for r in rows:
+        by_student.setdefault(r.student_id, []).append(r)
+    clashes = _window_clashes(window, set(by_student))
+    applicants = [
+        Applicant(
+            student_id=sid,
+            priority=apps[0].priority,
+            choices=tuple(a.programme_id for a in apps),
+            excluded=frozenset(clashes.get(sid, ())),
+        )
+        for sid, apps in by_student.items()
+    ]
+    result = allocate(applicants, free, seed)
+    start = {pid: _start_day(p) for pid, p in programmes.items()}
+    waiting = {(sid, pid) for pid, sids in result.waitlist.items() for sid in sids}
+    now = timezone.now()
+    decider = actor if getattr(actor, "pk", None) else None
+    audits = []
+    for sid, apps in by_student.items():
+        placed = result.placed.get(sid)
+        for a in apps:
+            a.lottery_number = result.lottery[sid]
+            a.decided_at, a.decided_by = now, decider
+            if placed and placed[0] == a.programme_id:
+                a.status, a.active_from = S.APPROVED, start[a.programme_id]
+            elif (sid, a.programme_id) in waiting:
+                a.status = S.WAITLISTED
+            else:
+                a.status = S.NOT_PLACED
+            audits.append(
+                AuditEvent(
+                    actor=decider,
+                    actor_label=str(actor) if actor is not None else "system",
+                    verb="afterschool.application_allocated",
+                    object_type="afterschool.application",
+                    object_id=str(a.pk),
+                    from_state=S.CHOICE,
+                    to_state=a.status,
+                    data={"window": window.pk, "lottery_number": a.lottery_number, "rank": a.rank},
+                )
+            )
+    Application.objects.bulk_update(
+        rows, ["status", "active_from", "lottery_number", "decided_at", "decided_by"], batch_size=500
+    )
+    AuditEvent.objects.bulk_create(audits, batch_size=500)
+    window.status = ChoiceWindow.Status.ALLOCATED
+    window.seed = seed
+    window.allocated_at = now
+    window.result = {
+        "seed": seed,
+        "applicants": len(applicants),
+        "placed": len(result.placed),
+        "waitlisted": len({sid for sids in result.waitlist.values() for sid in sids}),
+        "free_places_before": {str(k): v for k, v in free.items()},
+    }
+    window.save(update_fields=["status", "seed", "allocated_at", "result"])
+    audit_log(
+        actor=actor,
+        verb="afterschool.window_allocated",
+        obj=window,
+        from_state=ChoiceWindow.Status.OPEN,
+        to_state=ChoiceWindow.Status.ALLOCATED,
+        data=window.result,
+    )
+    from .tasks import notify_allocation_results
+
+    transaction.on_commit(lambda: notify_allocation_results.delay(window.pk))
+    return window
+
+
+def notify_window_results(window_id: int) -> int:
+    """One notification per parent and child with the result (idempotent: deduplicated per application)."""
+    sent = 0
+    apps = (
+        Application.objects.filter(window_id=window_id)
+        .exclude(status=S.CHOICE)
+        .select_related("programme", "student")
+        .prefetch_related("student__guardians")
+        .order_by("student_id", "rank")
+    )
+    by_student: dict[int, list[Application]] = {}
+    for a in apps:
+        by_student.setdefault(a.student_id, []).append(a)
+    for apps_of_child in by_student.values():
+        placed = next((a for a in apps_of_child if a.status == S.APPROVED), None)
+        child = apps_of_child[0].student
+        if placed:
+            body = (
+                f"{child.name}：已录取“{placed.programme.name}”（第{placed.rank}志愿）。"
+                f"Placed in your choice {placed.rank}."
+            )
+        else:
+            body = f"{child.name}：暂未录取，已进入候补。Not placed yet: on the waitlist."
+        notify(
+            recipients=child.guardians.all(),
+            kind="afterschool.allocation_result",
+            title="课后服务志愿分配结果",
+            body=body,
+            obj=placed or apps_of_child[0],
+            payload={
+                "window_id": window_id,
+                "student_id": child.pk,
+                "placed_programme_id": placed.programme_id if placed else None,
+            },
+            dedupe_key=f"afterschool.allocation.{window_id}.{child.pk}",
+        )
+        sent += 1
+    return sent
+
+
+def windows_due() -> list[int]:
+    return list(
+        ChoiceWindow.objects.filter(status=ChoiceWindow.Status.OPEN, closes_at__lte=timezone.now()).values_list(
+            "pk", flat=True
+        )
+    )

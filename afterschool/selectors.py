@@ -1,0 +1,156 @@
+"""Reads of after-school services, already scoped to the caller: parents their own children, teachers their
+sessions and classes, school admins their school, bureau staff the schools of their towns."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Role
+from accounts.selectors import has_role, region_ids_for, school_ids_for
+from core.scoping import get_in_scope
+
+from .models import Application, Attendance, Programme, School, Session, Student, Term
+
+BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
+
+
+def admin_school_ids(user) -> set[int]:
+    return school_ids_for(user, Role.SCHOOL_ADMIN)
+
+
+def teacher_school_ids(user) -> set[int]:
+    return school_ids_for(user, Role.TEACHER)
+
+
+def schools_visible_to(user) -> QuerySet[School]:
+    """Schools a user may read: their own (school admin, teacher) and those in the towns of their bureau roles."""
+    own = school_ids_for(user)
+    towns = region_ids_for(user, *BUREAU_ROLES)
+    if not own and not towns:
+        return School.objects.none()
+    return School.objects.filter(Q(pk__in=own) | Q(town_id__in=towns))
+
+
+def access_school(user, school_id) -> School:
+    return get_in_scope(schools_visible_to(user).select_related("town"), school_id, "学校", "school")
+
+
+def access_school_for_admin(user, school_id) -> School:
+    """A school the user administers; any other answers 404 (a school they may only read: 404 too, so writes by
+    bureau staff or teachers cannot probe ids either)."""
+    return get_in_scope(School.objects.filter(pk__in=admin_school_ids(user)), school_id, "学校", "school")
+
+
+def children_of(user) -> QuerySet[Student]:
+    return Student.objects.filter(guardians=user, is_active=True)
+
+
+def access_child(user, student_id) -> Student:
+    return get_in_scope(children_of(user).select_related("school_class", "school"), student_id, "学生", "student")
+
+
+def students_visible_to(user) -> QuerySet[Student]:
+    """Guardians see their children; school staff their school's students; the bureau sees none by name."""
+    own_schools = school_ids_for(user)
+    return Student.objects.filter(Q(guardians=user) | Q(school_id__in=own_schools)).distinct()
+
+
+def programmes_visible_to(user) -> QuerySet[Programme]:
+    """School staff and bureau: programmes of visible schools; parents: programmes of their children's schools."""
+    schools = schools_visible_to(user).values("pk")
+    child_schools = children_of(user).values("school_id")
+    return Programme.objects.filter(Q(school_id__in=schools) | Q(school_id__in=child_schools))
+
+
+def access_programme(user, programme_id) -> Programme:
+    return get_in_scope(programmes_visible_to(user).select_related("term", "school"), programme_id, "项目", "programme")
+
+
+def access_programme_for_admin(user, programme_id) -> Programme:
+    qs = Programme.objects.filter(school_id__in=admin_school_ids(user)).select_related("term", "school")
+    return get_in_scope(qs, programme_id, "项目", "programme")
+
+
+def access_term_for_admin(user, term_id) -> Term:
+    qs = Term.objects.filter(school_id__in=admin_school_ids(user)).select_related("school")
+    return get_in_scope(qs, term_id, "学期", "term")
+
+
+def current_term(school: School, on: date) -> Term | None:
+    return (
+        Term.objects.filter(school=school, starts_on__lte=on, ends_on__gte=on).first()
+        or Term.objects.filter(school=school, starts_on__gt=on).order_by("starts_on").first()
+        or Term.objects.filter(school=school).order_by("-ends_on").first()
+    )
+
+
+def applications_visible_to(user) -> QuerySet[Application]:
+    """Parents: their children's; class teachers: their classes'; school admins: their school's."""
+    admin = admin_school_ids(user)
+    return Application.objects.filter(
+        Q(student__guardians=user)
+        | Q(student__school_class__class_teacher=user, student__school_id__in=teacher_school_ids(user))
+        | Q(programme__school_id__in=admin)
+    ).distinct()
+
+
+def access_application(user, application_id) -> Application:
+    qs = applications_visible_to(user).select_related(
+        "student__school_class", "programme__term", "programme__school", "window"
+    )
+    return get_in_scope(qs, application_id, "报名", "application")
+
+
+def enrolled_on(day: date) -> Q:
+    """Applications whose student is on the roster on `day`: approved, or withdrawn with effect from a later day."""
+    return Q(status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN], active_from__lte=day) & (
+        Q(active_until_excl__isnull=True) | Q(active_until_excl__gt=day)
+    )
+
+
+def sessions_of_teacher(user) -> QuerySet[Session]:
+    return Session.objects.filter(staff__user=user, school_id__in=school_ids_for(user))
+
+
+def sessions_visible_to(user) -> QuerySet[Session]:
+    """Teachers: the sessions they deliver; school admins: their school's; parents: those of their children's
+    programmes (timetable)."""
+    return Session.objects.filter(
+        Q(staff__user=user, school_id__in=school_ids_for(user)) | Q(school_id__in=admin_school_ids(user))
+    )
+
+
+def attendance_visible_to(user) -> QuerySet[Attendance]:
+    return Attendance.objects.filter(
+        Q(student__guardians=user)
+        | Q(session__staff__user=user, session__school_id__in=school_ids_for(user))
+        | Q(session__school_id__in=admin_school_ids(user))
+    ).distinct()
+
+
+def access_attendance(user, attendance_id) -> Attendance:
+    qs = attendance_visible_to(user).select_related("session__programme__term", "student")
+    return get_in_scope(qs, attendance_id, "考勤记录", "attendance record")
+
+
+def participation(school_ids, day: date) -> dict[int, tuple[int, int]]:
+    """{school id: (students enrolled in at least one programme on `day`, active students)}: two queries."""
+    totals = dict(
+        Student.objects.filter(school_id__in=school_ids, is_active=True)
+        .values_list("school_id")
+        .annotate(n=Count("id"))
+        .values_list("school_id", "n")
+    )
+    enrolled = dict(
+        Application.objects.filter(enrolled_on(day), student__school_id__in=school_ids, student__is_active=True)
+        .values_list("student__school_id")
+        .annotate(n=Count("student_id", distinct=True))
+        .values_list("student__school_id", "n")
+    )
+    return {sid: (enrolled.get(sid, 0), totals.get(sid, 0)) for sid in school_ids}
+
+
+def is_bureau(user) -> bool:
+    return has_role(user, *BUREAU_ROLES)

@@ -1,0 +1,426 @@
+"""Writes that build a school's after-school schedule: classes, rooms, students, terms, programmes and sessions.
+
+The schedule is checked as it is built: a session whose staff or room is busy at the time, whose enrolled students
+already have a session then, that falls outside its term or on no school day, is refused with the clash named.
+Schedule writes of one school are serialized by a lock on the school row, so two admins cannot both take a room.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership, Role, User
+from core.audit import audit_log
+from core.errors import DomainError
+
+from . import calendar
+from .models import (
+    FORBIDDEN_KINDS,
+    WEEKDAY_LABELS,
+    WEEKDAY_LABELS_EN,
+    Application,
+    Kind,
+    Programme,
+    Room,
+    School,
+    SchoolClass,
+    Session,
+    Staff,
+    Student,
+    Term,
+    TermDay,
+)
+
+
+def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+
+
+def _lock_school(school: School) -> School:
+    return School.objects.select_for_update().get(pk=school.pk)
+
+
+# --- Classes, rooms, students ---------------------------------------------------------------------------------------
+
+
+def _teacher_of(school: School, user_id: int | None, field: str) -> User | None:
+    if user_id is None:
+        return None
+    ok = (
+        Membership.objects.active()
+        .filter(user_id=user_id, school=school, role__in=[Role.TEACHER, Role.SCHOOL_ADMIN])
+        .exists()
+    )
+    if not ok:
+        raise _invalid("school.not_a_teacher", field, "该用户不是本校教师", "This user is not a teacher of the school")
+    return User.objects.get(pk=user_id)
+
+
+@transaction.atomic
+def school_class_create(*, actor, school: School, grade: int, number: int, class_teacher_id: int | None = None):
+    if grade not in school.grades:
+        raise _invalid("class.grade_not_in_school", "grade", "该年级不在本校学段内", "The school has no such grade")
+    teacher = _teacher_of(school, class_teacher_id, "class_teacher_id")
+    if SchoolClass.objects.filter(school=school, grade=grade, number=number).exists():
+        raise _invalid("class.duplicate", "number", "该班级已存在", "This class already exists", status=409)
+    klass = SchoolClass.objects.create(school=school, grade=grade, number=number, class_teacher=teacher)
+    audit_log(actor=actor, verb="afterschool.class_created", obj=klass, to_state="active", data={"school": school.pk})
+    return klass
+
+
+@transaction.atomic
+def room_create(*, actor, school: School, name: str, seats: int | None = None) -> Room:
+    name = name.strip()
+    if not name:
+        raise _invalid("room.name_required", "name", "请填写场地名称", "Give the room a name")
+    if Room.objects.filter(school=school, name=name).exists():
+        raise _invalid("room.duplicate", "name", "已有同名场地", "A room with this name exists", status=409)
+    room = Room.objects.create(school=school, name=name, seats=seats)
+    audit_log(actor=actor, verb="afterschool.room_created", obj=room, to_state="active", data={"school": school.pk})
+    return room
+
+
+@transaction.atomic
+def student_create(
+    *,
+    actor,
+    school: School,
+    class_id: int,
+    name: str,
+    guardian_phones: list[str],
+    left_behind: bool = False,
+    migrant: bool = False,
+) -> Student:
+    klass = SchoolClass.objects.filter(school=school, pk=class_id).first()
+    if klass is None:
+        raise _invalid("student.class_unknown", "class_id", "本校没有该班级", "No such class in this school")
+    name = name.strip()
+    if not name:
+        raise _invalid("student.name_required", "name", "请填写学生姓名", "Give the student's name")
+    guardians = list(
+        User.objects.filter(phone__in=guardian_phones, memberships__role=Role.PARENT, memberships__is_active=True)
+    )
+    missing = set(guardian_phones) - {g.phone for g in guardians}
+    if missing:
+        raise _invalid(
+            "student.guardian_unknown",
+            "guardian_phones",
+            "监护人须先以家长身份注册",
+            "Each guardian must first register as a parent",
+        )
+    student = Student.objects.create(
+        school=school, school_class=klass, name=name, left_behind=left_behind, migrant=migrant
+    )
+    student.guardians.set(guardians)
+    audit_log(
+        actor=actor,
+        verb="afterschool.student_created",
+        obj=student,
+        to_state="active",
+        data={"school": school.pk, "class": klass.pk, "guardians": [g.pk for g in guardians]},
+    )
+    return student
+
+
+# --- Terms ------------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def term_create(
+    *,
+    actor,
+    school: School,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    closures: list[date] = (),
+    extra_days: list[tuple[date, int]] = (),
+) -> Term:
+    """A term; `closures` are the school's own days without school (vacations), `extra_days` school days it adds
+    with the weekday whose timetable they follow."""
+    if ends_on < starts_on:
+        raise _invalid("term.ends_before_start", "ends_on", "结束日期早于开始日期", "The term ends before it starts")
+    if (ends_on - starts_on).days > 200:
+        raise _invalid("term.too_long", "ends_on", "学期不能超过 200 天", "A term lasts at most 200 days")
+    if Term.objects.filter(school=school, name=name).exists():
+        raise _invalid("term.duplicate", "name", "已有同名学期", "A term with this name exists", status=409)
+    for day in [*closures, *(d for d, _ in extra_days)]:
+        if not starts_on <= day <= ends_on:
+            raise _invalid("term.day_outside", "closures", "日期不在学期内", "A day lies outside the term")
+    term = Term.objects.create(school=school, name=name, starts_on=starts_on, ends_on=ends_on)
+    rows = {d: TermDay(term=term, date=d, note="停课 closed") for d in closures}
+    rows.update({d: TermDay(term=term, date=d, follows_weekday=w, note="补课 school day") for d, w in extra_days})
+    TermDay.objects.bulk_create(rows.values())
+    audit_log(
+        actor=actor,
+        verb="afterschool.term_created",
+        obj=term,
+        to_state="active",
+        data={"starts_on": str(starts_on), "ends_on": str(ends_on), "closures": len(closures)},
+    )
+    return term
+
+
+# --- Programmes -------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def programme_create(
+    *,
+    actor,
+    school: School,
+    term_id: int,
+    name: str,
+    kind: str,
+    grade_min: int,
+    grade_max: int,
+    capacity: int,
+    is_free: bool = True,
+    fee_per_lesson: Decimal | str | None = None,
+) -> Programme:
+    term = Term.objects.filter(school=school, pk=term_id).first()
+    if term is None:
+        raise _invalid("programme.term_unknown", "term_id", "本校没有该学期", "No such term in this school")
+    name = name.strip()
+    if not name:
+        raise _invalid("programme.name_required", "name", "请填写项目名称", "Give the programme a name")
+    if kind not in Kind.values:
+        raise _invalid("programme.kind_unknown", "kind", "项目类型无效", "Unknown programme kind")
+    if capacity < 1:
+        raise _invalid("programme.capacity_not_positive", "capacity", "名额至少为 1", "Capacity must be at least 1")
+    if not (grade_min in school.grades and grade_max in school.grades and grade_min <= grade_max):
+        raise _invalid(
+            "programme.grades_invalid",
+            "grade_min",
+            "年级范围无效或不在本校学段",
+            "Grades out of order or not taught here",
+        )
+    fee = None
+    if not is_free:
+        try:
+            fee = Decimal(str(fee_per_lesson)).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError, TypeError):
+            fee = None
+        if fee is None or fee <= 0 or fee >= Decimal("1000000"):
+            raise _invalid(
+                "programme.fee_required",
+                "fee_per_lesson",
+                "收费项目须填写每次课收费（元，大于 0）",
+                "A fee-bearing programme needs a fee per lesson above 0 yuan",
+            )
+    if Programme.objects.filter(term=term, name=name).exists():
+        raise _invalid(
+            "programme.duplicate", "name", "本学期已有同名项目", "A programme with this name exists", status=409
+        )
+    programme = Programme.objects.create(
+        school=school,
+        term=term,
+        name=name,
+        kind=kind,
+        grade_min=grade_min,
+        grade_max=grade_max,
+        capacity=capacity,
+        is_free=is_free,
+        fee_per_lesson=fee,
+    )
+    audit_log(
+        actor=actor,
+        verb="afterschool.programme_created",
+        obj=programme,
+        to_state="active",
+        data={"kind": kind, "capacity": capacity, "forbidden_kind": kind in FORBIDDEN_KINDS},
+    )
+    return programme
+
+
+# --- Sessions and their clash checks ----------------------------------------------------------------------------------
+
+
+def _hm(t: time) -> str:
+    return t.strftime("%H:%M")
+
+
+def overlapping(qs, *, weekday: int, starts_at: time, ends_at: time, first_date: date, last_date: date):
+    """Sessions of `qs` that meet at the same time as the given slot on at least one common date."""
+    return qs.filter(
+        weekday=weekday,
+        starts_at__lt=ends_at,
+        ends_at__gt=starts_at,
+        first_date__lte=last_date,
+        last_date__gte=first_date,
+    )
+
+
+def _clash(code: str, what_zh: str, what_en: str, other: Session, field: str) -> DomainError:
+    when_zh = f"{WEEKDAY_LABELS[other.weekday]} {_hm(other.starts_at)}-{_hm(other.ends_at)}"
+    when_en = f"{WEEKDAY_LABELS_EN[other.weekday]} {_hm(other.starts_at)}-{_hm(other.ends_at)}"
+    zh = f"时间冲突：{what_zh}在{when_zh}已有“{other.programme.name}”"
+    en = f"Clash: {what_en} already has '{other.programme.name}' on {when_en}"
+    return DomainError(code, zh, en, status=409, fields={field: (zh, en)})
+
+
+def staff_for_teacher(school: School, user: User) -> Staff:
+    staff, _ = Staff.objects.get_or_create(
+        school=school, user=user, defaults={"kind": Staff.StaffKind.TEACHER, "name": user.name}
+    )
+    return staff
+
+
+def students_of_programme_from(programme: Programme, day: date):
+    """Ids of students on the programme's roster on `day` or later (enrolled now or starting later)."""
+    return Application.objects.filter(
+        Q(status=Application.Status.APPROVED) | Q(status=Application.Status.WITHDRAWN, active_until_excl__gt=day),
+        programme=programme,
+        active_from__isnull=False,
+    ).values_list("student_id", flat=True)
+
+
+@transaction.atomic
+def session_create(
+    *,
+    actor,
+    programme: Programme,
+    weekdays: list[int],
+    starts_at: time,
+    ends_at: time,
+    teacher_id: int,
+    room_id: int | None = None,
+    first_date: date | None = None,
+    last_date: date | None = None,
+) -> list[Session]:
+    """One session per weekday, all or none."""
+    school = _lock_school(programme.school)
+    term = programme.term
+    if ends_at <= starts_at:
+        raise _invalid(
+            "session.ends_before_start", "ends_at", "结束时间须晚于开始时间", "A session must end after it starts"
+        )
+    if not weekdays or len(set(weekdays)) != len(weekdays):
+        raise _invalid("session.weekdays_invalid", "weekdays", "请选择不重复的上课日", "Give distinct weekdays")
+    first_date = first_date or term.starts_on
+    last_date = last_date or term.ends_on
+    if first_date < term.starts_on or last_date > term.ends_on or last_date < first_date:
+        raise _invalid(
+            "session.outside_term",
+            "first_date",
+            f"上课日期须在学期内（{term.starts_on}至{term.ends_on}）",
+            f"Session dates must lie within the term ({term.starts_on} to {term.ends_on})",
+            status=409,
+        )
+    followed = set(calendar.school_days(term, first_date, last_date).values())
+    for w in weekdays:
+        if w not in followed:
+            label = WEEKDAY_LABELS[w] if 0 <= w <= 6 else str(w)
+            label_en = WEEKDAY_LABELS_EN[w] if 0 <= w <= 6 else str(w)
+            raise _invalid(
+                "session.not_a_school_day",
+                "weekdays",
+                f"{label}在该时段内没有上学日",
+                f"{label_en} is not a school day in this period",
+                status=409,
+            )
+    room = None
+    if room_id is not None:
+        room = Room.objects.filter(school=school, pk=room_id).first()
+        if room is None:
+            raise _invalid("session.room_unknown", "room_id", "本校没有该场地", "No such room in this school")
+    teacher = _teacher_of(school, teacher_id, "teacher_id")
+    staff = staff_for_teacher(school, teacher)
+
+    school_sessions = Session.objects.filter(school=school).select_related("programme")
+    enrolled_ids = list(students_of_programme_from(programme, first_date))
+    for w in weekdays:
+        slot = {
+            "weekday": w,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "first_date": first_date,
+            "last_date": last_date,
+        }
+        other = overlapping(school_sessions.filter(staff=staff), **slot).first()
+        if other:
+            raise _clash("session.staff_clash", f"{teacher.name}老师", f"teacher {teacher.name}", other, "teacher_id")
+        if room:
+            other = overlapping(school_sessions.filter(room=room), **slot).first()
+            if other:
+                raise _clash("session.room_clash", f"场地“{room.name}”", f"room '{room.name}'", other, "room_id")
+        if enrolled_ids:
+            # A student of this programme who already has another programme's session at that time.
+            others = overlapping(
+                Session.objects.exclude(programme=programme).filter(
+                    programme__applications__student_id__in=enrolled_ids,
+                    programme__applications__status=Application.Status.APPROVED,
+                ),
+                **slot,
+            ).select_related("programme")
+            other = others.first()
+            if other:
+                student = (
+                    Student.objects.filter(
+                        pk__in=enrolled_ids,
+                        applications__programme=other.programme,
+                        applications__status=Application.Status.APPROVED,
+                    )
+                    .only("name")
+                    .first()
+                )
+                name = student.name if student else ""
+                raise _clash("session.student_clash", f"学生{name}", f"student {name}", other, "weekdays")
+    created = Session.objects.bulk_create(
+        [
+            Session(
+                programme=programme,
+                school=school,
+                weekday=w,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                room=room,
+                staff=staff,
+                first_date=first_date,
+                last_date=last_date,
+            )
+            for w in weekdays
+        ]
+    )
+    for s in created:
+        audit_log(
+            actor=actor,
+            verb="afterschool.session_created",
+            obj=s,
+            to_state="scheduled",
+            data={"programme": programme.pk, "weekday": s.weekday, "from": _hm(starts_at), "to": _hm(ends_at)},
+        )
+    return created
+
+
+@transaction.atomic
+def session_delete(*, actor, session: Session) -> None:
+    _lock_school(session.school)
+    if session.attendance.exists():
+        raise DomainError(
+            "session.has_attendance",
+            "已有考勤记录的课时不能删除",
+            "A session with attendance records cannot be deleted",
+            status=409,
+        )
+    audit_log(actor=actor, verb="afterschool.session_deleted", obj=session, from_state="scheduled", to_state="deleted")
+    session.delete()
+
+
+def sessions_overlap(a: Session, b: Session) -> bool:
+    return (
+        a.weekday == b.weekday
+        and a.starts_at < b.ends_at
+        and b.starts_at < a.ends_at
+        and a.first_date <= b.last_date
+        and b.first_date <= a.last_date
+    )
+
+
+def today() -> date:
+    return timezone.localdate()
