@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class SupervisionConfig(AppConfig):
     name = "supervision"
     verbose_name = "监管 Supervision"
+
+    def ready(self):
+        from institutions.risk import register_risk_signal_provider
+
+        from . import services, tasks  # noqa: F401 - registers the Celery tasks
+
+        # The nightly risk recompute asks supervision for its facts (institutions never imports supervision).
+        register_risk_signal_provider(services.complaint_risk_signals)

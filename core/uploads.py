@@ -1,0 +1,167 @@
+"""Image uploads, checked by what they contain (never by their name or declared type), and cleaned copies of them.
+
+`check_image` runs on the request path and is cheap enough for it: Pillow reads the header (format, dimensions, so a
+decompression bomb is refused before a pixel is decoded), then decodes the image once to find truncated or corrupt
+data (a JPEG at 1/8 scale, which still reads every byte of it). `clean_image` and `thumbnail` do the heavy work
+(full decode, re-encode without EXIF, GPS included) and belong in a task. Files are stored under random names.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import DomainError
+
+# Format found by Pillow → (content type, extension).
+IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; more is a bomb, not evidence
+CLEAN_MAX_SIDE = 2560  # long side of the kept copy: enough to read a receipt, small enough to send to a phone
+THUMB_SIDE = 320
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    size: int
+
+
+def max_image_pixels() -> int:
+    return int(getattr(settings, "UPLOAD_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def _error(code: str, zh: str, en: str, status: int, field: str) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+
+
+def check_image(
+    upload,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int | None = None,
+    allowed: tuple[str, ...] = ("JPEG", "PNG", "WEBP"),
+    field: str = "photo",
+) -> CheckedImage:
+    """Refuse with a clear DomainError anything that is not a whole, reasonable image of an allowed type.
+
+    `upload` is a Django UploadedFile or any binary file object; it is rewound afterwards.
+    """
+    max_pixels = max_pixels or max_image_pixels()
+    size = getattr(upload, "size", None)
+    if size is None:
+        upload.seek(0, io.SEEK_END)
+        size = upload.tell()
+    if size > max_bytes:
+        mb = max_bytes // (1024 * 1024)
+        raise _error(
+            "upload.too_large", f"文件过大（每个不超过 {mb} MB）", f"File too large (at most {mb} MB each)", 413, field
+        )
+    if size == 0:
+        raise _error("upload.empty", "文件为空", "The file is empty", 422, field)
+    upload.seek(0)
+    allowed_names = "、".join(allowed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(upload)
+            image_format = image.format
+            width, height = image.size
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, *_DECODE_ERRORS):
+        upload.seek(0)
+        raise _error(
+            "upload.not_an_image",
+            f"文件不是有效的图片（支持 {allowed_names}）",
+            f"The file is not a valid image ({', '.join(allowed)} accepted)",
+            415,
+            field,
+        ) from None
+    if image_format not in allowed or image_format not in IMAGE_TYPES:
+        upload.seek(0)
+        raise _error(
+            "upload.unsupported_type",
+            f"不支持的图片格式 {image_format}（支持 {allowed_names}）",
+            f"Unsupported image format {image_format} ({', '.join(allowed)} accepted)",
+            415,
+            field,
+        )
+    if width * height > max_pixels or width < 1 or height < 1:
+        upload.seek(0)
+        raise _error(
+            "upload.too_many_pixels",
+            f"图片尺寸过大（{width}×{height}），不超过 {max_pixels // 1_000_000} 百万像素",
+            f"Image dimensions too large ({width}×{height}); at most {max_pixels // 1_000_000} megapixels",
+            413,
+            field,
+        )
+    try:
+        if image_format == "JPEG":
+            image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # reads every byte, decodes little
+        image.load()
+    except (*_DECODE_ERRORS, Image.DecompressionBombError) as exc:
+        truncated = "truncated" in str(exc) or isinstance(exc, EOFError)
+        raise _error(
+            "upload.truncated" if truncated else "upload.corrupt",
+            "图片不完整（上传可能中断），请重新选择" if truncated else "图片已损坏，无法读取",
+            "The image is incomplete (the upload may have been cut off)" if truncated else "The image is damaged",
+            422,
+            field,
+        ) from None
+    finally:
+        image.close()
+        upload.seek(0)
+    content_type, extension = IMAGE_TYPES[image_format]
+    return CheckedImage(image_format, content_type, extension, width, height, size)
+
+
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError, TypeError)
+
+
+def random_name(extension: str) -> str:
+    """A name that says nothing of the file or its owner and cannot be guessed."""
+    return secrets.token_hex(16) + extension
+
+
+def _open_oriented(source) -> Image.Image:
+    image = Image.open(source)
+    image.load()
+    # The camera's orientation tag is applied to the pixels, since the tag itself goes with the rest of EXIF.
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode not in ("RGB", "L"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    return image
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    clean = image.copy()
+    clean.info = {}  # no EXIF, GPS, XMP, comments or ICC profile travel with the pixels
+    out = io.BytesIO()
+    clean.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def clean_image(source, *, max_side: int = CLEAN_MAX_SIDE, quality: int = 85) -> tuple[bytes, bytes, tuple[int, int]]:
+    """The kept copy (JPEG, long side at most `max_side`, no metadata), its thumbnail, and the kept size."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked by check_image before storing
+        image = _open_oriented(source)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    kept = _jpeg_bytes(image, quality)
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    return kept, _jpeg_bytes(thumb, 80), image.size

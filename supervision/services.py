@@ -1,0 +1,1127 @@
+"""Complaints: every write, one function per use case, each audited, side effects after commit (DESIGN.md).
+
+States (R-CMP-1): submitted → accepted | rejected; accepted → assigned → investigating → answered → closed; a parent
+may reopen an answer once within 7 days (answered → investigating). The outcome of an answer is kept apart from the
+state. A transition changes the row only if it still has the state and version it was read with (a conditional
+UPDATE), so of two handlers acting at once one wins and the other gets 409, on PostgreSQL and on SQLite alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from accounts.selectors import has_role, region_ids_for
+from core import uploads
+from core.audit import audit_log
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.idempotency import fingerprint, key_reused_error, run_once
+from core.notifications import notify
+from core.scoping import get_in_scope
+from institutions.models import Institution
+from institutions.services import unlicensed_record
+from institutions.verification import find_token
+
+from . import sla
+from .models import (
+    OPEN_STATUSES,
+    SUBSTANTIATED_OUTCOMES,
+    ClosedHow,
+    Complaint,
+    ComplaintCategory,
+    ComplaintMessage,
+    ComplaintPhoto,
+    ComplaintStatus,
+    Outcome,
+    RejectionReason,
+    RoutingRule,
+    SlaPhase,
+    StatementRequest,
+)
+from .selectors import HANDLER_ROLES, complaints_visible_to, is_handler, statements_visible_to
+
+logger = logging.getLogger(__name__)
+
+S = ComplaintStatus
+MAX_PHOTOS = 9
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 2000
+STATEMENT_DEFAULT_WORKING_DAYS = 3
+
+
+def _field_error(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+
+
+def _local_today() -> date:
+    return timezone.localdate()
+
+
+# --- Categories (a small table read on every filing: kept per process for a minute) ------------------------------
+
+_categories: list = [0.0, {}]
+
+
+def active_categories() -> dict[str, ComplaintCategory]:
+    now = time.monotonic()
+    if now - _categories[0] > 60 or not _categories[1]:
+        _categories[:] = [now, {c.code: c for c in ComplaintCategory.objects.filter(is_active=True)}]
+    return _categories[1]
+
+
+def clear_category_cache() -> None:
+    _categories[:] = [0.0, {}]
+
+
+# --- Filing --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NewInstitution:
+    """An institution the parent could not find in the registry: it becomes an unlicensed record to confirm."""
+
+    name: str
+    address: str
+    town_id: int
+
+
+@dataclass
+class Filing:
+    category: str
+    description: str
+    occurred_at: datetime
+    institution_id: int | None = None
+    verification_token: str | None = None
+    new_institution: NewInstitution | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    child_grade: str = ""
+    disclose_identity: bool = False
+
+
+def _resolve_institution(filing: Filing) -> tuple[Institution | None, NewInstitution | None]:
+    given = [x is not None for x in (filing.institution_id, filing.verification_token, filing.new_institution)]
+    if sum(given) != 1:
+        raise _field_error(
+            "complaint.institution_required",
+            "institution_id",
+            "请选择机构、扫描机构海报二维码，或填写机构名称和地址（三选一）",
+            "Give exactly one of institution_id, verification_token or new_institution (name and address)",
+        )
+    if filing.institution_id is not None:
+        inst = Institution.objects.filter(pk=filing.institution_id).only("pk", "town_id", "name", "status").first()
+        if inst is None:
+            raise _field_error("complaint.unknown_institution", "institution_id", "机构不存在", "No such institution")
+        return inst, None
+    if filing.verification_token is not None:
+        row = find_token(filing.verification_token)
+        if row is None:
+            raise _field_error(
+                "complaint.unknown_token",
+                "verification_token",
+                "二维码无法识别，请改为搜索机构或填写机构名称",
+                "Unknown QR code: search for the institution or type its name",
+            )
+        return row.institution, None  # a revoked token still names the institution it was printed for
+    new = filing.new_institution
+    from accounts.models import Region
+
+    if not Region.objects.filter(pk=new.town_id, parent__isnull=False).exists():
+        raise _field_error("complaint.unknown_town", "new_institution.town_id", "镇街不存在", "No such town")
+    return None, new
+
+
+def _clean_filing(filing: Filing) -> None:
+    description = (filing.description or "").strip()
+    if not DESCRIPTION_MIN <= len(description) <= DESCRIPTION_MAX:
+        raise _field_error(
+            "complaint.description_length",
+            "description",
+            f"情况描述须为 {DESCRIPTION_MIN}–{DESCRIPTION_MAX} 个字（现为 {len(description)} 个）",
+            f"The description must be {DESCRIPTION_MIN} to {DESCRIPTION_MAX} characters (it has {len(description)})",
+        )
+    filing.description = description
+    if filing.category not in active_categories():
+        raise _field_error("complaint.unknown_category", "category", "投诉类别不存在", "Unknown complaint category")
+    if timezone.is_naive(filing.occurred_at):
+        filing.occurred_at = timezone.make_aware(filing.occurred_at)
+    if filing.occurred_at > timezone.now() + timedelta(minutes=10):
+        raise _field_error(
+            "complaint.occurred_in_future", "occurred_at", "发生时间不能晚于现在", "Cannot be in the future"
+        )
+    if (filing.latitude is None) != (filing.longitude is None):
+        raise _field_error("complaint.coordinates", "latitude", "经纬度须同时提供", "Give both latitude and longitude")
+
+
+def _check_photos(photos: list) -> list[uploads.CheckedImage]:
+    if len(photos) > MAX_PHOTOS:
+        raise _field_error(
+            "complaint.too_many_photos",
+            "photos",
+            f"最多上传 {MAX_PHOTOS} 张照片（现为 {len(photos)} 张）",
+            f"At most {MAX_PHOTOS} photos ({len(photos)} given)",
+        )
+    checked = []
+    for i, photo in enumerate(photos):
+        try:
+            checked.append(uploads.check_image(photo, max_bytes=PHOTO_MAX_BYTES, field=f"photos.{i}"))
+        except DomainError as exc:
+            exc.message_zh = f"第 {i + 1} 张照片：{exc.message_zh}"
+            exc.message_en = f"Photo {i + 1}: {exc.message_en}"
+            raise
+    return checked
+
+
+def next_tracking_number(day: date) -> str:
+    """TS-20261129-0042: the day's next number, from one upsert (PostgreSQL and SQLite ≥ 3.35 alike)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO supervision_trackingsequence (day, last) VALUES (%s, 1) "
+            "ON CONFLICT (day) DO UPDATE SET last = supervision_trackingsequence.last + 1 RETURNING last",
+            [day],
+        )
+        (number,) = cursor.fetchone()
+    return f"TS-{day:%Y%m%d}-{number:04d}"
+
+
+def route(town_id: int, category_id: int):
+    """The handler of the most specific active rule (town and category, then town, then category), or None."""
+    rules = (
+        RoutingRule.objects.filter(is_active=True)
+        .filter(Q(town_id=town_id) | Q(town__isnull=True))
+        .filter(Q(category_id=category_id) | Q(category__isnull=True))
+        .select_related("handler")
+    )
+    best = sorted(rules, key=lambda r: (r.town_id is None, r.category_id is None))
+    for rule in best:
+        if rule.handler.is_active:
+            return rule.handler
+    return None
+
+
+def supervisor_ids(town_id: int) -> list[int]:
+    """District supervisors (bureau admins) whose region covers the town."""
+    from accounts.models import Region
+
+    parent_id = Region.objects.filter(pk=town_id).values_list("parent_id", flat=True).first()
+    regions = [town_id] + ([parent_id] if parent_id else [])
+    return list(
+        Membership.objects.active()
+        .filter(role=Role.BUREAU_ADMIN, region_id__in=regions)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def complaint_file(
+    *, actor, filing: Filing, photos: list | None = None, idempotency_key: str = ""
+) -> tuple[Complaint, bool]:
+    """File a complaint for a signed-in parent; returns (complaint, created). The same Idempotency-Key again gives
+    the first complaint back. Photos are checked here and cleaned by a task after commit; if anything fails
+    before commit, nothing of the complaint remains, stored files included."""
+    photos = photos or []
+    if not has_role(actor, Role.PARENT):
+        raise PermissionDenied("只有家长可以提交投诉", "Only parents can file complaints")
+    _clean_filing(filing)
+    checked = _check_photos(photos)
+    request_hash = fingerprint(
+        filing.category,
+        filing.description,
+        filing.occurred_at.isoformat(),
+        filing.institution_id,
+        filing.verification_token,
+        filing.new_institution.__dict__ if filing.new_institution else None,
+        [c.size for c in checked],
+    )
+
+    def find():
+        return Complaint.objects.filter(parent_id=actor.pk, idempotency_key=idempotency_key).first()
+
+    if idempotency_key and photos:  # a retry: answer before storing the photos again
+        existing = find()
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise key_reused_error()
+            return existing, False
+
+    institution, new = _resolve_institution(filing)
+    stored: list[str] = []
+
+    def create() -> Complaint:
+        try:
+            return _create(actor, filing, institution, new, photos, checked, idempotency_key, request_hash, stored)
+        except BaseException:
+            _delete_files(stored)
+            raise
+
+    complaint, created = run_once(
+        key=idempotency_key,
+        request_hash=request_hash,
+        find=find,
+        create=create,
+        stored_hash=lambda c: c.request_hash,
+    )
+    return complaint, created
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:  # best effort: an orphan file holds no complaint
+            logger.warning("could not delete %s", name)
+
+
+def _create(actor, filing, institution, new, photos, checked, idempotency_key, request_hash, stored) -> Complaint:
+    today = _local_today()
+    category = active_categories()[filing.category]
+    if institution is None:
+        institution = unlicensed_record(
+            actor=actor,
+            name=new.name,
+            address=new.address,
+            town_id=new.town_id,
+            found_via="家长投诉 parent complaint",
+        )
+    complaint = Complaint(
+        tracking_number=next_tracking_number(today),
+        parent=actor,
+        institution=institution,
+        institution_reported_as_new=new is not None,
+        town_id=institution.town_id,
+        category=category,
+        description=filing.description,
+        occurred_at=filing.occurred_at,
+        latitude=None if filing.latitude is None else round(filing.latitude, 6),
+        longitude=None if filing.longitude is None else round(filing.longitude, 6),
+        child_grade=filing.child_grade or "",
+        disclose_identity=filing.disclose_identity,
+        handler=route(institution.town_id, category.pk),
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+    sla.start_clock(complaint, SlaPhase.ACCEPT, today, sla.accept_working_days(today))
+    complaint.save()
+    photo_rows = []
+    for position, (upload, info) in enumerate(zip(photos, checked, strict=True)):
+        upload.seek(0)
+        try:
+            name = default_storage.save(
+                f"complaints/incoming/{uploads.random_name(info.extension)}", ContentFile(upload.read())
+            )
+        except OSError as exc:
+            raise DomainError(
+                "upload.storage_failed",
+                "照片保存失败，投诉未提交，请稍后重试",
+                "A photo could not be stored; the complaint was not filed, try again",
+                status=503,
+            ) from exc
+        stored.append(name)
+        photo_rows.append(
+            ComplaintPhoto(
+                complaint=complaint,
+                position=position,
+                upload=name,
+                content_type=info.content_type,
+                size=info.size,
+                width=info.width,
+                height=info.height,
+            )
+        )
+    if photo_rows:
+        ComplaintPhoto.objects.bulk_create(photo_rows)
+    audit_log(
+        actor=actor,
+        verb="complaint.submit",
+        obj=complaint,
+        to_state=S.SUBMITTED,
+        data={
+            "tracking_number": complaint.tracking_number,
+            "institution_id": institution.pk,
+            "new_institution": new is not None,
+            "category": category.code,
+            "photos": len(photo_rows),
+            "handler_id": complaint.handler_id,
+        },
+    )
+    if complaint.handler_id:
+        recipients = [complaint.handler_id]
+    else:
+        recipients = supervisor_ids(complaint.town_id)
+    notify(
+        recipients=recipients,
+        kind="complaint.submitted",
+        title=f"新投诉 {complaint.tracking_number}",
+        body=f"{category.name_zh} · {institution.name}" + ("" if complaint.handler_id else "（待分派 district queue）"),
+        obj=complaint,
+        payload={"status": S.SUBMITTED},
+    )
+    if photo_rows:
+        ids = list(ComplaintPhoto.objects.filter(complaint=complaint).values_list("pk", flat=True))
+        transaction.on_commit(lambda: _queue_photo_processing(ids))
+    return complaint
+
+
+def _queue_photo_processing(photo_ids: list[int]) -> None:
+    from .tasks import process_complaint_photo
+
+    for pk in photo_ids:
+        process_complaint_photo.delay(pk)
+
+
+def photo_process(photo_id: int) -> str:
+    """Re-encode one uploaded photo without metadata, make its thumbnail, drop the upload (idempotent)."""
+    photo = ComplaintPhoto.objects.filter(pk=photo_id).first()
+    if photo is None or photo.state != ComplaintPhoto.State.PROCESSING or not photo.upload:
+        return "nothing to do"
+    try:
+        with default_storage.open(photo.upload.name, "rb") as f:
+            kept, thumb, (width, height) = uploads.clean_image(f)
+    except FileNotFoundError:
+        return "upload missing"
+    except Exception:  # noqa: BLE001 - a photo that passed the checks but will not decode: marked, not retried
+        logger.exception("complaint photo %s could not be processed", photo_id)
+        ComplaintPhoto.objects.filter(pk=photo_id, state=ComplaintPhoto.State.PROCESSING).update(
+            state=ComplaintPhoto.State.FAILED
+        )
+        default_storage.delete(photo.upload.name)
+        return "failed"
+    image_name = default_storage.save(f"complaints/photos/{uploads.random_name('.jpg')}", ContentFile(kept))
+    thumb_name = default_storage.save(f"complaints/thumbs/{uploads.random_name('.jpg')}", ContentFile(thumb))
+    updated = ComplaintPhoto.objects.filter(pk=photo_id, state=ComplaintPhoto.State.PROCESSING).update(
+        state=ComplaintPhoto.State.READY, image=image_name, thumbnail=thumb_name, upload="", width=width, height=height
+    )
+    if not updated:  # a duplicate delivery finished first
+        _delete_files([image_name, thumb_name])
+        return "already done"
+    default_storage.delete(photo.upload.name)
+    return "ready"
+
+
+# --- Access --------------------------------------------------------------------------------------------------------
+
+
+def access_complaint(actor, complaint_id) -> Complaint:
+    """The complaint if `actor` may see it; the same 404 for missing and not theirs."""
+    return get_in_scope(complaints_visible_to(actor), complaint_id, "投诉", "complaint")
+
+
+def _require_handler(actor, complaint: Complaint) -> None:
+    if not is_handler(actor) or (
+        complaint.town_id not in region_ids_for(actor, *HANDLER_ROLES) and complaint.handler_id != actor.pk
+    ):
+        raise PermissionDenied(
+            "只有承办的教育局工作人员可以执行此操作", "Only the bureau staff handling it may do this"
+        )
+
+
+def _require_parent(actor, complaint: Complaint) -> None:
+    if complaint.parent_id != actor.pk:
+        raise PermissionDenied("只有投诉人可以执行此操作", "Only the parent who filed it may do this")
+
+
+# --- Transitions ---------------------------------------------------------------------------------------------------
+
+
+def _invalid(complaint: Complaint, action: str) -> DomainError:
+    label = S(complaint.status).label
+    return DomainError(
+        "complaint.invalid_transition",
+        f"投诉当前状态为“{label.split(' ')[0]}”，不能执行此操作",
+        f"The complaint is {complaint.status}: '{action}' is not possible now",
+        status=409,
+    )
+
+
+def _conflict() -> DomainError:
+    return DomainError(
+        "complaint.conflict",
+        "投诉刚被他人修改，请刷新后重试",
+        "The complaint was just changed by someone else; reload and try again",
+        status=409,
+    )
+
+
+def _save_transition(complaint: Complaint, *, from_state: str, from_version: int, fields: set[str]) -> None:
+    """Write the changed fields only if nobody changed the row since it was read (one wins, the other 409)."""
+    values = {name: getattr(complaint, name) for name in fields if name not in {"status", "version"}}
+    complaint.version = from_version + 1
+    complaint.updated_at = timezone.now()
+    updated = Complaint.objects.filter(pk=complaint.pk, status=from_state, version=from_version).update(
+        status=complaint.status, version=complaint.version, updated_at=complaint.updated_at, **values
+    )
+    if updated != 1:
+        raise _conflict()
+
+
+def _load_for_change(actor, complaint_id, expected_version: int | None) -> Complaint:
+    visible = access_complaint(actor, complaint_id)
+    complaint = Complaint.objects.select_for_update().select_related("category", "institution").get(pk=visible.pk)
+    if expected_version is not None and complaint.version != expected_version:
+        raise _conflict()
+    return complaint
+
+
+def _tell(complaint: Complaint, actor, *, kind: str, title: str, body: str = "", extra_ids=()) -> None:
+    """The parent and the handler hear of every change that concerns them, except from themselves."""
+    recipients = {complaint.parent_id, complaint.handler_id, *extra_ids} - {None, getattr(actor, "pk", None)}
+    if recipients:
+        notify(
+            recipients=recipients,
+            kind=kind,
+            title=title,
+            body=body,
+            obj=complaint,
+            payload={"status": complaint.status, "version": complaint.version},
+        )
+
+
+ACTION_LABELS = {
+    "accept": ("已受理", "accepted"),
+    "reject": ("不予受理", "rejected"),
+    "assign": ("已分派", "assigned"),
+    "start": ("开始调查", "under investigation"),
+    "answer": ("已答复", "answered"),
+    "reopen": ("家长申请重新办理", "reopened by the parent"),
+    "rate": ("已评价并办结", "rated and closed"),
+    "confirm_institution": ("机构已核实", "institution confirmed"),
+    "merge": ("已合并", "merged"),
+}
+
+
+def complaint_act(*, actor, complaint_id, action: str, data: dict, expected_version: int | None = None) -> Complaint:
+    """One action on a complaint (POST /complaints/{id}/actions)."""
+    handler = _ACTIONS.get(action)
+    if handler is None:
+        raise _field_error("complaint.unknown_action", "action", "未知的操作", "Unknown action")
+    with transaction.atomic():
+        complaint = _load_for_change(actor, complaint_id, expected_version)
+        from_state, from_version = complaint.status, complaint.version
+        fields, audit_data, extra_ids = handler(actor, complaint, data)
+        _save_transition(complaint, from_state=from_state, from_version=from_version, fields=fields)
+        audit_log(
+            actor=actor,
+            verb=f"complaint.{action}",
+            obj=complaint,
+            from_state=from_state,
+            to_state=complaint.status,
+            data={"tracking_number": complaint.tracking_number, **audit_data},
+        )
+        zh, en = ACTION_LABELS[action]
+        _tell(
+            complaint,
+            actor,
+            kind=f"complaint.{action}",
+            title=f"投诉 {complaint.tracking_number} {zh}",
+            body=f"Complaint {complaint.tracking_number} {en}",
+            extra_ids=extra_ids,
+        )
+        _after_change(complaint, action)
+    return complaint
+
+
+def _after_change(complaint: Complaint, action: str) -> None:
+    if action in {"answer", "confirm_institution", "reopen"} and complaint.institution_confirmed:
+        institution_id = complaint.institution_id
+        transaction.on_commit(lambda: _recompute_risk(institution_id))
+    if action == "answer":
+        _inform_merged(complaint)
+
+
+def _recompute_risk(institution_id: int) -> None:
+    from institutions.risk import recompute_risk
+
+    recompute_risk.delay(institution_id)
+
+
+def _inform_merged(primary: Complaint) -> None:
+    """Complaints merged into this one learn its outcome: their parents are told, their rows carry it."""
+    merged = list(Complaint.objects.filter(merged_into=primary).values_list("pk", "parent_id", "tracking_number"))
+    if not merged:
+        return
+    Complaint.objects.filter(merged_into=primary).update(
+        outcome=primary.outcome,
+        referred_to=primary.referred_to,
+        answer=primary.answer,
+        answered_at=primary.answered_at,
+        updated_at=timezone.now(),
+    )
+    outcome_zh, outcome_en = Outcome(primary.outcome).label.split(" ", 1)
+    for pk, parent_id, number in merged:
+        notify(
+            recipients=[parent_id],
+            kind="complaint.answer",
+            title=f"投诉 {number} 已有处理结果：{outcome_zh}",
+            body=f"与 {primary.tracking_number} 合并办理。Merged with {primary.tracking_number}: {outcome_en}.",
+            payload={"status": S.REJECTED, "merged_into": primary.tracking_number, "complaint_id": pk},
+        )
+
+
+def _text(data: dict, name: str, *, required: bool, max_length: int, zh: str, en: str) -> str:
+    value = data.get(name)
+    value = value.strip() if isinstance(value, str) else ""
+    if required and not value:
+        raise _field_error("complaint.field_required", name, f"请填写{zh}", f"{en} is required")
+    if len(value) > max_length:
+        raise _field_error(
+            "complaint.field_too_long", name, f"{zh}不超过 {max_length} 字", f"{en}: at most {max_length} characters"
+        )
+    return value
+
+
+def _accept(actor, c: Complaint, data: dict):
+    _require_handler(actor, c)
+    if c.status != S.SUBMITTED:
+        raise _invalid(c, "accept")
+    today = _local_today()
+    c.status = S.ACCEPTED
+    fields = {"status", *sla.start_clock(c, SlaPhase.ANSWER, today, c.category.answer_working_days)}
+    # A registry institution picked by id or QR code is taken as confirmed unless the handler says otherwise.
+    if data.get("institution_confirmed", not c.institution_reported_as_new):
+        c.institution_confirmed = True
+        fields.add("institution_confirmed")
+    if c.handler_id is None:
+        c.handler = actor
+        fields.add("handler")
+    return fields, {"due_on": str(c.sla_due_on), "institution_confirmed": c.institution_confirmed}, ()
+
+
+def _reject(actor, c: Complaint, data: dict):
+    _require_handler(actor, c)
+    if c.status != S.SUBMITTED:
+        raise _invalid(c, "reject")
+    reason = data.get("reason")
+    if reason not in RejectionReason.values:
+        raise _field_error(
+            "complaint.rejection_reason",
+            "reason",
+            "请选择不予受理原因：out_of_remit、insufficient_information 或 duplicate",
+            "Choose a reason: out_of_remit, insufficient_information or duplicate",
+        )
+    if reason == RejectionReason.DUPLICATE:
+        return _merge(actor, c, data)
+    comment = _text(data, "comment", required=True, max_length=1000, zh="说明", en="A comment")
+    c.status = S.REJECTED
+    c.rejection_reason = reason
+    c.answer = comment
+    fields = {"status", "rejection_reason", "answer", *sla.stop_clock(c)}
+    return fields, {"reason": reason}, ()
+
+
+def _merge(actor, c: Complaint, data: dict):
+    """A duplicate: closed as such, merged into the complaint that carries on; its parent will get that outcome."""
+    _require_handler(actor, c)
+    if c.status not in OPEN_STATUSES:
+        raise _invalid(c, "merge")
+    target_id = data.get("duplicate_of")
+    if not isinstance(target_id, int) or isinstance(target_id, bool):
+        raise _field_error("complaint.duplicate_of", "duplicate_of", "请指定重复的投诉编号", "Give duplicate_of")
+    try:
+        primary = access_complaint(actor, target_id)
+    except NotFound:
+        raise _field_error(
+            "complaint.duplicate_of", "duplicate_of", "要合并到的投诉不存在", "No such complaint to merge into"
+        ) from None
+    if primary.pk == c.pk or primary.merged_into_id is not None or primary.status == S.REJECTED:
+        raise _field_error(
+            "complaint.duplicate_of",
+            "duplicate_of",
+            "只能合并到另一件未被合并、未被驳回的投诉",
+            "Merge into another complaint that is neither merged nor rejected",
+        )
+    c.status = S.REJECTED
+    c.rejection_reason = RejectionReason.DUPLICATE
+    c.merged_into = primary
+    c.answer = f"与投诉 {primary.tracking_number} 合并办理，办理结果将同步告知您。"
+    fields = {"status", "rejection_reason", "merged_into", "answer", *sla.stop_clock(c)}
+    if primary.status in (S.ANSWERED, S.CLOSED):
+        c.outcome, c.referred_to, c.answered_at = primary.outcome, primary.referred_to, primary.answered_at
+        c.answer = primary.answer
+        fields |= {"outcome", "referred_to", "answered_at"}
+    audit_log(
+        actor=actor,
+        verb="complaint.merged_in",
+        obj=primary,
+        data={"merged": c.tracking_number, "complaint_id": c.pk},
+    )
+    return fields, {"merged_into": primary.tracking_number, "merged_into_id": primary.pk}, (primary.handler_id,)
+
+
+def _assign(actor, c: Complaint, data: dict):
+    _require_handler(actor, c)
+    if c.status not in (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING):
+        raise _invalid(c, "assign")
+    handler_id = data.get("handler_id", actor.pk)
+    from accounts.models import User
+
+    candidate = User.objects.filter(pk=handler_id, is_active=True).first() if isinstance(handler_id, int) else None
+    if candidate is None or c.town_id not in region_ids_for(candidate, *HANDLER_ROLES):
+        raise _field_error(
+            "complaint.handler_not_eligible",
+            "handler_id",
+            "承办人须为负责该镇街的教育局工作人员",
+            "The handler must be bureau staff responsible for the institution's town",
+        )
+    previous = c.handler_id
+    c.handler = candidate
+    if c.status == S.ACCEPTED:
+        c.status = S.ASSIGNED
+    return {"status", "handler"}, {"handler_id": candidate.pk, "previous_handler_id": previous}, (previous,)
+
+
+def _start(actor, c: Complaint, data: dict):
+    _require_handler(actor, c)
+    if c.status != S.ASSIGNED:
+        raise _invalid(c, "start")
+    c.status = S.INVESTIGATING
+    return {"status"}, {}, ()
+
+
+def _answer(actor, c: Complaint, data: dict):
+    _require_handler(actor, c)
+    if c.status != S.INVESTIGATING:
+        raise _invalid(c, "answer")
+    outcome = data.get("outcome")
+    if outcome not in Outcome.values:
+        raise _field_error(
+            "complaint.outcome",
+            "outcome",
+            "请选择处理结果：substantiated、partly_substantiated、not_substantiated 或 referred",
+            "Choose an outcome: substantiated, partly_substantiated, not_substantiated or referred",
+        )
+    answer = _text(data, "answer", required=True, max_length=4000, zh="答复内容", en="The answer")
+    referred_to = _text(
+        data,
+        "referred_to",
+        required=outcome == Outcome.REFERRED,
+        max_length=100,
+        zh="移送部门",
+        en="The agency referred to",
+    )
+    c.status = S.ANSWERED
+    c.outcome, c.answer, c.referred_to = outcome, answer, referred_to if outcome == Outcome.REFERRED else ""
+    c.answered_at = timezone.now()
+    fields = {"status", "outcome", "answer", "referred_to", "answered_at", *sla.stop_clock(c)}
+    return fields, {"outcome": outcome, "referred_to": c.referred_to}, ()
+
+
+def _reopen(actor, c: Complaint, data: dict):
+    _require_parent(actor, c)
+    if c.status != S.ANSWERED:
+        raise _invalid(c, "reopen")
+    if c.reopened_at is not None:
+        raise DomainError(
+            "complaint.reopen_used", "每件投诉只能申请重新办理一次", "A complaint can be reopened only once", status=409
+        )
+    if timezone.now() > c.answered_at + timedelta(days=sla.reopen_days()):
+        raise DomainError(
+            "complaint.reopen_expired",
+            f"答复已超过 {sla.reopen_days()} 天，不能再申请重新办理",
+            f"More than {sla.reopen_days()} days since the answer: it can no longer be reopened",
+            status=409,
+        )
+    comment = _text(data, "comment", required=True, max_length=1000, zh="重新办理理由", en="A comment")
+    today = _local_today()
+    c.status = S.INVESTIGATING
+    c.reopened_at, c.reopen_comment = timezone.now(), comment
+    fields = {
+        "status",
+        "reopened_at",
+        "reopen_comment",
+        *sla.start_clock(c, SlaPhase.ANSWER, today, c.category.answer_working_days),
+    }
+    return fields, {"comment_length": len(comment), "previous_outcome": c.outcome}, ()
+
+
+def _rate(actor, c: Complaint, data: dict):
+    _require_parent(actor, c)
+    if c.status != S.ANSWERED:
+        raise _invalid(c, "rate")
+    rating = data.get("rating")
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise _field_error("complaint.rating", "rating", "请打 1–5 分", "Rate from 1 to 5")
+    c.rating = rating
+    c.rating_comment = _text(data, "comment", required=False, max_length=1000, zh="评价", en="The comment")
+    c.status = S.CLOSED
+    c.closed_at, c.closed_how = timezone.now(), ClosedHow.RATED
+    return {"status", "rating", "rating_comment", "closed_at", "closed_how"}, {"rating": rating}, ()
+
+
+def _confirm_institution(actor, c: Complaint, data: dict):
+    """The bureau confirms which institution is at fault (optionally a better registry record than the one named);
+    from then on the complaint counts in that institution's risk grade."""
+    _require_handler(actor, c)
+    if c.status == S.REJECTED:
+        raise _invalid(c, "confirm_institution")
+    fields = {"institution_confirmed"}
+    audit = {}
+    new_id = data.get("institution_id")
+    if new_id is not None:
+        inst = Institution.objects.filter(pk=new_id).first() if isinstance(new_id, int) else None
+        if inst is None:
+            raise _field_error("complaint.unknown_institution", "institution_id", "机构不存在", "No such institution")
+        audit["institution"] = {"from": c.institution_id, "to": inst.pk}
+        old_institution = c.institution_id
+        c.institution = inst
+        fields.add("institution")
+        if old_institution != inst.pk:
+            transaction.on_commit(lambda: _recompute_risk(old_institution))
+    c.institution_confirmed = True
+    return fields, audit, ()
+
+
+_ACTIONS = {
+    "accept": _accept,
+    "reject": _reject,
+    "merge": _merge,
+    "assign": _assign,
+    "start": _start,
+    "answer": _answer,
+    "reopen": _reopen,
+    "rate": _rate,
+    "confirm_institution": _confirm_institution,
+}
+
+
+# --- Messages ------------------------------------------------------------------------------------------------------
+
+
+def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: bool = False) -> ComplaintMessage:
+    """A message in the thread. A handler may ask the parent for more and pause the clock until the parent
+    replies; the parent's reply resumes it, the deadline moved by the working days it waited."""
+    body = (body or "").strip()
+    if not 1 <= len(body) <= 2000:
+        raise _field_error(
+            "complaint.message_length", "body", "留言须为 1–2000 字", "A message has 1 to 2000 characters"
+        )
+    with transaction.atomic():
+        visible = access_complaint(actor, complaint_id)
+        c = Complaint.objects.select_for_update().get(pk=visible.pk)
+        is_parent = c.parent_id == actor.pk
+        if not is_parent:
+            _require_handler(actor, c)
+        if c.status in (S.CLOSED, S.REJECTED):
+            raise DomainError(
+                "complaint.closed", "投诉已办结，不能再留言", "The complaint is closed: no more messages", status=409
+            )
+        if awaiting_parent and (is_parent or c.status not in (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING)):
+            raise _field_error(
+                "complaint.cannot_pause",
+                "awaiting_parent",
+                "只有承办人可在受理后、答复前请家长补充材料",
+                "Only the handler can ask the parent for more, between acceptance and answer",
+            )
+        message = ComplaintMessage.objects.create(
+            complaint=c,
+            author=actor,
+            side=ComplaintMessage.Side.PARENT if is_parent else ComplaintMessage.Side.BUREAU,
+            body=body,
+            awaiting_parent=awaiting_parent,
+        )
+        fields: set[str] = set()
+        if awaiting_parent and c.paused_since is None:
+            c.paused_since = timezone.now()
+            fields.add("paused_since")
+            audit_log(
+                actor=actor,
+                verb="complaint.pause",
+                obj=c,
+                from_state=c.status,
+                to_state=c.status,
+                data={"due_on": str(c.sla_due_on)},
+            )
+        elif is_parent and c.paused_since is not None:
+            shift = sla.resume_clock(c, _local_today())
+            fields |= {"paused_since", "sla_due_on", "sla_warn_on"}
+            audit_log(
+                actor=actor,
+                verb="complaint.resume",
+                obj=c,
+                from_state=c.status,
+                to_state=c.status,
+                data={"shifted_working_days": shift, "due_on": str(c.sla_due_on)},
+            )
+        if fields:
+            _save_transition(c, from_state=c.status, from_version=c.version, fields=fields)
+        notify(
+            recipients={c.parent_id, c.handler_id} - {None, actor.pk},
+            kind="complaint.message",
+            title=f"投诉 {c.tracking_number} 有新留言",
+            body=body[:100],
+            obj=c,
+            payload={"status": c.status, "message_id": message.pk, "awaiting_parent": awaiting_parent},
+        )
+    return message
+
+
+# --- Statements from the institution -------------------------------------------------------------------------------
+
+
+def statement_request_create(*, actor, complaint_id, question: str, due_working_days: int | None = None):
+    question = (question or "").strip()
+    if not 5 <= len(question) <= 2000:
+        raise _field_error("statement.question_length", "question", "问询内容须为 5–2000 字", "5 to 2000 characters")
+    days = STATEMENT_DEFAULT_WORKING_DAYS if due_working_days is None else due_working_days
+    if not 1 <= days <= 30:
+        raise _field_error("statement.due", "due_working_days", "期限须为 1–30 个工作日", "1 to 30 working days")
+    with transaction.atomic():
+        visible = access_complaint(actor, complaint_id)
+        c = Complaint.objects.select_for_update().select_related("institution").get(pk=visible.pk)
+        _require_handler(actor, c)
+        if c.status not in (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING):
+            raise _invalid(c, "request_statement")
+        request = StatementRequest.objects.create(
+            complaint=c,
+            institution=c.institution,
+            requested_by=actor,
+            question=question,
+            due_on=sla.add_working_days(_local_today(), days),
+        )
+        audit_log(
+            actor=actor,
+            verb="statement.request",
+            obj=request,
+            to_state=request.state,
+            data={"complaint_id": c.pk, "institution_id": c.institution_id},
+        )
+        staff = Membership.objects.active().filter(role=Role.INSTITUTION_STAFF, institution_id=c.institution_id)
+        notify(
+            recipients=list(staff.values_list("user_id", flat=True)),
+            kind="statement.requested",
+            title="教育局请贵机构就一件投诉作出说明",
+            body=f"请于 {request.due_on:%Y-%m-%d} 前答复。Please answer by {request.due_on:%Y-%m-%d}.",
+            obj=request,
+            payload={"due_on": str(request.due_on)},
+        )
+    return request
+
+
+def access_statement(actor, request_id) -> StatementRequest:
+    return get_in_scope(statements_visible_to(actor), request_id, "说明请求", "statement request")
+
+
+def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
+    statement = (statement or "").strip()
+    if not 5 <= len(statement) <= 4000:
+        raise _field_error("statement.length", "statement", "情况说明须为 5–4000 字", "5 to 4000 characters")
+    with transaction.atomic():
+        request = access_statement(actor, request_id)
+        now = timezone.now()
+        updated = StatementRequest.objects.filter(pk=request.pk, state=StatementRequest.State.OPEN).update(
+            state=StatementRequest.State.ANSWERED, statement=statement, answered_by=actor, answered_at=now
+        )
+        if not updated:
+            raise DomainError(
+                "statement.already_answered", "该说明已答复", "This statement request was already answered", status=409
+            )
+        request.refresh_from_db()
+        audit_log(
+            actor=actor,
+            verb="statement.answer",
+            obj=request,
+            from_state="open",
+            to_state="answered",
+            data={"complaint_id": request.complaint_id},
+        )
+        c = request.complaint
+        notify(
+            recipients={c.handler_id, request.requested_by_id} - {None},
+            kind="statement.answered",
+            title=f"机构已就投诉 {c.tracking_number} 作出说明",
+            body=statement[:100],
+            obj=c,
+            payload={"status": c.status, "statement_request_id": request.pk},
+        )
+    return request
+
+
+# --- Routing table (the bureau edits it) ---------------------------------------------------------------------------
+
+
+def routing_rule_set(*, actor, town_id: int | None, category: str | None, handler_id: int) -> RoutingRule:
+    """Create or replace the rule for (town, category); district supervisors only."""
+    from accounts.models import Region, User
+
+    if not has_role(actor, Role.BUREAU_ADMIN):
+        raise PermissionDenied("只有区级管理员可以修改分派规则", "Only the district supervisor may edit routing")
+    cat = None
+    if category is not None:
+        cat = ComplaintCategory.objects.filter(code=category).first()
+        if cat is None:
+            raise _field_error("complaint.unknown_category", "category", "投诉类别不存在", "Unknown complaint category")
+    scope = region_ids_for(actor, Role.BUREAU_ADMIN)
+    if town_id is not None and (town_id not in scope or not Region.objects.filter(pk=town_id).exists()):
+        raise _field_error(
+            "complaint.unknown_town", "town_id", "镇街不存在或不在您的辖区", "No such town in your region"
+        )
+    handler = User.objects.filter(pk=handler_id, is_active=True).first()
+    towns_of_handler = region_ids_for(handler, *HANDLER_ROLES) if handler else set()
+    if handler is None or (town_id is not None and town_id not in towns_of_handler) or not towns_of_handler:
+        raise _field_error(
+            "complaint.handler_not_eligible",
+            "handler_id",
+            "承办人须为负责该镇街的教育局工作人员",
+            "The handler must be bureau staff responsible for the town",
+        )
+    with transaction.atomic():
+        old = RoutingRule.objects.select_for_update().filter(is_active=True, town_id=town_id, category=cat).first()
+        if old:
+            old.is_active = False
+            old.save(update_fields=["is_active"])
+        rule = RoutingRule.objects.create(town_id=town_id, category=cat, handler=handler)
+        audit_log(
+            actor=actor,
+            verb="complaint.routing_set",
+            obj=rule,
+            data={
+                "town_id": town_id,
+                "category": category,
+                "handler_id": handler_id,
+                "replaced": old.handler_id if old else None,
+            },
+        )
+    return rule
+
+
+def routing_rule_delete(*, actor, rule_id: int) -> None:
+    if not has_role(actor, Role.BUREAU_ADMIN):
+        raise PermissionDenied("只有区级管理员可以修改分派规则", "Only the district supervisor may edit routing")
+    with transaction.atomic():
+        rule = RoutingRule.objects.select_for_update().filter(pk=rule_id, is_active=True).first()
+        if rule is None:
+            raise NotFound("分派规则", "routing rule")
+        rule.is_active = False
+        rule.save(update_fields=["is_active"])
+        audit_log(actor=actor, verb="complaint.routing_delete", obj=rule, data={"handler_id": rule.handler_id})
+
+
+# --- The scheduled sweep -------------------------------------------------------------------------------------------
+
+
+def complaint_sweep(*, today: date | None = None) -> dict[str, int]:
+    """Warn handlers at 80 % of a deadline, escalate overdue complaints to the district supervisor, close answers
+    the parent left unrated for 7 days. Idempotent: each warning and escalation happens once per clock."""
+    today = today or _local_today()
+    counts = {"warned": 0, "escalated": 0, "closed": 0}
+    running = Complaint.objects.filter(status__in=OPEN_STATUSES, paused_since__isnull=True).exclude(sla_phase="")
+    for c in running.filter(sla_escalated=False, sla_due_on__lt=today).select_related("category"):
+        counts["escalated"] += _escalate(c, today)
+    for c in running.filter(sla_warned=False, sla_escalated=False, sla_warn_on__lte=today).select_related("category"):
+        counts["warned"] += _warn(c, today)
+    cutoff = timezone.now() - timedelta(days=sla.auto_close_days(today))
+    for pk in Complaint.objects.filter(status=S.ANSWERED, answered_at__lte=cutoff).values_list("pk", flat=True):
+        counts["closed"] += _auto_close(pk)
+    return counts
+
+
+def _phase_words(c: Complaint) -> tuple[str, str]:
+    return ("受理", "accept") if c.sla_phase == SlaPhase.ACCEPT else ("答复", "answer")
+
+
+def _warn(c: Complaint, today: date) -> int:
+    with transaction.atomic():
+        if not Complaint.objects.filter(pk=c.pk, sla_warned=False, version=c.version).update(sla_warned=True):
+            return 0
+        zh, en = _phase_words(c)
+        audit_log(
+            actor=None,
+            verb="complaint.sla_warning",
+            obj=c,
+            from_state=c.status,
+            to_state=c.status,
+            data={"phase": c.sla_phase, "due_on": str(c.sla_due_on)},
+        )
+        recipients = [c.handler_id] if c.handler_id else supervisor_ids(c.town_id)
+        notify(
+            recipients=recipients,
+            kind="complaint.sla_warning",
+            title=f"投诉 {c.tracking_number} 即将超过{zh}期限（{c.sla_due_on:%m-%d}）",
+            body=f"Complaint {c.tracking_number}: the time to {en} ends on {c.sla_due_on}.",
+            obj=c,
+            payload={"status": c.status, "due_on": str(c.sla_due_on)},
+            dedupe_key=f"complaint-warn:{c.pk}:{c.sla_phase}:{c.sla_started_on}",
+        )
+    return 1
+
+
+def _escalate(c: Complaint, today: date) -> int:
+    with transaction.atomic():
+        if not Complaint.objects.filter(pk=c.pk, sla_escalated=False, version=c.version).update(
+            sla_escalated=True, sla_warned=True
+        ):
+            return 0
+        zh, en = _phase_words(c)
+        audit_log(
+            actor=None,
+            verb="complaint.escalate",
+            obj=c,
+            from_state=c.status,
+            to_state=c.status,
+            data={"phase": c.sla_phase, "due_on": str(c.sla_due_on), "handler_id": c.handler_id},
+        )
+        recipients = set(supervisor_ids(c.town_id)) | ({c.handler_id} if c.handler_id else set())
+        notify(
+            recipients=recipients,
+            kind="complaint.escalated",
+            title=f"投诉 {c.tracking_number} 已超过{zh}期限，已上报区级督办",
+            body=f"Complaint {c.tracking_number} is overdue to {en} (due {c.sla_due_on}): escalated.",
+            obj=c,
+            payload={"status": c.status, "due_on": str(c.sla_due_on)},
+            dedupe_key=f"complaint-escalate:{c.pk}:{c.sla_phase}:{c.sla_started_on}",
+        )
+    return 1
+
+
+def _auto_close(pk: int) -> int:
+    with transaction.atomic():
+        c = Complaint.objects.select_for_update().filter(pk=pk, status=S.ANSWERED).first()
+        if c is None:
+            return 0
+        from_version = c.version
+        c.status, c.closed_at, c.closed_how = S.CLOSED, timezone.now(), ClosedHow.AUTO
+        _save_transition(
+            c, from_state=S.ANSWERED, from_version=from_version, fields={"status", "closed_at", "closed_how"}
+        )
+        audit_log(
+            actor=None,
+            verb="complaint.auto_close",
+            obj=c,
+            from_state=S.ANSWERED,
+            to_state=S.CLOSED,
+            data={"days_after_answer": sla.auto_close_days()},
+        )
+        _tell(
+            c,
+            None,
+            kind="complaint.closed",
+            title=f"投诉 {c.tracking_number} 已自动办结",
+            body=f"Complaint {c.tracking_number} was closed {sla.auto_close_days()} days after the answer.",
+        )
+    return 1
+
+
+# --- Risk signal (institutions.risk asks on every recompute) -------------------------------------------------------
+
+
+def complaint_risk_signals(institution_id: int) -> dict[str, int]:
+    """Complaints found (partly) true about a confirmed institution in the last 12 months; merged duplicates count
+    once, through the complaint they were merged into."""
+    since = timezone.now() - timedelta(days=365)
+    count = Complaint.objects.filter(
+        institution_id=institution_id,
+        institution_confirmed=True,
+        outcome__in=SUBSTANTIATED_OUTCOMES,
+        answered_at__gte=since,
+        merged_into__isnull=True,
+        status__in=[S.ANSWERED, S.CLOSED],
+    ).count()
+    return {"complaints_substantiated_12m": count}

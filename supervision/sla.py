@@ -1,0 +1,139 @@
+"""Complaint deadlines (R-CMP-1), in working days of the official calendar (core.workdays).
+
+A clock has a phase (accept, answer), a start day, a due day (the last working day on which it is still in time)
+and a warning day: the first working day by whose end the share `complaint_sla_warn_share` (80 %) of the time is
+used. Example: answer within 15 working days from an acceptance on day 0 → warned on working day 12, due on
+working day 15, overdue from the next day. While the bureau waits for the parent, the clock is paused; when the
+parent replies, the due and warning days move by the working days the pause lasted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from core.policy import policy_raw
+from core.workdays import WorkingCalendar
+
+from .models import Complaint, SlaPhase
+
+_POLICY_TTL = 300.0
+_policy_cache: dict[tuple[str, date], tuple[float, str]] = {}
+
+
+def policy_value(key: str, on: date | None = None) -> str:
+    """core.policy values change rarely: each process keeps them five minutes (filing is a hot path)."""
+    on = on or timezone.localdate()
+    hit = _policy_cache.get((key, on))
+    now = time.monotonic()
+    if hit and now - hit[0] < _POLICY_TTL:
+        return hit[1]
+    value = policy_raw(key, on)
+    _policy_cache[(key, on)] = (now, value)
+    return value
+
+
+_calendar: list = [0.0, None]
+
+
+def calendar() -> WorkingCalendar:
+    """One calendar per process for five minutes: the bureau's table is read once per year touched, not per call."""
+    now = time.monotonic()
+    if _calendar[1] is None or now - _calendar[0] > _POLICY_TTL:
+        _calendar[:] = [now, WorkingCalendar()]
+    return _calendar[1]
+
+
+def clear_caches() -> None:
+    _policy_cache.clear()
+    _calendar[:] = [0.0, None]
+
+
+def add_working_days(start: date, n: int) -> date:
+    """core.workdays.add_working_days, on the process's calendar."""
+    cal, day, step, remaining = calendar(), start, (1 if n > 0 else -1), abs(n)
+    while remaining:
+        day += timedelta(days=step)
+        if cal.is_working_day(day):
+            remaining -= 1
+    return day
+
+
+def working_days_between(a: date, b: date) -> int:
+    """core.workdays.working_days_between, on the process's calendar: working days in (a, b], negative if b < a."""
+    if a == b:
+        return 0
+    lo, hi, sign = (a, b, 1) if b > a else (b, a, -1)
+    cal, count, day = calendar(), 0, lo
+    while day < hi:
+        day += timedelta(days=1)
+        count += cal.is_working_day(day)
+    return sign * count
+
+
+def accept_working_days(on: date | None = None) -> int:
+    return int(Decimal(policy_value("complaint_accept_working_days", on)))
+
+
+def warn_share(on: date | None = None) -> Decimal:
+    return Decimal(policy_value("complaint_sla_warn_share", on))
+
+
+def reopen_days(on: date | None = None) -> int:
+    return int(Decimal(policy_value("complaint_reopen_days", on)))
+
+
+def auto_close_days(on: date | None = None) -> int:
+    return int(Decimal(policy_value("complaint_auto_close_days", on)))
+
+
+def deadline(start: date, working_days: int, share: Decimal) -> tuple[date, date]:
+    """(due day, warning day) of a clock of `working_days` starting on `start` (which does not count)."""
+    due = add_working_days(start, working_days)
+    warn_after = max(1, math.ceil(share * working_days))
+    return due, add_working_days(start, min(warn_after, working_days))
+
+
+def start_clock(complaint: Complaint, phase: str, start: date, working_days: int) -> list[str]:
+    """Set the clock on the row (not saved); returns the fields changed."""
+    due, warn = deadline(start, working_days, warn_share(start))
+    complaint.sla_phase = phase
+    complaint.sla_started_on = start
+    complaint.sla_due_on = due
+    complaint.sla_warn_on = warn
+    complaint.sla_warned = False
+    complaint.sla_escalated = False
+    complaint.paused_since = None
+    return ["sla_phase", "sla_started_on", "sla_due_on", "sla_warn_on", "sla_warned", "sla_escalated", "paused_since"]
+
+
+def stop_clock(complaint: Complaint) -> list[str]:
+    complaint.sla_phase = SlaPhase.NONE
+    complaint.sla_due_on = None
+    complaint.sla_warn_on = None
+    complaint.paused_since = None
+    return ["sla_phase", "sla_due_on", "sla_warn_on", "paused_since"]
+
+
+def resume_clock(complaint: Complaint, today: date) -> int:
+    """Move the due and warning days by the working days the pause lasted; returns that number."""
+    if complaint.paused_since is None:
+        return 0
+    paused_on = timezone.localtime(complaint.paused_since).date()
+    shift = max(0, working_days_between(paused_on, today))
+    if shift and complaint.sla_due_on:
+        complaint.sla_due_on = add_working_days(complaint.sla_due_on, shift)
+        if complaint.sla_warn_on:
+            complaint.sla_warn_on = add_working_days(complaint.sla_warn_on, shift)
+    complaint.paused_since = None
+    return shift
+
+
+def working_days_left(complaint: Complaint, today: date | None = None) -> int | None:
+    if not complaint.sla_due_on:
+        return None
+    return working_days_between(today or timezone.localdate(), complaint.sla_due_on)
