@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from core.audit import audit_log
@@ -130,7 +130,9 @@ def find_token(token: str) -> VerificationToken | None:
     """The token row (live or revoked) with its institution, or None for a token that was never issued."""
     if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
         return None
-    return VerificationToken.objects.select_related("institution").filter(token=token).first()
+    # The scan's one query for the institution: its town and escrow account come in the same join.
+    related = ("institution__town", "institution__escrow")
+    return VerificationToken.objects.select_related(*related).filter(token=token).first()
 
 
 def public_address(token: VerificationToken | str) -> str:
@@ -230,19 +232,16 @@ def money(value: Decimal) -> str:
 def _public_institution(token_row: VerificationToken) -> Institution:
     courses = Course.objects.filter(is_active=True).order_by("name", "id")
     teachers = StaffMember.objects.filter(role=StaffMember.StaffRole.TEACHER, is_active=True).order_by("name", "id")
-    return (
-        Institution.objects.select_related("town", "escrow")
-        .prefetch_related(
-            Prefetch("courses", queryset=courses, to_attr="public_courses"),
-            Prefetch(
-                "public_courses__packages",
-                queryset=FeePackage.objects.order_by("price", "id"),
-                to_attr="public_packages",
-            ),
-            Prefetch("staff", queryset=teachers, to_attr="public_teachers"),
-        )
-        .get(pk=token_row.institution_id)
+    institution = token_row.institution  # with its town and escrow: find_token joined them
+    prefetch_related_objects(
+        [institution],
+        Prefetch("courses", queryset=courses, to_attr="public_courses"),
+        Prefetch(
+            "public_courses__packages", queryset=FeePackage.objects.order_by("price", "id"), to_attr="public_packages"
+        ),
+        Prefetch("staff", queryset=teachers, to_attr="public_teachers"),
     )
+    return institution
 
 
 def _has_escrow(institution: Institution) -> bool:
