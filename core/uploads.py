@@ -71,15 +71,18 @@ def check_image(
     if size == 0:
         raise _error("upload.empty", "文件为空", "The file is empty", 422, field)
     upload.seek(0)
+    data = io.BytesIO(upload.read())  # Pillow may close what it reads; the upload stays open for storing
+    upload.seek(0)
     allowed_names = "、".join(allowed)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(upload)
+            image = Image.open(data)
             image_format = image.format
             width, height = image.size
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, *_DECODE_ERRORS):
-        upload.seek(0)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _too_many_pixels("", max_pixels, field) from None
+    except (UnidentifiedImageError, *_DECODE_ERRORS):
         raise _error(
             "upload.not_an_image",
             f"文件不是有效的图片（支持 {allowed_names}）",
@@ -88,7 +91,6 @@ def check_image(
             field,
         ) from None
     if image_format not in allowed or image_format not in IMAGE_TYPES:
-        upload.seek(0)
         raise _error(
             "upload.unsupported_type",
             f"不支持的图片格式 {image_format}（支持 {allowed_names}）",
@@ -97,14 +99,7 @@ def check_image(
             field,
         )
     if width * height > max_pixels or width < 1 or height < 1:
-        upload.seek(0)
-        raise _error(
-            "upload.too_many_pixels",
-            f"图片尺寸过大（{width}×{height}），不超过 {max_pixels // 1_000_000} 百万像素",
-            f"Image dimensions too large ({width}×{height}); at most {max_pixels // 1_000_000} megapixels",
-            413,
-            field,
-        )
+        raise _too_many_pixels(f"（{width}×{height}）", max_pixels, field)
     try:
         if image_format == "JPEG":
             image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # reads every byte, decodes little
@@ -120,9 +115,19 @@ def check_image(
         ) from None
     finally:
         image.close()
-        upload.seek(0)
     content_type, extension = IMAGE_TYPES[image_format]
     return CheckedImage(image_format, content_type, extension, width, height, size)
+
+
+def _too_many_pixels(dimensions: str, max_pixels: int, field: str) -> DomainError:
+    return _error(
+        "upload.too_many_pixels",
+        f"图片尺寸过大{dimensions}，不超过 {max_pixels // 1_000_000} 百万像素",
+        f"Image dimensions too large{dimensions.replace('（', ' (').replace('）', ')')}; "
+        f"at most {max_pixels // 1_000_000} megapixels",
+        413,
+        field,
+    )
 
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError, TypeError)
