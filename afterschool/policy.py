@@ -215,6 +215,7 @@ def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = No
         data["terms"].update(terms)
     counts = participation([s.pk for s in schools], on)
     calendar = WorkingCalendar()
+    rules_on: dict[date, Rules] = {}  # terms mostly start on the same day: three queries per distinct day
     out = []
     for school in schools:
         term = data["terms"].get(school.pk)
@@ -238,6 +239,8 @@ def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = No
                 }
             )
             continue
+        if term.starts_on not in rules_on:
+            rules_on[term.starts_on] = Rules.on(term.starts_on)
         overrides = {d.date: d.follows_weekday for d in term.days.all()}
         days = school_days_of(term, overrides, calendar)
         sessions = [
@@ -245,6 +248,6 @@ def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = No
             for s in data["sessions"].get(school.pk, [])
             if s.programme_id in {p.pk for p in data["programmes"].get(school.pk, [])}
         ]
-        report = schedule_report(term, days, sessions, data["programmes"].get(school.pk, []), Rules.on(term.starts_on))
+        report = schedule_report(term, days, sessions, data["programmes"].get(school.pk, []), rules_on[term.starts_on])
         out.append({**base, **report, "term": term, "sessions": len(sessions)})
     return out
