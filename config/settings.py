@@ -161,6 +161,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "institutions.recompute_all_risk",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Complaint deadlines: 80 % warnings, escalation when overdue, unrated answers closed after 7 days.
+    "complaint-sweep": {
+        "task": "supervision.complaint_sweep",
+        "schedule": crontab(minute="*/30"),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------------------------
@@ -226,6 +231,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+# Image uploads (core.uploads): more pixels than this is refused as a decompression bomb.
+UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
 
 # --- Security (production: DEBUG off) ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
