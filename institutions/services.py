@@ -135,6 +135,27 @@ def _duplicate_code_error() -> DomainError:
     )
 
 
+# Statuses that put an institution on the public whitelist: a parent who scans it must see a real licence.
+LICENCE_NEEDED = (Status.LICENSED, Status.RECTIFYING)
+
+
+def _check_licence_held(
+    status: str, number: str, issued, expires, errors: FieldErrors, *, check_expiry: bool = True
+) -> None:
+    """A licensed institution has its licence number and both dates; one that becomes licensed has a licence that
+    has not expired (an expiry passing later is the licence watch's work, not a reason to refuse other edits)."""
+    if status not in LICENCE_NEEDED:
+        return
+    if not number:
+        errors.add("licence_number", "已许可的机构须有办学许可证号", "A licensed institution needs its licence number")
+    if not issued:
+        errors.add("licence_issued_on", "已许可的机构须有发证日期", "A licensed institution needs the issue date")
+    if not expires:
+        errors.add("licence_expires_on", "已许可的机构须有有效期", "A licensed institution needs the expiry date")
+    elif check_expiry and status == Status.LICENSED and expires < timezone.localdate():
+        errors.add("licence_expires_on", "许可证已过期，请先更新有效期", "The licence has expired: update it first")
+
+
 def institution_register(
     *, actor, data: dict, status: str = Status.APPLIED, reason: str = "", found_via: str = "", authorize: bool = True
 ) -> Institution:
@@ -142,6 +163,14 @@ def institution_register(
     values = _clean_registry(data, errors)
     if values.get("licence_issued_on") or values.get("licence_expires_on"):
         clean_licence_dates(values.get("licence_issued_on"), values.get("licence_expires_on"), errors)
+    if not errors:
+        _check_licence_held(
+            status,
+            values.get("licence_number"),
+            values.get("licence_issued_on"),
+            values.get("licence_expires_on"),
+            errors,
+        )
     errors.raise_if_any()
     if authorize:
         _require_editor(actor, values["town"].pk)
@@ -184,16 +213,27 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
         issued = values.get("licence_issued_on", institution.licence_issued_on)
         expires = values.get("licence_expires_on", institution.licence_expires_on)
         clean_licence_dates(issued, expires, errors)
+        if not errors:
+            # Only what this edit touches: a stored record missing a date is reported, not a reason to refuse
+            # an unrelated edit of its address.
+            held = FieldErrors()
+            number = values.get("licence_number", institution.licence_number)
+            _check_licence_held(
+                institution.status, number, issued, expires, held, check_expiry="licence_expires_on" in values
+            )
+            for field, (zh, en) in held.fields.items():
+                if field in values:
+                    errors.add(field, zh, en)
         errors.raise_if_any()
         if "credit_code" in values and _credit_code_taken(values["credit_code"], institution.pk):
             raise _duplicate_code_error()
         before = {k: _plain(getattr(institution, k)) for k in values}
         for key, value in values.items():
             setattr(institution, key, value)
-        institution.save(update_fields=[*values.keys(), "updated_at"])
         after = {k: _plain(getattr(institution, k)) for k in values}
         changed = {k: {"from": before[k], "to": after[k]} for k in values if before[k] != after[k]}
-        if changed:
+        if changed:  # an edit that changes nothing writes nothing: updated_at keeps telling when it last changed
+            institution.save(update_fields=[*changed.keys(), "updated_at"])
             audit_log(actor=actor, verb="institution.update", obj=institution, data={"changes": changed})
             _schedule_poster(institution)
     return institution
@@ -237,6 +277,22 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
                 f"不能从“{Status(from_status).label}”变为“{Status(to_status).label}”",
                 f"Cannot go from {from_status} to {to_status}",
                 status=409,
+            )
+        errors = FieldErrors()
+        _check_licence_held(
+            to_status,
+            institution.licence_number,
+            institution.licence_issued_on,
+            institution.licence_expires_on,
+            errors,
+        )
+        if errors:
+            raise DomainError(
+                "institution.licence_incomplete",
+                "许可证信息不完整或已过期，不能列入白名单",
+                "The licence is incomplete or expired: it cannot go on the whitelist",
+                status=409,
+                fields=errors.fields,
             )
         # Conditional on the state we read: on SQLite (no row locks) a concurrent change makes this match nothing.
         now = timezone.now()

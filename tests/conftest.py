@@ -6,6 +6,7 @@ REDIS_URL set (.ci/run), PostgreSQL and Redis; tests marked `worker` then run ag
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -95,7 +96,14 @@ def school_y(db):
 
 @pytest.fixture
 def institution_a(db):
-    return Institution.objects.create(name="A 培训学校", town=region(TOWN_A))
+    # An applicant whose licence is issued: the bureau can put it on the whitelist (licensed needs a licence).
+    return Institution.objects.create(
+        name="A 培训学校",
+        town=region(TOWN_A),
+        licence_number="教民150010270009901号",
+        licence_issued_on=datetime.date(2025, 9, 1),
+        licence_expires_on=datetime.date(2099, 8, 31),
+    )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from decimal import Decimal
 
 from stdnum.cn import uscc
@@ -29,6 +30,8 @@ def make_institution(name="测试培训学校", town=TOWN_A, status="licensed", 
     values = {
         "credit_code": credit_code(),
         "licence_number": licence_number(),
+        "licence_issued_on": date(2024, 9, 1),
+        "licence_expires_on": date(2099, 8, 31),
         "category": "arts",
         "mode": "offline",
         "address": "涪陵区测试路 1 号",

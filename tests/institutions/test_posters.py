@@ -36,7 +36,7 @@ def _public_site(settings, tmp_path):
 def make_institution(name="涪陵区小星星艺术培训学校", status=Status.LICENSED, **extra) -> Institution:
     institution = Institution.objects.create(
         name=name, town=region(TOWN_A), status=status, licence_number="教民150010270000001号", category="arts",
-        licence_expires_on=date(2099, 12, 31), **extra,
+        licence_issued_on=date(2024, 1, 1), licence_expires_on=date(2099, 12, 31), **extra,
     )
     VerificationToken.objects.create(institution=institution)
     return institution

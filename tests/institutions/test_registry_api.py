@@ -237,6 +237,45 @@ def test_status_change_needs_a_reason_and_is_audited(
     assert institution_staff.notifications.filter(kind="institution.status_changed").exists()
 
 
+def test_the_whitelist_takes_only_an_institution_with_its_licence(town_a_staff, api_as):
+    client = api_as(town_a_staff)
+    for missing, empty in (("licence_number", ""), ("licence_issued_on", None), ("licence_expires_on", None)):
+        response = client.post("institutions", registration(**{missing: empty}))
+        assert_error(response, 422, "request.invalid")
+        assert missing in response.json()["error"]["fields"]
+    assert not Institution.objects.exists()
+    # As an applicant it may come without one; to be licensed it needs one that has not expired.
+    applicant = client.post("institutions", registration(status="applied", licence_number="")).json()
+    response = client.post(f"institutions/{applicant['id']}/status", {"to_status": "licensed", "reason": "审批通过"})
+    assert_error(response, 409, "institution.licence_incomplete")
+    assert "licence_number" in response.json()["error"]["fields"]
+    lapsed = make_institution(status="expired", licence_expires_on="2025-06-30", licence_issued_on="2022-07-01")
+    response = client.post(f"institutions/{lapsed.pk}/status", {"to_status": "licensed", "reason": "恢复"})
+    assert_error(response, 409, "institution.licence_incomplete")
+    assert "licence_expires_on" in response.json()["error"]["fields"]
+    assert Institution.objects.get(pk=applicant["id"]).status == "applied"
+    assert Institution.objects.get(pk=lapsed.pk).status == "expired"
+
+
+def test_a_licensed_institution_cannot_lose_its_licence_number(town_a_staff, api_as):
+    inst = make_institution()
+    response = api_as(town_a_staff).raw("patch", f"institutions/{inst.pk}", json.dumps({"licence_number": ""}))
+    assert_error(response, 422, "request.invalid")
+    inst.refresh_from_db()
+    assert inst.licence_number
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(town_a_staff, api_as):
+    inst = make_institution(address="涪陵区测试路 1 号")
+    before = Institution.objects.get(pk=inst.pk).updated_at
+    response = api_as(town_a_staff).raw(
+        "patch", f"institutions/{inst.pk}", json.dumps({"address": "涪陵区测试路 1 号"})
+    )
+    assert response.status_code == 200, response.content
+    assert Institution.objects.get(pk=inst.pk).updated_at == before
+    assert not AuditEvent.objects.filter(verb="institution.update").exists()
+
+
 def test_impossible_transitions_are_409(town_a_staff, api_as):
     inst = make_institution(status="revoked")
     assert_error(

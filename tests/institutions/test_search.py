@@ -41,7 +41,23 @@ def registry(db):
 
 @pytest.mark.parametrize(
     "text",
-    ["美术", "美", "xdf", "XDF", "新东方", "english", "50%", "_班", "%", "_", "s x", "方学", "fxx", "cqxdfxx", "  美术 "],
+    [
+        "美术",
+        "美",
+        "xdf",
+        "XDF",
+        "新东方",
+        "english",
+        "50%",
+        "_班",
+        "%",
+        "_",
+        "s x",
+        "方学",
+        "fxx",
+        "cqxdfxx",
+        "  美术 ",
+    ],
 )
 def test_search_answers_what_a_person_expects(registry, text):
     found = set(matching_text(Institution.objects.all(), text).values_list("name", flat=True))
