@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import uuid
 
@@ -15,12 +16,25 @@ from tests.institutions.helpers import make_institution
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches():
+def _fresh_caches(request):
+    if request.node.get_closest_marker("django_db"):
+        _reference_data()
     sla.clear_caches()
     services.clear_category_cache()
     yield
     sla.clear_caches()
     services.clear_category_cache()
+
+
+def _reference_data():
+    """Categories and deadline values come from a data migration; a transactional test elsewhere may have flushed
+    them, so they are loaded again when missing."""
+    from django.apps import apps
+
+    from supervision.models import ComplaintCategory
+
+    if not ComplaintCategory.objects.exists():
+        importlib.import_module("supervision.migrations.0002_load_categories").load(apps, None)
 
 
 @pytest.fixture
