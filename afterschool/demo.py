@@ -1,5 +1,295 @@
-"""Demo data of after-school services (idempotent), called by `manage.py seed_demo`."""
+"""Demo data of after-school services (idempotent), called by `manage.py seed_demo` after the demo users exist.
+
+Six schools in six towns, each with an autumn term, classes, teachers, rooms, programmes and a weekly timetable,
+about forty students, enrolments and two weeks of attendance. Most schools meet R-ASS-1; three do not, so that the
+bureau's coverage page has something to show: one has no Friday service, one ends at 17:00, one runs drilling.
+The demo parent (张女士) has two children at 涪陵区实验小学; the demo teacher (刘老师) is class teacher of 三年级1班
+and delivers sessions there. Deterministic (fixed seeds) and keyed by natural keys: running it twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Region, Role, User
+
+from . import calendar
+from .models import (
+    Application,
+    Attendance,
+    ChoiceWindow,
+    Programme,
+    Room,
+    School,
+    SchoolClass,
+    Session,
+    Staff,
+    Stage,
+    Student,
+    Term,
+)
+
+# (name, town code, stage, what is wrong with its schedule)
+DEMO_SCHOOLS = [
+    ("涪陵区实验小学", "500102006", Stage.PRIMARY, ""),
+    ("涪陵区城关小学", "500102007", Stage.PRIMARY, ""),
+    ("李渡街道中心小学", "500102011", Stage.PRIMARY, "no_friday"),
+    ("江北街道中心小学", "500102009", Stage.PRIMARY, ""),
+    ("白涛街道中心小学", "500102013", Stage.PRIMARY, "ends_early"),
+    ("蔺市街道中心学校", "500102015", Stage.NINE_YEAR, "drilling"),
+]
+DEMO_PARENT_PHONE = "13900000008"
+DEMO_TEACHER_PHONE = "13900000006"
+TERM_NAME = "2026 秋季学期"
+TERM_START, TERM_END = date(2026, 9, 1), date(2027, 1, 15)
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高"
+GIVEN = ["子涵", "欣怡", "梓轩", "浩然", "雨桐", "一诺", "宇航", "思琪", "俊杰", "诗涵", "博文", "佳怡", "子墨", "语嫣"]
+UUID_NAMESPACE = uuid.UUID("6f1c3f8e-5a55-4c1e-9a31-2b9d7e0a0c55")
 
 
+def _teacher(school: School, index: int, name: str) -> User:
+    username = f"as{school.pk}t{index}"
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username=username, name=name, password=None)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    Membership.objects.get_or_create(user=user, role=Role.TEACHER, school=school)
+    return user
+
+
+def _staff(school: School, user: User) -> Staff:
+    return Staff.objects.get_or_create(school=school, user=user, defaults={"name": user.name})[0]
+
+
+def _session(programme, weekday, start, end, room, staff, term):
+    return Session.objects.get_or_create(
+        programme=programme,
+        weekday=weekday,
+        starts_at=time(*start),
+        defaults={
+            "school": programme.school,
+            "ends_at": time(*end),
+            "room": room,
+            "staff": staff,
+            "first_date": term.starts_on,
+            "last_date": term.ends_on,
+        },
+    )[0]
+
+
+def _programme(school, term, name, kind, capacity, grades=(1, 6), fee=None):
+    return Programme.objects.get_or_create(
+        term=term,
+        name=name,
+        defaults={
+            "school": school,
+            "kind": kind,
+            "capacity": capacity,
+            "grade_min": grades[0],
+            "grade_max": grades[1],
+            "is_free": fee is None,
+            "fee_per_lesson": fee,
+        },
+    )[0]
+
+
+@transaction.atomic
 def seed_afterschool() -> None:
-    """Schools, a term, programmes, sessions, students, enrolments and attendance: arrives with its issue."""
+    towns = {r.code: r for r in Region.objects.filter(valid_to__isnull=True)}
+    parent = User.objects.filter(phone=DEMO_PARENT_PHONE).first()
+    demo_teacher = User.objects.filter(phone=DEMO_TEACHER_PHONE).first()
+    for index, (name, town, stage, flaw) in enumerate(DEMO_SCHOOLS):
+        school, _ = School.objects.get_or_create(name=name, defaults={"town": towns[town]})
+        if school.stage != stage:
+            school.stage = stage
+            school.save(update_fields=["stage"])
+        _seed_school(school, index, flaw, parent if index == 0 else None, demo_teacher if index == 0 else None)
+
+
+def _seed_school(school: School, index: int, flaw: str, parent: User | None, demo_teacher: User | None) -> None:
+    rng = random.Random(1000 + index)
+    term, _ = Term.objects.get_or_create(
+        school=school, name=TERM_NAME, defaults={"starts_on": TERM_START, "ends_on": TERM_END}
+    )
+    teachers = [_teacher(school, i, f"{SURNAMES[(index * 5 + i) % len(SURNAMES)]}老师") for i in range(1, 6)]
+    if demo_teacher is not None:
+        Membership.objects.get_or_create(user=demo_teacher, role=Role.TEACHER, school=school)
+        teachers[0] = demo_teacher
+    staff = [_staff(school, t) for t in teachers]
+    rooms = [
+        Room.objects.get_or_create(school=school, name=n)[0] for n in ("阅览室", "操场", "美术室", "科创室", "音乐室")
+    ]
+    grades = list(school.grades)[:6]
+    classes = []
+    for i, grade in enumerate(grades):
+        klass, _ = SchoolClass.objects.get_or_create(
+            school=school, grade=grade, number=1, defaults={"class_teacher": teachers[i % len(teachers)]}
+        )
+        classes.append(klass)
+    if demo_teacher is not None:
+        SchoolClass.objects.filter(school=school, grade=3, number=1).update(class_teacher=demo_teacher)
+
+    # The timetable: homework care every day 16:00-17:00, then an activity 17:00-18:00 (18:00 keeps parents'
+    # office hours in mind: R-ASS-1's closing time is 17:30).
+    care = _programme(school, term, "作业辅导与看护", "homework_care", 300, (grades[0], grades[-1]))
+    reading = _programme(school, term, "经典诵读", "reading", 40, (grades[0], grades[-1]))
+    football = _programme(school, term, "校园足球", "sports", 30, (max(3, grades[0]), grades[-1]))
+    arts = _programme(school, term, "水墨画", "arts", 25, (grades[0], grades[-1]), fee="3.00")
+    robots = _programme(school, term, "机器人编程", "science_tech", 6, (max(3, grades[0]), grades[-1]), fee="5.00")
+    days = range(4) if flaw == "no_friday" else range(5)
+    # The school that ends early: care 15:30-16:30, activities until 17:00 (90 minutes, before office closing).
+    care_slot, activity_slot = ((15, 30), (16, 30)), ((16, 30), (17, 0))
+    if flaw != "ends_early":
+        care_slot, activity_slot = ((16, 0), (17, 0)), ((17, 0), (18, 0))
+    for w in days:
+        _session(care, w, *care_slot, rooms[0], staff[(w + 1) % 5], term)
+    for w in (0, 2):
+        _session(reading, w, *activity_slot, rooms[0], staff[0], term)
+    for w in (1, 3):
+        _session(football, w, *activity_slot, rooms[1], staff[1], term)
+    if flaw != "no_friday":
+        _session(arts, 4, *activity_slot, rooms[2], staff[2], term)
+    for w in (1, 3):
+        _session(robots, w, *activity_slot, rooms[3], staff[3], term)
+    if flaw == "drilling":
+        drill = _programme(school, term, "数学培优", "drilling", 40, (7, 9))
+        _session(drill, 4, (18, 0), (19, 0), rooms[4], staff[4], term)
+
+    # Students: seven per class; the demo parent's two children are the first of 三年级1班 and 五年级1班.
+    students = []
+    for klass in classes:
+        used: set[str] = set()
+        for j in range(7):
+            name = SURNAMES[rng.randrange(len(SURNAMES))] + GIVEN[rng.randrange(len(GIVEN))]
+            while name in used:  # one name per child in a class, so the natural key finds each child again
+                name = SURNAMES[rng.randrange(len(SURNAMES))] + GIVEN[rng.randrange(len(GIVEN))]
+            used.add(name)
+            if parent is not None and j == 0 and klass.grade in (3, 5):
+                name = "张" + ("小明" if klass.grade == 3 else "小雨")
+            student, created = Student.objects.get_or_create(
+                school=school,
+                school_class=klass,
+                name=name,
+                defaults={"left_behind": rng.random() < 0.12, "migrant": rng.random() < 0.08},
+            )
+            if parent is not None and j == 0 and klass.grade in (3, 5):
+                student.guardians.add(parent)
+            students.append(student)
+
+    # Enrolments: most children in homework care; about half in one activity on days that do not overlap.
+    today = timezone.localdate()
+    activities = [p for p in (reading, football, arts) if p.sessions.exists()]
+    for i, s in enumerate(students):
+        if rng.random() < 0.8:
+            _enrol(s, care)
+        if activities and rng.random() < 0.5:
+            p = activities[i % len(activities)]
+            if p.admits_grade(s.school_class.grade):
+                _enrol(s, p)
+    if parent is not None:
+        for s in students:
+            if parent in s.guardians.all():
+                _enrol(s, care)
+        # One of the demo parent's applications waits for the class teacher.
+        mine = [s for s in students if parent in s.guardians.all()]
+        if mine and reading.admits_grade(mine[0].school_class.grade):
+            Application.objects.get_or_create(
+                student=mine[0],
+                programme=reading,
+                status__in=Application.LIVE,
+                defaults={"status": Application.Status.PENDING, "applied_by": parent, "priority": mine[0].has_priority},
+            )
+
+    # A choice window for the popular robotics club, closed and allocated with a recorded seed.
+    if robots.sessions.exists():
+        _robotics_window(school, term, robots, [s for s in students if robots.admits_grade(s.school_class.grade)], rng)
+
+    _attendance(term, today, rng)
+
+
+def _enrol(student: Student, programme: Programme) -> None:
+    if Application.objects.filter(student=student, programme=programme, status__in=Application.LIVE).exists():
+        return
+    Application.objects.create(
+        student=student,
+        programme=programme,
+        status=Application.Status.APPROVED,
+        active_from=programme.term.starts_on,
+        priority=student.has_priority,
+        note="演示数据 demo",
+    )
+
+
+def _robotics_window(school, term, robots, candidates, rng) -> None:
+    from .enrolment import window_allocate
+
+    opens = timezone.make_aware(timezone.datetime(2026, 8, 25, 8, 0))
+    window, created = ChoiceWindow.objects.get_or_create(
+        school=school,
+        term=term,
+        name="热门社团志愿填报",
+        defaults={"opens_at": opens, "closes_at": opens + timedelta(days=5)},
+    )
+    if not created:
+        return
+    window.programmes.set([robots])
+    Application.objects.bulk_create(
+        [
+            Application(
+                student=s,
+                programme=robots,
+                status=Application.Status.CHOICE,
+                window=window,
+                rank=1,
+                priority=s.has_priority,
+            )
+            for s in candidates
+            if not Application.objects.filter(student=s, programme=robots, status__in=Application.LIVE).exists()
+        ]
+    )
+    window_allocate(actor=None, window_id=window.pk, seed=20260901)
+    Application.objects.filter(window=window, status=Application.Status.APPROVED).update(active_from=term.starts_on)
+
+
+def _attendance(term: Term, today: date, rng: random.Random) -> None:
+    """The last ten school days before today, for every session and child on its roster."""
+    days = sorted(d for d in calendar.school_days(term, today - timedelta(days=21), today - timedelta(days=1)))[-10:]
+    sessions = list(Session.objects.filter(programme__term=term).select_related("programme"))
+    enrolled: dict[int, list[int]] = {}
+    for programme_id, student_id in Application.objects.filter(
+        programme__term=term, status=Application.Status.APPROVED
+    ).values_list("programme_id", "student_id"):
+        enrolled.setdefault(programme_id, []).append(student_id)
+    followed = calendar.school_days(term, days[0], days[-1]) if days else {}
+    teacher_of = {s.pk: s.staff.user_id for s in Session.objects.filter(programme__term=term).select_related("staff")}
+    rows = []
+    for day in days:
+        for session in sessions:
+            if followed.get(day) != session.weekday:
+                continue
+            for student_id in enrolled.get(session.programme_id, []):
+                roll = rng.random()
+                mark = (
+                    "present" if roll < 0.9 else "leave" if roll < 0.95 else "absent" if roll < 0.98 else "left_early"
+                )
+                rows.append(
+                    Attendance(
+                        session=session,
+                        student_id=student_id,
+                        date=day,
+                        mark=mark,
+                        left_at=time(17, 20) if mark == "left_early" and session.ends_at > time(17, 20) else None,
+                        client_uuid=uuid.uuid5(UUID_NAMESPACE, f"{session.pk}-{student_id}-{day}"),
+                        recorded_by_id=teacher_of.get(session.pk),
+                    )
+                )
+    for row in rows:
+        if row.mark == "left_early" and row.left_at is None:
+            row.mark = "present"
+    Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import Membership, Region, Role, User
-from afterschool.demo import seed_afterschool
+from afterschool.demo import DEMO_SCHOOLS, seed_afterschool
 from afterschool.models import School
 from core.notifications import notify
 from institutions.demo import seed_institutions
@@ -29,7 +29,8 @@ DEMO_USERS = [
     (None, "13900000008", "张女士", Role.PARENT, None),
 ]
 
-SCHOOLS = [("涪陵区实验小学", "500102006"), ("涪陵区城关小学", "500102007"), ("李渡街道中心小学", "500102011")]
+# Six schools in six towns (afterschool.demo gives them their terms, timetables, students and attendance).
+SCHOOLS = [(name, town) for name, town, _stage, _flaw in DEMO_SCHOOLS]
 
 
 class Command(BaseCommand):
@@ -83,6 +84,7 @@ class Command(BaseCommand):
             "  API docs      http://127.0.0.1:8000/api/v1/docs",
             "  OpenAPI       http://127.0.0.1:8000/api/v1/openapi.json",
             "  Admin         http://127.0.0.1:8000/admin/",
+            "  After-school  http://127.0.0.1:8000/afterschool/     (课表、名单、覆盖 timetable, rosters, coverage)",
             "  Websocket     ws://127.0.0.1:8000/ws/notifications/?access_token=…",
             "",
             f"  Demo logins (password for all: {DEMO_PASSWORD}):",
