@@ -166,6 +166,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supervision.complaint_sweep",
         "schedule": crontab(minute="*/30"),
     },
+    # After-school choice windows: allocated (seeded lottery, recorded) within 5 minutes of closing.
+    "afterschool-allocate-due-windows": {
+        "task": "afterschool.allocate_due_windows",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------------------------
