@@ -365,6 +365,14 @@ def window_create(
             status=422,
             fields={"term_id": ("无效", "Unknown")},
         )
+    if (closes_at - opens_at).days > 92 or opens_at.year < 2000 or closes_at.year > 2099:
+        raise DomainError(
+            "window.too_long",
+            "志愿填报须在 2000 至 2099 年间，且不超过 92 天",
+            "A choice window lies in 2000-2099 and lasts at most 92 days",
+            status=422,
+            fields={"closes_at": ("无效", "Invalid")},
+        )
     if closes_at <= opens_at:
         raise DomainError(
             "window.closes_before_open",

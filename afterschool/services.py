@@ -36,6 +36,8 @@ from .models import (
     TermDay,
 )
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
 
 def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
     return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
@@ -143,6 +145,13 @@ def term_create(
 ) -> Term:
     """A term; `closures` are the school's own days without school (vacations), `extra_days` school days it adds
     with the weekday whose timetable they follow."""
+    if not (EARLIEST <= starts_on <= LATEST and EARLIEST <= ends_on <= LATEST):
+        raise _invalid(
+            "term.dates_out_of_range",
+            "starts_on",
+            "学期日期须在 2000 至 2099 年之间",
+            "Term dates must lie in 2000-2099",
+        )
     if ends_on < starts_on:
         raise _invalid("term.ends_before_start", "ends_on", "结束日期早于开始日期", "The term ends before it starts")
     if (ends_on - starts_on).days > 200:

@@ -4,7 +4,6 @@ twice, or sent after a day offline, is stored once), and corrections with a reas
 from __future__ import annotations
 
 from datetime import date as Date
-from datetime import time as Time
 from typing import Literal
 from uuid import UUID
 
@@ -16,7 +15,16 @@ from afterschool import attendance
 from afterschool.models import Attendance
 
 from ..schemas import MAX_ID
-from .afterschool_common import ERRORS, AttendanceOut, SessionOut, StudentOut, attendance_out, session_out, student_out
+from .afterschool_common import (
+    ERRORS,
+    AttendanceOut,
+    LocalTime,
+    SessionOut,
+    StudentOut,
+    attendance_out,
+    session_out,
+    student_out,
+)
 
 router = Router()
 
@@ -67,7 +75,7 @@ class MarkIn(Schema):
     student_id: int = Field(..., ge=1, le=MAX_ID)
     date: Date
     mark: MarkCode
-    left_at: Time | None = None
+    left_at: LocalTime | None = None
 
 
 class BatchIn(Schema):
@@ -93,7 +101,7 @@ def record_batch(request, payload: BatchIn):
 
 class CorrectionIn(Schema):
     mark: MarkCode
-    left_at: Time | None = None
+    left_at: LocalTime | None = None
     reason: str = Field(..., min_length=1, max_length=200)
 
 

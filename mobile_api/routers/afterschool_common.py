@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import time as Time
+from typing import Annotated
 
 from ninja import Schema
+from pydantic import AfterValidator, Field
 
 from afterschool.models import WEEKDAY_LABELS, Application, Attendance, Programme, Session, Student
 
 from ..schemas import ErrorOut
+
+
+def _local_time(value: Time) -> Time:
+    # Times of day are local (Asia/Shanghai); an offset would mean nothing for a weekly timetable.
+    if value.tzinfo is not None:
+        raise ValueError("Give a local time of day without an offset (e.g. 16:30)")
+    return value
+
+
+def hm(value: Time | None) -> str | None:
+    """Times of day leave as "HH:MM" local time (JSON Schema's "time" format would demand an offset)."""
+    return None if value is None else value.strftime("%H:%M")
+
+
+LocalTime = Annotated[Time, AfterValidator(_local_time)]
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
@@ -42,8 +59,8 @@ class SessionOut(Schema):
     programme_name: str
     weekday: int
     weekday_label: str
-    starts_at: Time
-    ends_at: Time
+    starts_at: str = Field(..., description="HH:MM, Asia/Shanghai")
+    ends_at: str = Field(..., description="HH:MM, Asia/Shanghai")
     room: str | None
     room_id: int | None
     staff: str
@@ -75,7 +92,7 @@ class AttendanceOut(Schema):
     date: Date
     mark: str
     mark_label: str
-    left_at: Time | None
+    left_at: str | None = Field(..., description="HH:MM")
     client_uuid: str
     corrected: bool
     correction_reason: str
@@ -114,8 +131,8 @@ def session_out(s: Session) -> dict:
         "programme_name": s.programme.name,
         "weekday": s.weekday,
         "weekday_label": WEEKDAY_LABELS[s.weekday],
-        "starts_at": s.starts_at,
-        "ends_at": s.ends_at,
+        "starts_at": hm(s.starts_at),
+        "ends_at": hm(s.ends_at),
         "room": s.room.name if s.room_id else None,
         "room_id": s.room_id,
         "staff": s.staff.name,
@@ -151,7 +168,7 @@ def attendance_out(a: Attendance) -> dict:
         "date": a.date,
         "mark": a.mark,
         "mark_label": a.get_mark_display(),
-        "left_at": a.left_at,
+        "left_at": hm(a.left_at),
         "client_uuid": str(a.client_uuid),
         "corrected": a.corrected_at is not None,
         "correction_reason": a.correction_reason,

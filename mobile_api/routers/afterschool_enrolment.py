@@ -266,7 +266,7 @@ class AttendanceFilters(Schema):
 def child_attendance(request, filters: Query[AttendanceFilters], student_id: int):
     child = selectors.access_child(request.auth, student_id)
     end = filters.date_to or timezone.localdate()
-    start = filters.date_from or end - timedelta(days=31)
+    start = filters.date_from or max(end, Date(1, 2, 1)) - timedelta(days=31)
     if start > end or (end - start).days > 200:
         raise DomainError(
             "request.invalid",

@@ -4,7 +4,6 @@ bureau's coverage. School admins build; teachers and the bureau of the school's 
 from __future__ import annotations
 
 from datetime import date as Date
-from datetime import time as Time
 from decimal import Decimal
 from typing import Literal
 
@@ -21,9 +20,11 @@ from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID
 from .afterschool_common import (
     ERRORS,
+    LocalTime,
     ProgrammeOut,
     SessionOut,
     StudentOut,
+    hm,
     programme_out,
     session_out,
     student_out,
@@ -224,8 +225,8 @@ def list_programmes(request, filters: Query[PageParams], school_id: int):
 
 class SessionIn(Schema):
     weekdays: list[int] = Field(..., min_length=1, max_length=5, description="0=周一 Monday … 4=周五 Friday")
-    starts_at: Time
-    ends_at: Time
+    starts_at: LocalTime
+    ends_at: LocalTime
     teacher_id: int = Field(..., ge=1, le=MAX_ID)
     room_id: int | None = Field(None, ge=1, le=MAX_ID)
     first_date: Date | None = None
@@ -288,14 +289,14 @@ class WeekdayOut(Schema):
     weekday: int
     label: str
     minutes: int
-    ends_at: Time | None
+    ends_at: str | None = Field(..., description="HH:MM")
     ok: bool
 
 
 class PolicyOut(Schema):
     days_per_week: int
     hours_per_day: int
-    end_not_before: Time
+    end_not_before: str = Field(..., description="HH:MM")
 
 
 class ScheduleCheckOut(Schema):
@@ -324,8 +325,14 @@ def report_out(report: dict, lang: str) -> dict:
         | {"message": f["message_en"] if lang == "en" else f["message_zh"]}
         for f in report["findings"]
     ]
+    extra = {}
+    if report.get("policy"):
+        extra["policy"] = {**report["policy"], "end_not_before": hm(report["policy"]["end_not_before"])}
+    if report.get("weekdays"):
+        extra["weekdays"] = [{**w, "ends_at": hm(w["ends_at"])} for w in report["weekdays"]]
     return {
         **{k: v for k, v in report.items() if k not in ("school", "term", "findings")},
+        **extra,
         "school_id": school.pk,
         "school_name": school.name,
         "term": {"id": term.pk, "name": term.name, "starts_on": term.starts_on, "ends_on": term.ends_on}

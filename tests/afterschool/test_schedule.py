@@ -150,7 +150,7 @@ def test_schedule_check_passes_a_full_5_plus_2_week(school_admin_x, api_as, term
     assert body["ok"] is True, body
     assert body["findings"] == []
     assert body["days_per_week"] == 5
-    assert body["policy"]["end_not_before"] == "17:30:00"
+    assert body["policy"]["end_not_before"] == "17:30"
     assert body["school_days"] == body["days_with_service"] > 60
 
 
@@ -187,7 +187,7 @@ def test_closing_time_is_a_dated_policy_value(school_admin_x, api_as, term_x, te
         rule_id="R-ASS-1", key="service_end_not_before", value="18:30", effective_from=date(2026, 8, 1)
     )
     body = api_as(school_admin_x).get(f"afterschool/schools/{term_x.school_id}/schedule-check").json()
-    assert body["policy"]["end_not_before"] == "18:30:00"
+    assert body["policy"]["end_not_before"] == "18:30"
     assert {f["code"] for f in body["findings"]} == {"ends_too_early"}
 
 
