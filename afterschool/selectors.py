@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Role
 from accounts.selectors import has_role, region_ids_for, school_ids_for
@@ -136,20 +136,15 @@ def access_attendance(user, attendance_id) -> Attendance:
 
 
 def participation(school_ids, day: date) -> dict[int, tuple[int, int]]:
-    """{school id: (students enrolled in at least one programme on `day`, active students)}: two queries."""
-    totals = dict(
+    """{school id: (students enrolled in at least one programme on `day`, active students)}: one query."""
+    enrolled = Application.objects.filter(enrolled_on(day), student_id=OuterRef("pk"))
+    rows = (
         Student.objects.filter(school_id__in=school_ids, is_active=True)
-        .values_list("school_id")
-        .annotate(n=Count("id"))
-        .values_list("school_id", "n")
+        .values("school_id")
+        .annotate(n=Count("id"), enrolled=Count("id", filter=Exists(enrolled)))
     )
-    enrolled = dict(
-        Application.objects.filter(enrolled_on(day), student__school_id__in=school_ids, student__is_active=True)
-        .values_list("student__school_id")
-        .annotate(n=Count("student_id", distinct=True))
-        .values_list("student__school_id", "n")
-    )
-    return {sid: (enrolled.get(sid, 0), totals.get(sid, 0)) for sid in school_ids}
+    found = {r["school_id"]: (r["enrolled"], r["n"]) for r in rows}
+    return {sid: found.get(sid, (0, 0)) for sid in school_ids}
 
 
 def is_bureau(user) -> bool:

@@ -7,6 +7,11 @@ Rows, on a bench school of 200 sessions (40 programmes × 5 weekdays) and 2,000 
 - `POST …/attendance/batch` of 50 marks by that teacher, the same batch every time: what a phone that resends an
   offline batch costs (all 50 answered "unchanged", nothing written twice).
 
+Goals, from the district's size (about 200 schools, 3,000 teachers): at 16:00 every teacher opens the day's sessions
+within a few minutes and sends one batch, i.e. tens of requests a second; the schedule check is a page an admin or
+the bureau opens now and then. So my-sessions ≥ 0.02 of the bare view (about 100 req/s here), the batch ≥ 0.015 and
+the schedule check ≥ 0.005 keep one 2-core box well ahead of that; the rows exist to catch regressions.
+
 The allocation timing builds a choice window of 10 programmes (1,500 places) over the bench school's 2,000
 students, 3 ranked choices each, and times the pure allocation and the whole service (load, draw, bulk writes,
 audit rows) inside a transaction that is rolled back, so it can be run again and again.
@@ -32,19 +37,19 @@ ENDPOINTS = [
         "GET afterschool schedule-check (200 sessions, 2,000 students)",
         "/api/v1/afterschool/schools/{as_school_id}/schedule-check",
         {"Authorization": "Bearer {as_admin_token}"},
-        goal=0.1,
+        goal=0.005,
     ),
     Endpoint(
         "GET afterschool my-sessions (roster of 50)",
         "/api/v1/afterschool/my-sessions?date={as_day}",
         {"Authorization": "Bearer {as_teacher_token}"},
-        goal=0.2,
+        goal=0.02,
     ),
     Endpoint(
         "POST afterschool attendance batch of 50 (resent)",
         "/api/v1/afterschool/attendance/batch",
         {"Authorization": "Bearer {as_teacher_token}"},
-        goal=0.1,
+        goal=0.015,
         method="POST",
         body="{as_batch}",
     ),
