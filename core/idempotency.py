@@ -61,11 +61,13 @@ def run_once(
     create: Callable[[], T],
     stored_hash: Callable[[T], str],
     on_conflict: Callable[[], None] | None = None,
+    look_first: bool = True,
 ) -> tuple[T, bool]:
     """(row, created). `find()` looks the key up among the owner's rows; `create()` makes the row with the key set
     (the unique constraint is the referee); `on_conflict()` undoes what `create()` did outside the database
-    (stored files) when it lost the race."""
-    if key:
+    (stored files) when it lost the race. `look_first=False` saves the lookup when creating is cheap to undo: a
+    retry then fails on the constraint, is rolled back, and answers with the first row all the same."""
+    if key and look_first:
         existing = find()
         if existing is not None:
             if stored_hash(existing) != request_hash:

@@ -9,18 +9,79 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.selectors import has_role, institution_ids_for, region_ids_for
+from accounts.models import Region, Role
+from accounts.selectors import has_role, institution_ids_for, memberships_of
 
-from .models import OPEN_STATUSES, Complaint, ComplaintStatus, StatementRequest
+from .models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, StatementRequest
 
 HANDLER_ROLES = (Role.BUREAU_STAFF, Role.BUREAU_ADMIN)
 DUPLICATE_WINDOW_DAYS = 30
+
+
+_regions: list = [0.0, None]
+REGION_CACHE_SECONDS = 300
+
+
+def _region_tree() -> tuple[dict[int, set[int]], dict[int, str]]:
+    """({region id: its direct children}, {region id: name}), kept per process five minutes (divisions change
+    once in years)."""
+    now = time.monotonic()
+    if _regions[1] is None or now - _regions[0] > REGION_CACHE_SECONDS:
+        children: dict[int, set[int]] = {}
+        names: dict[int, str] = {}
+        for pk, parent_id, name in Region.objects.values_list("pk", "parent_id", "name"):
+            names[pk] = name
+            if parent_id:
+                children.setdefault(parent_id, set()).add(pk)
+        _regions[:] = [now, (children, names)]
+    return _regions[1]
+
+
+def _region_children() -> dict[int, set[int]]:
+    return _region_tree()[0]
+
+
+def region_name(region_id: int) -> str:
+    name = _region_tree()[1].get(region_id)
+    if name is None:  # a region made since the cache was filled
+        clear_region_cache()
+        name = _region_tree()[1].get(region_id, "")
+    return name
+
+
+_categories: list = [0.0, None]
+
+
+def category_names(category_id: int) -> tuple[str, str]:
+    """(code, Chinese name) of a category, active or not, from a per-process table refreshed every minute."""
+    now = time.monotonic()
+    table = _categories[1]
+    if table is None or now - _categories[0] > 60 or category_id not in table:
+        table = {pk: (code, name) for pk, code, name in ComplaintCategory.objects.values_list("pk", "code", "name_zh")}
+        _categories[:] = [now, table]
+    return table.get(category_id, ("", ""))
+
+
+def clear_region_cache() -> None:
+    _regions[:] = [0.0, None]
+    _categories[:] = [0.0, None]
+
+
+def towns_of(user, *roles: str) -> set[int]:
+    """accounts.selectors.region_ids_for without its query: the regions of the user's bureau roles and the towns
+    under them (a district membership covers its towns)."""
+    roles = roles or HANDLER_ROLES
+    roots = {m.region_id for m in memberships_of(user) if m.role in roles and m.region_id}
+    if not roots:
+        return set()
+    children = _region_children()
+    return roots.union(*(children.get(root, ()) for root in roots))
 
 
 def is_handler(user) -> bool:
@@ -33,8 +94,7 @@ def complaint_scope(user) -> Q | None:
         return None
     scope = Q(parent_id=user.pk)
     if is_handler(user):
-        towns = region_ids_for(user, *HANDLER_ROLES)
-        scope |= Q(town_id__in=towns) | Q(handler_id=user.pk)
+        scope |= Q(town_id__in=towns_of(user)) | Q(handler_id=user.pk)
     return scope
 
 
@@ -55,7 +115,7 @@ def complaint_list_for(
     q: str | None = None,
 ) -> QuerySet[Complaint]:
     """The list a parent or a handler sees, with what each row shows joined in (a fixed number of queries)."""
-    qs = complaints_visible_to(user).select_related("category", "institution", "town", "handler")
+    qs = complaints_visible_to(user)
     if status:
         qs = qs.filter(status=status)
     if mine:

@@ -16,22 +16,21 @@ from datetime import date, datetime, timedelta
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role
-from accounts.selectors import has_role, region_ids_for
+from accounts.selectors import has_role
 from core import uploads
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.idempotency import fingerprint, key_reused_error, run_once
-from core.notifications import notify
 from core.scoping import get_in_scope
 from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
 
 from . import sla
+from .cache import complaints_changed
 from .models import (
     OPEN_STATUSES,
     SUBSTANTIATED_OUTCOMES,
@@ -47,7 +46,8 @@ from .models import (
     SlaPhase,
     StatementRequest,
 )
-from .selectors import HANDLER_ROLES, complaints_visible_to, is_handler, statements_visible_to
+from .notify import tell
+from .selectors import complaints_visible_to, is_handler, statements_visible_to, towns_of
 
 logger = logging.getLogger(__name__)
 
@@ -193,18 +193,33 @@ def next_tracking_number(day: date) -> str:
     return f"TS-{day:%Y%m%d}-{number:04d}"
 
 
-def route(town_id: int, category_id: int):
-    """The handler of the most specific active rule (town and category, then town, then category), or None."""
-    rules = (
-        RoutingRule.objects.filter(is_active=True)
-        .filter(Q(town_id=town_id) | Q(town__isnull=True))
-        .filter(Q(category_id=category_id) | Q(category__isnull=True))
-        .select_related("handler")
-    )
-    best = sorted(rules, key=lambda r: (r.town_id is None, r.category_id is None))
-    for rule in best:
-        if rule.handler.is_active:
-            return rule.handler
+_routing: list = [0.0, None]
+ROUTING_CACHE_SECONDS = 30
+
+
+def _routing_table() -> dict[tuple[int | None, int | None], int]:
+    """{(town_id, category_id): handler_id} of active rules with active handlers, kept per process 30 s (changes
+    made in this process clear it at once)."""
+    now = time.monotonic()
+    if _routing[1] is None or now - _routing[0] > ROUTING_CACHE_SECONDS:
+        rows = RoutingRule.objects.filter(is_active=True, handler__is_active=True).values_list(
+            "town_id", "category_id", "handler_id"
+        )
+        _routing[:] = [now, {(town, category): handler for town, category, handler in rows}]
+    return _routing[1]
+
+
+def clear_routing_cache() -> None:
+    _routing[:] = [0.0, None]
+
+
+def route(town_id: int, category_id: int) -> int | None:
+    """The handler of the most specific active rule (town and category, then town, then category), or None: the
+    district queue."""
+    table = _routing_table()
+    for key in ((town_id, category_id), (town_id, None), (None, category_id)):
+        if key in table:
+            return table[key]
     return None
 
 
@@ -269,6 +284,7 @@ def complaint_file(
         find=find,
         create=create,
         stored_hash=lambda c: c.request_hash,
+        look_first=False,  # retries are rare; a filing without photos is cheap to roll back
     )
     return complaint, created
 
@@ -305,12 +321,13 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
         longitude=None if filing.longitude is None else round(filing.longitude, 6),
         child_grade=filing.child_grade or "",
         disclose_identity=filing.disclose_identity,
-        handler=route(institution.town_id, category.pk),
+        handler_id=route(institution.town_id, category.pk),
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
     sla.start_clock(complaint, SlaPhase.ACCEPT, today, sla.accept_working_days(today))
     complaint.save()
+    complaints_changed()
     photo_rows = []
     for position, (upload, info) in enumerate(zip(photos, checked, strict=True)):
         upload.seek(0)
@@ -357,7 +374,7 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
         recipients = [complaint.handler_id]
     else:
         recipients = supervisor_ids(complaint.town_id)
-    notify(
+    tell(
         recipients=recipients,
         kind="complaint.submitted",
         title=f"新投诉 {complaint.tracking_number}",
@@ -416,9 +433,7 @@ def access_complaint(actor, complaint_id) -> Complaint:
 
 
 def _require_handler(actor, complaint: Complaint) -> None:
-    if not is_handler(actor) or (
-        complaint.town_id not in region_ids_for(actor, *HANDLER_ROLES) and complaint.handler_id != actor.pk
-    ):
+    if not is_handler(actor) or (complaint.town_id not in towns_of(actor) and complaint.handler_id != actor.pk):
         raise PermissionDenied(
             "只有承办的教育局工作人员可以执行此操作", "Only the bureau staff handling it may do this"
         )
@@ -461,6 +476,7 @@ def _save_transition(complaint: Complaint, *, from_state: str, from_version: int
     )
     if updated != 1:
         raise _conflict()
+    complaints_changed()
 
 
 def _load_for_change(actor, complaint_id, expected_version: int | None) -> Complaint:
@@ -475,7 +491,7 @@ def _tell(complaint: Complaint, actor, *, kind: str, title: str, body: str = "",
     """The parent and the handler hear of every change that concerns them, except from themselves."""
     recipients = {complaint.parent_id, complaint.handler_id, *extra_ids} - {None, getattr(actor, "pk", None)}
     if recipients:
-        notify(
+        tell(
             recipients=recipients,
             kind=kind,
             title=title,
@@ -548,6 +564,7 @@ def _inform_merged(primary: Complaint) -> None:
     merged = list(Complaint.objects.filter(merged_into=primary).values_list("pk", "parent_id", "tracking_number"))
     if not merged:
         return
+    complaints_changed()
     Complaint.objects.filter(merged_into=primary).update(
         outcome=primary.outcome,
         referred_to=primary.referred_to,
@@ -557,7 +574,7 @@ def _inform_merged(primary: Complaint) -> None:
     )
     outcome_zh, outcome_en = Outcome(primary.outcome).label.split(" ", 1)
     for pk, parent_id, number in merged:
-        notify(
+        tell(
             recipients=[parent_id],
             kind="complaint.answer",
             title=f"投诉 {number} 已有处理结果：{outcome_zh}",
@@ -664,7 +681,7 @@ def _assign(actor, c: Complaint, data: dict):
     from accounts.models import User
 
     candidate = User.objects.filter(pk=handler_id, is_active=True).first() if isinstance(handler_id, int) else None
-    if candidate is None or c.town_id not in region_ids_for(candidate, *HANDLER_ROLES):
+    if candidate is None or c.town_id not in towns_of(candidate):
         raise _field_error(
             "complaint.handler_not_eligible",
             "handler_id",
@@ -852,7 +869,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
             )
         if fields:
             _save_transition(c, from_state=c.status, from_version=c.version, fields=fields)
-        notify(
+        tell(
             recipients={c.parent_id, c.handler_id} - {None, actor.pk},
             kind="complaint.message",
             title=f"投诉 {c.tracking_number} 有新留言",
@@ -894,7 +911,7 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
             data={"complaint_id": c.pk, "institution_id": c.institution_id},
         )
         staff = Membership.objects.active().filter(role=Role.INSTITUTION_STAFF, institution_id=c.institution_id)
-        notify(
+        tell(
             recipients=list(staff.values_list("user_id", flat=True)),
             kind="statement.requested",
             title="教育局请贵机构就一件投诉作出说明",
@@ -933,7 +950,7 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
             data={"complaint_id": request.complaint_id},
         )
         c = request.complaint
-        notify(
+        tell(
             recipients={c.handler_id, request.requested_by_id} - {None},
             kind="statement.answered",
             title=f"机构已就投诉 {c.tracking_number} 作出说明",
@@ -958,13 +975,13 @@ def routing_rule_set(*, actor, town_id: int | None, category: str | None, handle
         cat = ComplaintCategory.objects.filter(code=category).first()
         if cat is None:
             raise _field_error("complaint.unknown_category", "category", "投诉类别不存在", "Unknown complaint category")
-    scope = region_ids_for(actor, Role.BUREAU_ADMIN)
+    scope = towns_of(actor, Role.BUREAU_ADMIN)
     if town_id is not None and (town_id not in scope or not Region.objects.filter(pk=town_id).exists()):
         raise _field_error(
             "complaint.unknown_town", "town_id", "镇街不存在或不在您的辖区", "No such town in your region"
         )
     handler = User.objects.filter(pk=handler_id, is_active=True).first()
-    towns_of_handler = region_ids_for(handler, *HANDLER_ROLES) if handler else set()
+    towns_of_handler = towns_of(handler) if handler else set()
     if handler is None or (town_id is not None and town_id not in towns_of_handler) or not towns_of_handler:
         raise _field_error(
             "complaint.handler_not_eligible",
@@ -978,6 +995,8 @@ def routing_rule_set(*, actor, town_id: int | None, category: str | None, handle
             old.is_active = False
             old.save(update_fields=["is_active"])
         rule = RoutingRule.objects.create(town_id=town_id, category=cat, handler=handler)
+        clear_routing_cache()  # now for this transaction, and again once others can see the change
+        transaction.on_commit(clear_routing_cache)
         audit_log(
             actor=actor,
             verb="complaint.routing_set",
@@ -1001,6 +1020,8 @@ def routing_rule_delete(*, actor, rule_id: int) -> None:
             raise NotFound("分派规则", "routing rule")
         rule.is_active = False
         rule.save(update_fields=["is_active"])
+        clear_routing_cache()  # now for this transaction, and again once others can see the change
+        transaction.on_commit(clear_routing_cache)
         audit_log(actor=actor, verb="complaint.routing_delete", obj=rule, data={"handler_id": rule.handler_id})
 
 
@@ -1041,7 +1062,7 @@ def _warn(c: Complaint, today: date) -> int:
             data={"phase": c.sla_phase, "due_on": str(c.sla_due_on)},
         )
         recipients = [c.handler_id] if c.handler_id else supervisor_ids(c.town_id)
-        notify(
+        tell(
             recipients=recipients,
             kind="complaint.sla_warning",
             title=f"投诉 {c.tracking_number} 即将超过{zh}期限（{c.sla_due_on:%m-%d}）",
@@ -1069,7 +1090,7 @@ def _escalate(c: Complaint, today: date) -> int:
             data={"phase": c.sla_phase, "due_on": str(c.sla_due_on), "handler_id": c.handler_id},
         )
         recipients = set(supervisor_ids(c.town_id)) | ({c.handler_id} if c.handler_id else set())
-        notify(
+        tell(
             recipients=recipients,
             kind="complaint.escalated",
             title=f"投诉 {c.tracking_number} 已超过{zh}期限，已上报区级督办",

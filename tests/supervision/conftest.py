@@ -16,14 +16,24 @@ from tests.institutions.helpers import make_institution
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches(request):
+def _fresh_caches(request, settings):
+    settings.COMPLAINT_LIST_CACHE_SECONDS = 0  # on in production; its own test turns it on
     if request.node.get_closest_marker("django_db"):
         _reference_data()
-    sla.clear_caches()
-    services.clear_category_cache()
+    _clear()
     yield
+    _clear()
+
+
+def _clear():
+    from supervision import cache as complaint_cache
+    from supervision import selectors
+
     sla.clear_caches()
     services.clear_category_cache()
+    services.clear_routing_cache()
+    selectors.clear_region_cache()
+    complaint_cache.clear()
 
 
 def _reference_data():

@@ -1,0 +1,87 @@
+"""Handlers' complaint lists kept a few seconds in each process, and never served after a change.
+
+Why: the handler's list is the busiest read of the bureau's console and phones (refreshed every few seconds while
+working), and a page of 50 is two queries and 50 rows to write out (bench/). How fresh: every answer is stored under
+the *generation* of the complaints, a counter in the shared cache (Redis in production) that every change made
+through the services increases, after commit. A list asked after a change is computed afresh in every process; what
+the services do not see (an institution renamed in the registry) shows within COMPLAINT_LIST_CACHE_SECONDS.
+The key holds the user, their memberships (a role taken away changes it), the query and the day (overdue flags).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+GENERATION_KEY = "supervision:complaints:generation"
+MAX_ENTRIES = 2_000
+
+
+class _LocalCache:
+    def __init__(self):
+        self.entries: dict[tuple, tuple[float, bytes]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        hit = self.entries.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: tuple, value: bytes, ttl: float) -> None:
+        with self.lock:
+            if len(self.entries) >= MAX_ENTRIES:
+                self.entries.clear()
+            self.entries[key] = (time.monotonic() + ttl, value)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_lists = _LocalCache()
+
+
+def ttl() -> float:
+    return float(getattr(settings, "COMPLAINT_LIST_CACHE_SECONDS", 0))
+
+
+def generation() -> int:
+    return cache.get(GENERATION_KEY) or 0
+
+
+def _bump() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # not there yet (or evicted): any new value differs from what keys were stored under
+        cache.add(GENERATION_KEY, int(time.time() * 1000))
+        cache.incr(GENERATION_KEY)
+    _lists.clear()
+
+
+def complaints_changed() -> None:
+    """Called by every service that changes what a list shows: stale answers go now and again after commit."""
+    if ttl() <= 0:
+        return
+    _lists.clear()
+    transaction.on_commit(_bump, robust=True)
+
+
+def cached_list(key: tuple, compute) -> bytes:
+    seconds = ttl()
+    if seconds <= 0:
+        return compute()
+    full_key = (generation(), *key)
+    value = _lists.get(full_key)
+    if value is None:
+        value = compute()
+        _lists.put(full_key, value, seconds)
+    return value
+
+
+def clear() -> None:
+    _lists.clear()
