@@ -8,6 +8,7 @@ from datetime import date
 from io import BytesIO
 
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -146,17 +147,18 @@ def timetable(request, school_id: int):
             "report": report,
             "general_warnings": [f for f in (report or {}).get("findings", []) if f.get("weekday") is None],
             "clash_count": len(clashes),
-            "can_see_rosters": school.pk in school_ids_for(request.user),
+            "can_see_rosters": school.pk in selectors.admin_school_ids(request.user),
         },
     )
 
 
 def _programme_for_staff(user, programme_id: int) -> Programme:
-    """Rosters name minors: school staff of the programme's school only (the bureau sees counts elsewhere)."""
-    programme = Programme.objects.filter(pk=programme_id, school_id__in=school_ids_for(user)).select_related(
-        "term", "school"
+    """Rosters name minors: the school's admins, and teachers who deliver one of the programme's sessions (the bureau
+    sees counts on the coverage page)."""
+    mine = Q(school_id__in=selectors.admin_school_ids(user)) | Q(
+        school_id__in=school_ids_for(user), sessions__staff__user=user
     )
-    found = programme.first()
+    found = Programme.objects.filter(mine, pk=programme_id).select_related("term", "school").distinct().first()
     if found is None:
         raise NotFound("项目", "programme")
     return found
@@ -244,7 +246,11 @@ def roster_xlsx(request, programme_id: int):
 def sign_in_sheet(request, session_id: int):
     """A printable sign-in sheet of one session on one day (today unless ?date=YYYY-MM-DD)."""
     session = (
-        Session.objects.filter(pk=session_id, school_id__in=school_ids_for(request.user))
+        Session.objects.filter(
+            Q(school_id__in=selectors.admin_school_ids(request.user))
+            | Q(school_id__in=school_ids_for(request.user), staff__user=request.user),
+            pk=session_id,
+        )
         .select_related("programme__term", "room", "staff")
         .first()
     )

@@ -7,6 +7,7 @@ from datetime import date as Date
 from decimal import Decimal
 from typing import Literal
 
+from django.db.models import Q
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -171,6 +172,12 @@ def list_students(request, filters: Query[StudentFilters], school_id: int):
     if school_id not in selectors.school_ids_for(request.auth):
         raise NotFound("学校", "school")
     qs = Student.objects.filter(school_id=school_id, is_active=True).select_related("school_class")
+    if school_id not in selectors.admin_school_ids(request.auth):
+        # A teacher: the children of their classes and of the programmes they deliver, no one else's.
+        mine = Q(school_class__class_teacher=request.auth) | Q(
+            applications__programme__sessions__staff__user=request.auth, applications__status="approved"
+        )
+        qs = qs.filter(pk__in=Student.objects.filter(mine).values("pk"))
     if filters.class_id:
         qs = qs.filter(school_class_id=filters.class_id)
     page = paginate(qs.order_by("school_class__grade", "school_class__number", "name", "id"), filters)

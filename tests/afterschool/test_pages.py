@@ -53,6 +53,13 @@ def test_pages_are_scoped(school_admin_y, parent, bureau_staff, inspector_b, sch
     assert client_for(school_admin_y).get(f"/afterschool/programmes/{schedule.pk}/roster.xlsx").status_code == 404
 
 
+def test_a_teacher_sees_the_rosters_of_their_own_sessions_only(schedule, teacher_x, teacher_x2, term_x):
+    assert client_for(teacher_x).get(f"/afterschool/programmes/{schedule.pk}/roster/").status_code == 200
+    assert client_for(teacher_x2).get(f"/afterschool/programmes/{schedule.pk}/roster/").status_code == 404
+    session = schedule.sessions.first()
+    assert client_for(teacher_x2).get(f"/afterschool/sessions/{session.pk}/sign-in/").status_code == 404
+
+
 def test_roster_export_and_sign_in_sheet(school_admin_x, schedule, child, teacher_x):
     session = schedule.sessions.get(weekday=TODAY.weekday())
     Attendance.objects.create(

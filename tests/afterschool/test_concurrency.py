@@ -1,0 +1,84 @@
+"""Races of the real world: the last place approved twice at once, the same attendance batch sent by a phone on a
+weak signal several times at once, two admins booking one room, a double tap on "apply"."""
+
+import threading
+import uuid
+from datetime import time
+
+import pytest
+from django.db import connection
+
+from afterschool import attendance, enrolment, services
+from afterschool.models import Application, Attendance, Session
+from core.errors import DomainError
+from tests.accounts.test_concurrency import race
+from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: production lane"),
+]
+
+
+def test_the_last_place_goes_to_one_child(school_x, class_x, term_x, teacher_x, parent):
+    p = make_programme(term_x, capacity=1)
+    apps = [
+        Application.objects.create(student=make_student(school_x, class_x, guardian=parent), programme=p)
+        for _ in range(4)
+    ]
+    ids = iter([a.pk for a in apps])
+    lock = threading.Lock()
+
+    def approve_next():
+        with lock:
+            app_id = next(ids)
+        return enrolment.application_approve(actor=teacher_x, application_id=app_id)
+
+    results = race(approve_next)
+    assert all(isinstance(r, Application) for r in results), results
+    assert Application.objects.filter(programme=p, status="approved").count() == 1
+    assert Application.objects.filter(programme=p, status="waitlisted").count() == 3
+
+
+def test_one_batch_sent_four_times_at_once_is_stored_once(term_x, teacher_x, child, other_child):
+    p = make_programme(term_x)
+    session = make_session(p, teacher_x, weekday=TODAY.weekday())
+    enrol(child, p)
+    enrol(other_child, p)
+    records = [attendance.MarkIn(uuid.uuid4(), session.pk, s.pk, TODAY, "present") for s in (child, other_child)]
+    results = race(lambda: attendance.attendance_record_batch(actor=teacher_x, records=records))
+    assert all(isinstance(r, list) for r in results), results
+    assert Attendance.objects.count() == 2
+    assert sorted(r[0]["result"] for r in results).count("created") == 1
+
+
+def test_two_admins_cannot_both_book_one_room(term_x, school_admin_x, teacher_x, teacher_x2, room_x):
+    programmes = iter([make_programme(term_x, "合唱"), make_programme(term_x, "书法")])
+    teachers = iter([teacher_x, teacher_x2])
+    lock = threading.Lock()
+
+    def book():
+        with lock:
+            programme, teacher = next(programmes), next(teachers)
+        return services.session_create(
+            actor=school_admin_x,
+            programme=programme,
+            weekdays=[0],
+            starts_at=time(16),
+            ends_at=time(17),
+            teacher_id=teacher.pk,
+            room_id=room_x.pk,
+        )
+
+    results = race(book, n=2)
+    assert sum(isinstance(r, list) for r in results) == 1
+    assert [r.code for r in results if isinstance(r, DomainError)] == ["session.room_clash"]
+    assert Session.objects.filter(room=room_x).count() == 1
+
+
+def test_a_double_tap_on_apply_makes_one_application(term_x, parent, child):
+    p = make_programme(term_x)
+    results = race(lambda: enrolment.application_submit(actor=parent, student_id=child.pk, programme_id=p.pk))
+    assert sum(isinstance(r, Application) for r in results) == 1
+    assert all(isinstance(r, Application) or r.code == "application.duplicate" for r in results), results
+    assert Application.objects.filter(student=child, programme=p).count() == 1
