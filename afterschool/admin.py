@@ -1,0 +1,96 @@
+"""Admin for after-school data: look-ups and fixes by the platform's administrators. Writes with rules (sessions,
+applications, attendance) belong in the API and pages, which check and audit them; here they are read-only."""
+
+from django.contrib import admin
+
+from .models import (
+    Application,
+    Attendance,
+    ChoiceWindow,
+    Programme,
+    Room,
+    School,
+    SchoolClass,
+    Session,
+    Staff,
+    Student,
+    Term,
+    TermDay,
+)
+
+
+@admin.register(School)
+class SchoolAdmin(admin.ModelAdmin):
+    list_display = ("name", "town", "stage")
+    list_filter = ("stage", "town")
+    search_fields = ("name",)
+
+
+@admin.register(SchoolClass)
+class SchoolClassAdmin(admin.ModelAdmin):
+    list_display = ("school", "grade", "number", "class_teacher")
+    list_filter = ("school",)
+    raw_id_fields = ("class_teacher",)
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ("name", "school", "school_class", "left_behind", "migrant", "is_active")
+    list_filter = ("school", "left_behind", "migrant")
+    search_fields = ("name",)
+    raw_id_fields = ("guardians",)
+
+
+admin.site.register(Room)
+admin.site.register(Staff)
+
+
+class TermDayInline(admin.TabularInline):
+    model = TermDay
+    extra = 0
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    list_display = ("school", "name", "starts_on", "ends_on")
+    inlines = [TermDayInline]
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ("name", "school", "term", "kind", "capacity", "is_free", "fee_per_lesson")
+    list_filter = ("kind", "school")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    list_display = ("programme", "weekday", "starts_at", "ends_at", "room", "staff")
+    list_filter = ("school", "weekday")
+
+
+@admin.register(ChoiceWindow)
+class ChoiceWindowAdmin(ReadOnlyAdmin):
+    list_display = ("name", "school", "opens_at", "closes_at", "status", "seed")
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnlyAdmin):
+    list_display = ("student", "programme", "status", "priority", "rank", "lottery_number", "active_from")
+    list_filter = ("status", "priority")
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(ReadOnlyAdmin):
+    list_display = ("student", "session", "date", "mark", "left_at", "corrected_at")
+    list_filter = ("mark", "date")
