@@ -561,7 +561,7 @@ def _recompute_risk(institution_id: int) -> None:
 
 def _inform_merged(primary: Complaint) -> None:
     """Complaints merged into this one learn its outcome: their parents are told, their rows carry it."""
-    merged = list(Complaint.objects.filter(merged_into=primary).values_list("pk", "parent_id", "tracking_number"))
+    merged = list(Complaint.objects.filter(merged_into=primary))
     if not merged:
         return
     complaints_changed()
@@ -573,13 +573,22 @@ def _inform_merged(primary: Complaint) -> None:
         updated_at=timezone.now(),
     )
     outcome_zh, outcome_en = Outcome(primary.outcome).label.split(" ", 1)
-    for pk, parent_id, number in merged:
+    for child in merged:
+        audit_log(
+            actor=None,
+            verb="complaint.outcome_shared",
+            obj=child,
+            from_state=child.status,
+            to_state=child.status,
+            data={"merged_into": primary.tracking_number, "outcome": primary.outcome},
+        )
         tell(
-            recipients=[parent_id],
+            recipients=[child.parent_id],
             kind="complaint.answer",
-            title=f"投诉 {number} 已有处理结果：{outcome_zh}",
+            title=f"投诉 {child.tracking_number} 已有处理结果：{outcome_zh}",
             body=f"与 {primary.tracking_number} 合并办理。Merged with {primary.tracking_number}: {outcome_en}.",
-            payload={"status": S.REJECTED, "merged_into": primary.tracking_number, "complaint_id": pk},
+            obj=child,
+            payload={"status": child.status, "merged_into": primary.tracking_number},
         )
 
 
