@@ -1,0 +1,118 @@
+"""Web pages of complaints for a parent's phone: file one (the verification page's "report a problem" link,
+/complaints/new?institution=<id>) and follow it. Signed in with the web session; the same services as the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Region, Role
+from accounts.selectors import has_role
+from core.errors import DomainError, NotFound
+from core.idempotency import clean_key
+from institutions.models import Institution
+
+from . import selectors, services
+from .models import ComplaintCategory, Grade
+
+
+def _form_context(request, institution, values: dict, errors: dict, message: str = "") -> dict:
+    return {
+        "institution": institution,
+        "categories": ComplaintCategory.objects.filter(is_active=True),
+        "grades": Grade.choices,
+        "towns": Region.objects.filter(parent__isnull=False, valid_to__isnull=True).order_by("code"),
+        "values": values,
+        "errors": errors,
+        "message": message,
+        "max_photos": services.MAX_PHOTOS,
+        "key": values.get("key") or uuid.uuid4().hex,
+        "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def _institution_from(raw: str | None) -> Institution | None:
+    if raw and raw.isdigit() and len(raw) < 19:
+        return Institution.objects.filter(pk=int(raw)).first()
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+def complaint_new(request):
+    """GET: the form (or how to sign in); POST: file through complaint_file, then the complaint's page."""
+    if not request.user.is_authenticated:
+        return render(request, "supervision/sign_in_first.html", {"next": request.get_full_path()})
+    if not has_role(request.user, Role.PARENT):
+        return render(request, "supervision/parents_only.html", status=403)
+    source = request.POST if request.method == "POST" else request.GET
+    institution = _institution_from(source.get("institution"))
+    if request.method == "GET":
+        return render(request, "supervision/new.html", _form_context(request, institution, {}, {}))
+
+    values = {k: request.POST.get(k, "") for k in ("category", "description", "occurred_at", "child_grade",
+                                                    "new_name", "new_address", "town_id", "key")}  # fmt: skip
+    values["disclose_identity"] = request.POST.get("disclose_identity") == "on"
+    try:
+        new = None
+        if institution is None:
+            town = values["town_id"]
+            new = services.NewInstitution(
+                name=values["new_name"].strip()[:200],
+                address=values["new_address"].strip()[:300],
+                town_id=int(town) if town.isdigit() and len(town) < 19 else 0,
+            )
+            if not (new.name and new.address and new.town_id):
+                raise DomainError(
+                    "complaint.new_institution_incomplete",
+                    "请填写机构名称、地址和所在镇街",
+                    "A new institution needs a name, an address and a town",
+                    status=422,
+                    fields={"new_name": ("请填写机构名称、地址和所在镇街", "Name, address and town")},
+                )
+        try:
+            occurred = timezone.make_aware(datetime.fromisoformat(values["occurred_at"]))
+        except ValueError:
+            raise DomainError(
+                "complaint.occurred_at",
+                "请填写发生时间",
+                "When did it happen?",
+                status=422,
+                fields={"occurred_at": ("请填写发生时间", "When did it happen?")},
+            ) from None
+        filing = services.Filing(
+            category=values["category"],
+            description=values["description"],
+            occurred_at=occurred,
+            institution_id=institution.pk if institution else None,
+            new_institution=new,
+            child_grade=values["child_grade"] if values["child_grade"] in Grade.values else "",
+            disclose_identity=values["disclose_identity"],
+        )
+        complaint, _ = services.complaint_file(
+            actor=request.user,
+            filing=filing,
+            photos=request.FILES.getlist("photos"),
+            idempotency_key=clean_key(values["key"] or None),
+        )
+    except DomainError as exc:
+        errors = {name: pair[0] for name, pair in exc.fields.items()}
+        context = _form_context(request, institution, values, errors, exc.message_zh)
+        return render(request, "supervision/new.html", context, status=exc.status if exc.status < 500 else 503)
+    return redirect("complaint-page", complaint_id=complaint.pk)
+
+
+def complaint_page(request, complaint_id: int):
+    """The parent's view of one complaint: its tracking number, state, deadline and answer."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        complaint = services.access_complaint(request.user, complaint_id)
+    except NotFound:
+        raise Http404 from None
+    return render(request, "supervision/detail.html", {"c": selectors.complaint_detail(complaint.pk)})

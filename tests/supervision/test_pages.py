@@ -1,0 +1,75 @@
+"""The phone page behind the verification page's "report a problem" link."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from institutions.verification import report_url
+from supervision.models import Complaint
+
+from .conftest import image_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def form(**extra):
+    return {
+        "category": "refund",
+        "description": "报名后机构拒绝退还剩余费用，多次沟通无果。",
+        "occurred_at": "2026-11-20T10:00",
+        "key": "web-key-0001",
+        **extra,
+    }
+
+
+def test_signed_out_the_page_says_how_to_sign_in(client, registered):
+    response = client.get(report_url(registered))
+    assert response.status_code == 200
+    assert "/login/?next=" in response.content.decode() and "登录" in response.content.decode()
+
+
+def test_a_parent_files_from_the_page_and_sees_the_tracking_number(parent, registered):
+    client = signed_in(parent)
+    page = client.get(report_url(registered))
+    assert registered.name in page.content.decode()
+    photo = SimpleUploadedFile("a.jpg", image_bytes(), "image/jpeg")
+    response = client.post("/complaints/new", {**form(institution=registered.pk), "photos": [photo]}, follow=True)
+    c = Complaint.objects.get()
+    assert c.institution == registered and c.photos.count() == 1 and c.disclose_identity is False
+    assert c.tracking_number in response.content.decode()
+    # A double tap sends the same form again: the same complaint.
+    photo = SimpleUploadedFile("a.jpg", image_bytes(), "image/jpeg")
+    again = client.post("/complaints/new", {**form(institution=registered.pk), "photos": [photo]})
+    assert again.status_code == 302 and Complaint.objects.count() == 1
+
+
+def test_bad_input_is_shown_on_the_form_and_nothing_is_filed(parent, registered):
+    response = signed_in(parent).post("/complaints/new", form(institution=registered.pk, description="太短"))
+    assert response.status_code == 422
+    assert "10–2000" in response.content.decode() and Complaint.objects.count() == 0
+    big = SimpleUploadedFile("fake.jpg", b"not an image at all" * 10, "image/jpeg")
+    response = signed_in(parent).post("/complaints/new", {**form(institution=registered.pk), "photos": [big]})
+    assert response.status_code == 415 and Complaint.objects.count() == 0
+
+
+def test_a_new_institution_from_the_page(parent, registered_b):
+    client = signed_in(parent)
+    response = client.post(
+        "/complaints/new", form(new_name="无名托管班", new_address="李渡街道某小区", town_id=registered_b.town_id)
+    )
+    assert response.status_code == 302
+    assert Complaint.objects.get().institution.status == "unlicensed"
+
+
+def test_others_cannot_file_or_see(parent, other_parent, staff_a, registered):
+    assert signed_in(staff_a).get("/complaints/new").status_code == 403
+    signed_in(parent).post("/complaints/new", form(institution=registered.pk))
+    cid = Complaint.objects.get().pk
+    assert signed_in(parent).get(f"/complaints/{cid}/").status_code == 200
+    assert signed_in(other_parent).get(f"/complaints/{cid}/").status_code == 404
