@@ -142,20 +142,29 @@ class SlaPhase(models.TextChoices):
 
 class Complaint(models.Model):
     tracking_number = models.CharField("受理编号", max_length=20, unique=True)
+    # Foreign keys led by a composite index below have no index of their own: each index is work on every filing.
     parent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="complaints", verbose_name="投诉人"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        verbose_name="投诉人",
+        db_index=False,
     )
     institution = models.ForeignKey(
-        "institutions.Institution", on_delete=models.PROTECT, related_name="complaints", verbose_name="被投诉机构"
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        verbose_name="被投诉机构",
+        db_index=False,
     )
     # Set by the bureau: the institution named is the one at fault; only then does the complaint count in its risk.
     institution_confirmed = models.BooleanField("机构已核实", default=False)
     # The institution was not in the registry: the parent typed its name, an unlicensed record was created.
     institution_reported_as_new = models.BooleanField("家长新报机构", default=False)
     town = models.ForeignKey(
-        "accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name="所在镇街"
+        "accounts.Region", on_delete=models.PROTECT, related_name="+", verbose_name="所在镇街", db_index=False
     )  # the institution's town when filed: what routing and scoping use
-    category = models.ForeignKey(ComplaintCategory, on_delete=models.PROTECT, related_name="complaints")
+    category = models.ForeignKey(ComplaintCategory, on_delete=models.PROTECT, related_name="complaints", db_index=False)
     description = models.TextField("情况描述", max_length=2000)
     occurred_at = models.DateTimeField("发生时间")
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
@@ -174,6 +183,7 @@ class Complaint(models.Model):
         on_delete=models.PROTECT,
         related_name="handled_complaints",
         verbose_name="承办人",
+        db_index=False,
     )  # None: in the district queue
     rejection_reason = models.CharField("不予受理原因", max_length=30, choices=RejectionReason.choices, blank=True)
     merged_into = models.ForeignKey(
@@ -213,6 +223,7 @@ class Complaint(models.Model):
         verbose_name_plural = "投诉 complaints"
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(fields=["town", "-created_at"]),  # a handler's list, newest first
             models.Index(fields=["town", "status", "-created_at"]),
             models.Index(fields=["institution", "category", "created_at"]),
             models.Index(fields=["parent", "-created_at"]),

@@ -89,12 +89,15 @@ def is_handler(user) -> bool:
 
 
 def complaint_scope(user) -> Q | None:
-    """The filter of what `user` may see, or None for nothing."""
+    """The filter of what `user` may see, or None for nothing. A handler sees the towns they cover (whoever handles
+    a complaint covers its town: assignment and routing check it), so the filter is one indexed condition."""
     if not getattr(user, "pk", None):
         return None
-    scope = Q(parent_id=user.pk)
-    if is_handler(user):
-        scope |= Q(town_id__in=towns_of(user)) | Q(handler_id=user.pk)
+    if not is_handler(user):
+        return Q(parent_id=user.pk)
+    scope = Q(town_id__in=towns_of(user))
+    if has_role(user, Role.PARENT):
+        scope |= Q(parent_id=user.pk)
     return scope
 
 

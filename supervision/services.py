@@ -433,7 +433,7 @@ def access_complaint(actor, complaint_id) -> Complaint:
 
 
 def _require_handler(actor, complaint: Complaint) -> None:
-    if not is_handler(actor) or (complaint.town_id not in towns_of(actor) and complaint.handler_id != actor.pk):
+    if not is_handler(actor) or complaint.town_id not in towns_of(actor):
         raise PermissionDenied(
             "只有承办的教育局工作人员可以执行此操作", "Only the bureau staff handling it may do this"
         )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import FileResponse, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -130,7 +131,7 @@ def _read_filing(request) -> tuple[ComplaintIn, list]:
         try:
             raw = request.POST.get("payload")
             photos = request.FILES.getlist("photos")
-        except MultiPartParserError:
+        except (MultiPartParserError, SuspiciousOperation):  # malformed, or too many fields or files
             raise DomainError("request.bad_multipart", "上传内容格式有误", "Malformed multipart body") from None
         if raw is None:
             raise DomainError(

@@ -215,3 +215,13 @@ def test_a_multipart_filing_without_payload(api_as, parent):
     api = api_as(parent)
     response = api.client.post("/api/v1/complaints", {"photos": [upload("a.jpg", image_bytes())]}, **api._headers({}))
     assert_error(response, 422, "request.invalid")
+
+
+def test_a_malformed_or_overfull_multipart_body_is_a_clear_error(api_as, parent, registered, settings):
+    api = api_as(parent)
+    broken = api.raw("post", "complaints", b"--xx\r\nnot a part", content_type="multipart/form-data; boundary=xx")
+    assert broken.status_code in (400, 422) and broken.json()["error"]["code"]
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    photos = [upload(f"{i}.jpg", image_bytes()) for i in range(5)]
+    assert_error(file_with_photos(api, registered, photos), 400, "request.bad_multipart")
+    assert Complaint.objects.count() == 0
