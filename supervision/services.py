@@ -407,10 +407,20 @@ def photo_process(photo_id: int) -> str:
         return "upload missing"
     except Exception:  # noqa: BLE001 - a photo that passed the checks but will not decode: marked, not retried
         logger.exception("complaint photo %s could not be processed", photo_id)
-        ComplaintPhoto.objects.filter(pk=photo_id, state=ComplaintPhoto.State.PROCESSING).update(
-            state=ComplaintPhoto.State.FAILED
+        failed = ComplaintPhoto.objects.filter(pk=photo_id, state=ComplaintPhoto.State.PROCESSING).update(
+            state=ComplaintPhoto.State.FAILED, upload=""
         )
         default_storage.delete(photo.upload.name)
+        if failed:
+            complaint = Complaint.objects.only("pk", "parent_id", "tracking_number").get(pk=photo.complaint_id)
+            tell(
+                recipients=[complaint.parent_id],
+                kind="complaint.photo_failed",
+                title=f"投诉 {complaint.tracking_number} 的第 {photo.position + 1} 张照片无法读取",
+                body="请通过留言补充一张清晰的照片。Photo could not be read: please send a clear one in a message.",
+                obj=complaint,
+                payload={"photo_id": photo_id},
+            )
         return "failed"
     image_name = default_storage.save(f"complaints/photos/{uploads.random_name('.jpg')}", ContentFile(kept))
     thumb_name = default_storage.save(f"complaints/thumbs/{uploads.random_name('.jpg')}", ContentFile(thumb))

@@ -225,3 +225,23 @@ def test_a_malformed_or_overfull_multipart_body_is_a_clear_error(api_as, parent,
     photos = [upload(f"{i}.jpg", image_bytes()) for i in range(5)]
     assert_error(file_with_photos(api, registered, photos), 400, "request.bad_multipart")
     assert Complaint.objects.count() == 0
+
+
+def test_a_photo_that_passes_the_checks_but_will_not_decode_is_marked_and_the_parent_told(
+    api_as, parent, registered, monkeypatch
+):
+    from core.models import Notification
+    from supervision import services, tasks
+
+    monkeypatch.setattr(tasks.process_complaint_photo, "delay", lambda pk: None)
+    file_with_photos(api_as(parent), registered, [upload("a.jpg", image_bytes())])
+    photo = ComplaintPhoto.objects.get()
+
+    def broken(_source):
+        raise OSError("broken data stream")
+
+    monkeypatch.setattr(services.uploads, "clean_image", broken)
+    assert services.photo_process(photo.pk) == "failed"
+    photo.refresh_from_db()
+    assert photo.state == "failed" and not photo.upload and not stored_files()
+    assert Notification.objects.filter(recipient=parent, kind="complaint.photo_failed").count() == 1

@@ -55,9 +55,7 @@ def test_institution_staff_and_inspectors_list_no_complaints(api_as, inst_staff,
     assert ids(api_as(inspector_a)) == []
 
 
-def test_a_handler_cannot_be_given_a_complaint_outside_their_towns(
-    api_as, parent, registered_b, staff_a, supervisor
-):
+def test_a_handler_cannot_be_given_a_complaint_outside_their_towns(api_as, parent, registered_b, staff_a, supervisor):
     cid = file(api_as(parent), registered_b).json()["id"]
     assert ids(api_as(staff_a)) == []
     api_as(supervisor).post(f"complaints/{cid}/actions", {"action": "accept"})
