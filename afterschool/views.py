@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.selectors import school_ids_for
+from core.audit import audit_log
 from core.errors import NotFound
 
 from . import attendance as attendance_service
@@ -177,6 +178,7 @@ def _roster(programme: Programme, day: date):
 def roster(request, programme_id: int):
     programme = _programme_for_staff(request.user, programme_id)
     day = timezone.localdate()
+    audit_log(actor=request.user, verb="afterschool.roster_viewed", obj=programme, data={"day": str(day)})
     return render(
         request,
         "afterschool/roster.html",
@@ -197,6 +199,8 @@ def roster_xlsx(request, programme_id: int):
 
     programme = _programme_for_staff(request.user, programme_id)
     day = timezone.localdate()
+    # Children's names leave the platform in this file: who took them, and when, is kept (PIPL).
+    audit_log(actor=request.user, verb="afterschool.roster_exported", obj=programme, data={"day": str(day)})
     wb = Workbook()
     ws = wb.active
     ws.title = "名单 Roster"

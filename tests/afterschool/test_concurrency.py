@@ -15,7 +15,7 @@ from tests.accounts.test_concurrency import race
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: production lane"),
 ]
 

@@ -7,6 +7,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from afterschool.models import Attendance
+from core.models import AuditEvent
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,7 @@ def test_roster_export_and_sign_in_sheet(school_admin_x, schedule, child, teache
     assert "张小明" in c.get(f"/afterschool/programmes/{schedule.pk}/roster/").content.decode()
     response = c.get(f"/afterschool/programmes/{schedule.pk}/roster.xlsx")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert AuditEvent.objects.filter(verb="afterschool.roster_exported", actor=school_admin_x).count() == 1
     wb = load_workbook(BytesIO(response.content))
     assert [r[1] for r in wb["名单 Roster"].iter_rows(min_row=2, values_only=True)] == ["张小明"]
     assert [r[4] for r in wb["考勤 Attendance"].iter_rows(min_row=2, values_only=True)] == ["缺勤 absent"]
