@@ -12,6 +12,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from accounts.models import Membership, Role
 from afterschool import policy, selectors, services
 from afterschool.models import Kind, Programme, Session, Student
 from core.errors import NotFound
@@ -115,6 +116,36 @@ def get_school(request, school_id: int):
             {"id": t.pk, "name": t.name, "starts_on": t.starts_on, "ends_on": t.ends_on} for t in school.terms.all()
         ],
     }
+
+
+class TeacherOut(Schema):
+    id: int
+    name: str
+    phone: str = Field(..., description="脱敏 / masked")
+    roles: list[str]
+
+
+@router.get(
+    "/schools/{school_id}/teachers",
+    response={200: list[TeacherOut], **ERRORS},
+    summary="本校教师（排课用）Teachers of the school, for scheduling",
+)
+def list_teachers(request, school_id: int):
+    if school_id not in selectors.school_ids_for(request.auth):
+        raise NotFound("学校", "school")
+    rows = (
+        Membership.objects.active()
+        .filter(school_id=school_id, role__in=[Role.TEACHER, Role.SCHOOL_ADMIN])
+        .select_related("user")
+        .order_by("user__name", "user_id")
+    )
+    teachers: dict[int, dict] = {}
+    for m in rows:
+        t = teachers.setdefault(
+            m.user_id, {"id": m.user_id, "name": m.user.name, "phone": m.user.masked_phone, "roles": []}
+        )
+        t["roles"].append(m.role)
+    return list(teachers.values())
 
 
 class ClassIn(Schema):

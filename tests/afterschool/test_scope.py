@@ -65,3 +65,14 @@ def test_admin_adds_a_student_with_a_registered_guardian_only(api_as, school_adm
     r = api_as(school_admin_x).post(url, {**body, "guardian_phones": [parent.phone], "left_behind": True})
     assert r.status_code == 201, r.content
     assert [c["name"] for c in api_as(parent).get("afterschool/children").json()] == ["王小虎"]
+
+
+def test_school_staff_list_the_teachers_with_masked_phones(api_as, school_admin_x, teacher_x, bureau_staff, parent):
+    teacher_x.phone = "13912345678"
+    teacher_x.save()
+    url = f"afterschool/schools/{teacher_x.memberships.get().school_id}/teachers"
+    body = api_as(school_admin_x).get(url).json()
+    assert {t["name"]: t["roles"] for t in body} == {"X 校管理员": ["school_admin"], "王老师": ["teacher"]}
+    assert next(t["phone"] for t in body if t["name"] == "王老师") == "139****5678"
+    for outsider in (bureau_staff, parent):
+        assert_error(api_as(outsider).get(url), 404, "not_found")
