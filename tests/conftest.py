@@ -36,6 +36,19 @@ TOWN_B = "500102011"  # 李渡街道
 DISTRICT = "500102"
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the database it found (serialized_rollback).
+
+    A transactional test ends with a flush. Without serialized_rollback the flush re-creates content types and
+    permissions under new ids and loses what the data migrations loaded (regions, policy values, categories): a
+    later serialized test then fails to restore its rows, and a later test that needs a region finds none."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
+                            append=False)  # fmt: skip
+
+
 def pytest_report_header(config):
     lane = "production (PostgreSQL + Redis + Celery worker)" if PRODUCTION_LANE else "embedded default"
     return f"Shuangjian test lane: {lane}; database: {settings.DATABASES['default']['ENGINE']}"

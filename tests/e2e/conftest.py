@@ -23,9 +23,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Chromium for the session.
+    """One headless Chromium for the browser tests, closed after the last of them: while it lives, its event loop
+    runs in the main thread, where tests elsewhere (websocket tests with async_to_sync) cannot run.
 
     Playwright's sync API keeps an asyncio event loop in the main thread while it lives, and Django refuses ORM
     calls from a thread with a running loop; DJANGO_ALLOW_ASYNC_UNSAFE lifts that for as long as the browser
