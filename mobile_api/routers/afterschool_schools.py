@@ -215,17 +215,27 @@ def list_students(request, filters: Query[StudentFilters], school_id: int):
     return {"items": [student_out(s) for s in page["items"]], "count": page["count"]}
 
 
+class ExtraDayIn(Schema):
+    date: Date
+    follows_weekday: int = Field(..., ge=0, le=4, description="按周几的课表 / 0=Monday … 4=Friday")
+
+
 class TermIn(Schema):
     name: str = Field(..., min_length=1, max_length=50)
     starts_on: Date
     ends_on: Date
     closures: list[Date] = Field(default_factory=list, max_length=200, description="停课日 / days without school")
+    extra_days: list[ExtraDayIn] = Field(
+        default_factory=list, max_length=50, description="调课上学日 / extra school days and whose timetable they run"
+    )
 
 
 @router.post("/schools/{school_id}/terms", response={201: TermOut, **ERRORS}, summary="新建学期 Add a term")
 def create_term(request, payload: TermIn, school_id: int):
     school = selectors.access_school_for_admin(request.auth, school_id)
-    term = services.term_create(actor=request.auth, school=school, **payload.dict())
+    data = payload.dict()
+    data["extra_days"] = [(d["date"], d["follows_weekday"]) for d in data["extra_days"]]
+    term = services.term_create(actor=request.auth, school=school, **data)
     return Status(201, {"id": term.pk, "name": term.name, "starts_on": term.starts_on, "ends_on": term.ends_on})
 
 

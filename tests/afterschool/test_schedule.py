@@ -217,3 +217,35 @@ def test_participation_counts_enrolled_students(school_admin_x, api_as, term_x, 
     enrol(students[0], p)
     body = api_as(school_admin_x).get(f"afterschool/schools/{term_x.school_id}/schedule-check").json()
     assert (body["enrolled"], body["students"], body["participation_rate"]) == (1, 4, 0.25)
+
+
+def test_a_term_with_closures_and_an_extra_school_day(school_admin_x, api_as, school_x, teacher_x):
+    api = api_as(school_admin_x)
+    r = api.post(
+        f"afterschool/schools/{school_x.pk}/terms",
+        {
+            "name": "2026 秋季学期",
+            "starts_on": "2026-09-01",
+            "ends_on": "2026-12-31",
+            "closures": ["2026-11-20"],
+            "extra_days": [{"date": "2026-11-21", "follows_weekday": 4}],  # Saturday runs Friday's timetable
+        },
+    )
+    assert r.status_code == 201, r.content
+    from afterschool import calendar
+    from afterschool.models import Term
+
+    term = Term.objects.get(pk=r.json()["id"])
+    days = calendar.school_days(term)
+    assert date(2026, 11, 20) not in days and days[date(2026, 11, 21)] == 4
+    assert date(2026, 10, 10) in days  # the official make-up Saturday
+    assert date(2026, 10, 1) not in days  # National Day
+    err = assert_error(
+        api.post(
+            f"afterschool/schools/{school_x.pk}/terms",
+            {"name": "错", "starts_on": "2026-12-31", "ends_on": "2026-09-01"},
+        ),
+        422,
+        "term.ends_before_start",
+    )
+    assert "ends_on" in err["fields"]
