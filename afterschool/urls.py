@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("afterschool/", views.index, name="afterschool-index"),
+    path("afterschool/children/", views.my_children, name="afterschool-my-children"),
     path("afterschool/coverage/", views.coverage, name="afterschool-coverage"),
     path("afterschool/schools/<int:school_id>/timetable/", views.timetable, name="afterschool-timetable"),
     path("afterschool/programmes/<int:programme_id>/roster/", views.roster, name="afterschool-roster"),

@@ -71,7 +71,11 @@ def index(request):
     return render(
         request,
         "afterschool/index.html",
-        {"schools": schools, "is_bureau": selectors.is_bureau(request.user)},
+        {
+            "schools": schools,
+            "is_bureau": selectors.is_bureau(request.user),
+            "has_children": selectors.children_of(request.user).exists(),
+        },
     )
 
 
@@ -277,3 +281,55 @@ def coverage(request):
     for r in reports:
         r["hours_min"] = min((w["minutes"] for w in r.get("weekdays", [])), default=0) / 60
     return render(request, "afterschool/coverage.html", {"reports": reports})
+
+
+@require_safe
+@_signed_in
+def my_children(request):
+    """A parent's phone page: each child's weekly after-school timetable and the last 30 days of attendance."""
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    children = list(selectors.children_of(request.user).select_related("school_class", "school").order_by("name"))
+    enrolments = Application.objects.filter(
+        Q(active_until_excl__isnull=True) | Q(active_until_excl__gt=today),
+        student__in=children,
+        status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
+        active_from__isnull=False,
+    ).values_list("student_id", "programme_id")
+    programmes_of: dict[int, set[int]] = {}
+    for student_id, programme_id in enrolments:
+        programmes_of.setdefault(student_id, set()).add(programme_id)
+    sessions = list(
+        Session.objects.filter(
+            programme_id__in={p for ps in programmes_of.values() for p in ps}, last_date__gte=today
+        ).select_related("programme", "room", "staff")
+    )
+    marks = list(
+        Attendance.objects.filter(student__in=children, date__gte=today - timedelta(days=30))
+        .select_related("session__programme")
+        .order_by("-date", "session__starts_at")
+    )
+    pending = Application.objects.filter(student__in=children, status__in=Application.LIVE).exclude(
+        status=Application.Status.APPROVED
+    )
+    pending_of: dict[int, list] = {}
+    for a in pending.select_related("programme"):
+        pending_of.setdefault(a.student_id, []).append(a)
+    cards = []
+    for child in children:
+        mine = sorted(
+            (s for s in sessions if s.programme_id in programmes_of.get(child.pk, set())),
+            key=lambda s: (s.weekday, s.starts_at),
+        )
+        cards.append(
+            {
+                "child": child,
+                "days": [
+                    {"label": WEEKDAY_LABELS[w], "sessions": [s for s in mine if s.weekday == w]} for w in range(5)
+                ],
+                "marks": [m for m in marks if m.student_id == child.pk],
+                "pending": pending_of.get(child.pk, []),
+            }
+        )
+    return render(request, "afterschool/my_children.html", {"cards": cards})

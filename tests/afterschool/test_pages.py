@@ -81,3 +81,14 @@ def test_roster_export_and_sign_in_sheet(school_admin_x, schedule, child, teache
 def test_coverage_page_for_the_bureau(bureau_staff, schedule, term_x):
     html = client_for(bureau_staff).get("/afterschool/coverage/").content.decode()
     assert "X 小学" in html and "周五没有课后服务" in html and "100%" in html
+
+
+def test_a_parent_sees_their_childs_timetable_and_attendance_only(schedule, child, parent, other_parent):
+    session = schedule.sessions.get(weekday=TODAY.weekday())
+    Attendance.objects.create(
+        session=session, student=child, date=TODAY, mark="absent", client_uuid="00000000-0000-0000-0000-000000000002"
+    )
+    html = client_for(parent).get("/afterschool/children/").content.decode()
+    assert "张小明" in html and "16:00–18:00 阅读社" in html and "缺勤" in html
+    other = client_for(other_parent).get("/afterschool/children/").content.decode()
+    assert "张小明" not in other and "没有关联的孩子" in other
