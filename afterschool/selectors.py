@@ -11,7 +11,7 @@ from accounts.models import Role
 from accounts.selectors import has_role, region_ids_for, school_ids_for
 from core.scoping import get_in_scope
 
-from .models import Application, Attendance, Programme, School, Session, Student, Term
+from .models import Application, Programme, School, Student, Term
 
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
 
@@ -51,31 +51,9 @@ def access_child(user, student_id) -> Student:
     return get_in_scope(children_of(user).select_related("school_class", "school"), student_id, "学生", "student")
 
 
-def students_visible_to(user) -> QuerySet[Student]:
-    """Guardians see their children; school staff their school's students; the bureau sees none by name."""
-    own_schools = school_ids_for(user)
-    return Student.objects.filter(Q(guardians=user) | Q(school_id__in=own_schools)).distinct()
-
-
-def programmes_visible_to(user) -> QuerySet[Programme]:
-    """School staff and bureau: programmes of visible schools; parents: programmes of their children's schools."""
-    schools = schools_visible_to(user).values("pk")
-    child_schools = children_of(user).values("school_id")
-    return Programme.objects.filter(Q(school_id__in=schools) | Q(school_id__in=child_schools))
-
-
-def access_programme(user, programme_id) -> Programme:
-    return get_in_scope(programmes_visible_to(user).select_related("term", "school"), programme_id, "项目", "programme")
-
-
 def access_programme_for_admin(user, programme_id) -> Programme:
     qs = Programme.objects.filter(school_id__in=admin_school_ids(user)).select_related("term", "school")
     return get_in_scope(qs, programme_id, "项目", "programme")
-
-
-def access_term_for_admin(user, term_id) -> Term:
-    qs = Term.objects.filter(school_id__in=admin_school_ids(user)).select_related("school")
-    return get_in_scope(qs, term_id, "学期", "term")
 
 
 def current_term(school: School, on: date) -> Term | None:
@@ -96,43 +74,11 @@ def applications_visible_to(user) -> QuerySet[Application]:
     ).distinct()
 
 
-def access_application(user, application_id) -> Application:
-    qs = applications_visible_to(user).select_related(
-        "student__school_class", "programme__term", "programme__school", "window"
-    )
-    return get_in_scope(qs, application_id, "报名", "application")
-
-
 def enrolled_on(day: date) -> Q:
     """Applications whose student is on the roster on `day`: approved, or withdrawn with effect from a later day."""
     return Q(status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN], active_from__lte=day) & (
         Q(active_until_excl__isnull=True) | Q(active_until_excl__gt=day)
     )
-
-
-def sessions_of_teacher(user) -> QuerySet[Session]:
-    return Session.objects.filter(staff__user=user, school_id__in=school_ids_for(user))
-
-
-def sessions_visible_to(user) -> QuerySet[Session]:
-    """Teachers: the sessions they deliver; school admins: their school's; parents: those of their children's
-    programmes (timetable)."""
-    return Session.objects.filter(
-        Q(staff__user=user, school_id__in=school_ids_for(user)) | Q(school_id__in=admin_school_ids(user))
-    )
-
-
-def attendance_visible_to(user) -> QuerySet[Attendance]:
-    return Attendance.objects.filter(
-        Q(student__guardians=user)
-        | Q(session__staff__user=user, session__school_id__in=school_ids_for(user))
-        | Q(session__school_id__in=admin_school_ids(user))
-    ).distinct()
-
-
-def access_attendance(user, attendance_id) -> Attendance:
-    qs = attendance_visible_to(user).select_related("session__programme__term", "student")
-    return get_in_scope(qs, attendance_id, "考勤记录", "attendance record")
 
 
 def participation(school_ids, day: date) -> dict[int, tuple[int, int]]:
