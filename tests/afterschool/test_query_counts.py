@@ -135,3 +135,37 @@ def test_an_attendance_batch_of_50_costs_what_a_batch_of_5_costs(term_x, api_as)
         body = api.get("afterschool/my-sessions").json()
     assert len(body[0]["roster"]) == 50
     assert len(ctx.captured_queries) <= 10
+
+
+def test_application_list_and_timetable_page_cost_the_same_for_10_and_50_rows(term_x, school_admin_x, api_as):
+    from django.test import Client
+
+    teachers, sessions, students = build_school(term_x, 10, 100)
+    api = api_as(school_admin_x)
+    small = count_queries(lambda: api.get("afterschool/applications", {"page_size": 10}))
+    large = count_queries(lambda: api.get("afterschool/applications", {"page_size": 50}))
+    assert small == large <= 8
+
+    web = Client()
+    web.force_login(school_admin_x)
+    url = f"/afterschool/schools/{term_x.school_id}/timetable/"
+    few = count_queries(lambda: web.get(url))
+    build_more = Programme.objects.create(
+        school=term_x.school, term=term_x, name="加课", kind="arts", grade_min=1, grade_max=6, capacity=9
+    )
+    staff = Staff.objects.first()
+    Session.objects.bulk_create(
+        Session(
+            programme=build_more,
+            school=term_x.school,
+            weekday=w % 5,
+            starts_at=time(18, 0),
+            ends_at=time(18, 30),
+            staff=staff,
+            first_date=term_x.starts_on,
+            last_date=term_x.ends_on,
+        )
+        for w in range(40)
+    )
+    many = count_queries(lambda: web.get(url))
+    assert few == many
