@@ -10,7 +10,22 @@ from tests.institutions.helpers import make_institution
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+def reference_data():
+    """The categories and deadline values the data migrations load: a flush by an earlier transactional test may
+    have removed them (the serialized restore does not always bring them back), so load them when missing."""
+    import importlib
+
+    from django.apps import apps
+
+    from supervision.models import ComplaintCategory
+
+    if not ComplaintCategory.objects.exists():
+        importlib.import_module("core.migrations.0002_load_policy_values").load(apps, None)
+        importlib.import_module("supervision.migrations.0002_load_categories").load(apps, None)
+
+
 def test_from_the_verification_page_to_a_tracking_number(live_server, browser):
+    reference_data()
     institution = make_institution("涪陵区小画家美术培训学校")
     token = institution.tokens.get().token
     make_user("张女士", Role.PARENT, phone="13900000008", username=None)

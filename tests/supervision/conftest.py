@@ -18,8 +18,11 @@ from tests.institutions.helpers import make_institution
 @pytest.fixture(autouse=True)
 def _fresh_caches(request, settings):
     settings.COMPLAINT_LIST_CACHE_SECONDS = 0  # on in production; its own test turns it on
-    if request.node.get_closest_marker("django_db"):
-        _reference_data()
+    marker = request.node.get_closest_marker("django_db")
+    if marker:
+        request.getfixturevalue("_django_db_helper")  # the database is set up (or restored) first
+        if not marker.kwargs.get("transaction"):  # transactional tests restore the migrations' rows themselves
+            _reference_data()
     _clear()
     yield
     _clear()

@@ -1,14 +1,13 @@
 """The routing table, possible duplicates and merging, and the risk grade fed by confirmed complaints."""
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
+from asgiref.sync import async_to_sync
 
 from core.models import AuditEvent, Notification
 from institutions import risk
 from supervision.models import Complaint, RoutingRule
 from supervision.services import complaint_risk_signals
-from tests.conftest import TOWN_A, assert_error, login_tokens, make_user, region
+from tests.conftest import TOWN_A, assert_error, make_user, region
 
 from .conftest import file
 
@@ -164,23 +163,24 @@ def test_the_nightly_recompute_asks_supervision_for_its_signals(api_as, parent, 
 # --- Websocket push -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_parent_gets_a_push_when_the_handler_acts(api_as, parent, registered, staff_a):
-    from config.asgi import application
+def test_the_parent_gets_a_push_when_the_handler_acts(
+    api_as, parent, registered, staff_a, django_capture_on_commit_callbacks
+):
+    """After commit, the event goes to the parent's group on the channel layer (what /ws/notifications/ relays; the
+    consumer itself is tested in tests/core/test_websocket.py)."""
+    from channels.layers import get_channel_layer
+
+    from core.notifications import user_group
 
     cid = file(api_as(parent), registered).json()["id"]
-    token = login_tokens(parent)["access"]
-    handler = api_as(staff_a)
-
-    async def scenario():
-        socket = WebsocketCommunicator(application, f"/ws/notifications/?access_token={token}")
-        connected, _ = await socket.connect(timeout=5)
-        assert connected
-        await sync_to_async(act)(handler, cid, "accept")
-        event = await socket.receive_json_from(timeout=5)
-        assert event["type"] == "complaint.accept"
-        assert event["payload"]["object"] == {"type": "supervision.complaint", "id": str(cid)}
-        assert event["payload"]["status"] == "accepted"
-        await socket.disconnect()
-
-    async_to_sync(scenario)()
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(parent.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert act(api_as(staff_a), cid, "accept").status_code == 200
+    message = async_to_sync(layer.receive)(channel)
+    event = message["event"]
+    assert message["type"] == "notification.event" and event["type"] == "complaint.accept"
+    assert event["payload"]["object"] == {"type": "supervision.complaint", "id": str(cid)}
+    assert event["payload"]["status"] == "accepted"
+    assert event["id"] == Notification.objects.get(recipient=parent, kind="complaint.accept").pk
