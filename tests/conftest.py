@@ -37,16 +37,48 @@ DISTRICT = "500102"
 
 
 def pytest_collection_modifyitems(items):
-    """Every transactional test restores the database it found (serialized_rollback).
+    """Transactional tests run without serialized_rollback: the reference data they need comes back through
+    `_reference_data` below.
 
-    A transactional test ends with a flush. Without serialized_rollback the flush re-creates content types and
-    permissions under new ids and loses what the data migrations loaded (regions, policy values, categories): a
-    later serialized test then fails to restore its rows, and a later test that needs a region finds none."""
+    A transactional test ends with a flush of every table. serialized_rollback was meant to restore the migrations'
+    rows afterwards, but in a long run it did not hold: content types re-created by one flush clashed with those
+    restored for the next test (UNIQUE constraint failed: django_content_type). Reloading the few tables the data
+    migrations fill is explicit and cheap."""
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
-            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
-                            append=False)  # fmt: skip
+        if marker and marker.kwargs.get("serialized_rollback"):
+            kwargs = {**marker.kwargs, "serialized_rollback": False}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
+# What the data migrations load and a flush removes: (migration module with a load(apps, schema_editor), model).
+REFERENCE_DATA = (
+    ("accounts.migrations.0003_load_fuling_divisions", "accounts.Region"),
+    ("core.migrations.0002_load_policy_values", "core.PolicyValue"),
+    ("supervision.migrations.0002_load_categories", "supervision.ComplaintCategory"),
+)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"live_server", "transactional_db"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Before a transactional test, the regions, policy values and complaint categories an earlier flush removed."""
+    if not _is_transactional(request):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    for module, label in REFERENCE_DATA:
+        if not apps.get_model(label).objects.exists():
+            importlib.import_module(module).load(apps, None)
 
 
 def pytest_report_header(config):
@@ -63,6 +95,7 @@ def _isolation(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
     public_cache._cache.clear()
+    _clear_process_caches()
     sms.outbox.clear()
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -70,6 +103,21 @@ def _isolation(settings, tmp_path):
     app.conf.task_always_eager = True
     yield
     cache.clear()
+
+
+def _clear_process_caches() -> None:
+    """What each process keeps in memory by database id (routing, categories, regions, complaint lists): a flush or
+    a rollback between tests makes those ids stale."""
+    from supervision import cache as complaint_cache
+    from supervision import selectors as complaint_selectors
+    from supervision import services as complaint_services
+    from supervision import sla
+
+    sla.clear_caches()
+    complaint_services.clear_category_cache()
+    complaint_services.clear_routing_cache()
+    complaint_selectors.clear_region_cache()
+    complaint_cache.clear()
 
 
 # --- Personas ------------------------------------------------------------------------------------------------------
