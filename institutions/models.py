@@ -77,6 +77,9 @@ class Institution(models.Model):
     found_via = models.CharField("发现途径", max_length=200, blank=True)  # for unlicensed records
     risk_grade = models.CharField("风险等级", max_length=1, choices=RiskGrade.choices, default=RiskGrade.A)
     risk_updated_at = models.DateTimeField(null=True, blank=True)
+    # Third parties serving schools' after-school programmes must be on the national supervision platform (R-ASS-2).
+    on_national_platform = models.BooleanField("已纳入全国监管平台", default=False)
+    national_platform_since = models.DateField("纳入全国监管平台日期", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -108,6 +108,10 @@ def _clean_registry(data: dict, errors: FieldErrors, *, partial: bool = False) -
         out["floor_area_m2"] = None if raw in (None, "") else clean_money(raw, errors, "floor_area_m2")
     if present("max_students_present"):
         out["max_students_present"] = changes._int(data, "max_students_present", errors, minimum=0)
+    if present("on_national_platform"):
+        out["on_national_platform"] = changes._bool(data, "on_national_platform")
+    if present("national_platform_since"):
+        out["national_platform_since"] = changes._date(data, "national_platform_since", errors)
     if present("town_id") or present("town"):
         from accounts.models import Region
 

@@ -264,6 +264,8 @@ class InstitutionOut(InstitutionListItem):
     status_reason: str
     status_changed_at: datetime | None
     found_via: str
+    on_national_platform: bool
+    national_platform_since: date | None
     branches: list[BranchOut]
     courses: list[CourseOut]
     staff: list[StaffOut]
@@ -294,6 +296,8 @@ def institution_record(inst: Institution) -> dict:
         "status_reason": inst.status_reason,
         "status_changed_at": inst.status_changed_at,
         "found_via": inst.found_via,
+        "on_national_platform": inst.on_national_platform,
+        "national_platform_since": inst.national_platform_since,
         "branches": [
             {"id": b.pk, "name": b.name, "address": b.address, "town_id": b.town_id, "approved_on": b.approved_on}
             for b in inst.branches.all()
@@ -392,6 +396,8 @@ class RegistryPatch(Schema):
     longitude: Decimal | None = None
     floor_area_m2: Decimal | None = Field(None, ge=0)
     max_students_present: int | None = Field(None, ge=0)
+    on_national_platform: bool | None = None
+    national_platform_since: date | None = None
 
 
 def _reload(pk: int) -> Institution:
