@@ -437,6 +437,12 @@ def photo_process(photo_id: int) -> str:
 # --- Access --------------------------------------------------------------------------------------------------------
 
 
+def personal_data_viewed(*, actor, obj, fields: list[str]) -> None:
+    """Who looked at whose personal data (PIPL, POLICY.md Personal information): the parent's name and phone shown
+    to a handler, or to an institution the parent allowed to know."""
+    audit_log(actor=actor, verb="personal_data.view", obj=obj, data={"fields": fields})
+
+
 def access_complaint(actor, complaint_id) -> Complaint:
     """The complaint if `actor` may see it; the same 404 for missing and not theirs."""
     return get_in_scope(complaints_visible_to(actor), complaint_id, "投诉", "complaint")

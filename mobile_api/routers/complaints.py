@@ -525,7 +525,10 @@ def complaint_out(user, c: Complaint) -> dict:
 
 def _detail(user, complaint_id: int) -> dict:
     c = services.access_complaint(user, complaint_id)
-    return complaint_out(user, selectors.complaint_detail(c.pk))
+    out = complaint_out(user, selectors.complaint_detail(c.pk))
+    if out["parent_contact"] is not None:
+        services.personal_data_viewed(actor=user, obj=c, fields=["parent.name", "parent.phone"])
+    return out
 
 
 @router.get("/complaints/{complaint_id}", response={200: ComplaintOut, **ERRORS}, summary="投诉详情 Complaint")
@@ -741,7 +744,10 @@ def list_statement_requests(request, filters: Query[StatementFilters]):
     summary="说明请求 One statement request (institution staff)",
 )
 def get_statement_request(request, request_id: int):
-    return _statement_for_institution(services.access_statement(request.auth, request_id))
+    r = services.access_statement(request.auth, request_id)
+    if r.complaint.disclose_identity:
+        services.personal_data_viewed(actor=request.auth, obj=r.complaint, fields=["parent.name", "parent.phone"])
+    return _statement_for_institution(r)
 
 
 class StatementAnswerIn(Schema):

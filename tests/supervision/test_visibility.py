@@ -108,3 +108,14 @@ def test_the_routing_table_is_the_bureaus(api_as, parent, staff_a, supervisor, i
     assert_error(api_as(inst_staff).get("complaint-routing"), 404)
     assert api_as(staff_a).get("complaint-routing").status_code == 200
     assert_error(api_as(staff_a).post("complaint-routing", {"handler_id": staff_a.pk}), 403)
+
+
+def test_looking_at_the_parents_contact_is_audited(api_as, parent, registered, staff_a):
+    from core.models import AuditEvent
+
+    cid = file(api_as(parent), registered).json()["id"]
+    api_as(parent).get(f"complaints/{cid}")  # the parent's own view: nothing to log
+    assert not AuditEvent.objects.filter(verb="personal_data.view").exists()
+    api_as(staff_a).get(f"complaints/{cid}")
+    event = AuditEvent.objects.get(verb="personal_data.view", object_id=str(cid))
+    assert event.actor == staff_a and event.data == {"fields": ["parent.name", "parent.phone"]}
