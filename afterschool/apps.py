@@ -4,3 +4,20 @@ from django.apps import AppConfig
 class AfterschoolConfig(AppConfig):
     name = "afterschool"
     verbose_name = "课后服务 After-school services"
+
+    def ready(self):
+        from django.db.models.signals import pre_save
+
+        from .models import Session
+
+        pre_save.connect(_session_staff_admitted, sender=Session, dispatch_uid="afterschool.session_staff_admitted")
+
+
+def _session_staff_admitted(sender, instance, raw=False, **kwargs):
+    """Whatever saves a session (a service, the admin, an import, a shell), an outside person on it must hold an
+    admission valid on the days taught (R-ASS-2). Services that create sessions in bulk check the same function."""
+    if raw or instance.staff_id is None:
+        return
+    from .admission import check_outside_staff
+
+    check_outside_staff(instance.staff, instance.first_date, instance.last_date)

@@ -267,7 +267,10 @@ def _attendance(term: Term, today: date, rng: random.Random) -> None:
     ).values_list("programme_id", "student_id"):
         enrolled.setdefault(programme_id, []).append(student_id)
     followed = calendar.school_days(term, days[0], days[-1]) if days else {}
-    teacher_of = {s.pk: s.staff.user_id for s in Session.objects.filter(programme__term=term).select_related("staff")}
+    teacher_of = {
+        s.pk: s.staff.user_id if s.staff_id else None
+        for s in Session.objects.filter(programme__term=term).select_related("staff")
+    }
     rows = []
     for day in days:
         for session in sessions:

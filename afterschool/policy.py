@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, time
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from core.policy import MissingPolicyValue, policy_int, policy_time
 from core.workdays import WorkingCalendar
@@ -205,7 +205,58 @@ def school_schedule_check(school: School, on: date, term: Term | None = None) ->
             "term": None,
             "findings": [_finding("no_term", "尚未设置学期", "No term has been set up")],
         }
-    return coverage([school], on, terms={school.pk: term})[0]
+    report = coverage([school], on, terms={school.pk: term})[0]
+    staffing = staffing_findings(term)
+    if staffing:
+        report = {**report, "ok": False, "findings": [*report["findings"], *staffing]}
+    return report
+
+
+def staffing_findings(term: Term) -> list[dict]:
+    """R-ASS-2: sessions whose outside person's admission lapses within the term, and sessions left without staff."""
+    from .admission import lapsing_sessions
+
+    sessions = list(
+        Session.objects.filter(programme__term=term)
+        .filter(Q(staff__kind="outside") | Q(needs_staff=True))
+        .select_related("staff", "programme")
+    )
+    out = []
+    for row in lapsing_sessions(sessions, term):
+        s, until = row["session"], row["valid_until"]
+        zh_until = f"于 {until} 到期" if until else "已失效"
+        en_until = f"ends on {until}" if until else "is no longer valid"
+        out.append(
+            {
+                **_finding(
+                    "admission_lapses",
+                    f"“{s.programme.name}”{WEEKDAY_LABELS[s.weekday]}的校外人员{row['person']}准入{zh_until}，"
+                    f"早于课时结束 {s.last_date}",
+                    f"'{s.programme.name}' on {WEEKDAY_LABELS_EN[s.weekday]}: {row['person']}'s admission {en_until}, "
+                    f"before the session ends on {s.last_date}",
+                    weekday=s.weekday,
+                    programme_id=s.programme_id,
+                    first_date=until,
+                ),
+                "rule": "R-ASS-2",
+            }
+        )
+    for s in sessions:
+        if s.needs_staff and s.staff_id is None:
+            out.append(
+                {
+                    **_finding(
+                        "needs_staff",
+                        f"“{s.programme.name}”{WEEKDAY_LABELS[s.weekday]}待安排授课人员（自 {s.first_date}）",
+                        f"'{s.programme.name}' on {WEEKDAY_LABELS_EN[s.weekday]} needs staff (from {s.first_date})",
+                        weekday=s.weekday,
+                        programme_id=s.programme_id,
+                        first_date=s.first_date,
+                    ),
+                    "rule": "R-ASS-2",
+                }
+            )
+    return out
 
 
 def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = None) -> list[dict]:

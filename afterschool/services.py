@@ -297,12 +297,13 @@ def session_create(
     weekdays: list[int],
     starts_at: time,
     ends_at: time,
-    teacher_id: int,
+    teacher_id: int | None = None,
+    outside_person_id: int | None = None,
     room_id: int | None = None,
     first_date: date | None = None,
     last_date: date | None = None,
 ) -> list[Session]:
-    """One session per weekday, all or none."""
+    """One session per weekday, all or none; delivered by a teacher of the school or an admitted outside person."""
     school = _lock_school(programme.school)
     term = programme.term
     if ends_at <= starts_at:
@@ -338,8 +339,21 @@ def session_create(
         room = Room.objects.filter(school=school, pk=room_id).first()
         if room is None:
             raise _invalid("session.room_unknown", "room_id", "本校没有该场地", "No such room in this school")
-    teacher = _teacher_of(school, teacher_id, "teacher_id")
-    staff = staff_for_teacher(school, teacher)
+    if (teacher_id is None) == (outside_person_id is None):
+        raise _invalid(
+            "session.staff_required",
+            "teacher_id",
+            "请选择一位本校教师或一位校外人员",
+            "Give either a teacher of the school or an outside person",
+        )
+    if teacher_id is not None:
+        teacher = _teacher_of(school, teacher_id, "teacher_id")
+        staff = staff_for_teacher(school, teacher)
+    else:
+        from .admission import outside_staff_for
+
+        staff = outside_staff_for(school, outside_person_id, first_date, last_date)
+        teacher = staff
 
     school_sessions = Session.objects.filter(school=school).select_related("programme")
     enrolled_ids = list(students_of_programme_from(programme, first_date))
@@ -353,7 +367,8 @@ def session_create(
         }
         other = overlapping(school_sessions.filter(staff=staff), **slot).first()
         if other:
-            raise _clash("session.staff_clash", f"{teacher.name}老师", f"teacher {teacher.name}", other, "teacher_id")
+            field = "teacher_id" if teacher_id is not None else "outside_person_id"
+            raise _clash("session.staff_clash", f"{teacher.name}老师", f"teacher {teacher.name}", other, field)
         if room:
             other = overlapping(school_sessions.filter(room=room), **slot).first()
             if other:

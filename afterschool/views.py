@@ -53,7 +53,7 @@ def _clashes(sessions: list[Session]) -> dict[int, list[str]]:
         for b in sessions[i + 1 :]:
             if not sessions_overlap(a, b):
                 continue
-            if a.staff_id == b.staff_id:
+            if a.staff_id and a.staff_id == b.staff_id:
                 why = f"教师冲突 teacher clash: {a.staff.name}"
             elif a.room_id and a.room_id == b.room_id:
                 why = f"场地冲突 room clash: {a.room.name}"

@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "afterschool.allocate_due_windows",
         "schedule": crontab(minute="*/5"),
     },
+    "afterschool-admission-daily": {
+        "task": "afterschool.admission_daily",
+        "schedule": timedelta(hours=24),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------------------------

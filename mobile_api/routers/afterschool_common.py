@@ -65,6 +65,7 @@ class SessionOut(Schema):
     room_id: int | None
     staff: str
     staff_kind: str
+    needs_staff: bool
     first_date: Date
     last_date: Date
 
@@ -135,8 +136,9 @@ def session_out(s: Session) -> dict:
         "ends_at": hm(s.ends_at),
         "room": s.room.name if s.room_id else None,
         "room_id": s.room_id,
-        "staff": s.staff.name,
-        "staff_kind": s.staff.kind,
+        "staff": s.staff.name if s.staff_id else "",
+        "staff_kind": s.staff.kind if s.staff_id else "",
+        "needs_staff": s.needs_staff,
         "first_date": s.first_date,
         "last_date": s.last_date,
     }

@@ -275,7 +275,10 @@ class SessionIn(Schema):
     weekdays: list[int] = Field(..., min_length=1, max_length=5, description="0=周一 Monday … 4=周五 Friday")
     starts_at: LocalTime
     ends_at: LocalTime
-    teacher_id: int = Field(..., ge=1, le=MAX_ID)
+    teacher_id: int | None = Field(None, ge=1, le=MAX_ID, description="本校教师 a teacher of the school, or")
+    outside_person_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="已准入的校外人员 an admitted outside person"
+    )
     room_id: int | None = Field(None, ge=1, le=MAX_ID)
     first_date: Date | None = None
     last_date: Date | None = None

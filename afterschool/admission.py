@@ -1,0 +1,1046 @@
+"""Admission of outside personnel (校外人员准入, R-ASS-2, R-STAFF-2): applications, the prohibited-persons register,
+review, suspension and revocation, and what they do to the schedule.
+
+An application moves draft → school_review → (returned ↔ school_review) → bureau_review → admitted → expired, and
+an admitted person can be suspended or revoked with a reason from the policy list. Every step is audited and
+notifies the applicant and the next reviewer. A register hit (keyed hash of the ID number) blocks admission and
+suspends an admitted person at once; name + birth date is only a warning for a reviewer to judge.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from core.audit import audit_log
+from core.documents import check_document
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.notifications import notify
+from core.pii import id_number_hash, normalize_id_number
+from core.policy import policy_decimal, policy_int
+from core.uploads import random_name
+
+from .models import (
+    ADMISSION_OPEN,
+    Admission,
+    AdmissionDocument,
+    AdmissionReason,
+    OutsidePerson,
+    Programme,
+    ProhibitedPerson,
+    School,
+    Session,
+    Staff,
+)
+
+S = Admission.Status
+REVIEWER_BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
+REQUIRED_DOCUMENTS = (
+    AdmissionDocument.Kind.PHOTO,
+    AdmissionDocument.Kind.CRIMINAL_RECORD,
+    AdmissionDocument.Kind.HEALTH,
+    AdmissionDocument.Kind.CONSENT,
+)
+
+
+def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def birth_date_of(number: str) -> date:
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def _months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _money(raw, field: str) -> Decimal | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = Decimal(str(raw)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError, TypeError):
+        value = None
+    if value is None or value < 0 or value >= Decimal("1000000"):
+        raise _invalid("admission.money_invalid", field, "金额无效（元，保留两位小数）", "Invalid amount of yuan")
+    return value
+
+
+# --- Who reviews -----------------------------------------------------------------------------------------------------
+
+
+def school_reviewer_ids(school: School) -> set[int]:
+    return set(
+        Membership.objects.active().filter(role=Role.SCHOOL_ADMIN, school=school).values_list("user_id", flat=True)
+    )
+
+
+def bureau_reviewer_ids(school: School) -> set[int]:
+    regions = [school.town_id, school.town.parent_id]
+    return set(
+        Membership.objects.active()
+        .filter(role__in=REVIEWER_BUREAU_ROLES, region_id__in=[r for r in regions if r])
+        .values_list("user_id", flat=True)
+    )
+
+
+def is_school_reviewer(user, admission: Admission) -> bool:
+    return admission.school_id in school_ids_for(user, Role.SCHOOL_ADMIN)
+
+
+def is_bureau_reviewer(user, admission: Admission) -> bool:
+    return admission.school.town_id in region_ids_for(user, *REVIEWER_BUREAU_ROLES)
+
+
+def is_reviewer(user, admission: Admission) -> bool:
+    return is_school_reviewer(user, admission) or is_bureau_reviewer(user, admission)
+
+
+def admissions_visible_to(user):
+    """Applicants see their own (an institution's staff those of their institution), school admins those for their
+    school, bureau staff those for schools in their towns."""
+    q = Q(applicant=user)
+    inst = institution_ids_for(user)
+    if inst:
+        q |= Q(institution_id__in=inst)
+    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
+    if schools:
+        q |= Q(school_id__in=schools)
+    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES, Role.INSPECTOR)
+    if towns:
+        q |= Q(school__town_id__in=towns)
+    return Admission.objects.filter(q)
+
+
+def access_admission(user, admission_id) -> Admission:
+    try:
+        pk = int(admission_id)
+    except (TypeError, ValueError):
+        raise NotFound("准入申请", "admission") from None
+    row = admissions_visible_to(user).select_related("person", "school__town", "institution").filter(pk=pk).first()
+    if row is None:
+        raise NotFound("准入申请", "admission")
+    return row
+
+
+def _recipients_of_applicant(admission: Admission) -> set[int]:
+    ids = {admission.applicant_id}
+    if admission.person.user_id:
+        ids.add(admission.person.user_id)
+    if admission.institution_id:
+        ids |= set(
+            Membership.objects.active()
+            .filter(role=Role.INSTITUTION_STAFF, institution_id=admission.institution_id)
+            .values_list("user_id", flat=True)
+        )
+    return ids
+
+
+def _notify(admission: Admission, recipients, kind: str, title: str, body: str = "") -> None:
+    notify(
+        recipients=recipients,
+        kind=f"admission.{kind}",
+        title=title,
+        body=body,
+        obj=admission,
+        payload={"admission_id": admission.pk, "status": admission.status},
+    )
+
+
+def _lock(admission: Admission) -> Admission:
+    return Admission.objects.select_for_update().select_related("person", "school__town").get(pk=admission.pk)
+
+
+def _transition(admission: Admission, *, allowed: tuple[str, ...], actor, verb: str, to: str, data=None, **fields):
+    if admission.status not in allowed:
+        raise DomainError(
+            "admission.wrong_state",
+            f"当前状态（{admission.get_status_display()}）不能执行此操作",
+            f"Not possible in the current state ({admission.status})",
+            status=409,
+        )
+    before = admission.status
+    admission.status = to
+    for k, v in fields.items():
+        setattr(admission, k, v)
+    admission.save(update_fields=["status", *fields])
+    audit_log(actor=actor, verb=f"admission.{verb}", obj=admission, from_state=before, to_state=to, data=data or {})
+    return admission
+
+
+# --- The register -------------------------------------------------------------------------------------------------
+
+
+def register_match(*, id_hash: str, name: str, birth_date: date) -> tuple[list[dict], list[dict]]:
+    """(exact hits by ID hash, name + birth date warnings): two indexed queries whatever the register's size."""
+    hits = [
+        {"entry": e.pk, "source": e.source, "listed_on": str(e.listed_on)}
+        for e in ProhibitedPerson.objects.filter(id_hash=id_hash).only("pk", "source", "listed_on")[:20]
+    ]
+    warnings = [
+        {"entry": e.pk, "source": e.source, "listed_on": str(e.listed_on), "id_last4": e.id_last4}
+        for e in ProhibitedPerson.objects.filter(name=name, birth_date=birth_date)
+        .exclude(id_hash=id_hash)
+        .only("pk", "source", "listed_on", "id_last4")[:20]
+    ]
+    return hits, warnings
+
+
+REGISTER_HEADERS = {"姓名": "name", "身份证号": "id_number", "来源": "source", "列入日期": "listed_on"}
+
+
+def _cell_date(value) -> date | None:
+    if isinstance(value, date):
+        return value if not hasattr(value, "date") else value.date()
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+def register_import(*, actor, upload) -> dict:
+    """Entries from an xlsx sheet (header row 姓名 / 身份证号 / 来源 / 列入日期), all or none. The full ID numbers
+    are hashed on the way in and never stored. Entries already on the register (same number, same source) are
+    skipped, so importing the same file twice adds nothing. The re-check of admitted people runs after commit."""
+    if not region_ids_for(actor, *REVIEWER_BUREAU_ROLES):
+        raise PermissionDenied("只有教育局可以导入从业禁止名单", "Only the bureau imports the register")
+    from openpyxl import load_workbook
+
+    upload.seek(0)
+    head = upload.read(4)
+    upload.seek(0)
+    if head != b"PK\x03\x04":
+        raise _invalid("register.not_xlsx", "file", "请上传 xlsx 表格", "Upload an xlsx spreadsheet", status=415)
+    try:
+        sheet = load_workbook(io.BytesIO(upload.read()), read_only=True, data_only=True).worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(c or "").strip() for c in next(rows)]
+    except Exception:  # openpyxl raises many kinds on a damaged file
+        raise _invalid("register.unreadable", "file", "表格无法读取", "The spreadsheet cannot be read") from None
+    columns = {REGISTER_HEADERS[h]: i for i, h in enumerate(header) if h in REGISTER_HEADERS}
+    missing = [h for h, key in REGISTER_HEADERS.items() if key not in columns]
+    if missing:
+        raise _invalid(
+            "register.columns_missing",
+            "file",
+            f"缺少列：{'、'.join(missing)}",
+            f"Missing columns: {', '.join(REGISTER_HEADERS[h] for h in missing)}",
+        )
+    entries, errors = [], []
+    for line, row in enumerate(rows, start=2):
+        if not row or all(c in (None, "") for c in row):
+            continue
+
+        def cell(key, row=row):
+            i = columns[key]
+            return row[i] if i < len(row) else None
+
+        number = normalize_id_number(str(cell("id_number") or ""))
+        name = str(cell("name") or "").strip()[:50]
+        source = str(cell("source") or "").strip()[:200]
+        listed_on = _cell_date(cell("listed_on"))
+        if number is None:
+            errors.append({"line": line, "field": "身份证号", "message_en": "invalid ID number"})
+        if not name or not source:
+            errors.append({"line": line, "field": "姓名/来源", "message_en": "name and source are required"})
+        if listed_on is None:
+            errors.append({"line": line, "field": "列入日期", "message_en": "date must be YYYY-MM-DD"})
+        if number and name and source and listed_on:
+            entries.append(
+                ProhibitedPerson(
+                    id_hash=id_number_hash(number),
+                    id_last4=number[-4:],
+                    name=name,
+                    birth_date=birth_date_of(number),
+                    source=source,
+                    listed_on=listed_on,
+                )
+            )
+        if len(errors) > 200:
+            break
+    if errors:
+        lines = "、".join(str(e["line"]) for e in errors[:10])
+        raise DomainError(
+            "register.rows_invalid",
+            f"第 {lines} 行有误，未导入任何条目",
+            f"Rows {lines} are invalid; nothing was imported",
+            status=422,
+            fields={"file": (f"{len(errors)} 处错误", f"{len(errors)} errors")},
+        )
+    with transaction.atomic():
+        before = ProhibitedPerson.objects.count()
+        for start in range(0, len(entries), 2000):
+            ProhibitedPerson.objects.bulk_create(entries[start : start + 2000], ignore_conflicts=True)
+        added = ProhibitedPerson.objects.count() - before
+        audit_log(
+            actor=actor,
+            verb="admission.register_imported",
+            object_type="afterschool.prohibitedperson",
+            data={"rows": len(entries), "added": added},
+        )
+        if added:
+            from .tasks import recheck_admitted
+
+            transaction.on_commit(lambda: recheck_admitted.delay())
+    return {"rows": len(entries), "added": added, "skipped": len(entries) - added}
+
+
+def admitted_recheck(*, actor=None) -> dict:
+    """Every admitted (or suspended-for-other-reasons) person against the register: one query finds the hits,
+    each hit is suspended at once with its sessions freed."""
+    hits = list(
+        Admission.objects.filter(
+            status=S.ADMITTED,
+            person__id_hash__in=ProhibitedPerson.objects.values("id_hash"),
+        ).values_list("pk", flat=True)
+    )
+    suspended = 0
+    for pk in hits:
+        with transaction.atomic():
+            admission = _lock(Admission(pk=pk))
+            if admission.status != S.ADMITTED:
+                continue
+            hit, _ = register_match(
+                id_hash=admission.person.id_hash, name=admission.person.name, birth_date=admission.person.birth_date
+            )
+            admission.register_hits = hit
+            admission.save(update_fields=["register_hits"])
+            _suspend_or_revoke(
+                admission, actor=actor, to=S.SUSPENDED, reason=AdmissionReason.REGISTER_HIT, note="名单复核命中"
+            )
+            _alert_bureau(admission)
+            suspended += 1
+    return {"checked": Admission.objects.filter(status=S.ADMITTED).count() + suspended, "suspended": suspended}
+
+
+def _alert_bureau(admission: Admission) -> None:
+    _notify(
+        admission,
+        bureau_reviewer_ids(admission.school),
+        "register_hit",
+        f"从业禁止名单命中：{admission.person.name}",
+        f"Register hit: {admission.person.masked_id}",
+    )
+
+
+# --- Applications -------------------------------------------------------------------------------------------------
+
+
+def _clean_qualifications(raw, on: date) -> list[dict]:
+    out = []
+    for i, q in enumerate(raw or []):
+        q = dict(q)
+        kind = str(q.get("kind") or "").strip()[:50]
+        number = str(q.get("number") or "").strip()[:50]
+        issuer = str(q.get("issuer") or "").strip()[:100]
+        expires = _cell_date(q.get("expires_on")) if q.get("expires_on") else None
+        if not kind or not number or not issuer:
+            raise _invalid(
+                "admission.qualification_incomplete",
+                f"qualifications.{i}",
+                "资质须填写类型、证书编号和发证机关",
+                "A qualification needs a kind, a number and an issuer",
+            )
+        if expires is not None and expires < on:
+            raise _invalid(
+                "admission.qualification_expired",
+                f"qualifications.{i}",
+                f"资质证书“{kind}”已于 {expires} 过期",
+                f"Qualification '{kind}' expired on {expires}",
+            )
+        out.append({"kind": kind, "number": number, "issuer": issuer, "expires_on": str(expires) if expires else None})
+    return out
+
+
+def _check_certificates(*, record_issued_on, health_issued_on, on: date) -> None:
+    months = policy_int("criminal_record_max_age_months", on)
+    if record_issued_on is not None:
+        if record_issued_on > on:
+            raise _invalid(
+                "admission.record_in_future", "record_issued_on", "证明日期不能晚于今天", "The date lies in the future"
+            )
+        if record_issued_on < _months_before(on, months):
+            raise _invalid(
+                "admission.record_too_old",
+                "record_issued_on",
+                f"无犯罪记录证明须为近 {months} 个月内出具",
+                f"The no-criminal-record certificate must be at most {months} months old",
+            )
+    if health_issued_on is not None and health_issued_on > on:
+        raise _invalid(
+            "admission.health_in_future", "health_issued_on", "证明日期不能晚于今天", "The date lies in the future"
+        )
+
+
+def _check_fee(fee: Decimal | None, market: Decimal | None, on: date) -> None:
+    if fee is None or market is None:
+        raise _invalid(
+            "admission.fee_required",
+            "fee_per_lesson",
+            "第三方机构须填写每次课收费和市场价",
+            "A third party gives its fee per lesson and the market price",
+        )
+    share = policy_decimal("third_party_fee_max_share_of_market", on)
+    if market <= 0 or fee > (market * share).quantize(Decimal("0.01")):
+        raise _invalid(
+            "admission.fee_not_below_market",
+            "fee_per_lesson",
+            f"收费须明显低于市场价（不超过市场价的 {share * 100:.0f}%）",
+            f"The fee must be clearly below the market price (at most {share * 100:.0f} % of it)",
+        )
+
+
+def _in_service_elsewhere(person: OutsidePerson, school: School, actor) -> bool:
+    """A teacher of another school (by account or phone), or a registry staff row flagged in-service."""
+    from institutions.models import Staff as InstitutionStaff
+
+    users = Q(user__phone=person.phone) if person.phone else Q(pk__in=[])
+    if person.user_id:
+        users |= Q(user_id=person.user_id)
+    teaches_elsewhere = Membership.objects.active().filter(users, role=Role.TEACHER).exclude(school=school).exists()
+    return (
+        teaches_elsewhere
+        or InstitutionStaff.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
+    )
+
+
+def _person_for(*, name: str, id_number: str, phone: str, user) -> OutsidePerson:
+    number = normalize_id_number(id_number)
+    if number is None:
+        raise _invalid(
+            "admission.id_number_invalid",
+            "id_number",
+            "身份证号无效（请检查校验位）",
+            "The ID number is not valid (check digit)",
+        )
+    digest = id_number_hash(number)
+    person = OutsidePerson.objects.filter(id_hash=digest).first()
+    if person is None:
+        try:
+            with transaction.atomic():
+                person = OutsidePerson.objects.create(
+                    name=name,
+                    id_hash=digest,
+                    id_last4=number[-4:],
+                    birth_date=birth_date_of(number),
+                    phone=phone,
+                    user=user,
+                )
+        except IntegrityError:  # the same person applied at the same moment elsewhere
+            person = OutsidePerson.objects.get(id_hash=digest)
+    elif person.name != name:
+        raise _invalid(
+            "admission.name_mismatch", "name", "姓名与已登记的身份证号不符", "The name does not match the ID number"
+        )
+    return person
+
+
+@transaction.atomic
+def admission_create(
+    *,
+    actor,
+    school_id: int,
+    name: str,
+    id_number: str,
+    phone: str = "",
+    institution_id: int | None = None,
+    programme_ids: list[int] = (),
+    paid: bool = True,
+    qualifications: list[dict] = (),
+    record_issuer: str = "",
+    record_issued_on: date | None = None,
+    health_issuer: str = "",
+    health_issued_on: date | None = None,
+    consent_signed: bool = False,
+    fee_per_lesson=None,
+    market_price=None,
+    renewal_of: Admission | None = None,
+) -> Admission:
+    """A draft application; documents are added next, then it is submitted."""
+    on = today()
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise _invalid("admission.name_required", "name", "请填写姓名（不超过 50 字）", "Give the name (≤ 50 chars)")
+    school = School.objects.select_related("town").filter(pk=school_id).first()
+    if school is None:
+        raise _invalid("admission.school_unknown", "school_id", "学校不存在", "No such school")
+    institution = None
+    if institution_id is not None:
+        from institutions.models import Institution, Status
+
+        if institution_id not in institution_ids_for(actor):
+            raise _invalid(
+                "admission.institution_not_yours",
+                "institution_id",
+                "您不是该机构的工作人员",
+                "You do not act for this institution",
+                status=403,
+            )
+        institution = Institution.objects.get(pk=institution_id)
+        if institution.status != Status.LICENSED or not institution.on_national_platform:
+            raise _invalid(
+                "admission.institution_not_eligible",
+                "institution_id",
+                "第三方机构须持有办学许可并已纳入全国监管平台",
+                "A third party must be licensed and on the national supervision platform",
+                status=409,
+            )
+    programmes = list(Programme.objects.filter(school=school, pk__in=set(programme_ids)))
+    if len(programmes) != len(set(programme_ids)):
+        raise _invalid("admission.programme_unknown", "programme_ids", "本校没有该项目", "No such programme here")
+    quals = _clean_qualifications(qualifications, on)
+    _check_certificates(record_issued_on=record_issued_on, health_issued_on=health_issued_on, on=on)
+    fee, market = _money(fee_per_lesson, "fee_per_lesson"), _money(market_price, "market_price")
+    if institution is not None:
+        _check_fee(fee, market, on)
+    person = _person_for(name=name, id_number=id_number, phone=phone, user=None if institution else actor)
+    if paid and _in_service_elsewhere(person, school, actor):
+        raise _invalid(
+            "admission.in_service_teacher",
+            "id_number",
+            "在职中小学教师不能作为有偿校外人员",
+            "A serving teacher of another school cannot be paid outside personnel",
+            status=409,
+        )
+    if Admission.objects.filter(person=person, school=school, status__in=ADMISSION_OPEN).exists():
+        raise _invalid(
+            "admission.duplicate_open",
+            "id_number",
+            "此人在该校已有未完成的申请",
+            "This person already has an open application for this school",
+            status=409,
+        )
+    try:
+        with transaction.atomic():
+            admission = Admission.objects.create(
+                person=person,
+                institution=institution,
+                applicant=actor,
+                school=school,
+                paid=paid,
+                qualifications=quals,
+                record_issuer=record_issuer[:100],
+                record_issued_on=record_issued_on,
+                health_issuer=health_issuer[:100],
+                health_issued_on=health_issued_on,
+                consent_signed=consent_signed,
+                fee_per_lesson=fee,
+                market_price=market,
+                renewal_of=renewal_of,
+            )
+    except IntegrityError:  # a concurrent twin won the partial unique index
+        raise _invalid(
+            "admission.duplicate_open",
+            "id_number",
+            "此人在该校已有未完成的申请",
+            "This person already has an open application for this school",
+            status=409,
+        ) from None
+    admission.programmes.set(programmes)
+    audit_log(
+        actor=actor,
+        verb="admission.created",
+        obj=admission,
+        to_state=S.DRAFT,
+        data={"school": school.pk, "institution": institution_id, "renewal_of": getattr(renewal_of, "pk", None)},
+    )
+    return admission
+
+
+@transaction.atomic
+def admission_renew(*, actor, admission: Admission) -> Admission:
+    """A draft pre-filled from the last application (certificates dated anew and documents uploaded again)."""
+    if admission.status not in (S.ADMITTED, S.EXPIRED):
+        raise DomainError(
+            "admission.not_renewable",
+            "只有已准入或已过期的可以续期",
+            "Only an admitted or expired one renews",
+            status=409,
+        )
+    if admission.applicant_id != actor.pk and admission.institution_id not in institution_ids_for(actor):
+        raise PermissionDenied()
+    draft = (
+        Admission.objects.create(
+            person=admission.person,
+            institution=admission.institution,
+            applicant=actor,
+            school=admission.school,
+            paid=admission.paid,
+            qualifications=admission.qualifications,
+            record_issuer=admission.record_issuer,
+            health_issuer=admission.health_issuer,
+            consent_signed=False,
+            fee_per_lesson=admission.fee_per_lesson,
+            market_price=admission.market_price,
+            renewal_of=admission,
+        )
+        if not Admission.objects.filter(
+            person=admission.person, school=admission.school, status__in=ADMISSION_OPEN
+        ).exists()
+        else None
+    )
+    if draft is None:
+        raise DomainError(
+            "admission.duplicate_open",
+            "此人在该校已有未完成的申请",
+            "This person already has an open application for this school",
+            status=409,
+        )
+    draft.programmes.set(admission.programmes.all())
+    audit_log(actor=actor, verb="admission.renewal_started", obj=draft, to_state=S.DRAFT, data={"from": admission.pk})
+    return draft
+
+
+def _require_applicant(actor, admission: Admission) -> None:
+    if admission.applicant_id != actor.pk and admission.institution_id not in institution_ids_for(actor):
+        raise PermissionDenied("只有申请人可以修改申请", "Only the applicant may change the application")
+
+
+@transaction.atomic
+def document_add(*, actor, admission: Admission, kind: str, upload) -> AdmissionDocument:
+    admission = _lock(admission)
+    _require_applicant(actor, admission)
+    if admission.status not in (S.DRAFT, S.RETURNED):
+        raise DomainError(
+            "admission.wrong_state", "已提交的申请不能添加材料", "Documents are added before submitting", status=409
+        )
+    if kind not in AdmissionDocument.Kind.values:
+        raise _invalid("admission.document_kind_unknown", "kind", "材料类型无效", "Unknown document kind")
+    checked = check_document(upload)
+    doc = AdmissionDocument(
+        admission=admission, kind=kind, content_type=checked.content_type, size=len(checked.content)
+    )
+    doc.file.save(random_name("." + checked.extension), ContentFile(checked.content), save=False)
+    doc.save()
+    audit_log(actor=actor, verb="admission.document_added", obj=admission, data={"document": doc.pk, "kind": kind})
+    return doc
+
+
+def document_open(*, actor, admission: Admission, document_id: int) -> AdmissionDocument:
+    """A document for a reviewer of this application only; each view is logged."""
+    if not is_reviewer(actor, admission):
+        raise NotFound("材料", "document")
+    doc = AdmissionDocument.objects.filter(admission=admission, pk=document_id).first()
+    if doc is None:
+        raise NotFound("材料", "document")
+    audit_log(actor=actor, verb="admission.document_viewed", obj=admission, data={"document": doc.pk, "kind": doc.kind})
+    return doc
+
+
+@transaction.atomic
+def admission_submit(*, actor, admission: Admission) -> Admission:
+    admission = _lock(admission)
+    _require_applicant(actor, admission)
+    on = today()
+    kinds = set(admission.documents.values_list("kind", flat=True))
+    missing = [k for k in REQUIRED_DOCUMENTS if k not in kinds]
+    if missing:
+        labels = "、".join(AdmissionDocument.Kind(k).label.split(" ")[0] for k in missing)
+        raise _invalid(
+            "admission.documents_missing",
+            "documents",
+            f"缺少材料：{labels}",
+            f"Missing documents: {', '.join(missing)}",
+        )
+    if not admission.consent_signed:
+        raise _invalid(
+            "admission.consent_required", "consent_signed", "须签署背景审查同意书", "The consent must be signed"
+        )
+    if admission.record_issued_on is None or not admission.record_issuer:
+        raise _invalid(
+            "admission.record_required",
+            "record_issued_on",
+            "请填写无犯罪记录证明",
+            "Give the no-criminal-record certificate",
+        )
+    _check_certificates(record_issued_on=admission.record_issued_on, health_issued_on=admission.health_issued_on, on=on)
+    _clean_qualifications(admission.qualifications, on)
+    person = admission.person
+    hits, warnings = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
+    _transition(
+        admission,
+        allowed=(S.DRAFT, S.RETURNED),
+        actor=actor,
+        verb="submitted",
+        to=S.SCHOOL_REVIEW,
+        data={"register_hits": len(hits), "register_warnings": len(warnings)},
+        register_hits=hits,
+        register_warnings=warnings,
+        submitted_at=timezone.now(),
+        message="",
+    )
+    _notify(admission, _recipients_of_applicant(admission), "submitted", "准入申请已提交", "Application submitted")
+    _notify(
+        admission,
+        school_reviewer_ids(admission.school),
+        "school_review",
+        f"待审核：{person.name} 的校外人员准入申请",
+        "An outside-personnel application awaits your review",
+    )
+    if hits:
+        _alert_bureau(admission)
+    return admission
+
+
+def _blocked_by_register(admission: Admission) -> None:
+    if admission.register_hits:
+        raise DomainError(
+            "admission.register_hit",
+            "此人在从业禁止名单上，不能准入",
+            "This person is on the prohibited-persons register and cannot be admitted",
+            status=409,
+        )
+
+
+@transaction.atomic
+def admission_school_review(*, actor, admission: Admission, approve: bool, message: str = "") -> Admission:
+    admission = _lock(admission)
+    if not is_school_reviewer(actor, admission):
+        raise PermissionDenied("只有本校管理员可以审核", "Only the school's admin reviews")
+    message = (message or "").strip()[:500]
+    if approve:
+        _blocked_by_register(admission)
+        _transition(
+            admission,
+            allowed=(S.SCHOOL_REVIEW,),
+            actor=actor,
+            verb="school_approved",
+            to=S.BUREAU_REVIEW,
+            message=message,
+        )
+        _notify(
+            admission,
+            _recipients_of_applicant(admission),
+            "school_approved",
+            "学校审核通过，待教育局审核",
+            "Approved by the school; awaiting the bureau",
+        )
+        _notify(
+            admission,
+            bureau_reviewer_ids(admission.school),
+            "bureau_review",
+            f"待审核：{admission.person.name} 的校外人员准入申请",
+            "An outside-personnel application awaits review",
+        )
+    else:
+        if not message:
+            raise _invalid(
+                "admission.message_required", "message", "退回须说明需补充的内容", "Say what is missing when returning"
+            )
+        _transition(
+            admission,
+            allowed=(S.SCHOOL_REVIEW,),
+            actor=actor,
+            verb="returned",
+            to=S.RETURNED,
+            data={"message": message},
+            message=message,
+        )
+        _notify(admission, _recipients_of_applicant(admission), "returned", "准入申请被退回补充", message)
+    return admission
+
+
+@transaction.atomic
+def admission_bureau_review(*, actor, admission: Admission, approve: bool, message: str = "") -> Admission:
+    admission = _lock(admission)
+    if not is_bureau_reviewer(actor, admission):
+        raise PermissionDenied("只有教育局可以审核", "Only the bureau reviews")
+    message = (message or "").strip()[:500]
+    if approve:
+        person = admission.person
+        hits, warnings = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
+        if hits:
+            admission.register_hits = hits
+            admission.save(update_fields=["register_hits"])
+        _blocked_by_register(admission)
+        on = today()
+        days = policy_int("outside_admission_validity_days", on)
+        _transition(
+            admission,
+            allowed=(S.BUREAU_REVIEW,),
+            actor=actor,
+            verb="admitted",
+            to=S.ADMITTED,
+            data={"valid_until": str(on + timedelta(days=days - 1))},
+            message=message,
+            valid_from=on,
+            valid_until=on + timedelta(days=days - 1),
+            decided_at=timezone.now(),
+            register_warnings=warnings,
+        )
+        Staff.objects.get_or_create(
+            school=admission.school,
+            outside_person=person,
+            defaults={"kind": Staff.StaffKind.OUTSIDE, "name": person.name, "user": None},
+        )
+        _notify(
+            admission,
+            _recipients_of_applicant(admission) | school_reviewer_ids(admission.school),
+            "admitted",
+            f"{person.name} 已准入（有效期至 {admission.valid_until}）",
+            f"Admitted until {admission.valid_until}",
+        )
+    else:
+        if not message:
+            raise _invalid(
+                "admission.message_required", "message", "退回须说明需补充的内容", "Say what is missing when returning"
+            )
+        _transition(
+            admission,
+            allowed=(S.BUREAU_REVIEW,),
+            actor=actor,
+            verb="returned",
+            to=S.RETURNED,
+            data={"message": message, "by": "bureau"},
+            message=message,
+        )
+        _notify(
+            admission,
+            _recipients_of_applicant(admission) | school_reviewer_ids(admission.school),
+            "returned",
+            "准入申请被教育局退回补充",
+            message,
+        )
+    return admission
+
+
+# --- Suspension, revocation and the schedule -------------------------------------------------------------------------
+
+
+def release_sessions(admission: Admission) -> list[int]:
+    """Take the person off every session of the school from today: a session that already ran keeps its past
+    (and its attendance) up to yesterday and continues from today as a copy that needs staff."""
+    cut = today()
+    rows = list(
+        Session.objects.select_for_update().filter(
+            school=admission.school, staff__outside_person=admission.person, last_date__gte=cut
+        )
+    )
+    touched = []
+    for s in rows:
+        if s.first_date >= cut:
+            Session.objects.filter(pk=s.pk).update(staff=None, needs_staff=True)
+            touched.append(s.pk)
+        else:
+            Session.objects.filter(pk=s.pk).update(last_date=cut - timedelta(days=1))
+            copy = Session.objects.bulk_create(
+                [
+                    Session(
+                        programme_id=s.programme_id,
+                        school_id=s.school_id,
+                        weekday=s.weekday,
+                        starts_at=s.starts_at,
+                        ends_at=s.ends_at,
+                        room_id=s.room_id,
+                        staff=None,
+                        needs_staff=True,
+                        first_date=cut,
+                        last_date=s.last_date,
+                    )
+                ]
+            )[0]
+            touched.append(copy.pk)
+    return touched
+
+
+def _suspend_or_revoke(admission: Admission, *, actor, to: str, reason: str, note: str) -> Admission:
+    allowed = (S.ADMITTED,) if to == S.SUSPENDED else (S.ADMITTED, S.SUSPENDED)
+    _transition(
+        admission,
+        allowed=allowed,
+        actor=actor,
+        verb=to,
+        to=to,
+        data={"reason": reason, "note": note[:200]},
+        reason=reason,
+        message=note[:500],
+        decided_at=timezone.now(),
+    )
+    freed = release_sessions(admission)
+    if freed:
+        audit_log(actor=actor, verb="admission.sessions_released", obj=admission, data={"sessions": freed})
+    label = AdmissionReason(reason).label
+    _notify(
+        admission,
+        _recipients_of_applicant(admission),
+        to,
+        f"准入已{'暂停' if to == S.SUSPENDED else '撤销'}：{label}",
+        note,
+    )
+    _notify(
+        admission,
+        school_reviewer_ids(admission.school),
+        "needs_staff",
+        f"{admission.person.name} 已停止授课，{len(freed)} 个课时待安排授课人员",
+        f"{len(freed)} sessions need staff",
+    )
+    return admission
+
+
+def _clean_reason(reason: str) -> str:
+    if reason not in AdmissionReason.values:
+        raise _invalid("admission.reason_unknown", "reason", "请从政策列表中选择原因", "Choose a reason from the list")
+    return reason
+
+
+@transaction.atomic
+def admission_suspend(*, actor, admission: Admission, reason: str, note: str = "") -> Admission:
+    reason = _clean_reason(reason)
+    admission = _lock(admission)
+    if not is_bureau_reviewer(actor, admission):
+        raise PermissionDenied("只有教育局可以暂停准入", "Only the bureau suspends")
+    return _suspend_or_revoke(admission, actor=actor, to=S.SUSPENDED, reason=reason, note=note or "")
+
+
+@transaction.atomic
+def admission_revoke(*, actor, admission: Admission, reason: str, note: str = "") -> Admission:
+    reason = _clean_reason(reason)
+    admission = _lock(admission)
+    if not is_bureau_reviewer(actor, admission):
+        raise PermissionDenied("只有教育局可以撤销准入", "Only the bureau revokes")
+    return _suspend_or_revoke(admission, actor=actor, to=S.REVOKED, reason=reason, note=note or "")
+
+
+# --- Enforcement -----------------------------------------------------------------------------------------------------
+
+
+def day_to_check(first_date: date, last_date: date) -> date:
+    """The first day a person would actually teach: from today on (the term's past is not rewritten)."""
+    now = today()
+    return first_date if last_date < now else max(first_date, now)
+
+
+def check_outside_staff(staff: Staff, first_date: date, last_date: date, field: str = "outside_person_id") -> None:
+    """Only a person admitted to this school on the session's first day taught can be put on it (R-ASS-2)."""
+    if staff.kind != Staff.StaffKind.OUTSIDE:
+        return
+    day = day_to_check(first_date, last_date)
+    ok = Admission.objects.filter(
+        person_id=staff.outside_person_id,
+        school_id=staff.school_id,
+        status=S.ADMITTED,
+        valid_from__lte=day,
+        valid_until__gte=day,
+    ).exists()
+    if not ok:
+        raise _invalid(
+            "session.outside_not_admitted",
+            field,
+            f"{staff.name}在 {day} 没有有效的准入，不能排课",
+            f"{staff.name} has no valid admission on {day} and cannot be scheduled",
+            status=409,
+        )
+
+
+def outside_staff_for(school: School, person_id: int, first_date: date, last_date: date) -> Staff:
+    staff = Staff.objects.filter(school=school, outside_person_id=person_id).first()
+    if staff is None:
+        raise _invalid(
+            "session.outside_not_admitted",
+            "outside_person_id",
+            "此人未获准入本校",
+            "Not admitted to this school",
+            status=409,
+        )
+    check_outside_staff(staff, first_date, last_date)
+    return staff
+
+
+def lapsing_sessions(sessions, term) -> list[dict]:
+    """Sessions whose outside person's admission ends before the session's last date in the term."""
+    outside = [s for s in sessions if s.staff_id and s.staff.kind == Staff.StaffKind.OUTSIDE]
+    if not outside:
+        return []
+    until = {}
+    for a in Admission.objects.filter(
+        school_id=term.school_id, person_id__in={s.staff.outside_person_id for s in outside}, status=S.ADMITTED
+    ).only("person_id", "valid_until"):
+        until[a.person_id] = max(until.get(a.person_id, a.valid_until), a.valid_until)
+    out = []
+    for s in outside:
+        end = until.get(s.staff.outside_person_id)
+        if end is None or end < s.last_date:
+            out.append({"session": s, "person": s.staff.name, "valid_until": end})
+    return out
+
+
+# --- Time-driven: expiry and reminders ----------------------------------------------------------------------------
+
+
+def admissions_expire(on: date | None = None) -> int:
+    on = on or today()
+    n = 0
+    for pk in Admission.objects.filter(status=S.ADMITTED, valid_until__lt=on).values_list("pk", flat=True):
+        with transaction.atomic():
+            a = _lock(Admission(pk=pk))
+            if a.status == S.ADMITTED and a.valid_until < on:
+                _transition(a, allowed=(S.ADMITTED,), actor=None, verb="expired", to=S.EXPIRED)
+                _notify(
+                    a,
+                    _recipients_of_applicant(a) | school_reviewer_ids(a.school),
+                    "expired",
+                    f"{a.person.name} 的准入已过期",
+                    "The admission has expired",
+                )
+                n += 1
+    return n
+
+
+def admission_reminders(on: date | None = None) -> int:
+    """30 and 7 days before expiry: the person, the third party and the school (once each, by dedupe key)."""
+    on = on or today()
+    sent = 0
+    for key in ("admission_expiry_reminder_days_first", "admission_expiry_reminder_days_last"):
+        days = policy_int(key, on)
+        rows = Admission.objects.filter(status=S.ADMITTED, valid_until=on + timedelta(days=days)).select_related(
+            "person", "school__town"
+        )
+        for a in rows:
+            recipients = _recipients_of_applicant(a) | school_reviewer_ids(a.school)
+            with transaction.atomic():
+                sent += len(
+                    notify(
+                        recipients=recipients,
+                        kind="admission.expiring",
+                        title=f"{a.person.name} 的准入将于 {a.valid_until} 到期（{days} 天后），请及时续期",
+                        body=f"Admission expires on {a.valid_until} ({days} days)",
+                        obj=a,
+                        payload={"admission_id": a.pk, "days": days},
+                        dedupe_key=f"admission-expiry-{a.pk}-{days}",
+                    )
+                )
+    return sent
+
+
+def admitted_third_parties():
+    """Institutions with at least one admitted person today: the public list (individuals are never listed)."""
+    from institutions.models import Institution
+
+    on = today()
+    return (
+        Institution.objects.filter(
+            admissions__status=S.ADMITTED, admissions__valid_from__lte=on, admissions__valid_until__gte=on
+        )
+        .distinct()
+        .order_by("name", "id")
+    )
