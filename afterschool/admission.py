@@ -412,7 +412,7 @@ def _check_fee(fee: Decimal | None, market: Decimal | None, on: date) -> None:
 
 def _in_service_elsewhere(person: OutsidePerson, school: School, actor) -> bool:
     """A teacher of another school (by account or phone), or a registry staff row flagged in-service."""
-    from institutions.models import Staff as InstitutionStaff
+    from institutions.models import StaffMember
 
     users = Q(user__phone=person.phone) if person.phone else Q(pk__in=[])
     if person.user_id:
@@ -420,7 +420,7 @@ def _in_service_elsewhere(person: OutsidePerson, school: School, actor) -> bool:
     teaches_elsewhere = Membership.objects.active().filter(users, role=Role.TEACHER).exclude(school=school).exists()
     return (
         teaches_elsewhere
-        or InstitutionStaff.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
+        or StaffMember.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
     )
 
 

@@ -96,7 +96,7 @@ def timetable(request, school_id: int):
             .select_related("programme", "room", "staff")
             .order_by("weekday", "starts_at", "id")
         )
-        report = policy.coverage([school], today, terms={school.pk: term})[0]
+        report = policy.school_schedule_check(school, today, term)
     clashes = _clashes(sessions)
     start = min([DAY_START, *(_minutes(s.starts_at) // 60 * 60 for s in sessions)])
     end = max([DAY_END, *(-(-_minutes(s.ends_at) // 60) * 60 for s in sessions)])
@@ -333,3 +333,10 @@ def my_children(request):
             }
         )
     return render(request, "afterschool/my_children.html", {"cards": cards})
+
+
+def third_parties(request):
+    """Public: the admitted third-party institutions (R-ASS-2); individuals are never listed."""
+    from .admission import admitted_third_parties
+
+    return render(request, "afterschool/third_parties.html", {"institutions": admitted_third_parties()[:500]})

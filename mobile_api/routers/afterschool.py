@@ -2,9 +2,10 @@
 
 from ninja import Router
 
-from . import afterschool_attendance, afterschool_enrolment, afterschool_schools
+from . import admission, afterschool_attendance, afterschool_enrolment, afterschool_schools
 
 router = Router(tags=["afterschool 课后服务"])
 router.add_router("/afterschool", afterschool_schools.router)
 router.add_router("/afterschool", afterschool_enrolment.router)
 router.add_router("/afterschool", afterschool_attendance.router)
+router.add_router("/afterschool", admission.router)

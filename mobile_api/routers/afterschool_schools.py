@@ -421,7 +421,7 @@ def schedule_check(request, filters: Query[CheckFilters], school_id: int):
             "findings": [policy._finding("no_term", "尚未设置学期", "No term has been set up")],
         }
     else:
-        report = policy.coverage([school], today, terms={school.pk: term})[0]
+        report = policy.school_schedule_check(school, today, term)
     return report_out(report, request_language(request))
 
 

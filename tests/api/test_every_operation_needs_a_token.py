@@ -15,6 +15,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
     ("get", "/api/v1/verify/{token}"),
+    ("get", "/api/v1/afterschool/admitted-third-parties"),
 }
 # Public, but a token that is sent must be valid (the answer depends on who asks).
 OPTIONAL_AUTH = {("get", "/api/v1/institutions")}

@@ -1,0 +1,335 @@
+"""Admission of outside personnel (校外人员准入): applicants (individuals, third-party institutions' staff) draft,
+add documents and submit; the school then the bureau review; the bureau suspends, revokes and imports the
+prohibited-persons register. Documents are served to the reviewers of the application only, each view audited.
+The list of admitted third-party institutions is public (individuals are never listed)."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from decimal import Decimal
+from typing import Literal
+
+from django.http import FileResponse
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from afterschool import admission as services
+from afterschool.models import Admission, AdmissionDocument, AdmissionReason
+
+from ..pagination import PageParams, paginate
+from ..schemas import MAX_ID, ErrorOut
+from .afterschool_common import ERRORS
+
+router = Router(tags=["admission 校外人员准入"])
+
+UPLOAD_ERRORS = {**ERRORS, 413: ErrorOut, 415: ErrorOut}
+DocumentKind = Literal[tuple(AdmissionDocument.Kind.values)]  # type: ignore[valid-type]
+ReasonCode = Literal[tuple(AdmissionReason.values)]  # type: ignore[valid-type]
+StatusCode = Literal[tuple(Admission.Status.values)]  # type: ignore[valid-type]
+
+
+class QualificationIn(Schema):
+    kind: str = Field(..., min_length=1, max_length=50, description="如 教师资格证 / 教练员证")
+    number: str = Field(..., min_length=1, max_length=50)
+    issuer: str = Field(..., min_length=1, max_length=100)
+    expires_on: Date | None = None
+
+
+class AdmissionIn(Schema):
+    school_id: int = Field(..., ge=1, le=MAX_ID)
+    name: str = Field(..., min_length=1, max_length=50)
+    id_number: str = Field(..., min_length=1, max_length=30, description="居民身份证号（仅保存密钥哈希与后四位）")
+    phone: str = Field("", pattern=r"^(1\d{10})?$")
+    institution_id: int | None = Field(None, ge=1, le=MAX_ID, description="第三方机构（由其工作人员申请）")
+    programme_ids: list[int] = Field([], max_length=50)
+    paid: bool = True
+    qualifications: list[QualificationIn] = Field([], max_length=20)
+    record_issuer: str = Field("", max_length=100)
+    record_issued_on: Date | None = None
+    health_issuer: str = Field("", max_length=100)
+    health_issued_on: Date | None = None
+    consent_signed: bool = False
+    fee_per_lesson: Decimal | None = Field(None, ge=0, le=999999, decimal_places=2)
+    market_price: Decimal | None = Field(None, ge=0, le=999999, decimal_places=2)
+
+
+class DocumentOut(Schema):
+    id: int
+    kind: str
+    content_type: str
+    size: int
+
+
+class AdmissionOut(Schema):
+    id: int
+    status: str
+    status_label: str
+    name: str
+    id_number: str = Field(..., description="掩码 masked")
+    school_id: int
+    school_name: str
+    institution_id: int | None
+    institution_name: str | None
+    programme_ids: list[int]
+    paid: bool
+    qualifications: list[dict]
+    record_issuer: str
+    record_issued_on: Date | None
+    health_issuer: str
+    health_issued_on: Date | None
+    consent_signed: bool
+    fee_per_lesson: str | None
+    market_price: str | None
+    message: str
+    register_hits: int
+    register_warnings: list[dict]
+    valid_from: Date | None
+    valid_until: Date | None
+    reason: str
+    renewal_of: int | None
+    outside_person_id: int
+    documents: list[DocumentOut]
+
+
+class AdmissionPage(Schema):
+    items: list[AdmissionOut]
+    count: int
+
+
+def _money(v) -> str | None:
+    return None if v is None else f"{v:.2f}"
+
+
+def admission_out(a: Admission, *, reviewer: bool) -> dict:
+    return {
+        "id": a.pk,
+        "status": a.status,
+        "status_label": a.get_status_display(),
+        "name": a.person.name,
+        "id_number": a.person.masked_id,
+        "school_id": a.school_id,
+        "school_name": a.school.name,
+        "institution_id": a.institution_id,
+        "institution_name": a.institution.name if a.institution_id else None,
+        "programme_ids": [p.pk for p in a.programmes.all()],
+        "paid": a.paid,
+        "qualifications": a.qualifications,
+        "record_issuer": a.record_issuer,
+        "record_issued_on": a.record_issued_on,
+        "health_issuer": a.health_issuer,
+        "health_issued_on": a.health_issued_on,
+        "consent_signed": a.consent_signed,
+        "fee_per_lesson": _money(a.fee_per_lesson),
+        "market_price": _money(a.market_price),
+        "message": a.message,
+        "register_hits": len(a.register_hits) if reviewer else 0,
+        "register_warnings": a.register_warnings if reviewer else [],
+        "valid_from": a.valid_from,
+        "valid_until": a.valid_until,
+        "reason": a.reason,
+        "renewal_of": a.renewal_of_id,
+        "outside_person_id": a.person_id,
+        "documents": [
+            {"id": d.pk, "kind": d.kind, "content_type": d.content_type, "size": d.size} for d in a.documents.all()
+        ],
+    }
+
+
+def _reload(user, pk: int) -> dict:
+    a = (
+        Admission.objects.select_related("person", "school__town", "institution")
+        .prefetch_related("programmes", "documents")
+        .get(pk=pk)
+    )
+    return admission_out(a, reviewer=services.is_reviewer(user, a))
+
+
+@router.post(
+    "/admissions",
+    response={201: AdmissionOut, **ERRORS},
+    summary="新建准入申请（草稿）Start an admission application (draft)",
+)
+def create_admission(request, payload: AdmissionIn):
+    data = payload.dict()
+    data["qualifications"] = [q for q in data["qualifications"]]
+    a = services.admission_create(actor=request.auth, **data)
+    return Status(201, _reload(request.auth, a.pk))
+
+
+class AdmissionFilters(PageParams):
+    status: StatusCode | None = None
+    school_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+@router.get("/admissions", response={200: AdmissionPage, **ERRORS}, summary="准入申请列表 Applications I may see")
+def list_admissions(request, filters: Query[AdmissionFilters]):
+    qs = services.admissions_visible_to(request.auth)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.school_id:
+        qs = qs.filter(school_id=filters.school_id)
+    qs = (
+        qs.select_related("person", "school__town", "institution")
+        .prefetch_related("programmes", "documents")
+        .order_by("-created_at", "-id")
+    )
+    page = paginate(qs, filters)
+    reviewer_schools = services.school_ids_for(request.auth, services.Role.SCHOOL_ADMIN)
+    towns = services.region_ids_for(request.auth, *services.REVIEWER_BUREAU_ROLES)
+    items = [
+        admission_out(a, reviewer=a.school_id in reviewer_schools or a.school.town_id in towns) for a in page["items"]
+    ]
+    return {"items": items, "count": page["count"]}
+
+
+@router.get("/admissions/{admission_id}", response={200: AdmissionOut, **ERRORS}, summary="准入申请 One application")
+def get_admission(request, admission_id: int):
+    a = services.access_admission(request.auth, admission_id)
+    return _reload(request.auth, a.pk)
+
+
+@router.post(
+    "/admissions/{admission_id}/documents",
+    response={201: DocumentOut, **UPLOAD_ERRORS},
+    summary="上传材料（图片或 PDF）Add a document (image or PDF)",
+)
+def add_document(request, admission_id: int, kind: Form[DocumentKind], file: File[UploadedFile]):
+    a = services.access_admission(request.auth, admission_id)
+    d = services.document_add(actor=request.auth, admission=a, kind=kind, upload=file)
+    return Status(201, {"id": d.pk, "kind": d.kind, "content_type": d.content_type, "size": d.size})
+
+
+@router.get(
+    "/admissions/{admission_id}/documents/{document_id}",
+    response={200: None, **ERRORS},
+    openapi_extra={"responses": {"200": {"description": "文件 the file", "content": {"application/pdf": {}}}}},
+    summary="查看材料（仅审核人，记录每次查看）View a document (reviewers only, each view logged)",
+)
+def view_document(request, admission_id: int, document_id: int):
+    a = services.access_admission(request.auth, admission_id)
+    d = services.document_open(actor=request.auth, admission=a, document_id=document_id)
+    response = FileResponse(d.file.open("rb"), content_type=d.content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.post("/admissions/{admission_id}/submit", response={200: AdmissionOut, **ERRORS}, summary="提交申请 Submit")
+def submit_admission(request, admission_id: int):
+    a = services.access_admission(request.auth, admission_id)
+    services.admission_submit(actor=request.auth, admission=a)
+    return _reload(request.auth, a.pk)
+
+
+class ReviewIn(Schema):
+    approve: bool
+    message: str = Field("", max_length=500)
+
+
+@router.post(
+    "/admissions/{admission_id}/school-review",
+    response={200: AdmissionOut, **ERRORS},
+    summary="学校审核（通过或退回补充）School review (approve or return)",
+)
+def school_review(request, admission_id: int, payload: ReviewIn):
+    a = services.access_admission(request.auth, admission_id)
+    services.admission_school_review(actor=request.auth, admission=a, **payload.dict())
+    return _reload(request.auth, a.pk)
+
+
+@router.post(
+    "/admissions/{admission_id}/bureau-review",
+    response={200: AdmissionOut, **ERRORS},
+    summary="教育局审核（准入或退回补充）Bureau review (admit or return)",
+)
+def bureau_review(request, admission_id: int, payload: ReviewIn):
+    a = services.access_admission(request.auth, admission_id)
+    services.admission_bureau_review(actor=request.auth, admission=a, **payload.dict())
+    return _reload(request.auth, a.pk)
+
+
+class ReasonIn(Schema):
+    reason: ReasonCode
+    note: str = Field("", max_length=200)
+
+
+@router.post(
+    "/admissions/{admission_id}/suspend",
+    response={200: AdmissionOut, **ERRORS},
+    summary="暂停准入（撤下其全部后续课时）Suspend (off every future session)",
+)
+def suspend_admission(request, admission_id: int, payload: ReasonIn):
+    a = services.access_admission(request.auth, admission_id)
+    services.admission_suspend(actor=request.auth, admission=a, **payload.dict())
+    return _reload(request.auth, a.pk)
+
+
+@router.post(
+    "/admissions/{admission_id}/revoke",
+    response={200: AdmissionOut, **ERRORS},
+    summary="撤销准入（撤下其全部后续课时）Revoke (off every future session)",
+)
+def revoke_admission(request, admission_id: int, payload: ReasonIn):
+    a = services.access_admission(request.auth, admission_id)
+    services.admission_revoke(actor=request.auth, admission=a, **payload.dict())
+    return _reload(request.auth, a.pk)
+
+
+@router.post(
+    "/admissions/{admission_id}/renew",
+    response={201: AdmissionOut, **ERRORS},
+    summary="续期（按上次申请预填草稿）Renew (a draft pre-filled from this one)",
+)
+def renew_admission(request, admission_id: int):
+    a = services.access_admission(request.auth, admission_id)
+    draft = services.admission_renew(actor=request.auth, admission=a)
+    return Status(201, _reload(request.auth, draft.pk))
+
+
+class RegisterImportOut(Schema):
+    rows: int
+    added: int
+    skipped: int
+
+
+@router.post(
+    "/admission-register/import",
+    response={200: RegisterImportOut, **UPLOAD_ERRORS},
+    summary="导入从业禁止名单（xlsx：姓名、身份证号、来源、列入日期）Import the prohibited-persons register",
+)
+def import_register(request, file: File[UploadedFile]):
+    return services.register_import(actor=request.auth, upload=file)
+
+
+class ThirdPartyOut(Schema):
+    id: int
+    name: str
+    credit_code: str | None
+    national_platform_since: Date | None
+
+
+class ThirdPartyPage(Schema):
+    items: list[ThirdPartyOut]
+    count: int
+
+
+@router.get(
+    "/admitted-third-parties",
+    auth=None,
+    response={200: ThirdPartyPage, 422: ErrorOut},
+    summary="已准入的第三方机构（公开）Admitted third-party institutions (public)",
+)
+def list_admitted_third_parties(request, filters: Query[PageParams]):
+    page = paginate(services.admitted_third_parties(), filters)
+    return {
+        "items": [
+            {
+                "id": i.pk,
+                "name": i.name,
+                "credit_code": i.credit_code,
+                "national_platform_since": i.national_platform_since,
+            }
+            for i in page["items"]
+        ],
+        "count": page["count"],
+    }
