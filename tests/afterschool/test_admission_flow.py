@@ -5,7 +5,7 @@ past attendance kept, and no route can put them back)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, time, timedelta
+from datetime import date, time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

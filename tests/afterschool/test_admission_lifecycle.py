@@ -1,0 +1,144 @@
+"""Time-driven steps (expiry, reminders 30 and 7 days ahead), who sees what (404 outside one's scope), the cost of
+the list, and suspension rules."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from afterschool import tasks
+from afterschool.models import Admission, Session, Staff
+from core.models import Notification
+from tests.conftest import assert_error, make_user
+
+from .admission_support import admitted, application_data
+from .conftest import make_programme
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coach(db):
+    return make_user("陈教练", phone="13900000001")
+
+
+def test_reminders_at_30_and_7_days_once_each(coach, school_admin_x, bureau_staff, term_x, institution_staff):
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    until = a.valid_until
+    with time_machine.travel(until - timedelta(days=31), tick=False):
+        assert tasks.admission_daily()["reminders"] == 0
+    for days in (30, 7):
+        day = until - timedelta(days=days)
+        with time_machine.travel(day.isoformat() + "T08:00+08:00", tick=False):
+            first = tasks.admission_daily()
+            again = tasks.admission_daily()
+        assert first["reminders"] == 2 and again["reminders"] == 0  # the person and the school, once
+    kinds = Notification.objects.filter(kind="admission.expiring")
+    assert set(kinds.values_list("recipient_id", flat=True)) == {coach.pk, school_admin_x.pk}
+    assert kinds.count() == 4
+
+
+def test_expiry_after_the_last_valid_day(coach, school_admin_x, bureau_staff, term_x):
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    with time_machine.travel(a.valid_until.isoformat() + "T20:00+08:00", tick=False):
+        assert tasks.admission_daily()["expired"] == 0
+    with time_machine.travel((a.valid_until + timedelta(days=1)).isoformat() + "T08:00+08:00", tick=False):
+        assert tasks.admission_daily()["expired"] == 1
+        assert tasks.admission_daily()["expired"] == 0
+    a.refresh_from_db()
+    assert a.status == "expired"
+    assert Notification.objects.filter(recipient=coach, kind="admission.expired").exists()
+
+
+def test_scope_others_get_404(api_as, coach, school_admin_x, school_admin_y, bureau_staff, inspector_b, term_x, parent):
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    url = f"afterschool/admissions/{a.pk}"
+    for outsider in (school_admin_y, inspector_b, parent, make_user("路人")):
+        assert_error(api_as(outsider).get(url), 404)
+        assert_error(api_as(outsider).post(f"{url}/revoke", {"reason": "poor_service"}), 404)
+        assert api_as(outsider).get("afterschool/admissions").json()["count"] == 0
+    assert_error(api_as(school_admin_x).get("afterschool/admissions/999999"), 404)
+
+
+def test_only_the_bureau_suspends_and_only_the_school_reviews(api_as, coach, school_admin_x, bureau_staff, term_x):
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    assert_error(api_as(school_admin_x).post(f"afterschool/admissions/{a.pk}/suspend", {"reason": "poor_service"}), 403)
+    assert_error(api_as(coach).post(f"afterschool/admissions/{a.pk}/suspend", {"reason": "poor_service"}), 403)
+    r = api_as(bureau_staff).post(f"afterschool/admissions/{a.pk}/suspend", {"reason": "made_up"})
+    assert r.status_code == 422 and Admission.objects.get(pk=a.pk).status == "admitted"
+    r = api_as(bureau_staff).post(
+        f"afterschool/admissions/{a.pk}/suspend", {"reason": "disrupting", "note": "扰乱课堂"}
+    )
+    assert r.json()["status"] == "suspended"
+    # Suspended can still be revoked; revoked is final.
+    assert (
+        api_as(bureau_staff).post(f"afterschool/admissions/{a.pk}/revoke", {"reason": "disrupting"}).json()["status"]
+        == "revoked"
+    )
+    assert_error(
+        api_as(bureau_staff).post(f"afterschool/admissions/{a.pk}/suspend", {"reason": "disrupting"}),
+        409,
+        "admission.wrong_state",
+    )
+
+
+def test_suspension_of_a_session_not_yet_started_clears_its_staff(coach, school_admin_x, bureau_staff, term_x):
+    from afterschool import admission as services
+
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    programme = make_programme(term_x, "围棋", kind="clubs")
+    staff = Staff.objects.get(outside_person=a.person)
+    s = Session.objects.create(
+        programme=programme,
+        school=programme.school,
+        weekday=4,
+        starts_at=time(16),
+        ends_at=time(17),
+        staff=staff,
+        first_date=date(2026, 12, 4),
+        last_date=date(2026, 12, 25),
+    )
+    services.admission_suspend(actor=bureau_staff, admission=a, reason="not_delivering")
+    s.refresh_from_db()
+    assert s.staff_id is None and s.needs_staff and s.first_date == date(2026, 12, 4)
+    assert Session.objects.filter(programme=programme).count() == 1
+
+
+def test_the_list_costs_the_same_for_10_and_40_applications(api_as, school_admin_x, term_x):
+    from afterschool import admission as services
+
+    def make(n, offset):
+        for i in range(n):
+            u = make_user(f"申请人{offset + i}")
+            data = application_data(term_x.school, seq=offset + i, name=f"申请人{offset + i}")
+            data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
+            data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+            services.admission_create(actor=u, **data)
+
+    api = api_as(school_admin_x)
+    make(10, 100)
+    with CaptureQueriesContext(connection) as small:
+        assert api.get("afterschool/admissions", {"page_size": 100}).json()["count"] == 10
+    make(30, 200)
+    with CaptureQueriesContext(connection) as large:
+        assert api.get("afterschool/admissions", {"page_size": 100}).json()["count"] == 40
+    assert len(small) == len(large)
+
+
+def test_national_platform_fields_in_the_registry_record(api_as, bureau_admin, institution_a):
+    r = api_as(bureau_admin).raw(
+        "patch",
+        f"institutions/{institution_a.pk}",
+        b'{"on_national_platform": true, "national_platform_since": "2024-03-01"}',
+    )
+    assert r.status_code == 200, r.content
+    body = api_as(bureau_admin).get(f"institutions/{institution_a.pk}").json()
+    assert body["on_national_platform"] is True and body["national_platform_since"] == "2024-03-01"
+    r = api_as(bureau_admin).raw(
+        "patch", f"institutions/{institution_a.pk}", b'{"national_platform_since": "2024-13-01"}'
+    )
+    assert r.status_code == 422
