@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -419,8 +419,7 @@ def _in_service_elsewhere(person: OutsidePerson, school: School, actor) -> bool:
         users |= Q(user_id=person.user_id)
     teaches_elsewhere = Membership.objects.active().filter(users, role=Role.TEACHER).exclude(school=school).exists()
     return (
-        teaches_elsewhere
-        or StaffMember.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
+        teaches_elsewhere or StaffMember.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
     )
 
 
@@ -935,13 +934,17 @@ def check_outside_staff(staff: Staff, first_date: date, last_date: date, field: 
     if staff.kind != Staff.StaffKind.OUTSIDE:
         return
     day = day_to_check(first_date, last_date)
-    ok = Admission.objects.filter(
+    rows = Admission.objects.filter(
         person_id=staff.outside_person_id,
         school_id=staff.school_id,
         status=S.ADMITTED,
         valid_from__lte=day,
         valid_until__gte=day,
-    ).exists()
+    )
+    if connection.in_atomic_block:
+        # A revocation holds this row while it frees the sessions: scheduling waits for it, then sees "revoked".
+        rows = rows.select_for_update()
+    ok = rows.exists()
     if not ok:
         raise _invalid(
             "session.outside_not_admitted",

@@ -121,6 +121,7 @@ def test_the_list_costs_the_same_for_10_and_40_applications(api_as, school_admin
 
     api = api_as(school_admin_x)
     make(10, 100)
+    api.get("afterschool/admissions")  # warm: the token's first use is recorded once
     with CaptureQueriesContext(connection) as small:
         assert api.get("afterschool/admissions", {"page_size": 100}).json()["count"] == 10
     make(30, 200)
