@@ -110,6 +110,7 @@ def seed_afterschool() -> None:
             school.stage = stage
             school.save(update_fields=["stage"])
         _seed_school(school, index, flaw, parent if index == 0 else None, demo_teacher if index == 0 else None)
+    seed_admission()
 
 
 def _seed_school(school: School, index: int, flaw: str, parent: User | None, demo_teacher: User | None) -> None:
@@ -296,3 +297,118 @@ def _attendance(term: Term, today: date, rng: random.Random) -> None:
         if row.mark == "left_early" and row.left_at is None:
             row.mark = "present"
     Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+
+
+# --- Outside personnel (校外人员准入) ---------------------------------------------------------------------------------
+
+DEMO_THIRD_PARTY = "涪陵区小画家美术培训学校"
+# (seq, name, birth date, phone, who applies: "self" or "institution", state)
+DEMO_OUTSIDE = [
+    (1, "何教练", "19980512", "13700000001", "self", "admitted"),
+    (2, "罗老师", "20000308", "13700000002", "self", "admitted"),
+    (3, "马画师", "19990721", "13700000003", "institution", "admitted"),
+    (4, "高师傅", "20010115", "13700000004", "self", "school_review"),
+]
+DEMO_REGISTER = [("吴某", "19990101", "涪陵区人民法院 (2025) 渝0102刑初XX号"), ("郑某", "19980808", "重庆市教委通报")]
+
+
+def _demo_id(birth: str, seq: int) -> str:
+    from stdnum.cn import ric
+
+    body = f"500102{birth}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _demo_scan():
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (60, 40), (230, 230, 230)).save(out, "JPEG")
+    return SimpleUploadedFile("scan.jpg", out.getvalue(), content_type="image/jpeg")
+
+
+def seed_admission() -> None:
+    """A third party and two individuals admitted to 涪陵区实验小学 (one coach on a session), one application in
+    school review, and a register of a few entries. Through the services, so every step is audited; idempotent."""
+    from core.pii import id_number_hash
+    from institutions.models import Institution, Status
+
+    from . import admission
+    from .models import Admission, OutsidePerson, ProhibitedPerson
+
+    school = School.objects.filter(name=DEMO_SCHOOLS[0][0]).first()
+    school_admin = User.objects.filter(username="school").first()
+    bureau = User.objects.filter(username="staff").first()
+    if school is None or school_admin is None or bureau is None:
+        return
+    for seq, (name, birth, source) in enumerate(DEMO_REGISTER, start=90):
+        number = _demo_id(birth, seq)
+        ProhibitedPerson.objects.get_or_create(
+            id_hash=id_number_hash(number),
+            source=source,
+            defaults={
+                "id_last4": number[-4:],
+                "name": name,
+                "birth_date": admission.birth_date_of(number),
+                "listed_on": date(2025, 6, 1),
+            },
+        )
+    Institution.objects.filter(name=DEMO_THIRD_PARTY).update(
+        status=Status.LICENSED, on_national_platform=True, national_platform_since=date(2023, 3, 1)
+    )
+    third_party = Institution.objects.filter(name=DEMO_THIRD_PARTY).first()
+    manager = User.objects.filter(username="institution").first()
+    today = timezone.localdate()
+    for seq, name, birth, phone, who, state in DEMO_OUTSIDE:
+        number = _demo_id(birth, seq)
+        person = OutsidePerson.objects.filter(id_hash=id_number_hash(number)).first()
+        if person and Admission.objects.filter(person=person, school=school).exists():
+            continue
+        via_institution = who == "institution" and third_party is not None and manager is not None
+        if via_institution:
+            applicant = manager
+        else:
+            applicant = User.objects.filter(username=f"outside{seq}").first() or User.objects.create_user(
+                username=f"outside{seq}", name=name, password=None
+            )
+        with transaction.atomic():
+            a = admission.admission_create(
+                actor=applicant,
+                school_id=school.pk,
+                name=name,
+                id_number=number,
+                phone=phone,
+                institution_id=third_party.pk if via_institution else None,
+                qualifications=[{"kind": "专业能力证明", "number": f"ZY-{seq:04d}", "issuer": "涪陵区文化旅游委"}],
+                record_issuer="重庆市公安局涪陵区分局",
+                record_issued_on=today - timedelta(days=40),
+                health_issuer="涪陵中心医院",
+                health_issued_on=today - timedelta(days=20),
+                consent_signed=True,
+                fee_per_lesson="60.00" if via_institution else None,
+                market_price="100.00" if via_institution else None,
+            )
+            for kind in ("photo", "criminal_record", "health", "consent"):
+                admission.document_add(actor=applicant, admission=a, kind=kind, upload=_demo_scan())
+            admission.admission_submit(actor=applicant, admission=a)
+            if state == "admitted":
+                admission.admission_school_review(actor=school_admin, admission=a, approve=True)
+                admission.admission_bureau_review(actor=bureau, admission=a, approve=True, message="材料齐全")
+    coach = OutsidePerson.objects.filter(id_hash=id_number_hash(_demo_id("19980512", 1))).first()
+    term = school.terms.filter(name=TERM_NAME).first()
+    if coach and term and today <= term.ends_on and not Session.objects.filter(staff__outside_person=coach).exists():
+        from . import services
+
+        basketball = _programme(school, term, "篮球（校外教练）", "sports", 20, (3, 6))
+        services.session_create(
+            actor=school_admin,
+            programme=basketball,
+            weekdays=[3],
+            starts_at=time(17, 0),
+            ends_at=time(18, 0),
+            outside_person_id=coach.pk,
+            first_date=max(term.starts_on, today),
+        )
