@@ -24,6 +24,7 @@ from core import uploads
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.idempotency import fingerprint, key_reused_error, run_once
+from core.notifications import notify
 from core.scoping import get_in_scope
 from institutions.models import Institution
 from institutions.services import unlicensed_record
@@ -46,7 +47,6 @@ from .models import (
     SlaPhase,
     StatementRequest,
 )
-from .notify import tell
 from .selectors import complaints_visible_to, is_handler, statements_visible_to, towns_of
 
 logger = logging.getLogger(__name__)
@@ -374,7 +374,7 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
         recipients = [complaint.handler_id]
     else:
         recipients = supervisor_ids(complaint.town_id)
-    tell(
+    notify(
         recipients=recipients,
         kind="complaint.submitted",
         title=f"新投诉 {complaint.tracking_number}",
@@ -413,7 +413,7 @@ def photo_process(photo_id: int) -> str:
         default_storage.delete(photo.upload.name)
         if failed:
             complaint = Complaint.objects.only("pk", "parent_id", "tracking_number").get(pk=photo.complaint_id)
-            tell(
+            notify(
                 recipients=[complaint.parent_id],
                 kind="complaint.photo_failed",
                 title=f"投诉 {complaint.tracking_number} 的第 {photo.position + 1} 张照片无法读取",
@@ -507,7 +507,7 @@ def _tell(complaint: Complaint, actor, *, kind: str, title: str, body: str = "",
     """The parent and the handler hear of every change that concerns them, except from themselves."""
     recipients = {complaint.parent_id, complaint.handler_id, *extra_ids} - {None, getattr(actor, "pk", None)}
     if recipients:
-        tell(
+        notify(
             recipients=recipients,
             kind=kind,
             title=title,
@@ -598,7 +598,7 @@ def _inform_merged(primary: Complaint) -> None:
             to_state=child.status,
             data={"merged_into": primary.tracking_number, "outcome": primary.outcome},
         )
-        tell(
+        notify(
             recipients=[child.parent_id],
             kind="complaint.answer",
             title=f"投诉 {child.tracking_number} 已有处理结果：{outcome_zh}",
@@ -894,7 +894,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
             )
         if fields:
             _save_transition(c, from_state=c.status, from_version=c.version, fields=fields)
-        tell(
+        notify(
             recipients={c.parent_id, c.handler_id} - {None, actor.pk},
             kind="complaint.message",
             title=f"投诉 {c.tracking_number} 有新留言",
@@ -936,7 +936,7 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
             data={"complaint_id": c.pk, "institution_id": c.institution_id},
         )
         staff = Membership.objects.active().filter(role=Role.INSTITUTION_STAFF, institution_id=c.institution_id)
-        tell(
+        notify(
             recipients=list(staff.values_list("user_id", flat=True)),
             kind="statement.requested",
             title="教育局请贵机构就一件投诉作出说明",
@@ -975,7 +975,7 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
             data={"complaint_id": request.complaint_id},
         )
         c = request.complaint
-        tell(
+        notify(
             recipients={c.handler_id, request.requested_by_id} - {None},
             kind="statement.answered",
             title=f"机构已就投诉 {c.tracking_number} 作出说明",
@@ -1087,7 +1087,7 @@ def _warn(c: Complaint, today: date) -> int:
             data={"phase": c.sla_phase, "due_on": str(c.sla_due_on)},
         )
         recipients = [c.handler_id] if c.handler_id else supervisor_ids(c.town_id)
-        tell(
+        notify(
             recipients=recipients,
             kind="complaint.sla_warning",
             title=f"投诉 {c.tracking_number} 即将超过{zh}期限（{c.sla_due_on:%m-%d}）",
@@ -1115,7 +1115,7 @@ def _escalate(c: Complaint, today: date) -> int:
             data={"phase": c.sla_phase, "due_on": str(c.sla_due_on), "handler_id": c.handler_id},
         )
         recipients = set(supervisor_ids(c.town_id)) | ({c.handler_id} if c.handler_id else set())
-        tell(
+        notify(
             recipients=recipients,
             kind="complaint.escalated",
             title=f"投诉 {c.tracking_number} 已超过{zh}期限，已上报区级督办",

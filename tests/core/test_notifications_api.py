@@ -75,14 +75,13 @@ def test_dedupe_key_gives_each_recipient_one_row(parent, other_parent):
 
 def test_push_happens_only_after_commit(parent, django_capture_on_commit_callbacks, monkeypatch):
     pushed = []
-    monkeypatch.setattr("core.notifications.push_to_group", lambda group, message: pushed.append((group, message)))
+    monkeypatch.setattr("core.notifications.push_events", pushed.extend)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         row, = notify(recipients=[parent], kind="system.notice", title="通知", obj=parent)
         assert pushed == []  # nothing leaves before the commit
     assert len(callbacks) == 1
-    group, message = pushed[0]
-    assert group == f"user.{parent.pk}"
-    event = message["event"]
+    user_id, event = pushed[0]
+    assert user_id == parent.pk
     assert (event["type"], event["id"]) == ("system.notice", row.pk)
     assert event["payload"]["object"] == {"type": "accounts.user", "id": str(parent.pk)}
     assert event["at"].endswith("+08:00")
