@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import FileResponse
 from ninja import File, Form, Query, Router, Schema, Status
@@ -42,7 +42,7 @@ class AdmissionIn(Schema):
     id_number: str = Field(..., min_length=1, max_length=30, description="居民身份证号（仅保存密钥哈希与后四位）")
     phone: str = Field("", pattern=r"^(1\d{10})?$")
     institution_id: int | None = Field(None, ge=1, le=MAX_ID, description="第三方机构（由其工作人员申请）")
-    programme_ids: list[int] = Field([], max_length=50)
+    programme_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field([], max_length=50)
     paid: bool = True
     qualifications: list[QualificationIn] = Field([], max_length=20)
     record_issuer: str = Field("", max_length=100)
