@@ -217,6 +217,27 @@ def bench_environment(tmpdir: Path) -> tuple[dict[str, str], dict[str, str]]:
     return env, described
 
 
+def timing_script(script: str, timing, *, label: str, env_extra=None) -> int:
+    """`python bench/scenarios/<name>.py`: run `timing()` (a function returning a dict of figures) inside Django
+    against the bench database, migrated first, and print its figures as JSON. `env_extra(tmpdir)` adds settings
+    (e.g. a media folder). Returns the exit code."""
+    if "--inside" in sys.argv:
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        print(json.dumps(timing(), ensure_ascii=False, indent=2, default=str))
+        return 0
+    with tempfile.TemporaryDirectory(prefix=f"shuangjian-{label}-") as tmp:
+        env, services = bench_environment(Path(tmp))
+        env.update(env_extra(Path(tmp)) if env_extra else {})
+        for name, value in services.items():
+            say(f"{name}: {value}")
+        migrate = [PYTHON, "manage.py", "migrate", "--noinput"]
+        subprocess.run(migrate, cwd=ROOT, env=env, check=True, capture_output=True)
+        return subprocess.run([PYTHON, script, "--inside"], cwd=ROOT, env=env).returncode
+
+
 # --- Setup: the bench user, the registry ------------------------------------------------------------------------
 #
 # The setup runs in a subprocess with the bench environment (`run.py --setup …`), so it touches exactly the database

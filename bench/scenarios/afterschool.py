@@ -275,27 +275,6 @@ def allocation_timing(applicants: int = STUDENTS, rounds: int = 3) -> dict:
 
 
 if __name__ == "__main__":
-    import subprocess
-    import tempfile
+    from bench.run import timing_script
 
-    root = Path(__file__).resolve().parents[2]
-    if "--inside" in sys.argv:
-        import django
-
-        django.setup()
-        print(json.dumps(allocation_timing(), ensure_ascii=False, indent=2))
-    else:
-        from bench.run import bench_environment
-
-        with tempfile.TemporaryDirectory(prefix="shuangjian-allocation-") as tmp:
-            env, services_used = bench_environment(Path(tmp))
-            for name, value in services_used.items():
-                print(f"{name}: {value}")
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--noinput"],
-                cwd=root,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            sys.exit(subprocess.run([sys.executable, __file__, "--inside"], cwd=root, env=env).returncode)
+    sys.exit(timing_script(__file__, allocation_timing, label="allocation"))

@@ -220,28 +220,8 @@ def photo_timing(rounds: int = 3) -> dict:
 
 
 if __name__ == "__main__":
-    import subprocess
-    import tempfile
+    from bench.run import timing_script
 
-    root = Path(__file__).resolve().parents[2]
-    if "--inside" in sys.argv:
-        import django
-
-        django.setup()
-        print(json.dumps(photo_timing(), ensure_ascii=False, indent=2))
-    else:
-        from bench.run import bench_environment
-
-        with tempfile.TemporaryDirectory(prefix="shuangjian-photos-") as tmp:
-            env, services_used = bench_environment(Path(tmp))
-            env["MEDIA_ROOT"] = str(Path(tmp) / "media")
-            for name, value in services_used.items():
-                print(f"{name}: {value}")
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--noinput"],
-                cwd=root,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            sys.exit(subprocess.run([sys.executable, __file__, "--inside"], cwd=root, env=env).returncode)
+    sys.exit(
+        timing_script(__file__, photo_timing, label="photos", env_extra=lambda tmp: {"MEDIA_ROOT": str(tmp / "media")})
+    )
