@@ -16,8 +16,12 @@ class AfterschoolConfig(AppConfig):
 def _session_staff_admitted(sender, instance, raw=False, **kwargs):
     """Whatever saves a session (a service, the admin, an import, a shell), an outside person on it must hold an
     admission valid on the days taught (R-ASS-2). Services that create sessions in bulk check the same function."""
-    if raw or instance.staff_id is None:
+    if instance.staff_id is None:
         return
     from .admission import check_outside_staff
+    from .models import Staff
 
-    check_outside_staff(instance.staff, instance.first_date, instance.last_date)
+    # By id, not instance.staff: a fixture being loaded (raw) is checked too, against the rows loaded so far.
+    staff = instance._state.fields_cache.get("staff") or Staff.objects.filter(pk=instance.staff_id).first()
+    if staff is not None:
+        check_outside_staff(staff, instance.first_date, instance.last_date)
