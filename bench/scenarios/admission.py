@@ -11,7 +11,6 @@ Timings, against PostgreSQL (or whatever `bench.run.bench_environment` picks):
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -174,27 +173,6 @@ def setup() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    import subprocess
-    import tempfile
+    from bench.run import timing_script
 
-    root = Path(__file__).resolve().parents[2]
-    if "--inside" in sys.argv:
-        import django
-
-        django.setup()
-        print(json.dumps(timings(), ensure_ascii=False, indent=2, default=str))
-    else:
-        from bench.run import bench_environment
-
-        with tempfile.TemporaryDirectory(prefix="shuangjian-admission-") as tmp:
-            env, services_used = bench_environment(Path(tmp))
-            for name, value in services_used.items():
-                print(f"{name}: {value}")
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--noinput"],
-                cwd=root,
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            sys.exit(subprocess.run([sys.executable, __file__, "--inside"], cwd=root, env=env).returncode)
+    sys.exit(timing_script(__file__, timings, label="admission"))
