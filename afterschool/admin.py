@@ -4,10 +4,13 @@ applications, attendance) belong in the API and pages, which check and audit the
 from django.contrib import admin
 
 from .models import (
+    Admission,
     Application,
     Attendance,
     ChoiceWindow,
+    OutsidePerson,
     Programme,
+    ProhibitedPerson,
     Room,
     School,
     SchoolClass,
@@ -75,7 +78,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Session)
 class SessionAdmin(ReadOnlyAdmin):
-    list_display = ("programme", "weekday", "starts_at", "ends_at", "room", "staff")
+    list_display = ("programme", "weekday", "starts_at", "ends_at", "room", "staff", "needs_staff")
     list_filter = ("school", "weekday")
 
 
@@ -94,3 +97,24 @@ class ApplicationAdmin(ReadOnlyAdmin):
 class AttendanceAdmin(ReadOnlyAdmin):
     list_display = ("student", "session", "date", "mark", "left_at", "corrected_at")
     list_filter = ("mark", "date")
+
+
+# Admission: its rules (review, register checks, suspension freeing sessions) live in afterschool.admission and the
+# API; no document links here, since each view of a scan must go through the audited, reviewer-only endpoint.
+@admin.register(Admission)
+class AdmissionAdmin(ReadOnlyAdmin):
+    list_display = ("person", "school", "institution", "status", "valid_from", "valid_until", "reason")
+    list_filter = ("status", "school")
+    exclude = ("register_hits", "register_warnings")
+
+
+@admin.register(OutsidePerson)
+class OutsidePersonAdmin(ReadOnlyAdmin):
+    list_display = ("name", "masked_id", "birth_date")
+    exclude = ("phone",)
+
+
+@admin.register(ProhibitedPerson)
+class ProhibitedPersonAdmin(ReadOnlyAdmin):
+    list_display = ("name", "id_last4", "birth_date", "source", "listed_on")
+    search_fields = ("name",)

@@ -408,3 +408,18 @@ def test_a_fixture_import_cannot_put_a_revoked_person_on_a_session(
     with pytest.raises(Exception, match="admission|准入"):
         call_command("loaddata", str(fixture), verbosity=0)
     assert not Session.objects.filter(pk=99001).exists()
+
+
+def test_admin_lists_admissions_read_only_without_scans(client, coach, school_admin_x, bureau_staff, term_x):
+    from accounts.models import User
+
+    from .admission_support import admitted
+
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    root = User.objects.create_superuser(username="root", password="pw-123456789", name="root")
+    client.force_login(root)
+    page = client.get("/admin/afterschool/admission/")
+    assert page.status_code == 200 and "陈教练" in page.content.decode()
+    detail = client.get(f"/admin/afterschool/admission/{a.pk}/change/").content.decode()
+    assert "documents/" not in detail and id_no(1) not in detail
+    assert client.get("/admin/afterschool/prohibitedperson/add/").status_code == 403
