@@ -175,6 +175,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "afterschool.admission_daily",
         "schedule": timedelta(hours=24),
     },
+    # Rectification orders (R-INSP-2): warned before the deadline, escalated when overdue; finished plans published.
+    "inspection-daily": {
+        "task": "supervision.inspection_daily",
+        "schedule": crontab(hour=7, minute=10),
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ from .routers import (  # noqa: E402
     auth,
     complaints,
     compliance,
+    inspections,
     institution_imports,
     institutions,
     notifications,
@@ -78,4 +79,5 @@ api.add_router("/", institutions.router)
 api.add_router("/", compliance.router)
 api.add_router("/", verification.router)
 api.add_router("/", complaints.router)
+api.add_router("/", inspections.router)
 api.add_router("/", afterschool.router)

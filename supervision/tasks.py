@@ -27,3 +27,18 @@ def complaint_sweep() -> dict:
     from .services import complaint_sweep as sweep
 
     return sweep()
+
+
+@shared_task(
+    name="supervision.inspection_daily",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=3,
+)
+def inspection_daily() -> dict:
+    """Rectification warnings and escalations, then publication of finished plans whose day has come."""
+    from .publication import publish_due
+    from .rectification import rectification_sweep
+
+    return {**rectification_sweep(), "published": publish_due()}

@@ -1,0 +1,447 @@
+"""The inspections API (双随机一公开): plans and draws for the bureau, visits for inspectors' phones (offline first:
+`GET /inspections/assigned` then `POST /inspections/sync` and photo uploads by UUID), rectification orders and
+penalties, and the public results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from core.errors import preferred_language
+from supervision import inspections, rectification, sync
+from supervision import selectors_inspections as reads
+
+from ..schemas import MAX_ID, ErrorOut
+
+router = Router(tags=["inspections 检查"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+UPLOAD_ERRORS = {**ERRORS, 413: ErrorOut, 415: ErrorOut}
+
+Grade = Literal["A", "B", "C", "D"]
+
+
+def _lang(request) -> str:
+    return preferred_language(request.headers.get("Accept-Language"))
+
+
+# --- Plans ---------------------------------------------------------------------------------------------------------
+
+
+class SharesIn(Schema):
+    overall: Decimal | None = Field(None, ge=0, le=1, max_digits=5, decimal_places=4)
+    A: Decimal | None = Field(None, ge=0, le=1, max_digits=5, decimal_places=4)
+    B: Decimal | None = Field(None, ge=0, le=1, max_digits=5, decimal_places=4)
+    C: Decimal | None = Field(None, ge=0, le=1, max_digits=5, decimal_places=4)
+    D: Decimal | None = Field(None, ge=0, le=1, max_digits=5, decimal_places=4)
+
+
+class PlanIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    period_start: date
+    period_end: date
+    region_id: int = Field(..., ge=1, le=MAX_ID, description="负责区域（区或镇街）/ the district or a town")
+    inspector_ids: list[int] = Field(..., min_length=2, max_length=500, description="检查人员库 / the pool")
+    town_ids: list[int] = Field(default_factory=list, max_length=100, description="范围：镇街（空=全部）")
+    categories: list[Literal["subject", "sports", "arts", "science", "other"]] = Field(default_factory=list)
+    statuses: list[
+        Literal["applied", "licensed", "rectifying", "suspended", "revoked", "expired", "closed", "unlicensed"]
+    ] = Field(default_factory=list, description="范围：机构状态（空=已许可）")
+    sampling_mode: Literal["overall", "by_grade"] = "by_grade"
+    shares: SharesIn | None = Field(None, description="抽取比例，默认按 R-INSP-1：A/B/C/D 5/10/20/40 %，总体 10 %")
+    team_size: int | None = Field(None, ge=2, le=10, description="每次检查人数，至少 2")
+    recent_days_excluded: int | None = Field(None, ge=0, le=3650, description="近 N 天内已检查的机构不抽取")
+
+
+class PlanOut(Schema):
+    id: int
+    name: str
+    status: str
+    period_start: date
+    period_end: date
+    sampling_mode: str
+    shares: dict[str, Decimal]
+    team_size: int
+    recent_days_excluded: int
+    checklist_version_id: int
+    seed: str
+    publish_on: date | None
+
+
+def _plan_out(plan) -> dict:
+    return {
+        "id": plan.pk,
+        "name": plan.name,
+        "status": plan.status,
+        "period_start": plan.period_start,
+        "period_end": plan.period_end,
+        "sampling_mode": plan.sampling_mode,
+        "shares": {
+            "overall": plan.share_overall,
+            "A": plan.share_grade_a,
+            "B": plan.share_grade_b,
+            "C": plan.share_grade_c,
+            "D": plan.share_grade_d,
+        },
+        "team_size": plan.team_size,
+        "recent_days_excluded": plan.recent_days_excluded,
+        "checklist_version_id": plan.checklist_version_id,
+        "seed": plan.seed,
+        "publish_on": plan.publish_on,
+    }
+
+
+@router.post("/inspection-plans", response={201: PlanOut, **ERRORS}, summary="新建检查计划 Create a plan")
+def create_plan(request, body: PlanIn):
+    shares = None
+    if body.shares is not None:
+        shares = {k: v for k, v in body.shares.dict().items() if v is not None}
+    plan = inspections.plan_create(
+        actor=request.auth,
+        name=body.name,
+        period_start=body.period_start,
+        period_end=body.period_end,
+        region_id=body.region_id,
+        inspector_ids=body.inspector_ids,
+        town_ids=body.town_ids,
+        categories=body.categories,
+        statuses=body.statuses,
+        sampling_mode=body.sampling_mode,
+        shares=shares,
+        team_size=body.team_size,
+        recent_days_excluded=body.recent_days_excluded,
+    )
+    return Status(201, _plan_out(plan))
+
+
+@router.get("/inspection-plans/{plan_id}", response={200: PlanOut, **ERRORS}, summary="检查计划 A plan")
+def get_plan(request, plan_id: int):
+    return _plan_out(inspections.access_plan(request.auth, plan_id))
+
+
+class DrawIn(Schema):
+    seed: str | None = Field(None, max_length=100, description="随机种子（空则随机生成并记录）/ recorded seed")
+    reason: str = Field("", max_length=500, description="重新抽取时必填 / required for a second draw")
+
+
+class AssignmentOut(Schema):
+    institution_id: int
+    inspector_ids: list[int]
+
+
+class DrawOut(Schema):
+    plan_id: int
+    draw: int
+    seed: str
+    assignments: list[AssignmentOut]
+    strata: dict[str, dict[str, int]]
+    unstaffed: list[int]
+    candidates: int
+    excluded_recent: int
+
+
+@router.post(
+    "/inspection-plans/{plan_id}/draw",
+    response={201: DrawOut, **ERRORS},
+    summary="随机抽取（双随机）Draw institutions and teams at random",
+)
+def draw_plan(request, body: DrawIn, plan_id: int):
+    record = inspections.plan_draw(actor=request.auth, plan_id=plan_id, seed=body.seed, reason=body.reason)
+    return Status(
+        201,
+        {
+            "plan_id": record.plan_id,
+            "draw": record.number,
+            **record.result,
+            "candidates": record.inputs["candidates"],
+            "excluded_recent": record.inputs["excluded_recent"],
+        },
+    )
+
+
+@router.post(
+    "/inspection-plans/{plan_id}/finish", response={200: PlanOut, **ERRORS}, summary="结束计划 Finish a plan"
+)
+def finish_plan(request, plan_id: int):
+    return _plan_out(inspections.plan_finish(actor=request.auth, plan_id=plan_id))
+
+
+# --- Ad-hoc visits, conflicts --------------------------------------------------------------------------------------
+
+
+class AdhocIn(Schema):
+    complaint_id: int | None = Field(None, ge=1, le=MAX_ID, description="属实的投诉 / a substantiated complaint")
+    institution_id: int | None = Field(None, ge=1, le=MAX_ID, description="无证机构线索 / an unlicensed record")
+    inspector_ids: list[int] = Field(..., min_length=2, max_length=10)
+
+
+class VisitRef(Schema):
+    id: int
+    status: str
+    origin: str
+    institution_id: int
+
+
+@router.post("/inspections", response={201: VisitRef, **ERRORS}, summary="发起专项检查 Open an ad-hoc inspection")
+def open_adhoc(request, body: AdhocIn):
+    visit = inspections.inspection_open_adhoc(
+        actor=request.auth,
+        inspector_ids=body.inspector_ids,
+        complaint_id=body.complaint_id,
+        institution_id=body.institution_id,
+    )
+    return Status(
+        201, {"id": visit.pk, "status": visit.status, "origin": visit.origin, "institution_id": visit.institution_id}
+    )
+
+
+class ConflictIn(Schema):
+    institution_id: int = Field(..., ge=1, le=MAX_ID)
+    reason: str = Field(..., min_length=1, max_length=300)
+
+
+class ConflictOut(Schema):
+    id: int
+    institution_id: int
+
+
+@router.post(
+    "/inspection-conflicts", response={201: ConflictOut, **ERRORS}, summary="申报利益冲突 Declare a conflict"
+)
+def declare_conflict(request, body: ConflictIn):
+    row = inspections.conflict_declare(actor=request.auth, institution_id=body.institution_id, reason=body.reason)
+    return Status(201, {"id": row.pk, "institution_id": row.institution_id})
+
+
+# --- The phone: assigned visits, sync, photos ---------------------------------------------------------------------
+
+
+class AssignedParams(Schema):
+    date_from: date | None = Field(None, description="检查期限起 / due from")
+    date_to: date | None = Field(None, description="检查期限止 / due until")
+
+
+@router.get(
+    "/inspections/assigned",
+    response={200: dict[str, Any], **ERRORS},
+    summary="我的检查任务（含离线所需数据）My visits, with what the phone needs offline",
+)
+def assigned(request, params: Query[AssignedParams]):
+    return reads.assigned_for(request.auth, date_from=params.date_from, date_to=params.date_to)
+
+
+@router.get(
+    "/inspections/{inspection_id}",
+    response={200: dict[str, Any], **ERRORS},
+    summary="检查详情（含缺少的照片）A visit, with the photos still missing",
+)
+def get_inspection(request, inspection_id: int):
+    return reads.inspection_detail(request.auth, inspection_id)
+
+
+class SyncIn(Schema):
+    records: list[dict[str, Any]] = Field(
+        ...,
+        description=(
+            "最多 200 条；每条 {uuid, inspection_id, kind, client_time, base_version?, data} / up to 200 records; "
+            "kind: checkin | answer | note | finding | acknowledge | checkout"
+        ),
+    )
+
+
+class FateOut(Schema):
+    uuid: str
+    status: Literal["applied", "already_applied", "conflict", "rejected"]
+    code: str
+    message: str
+    field: str
+    server: dict[str, Any] | None
+
+
+class SyncOut(Schema):
+    results: list[FateOut]
+
+
+@router.post(
+    "/inspections/sync",
+    response={200: SyncOut, **ERRORS, 413: ErrorOut},
+    summary="同步离线记录 Send records made offline",
+)
+def sync_records(request, body: SyncIn):
+    return {"results": sync.sync_batch(actor=request.auth, records=body.records, lang=_lang(request))}
+
+
+class PhotoOut(Schema):
+    uuid: str
+    sha256: str
+    stored: bool
+    inspection_status: str
+    missing_photos: list[str]
+
+
+@router.post(
+    "/inspections/{inspection_id}/photos/{photo_uuid}",
+    response={200: PhotoOut, 201: PhotoOut, **UPLOAD_ERRORS},
+    summary="上传检查照片（按 UUID 与 SHA-256）Upload a visit photo by UUID and SHA-256",
+)
+def upload_photo(
+    request,
+    sha256: Form[str],
+    file: File[UploadedFile],
+    photo_uuid: str,
+    inspection_id: int,
+):
+    photo, stored = sync.photo_upload(
+        actor=request.auth, inspection_id=inspection_id, photo_uuid=photo_uuid, sha256=sha256, upload=file
+    )
+    visit = photo.inspection
+    visit.refresh_from_db(fields=["status"])
+    out = {
+        "uuid": str(photo.uuid),
+        "sha256": photo.sha256,
+        "stored": stored,
+        "inspection_status": visit.status,
+        "missing_photos": sync.missing_photos(visit),
+    }
+    return Status(201 if stored else 200, out)
+
+
+# --- Rectification orders, penalties -------------------------------------------------------------------------------
+
+
+class OrderIn(Schema):
+    due_on: date | None = Field(None, description="整改期限（默认按严重程度）/ deadline (default by severity)")
+    evidence_required: str = Field(..., min_length=1, max_length=1000)
+
+
+class OrderOut(Schema):
+    id: int
+    finding_id: int
+    institution_id: int
+    status: str
+    due_on: date
+    overdue: bool
+    evidence_required: str
+    response: str
+    verification_note: str
+    closed_at: datetime | None
+
+
+def _order_out(o) -> dict:
+    return {
+        "id": o.pk,
+        "finding_id": o.finding_id,
+        "institution_id": o.institution_id,
+        "status": o.status,
+        "due_on": o.due_on,
+        "overdue": rectification.is_overdue(o),
+        "evidence_required": o.evidence_required,
+        "response": o.response,
+        "verification_note": o.verification_note,
+        "closed_at": o.closed_at,
+    }
+
+
+@router.post(
+    "/findings/{finding_id}/rectification-order",
+    response={201: OrderOut, **ERRORS},
+    summary="责令整改 Order a rectification",
+)
+def order_rectification(request, body: OrderIn, finding_id: int):
+    order = rectification.order_issue(
+        actor=request.auth, finding_id=finding_id, due_on=body.due_on, evidence_required=body.evidence_required
+    )
+    return Status(201, _order_out(order))
+
+
+@router.get(
+    "/rectification-orders",
+    response={200: dict[str, Any], **ERRORS},
+    summary="整改通知列表（按角色范围）Rectification orders in your scope",
+)
+def list_orders(request):
+    rows = rectification.orders_visible_to(request.auth).order_by("due_on", "id")[:200]
+    return {"items": [_order_out(o) for o in rows], "count": len(rows)}
+
+
+@router.get("/rectification-orders/{order_id}", response={200: OrderOut, **ERRORS}, summary="整改通知 An order")
+def get_order(request, order_id: int):
+    return _order_out(rectification.access_order(request.auth, order_id))
+
+
+class RespondIn(Schema):
+    response: str = Field(..., min_length=1, max_length=4000)
+    photo_uuids: list[str] = Field(default_factory=list, max_length=20)
+
+
+@router.post(
+    "/rectification-orders/{order_id}/respond",
+    response={200: OrderOut, **ERRORS},
+    summary="机构提交整改情况 The institution answers with evidence",
+)
+def respond_order(request, body: RespondIn, order_id: int):
+    order = rectification.order_respond(
+        actor=request.auth, order_id=order_id, response=body.response, photo_uuids=body.photo_uuids
+    )
+    return _order_out(order)
+
+
+class VerifyIn(Schema):
+    accepted: bool
+    note: str = Field(..., min_length=1, max_length=1000)
+
+
+@router.post(
+    "/rectification-orders/{order_id}/verify",
+    response={200: OrderOut, **ERRORS},
+    summary="核验整改并销号 Verify and close (or send back)",
+)
+def verify_order(request, body: VerifyIn, order_id: int):
+    order = rectification.order_verify(actor=request.auth, order_id=order_id, accepted=body.accepted, note=body.note)
+    return _order_out(order)
+
+
+class PenaltyIn(Schema):
+    institution_id: int = Field(..., ge=1, le=MAX_ID)
+    inspection_id: int | None = Field(None, ge=1, le=MAX_ID)
+    kind: Literal[
+        "warning", "fine", "confiscation", "stop_enrolling", "stop_operating", "revoke", "employment_ban"
+    ]
+    violation: Literal["unlicensed", "disguised_subject", "other"]
+    very_serious: bool = False
+    legal_basis: str = Field(..., min_length=1, max_length=300)
+    amount: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="元 / yuan")
+    illegal_income: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    in_service_teacher: bool = False
+    obstruction: bool = False
+    reason: str = Field(..., min_length=1, max_length=1000)
+
+
+class PenaltyOut(Schema):
+    id: int
+    kind: str
+    amount: str | None
+    heavier_conditions: list[str]
+    institution_status: str
+
+
+@router.post("/penalties", response={201: PenaltyOut, **ERRORS}, summary="处罚决定 Record a penalty decision")
+def decide_penalty(request, body: PenaltyIn):
+    from supervision import penalties
+
+    decision, status = penalties.penalty_decide(actor=request.auth, **body.dict())
+    return Status(
+        201,
+        {
+            "id": decision.pk,
+            "kind": decision.kind,
+            "amount": f"{decision.amount:.2f}" if decision.amount is not None else None,
+            "heavier_conditions": decision.heavier_conditions,
+            "institution_status": status,
+        },
+    )

@@ -1,0 +1,515 @@
+"""Inspections (双随机一公开, R-INSP-1): checklists, plans, random draws, ad-hoc visits, and who sees which.
+
+Writes follow services.py: keyword-only arguments with an explicit actor, one DomainError per refusal, an audit event
+in the same transaction, notifications after commit. The draw itself is the pure function of draw.py: this module
+only reads its inputs in a fixed number of queries (candidates, recent visits, pool, conflicts) and stores its result.
+
+Who sees what (404 for the rest):
+- an inspector: the visits they are assigned to, and the institutions of those visits;
+- bureau staff and admins: plans and visits of the towns they cover (a district membership covers every town);
+- institution staff: only their own rectification orders and published results (rectification.py, publication.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Region, Role
+from accounts.selectors import has_role
+from core.audit import audit_log
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.notifications import notify as tell
+from core.policy import policy_decimal, policy_int
+from institutions.models import Institution, Status
+
+from . import draw as random_draw
+from .models import (
+    SUBSTANTIATED_OUTCOMES,
+    ChecklistItem,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Complaint,
+    ConflictDeclaration,
+    Inspection,
+    InspectionAssignment,
+    InspectionOrigin,
+    InspectionPlan,
+    InspectionStatus,
+    PlanDraw,
+    PlanStatus,
+    SamplingMode,
+)
+from .selectors import HANDLER_ROLES, towns_of
+
+GRADES = ("A", "B", "C", "D")
+DEFAULT_CHECKLIST = "training_institution"
+
+
+def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+
+
+# --- Scope ---------------------------------------------------------------------------------------------------------
+
+
+def is_bureau(user) -> bool:
+    return bool(getattr(user, "pk", None)) and has_role(user, *HANDLER_ROLES)
+
+
+def inspections_visible_to(user) -> QuerySet[Inspection]:
+    """Bureau staff: the visits of their towns; inspectors: their own assignments; anyone else: nothing."""
+    if not getattr(user, "pk", None):
+        return Inspection.objects.none()
+    scope = Q(pk__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
+    if is_bureau(user):
+        scope |= Q(town_id__in=towns_of(user))
+    return Inspection.objects.filter(scope)
+
+
+def plans_visible_to(user) -> QuerySet[InspectionPlan]:
+    if not is_bureau(user):
+        return InspectionPlan.objects.none()
+    return InspectionPlan.objects.filter(region_id__in=towns_of(user))
+
+
+def access_inspection(user, inspection_id: int) -> Inspection:
+    row = inspections_visible_to(user).select_related("institution", "town").filter(pk=inspection_id).first()
+    if row is None:
+        raise NotFound("检查", "inspection")
+    return row
+
+
+def access_plan(user, plan_id: int, *, for_update: bool = False) -> InspectionPlan:
+    qs = plans_visible_to(user)
+    if for_update:
+        qs = qs.select_for_update()
+    row = qs.filter(pk=plan_id).first()
+    if row is None:
+        raise NotFound("检查计划", "inspection plan")
+    return row
+
+
+def _require_bureau(actor) -> None:
+    if not is_bureau(actor):
+        raise PermissionDenied("仅教育局工作人员可以操作", "Only bureau staff may do this")
+
+
+def _towns_under(region_id: int) -> set[int]:
+    return {region_id, *Region.objects.filter(parent_id=region_id).values_list("pk", flat=True)}
+
+
+# --- Checklists ----------------------------------------------------------------------------------------------------
+
+
+def current_checklist(code: str = DEFAULT_CHECKLIST) -> ChecklistVersion:
+    version = ChecklistVersion.objects.filter(template__code=code).order_by("-number").first()
+    if version is None:
+        raise NotFound("检查表", "checklist")
+    return version
+
+
+ITEM_FIELDS = ("code", "section", "question_zh", "question_en", "answer_type", "rule_id", "severity", "public")
+
+
+def checklist_revise(*, actor, template_code: str, items: list[dict], note: str = "") -> ChecklistVersion:
+    """Editing a checklist makes a new version; visits done on an older version keep theirs unchanged."""
+    _require_bureau(actor)
+    from .models import AnswerType, Severity
+
+    codes = [i.get("code") for i in items]
+    if not items or len(set(codes)) != len(codes):
+        raise _invalid("checklist.items_invalid", "items", "检查项不能为空且代码不能重复", "Items: none or duplicates")
+    for item in items:
+        if item.get("answer_type") not in AnswerType.values or item.get("severity") not in Severity.values:
+            raise _invalid("checklist.items_invalid", "items", "答案类型或严重程度无效", "Bad answer type or severity")
+    with transaction.atomic():
+        template = ChecklistTemplate.objects.select_for_update().filter(code=template_code).first()
+        if template is None:
+            raise NotFound("检查表", "checklist")
+        last = template.versions.order_by("-number").first()
+        version = ChecklistVersion.objects.create(
+            template=template, number=(last.number + 1 if last else 1), note=note[:300], created_by=actor
+        )
+        ChecklistItem.objects.bulk_create(
+            ChecklistItem(version=version, position=n, **{f: item.get(f, "") for f in ITEM_FIELDS if f in item})
+            for n, item in enumerate(items)
+        )
+        audit_log(
+            actor=actor,
+            verb="checklist.revise",
+            obj=version,
+            from_state=f"v{last.number}" if last else "",
+            to_state=f"v{version.number}",
+            data={"items": len(items)},
+        )
+    return version
+
+
+# --- Plans ---------------------------------------------------------------------------------------------------------
+
+
+def default_shares(on=None) -> dict[str, Decimal]:
+    """R-INSP-1: 10 % overall, or A/B/C/D at 5/10/20/40 %, as dated policy values."""
+    shares = {"overall": policy_decimal("sample_share_overall", on)}
+    for grade in GRADES:
+        shares[grade] = policy_decimal(f"sample_share_grade_{grade}", on)
+    return shares
+
+
+def plan_create(
+    *,
+    actor,
+    name: str,
+    period_start,
+    period_end,
+    region_id: int,
+    inspector_ids: list[int],
+    town_ids: list[int] | None = None,
+    categories: list[str] | None = None,
+    statuses: list[str] | None = None,
+    sampling_mode: str = SamplingMode.BY_GRADE,
+    shares: dict[str, Decimal] | None = None,
+    team_size: int | None = None,
+    recent_days_excluded: int | None = None,
+    checklist_code: str = DEFAULT_CHECKLIST,
+) -> InspectionPlan:
+    _require_bureau(actor)
+    covered = towns_of(actor)
+    if region_id not in covered:
+        raise NotFound("区域", "region")
+    town_ids = sorted(set(town_ids or []))
+    if not set(town_ids) <= covered:
+        raise _invalid("plan.scope_outside", "town_ids", "范围中有不属于您辖区的镇街", "A town is outside your area")
+    if period_end < period_start:
+        raise _invalid("plan.bad_period", "period_end", "结束日期早于开始日期", "The period ends before it starts")
+    minimum = policy_int("inspectors_per_visit_min", period_start)
+    team_size = team_size or minimum
+    if team_size < minimum:
+        raise _invalid(
+            "plan.team_too_small", "team_size", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum} per visit"
+        )
+    from institutions.models import Category
+
+    if categories and not set(categories) <= set(Category.values):
+        raise _invalid("plan.bad_category", "categories", "类别无效", "Unknown category")
+    if statuses and not set(statuses) <= set(Status.values):
+        raise _invalid("plan.bad_status", "statuses", "机构状态无效", "Unknown status")
+    merged = {**default_shares(period_start), **(shares or {})}
+    for key, value in merged.items():
+        if not Decimal(0) <= Decimal(value) <= Decimal(1):
+            raise _invalid("plan.bad_share", f"shares.{key}", "抽取比例须在 0 到 1 之间", "A share is between 0 and 1")
+    pool = _inspector_pool(inspector_ids, covered)
+    if len(pool) < team_size:
+        raise _invalid(
+            "plan.pool_too_small", "inspector_ids", "检查人员库人数少于每组人数", "The pool is smaller than a team"
+        )
+    with transaction.atomic():
+        plan = InspectionPlan.objects.create(
+            name=name.strip()[:200],
+            period_start=period_start,
+            period_end=period_end,
+            region_id=region_id,
+            scope_town_ids=town_ids,
+            scope_categories=sorted(set(categories or [])),
+            scope_statuses=sorted(set(statuses or [])),
+            sampling_mode=sampling_mode,
+            share_overall=merged["overall"],
+            share_grade_a=merged["A"],
+            share_grade_b=merged["B"],
+            share_grade_c=merged["C"],
+            share_grade_d=merged["D"],
+            team_size=team_size,
+            recent_days_excluded=(
+                recent_days_excluded
+                if recent_days_excluded is not None
+                else policy_int("inspection_recent_days_excluded", period_start)
+            ),
+            checklist_version=current_checklist(checklist_code),
+            created_by=actor,
+        )
+        plan.inspectors.set(pool)
+        audit_log(actor=actor, verb="inspection_plan.create", obj=plan, to_state=PlanStatus.DRAFT)
+    return plan
+
+
+def _inspector_pool(inspector_ids: list[int], covered: set[int]) -> list[int]:
+    """Only users who are inspectors of a region of the plan's area may be in its pool."""
+    from accounts.models import Membership
+
+    found = set(
+        Membership.objects.active()
+        .filter(user_id__in=inspector_ids, role=Role.INSPECTOR, region_id__in=covered)
+        .values_list("user_id", flat=True)
+    )
+    missing = set(inspector_ids) - found
+    if missing:
+        raise _invalid(
+            "plan.not_inspectors",
+            "inspector_ids",
+            "人员库中有非本辖区检查人员",
+            "Someone in the pool is not an inspector",
+        )
+    return sorted(found)
+
+
+def _rule_of(plan: InspectionPlan) -> random_draw.SamplingRule:
+    if plan.sampling_mode == SamplingMode.OVERALL:
+        return random_draw.SamplingRule(overall=plan.share_overall)
+    return random_draw.SamplingRule(
+        by_grade={
+            "A": plan.share_grade_a,
+            "B": plan.share_grade_b,
+            "C": plan.share_grade_c,
+            "D": plan.share_grade_d,
+        }
+    )
+
+
+def draw_inputs(plan: InspectionPlan, *, today=None) -> dict:
+    """What a draw depends on, read in four queries whatever the size of the registry: the candidates (id and risk
+    grade only), the institutions inspected recently, the pool, and the pool's declared conflicts."""
+    today = today or timezone.localdate()
+    towns = plan.scope_town_ids or sorted(_towns_under(plan.region_id))
+    candidates_qs = Institution.objects.filter(town_id__in=towns, status__in=plan.scope_statuses or [Status.LICENSED])
+    if plan.scope_categories:
+        candidates_qs = candidates_qs.filter(category__in=plan.scope_categories)
+    candidates = [random_draw.Candidate(pk, grade) for pk, grade in candidates_qs.values_list("pk", "risk_grade")]
+    since = timezone.now() - timedelta(days=plan.recent_days_excluded)
+    recent = set(
+        Inspection.objects.filter(town_id__in=towns, completed_at__gte=since)
+        .exclude(status=InspectionStatus.CANCELLED)
+        .values_list("institution_id", flat=True)
+        .distinct()
+    )
+    pool = list(plan.inspectors.values_list("pk", flat=True))
+    conflicts: dict[int, set[int]] = {}
+    for user_id, institution_id in ConflictDeclaration.objects.filter(inspector_id__in=pool).values_list(
+        "inspector_id", "institution_id"
+    ):
+        conflicts.setdefault(user_id, set()).add(institution_id)
+    inspectors = [random_draw.Inspector(uid, frozenset(conflicts.get(uid, ()))) for uid in pool]
+    return {"candidates": candidates, "recent": recent, "inspectors": inspectors}
+
+
+def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "") -> PlanDraw:
+    """Draw institutions and teams (R-INSP-1). A second draw needs a reason; the first stays in the audit trail and
+    in PlanDraw, its visits not yet started are cancelled. Inspectors are told of their visits after commit."""
+    seed = (seed or "").strip() or secrets.token_hex(8)
+    if len(seed) > 100:
+        raise _invalid("plan.bad_seed", "seed", "随机种子过长（最多 100 字符）", "The seed is too long (100 max)")
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        plan = access_plan(actor, plan_id, for_update=True)
+        previous = plan.draws.filter(is_current=True).first()
+        if plan.status == PlanStatus.FINISHED:
+            raise DomainError("plan.finished", "计划已结束，不能再抽取", "The plan is finished", status=409)
+        if previous is not None:
+            if not reason:
+                raise _invalid("plan.redraw_reason_required", "reason", "重新抽取须说明原因", "A redraw needs a reason")
+            started = previous.visits.exclude(status__in=[InspectionStatus.ASSIGNED, InspectionStatus.CANCELLED])
+            if started.exists():
+                raise DomainError(
+                    "plan.visits_started", "已有检查开始，不能重新抽取", "Visits have started: no redraw", status=409
+                )
+            previous.visits.update(status=InspectionStatus.CANCELLED)
+            PlanDraw.objects.filter(pk=previous.pk).update(is_current=False)
+        inputs = draw_inputs(plan)
+        result = random_draw.draw(
+            candidates=inputs["candidates"],
+            rule=_rule_of(plan),
+            inspectors=inputs["inspectors"],
+            team_size=plan.team_size,
+            seed=seed,
+            exclude=inputs["recent"],
+        )
+        record = PlanDraw.objects.create(
+            plan=plan,
+            number=(previous.number + 1) if previous else 1,
+            seed=seed,
+            reason=reason[:500],
+            inputs={
+                "candidates": len(inputs["candidates"]),
+                "excluded_recent": len(inputs["recent"]),
+                "pool": [i.user_id for i in inputs["inspectors"]],
+                "team_size": plan.team_size,
+            },
+            result=result.as_dict(),
+            drawn_by=actor,
+        )
+        towns = dict(
+            Institution.objects.filter(pk__in=[a.institution_id for a in result.assignments]).values_list(
+                "pk", "town_id"
+            )
+        )
+        visits = Inspection.objects.bulk_create(
+            Inspection(
+                plan=plan,
+                draw=record,
+                origin=InspectionOrigin.PLAN,
+                institution_id=a.institution_id,
+                town_id=towns[a.institution_id],
+                checklist_version_id=plan.checklist_version_id,
+                due_by=plan.period_end,
+                created_by=actor,
+            )
+            for a in result.assignments
+        )
+        InspectionAssignment.objects.bulk_create(
+            InspectionAssignment(inspection=visit, inspector_id=uid)
+            for visit, a in zip(visits, result.assignments, strict=True)
+            for uid in a.inspector_ids
+        )
+        from_status = plan.status
+        plan.status, plan.seed = PlanStatus.DRAWN, seed
+        plan.save(update_fields=["status", "seed"])
+        audit_log(
+            actor=actor,
+            verb="inspection_plan.draw" if previous is None else "inspection_plan.redraw",
+            obj=plan,
+            from_state=from_status,
+            to_state=PlanStatus.DRAWN,
+            data={
+                "draw": record.number,
+                "seed": seed,
+                "reason": reason,
+                "previous_draw": previous.number if previous else None,
+                "previous_seed": previous.seed if previous else None,
+                "drawn": len(result.assignments),
+                "unstaffed": result.unstaffed,
+            },
+        )
+        load: dict[int, int] = {}
+        for a in result.assignments:
+            for uid in a.inspector_ids:
+                load[uid] = load.get(uid, 0) + 1
+        for uid, count in load.items():
+            tell(
+                recipients=[uid],
+                kind="inspection.assigned",
+                title=f"新的检查任务：{plan.name}（{count} 家）",
+                body=f"{plan.period_start} 至 {plan.period_end}",
+                obj=plan,
+                payload={"plan_id": plan.pk, "draw": record.number, "visits": count},
+            )
+    return record
+
+
+def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
+    """Closes the plan; its results are published `results_publication_working_days` later (publication.py)."""
+    from core.workdays import add_working_days
+
+    with transaction.atomic():
+        plan = access_plan(actor, plan_id, for_update=True)
+        if plan.status != PlanStatus.DRAWN:
+            raise DomainError(
+                "plan.not_drawn", "计划尚未抽取或已结束", "The plan is not drawn or already finished", status=409
+            )
+        today = timezone.localdate()
+        plan.status, plan.finished_on = PlanStatus.FINISHED, today
+        plan.publish_on = add_working_days(today, policy_int("results_publication_working_days", today))
+        plan.save(update_fields=["status", "finished_on", "publish_on"])
+        audit_log(
+            actor=actor,
+            verb="inspection_plan.finish",
+            obj=plan,
+            from_state=PlanStatus.DRAWN,
+            to_state=PlanStatus.FINISHED,
+            data={"publish_on": str(plan.publish_on)},
+        )
+    return plan
+
+
+# --- Conflicts of interest and ad-hoc visits -------------------------------------------------------------------------
+
+
+def conflict_declare(*, actor, institution_id: int, reason: str) -> ConflictDeclaration:
+    if not has_role(actor, Role.INSPECTOR):
+        raise PermissionDenied("仅检查人员可以申报", "Only inspectors declare conflicts")
+    if not (reason or "").strip():
+        raise _invalid("conflict.reason_required", "reason", "请说明原因", "A reason is required")
+    if not Institution.objects.filter(pk=institution_id).exists():
+        raise NotFound("机构", "institution")
+    row, created = ConflictDeclaration.objects.get_or_create(
+        inspector=actor, institution_id=institution_id, defaults={"reason": reason.strip()[:300]}
+    )
+    if created:
+        audit_log(actor=actor, verb="inspection.conflict_declared", obj=row, data={"institution": institution_id})
+    return row
+
+
+def inspection_open_adhoc(
+    *, actor, inspector_ids: list[int], complaint_id: int | None = None, institution_id: int | None = None
+) -> Inspection:
+    """An inspection outside any draw: from a substantiated complaint (linked both ways) or an unlicensed record."""
+    _require_bureau(actor)
+    if (complaint_id is None) == (institution_id is None):
+        raise _invalid(
+            "inspection.source_required", "complaint_id", "须指定投诉或无证机构之一", "A complaint or record"
+        )
+    covered = towns_of(actor)
+    with transaction.atomic():
+        complaint = None
+        if complaint_id is not None:
+            complaint = Complaint.objects.select_for_update().filter(pk=complaint_id, town_id__in=covered).first()
+            if complaint is None:
+                raise NotFound("投诉", "complaint")
+            if complaint.outcome not in SUBSTANTIATED_OUTCOMES:
+                raise DomainError(
+                    "inspection.complaint_not_substantiated",
+                    "仅属实的投诉可以发起检查",
+                    "Only a substantiated complaint opens an inspection",
+                    status=409,
+                )
+            if complaint.inspection_id:
+                raise DomainError("inspection.already_opened", "该投诉已发起检查", "Already opened", status=409)
+            institution = complaint.institution
+            origin = InspectionOrigin.COMPLAINT
+        else:
+            institution = Institution.objects.filter(pk=institution_id, town_id__in=covered).first()
+            if institution is None:
+                raise NotFound("机构", "institution")
+            if institution.status != Status.UNLICENSED:
+                raise DomainError(
+                    "inspection.not_unlicensed", "该机构不是无证线索", "This is not an unlicensed record", status=409
+                )
+            origin = InspectionOrigin.UNLICENSED
+        team = _inspector_pool(sorted(set(inspector_ids)), covered)
+        minimum = policy_int("inspectors_per_visit_min")
+        if len(team) < minimum:
+            raise _invalid(
+                "plan.team_too_small", "inspector_ids", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum}"
+            )
+        conflicted = set(
+            ConflictDeclaration.objects.filter(inspector_id__in=team, institution=institution).values_list(
+                "inspector_id", flat=True
+            )
+        )
+        if conflicted:
+            raise _invalid(
+                "inspection.conflict_of_interest", "inspector_ids", "有检查人员申报了利益冲突", "A conflict of interest"
+            )
+        visit = Inspection.objects.create(
+            origin=origin,
+            institution=institution,
+            town_id=institution.town_id,
+            checklist_version=current_checklist(),
+            created_by=actor,
+        )
+        InspectionAssignment.objects.bulk_create(InspectionAssignment(inspection=visit, inspector_id=u) for u in team)
+        if complaint is not None:
+            Complaint.objects.filter(pk=complaint.pk).update(inspection=visit)
+        audit_log(
+            actor=actor,
+            verb="inspection.open_adhoc",
+            obj=visit,
+            to_state=InspectionStatus.ASSIGNED,
+            data={"origin": origin, "complaint": complaint_id, "institution": institution.pk},
+        )
+        tell(recipients=team, kind="inspection.assigned", title=f"新的专项检查：{institution.name}", obj=visit)
+    return visit

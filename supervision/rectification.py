@@ -1,0 +1,231 @@
+"""Rectification orders (责令整改, R-INSP-2): a finding opens one with a deadline chosen per case (by default from its
+severity, in working days); institution staff answer with evidence; an inspector verifies (normally on a follow-up
+visit) and only then is it closed. A daily sweep warns before the deadline and escalates overdue orders to the
+bureau of the town; open and overdue orders count in the institution's risk grade (inspection_risk_signals)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.selectors import has_role, institution_ids_for
+from core.audit import audit_log
+from core.errors import DomainError, NotFound, PermissionDenied
+from core.notifications import notify
+from core.policy import policy_int
+from core.workdays import add_working_days
+from institutions.services import bureau_user_ids_for_town
+
+from .inspections import is_bureau
+from .models import Finding, InspectionAssignment, OrderStatus, RectificationOrder
+from .selectors import towns_of
+
+OPEN = (OrderStatus.OPEN, OrderStatus.ANSWERED)
+
+
+def is_overdue(order: RectificationOrder, today=None) -> bool:
+    return order.status in OPEN and order.due_on < (today or timezone.localdate())
+
+
+def _assigned(user) -> QuerySet:
+    return InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id")
+
+
+def orders_visible_to(user) -> QuerySet[RectificationOrder]:
+    """Bureau: their towns; inspectors: orders from visits they made; institution staff: their own; else none."""
+    if not getattr(user, "pk", None):
+        return RectificationOrder.objects.none()
+    scope = Q(pk__in=[])
+    if is_bureau(user):
+        scope |= Q(town_id__in=towns_of(user))
+    if has_role(user, Role.INSPECTOR):
+        scope |= Q(finding__inspection_id__in=_assigned(user))
+    own = institution_ids_for(user)
+    if own:
+        scope |= Q(institution_id__in=own)
+    return RectificationOrder.objects.filter(scope)
+
+
+def access_order(user, order_id: int, *, for_update: bool = False) -> RectificationOrder:
+    qs = orders_visible_to(user)
+    if for_update:
+        qs = qs.select_for_update()
+    row = qs.filter(pk=order_id).first()
+    if row is None:
+        raise NotFound("整改通知", "rectification order")
+    return row
+
+
+def default_due_on(severity: str, today=None):
+    today = today or timezone.localdate()
+    return add_working_days(today, policy_int(f"rectification_working_days_{severity}", today))
+
+
+def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) -> RectificationOrder:
+    evidence_required = (evidence_required or "").strip()
+    with transaction.atomic():
+        finding = Finding.objects.select_related("inspection").filter(pk=finding_id).first()
+        may = finding is not None and (
+            (is_bureau(actor) and finding.inspection.town_id in towns_of(actor))
+            or InspectionAssignment.objects.filter(inspection_id=finding.inspection_id, inspector_id=actor.pk).exists()
+        )
+        if not may:
+            raise NotFound("问题", "finding")
+        if RectificationOrder.objects.filter(finding=finding).exists():
+            raise DomainError("order.exists", "该问题已下达整改通知", "This finding already has an order", status=409)
+        today = timezone.localdate()
+        due_on = due_on or default_due_on(finding.severity, today)
+        if due_on <= today:
+            raise DomainError(
+                "order.bad_deadline", "整改期限须晚于今天", "The deadline must be after today", status=422,
+                fields={"due_on": ("须晚于今天", "After today")},
+            )  # fmt: skip
+        order = RectificationOrder.objects.create(
+            finding=finding,
+            institution_id=finding.institution_id,
+            town_id=finding.inspection.town_id,
+            due_on=due_on,
+            evidence_required=evidence_required[:1000],
+            issued_by=actor,
+        )
+        audit_log(actor=actor, verb="rectification.issue", obj=order, to_state=OrderStatus.OPEN,
+                  data={"finding": finding.pk, "due_on": str(due_on)})  # fmt: skip
+        notify(
+            recipients=_staff(order.institution_id),
+            kind="rectification.issued",
+            title=f"责令整改通知：请于 {due_on} 前完成整改",
+            body=evidence_required,
+            obj=order,
+        )
+    return order
+
+
+def _staff(institution_id: int) -> list[int]:
+    from accounts.models import Membership
+
+    return list(
+        Membership.objects.active()
+        .filter(role=Role.INSTITUTION_STAFF, institution_id=institution_id)
+        .values_list("user_id", flat=True)
+    )
+
+
+def _transition(order, actor, to_status, verb, **changes) -> RectificationOrder:
+    from_status = order.status
+    updated = RectificationOrder.objects.filter(pk=order.pk, status=from_status).update(status=to_status, **changes)
+    if not updated:
+        raise DomainError("order.changed_meanwhile", "整改通知已被他人处理，请刷新", "Changed meanwhile", status=409)
+    order.refresh_from_db()
+    audit_log(actor=actor, verb=verb, obj=order, from_state=from_status, to_state=to_status)
+    return order
+
+
+def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str] | None = None) -> RectificationOrder:
+    with transaction.atomic():
+        order = access_order(actor, order_id, for_update=True)
+        if order.institution_id not in institution_ids_for(actor):
+            raise PermissionDenied("仅被检查机构可以提交整改情况", "Only the institution answers")
+        if order.status != OrderStatus.OPEN:
+            raise DomainError("order.not_open", "该整改通知不在待整改状态", "The order is not open", status=409)
+        order = _transition(
+            order, actor, OrderStatus.ANSWERED, "rectification.respond",
+            response=response.strip()[:4000], response_photo_uuids=[str(u)[:64] for u in (photo_uuids or [])],
+            responded_by=actor, responded_at=timezone.now(),
+        )  # fmt: skip
+        notify(recipients=[order.issued_by_id], kind="rectification.answered", title="机构已提交整改情况", obj=order)
+    return order
+
+
+def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> RectificationOrder:
+    """An inspector of the visit (or the bureau) checks the evidence: accepted closes, refused sends it back."""
+    with transaction.atomic():
+        order = access_order(actor, order_id, for_update=True)
+        if not (is_bureau(actor) or has_role(actor, Role.INSPECTOR)):
+            raise PermissionDenied("仅检查人员可以核验", "Only an inspector verifies")
+        if order.status != OrderStatus.ANSWERED:
+            raise DomainError(
+                "order.not_answered", "机构尚未提交整改情况", "The institution has not answered yet", status=409
+            )
+        if accepted:
+            order = _transition(
+                order, actor, OrderStatus.CLOSED, "rectification.close",
+                verified_by=actor, verification_note=note[:1000], closed_at=timezone.now(),
+            )  # fmt: skip
+        else:
+            order = _transition(
+                order, actor, OrderStatus.OPEN, "rectification.send_back", verification_note=note[:1000]
+            )
+        notify(
+            recipients=_staff(order.institution_id),
+            kind="rectification.closed" if accepted else "rectification.sent_back",
+            title="整改已核验销号" if accepted else "整改未通过核验，请继续整改",
+            body=note,
+            obj=order,
+        )
+    from institutions.risk import recompute_risk
+
+    transaction.on_commit(lambda: recompute_risk(order.institution_id))
+    return order
+
+
+def rectification_sweep(today=None) -> dict[str, int]:
+    """Warn institution and issuer before a deadline (once), escalate an overdue order to the town's bureau (once)."""
+    today = today or timezone.localdate()
+    warn_until = add_working_days(today, policy_int("rectification_warn_working_days", today))
+    warned = escalated = 0
+    for order in RectificationOrder.objects.filter(status__in=OPEN, warned=False, due_on__gte=today,
+                                                   due_on__lte=warn_until):  # fmt: skip
+        with transaction.atomic():
+            if RectificationOrder.objects.filter(pk=order.pk, warned=False).update(warned=True):
+                notify(
+                    recipients=[*_staff(order.institution_id), order.issued_by_id],
+                    kind="rectification.due_soon",
+                    title=f"整改期限临近：{order.due_on}",
+                    obj=order,
+                    dedupe_key=f"rectification.due_soon.{order.pk}",
+                )
+                warned += 1
+    for order in RectificationOrder.objects.filter(status__in=OPEN, escalated=False, due_on__lt=today):
+        with transaction.atomic():
+            if RectificationOrder.objects.filter(pk=order.pk, escalated=False).update(escalated=True):
+                audit_log(actor=None, verb="rectification.escalate", obj=order, from_state=order.status,
+                          to_state=order.status, data={"due_on": str(order.due_on)})  # fmt: skip
+                notify(
+                    recipients=[*bureau_user_ids_for_town(order.town_id), order.issued_by_id],
+                    kind="rectification.overdue",
+                    title=f"整改逾期：{order.institution_id} 号机构（期限 {order.due_on}）",
+                    obj=order,
+                    dedupe_key=f"rectification.overdue.{order.pk}",
+                )
+                escalated += 1
+                from institutions.risk import recompute_risk
+
+                transaction.on_commit(lambda i=order.institution_id: recompute_risk(i))
+    return {"warned": warned, "escalated": escalated}
+
+
+def inspection_risk_signals(institution_id: int) -> dict[str, int]:
+    """For institutions.risk: findings of the last 12 months and those still under an open order (an open order keeps
+    its finding counting after 12 months), and overdue orders."""
+    today = timezone.localdate()
+    since = timezone.now() - timedelta(days=365)
+    counts = dict(
+        Finding.objects.filter(institution_id=institution_id)
+        .filter(Q(created_at__gte=since) | Q(order__status__in=OPEN))
+        .values_list("severity")
+        .annotate(n=Count("id"))
+        .values_list("severity", "n")
+    )
+    overdue = RectificationOrder.objects.filter(
+        institution_id=institution_id, status__in=OPEN, due_on__lt=today
+    ).count()
+    return {
+        "inspection_findings_high_12m": counts.get("high", 0),
+        "inspection_findings_medium_12m": counts.get("medium", 0),
+        "inspection_findings_low_12m": counts.get("low", 0),
+        "rectifications_overdue": overdue,
+    }

@@ -1,0 +1,140 @@
+"""Reads of inspections for phones and the bureau, scoped as inspections.py says, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Q
+
+from .inspections import access_inspection
+from .models import (
+    ChecklistAnswer,
+    ChecklistItem,
+    Finding,
+    Inspection,
+    InspectionAssignment,
+    InspectionStatus,
+    OrderStatus,
+    RectificationOrder,
+)
+from .sync import missing_photos
+
+EARLIER_FINDINGS = 20  # per institution, newest first
+
+
+def _item(i: ChecklistItem) -> dict:
+    return {
+        "code": i.code,
+        "section": i.section,
+        "question_zh": i.question_zh,
+        "question_en": i.question_en,
+        "answer_type": i.answer_type,
+        "rule_id": i.rule_id,
+        "severity": i.severity,
+        "public": i.public,
+    }
+
+
+def assigned_for(user, *, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """An inspector's open visits with everything needed offline: the institution, the pinned checklist versions
+    (each once), open rectification orders and earlier findings of those institutions. Six queries, whatever the
+    number of visits."""
+    visits_qs = (
+        Inspection.objects.filter(
+            pk__in=InspectionAssignment.objects.filter(inspector_id=getattr(user, "pk", None)).values("inspection_id")
+        )
+        .exclude(status__in=[InspectionStatus.CANCELLED, InspectionStatus.COMPLETE])
+        .select_related("institution", "institution__town")
+        .prefetch_related("assignments")
+        .order_by("due_by", "id")
+    )
+    if date_from:
+        visits_qs = visits_qs.filter(Q(due_by__gte=date_from) | Q(due_by__isnull=True))
+    if date_to:
+        visits_qs = visits_qs.filter(Q(due_by__lte=date_to) | Q(due_by__isnull=True))
+    visits = list(visits_qs[:500])
+    institution_ids = {v.institution_id for v in visits}
+    version_ids = {v.checklist_version_id for v in visits}
+    checklists: dict[str, list[dict]] = {str(vid): [] for vid in version_ids}
+    for item in ChecklistItem.objects.filter(version_id__in=version_ids).order_by("version_id", "position", "id"):
+        checklists[str(item.version_id)].append(_item(item))
+    orders: dict[int, list[dict]] = {}
+    for o in RectificationOrder.objects.filter(
+        institution_id__in=institution_ids, status__in=[OrderStatus.OPEN, OrderStatus.ANSWERED]
+    ).select_related("finding"):
+        orders.setdefault(o.institution_id, []).append(
+            {"id": o.pk, "status": o.status, "due_on": o.due_on, "finding": o.finding.description}
+        )
+    findings: dict[int, list[dict]] = {}
+    for f in Finding.objects.filter(institution_id__in=institution_ids).order_by("-created_at", "-id")[:2000]:
+        bucket = findings.setdefault(f.institution_id, [])
+        if len(bucket) < EARLIER_FINDINGS:
+            bucket.append(
+                {
+                    "inspection_id": f.inspection_id,
+                    "rule_id": f.rule_id,
+                    "severity": f.severity,
+                    "description": f.description,
+                    "date": f.created_at.date(),
+                }
+            )
+    return {
+        "visits": [
+            {
+                "id": v.pk,
+                "status": v.status,
+                "version": v.version,
+                "origin": v.origin,
+                "due_by": v.due_by,
+                "checklist_version_id": v.checklist_version_id,
+                "inspector_ids": sorted(a.inspector_id for a in v.assignments.all()),
+                "institution": {
+                    "id": v.institution.pk,
+                    "name": v.institution.name,
+                    "address": v.institution.address,
+                    "town": v.institution.town.name,
+                    "status": v.institution.status,
+                    "licence_number": v.institution.licence_number,
+                    "latitude": v.institution.latitude,
+                    "longitude": v.institution.longitude,
+                    "risk_grade": v.institution.risk_grade,
+                },
+                "open_orders": orders.get(v.institution_id, []),
+                "earlier_findings": [f for f in findings.get(v.institution_id, []) if f["inspection_id"] != v.pk],
+            }
+            for v in visits
+        ],
+        "checklists": checklists,
+    }
+
+
+def inspection_detail(user, inspection_id: int) -> dict:
+    v = access_inspection(user, inspection_id)
+    answers = ChecklistAnswer.objects.filter(inspection=v).select_related("item").order_by("item__position")
+    return {
+        "id": v.pk,
+        "status": v.status,
+        "version": v.version,
+        "origin": v.origin,
+        "institution_id": v.institution_id,
+        "institution_name": v.institution.name,
+        "checklist_version_id": v.checklist_version_id,
+        "checkin_at": v.checkin_at,
+        "checkin_distance_m": v.checkin_distance_m,
+        "checkin_flagged": v.checkin_flagged,
+        "checkout_at": v.checkout_at,
+        "acknowledged_by": v.acknowledged_by,
+        "completed_at": v.completed_at,
+        "notes": v.notes,
+        "answers": [{"item_code": a.item.code, "value": a.value, "version": a.version} for a in answers],
+        "findings": [
+            {"id": f.pk, "rule_id": f.rule_id, "severity": f.severity, "description": f.description}
+            for f in v.findings.order_by("id")
+        ],
+        "conflicts": [
+            {"uuid": str(r.client_uuid), "kind": r.kind, "payload": r.payload, "server": r.server_copy}
+            for r in v.records.filter(state="conflict").order_by("id")
+        ],
+        "missing_photos": missing_photos(v),
+        "photos_received": v.photos.filter(received=True).count(),
+    }

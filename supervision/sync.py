@@ -1,0 +1,565 @@
+"""Offline-first visits: records made on a phone without network, sent later in batches (POST /inspections/sync).
+
+Each record carries a UUID the phone made, the phone's time and, for an edit, the version it was based on. The
+answer gives each record its fate:
+- applied: stored and applied to the visit;
+- already_applied: this UUID was stored before (a resend): nothing changes, however many times it comes;
+- conflict: the server copy changed since the base version (another inspector edited the same answer): the record
+  is stored beside the server copy for review, nothing is overwritten;
+- rejected: with a code and a reason (bad UUID, time in the future, coordinates outside the district, an answer of
+  the wrong type or for an item not in the visit's checklist version, …): the other records are not affected.
+
+A batch is checked in memory first (a fixed number of reads: stored UUIDs, visits, checklist items, answers,
+photos), then written with bulk inserts in one transaction, so 200 records cost a few queries more than one record.
+A UUID that arrives in two batches at the same instant loses the race on the unique constraint: the whole batch is
+retried once and then finds the winner's copy ("already applied").
+
+Photos go up separately (photo_upload) by UUID with their SHA-256; a visit is complete once checked out and every
+photo its records name has arrived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core import uploads
+from core.audit import audit_log
+from core.errors import DomainError, NotFound
+from core.idempotency import fingerprint
+from core.policy import policy_int
+
+from .models import (
+    AnswerType,
+    ChecklistAnswer,
+    ChecklistItem,
+    Finding,
+    Inspection,
+    InspectionAssignment,
+    InspectionPhoto,
+    InspectionStatus,
+    Severity,
+    VisitRecord,
+)
+
+MAX_BATCH = 200
+CLOCK_SKEW = timedelta(minutes=10)
+# Fuling district, generously: a point outside is not on its land (the sea, a swapped latitude and longitude, 0/0).
+DISTRICT_LAT = (Decimal("29.2"), Decimal("30.2"))
+DISTRICT_LNG = (Decimal("106.8"), Decimal("107.9"))
+KINDS = set(VisitRecord.Kind.values)
+YES_NO_NA = {"yes", "no", "na"}
+FINISHED = (InspectionStatus.COMPLETE, InspectionStatus.CANCELLED)
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, zh: str, en: str, field: str = ""):
+        super().__init__(code)
+        self.code, self.zh, self.en, self.field = code, zh, en, field
+
+
+@dataclass
+class Fate:
+    uuid: str
+    status: str  # applied | already_applied | conflict | rejected
+    code: str = ""
+    message: str = ""
+    field: str = ""
+    server: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "uuid": self.uuid,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+            "server": self.server,
+        }
+
+
+@dataclass
+class _Parsed:
+    index: int
+    uuid: uuid_module.UUID
+    inspection_id: int
+    kind: str
+    client_time: datetime
+    base_version: int | None
+    data: dict
+    request_hash: str
+    photo_uuids: list[uuid_module.UUID] = field(default_factory=list)
+
+
+def distance_m(lat1, lng1, lat2, lng2) -> float:
+    """Great-circle distance in metres (haversine): plenty for "is the phone at the premises"."""
+    p1, p2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dp, dl = p2 - p1, math.radians(float(lng2) - float(lng1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def _uuid(raw, field_name: str) -> uuid_module.UUID:
+    try:
+        return uuid_module.UUID(str(raw))
+    except (ValueError, TypeError, AttributeError):
+        raise Rejected("sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", field_name) from None
+
+
+def _parse(index: int, raw, now: datetime) -> _Parsed:
+    if not isinstance(raw, dict):
+        raise Rejected("sync.bad_record", "记录格式不正确", "A record must be an object")
+    record_uuid = _uuid(raw.get("uuid"), "uuid")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise Rejected("sync.bad_kind", "记录类型无效", f"Unknown kind; one of {sorted(KINDS)}", "kind")
+    inspection_id = raw.get("inspection_id")
+    if not isinstance(inspection_id, int) or isinstance(inspection_id, bool) or not 0 < inspection_id < 2**63:
+        raise Rejected(
+            "sync.bad_inspection", "检查编号无效", "inspection_id must be a positive integer", "inspection_id"
+        )
+    client_time = parse_datetime(raw["client_time"]) if isinstance(raw.get("client_time"), str) else None
+    if client_time is None:
+        raise Rejected("sync.bad_time", "时间格式不正确（ISO 8601）", "client_time must be ISO 8601", "client_time")
+    if timezone.is_naive(client_time):
+        client_time = timezone.make_aware(client_time)  # the product's time zone, as the phone shows it
+    if client_time > now + CLOCK_SKEW:
+        raise Rejected(
+            "sync.time_in_future",
+            "记录时间晚于服务器时间 10 分钟以上，请校准手机时间",
+            "The record's time is more than 10 minutes ahead of the server: check the phone's clock",
+            "client_time",
+        )
+    base = raw.get("base_version")
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base < 1):
+        raise Rejected(
+            "sync.bad_base_version", "基准版本须为正整数", "base_version must be a positive integer", "base_version"
+        )
+    data = raw.get("data") or {}
+    if not isinstance(data, dict):
+        raise Rejected("sync.bad_record", "data 须为对象", "data must be an object", "data")
+    photos = data.get("photo_uuids") or []
+    if not isinstance(photos, list) or len(photos) > 20:
+        raise Rejected(
+            "sync.bad_photos", "照片列表无效（最多 20 张）", "photo_uuids: a list of at most 20", "photo_uuids"
+        )
+    photo_uuids = [_uuid(p, "data.photo_uuids") for p in photos]
+    return _Parsed(
+        index=index,
+        uuid=record_uuid,
+        inspection_id=inspection_id,
+        kind=kind,
+        client_time=client_time,
+        base_version=base,
+        data=data,
+        request_hash=fingerprint(kind, inspection_id, raw.get("client_time"), base, data),
+        photo_uuids=photo_uuids,
+    )
+
+
+def _coordinate(data: dict, name: str, bounds: tuple[Decimal, Decimal]) -> Decimal:
+    try:
+        value = Decimal(str(data.get(name)))
+    except (InvalidOperation, ValueError):
+        raise Rejected("sync.bad_coordinates", "坐标无效", f"{name} must be a number", f"data.{name}") from None
+    if not value.is_finite() or not bounds[0] <= value <= bounds[1]:
+        raise Rejected(
+            "sync.coordinates_outside_district",
+            "坐标不在涪陵区范围内（如在海上或经纬度颠倒）",
+            "The coordinates are not in Fuling district (at sea, or latitude and longitude swapped?)",
+            f"data.{name}",
+        )
+    return value.quantize(Decimal("0.000001"))
+
+
+def _check_answer(item: ChecklistItem, value, photo_uuids) -> None:
+    kind = item.answer_type
+    ok = (
+        (kind == AnswerType.YES_NO_NA and value in YES_NO_NA)
+        or (
+            kind == AnswerType.NUMBER
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        )
+        or (kind == AnswerType.TEXT and isinstance(value, str) and 0 < len(value) <= 2000)
+        or (kind == AnswerType.PHOTO and (value in YES_NO_NA or value is None) and bool(photo_uuids))
+    )
+    if not ok:
+        expected = {
+            AnswerType.YES_NO_NA: ('"yes"、"no" 或 "na"', '"yes", "no" or "na"'),
+            AnswerType.NUMBER: ("数值", "a number"),
+            AnswerType.TEXT: ("1–2000 字的文字", "text of 1-2000 characters"),
+            AnswerType.PHOTO: ("至少一张照片（photo_uuids）", "at least one photo (photo_uuids)"),
+        }[kind]
+        raise Rejected(
+            "sync.answer_wrong_type",
+            f"检查项 {item.code} 的答案应为{expected[0]}",
+            f"The answer to {item.code} must be {expected[1]}",
+            "data.value",
+        )
+
+
+def sync_batch(*, actor, records: list, lang: str = "zh") -> list[dict]:
+    if not isinstance(records, list):
+        raise DomainError("sync.bad_batch", "records 须为列表", "records must be a list", status=422)
+    if len(records) > MAX_BATCH:
+        raise DomainError(
+            "sync.batch_too_large",
+            f"每批最多 {MAX_BATCH} 条记录，本批 {len(records)} 条：请分批发送",
+            f"At most {MAX_BATCH} records per batch ({len(records)} sent): split the batch",
+            status=413,
+            fields={"records": (f"最多 {MAX_BATCH} 条", f"At most {MAX_BATCH}")},
+        )
+    try:
+        return _sync(actor, records, lang)
+    except IntegrityError:
+        # The same UUID arrived in another batch at the same instant: do it again, it is now "already applied".
+        return _sync(actor, records, lang)
+
+
+def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pass over the batch, in order
+    now = timezone.now()
+    fates: list[Fate | None] = [None] * len(records)
+    parsed: list[_Parsed] = []
+
+    def reject(i: int, raw_uuid, err: Rejected) -> None:
+        fates[i] = Fate(
+            str(raw_uuid) if raw_uuid is not None else "",
+            "rejected",
+            err.code,
+            err.en if lang == "en" else err.zh,
+            err.field,
+        )
+
+    for i, raw in enumerate(records):
+        try:
+            parsed.append(_parse(i, raw, now))
+        except Rejected as err:
+            reject(i, raw.get("uuid") if isinstance(raw, dict) else None, err)
+
+    stored = {
+        r.client_uuid: r
+        for r in VisitRecord.objects.filter(client_uuid__in=[p.uuid for p in parsed]).only(
+            "client_uuid", "request_hash", "state"
+        )
+    }
+    visit_ids = {p.inspection_id for p in parsed}
+    # Only the visits the sender is assigned to: any other id is "not found", as for a visit that does not exist.
+    visits = {
+        v.pk: v
+        for v in Inspection.objects.select_related("institution").filter(
+            pk__in=InspectionAssignment.objects.filter(inspector_id=actor.pk, inspection_id__in=visit_ids).values(
+                "inspection_id"
+            )
+        )
+    }
+    versions = {v.checklist_version_id for v in visits.values()}
+    items = {(i.version_id, i.code): i for i in ChecklistItem.objects.filter(version_id__in=versions)}
+    answers = {(a.inspection_id, a.item_id): a for a in ChecklistAnswer.objects.filter(inspection_id__in=visits)}
+    known_photos = set(
+        InspectionPhoto.objects.filter(uuid__in=[u for p in parsed for u in p.photo_uuids]).values_list(
+            "uuid", flat=True
+        )
+    )
+    flag_m = policy_int("checkin_distance_flag_m")
+
+    new_records: list[VisitRecord] = []
+    new_answers: list[tuple[ChecklistAnswer, VisitRecord]] = []
+    changed_answers: dict[int, tuple[ChecklistAnswer, VisitRecord]] = {}
+    new_findings: list[tuple[Finding, VisitRecord]] = []
+    new_photos: dict[uuid_module.UUID, InspectionPhoto] = {}
+    touched: dict[int, Inspection] = {}
+    seen: dict[uuid_module.UUID, str] = {}
+
+    for p in sorted(parsed, key=lambda p: (p.client_time, p.index)):
+        uid = str(p.uuid)
+        earlier = stored.get(p.uuid)
+        earlier_hash = earlier.request_hash if earlier else seen.get(p.uuid)
+        if earlier_hash is not None:
+            if earlier_hash != p.request_hash:
+                reject(
+                    p.index,
+                    uid,
+                    Rejected(
+                        "sync.uuid_reused",
+                        "该 UUID 已用于另一条不同的记录",
+                        "This UUID was used for a different record",
+                    ),
+                )
+            else:
+                fates[p.index] = Fate(uid, "already_applied")
+            continue
+        visit = visits.get(p.inspection_id)
+        try:
+            if visit is None:
+                raise Rejected("not_found", "检查不存在", "Inspection not found", "inspection_id")
+            if visit.status in FINISHED:
+                raise Rejected(
+                    "sync.visit_closed", "检查已完成或已取消，不能再记录", "The visit is complete or cancelled"
+                )
+            record = VisitRecord(
+                client_uuid=p.uuid,
+                inspection=visit,
+                author=actor,
+                kind=p.kind,
+                payload=p.data,
+                request_hash=p.request_hash,
+                client_time=p.client_time,
+                base_version=p.base_version,
+            )
+            conflict = _apply(p, visit, record, items, answers, new_answers, changed_answers, new_findings, flag_m)
+        except Rejected as err:
+            reject(p.index, uid, err)
+            continue
+        for photo_uuid in p.photo_uuids:
+            if photo_uuid not in known_photos and photo_uuid not in new_photos:
+                new_photos[photo_uuid] = InspectionPhoto(uuid=photo_uuid, inspection=visit)
+        seen[p.uuid] = p.request_hash
+        new_records.append(record)
+        touched[visit.pk] = visit
+        if conflict is not None:
+            record.state, record.server_copy = VisitRecord.State.CONFLICT, conflict
+            fates[p.index] = Fate(uid, "conflict", "sync.conflict", "", "", conflict)
+        else:
+            visit.version += 1
+            fates[p.index] = Fate(uid, "applied")
+
+    if new_records:
+        with transaction.atomic():
+            VisitRecord.objects.bulk_create(new_records)
+            for answer, record in new_answers:
+                answer.record_id = record.pk
+            ChecklistAnswer.objects.bulk_create([a for a, _ in new_answers])
+            for answer, record in changed_answers.values():
+                answer.record_id = record.pk
+            ChecklistAnswer.objects.bulk_update(
+                [a for a, _ in changed_answers.values()],
+                ["value", "comment", "version", "record", "answered_by", "answered_at"],
+            )
+            for finding, record in new_findings:
+                finding.record_id = record.pk
+            Finding.objects.bulk_create([f for f, _ in new_findings])
+            InspectionPhoto.objects.bulk_create(new_photos.values())
+            for visit in touched.values():
+                _save_visit(actor, visit)
+    return [f.as_dict() for f in fates]
+
+
+def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_findings, flag_m) -> dict | None:
+    """Apply one record to the in-memory visit; a dict (the server copy) when it conflicts, else None."""
+    data = p.data
+    if p.kind == VisitRecord.Kind.CHECKIN:
+        lat = _coordinate(data, "latitude", DISTRICT_LAT)
+        lng = _coordinate(data, "longitude", DISTRICT_LNG)
+        if visit.checkin_at is not None:
+            return {"checkin_at": visit.checkin_at.isoformat(), "version": visit.version}
+        visit.checkin_at, visit.checkin_latitude, visit.checkin_longitude = p.client_time, lat, lng
+        inst = visit.institution
+        if inst.latitude is not None and inst.longitude is not None:
+            visit.checkin_distance_m = round(distance_m(lat, lng, inst.latitude, inst.longitude))
+            visit.checkin_flagged = visit.checkin_distance_m > flag_m  # flagged for review, never refused
+        if visit.status == InspectionStatus.ASSIGNED:
+            visit.status = InspectionStatus.IN_PROGRESS
+        return None
+    if p.kind == VisitRecord.Kind.ANSWER:
+        item = items.get((visit.checklist_version_id, data.get("item_code")))
+        if item is None:
+            raise Rejected(
+                "sync.unknown_item",
+                "该检查项不在本次检查使用的检查表版本中",
+                "This item is not in the checklist version of the visit",
+                "data.item_code",
+            )
+        _check_answer(item, data.get("value"), p.photo_uuids)
+        comment = data.get("comment") or ""
+        if not isinstance(comment, str) or len(comment) > 1000:
+            raise Rejected("sync.bad_comment", "备注最多 1000 字", "comment: text of at most 1000", "data.comment")
+        current = answers.get((visit.pk, item.pk))
+        if current is not None and p.base_version != current.version:
+            return {"item_code": item.code, "value": current.value, "version": current.version}
+        if current is None and p.base_version is not None:
+            return {"item_code": item.code, "value": None, "version": 0}
+        if current is None:
+            current = ChecklistAnswer(inspection=visit, item=item, version=0)
+            answers[(visit.pk, item.pk)] = current
+            new_answers.append((current, record))
+        else:
+            changed_answers[current.pk] = (current, record)
+        current.value, current.comment = data.get("value"), comment
+        current.version += 1
+        current.answered_by_id, current.answered_at = record.author_id, p.client_time
+        return None
+    if p.kind == VisitRecord.Kind.NOTE:
+        text = data.get("text")
+        if not isinstance(text, str) or not 0 < len(text) <= 2000:
+            raise Rejected("sync.bad_note", "备注须为 1–2000 字", "text: 1-2000 characters", "data.text")
+        visit.notes = (visit.notes + "\n" + text).strip()[:4000]
+        return None
+    if p.kind == VisitRecord.Kind.FINDING:
+        item = None
+        if data.get("item_code"):
+            item = items.get((visit.checklist_version_id, data.get("item_code")))
+            if item is None:
+                raise Rejected(
+                    "sync.unknown_item",
+                    "该检查项不在本次检查表版本中",
+                    "Item not in the visit's version",
+                    "data.item_code",
+                )
+        rule_id = data.get("rule_id") or (item.rule_id if item else "")
+        if item is None and not rule_id:
+            raise Rejected("sync.finding_unnamed", "问题须指明检查项或规则", "Name an item or a rule", "data.item_code")
+        severity = data.get("severity") or (item.severity if item else "")
+        description = data.get("description")
+        if severity not in Severity.values:
+            raise Rejected("sync.bad_severity", "严重程度无效", "severity: low, medium or high", "data.severity")
+        if not isinstance(description, str) or not 0 < len(description) <= 2000:
+            raise Rejected("sync.bad_description", "问题描述须为 1–2000 字", "description: 1-2000", "data.description")
+        public = bool(data.get("public", item.public if item else True))
+        finding = Finding(
+            inspection=visit,
+            institution_id=visit.institution_id,
+            item=item,
+            rule_id=str(rule_id)[:20],
+            severity=severity,
+            description=description,
+            public=public,
+        )
+        new_findings.append((finding, record))
+        return None
+    if p.kind == VisitRecord.Kind.ACKNOWLEDGE:
+        name = data.get("name")
+        if not isinstance(name, str) or not 0 < len(name) <= 50:
+            raise Rejected("sync.bad_acknowledgement", "确认人姓名须为 1–50 字", "name: 1-50 characters", "data.name")
+        if visit.acknowledged_at is not None:
+            return {"acknowledged_by": visit.acknowledged_by, "version": visit.version}
+        visit.acknowledged_by, visit.acknowledged_at = name, p.client_time
+        return None
+    # checkout
+    if visit.checkin_at is None:
+        raise Rejected("sync.checkout_before_checkin", "尚未签到，不能签退", "Check in before checking out")
+    if visit.checkout_at is not None:
+        return {"checkout_at": visit.checkout_at.isoformat(), "version": visit.version}
+    visit.checkout_at = p.client_time
+    return None
+
+
+def _save_visit(actor, visit: Inspection) -> None:
+    before = Inspection.objects.filter(pk=visit.pk).values_list("status", flat=True).first()
+    _settle(visit)
+    Inspection.objects.filter(pk=visit.pk).update(
+        status=visit.status,
+        version=visit.version,
+        checkin_at=visit.checkin_at,
+        checkin_latitude=visit.checkin_latitude,
+        checkin_longitude=visit.checkin_longitude,
+        checkin_distance_m=visit.checkin_distance_m,
+        checkin_flagged=visit.checkin_flagged,
+        notes=visit.notes,
+        acknowledged_by=visit.acknowledged_by,
+        acknowledged_at=visit.acknowledged_at,
+        checkout_at=visit.checkout_at,
+        completed_at=visit.completed_at,
+    )
+    if before != visit.status:
+        audit_log(actor=actor, verb="inspection.status", obj=visit, from_state=before, to_state=visit.status)
+
+
+def _settle(visit: Inspection) -> None:
+    """Checked out and every named photo arrived: complete. Checked out with photos missing: awaiting them."""
+    if visit.checkout_at is None or visit.status in FINISHED:
+        return
+    if InspectionPhoto.objects.filter(inspection_id=visit.pk, received=False).exists():
+        visit.status = InspectionStatus.AWAITING_PHOTOS
+    else:
+        visit.status, visit.completed_at = InspectionStatus.COMPLETE, timezone.now()
+
+
+def missing_photos(visit: Inspection) -> list[str]:
+    return [str(u) for u in visit.photos.filter(received=False).order_by("created_at").values_list("uuid", flat=True)]
+
+
+# --- Photos --------------------------------------------------------------------------------------------------------
+
+
+def photo_upload(*, actor, inspection_id: int, photo_uuid: str, sha256: str, upload) -> tuple[InspectionPhoto, bool]:
+    """(photo, stored now). The same content under the same UUID again: accepted, no copy. Other content under a
+    used UUID: 409. A hash that does not match the bytes: 422 (a broken upload; send it again)."""
+    try:
+        key = uuid_module.UUID(str(photo_uuid))
+    except ValueError:
+        raise DomainError(
+            "sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", status=422, fields={"uuid": ("格式不正确", "Bad")}
+        ) from None
+    sha256 = (sha256 or "").strip().lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise DomainError(
+            "photo.bad_hash", "sha256 须为 64 位十六进制", "sha256 must be 64 hex digits", status=422,
+            fields={"sha256": ("格式不正确", "Bad format")},
+        )  # fmt: skip
+    if not InspectionAssignment.objects.filter(inspection_id=inspection_id, inspector_id=actor.pk).exists():
+        raise NotFound("检查", "inspection")
+    if upload.size > PHOTO_MAX_BYTES:
+        raise DomainError("photo.too_large", "照片不能超过 10 MB", "A photo is at most 10 MB", status=413)
+    content = upload.read()
+    if hashlib.sha256(content).hexdigest() != sha256:
+        raise DomainError(
+            "photo.hash_mismatch",
+            "照片内容与 sha256 不符（上传可能中断），请重新上传",
+            "The photo does not match its sha256 (a broken upload?): send it again",
+            status=422,
+            fields={"sha256": ("与内容不符", "Does not match the content")},
+        )
+    existing = InspectionPhoto.objects.filter(uuid=key).first()
+    if existing is not None and existing.inspection_id != inspection_id:
+        raise DomainError(
+            "photo.uuid_taken", "该 UUID 已用于其他照片", "This UUID belongs to another photo", status=409
+        )
+    if existing is not None and existing.received:
+        if existing.sha256 == sha256:
+            return existing, False
+        raise DomainError(
+            "photo.uuid_taken", "该 UUID 已上传过不同内容的照片", "Other content was sent under this UUID", status=409
+        )
+    upload.seek(0)
+    checked = uploads.check_image(upload, max_bytes=PHOTO_MAX_BYTES)
+    upload.seek(0)
+    kept, _thumb, _size = uploads.clean_image(upload)  # no EXIF: phones put GPS in photos
+    name = default_storage.save(f"inspections/photos/{uploads.random_name('jpg')}", ContentFile(kept))
+    with transaction.atomic():
+        photo, _ = InspectionPhoto.objects.select_for_update().get_or_create(
+            uuid=key, defaults={"inspection_id": inspection_id}
+        )
+        if photo.received:  # a twin request won: keep its copy
+            default_storage.delete(name)
+            if photo.sha256 != sha256:
+                raise DomainError(
+                    "photo.uuid_taken", "该 UUID 已上传过不同内容", "Other content under this UUID", status=409
+                )
+            return photo, False
+        photo.sha256, photo.received, photo.image = sha256, True, name
+        photo.content_type, photo.size = checked.content_type, checked.size
+        photo.uploaded_by, photo.received_at = actor, timezone.now()
+        photo.save()
+        visit = Inspection.objects.select_for_update().get(pk=inspection_id)
+        before = visit.status
+        _settle(visit)
+        if visit.status != before:
+            Inspection.objects.filter(pk=visit.pk).update(
+                status=visit.status, completed_at=visit.completed_at, version=F("version") + 1
+            )
+            audit_log(actor=actor, verb="inspection.status", obj=visit, from_state=before, to_state=visit.status)
+    return photo, True
