@@ -235,15 +235,6 @@ def assigned(request, params: Query[AssignedParams]):
     return reads.assigned_for(request.auth, date_from=params.date_from, date_to=params.date_to)
 
 
-@router.get(
-    "/inspections/{inspection_id}",
-    response={200: dict[str, Any], **ERRORS},
-    summary="检查详情（含缺少的照片）A visit, with the photos still missing",
-)
-def get_inspection(request, inspection_id: int):
-    return reads.inspection_detail(request.auth, inspection_id)
-
-
 class SyncIn(Schema):
     records: list[dict[str, Any]] = Field(
         ...,
@@ -274,6 +265,15 @@ class SyncOut(Schema):
 )
 def sync_records(request, body: SyncIn):
     return {"results": sync.sync_batch(actor=request.auth, records=body.records, lang=_lang(request))}
+
+
+@router.get(
+    "/inspections/{inspection_id}",
+    response={200: dict[str, Any], **ERRORS},
+    summary="检查详情（含缺少的照片）A visit, with the photos still missing",
+)
+def get_inspection(request, inspection_id: int):
+    return reads.inspection_detail(request.auth, inspection_id)
 
 
 class PhotoOut(Schema):
