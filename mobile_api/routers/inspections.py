@@ -164,9 +164,7 @@ def draw_plan(request, body: DrawIn, plan_id: int):
     )
 
 
-@router.post(
-    "/inspection-plans/{plan_id}/finish", response={200: PlanOut, **ERRORS}, summary="结束计划 Finish a plan"
-)
+@router.post("/inspection-plans/{plan_id}/finish", response={200: PlanOut, **ERRORS}, summary="结束计划 Finish a plan")
 def finish_plan(request, plan_id: int):
     return _plan_out(inspections.plan_finish(actor=request.auth, plan_id=plan_id))
 
@@ -210,9 +208,7 @@ class ConflictOut(Schema):
     institution_id: int
 
 
-@router.post(
-    "/inspection-conflicts", response={201: ConflictOut, **ERRORS}, summary="申报利益冲突 Declare a conflict"
-)
+@router.post("/inspection-conflicts", response={201: ConflictOut, **ERRORS}, summary="申报利益冲突 Declare a conflict")
 def declare_conflict(request, body: ConflictIn):
     row = inspections.conflict_declare(actor=request.auth, institution_id=body.institution_id, reason=body.reason)
     return Status(201, {"id": row.pk, "institution_id": row.institution_id})
@@ -409,9 +405,7 @@ def verify_order(request, body: VerifyIn, order_id: int):
 class PenaltyIn(Schema):
     institution_id: int = Field(..., ge=1, le=MAX_ID)
     inspection_id: int | None = Field(None, ge=1, le=MAX_ID)
-    kind: Literal[
-        "warning", "fine", "confiscation", "stop_enrolling", "stop_operating", "revoke", "employment_ban"
-    ]
+    kind: Literal["warning", "fine", "confiscation", "stop_enrolling", "stop_operating", "revoke", "employment_ban"]
     violation: Literal["unlicensed", "disguised_subject", "other"]
     very_serious: bool = False
     legal_basis: str = Field(..., min_length=1, max_length=300)

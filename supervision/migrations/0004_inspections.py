@@ -6,393 +6,813 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_load_fuling_divisions'),
-        ('institutions', '0005_national_platform'),
-        ('supervision', '0003_list_indexes'),
+        ("accounts", "0003_load_fuling_divisions"),
+        ("institutions", "0005_national_platform"),
+        ("supervision", "0003_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChecklistTemplate',
+            name="ChecklistTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True, verbose_name='代码')),
-                ('name_zh', models.CharField(max_length=100, verbose_name='名称')),
-                ('name_en', models.CharField(max_length=150, verbose_name='英文名称')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=40, unique=True, verbose_name="代码")),
+                ("name_zh", models.CharField(max_length=100, verbose_name="名称")),
+                ("name_en", models.CharField(max_length=150, verbose_name="英文名称")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': '检查表 checklist template',
-                'verbose_name_plural': '检查表 checklist templates',
+                "verbose_name": "检查表 checklist template",
+                "verbose_name_plural": "检查表 checklist templates",
             },
         ),
         migrations.RemoveField(
-            model_name='complaint',
-            name='inspection_id',
+            model_name="complaint",
+            name="inspection_id",
         ),
         migrations.CreateModel(
-            name='ChecklistVersion',
+            name="ChecklistVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='版本号')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='修订说明')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='supervision.checklisttemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField(verbose_name="版本号")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="修订说明")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="supervision.checklisttemplate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '检查表版本 checklist version',
-                'verbose_name_plural': '检查表版本 checklist versions',
-                'ordering': ['template', '-number'],
+                "verbose_name": "检查表版本 checklist version",
+                "verbose_name_plural": "检查表版本 checklist versions",
+                "ordering": ["template", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, verbose_name='代码')),
-                ('section', models.CharField(blank=True, max_length=30, verbose_name='分类')),
-                ('question_zh', models.CharField(max_length=300, verbose_name='检查内容')),
-                ('question_en', models.CharField(max_length=300, verbose_name='英文')),
-                ('answer_type', models.CharField(choices=[('yes_no_na', '是/否/不适用 yes/no/n.a.'), ('number', '数值 number'), ('text', '文字 text'), ('photo', '须拍照 photo required')], max_length=10, verbose_name='答案类型')),
-                ('rule_id', models.CharField(blank=True, max_length=20, verbose_name='规则编号')),
-                ('severity', models.CharField(choices=[('low', '轻微 low'), ('medium', '一般 medium'), ('high', '严重 high')], default='medium', max_length=10, verbose_name='严重程度')),
-                ('public', models.BooleanField(default=True, verbose_name='公开')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='supervision.checklistversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=20, verbose_name="代码")),
+                ("section", models.CharField(blank=True, max_length=30, verbose_name="分类")),
+                ("question_zh", models.CharField(max_length=300, verbose_name="检查内容")),
+                ("question_en", models.CharField(max_length=300, verbose_name="英文")),
+                (
+                    "answer_type",
+                    models.CharField(
+                        choices=[
+                            ("yes_no_na", "是/否/不适用 yes/no/n.a."),
+                            ("number", "数值 number"),
+                            ("text", "文字 text"),
+                            ("photo", "须拍照 photo required"),
+                        ],
+                        max_length=10,
+                        verbose_name="答案类型",
+                    ),
+                ),
+                ("rule_id", models.CharField(blank=True, max_length=20, verbose_name="规则编号")),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("low", "轻微 low"), ("medium", "一般 medium"), ("high", "严重 high")],
+                        default="medium",
+                        max_length=10,
+                        verbose_name="严重程度",
+                    ),
+                ),
+                ("public", models.BooleanField(default=True, verbose_name="公开")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="supervision.checklistversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '检查项 checklist item',
-                'verbose_name_plural': '检查项 checklist items',
-                'ordering': ['version', 'position', 'id'],
+                "verbose_name": "检查项 checklist item",
+                "verbose_name_plural": "检查项 checklist items",
+                "ordering": ["version", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ConflictDeclaration',
+            name="ConflictDeclaration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=300, verbose_name='原因')),
-                ('declared_at', models.DateTimeField(auto_now_add=True)),
-                ('inspector', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conflicts', to=settings.AUTH_USER_MODEL)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='institutions.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.CharField(max_length=300, verbose_name="原因")),
+                ("declared_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "inspector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conflicts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="institutions.institution"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '利益冲突申报 conflict declaration',
-                'verbose_name_plural': '利益冲突申报 conflict declarations',
+                "verbose_name": "利益冲突申报 conflict declaration",
+                "verbose_name_plural": "利益冲突申报 conflict declarations",
             },
         ),
         migrations.CreateModel(
-            name='Inspection',
+            name="Inspection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(choices=[('plan', '计划抽查 planned draw'), ('complaint', '投诉引发 from a complaint'), ('unlicensed', '无证线索 unlicensed record')], default='plan', max_length=12)),
-                ('status', models.CharField(choices=[('assigned', '待检查 assigned'), ('in_progress', '检查中 in progress'), ('awaiting_photos', '待补照片 awaiting photos'), ('complete', '已完成 complete'), ('cancelled', '已取消 cancelled')], db_index=True, default='assigned', max_length=16)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('due_by', models.DateField(blank=True, null=True, verbose_name='检查期限')),
-                ('checkin_at', models.DateTimeField(blank=True, null=True)),
-                ('checkin_latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('checkin_longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
-                ('checkin_distance_m', models.PositiveIntegerField(blank=True, null=True, verbose_name='签到距离（米）')),
-                ('checkin_flagged', models.BooleanField(default=False, verbose_name='签到距离异常')),
-                ('notes', models.TextField(blank=True, max_length=4000, verbose_name='备注')),
-                ('acknowledged_by', models.CharField(blank=True, max_length=50, verbose_name='机构确认人')),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('checkout_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('result', models.CharField(blank=True, choices=[('compliant', '合格 compliant'), ('rectification', '责令整改 rectification ordered'), ('penalised', '已处罚 penalised')], max_length=15)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('checklist_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='supervision.checklistversion')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='inspections', to='institutions.institution')),
-                ('town', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("plan", "计划抽查 planned draw"),
+                            ("complaint", "投诉引发 from a complaint"),
+                            ("unlicensed", "无证线索 unlicensed record"),
+                        ],
+                        default="plan",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("assigned", "待检查 assigned"),
+                            ("in_progress", "检查中 in progress"),
+                            ("awaiting_photos", "待补照片 awaiting photos"),
+                            ("complete", "已完成 complete"),
+                            ("cancelled", "已取消 cancelled"),
+                        ],
+                        db_index=True,
+                        default="assigned",
+                        max_length=16,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("due_by", models.DateField(blank=True, null=True, verbose_name="检查期限")),
+                ("checkin_at", models.DateTimeField(blank=True, null=True)),
+                ("checkin_latitude", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                ("checkin_longitude", models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True)),
+                (
+                    "checkin_distance_m",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="签到距离（米）"),
+                ),
+                ("checkin_flagged", models.BooleanField(default=False, verbose_name="签到距离异常")),
+                ("notes", models.TextField(blank=True, max_length=4000, verbose_name="备注")),
+                ("acknowledged_by", models.CharField(blank=True, max_length=50, verbose_name="机构确认人")),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("checkout_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "result",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("compliant", "合格 compliant"),
+                            ("rectification", "责令整改 rectification ordered"),
+                            ("penalised", "已处罚 penalised"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "checklist_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="supervision.checklistversion"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="inspections",
+                        to="institutions.institution",
+                    ),
+                ),
+                (
+                    "town",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.region"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '检查 inspection',
-                'verbose_name_plural': '检查 inspections',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "检查 inspection",
+                "verbose_name_plural": "检查 inspections",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Finding',
+            name="Finding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rule_id', models.CharField(blank=True, max_length=20)),
-                ('severity', models.CharField(choices=[('low', '轻微 low'), ('medium', '一般 medium'), ('high', '严重 high')], max_length=10)),
-                ('description', models.TextField(max_length=2000)),
-                ('public', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution')),
-                ('item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='supervision.checklistitem')),
-                ('inspection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='supervision.inspection')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rule_id", models.CharField(blank=True, max_length=20)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("low", "轻微 low"), ("medium", "一般 medium"), ("high", "严重 high")], max_length=10
+                    ),
+                ),
+                ("description", models.TextField(max_length=2000)),
+                ("public", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="institutions.institution"
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="supervision.checklistitem",
+                    ),
+                ),
+                (
+                    "inspection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="findings",
+                        to="supervision.inspection",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '检查发现问题 finding',
-                'verbose_name_plural': '检查发现问题 findings',
-                'ordering': ['inspection', 'id'],
-            },
-        ),
-        migrations.AddField(
-            model_name='complaint',
-            name='inspection',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='complaints', to='supervision.inspection', verbose_name='关联检查'),
-        ),
-        migrations.CreateModel(
-            name='InspectionAssignment',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('inspection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='supervision.inspection')),
-                ('inspector', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': '检查分派 assignment',
-                'verbose_name_plural': '检查分派 assignments',
-            },
-        ),
-        migrations.AddField(
-            model_name='inspection',
-            name='inspectors',
-            field=models.ManyToManyField(related_name='inspections', through='supervision.InspectionAssignment', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.CreateModel(
-            name='InspectionPhoto',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(unique=True)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('received', models.BooleanField(default=False)),
-                ('image', models.FileField(blank=True, upload_to='inspections/photos/')),
-                ('content_type', models.CharField(blank=True, max_length=20)),
-                ('size', models.PositiveIntegerField(default=0)),
-                ('received_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('inspection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='supervision.inspection')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': '检查照片 inspection photo',
-                'verbose_name_plural': '检查照片 inspection photos',
-            },
-        ),
-        migrations.CreateModel(
-            name='InspectionPlan',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='名称')),
-                ('period_start', models.DateField(verbose_name='开始日期')),
-                ('period_end', models.DateField(verbose_name='结束日期')),
-                ('scope_town_ids', models.JSONField(blank=True, default=list, verbose_name='范围：镇街')),
-                ('scope_categories', models.JSONField(blank=True, default=list, verbose_name='范围：类别')),
-                ('scope_statuses', models.JSONField(blank=True, default=list, verbose_name='范围：状态')),
-                ('sampling_mode', models.CharField(choices=[('overall', '总体比例 a share overall'), ('by_grade', '按风险等级 a share per risk grade')], default='by_grade', max_length=10)),
-                ('share_overall', models.DecimalField(decimal_places=4, default=0, max_digits=5)),
-                ('share_grade_a', models.DecimalField(decimal_places=4, default=0, max_digits=5)),
-                ('share_grade_b', models.DecimalField(decimal_places=4, default=0, max_digits=5)),
-                ('share_grade_c', models.DecimalField(decimal_places=4, default=0, max_digits=5)),
-                ('share_grade_d', models.DecimalField(decimal_places=4, default=0, max_digits=5)),
-                ('team_size', models.PositiveSmallIntegerField(default=2, verbose_name='每组人数')),
-                ('recent_days_excluded', models.PositiveIntegerField(default=180, verbose_name='近期已检查排除天数')),
-                ('status', models.CharField(choices=[('draft', '草稿 draft'), ('drawn', '已抽取 drawn'), ('finished', '已完成 finished')], default='draft', max_length=10)),
-                ('seed', models.CharField(blank=True, max_length=100, verbose_name='随机种子')),
-                ('finished_on', models.DateField(blank=True, null=True, verbose_name='完成日期')),
-                ('publish_on', models.DateField(blank=True, null=True, verbose_name='公示日期')),
-                ('published_at', models.DateTimeField(blank=True, null=True, verbose_name='公示时间')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('checklist_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='supervision.checklistversion')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('inspectors', models.ManyToManyField(blank=True, related_name='inspection_plans', to=settings.AUTH_USER_MODEL)),
-                ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.region', verbose_name='负责区域')),
-            ],
-            options={
-                'verbose_name': '检查计划 inspection plan',
-                'verbose_name_plural': '检查计划 inspection plans',
-                'ordering': ['-period_start', '-id'],
-            },
-        ),
-        migrations.AddField(
-            model_name='inspection',
-            name='plan',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='supervision.inspectionplan'),
-        ),
-        migrations.CreateModel(
-            name='PenaltyDecision',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('warning', '警告、通报批评 warning / public criticism'), ('fine', '罚款 fine'), ('confiscation', '没收违法所得 confiscation'), ('stop_enrolling', '责令停止招生 stop enrolling'), ('stop_operating', '责令停止办学 stop operating'), ('revoke', '吊销许可证 licence revoked'), ('employment_ban', '从业禁止 employment ban')], max_length=16)),
-                ('violation', models.CharField(choices=[('unlicensed', '无证办学 unlicensed operation'), ('disguised_subject', '隐形变异学科类培训 disguised subject training'), ('other', '其他 other')], max_length=20)),
-                ('very_serious', models.BooleanField(default=False, verbose_name='情节特别严重')),
-                ('legal_basis', models.CharField(max_length=300, verbose_name='法律依据')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='金额（元）')),
-                ('illegal_income', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='违法所得（元）')),
-                ('heavier_conditions', models.JSONField(blank=True, default=list, verbose_name='从重情节')),
-                ('reason', models.CharField(max_length=1000)),
-                ('decided_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('inspection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='penalties', to='supervision.inspection')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution')),
-                ('town', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.region')),
-            ],
-            options={
-                'verbose_name': '处罚决定 penalty decision',
-                'verbose_name_plural': '处罚决定 penalty decisions',
-                'ordering': ['-decided_at', '-id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='PlanDraw',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('seed', models.CharField(max_length=100)),
-                ('reason', models.CharField(blank=True, max_length=500, verbose_name='重新抽取原因')),
-                ('inputs', models.JSONField(default=dict)),
-                ('result', models.JSONField(default=dict)),
-                ('is_current', models.BooleanField(default=True)),
-                ('drawn_at', models.DateTimeField(auto_now_add=True)),
-                ('drawn_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='draws', to='supervision.inspectionplan')),
-            ],
-            options={
-                'verbose_name': '抽取记录 plan draw',
-                'verbose_name_plural': '抽取记录 plan draws',
-                'ordering': ['plan', 'number'],
-            },
-        ),
-        migrations.AddField(
-            model_name='inspection',
-            name='draw',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='supervision.plandraw'),
-        ),
-        migrations.CreateModel(
-            name='RectificationOrder',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', '整改中 open'), ('answered', '待核验 answered'), ('closed', '已销号 closed')], db_index=True, default='open', max_length=10)),
-                ('due_on', models.DateField(db_index=True, verbose_name='整改期限')),
-                ('evidence_required', models.CharField(max_length=1000, verbose_name='整改要求')),
-                ('response', models.TextField(blank=True, max_length=4000, verbose_name='整改说明')),
-                ('response_photo_uuids', models.JSONField(blank=True, default=list)),
-                ('responded_at', models.DateTimeField(blank=True, null=True)),
-                ('verification_note', models.CharField(blank=True, max_length=1000)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('warned', models.BooleanField(default=False)),
-                ('escalated', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finding', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='order', to='supervision.finding')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution')),
-                ('issued_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('responded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('town', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.region')),
-                ('verified_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': '整改通知 rectification order',
-                'verbose_name_plural': '整改通知 rectification orders',
-                'ordering': ['due_on', 'id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='VisitRecord',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_uuid', models.UUIDField(unique=True)),
-                ('kind', models.CharField(choices=[('checkin', '签到 check-in'), ('answer', '检查项答案 answer'), ('note', '备注 note'), ('finding', '问题 finding'), ('acknowledge', '机构确认 acknowledgement'), ('checkout', '签退 check-out')], max_length=12)),
-                ('payload', models.JSONField(default=dict)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('client_time', models.DateTimeField()),
-                ('base_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('applied', '已应用 applied'), ('conflict', '冲突待审 conflict')], default='applied', max_length=10)),
-                ('server_copy', models.JSONField(blank=True, default=dict)),
-                ('resolved', models.BooleanField(default=False)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('inspection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='supervision.inspection')),
-            ],
-            options={
-                'verbose_name': '现场记录 visit record',
-                'verbose_name_plural': '现场记录 visit records',
-                'ordering': ['inspection', 'client_time', 'id'],
+                "verbose_name": "检查发现问题 finding",
+                "verbose_name_plural": "检查发现问题 findings",
+                "ordering": ["inspection", "id"],
             },
         ),
         migrations.AddField(
-            model_name='finding',
-            name='record',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='supervision.visitrecord'),
+            model_name="complaint",
+            name="inspection",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="complaints",
+                to="supervision.inspection",
+                verbose_name="关联检查",
+            ),
         ),
         migrations.CreateModel(
-            name='ChecklistAnswer',
+            name="InspectionAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.JSONField(null=True)),
-                ('comment', models.CharField(blank=True, max_length=1000)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('answered_at', models.DateTimeField()),
-                ('answered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='supervision.checklistitem')),
-                ('inspection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='supervision.inspection')),
-                ('record', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='supervision.visitrecord')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "inspection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="supervision.inspection",
+                    ),
+                ),
+                (
+                    "inspector",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '检查项答案 checklist answer',
-                'verbose_name_plural': '检查项答案 checklist answers',
+                "verbose_name": "检查分派 assignment",
+                "verbose_name_plural": "检查分派 assignments",
+            },
+        ),
+        migrations.AddField(
+            model_name="inspection",
+            name="inspectors",
+            field=models.ManyToManyField(
+                related_name="inspections", through="supervision.InspectionAssignment", to=settings.AUTH_USER_MODEL
+            ),
+        ),
+        migrations.CreateModel(
+            name="InspectionPhoto",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(unique=True)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("received", models.BooleanField(default=False)),
+                ("image", models.FileField(blank=True, upload_to="inspections/photos/")),
+                ("content_type", models.CharField(blank=True, max_length=20)),
+                ("size", models.PositiveIntegerField(default=0)),
+                ("received_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "inspection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="photos", to="supervision.inspection"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "检查照片 inspection photo",
+                "verbose_name_plural": "检查照片 inspection photos",
+            },
+        ),
+        migrations.CreateModel(
+            name="InspectionPlan",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="名称")),
+                ("period_start", models.DateField(verbose_name="开始日期")),
+                ("period_end", models.DateField(verbose_name="结束日期")),
+                ("scope_town_ids", models.JSONField(blank=True, default=list, verbose_name="范围：镇街")),
+                ("scope_categories", models.JSONField(blank=True, default=list, verbose_name="范围：类别")),
+                ("scope_statuses", models.JSONField(blank=True, default=list, verbose_name="范围：状态")),
+                (
+                    "sampling_mode",
+                    models.CharField(
+                        choices=[
+                            ("overall", "总体比例 a share overall"),
+                            ("by_grade", "按风险等级 a share per risk grade"),
+                        ],
+                        default="by_grade",
+                        max_length=10,
+                    ),
+                ),
+                ("share_overall", models.DecimalField(decimal_places=4, default=0, max_digits=5)),
+                ("share_grade_a", models.DecimalField(decimal_places=4, default=0, max_digits=5)),
+                ("share_grade_b", models.DecimalField(decimal_places=4, default=0, max_digits=5)),
+                ("share_grade_c", models.DecimalField(decimal_places=4, default=0, max_digits=5)),
+                ("share_grade_d", models.DecimalField(decimal_places=4, default=0, max_digits=5)),
+                ("team_size", models.PositiveSmallIntegerField(default=2, verbose_name="每组人数")),
+                ("recent_days_excluded", models.PositiveIntegerField(default=180, verbose_name="近期已检查排除天数")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "草稿 draft"), ("drawn", "已抽取 drawn"), ("finished", "已完成 finished")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("seed", models.CharField(blank=True, max_length=100, verbose_name="随机种子")),
+                ("finished_on", models.DateField(blank=True, null=True, verbose_name="完成日期")),
+                ("publish_on", models.DateField(blank=True, null=True, verbose_name="公示日期")),
+                ("published_at", models.DateTimeField(blank=True, null=True, verbose_name="公示时间")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "checklist_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="supervision.checklistversion"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "inspectors",
+                    models.ManyToManyField(blank=True, related_name="inspection_plans", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.region",
+                        verbose_name="负责区域",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "检查计划 inspection plan",
+                "verbose_name_plural": "检查计划 inspection plans",
+                "ordering": ["-period_start", "-id"],
+            },
+        ),
+        migrations.AddField(
+            model_name="inspection",
+            name="plan",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="visits",
+                to="supervision.inspectionplan",
+            ),
+        ),
+        migrations.CreateModel(
+            name="PenaltyDecision",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("warning", "警告、通报批评 warning / public criticism"),
+                            ("fine", "罚款 fine"),
+                            ("confiscation", "没收违法所得 confiscation"),
+                            ("stop_enrolling", "责令停止招生 stop enrolling"),
+                            ("stop_operating", "责令停止办学 stop operating"),
+                            ("revoke", "吊销许可证 licence revoked"),
+                            ("employment_ban", "从业禁止 employment ban"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "violation",
+                    models.CharField(
+                        choices=[
+                            ("unlicensed", "无证办学 unlicensed operation"),
+                            ("disguised_subject", "隐形变异学科类培训 disguised subject training"),
+                            ("other", "其他 other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("very_serious", models.BooleanField(default=False, verbose_name="情节特别严重")),
+                ("legal_basis", models.CharField(max_length=300, verbose_name="法律依据")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="金额（元）"
+                    ),
+                ),
+                (
+                    "illegal_income",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="违法所得（元）"
+                    ),
+                ),
+                ("heavier_conditions", models.JSONField(blank=True, default=list, verbose_name="从重情节")),
+                ("reason", models.CharField(max_length=1000)),
+                ("decided_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "inspection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="penalties",
+                        to="supervision.inspection",
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="institutions.institution"
+                    ),
+                ),
+                (
+                    "town",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.region"
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "处罚决定 penalty decision",
+                "verbose_name_plural": "处罚决定 penalty decisions",
+                "ordering": ["-decided_at", "-id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="PlanDraw",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveSmallIntegerField()),
+                ("seed", models.CharField(max_length=100)),
+                ("reason", models.CharField(blank=True, max_length=500, verbose_name="重新抽取原因")),
+                ("inputs", models.JSONField(default=dict)),
+                ("result", models.JSONField(default=dict)),
+                ("is_current", models.BooleanField(default=True)),
+                ("drawn_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "drawn_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="draws",
+                        to="supervision.inspectionplan",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "抽取记录 plan draw",
+                "verbose_name_plural": "抽取记录 plan draws",
+                "ordering": ["plan", "number"],
+            },
+        ),
+        migrations.AddField(
+            model_name="inspection",
+            name="draw",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="visits",
+                to="supervision.plandraw",
+            ),
+        ),
+        migrations.CreateModel(
+            name="RectificationOrder",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "整改中 open"), ("answered", "待核验 answered"), ("closed", "已销号 closed")],
+                        db_index=True,
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("due_on", models.DateField(db_index=True, verbose_name="整改期限")),
+                ("evidence_required", models.CharField(max_length=1000, verbose_name="整改要求")),
+                ("response", models.TextField(blank=True, max_length=4000, verbose_name="整改说明")),
+                ("response_photo_uuids", models.JSONField(blank=True, default=list)),
+                ("responded_at", models.DateTimeField(blank=True, null=True)),
+                ("verification_note", models.CharField(blank=True, max_length=1000)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("warned", models.BooleanField(default=False)),
+                ("escalated", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "finding",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="order", to="supervision.finding"
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="institutions.institution"
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "responded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "town",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="accounts.region"
+                    ),
+                ),
+                (
+                    "verified_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "整改通知 rectification order",
+                "verbose_name_plural": "整改通知 rectification orders",
+                "ordering": ["due_on", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="VisitRecord",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("client_uuid", models.UUIDField(unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("checkin", "签到 check-in"),
+                            ("answer", "检查项答案 answer"),
+                            ("note", "备注 note"),
+                            ("finding", "问题 finding"),
+                            ("acknowledge", "机构确认 acknowledgement"),
+                            ("checkout", "签退 check-out"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("payload", models.JSONField(default=dict)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("client_time", models.DateTimeField()),
+                ("base_version", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("applied", "已应用 applied"), ("conflict", "冲突待审 conflict")],
+                        default="applied",
+                        max_length=10,
+                    ),
+                ),
+                ("server_copy", models.JSONField(blank=True, default=dict)),
+                ("resolved", models.BooleanField(default=False)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "inspection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="records", to="supervision.inspection"
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "现场记录 visit record",
+                "verbose_name_plural": "现场记录 visit records",
+                "ordering": ["inspection", "client_time", "id"],
+            },
+        ),
+        migrations.AddField(
+            model_name="finding",
+            name="record",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="supervision.visitrecord",
+            ),
+        ),
+        migrations.CreateModel(
+            name="ChecklistAnswer",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.JSONField(null=True)),
+                ("comment", models.CharField(blank=True, max_length=1000)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("answered_at", models.DateTimeField()),
+                (
+                    "answered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="supervision.checklistitem"
+                    ),
+                ),
+                (
+                    "inspection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="supervision.inspection"
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="supervision.visitrecord"
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "检查项答案 checklist answer",
+                "verbose_name_plural": "检查项答案 checklist answers",
             },
         ),
         migrations.AddConstraint(
-            model_name='checklistversion',
-            constraint=models.UniqueConstraint(fields=('template', 'number'), name='checklist_version_number'),
+            model_name="checklistversion",
+            constraint=models.UniqueConstraint(fields=("template", "number"), name="checklist_version_number"),
         ),
         migrations.AddConstraint(
-            model_name='checklistitem',
-            constraint=models.UniqueConstraint(fields=('version', 'code'), name='checklist_item_code_per_version'),
+            model_name="checklistitem",
+            constraint=models.UniqueConstraint(fields=("version", "code"), name="checklist_item_code_per_version"),
         ),
         migrations.AddConstraint(
-            model_name='conflictdeclaration',
-            constraint=models.UniqueConstraint(fields=('inspector', 'institution'), name='conflict_once'),
+            model_name="conflictdeclaration",
+            constraint=models.UniqueConstraint(fields=("inspector", "institution"), name="conflict_once"),
         ),
         migrations.AddConstraint(
-            model_name='inspectionassignment',
-            constraint=models.UniqueConstraint(fields=('inspection', 'inspector'), name='assignment_once'),
+            model_name="inspectionassignment",
+            constraint=models.UniqueConstraint(fields=("inspection", "inspector"), name="assignment_once"),
         ),
         migrations.AddConstraint(
-            model_name='inspectionplan',
-            constraint=models.CheckConstraint(condition=models.Q(('team_size__gte', 2)), name='plan_team_of_two'),
+            model_name="inspectionplan",
+            constraint=models.CheckConstraint(condition=models.Q(("team_size__gte", 2)), name="plan_team_of_two"),
         ),
         migrations.AddConstraint(
-            model_name='inspectionplan',
-            constraint=models.CheckConstraint(condition=models.Q(('period_end__gte', models.F('period_start'))), name='plan_period_order'),
+            model_name="inspectionplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("period_end__gte", models.F("period_start"))), name="plan_period_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='penaltydecision',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gte', 0), _connector='OR'), name='penalty_amount_not_negative'),
+            model_name="penaltydecision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__isnull", True), ("amount__gte", 0), _connector="OR"),
+                name="penalty_amount_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plandraw',
-            constraint=models.UniqueConstraint(fields=('plan', 'number'), name='plan_draw_number'),
+            model_name="plandraw",
+            constraint=models.UniqueConstraint(fields=("plan", "number"), name="plan_draw_number"),
         ),
         migrations.AddConstraint(
-            model_name='plandraw',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('plan',), name='plan_one_current_draw'),
+            model_name="plandraw",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)), fields=("plan",), name="plan_one_current_draw"
+            ),
         ),
         migrations.AddIndex(
-            model_name='inspection',
-            index=models.Index(fields=['institution', 'completed_at'], name='supervision_institu_94f2ef_idx'),
+            model_name="inspection",
+            index=models.Index(fields=["institution", "completed_at"], name="supervision_institu_94f2ef_idx"),
         ),
         migrations.AddIndex(
-            model_name='inspection',
-            index=models.Index(fields=['town', 'status'], name='supervision_town_id_cab1ad_idx'),
+            model_name="inspection",
+            index=models.Index(fields=["town", "status"], name="supervision_town_id_cab1ad_idx"),
         ),
         migrations.AddConstraint(
-            model_name='rectificationorder',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'closed'), _negated=True), models.Q(('verified_by__isnull', False), models.Q(('response', ''), _negated=True)), _connector='OR'), name='order_closed_is_verified'),
+            model_name="rectificationorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "closed"), _negated=True),
+                    models.Q(("verified_by__isnull", False), models.Q(("response", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="order_closed_is_verified",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='finding',
-            constraint=models.CheckConstraint(condition=models.Q(('item__isnull', False), models.Q(('rule_id', ''), _negated=True), _connector='OR'), name='finding_names_item_or_rule'),
+            model_name="finding",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("item__isnull", False), models.Q(("rule_id", ""), _negated=True), _connector="OR"),
+                name="finding_names_item_or_rule",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checklistanswer',
-            constraint=models.UniqueConstraint(fields=('inspection', 'item'), name='answer_once_per_item'),
+            model_name="checklistanswer",
+            constraint=models.UniqueConstraint(fields=("inspection", "item"), name="answer_once_per_item"),
         ),
     ]

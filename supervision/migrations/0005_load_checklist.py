@@ -25,7 +25,8 @@ def load(apps, schema_editor):
     Version = apps.get_model("supervision", "ChecklistVersion")
     Item = apps.get_model("supervision", "ChecklistItem")
     template, _ = Template.objects.get_or_create(
-        code="training_institution", defaults={"name_zh": "校外培训机构检查表", "name_en": "Training institution checklist"}
+        code="training_institution",
+        defaults={"name_zh": "校外培训机构检查表", "name_en": "Training institution checklist"},
     )
     version, created = Version.objects.get_or_create(template=template, number=1, defaults={"note": "初始版本"})
     if created:

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported from inspection_fixtures are used as arguments
 """Plans and draws through the API: reproducible from the recorded seed, redraw with a reason kept in the audit
 trail, recent visits left out, conflicts respected, inspectors told, candidates read in a bounded number of queries."""
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported from inspection_fixtures are used as arguments
 """A phone that works offline: assigned visits with what it needs, records synced in batches by client UUID, photos
 uploaded by UUID and SHA-256, conflicts kept, bad records refused one by one."""
 
@@ -46,9 +47,7 @@ def test_the_phone_gets_what_it_needs_offline(api_as, visit, team):
     assert api_as(team[2]).get("inspections/assigned").json()["visits"] == []  # not on this team
 
 
-def test_a_phone_records_offline_sends_twice_and_retries_a_lost_photo_ending_in_one_complete_visit(
-    api_as, visit, team
-):
+def test_a_phone_records_offline_sends_twice_and_retries_a_lost_photo_ending_in_one_complete_visit(api_as, visit, team):
     phone = api_as(team[0])
     photo_1, photo_2 = photo_bytes((10, 200, 10)), photo_bytes((10, 10, 200))
     p1, p2 = str(uuid.uuid4()), str(uuid.uuid4())
