@@ -251,6 +251,25 @@ def _has_escrow(institution: Institution) -> bool:
         return False
 
 
+# The latest published inspection result (一公开) is held by supervision, which this app never imports: supervision
+# registers a provider at start-up, `provider(institution_id) -> dict | None` (date, result, public findings).
+_inspection_result_providers: list = []
+
+
+def register_inspection_result_provider(provider):
+    if provider not in _inspection_result_providers:
+        _inspection_result_providers.append(provider)
+    return provider
+
+
+def latest_inspection_result(institution_id: int) -> dict | None:
+    for provider in _inspection_result_providers:
+        found = provider(institution_id)
+        if found:
+            return found
+    return None
+
+
 def verification_payload(token: VerificationToken | str) -> dict | None:
     """What a scan shows the public, or None for a token that was never issued.
 
@@ -296,6 +315,7 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
             "licence_number": institution.licence_number,
             "licence_expires_on": institution.licence_expires_on,
             "fees_under_escrow": _has_escrow(institution),
+            "latest_inspection": latest_inspection_result(institution.pk),
             "courses": [
                 {
                     "name": course.name,

@@ -7,9 +7,12 @@ class SupervisionConfig(AppConfig):
 
     def ready(self):
         from institutions.risk import register_risk_signal_provider
+        from institutions.verification import register_inspection_result_provider
 
-        from . import rectification, services, tasks  # noqa: F401 - registers the Celery tasks
+        from . import publication, rectification, services, tasks  # noqa: F401 - registers the Celery tasks
 
         # The nightly risk recompute asks supervision for its facts (institutions never imports supervision).
         register_risk_signal_provider(services.complaint_risk_signals)
         register_risk_signal_provider(rectification.inspection_risk_signals)  # findings, open and overdue orders
+        # The public QR page shows the latest published inspection result.
+        register_inspection_result_provider(publication.latest_result_for)

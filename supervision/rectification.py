@@ -223,9 +223,10 @@ def inspection_risk_signals(institution_id: int) -> dict[str, int]:
     overdue = RectificationOrder.objects.filter(
         institution_id=institution_id, status__in=OPEN, due_on__lt=today
     ).count()
-    return {
+    signals = {
         "inspection_findings_high_12m": counts.get("high", 0),
         "inspection_findings_medium_12m": counts.get("medium", 0),
         "inspection_findings_low_12m": counts.get("low", 0),
         "rectifications_overdue": overdue,
     }
+    return {name: n for name, n in signals.items() if n}  # only what there is: the audit shows real signals

@@ -439,3 +439,53 @@ def decide_penalty(request, body: PenaltyIn):
             "institution_status": status,
         },
     )
+
+
+# --- Publication (public) ------------------------------------------------------------------------------------------
+
+
+class ResultParams(Schema):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=100)
+    institution_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class PublicFindingOut(Schema):
+    rule_id: str
+    severity: str
+    description: str
+
+
+class PublicResultOut(Schema):
+    inspection_id: int
+    institution_id: int
+    institution_name: str
+    town: str
+    plan: str
+    date: date
+    result: Literal["compliant", "rectification", "penalised"]
+    result_label_zh: str
+    result_label_en: str
+    findings: list[PublicFindingOut]
+
+
+class PublicResultsOut(Schema):
+    items: list[PublicResultOut]
+    count: int
+
+
+@router.get(
+    "/inspection-results",
+    auth=None,
+    response={200: PublicResultsOut, 422: ErrorOut},
+    summary="公示的检查结果（公开）Published inspection results (public)",
+)
+def public_results(request, params: Query[ResultParams]):
+    from supervision import publication
+
+    qs = publication.published_results()
+    if params.institution_id:
+        qs = qs.filter(institution_id=params.institution_id)
+    start = (params.page - 1) * params.page_size
+    rows = list(qs[start : start + params.page_size])
+    return {"items": publication.results_page(rows), "count": qs.count()}

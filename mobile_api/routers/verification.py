@@ -2,7 +2,7 @@
 
 import json
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -77,6 +77,7 @@ class PublicInstitutionOut(Schema):
     fees_under_escrow: bool = Field(..., description="预收费是否进入监管账户 / prepaid fees go to a supervised account")
     courses: list[CourseOut]
     teachers: list[TeacherOut]
+    latest_inspection: dict[str, Any] | None = Field(None, description="最近一次公示的检查结果 latest inspection")
 
 
 class VerificationOut(Schema):

@@ -16,6 +16,7 @@ PUBLIC = {
     ("post", "/api/v1/auth/refresh"),
     ("get", "/api/v1/verify/{token}"),
     ("get", "/api/v1/afterschool/admitted-third-parties"),
+    ("get", "/api/v1/inspection-results"),  # 一公开: published inspection results
 }
 # Public, but a token that is sent must be valid (the answer depends on who asks).
 OPTIONAL_AUTH = {("get", "/api/v1/institutions")}
