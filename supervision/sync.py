@@ -224,10 +224,12 @@ def sync_batch(*, actor, records: list, lang: str = "zh") -> list[dict]:
             fields={"records": (f"最多 {MAX_BATCH} 条", f"At most {MAX_BATCH}")},
         )
     try:
-        return _sync(actor, records, lang)
+        with transaction.atomic():
+            return _sync(actor, records, lang)
     except IntegrityError:
         # The same UUID arrived in another batch at the same instant: do it again, it is now "already applied".
-        return _sync(actor, records, lang)
+        with transaction.atomic():
+            return _sync(actor, records, lang)
 
 
 def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pass over the batch, in order
@@ -250,20 +252,25 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
         except Rejected as err:
             reject(i, raw.get("uuid") if isinstance(raw, dict) else None, err)
 
+    visit_ids = {p.inspection_id for p in parsed}
+    # Only the visits the sender is assigned to: any other id is "not found", as for a visit that does not exist.
+    # Locked (in id order, so two batches never deadlock) until the batch is written: two phones editing the same
+    # answer at once are serialized, and the second sees the first's version (a conflict, not a lost update).
+    visits = {
+        v.pk: v
+        for v in Inspection.objects.select_related("institution")
+        .select_for_update(of=("self",))
+        .filter(
+            pk__in=InspectionAssignment.objects.filter(inspector_id=actor.pk, inspection_id__in=visit_ids).values(
+                "inspection_id"
+            )
+        )
+        .order_by("pk")
+    }
     stored = {
         r.client_uuid: r
         for r in VisitRecord.objects.filter(client_uuid__in=[p.uuid for p in parsed]).only(
             "client_uuid", "request_hash", "state"
-        )
-    }
-    visit_ids = {p.inspection_id for p in parsed}
-    # Only the visits the sender is assigned to: any other id is "not found", as for a visit that does not exist.
-    visits = {
-        v.pk: v
-        for v in Inspection.objects.select_related("institution").filter(
-            pk__in=InspectionAssignment.objects.filter(inspector_id=actor.pk, inspection_id__in=visit_ids).values(
-                "inspection_id"
-            )
         )
     }
     versions = {v.checklist_version_id for v in visits.values()}
@@ -338,23 +345,22 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
             fates[p.index] = Fate(uid, "applied")
 
     if new_records:
-        with transaction.atomic():
-            VisitRecord.objects.bulk_create(new_records)
-            for answer, record in new_answers:
-                answer.record_id = record.pk
-            ChecklistAnswer.objects.bulk_create([a for a, _ in new_answers])
-            for answer, record in changed_answers.values():
-                answer.record_id = record.pk
-            ChecklistAnswer.objects.bulk_update(
-                [a for a, _ in changed_answers.values()],
-                ["value", "comment", "version", "record", "answered_by", "answered_at"],
-            )
-            for finding, record in new_findings:
-                finding.record_id = record.pk
-            Finding.objects.bulk_create([f for f, _ in new_findings])
-            InspectionPhoto.objects.bulk_create(new_photos.values())
-            for visit in touched.values():
-                _save_visit(actor, visit)
+        VisitRecord.objects.bulk_create(new_records)
+        for answer, record in new_answers:
+            answer.record_id = record.pk
+        ChecklistAnswer.objects.bulk_create([a for a, _ in new_answers])
+        for answer, record in changed_answers.values():
+            answer.record_id = record.pk
+        ChecklistAnswer.objects.bulk_update(
+            [a for a, _ in changed_answers.values()],
+            ["value", "comment", "version", "record", "answered_by", "answered_at"],
+        )
+        for finding, record in new_findings:
+            finding.record_id = record.pk
+        Finding.objects.bulk_create([f for f, _ in new_findings])
+        InspectionPhoto.objects.bulk_create(new_photos.values())
+        for visit in touched.values():
+            _save_visit(actor, visit)
     return [f.as_dict() for f in fates]
 
 

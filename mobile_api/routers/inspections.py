@@ -30,6 +30,56 @@ def _lang(request) -> str:
     return preferred_language(request.headers.get("Accept-Language"))
 
 
+# --- Checklists ----------------------------------------------------------------------------------------------------
+
+
+class ChecklistItemIn(Schema):
+    code: str = Field(..., min_length=1, max_length=20)
+    section: str = Field("", max_length=30)
+    question_zh: str = Field(..., min_length=1, max_length=300)
+    question_en: str = Field(..., min_length=1, max_length=300)
+    answer_type: Literal["yes_no_na", "number", "text", "photo"]
+    rule_id: str = Field("", max_length=20)
+    severity: Literal["low", "medium", "high"] = "medium"
+    public: bool = True
+
+
+class ChecklistVersionIn(Schema):
+    note: str = Field("", max_length=300)
+    items: list[ChecklistItemIn] = Field(..., min_length=1, max_length=200)
+
+
+class ChecklistVersionOut(Schema):
+    id: int
+    template: str
+    number: int
+    items: list[ChecklistItemIn]
+
+
+def _version_out(version) -> dict:
+    items = [{f: getattr(i, f) for f in inspections.ITEM_FIELDS} for i in version.items.order_by("position", "id")]
+    return {"id": version.pk, "template": version.template.code, "number": version.number, "items": items}
+
+
+@router.get(
+    "/checklists/{code}", response={200: ChecklistVersionOut, **ERRORS}, summary="检查表当前版本 Current checklist"
+)
+def get_checklist(request, code: str):
+    return _version_out(inspections.current_checklist(code[:40]))
+
+
+@router.post(
+    "/checklists/{code}/versions",
+    response={201: ChecklistVersionOut, **ERRORS},
+    summary="修订检查表（生成新版本）Revise a checklist (a new version)",
+)
+def revise_checklist(request, code: str, body: ChecklistVersionIn):
+    version = inspections.checklist_revise(
+        actor=request.auth, template_code=code[:40], items=[i.dict() for i in body.items], note=body.note
+    )
+    return Status(201, _version_out(version))
+
+
 # --- Plans ---------------------------------------------------------------------------------------------------------
 
 
