@@ -1,0 +1,60 @@
+# ruff: noqa: F811 - fixtures imported from inspection_fixtures are used as arguments
+"""The phone's assigned list and the public results cost the same queries for 10 and for 100 rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from supervision import inspections
+from supervision.models import Finding, Inspection, InspectionAssignment, InspectionPlan
+from tests.institutions.helpers import make_institution
+from tests.supervision.inspection_fixtures import team  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def visits(n, inspector, plan=None, **extra):
+    version = inspections.current_checklist()
+    made = []
+    for i in range(n):
+        inst = make_institution(f"查询机构{Inspection.objects.count()}-{i}")
+        v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=version, plan=plan, **extra)
+        InspectionAssignment.objects.create(inspection=v, inspector=inspector)
+        Finding.objects.create(inspection=v, institution=inst, rule_id="R-X", severity="low", description="问题")
+        made.append(v)
+    return made
+
+
+def count(client, path):
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get(path)
+    assert r.status_code == 200, r.content
+    return len(ctx), r.json()
+
+
+def test_assigned_costs_the_same_for_10_and_100_visits(api_as, team):
+    phone = api_as(team[0])
+    visits(10, team[0])
+    small, body = count(phone, "inspections/assigned")
+    assert len(body["visits"]) == 10
+    visits(90, team[0])
+    large, body = count(phone, "inspections/assigned")
+    assert len(body["visits"]) == 100 and large == small
+
+
+def test_public_results_cost_the_same_for_10_and_100_rows(anon, bureau_staff, team):
+    plan = InspectionPlan.objects.create(
+        name="p", period_start=timezone.localdate(), period_end=timezone.localdate(),
+        region_id=team[0].memberships.get().region_id, checklist_version=inspections.current_checklist(),
+        created_by=bureau_staff, status="finished", published_at=timezone.now(),
+    )  # fmt: skip
+    done = {"status": "complete", "completed_at": timezone.now(), "result": "rectification"}
+    visits(10, team[0], plan=plan, **done)
+    small, body = count(anon, "inspection-results?page_size=100")
+    assert body["count"] == 10
+    visits(90, team[0], plan=plan, **done)
+    large, body = count(anon, "inspection-results?page_size=100")
+    assert body["count"] == 100 and len(body["items"]) == 100 and large == small
