@@ -181,6 +181,8 @@ def test_results_are_published_after_the_working_days_without_internal_items(api
     token = visit.institution.tokens.first().token
     qr = anon.get(f"verify/{token}").json()["institution"]["latest_inspection"]
     assert qr["result"] == "rectification" and qr["inspection_id"] == visit.pk
+    qr_page = anon.client.get(f"/v/{token}").content.decode()
+    assert "最近检查结果" in qr_page and "责令整改" in qr_page
 
 
 def test_a_substantiated_complaint_opens_an_inspection_with_the_link_kept(api_as, bureau_staff, team, premises):
