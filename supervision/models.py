@@ -821,3 +821,24 @@ class PenaltyDecision(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.institution_id}"
+
+
+class RectificationEvidence(models.Model):
+    """A photo the institution sends with its answer to an order, by UUID and SHA-256 like a visit photo."""
+
+    order = models.ForeignKey(RectificationOrder, on_delete=models.CASCADE, related_name="evidence")
+    uuid = models.UUIDField(unique=True)
+    sha256 = models.CharField(max_length=64)
+    image = models.FileField(upload_to="inspections/evidence/")
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "整改佐证照片 rectification evidence"
+        verbose_name_plural = "整改佐证照片 rectification evidence"
+        ordering = ["order", "created_at", "id"]
+
+    def __str__(self):
+        return str(self.uuid)

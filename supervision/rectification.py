@@ -131,6 +131,13 @@ def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str]
             raise PermissionDenied("仅被检查机构可以提交整改情况", "Only the institution answers")
         if order.status != OrderStatus.OPEN:
             raise DomainError("order.not_open", "该整改通知不在待整改状态", "The order is not open", status=409)
+        named = {str(u).lower() for u in (photo_uuids or [])}
+        arrived = {str(u) for u in order.evidence.values_list("uuid", flat=True)}
+        if named - arrived:
+            raise DomainError(
+                "order.evidence_missing", "有照片尚未上传，请先上传再提交", "Upload the named photos first",
+                status=422, fields={"photo_uuids": (f"未收到：{', '.join(sorted(named - arrived))}", "Not received")},
+            )  # fmt: skip
         order = _transition(
             order, actor, OrderStatus.ANSWERED, "rectification.respond",
             response=response.strip()[:4000], response_photo_uuids=[str(u)[:64] for u in (photo_uuids or [])],
@@ -230,3 +237,66 @@ def inspection_risk_signals(institution_id: int) -> dict[str, int]:
         "rectifications_overdue": overdue,
     }
     return {name: n for name, n in signals.items() if n}  # only what there is: the audit shows real signals
+
+
+def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, upload):
+    """(evidence, stored now): institution staff add a photo to their answer, by UUID and SHA-256, with the same
+    rules as visit photos (same content again: no copy; other content under a used UUID: 409; hash mismatch: 422)."""
+    import hashlib
+    import uuid as uuid_module
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.db import IntegrityError
+
+    from core import uploads
+
+    from .models import RectificationEvidence
+    from .sync import PHOTO_MAX_BYTES
+
+    try:
+        key = uuid_module.UUID(str(photo_uuid))
+    except ValueError:
+        raise DomainError(
+            "sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", status=422, fields={"uuid": ("格式不正确", "Bad")}
+        ) from None
+    order = access_order(actor, order_id)
+    if order.institution_id not in institution_ids_for(actor):
+        raise PermissionDenied("仅被检查机构可以提交整改佐证", "Only the institution sends evidence")
+    if order.status != OrderStatus.OPEN:
+        raise DomainError("order.not_open", "该整改通知不在待整改状态", "The order is not open", status=409)
+    if upload.size > PHOTO_MAX_BYTES:
+        raise DomainError("photo.too_large", "照片不能超过 10 MB", "A photo is at most 10 MB", status=413)
+    content = upload.read()
+    if hashlib.sha256(content).hexdigest() != (sha256 or "").strip().lower():
+        raise DomainError(
+            "photo.hash_mismatch", "照片内容与 sha256 不符，请重新上传", "The photo does not match its sha256",
+            status=422, fields={"sha256": ("与内容不符", "Does not match the content")},
+        )  # fmt: skip
+    existing = RectificationEvidence.objects.filter(uuid=key).first()
+    if existing is not None:
+        if existing.order_id == order.pk and existing.sha256 == sha256.strip().lower():
+            return existing, False
+        raise DomainError(
+            "photo.uuid_taken", "该 UUID 已用于其他照片", "This UUID belongs to another photo", status=409
+        )
+    upload.seek(0)
+    checked = uploads.check_image(upload, max_bytes=PHOTO_MAX_BYTES)
+    upload.seek(0)
+    kept, _thumb, _size = uploads.clean_image(upload)  # no EXIF
+    name = default_storage.save(f"inspections/evidence/{uploads.random_name('jpg')}", ContentFile(kept))
+    try:
+        with transaction.atomic():
+            row = RectificationEvidence.objects.create(
+                order=order, uuid=key, sha256=sha256.strip().lower(), image=name,
+                content_type=checked.content_type, size=checked.size, uploaded_by=actor,
+            )  # fmt: skip
+    except IntegrityError:
+        default_storage.delete(name)
+        existing = RectificationEvidence.objects.get(uuid=key)
+        if existing.order_id == order.pk and existing.sha256 == sha256.strip().lower():
+            return existing, False
+        raise DomainError(
+            "photo.uuid_taken", "该 UUID 已用于其他照片", "This UUID belongs to another photo", status=409
+        ) from None
+    return row, True

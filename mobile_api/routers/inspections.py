@@ -437,6 +437,24 @@ def respond_order(request, body: RespondIn, order_id: int):
     return _order_out(order)
 
 
+class EvidenceOut(Schema):
+    uuid: str
+    sha256: str
+    stored: bool
+
+
+@router.post(
+    "/rectification-orders/{order_id}/photos/{photo_uuid}",
+    response={200: EvidenceOut, 201: EvidenceOut, **UPLOAD_ERRORS},
+    summary="上传整改佐证照片（按 UUID 与 SHA-256）Upload an evidence photo",
+)
+def upload_evidence(request, order_id: int, photo_uuid: str, sha256: Form[str], file: File[UploadedFile]):
+    row, stored = rectification.evidence_upload(
+        actor=request.auth, order_id=order_id, photo_uuid=photo_uuid, sha256=sha256, upload=file
+    )
+    return Status(201 if stored else 200, {"uuid": str(row.uuid), "sha256": row.sha256, "stored": stored})
+
+
 class VerifyIn(Schema):
     accepted: bool
     note: str = Field(..., min_length=1, max_length=1000)

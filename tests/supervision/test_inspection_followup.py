@@ -216,3 +216,35 @@ def test_an_unlicensed_record_opens_an_inspection(api_as, bureau_staff, team):
     )
     assert r.status_code == 201 and r.json()["origin"] == "unlicensed"
     assert Inspection.objects.get(pk=r.json()["id"]).institution_id == found.pk
+
+
+def test_the_institution_answers_with_evidence_photos(api_as, finding, team):
+    import uuid
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.supervision.inspection_fixtures import photo_bytes, sha
+
+    staff = make_user("机构员工", Role.INSTITUTION_STAFF, institution=finding.institution)
+    order = rectification.order_issue(actor=team[0], finding_id=finding.pk, evidence_required="公示收费标准并拍照")
+    client = api_as(staff)
+
+    def upload(pid, content, digest=None):
+        return client.client.post(
+            f"/api/v1/rectification-orders/{order.pk}/photos/{pid}",
+            {"sha256": digest or sha(content), "file": SimpleUploadedFile("e.jpg", content, content_type="image/jpeg")},
+            HTTP_AUTHORIZATION=f"Bearer {client.token}",
+        )
+
+    pid, content = str(uuid.uuid4()), photo_bytes()
+    missing = client.post(f"rectification-orders/{order.pk}/respond", {"response": "已整改", "photo_uuids": [pid]})
+    assert_error(missing, 422, "order.evidence_missing")
+    assert_error(upload(pid, content[:100], digest=sha(content)), 422, "photo.hash_mismatch")
+    assert upload(pid, content).status_code == 201
+    assert upload(pid, content).status_code == 200  # a retry: no copy
+    assert_error(upload(pid, photo_bytes((9, 9, 9))), 409, "photo.uuid_taken")
+    r = client.post(f"rectification-orders/{order.pk}/respond", {"response": "已整改", "photo_uuids": [pid]})
+    assert r.status_code == 200 and r.json()["status"] == "answered"
+    assert_error(upload(str(uuid.uuid4()), content), 409, "order.not_open")  # answered: wait for the verification
+    assert_error(api_as(team[0]).post(f"rectification-orders/{order.pk}/photos/{uuid.uuid4()}", {}), 422)
+    assert order.evidence.count() == 1
