@@ -168,7 +168,10 @@ def _notify(admission: Admission, recipients, kind: str, title: str, body: str =
 
 
 def _lock(admission: Admission) -> Admission:
-    return Admission.objects.select_for_update().select_related("person", "school__town").get(pk=admission.pk)
+    # of=self: the joined school row stays unlocked (scheduling locks it, then this admission: no deadlock).
+    return (
+        Admission.objects.select_for_update(of=("self",)).select_related("person", "school__town").get(pk=admission.pk)
+    )
 
 
 def _transition(admission: Admission, *, allowed: tuple[str, ...], actor, verb: str, to: str, data=None, **fields):
@@ -180,6 +183,10 @@ def _transition(admission: Admission, *, allowed: tuple[str, ...], actor, verb: 
             status=409,
         )
     before = admission.status
+    if S.ADMITTED in (before, to) and admission.institution_id:
+        from institutions import public_cache
+
+        public_cache.invalidate()  # the public list of admitted third parties changes
     admission.status = to
     for k, v in fields.items():
         setattr(admission, k, v)
@@ -831,7 +838,7 @@ def release_sessions(admission: Admission) -> list[int]:
     (and its attendance) up to yesterday and continues from today as a copy that needs staff."""
     cut = today()
     rows = list(
-        Session.objects.select_for_update().filter(
+        Session.objects.select_for_update(of=("self",)).filter(
             school=admission.school, staff__outside_person=admission.person, last_date__gte=cut
         )
     )
@@ -1040,10 +1047,7 @@ def admitted_third_parties():
     from institutions.models import Institution
 
     on = today()
-    return (
-        Institution.objects.filter(
-            admissions__status=S.ADMITTED, admissions__valid_from__lte=on, admissions__valid_until__gte=on
-        )
-        .distinct()
-        .order_by("name", "id")
-    )
+    admitted = Admission.objects.filter(
+        status=S.ADMITTED, institution__isnull=False, valid_from__lte=on, valid_until__gte=on
+    ).values("institution_id")
+    return Institution.objects.filter(pk__in=admitted).order_by("name", "id")

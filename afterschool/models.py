@@ -543,6 +543,12 @@ class Admission(models.Model):
         indexes = [
             models.Index(fields=["status", "valid_until"], name="admission_status_until"),
             models.Index(fields=["school", "status"], name="admission_school_status"),
+            # The public list of admitted third parties reads only these few rows.
+            models.Index(
+                fields=["institution", "valid_until"],
+                condition=Q(status="admitted", institution__isnull=False),
+                name="admission_admitted_third_party",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -9,14 +9,16 @@ from datetime import date as Date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from afterschool import admission as services
 from afterschool.models import Admission, AdmissionDocument, AdmissionReason
+from institutions import public_cache
 
+from ..api_json import to_json
 from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
 from .afterschool_common import ERRORS
@@ -320,16 +322,14 @@ class ThirdPartyPage(Schema):
     summary="已准入的第三方机构（公开）Admitted third-party institutions (public)",
 )
 def list_admitted_third_parties(request, filters: Query[PageParams]):
-    page = paginate(services.admitted_third_parties(), filters)
-    return {
-        "items": [
-            {
-                "id": i.pk,
-                "name": i.name,
-                "credit_code": i.credit_code,
-                "national_platform_since": i.national_platform_since,
-            }
-            for i in page["items"]
-        ],
-        "count": page["count"],
-    }
+    # The same for every caller: kept a few seconds per process like the public whitelist (an admission or a
+    # revocation clears this process's copy at once, the others' within PUBLIC_CACHE_SECONDS).
+    body = public_cache.cached("admitted-third-parties:" + filters.model_dump_json(), lambda: to_json(_page(filters)))
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+def _page(filters: PageParams) -> dict:
+    page = paginate(
+        services.admitted_third_parties().values("id", "name", "credit_code", "national_platform_since"), filters
+    )
+    return {"items": page["items"], "count": page["count"]}

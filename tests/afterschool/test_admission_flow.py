@@ -423,3 +423,30 @@ def test_admin_lists_admissions_read_only_without_scans(client, coach, school_ad
     detail = client.get(f"/admin/afterschool/admission/{a.pk}/change/").content.decode()
     assert "documents/" not in detail and id_no(1) not in detail
     assert client.get("/admin/afterschool/prohibitedperson/add/").status_code == 403
+
+
+def test_public_list_is_cached_but_a_revocation_shows_at_once(
+    anon, settings, institution_staff, institution_a, school_admin_x, bureau_staff, term_x
+):
+    from afterschool import admission as services
+
+    from .admission_support import admitted
+
+    settings.PUBLIC_CACHE_SECONDS = 10
+    institution_a.status = "licensed"
+    institution_a.on_national_platform = True
+    institution_a.save()
+    sent = admitted(
+        institution_staff,
+        school_admin_x,
+        bureau_staff,
+        term_x.school,
+        seq=2,
+        name="机构教练",
+        institution_id=institution_a.pk,
+        fee_per_lesson="50",
+        market_price="100",
+    )
+    assert anon.get("afterschool/admitted-third-parties").json()["count"] == 1
+    services.admission_revoke(actor=bureau_staff, admission=sent, reason="poor_service")
+    assert anon.get("afterschool/admitted-third-parties").json() == {"items": [], "count": 0}
