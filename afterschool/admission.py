@@ -927,6 +927,47 @@ def admission_revoke(*, actor, admission: Admission, reason: str, note: str = ""
     return _suspend_or_revoke(admission, actor=actor, to=S.REVOKED, reason=reason, note=note or "")
 
 
+@transaction.atomic
+def admission_reinstate(*, actor, admission: Admission, note: str = "") -> Admission:
+    """The bureau lifts a suspension (not a revocation). A person still on the register stays suspended; the
+    sessions freed by the suspension are not given back: the school schedules the person again."""
+    admission = _lock(admission)
+    if not is_bureau_reviewer(actor, admission):
+        raise PermissionDenied("只有教育局可以恢复准入", "Only the bureau reinstates")
+    person = admission.person
+    hits, _ = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
+    if hits:
+        raise DomainError(
+            "admission.register_hit",
+            "此人在从业禁止名单上，不能恢复准入",
+            "This person is on the prohibited-persons register and cannot be reinstated",
+            status=409,
+        )
+    if admission.status == S.SUSPENDED and admission.valid_until < today():
+        raise DomainError(
+            "admission.lapsed", "准入有效期已过，请重新申请", "The admission has lapsed: apply again", status=409
+        )
+    _transition(
+        admission,
+        allowed=(S.SUSPENDED,),
+        actor=actor,
+        verb="reinstated",
+        to=S.ADMITTED,
+        data={"note": note[:200]},
+        reason="",
+        message=note[:500],
+        register_hits=[],
+    )
+    _notify(
+        admission,
+        _recipients_of_applicant(admission) | school_reviewer_ids(admission.school),
+        "reinstated",
+        f"{person.name} 的准入已恢复",
+        "The admission is reinstated",
+    )
+    return admission
+
+
 # --- Enforcement -----------------------------------------------------------------------------------------------------
 
 

@@ -277,6 +277,21 @@ def revoke_admission(request, admission_id: int, payload: ReasonIn):
     return _reload(request.auth, a.pk)
 
 
+class NoteIn(Schema):
+    note: str = Field("", max_length=200)
+
+
+@router.post(
+    "/admissions/{admission_id}/reinstate",
+    response={200: AdmissionOut, **ERRORS},
+    summary="恢复被暂停的准入（课时需重新安排）Lift a suspension (sessions are scheduled anew)",
+)
+def reinstate_admission(request, admission_id: int, payload: NoteIn):
+    a = services.access_admission(request.auth, admission_id)
+    services.admission_reinstate(actor=request.auth, admission=a, note=payload.note)
+    return _reload(request.auth, a.pk)
+
+
 @router.post(
     "/admissions/{admission_id}/renew",
     response={201: AdmissionOut, **ERRORS},

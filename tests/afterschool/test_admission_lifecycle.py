@@ -143,3 +143,26 @@ def test_national_platform_fields_in_the_registry_record(api_as, bureau_admin, i
         "patch", f"institutions/{institution_a.pk}", b'{"national_platform_since": "2024-13-01"}'
     )
     assert r.status_code == 422
+
+
+def test_the_bureau_lifts_a_suspension_but_not_a_register_hit(api_as, coach, school_admin_x, bureau_staff, term_x):
+    from afterschool import admission as services
+    from afterschool.models import ProhibitedPerson
+    from core.pii import id_number_hash
+
+    from .admission_support import id_no
+
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    bureau = api_as(bureau_staff)
+    url = f"afterschool/admissions/{a.pk}"
+    assert_error(bureau.post(f"{url}/reinstate", {}), 409, "admission.wrong_state")
+    services.admission_suspend(actor=bureau_staff, admission=a, reason="poor_service")
+    assert_error(api_as(school_admin_x).post(f"{url}/reinstate", {}), 403)
+    assert bureau.post(f"{url}/reinstate", {"note": "整改到位"}).json()["status"] == "admitted"
+    assert Notification.objects.filter(recipient=coach, kind="admission.reinstated").exists()
+
+    ProhibitedPerson.objects.create(id_hash=id_number_hash(id_no(1)), name="x", source="s", listed_on=date(2025, 1, 1))
+    services.admitted_recheck()
+    assert Admission.objects.get(pk=a.pk).status == "suspended"
+    assert_error(bureau.post(f"{url}/reinstate", {}), 409, "admission.register_hit")
+    assert Admission.objects.get(pk=a.pk).status == "suspended"
