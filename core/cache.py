@@ -5,6 +5,9 @@ CPU per call (measured in bench/: most of an authenticated API request's cache r
 holds no state of its own beyond the pool, so one per pool serves every call.
 """
 
+import threading
+import time
+
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -26,3 +29,30 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+
+class ProcessTTLCache:
+    """A small cache in this process's memory: entries expire after their TTL, and the whole cache is dropped when it
+    reaches `max_entries` (simple, and the busy keys come back at once). For answers worth a few seconds of reuse
+    where even a Redis round trip costs too much (the public registry, handlers' complaint lists)."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self.entries: dict = {}
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        hit = self.entries.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key, value, ttl: float) -> None:
+        with self.lock:
+            if len(self.entries) >= self.max_entries:
+                self.entries.clear()
+            self.entries[key] = (time.monotonic() + ttl, value)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()

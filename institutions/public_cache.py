@@ -22,33 +22,13 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 
+from core.cache import ProcessTTLCache
+
 logger = logging.getLogger(__name__)
 MAX_ENTRIES = 5_000
 
 
-class _TTLCache:
-    def __init__(self):
-        self.entries: dict[str, tuple[float, object]] = {}
-        self.lock = threading.Lock()
-
-    def get(self, key: str):
-        hit = self.entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, key: str, value, ttl: float) -> None:
-        with self.lock:
-            if len(self.entries) >= MAX_ENTRIES:
-                self.entries.clear()
-            self.entries[key] = (time.monotonic() + ttl, value)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
-
-_cache = _TTLCache()
+_cache = ProcessTTLCache(MAX_ENTRIES)
 
 
 def ttl() -> float:

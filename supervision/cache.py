@@ -10,40 +10,19 @@ The key holds the user, their memberships (a role taken away changes it), the qu
 
 from __future__ import annotations
 
-import threading
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from core.cache import ProcessTTLCache
+
 GENERATION_KEY = "supervision:complaints:generation"
 MAX_ENTRIES = 2_000
 
 
-class _LocalCache:
-    def __init__(self):
-        self.entries: dict[tuple, tuple[float, bytes]] = {}
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple) -> bytes | None:
-        hit = self.entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, key: tuple, value: bytes, ttl: float) -> None:
-        with self.lock:
-            if len(self.entries) >= MAX_ENTRIES:
-                self.entries.clear()
-            self.entries[key] = (time.monotonic() + ttl, value)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
-
-_lists = _LocalCache()
+_lists = ProcessTTLCache(MAX_ENTRIES)
 
 
 def ttl() -> float:
