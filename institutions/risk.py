@@ -8,6 +8,7 @@ Scoring, in points:
 - Signals from outside the registry, counts over the last 12 months, given by the apps that know them (supervision
   calls `risk_recompute(id, extra_signals={...})` or registers a provider, see below; this app never imports it):
   SIGNAL_POINTS, e.g. a substantiated complaint 2, a high inspection finding 5, an overdue rectification order 5.
+  A rectification order not yet closed counts 2 (rectifications_open), and 5 more once it is overdue.
 - Grade by total: A below 2, B from 2, C from 5, D from 10. So one low finding leaves A, one medium gives B, one high
   (or an overdue rectification) gives C, two highs give D.
 - The status sets a floor: unlicensed, suspended and revoked are D whatever the points; an expired licence at least
@@ -49,6 +50,7 @@ SIGNAL_POINTS: dict[str, int] = {
     "inspection_findings_medium_12m": 2,
     "inspection_findings_low_12m": 1,
     "rectifications_overdue": 5,  # rectification orders open past their deadline
+    "rectifications_open": 2,  # rectification orders not yet closed (open or answered), overdue or not
 }
 
 # The lowest score of each grade above A.

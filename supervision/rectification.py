@@ -101,6 +101,9 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
             body=evidence_required,
             obj=order,
         )
+    from institutions.risk import recompute_risk
+
+    transaction.on_commit(lambda: recompute_risk(order.institution_id))  # an open order worsens the grade
     return order
 
 
@@ -217,7 +220,7 @@ def rectification_sweep(today=None) -> dict[str, int]:
 
 def inspection_risk_signals(institution_id: int) -> dict[str, int]:
     """For institutions.risk: findings of the last 12 months and those still under an open order (an open order keeps
-    its finding counting after 12 months), and overdue orders."""
+    its finding counting after 12 months), orders not yet closed, and among them the overdue ones."""
     today = timezone.localdate()
     since = timezone.now() - timedelta(days=365)
     counts = dict(
@@ -227,14 +230,15 @@ def inspection_risk_signals(institution_id: int) -> dict[str, int]:
         .annotate(n=Count("id"))
         .values_list("severity", "n")
     )
-    overdue = RectificationOrder.objects.filter(
-        institution_id=institution_id, status__in=OPEN, due_on__lt=today
-    ).count()
+    orders = RectificationOrder.objects.filter(institution_id=institution_id, status__in=OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today))
+    )
     signals = {
         "inspection_findings_high_12m": counts.get("high", 0),
         "inspection_findings_medium_12m": counts.get("medium", 0),
         "inspection_findings_low_12m": counts.get("low", 0),
-        "rectifications_overdue": overdue,
+        "rectifications_open": orders["open"],
+        "rectifications_overdue": orders["overdue"],
     }
     return {name: n for name, n in signals.items() if n}  # only what there is: the audit shows real signals
 
