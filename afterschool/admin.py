@@ -1,6 +1,7 @@
 """Admin for after-school data: look-ups and fixes by the platform's administrators. Writes with rules (sessions,
 applications, attendance) belong in the API and pages, which check and audit them; here they are read-only."""
 
+from django import forms
 from django.contrib import admin
 
 from .models import (
@@ -45,7 +46,46 @@ class StudentAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Room)
-admin.site.register(Staff)
+
+
+class StaffForm(forms.ModelForm):
+    """Whoever a staff row names must pass the check scheduling makes (afterschool.admission.staff_recheck): a
+    suspended or revoked person cannot be swapped into a row that delivers sessions, nor added afresh."""
+
+    class Meta:
+        model = Staff
+        fields = ("school", "kind", "name", "user", "outside_person")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        from core.errors import DomainError
+
+        from .admission import staff_recheck
+
+        candidate = Staff(
+            pk=self.instance.pk,
+            school=data.get("school"),
+            kind=data.get("kind"),
+            name=data.get("name") or "",
+            user=data.get("user"),
+            outside_person=data.get("outside_person"),
+        )
+        try:
+            staff_recheck(candidate)
+        except DomainError as exc:
+            raise forms.ValidationError({"outside_person": f"{exc.message_zh} {exc.message_en}"}) from None
+        return data
+
+
+@admin.register(Staff)
+class StaffAdmin(admin.ModelAdmin):
+    form = StaffForm
+    list_display = ("name", "school", "kind", "outside_person")
+    list_filter = ("kind", "school")
+    search_fields = ("name",)
+    raw_id_fields = ("user", "outside_person")
 
 
 class TermDayInline(admin.TabularInline):

@@ -1003,6 +1003,26 @@ def check_outside_staff(staff: Staff, first_date: date, last_date: date, field: 
         )
 
 
+def staff_recheck(staff: Staff, field: str = "outside_person") -> None:
+    """Before a staff row is saved, by whatever route (the admin's change form, a fixture, a shell): when the row is
+    new or now names another person, school or kind, its outside person must pass the check scheduling makes
+    (check_outside_staff) on every future session of the row, and without any future session hold an admission
+    valid today. So nobody can swap a suspended or revoked person into a staffed row. An unchanged row is left
+    alone (editing the name of a person whose admission lapsed stays possible)."""
+    if staff.kind != Staff.StaffKind.OUTSIDE or staff.outside_person_id is None:
+        return
+    if staff.pk is not None:
+        before = Staff.objects.filter(pk=staff.pk).values("kind", "outside_person_id", "school_id").first()
+        if before == {"kind": staff.kind, "outside_person_id": staff.outside_person_id, "school_id": staff.school_id}:
+            return
+    on = today()
+    spans = set()
+    if staff.pk is not None:
+        spans = set(Session.objects.filter(staff_id=staff.pk, last_date__gte=on).values_list("first_date", "last_date"))
+    for first, last in sorted(spans or {(on, on)}):
+        check_outside_staff(staff, first, last, field=field)
+
+
 def outside_staff_for(school: School, person_id: int, first_date: date, last_date: date) -> Staff:
     staff = Staff.objects.filter(school=school, outside_person_id=person_id).first()
     if staff is None:

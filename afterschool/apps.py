@@ -8,9 +8,10 @@ class AfterschoolConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import pre_save
 
-        from .models import Session
+        from .models import Session, Staff
 
         pre_save.connect(_session_staff_admitted, sender=Session, dispatch_uid="afterschool.session_staff_admitted")
+        pre_save.connect(_staff_person_admitted, sender=Staff, dispatch_uid="afterschool.staff_person_admitted")
 
 
 def _session_staff_admitted(sender, instance, raw=False, **kwargs):
@@ -25,3 +26,10 @@ def _session_staff_admitted(sender, instance, raw=False, **kwargs):
     staff = instance._state.fields_cache.get("staff") or Staff.objects.filter(pk=instance.staff_id).first()
     if staff is not None:
         check_outside_staff(staff, instance.first_date, instance.last_date)
+
+
+def _staff_person_admitted(sender, instance, raw=False, **kwargs):
+    """Changing who a staff row is (the admin, an import) re-checks the person against its future sessions."""
+    from .admission import staff_recheck
+
+    staff_recheck(instance)
