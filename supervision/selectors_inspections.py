@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from .inspections import access_inspection
+from .inspections import access_inspection, inspections_visible_to, plans_visible_to
 from .models import (
     ChecklistAnswer,
     ChecklistItem,
     Finding,
     Inspection,
     InspectionAssignment,
+    InspectionPlan,
     InspectionStatus,
     OrderStatus,
+    PenaltyDecision,
     RectificationOrder,
+    VisitRecord,
 )
+from .penalties import penalties_visible_to
+from .rectification import orders_visible_to
 from .sync import missing_photos
 
 EARLIER_FINDINGS = 20  # per institution, newest first
@@ -138,3 +145,126 @@ def inspection_detail(user, inspection_id: int) -> dict:
         "missing_photos": missing_photos(v),
         "photos_received": v.photos.filter(received=True).count(),
     }
+
+
+# --- Lists for the bureau, the supervisor and inspectors (each a fixed number of queries per page) -----------------
+
+
+def plans_list(
+    user, *, status: str | None = None, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[InspectionPlan]:
+    """Plans of the towns the user's bureau covers (a district membership: all), with counts of their visits; plans
+    whose period meets [date_from, date_to]."""
+    qs = plans_visible_to(user).annotate(
+        visits_total=Count("visits", filter=~Q(visits__status=InspectionStatus.CANCELLED)),
+        visits_complete=Count("visits", filter=Q(visits__status=InspectionStatus.COMPLETE)),
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if date_from:
+        qs = qs.filter(period_end__gte=date_from)
+    if date_to:
+        qs = qs.filter(period_start__lte=date_to)
+    return qs.order_by("-period_start", "-id")
+
+
+def visits_list(
+    user,
+    *,
+    plan_id: int | None = None,
+    status: str | None = None,
+    institution_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Inspection]:
+    """Visits in the user's scope (an inspector: their own; bureau staff: their towns; the district supervisor: all).
+    The period filter reads the visit's deadline (due_by) or, for an ad-hoc visit without one, the day it opened."""
+    open_conflicts = (
+        VisitRecord.objects.filter(inspection=OuterRef("pk"), state=VisitRecord.State.CONFLICT, resolved=False)
+        .order_by()
+        .values("inspection")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    qs = (
+        inspections_visible_to(user)
+        .select_related("institution", "town")
+        .prefetch_related("assignments")
+        .annotate(open_conflicts=Coalesce(Subquery(open_conflicts, output_field=IntegerField()), Value(0)))
+    )
+    if plan_id:
+        qs = qs.filter(plan_id=plan_id)
+    if status:
+        qs = qs.filter(status=status)
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
+    if date_from:
+        qs = qs.filter(Q(due_by__gte=date_from) | Q(due_by__isnull=True, created_at__date__gte=date_from))
+    if date_to:
+        qs = qs.filter(Q(due_by__lte=date_to) | Q(due_by__isnull=True, created_at__date__lte=date_to))
+    return qs.order_by("-created_at", "-id")
+
+
+def visit_row(v: Inspection) -> dict:
+    return {
+        "id": v.pk,
+        "plan_id": v.plan_id,
+        "origin": v.origin,
+        "status": v.status,
+        "version": v.version,
+        "institution_id": v.institution_id,
+        "institution_name": v.institution.name,
+        "town": v.town.name,
+        "due_by": v.due_by,
+        "checkin_at": v.checkin_at,
+        "checkin_distance_m": v.checkin_distance_m,
+        "checkin_flagged": v.checkin_flagged,
+        "checkout_at": v.checkout_at,
+        "completed_at": v.completed_at,
+        "result": v.result,
+        "inspector_ids": sorted(a.inspector_id for a in v.assignments.all()),
+        "open_conflicts": getattr(v, "open_conflicts", 0),
+    }
+
+
+def penalties_list(
+    user,
+    *,
+    institution_id: int | None = None,
+    kind: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[PenaltyDecision]:
+    qs = penalties_visible_to(user).select_related("institution", "town")
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if date_from:
+        qs = qs.filter(decided_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(decided_at__date__lte=date_to)
+    return qs.order_by("-decided_at", "-id")
+
+
+def orders_list(
+    user,
+    *,
+    status: str | None = None,
+    institution_id: int | None = None,
+    inspection_id: int | None = None,
+    overdue: bool | None = None,
+) -> QuerySet[RectificationOrder]:
+    """Orders in the user's scope: institution staff only their own institution's; bureau their towns; inspectors
+    those from their visits."""
+    qs = orders_visible_to(user).select_related("institution", "finding")
+    if status:
+        qs = qs.filter(status=status)
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
+    if inspection_id:
+        qs = qs.filter(finding__inspection_id=inspection_id)
+    if overdue is not None:
+        late = Q(status__in=[OrderStatus.OPEN, OrderStatus.ANSWERED], due_on__lt=timezone.localdate())
+        qs = qs.filter(late if overdue else ~late)
+    return qs.order_by("due_on", "id")

@@ -16,6 +16,7 @@ from core.errors import preferred_language
 from supervision import inspections, rectification, sync
 from supervision import selectors_inspections as reads
 
+from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
 
 router = Router(tags=["inspections 检查"])
@@ -169,6 +170,38 @@ def create_plan(request, body: PlanIn):
     return Status(201, _plan_out(plan))
 
 
+class PlanFilters(PageParams):
+    status: Literal["draft", "drawn", "finished"] | None = Field(None, description="计划状态 / status")
+    date_from: date | None = Field(None, description="检查期间与此日及以后相交 / period ends on or after")
+    date_to: date | None = Field(None, description="检查期间与此日及以前相交 / period starts on or before")
+
+
+class PlanRowOut(PlanOut):
+    region_id: int
+    visits_total: int
+    visits_complete: int
+
+
+class PlansOut(Schema):
+    items: list[PlanRowOut]
+    count: int
+
+
+@router.get(
+    "/inspection-plans",
+    response={200: PlansOut, **ERRORS},
+    summary="检查计划列表（镇街：本辖区；区：全部）Plans in your area",
+)
+def list_plans(request, filters: Query[PlanFilters]):
+    qs = reads.plans_list(request.auth, status=filters.status, date_from=filters.date_from, date_to=filters.date_to)
+    page = paginate(qs, filters)
+    items = [
+        {**_plan_out(p), "region_id": p.region_id, "visits_total": p.visits_total, "visits_complete": p.visits_complete}
+        for p in page["items"]
+    ]
+    return {"items": items, "count": page["count"]}
+
+
 @router.get("/inspection-plans/{plan_id}", response={200: PlanOut, **ERRORS}, summary="检查计划 A plan")
 def get_plan(request, plan_id: int):
     return _plan_out(inspections.access_plan(request.auth, plan_id))
@@ -262,6 +295,60 @@ class ConflictOut(Schema):
 def declare_conflict(request, body: ConflictIn):
     row = inspections.conflict_declare(actor=request.auth, institution_id=body.institution_id, reason=body.reason)
     return Status(201, {"id": row.pk, "institution_id": row.institution_id})
+
+
+# --- Visits in one's scope ------------------------------------------------------------------------------------------
+
+
+class VisitFilters(PageParams):
+    plan_id: int | None = Field(None, ge=1, le=MAX_ID, description="检查计划 / plan")
+    status: Literal["assigned", "in_progress", "awaiting_photos", "complete", "cancelled"] | None = None
+    institution_id: int | None = Field(None, ge=1, le=MAX_ID)
+    date_from: date | None = Field(None, description="检查期限（专项检查：发起日）起 / due (ad hoc: opened) from")
+    date_to: date | None = Field(None, description="检查期限（专项检查：发起日）止 / due (ad hoc: opened) until")
+
+
+class VisitRowOut(Schema):
+    id: int
+    plan_id: int | None
+    origin: str
+    status: str
+    version: int
+    institution_id: int
+    institution_name: str
+    town: str
+    due_by: date | None
+    checkin_at: datetime | None
+    checkin_distance_m: int | None
+    checkin_flagged: bool
+    checkout_at: datetime | None
+    completed_at: datetime | None
+    result: str
+    inspector_ids: list[int]
+    open_conflicts: int
+
+
+class VisitsOut(Schema):
+    items: list[VisitRowOut]
+    count: int
+
+
+@router.get(
+    "/inspections",
+    response={200: VisitsOut, **ERRORS},
+    summary="检查列表（检查人员：本人；镇街：本辖区；区：全部）Visits in your scope",
+)
+def list_visits(request, filters: Query[VisitFilters]):
+    qs = reads.visits_list(
+        request.auth,
+        plan_id=filters.plan_id,
+        status=filters.status,
+        institution_id=filters.institution_id,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    page = paginate(qs, filters)
+    return {"items": [reads.visit_row(v) for v in page["items"]], "count": page["count"]}
 
 
 # --- The phone: assigned visits, sync, photos ---------------------------------------------------------------------
@@ -368,7 +455,9 @@ class OrderIn(Schema):
 class OrderOut(Schema):
     id: int
     finding_id: int
+    inspection_id: int
     institution_id: int
+    institution_name: str
     status: str
     due_on: date
     overdue: bool
@@ -382,7 +471,9 @@ def _order_out(o) -> dict:
     return {
         "id": o.pk,
         "finding_id": o.finding_id,
+        "inspection_id": o.finding.inspection_id,
         "institution_id": o.institution_id,
+        "institution_name": o.institution.name,
         "status": o.status,
         "due_on": o.due_on,
         "overdue": rectification.is_overdue(o),
@@ -405,14 +496,33 @@ def order_rectification(request, body: OrderIn, finding_id: int):
     return Status(201, _order_out(order))
 
 
+class OrderFilters(PageParams):
+    status: Literal["open", "answered", "closed"] | None = None
+    institution_id: int | None = Field(None, ge=1, le=MAX_ID)
+    inspection_id: int | None = Field(None, ge=1, le=MAX_ID)
+    overdue: bool | None = Field(None, description="仅逾期（true）或未逾期（false）/ overdue only, or not overdue")
+
+
+class OrdersOut(Schema):
+    items: list[OrderOut]
+    count: int
+
+
 @router.get(
     "/rectification-orders",
-    response={200: dict[str, Any], **ERRORS},
-    summary="整改通知列表（按角色范围）Rectification orders in your scope",
+    response={200: OrdersOut, **ERRORS},
+    summary="整改通知列表（机构：本机构；检查人员：本人检查的；教育局：本辖区）Rectification orders in your scope",
 )
-def list_orders(request):
-    rows = rectification.orders_visible_to(request.auth).order_by("due_on", "id")[:200]
-    return {"items": [_order_out(o) for o in rows], "count": len(rows)}
+def list_orders(request, filters: Query[OrderFilters]):
+    qs = reads.orders_list(
+        request.auth,
+        status=filters.status,
+        institution_id=filters.institution_id,
+        inspection_id=filters.inspection_id,
+        overdue=filters.overdue,
+    )
+    page = paginate(qs, filters)
+    return {"items": [_order_out(o) for o in page["items"]], "count": page["count"]}
 
 
 @router.get("/rectification-orders/{order_id}", response={200: OrderOut, **ERRORS}, summary="整改通知 An order")
@@ -490,6 +600,85 @@ class PenaltyOut(Schema):
     amount: str | None
     heavier_conditions: list[str]
     institution_status: str
+
+
+class PenaltyFilters(PageParams):
+    institution_id: int | None = Field(None, ge=1, le=MAX_ID)
+    kind: (
+        Literal["warning", "fine", "confiscation", "stop_enrolling", "stop_operating", "revoke", "employment_ban"]
+        | None
+    ) = None
+    date_from: date | None = Field(None, description="决定日期起 / decided from")
+    date_to: date | None = Field(None, description="决定日期止 / decided until")
+
+
+class PenaltyRowOut(Schema):
+    id: int
+    institution_id: int
+    institution_name: str
+    town: str
+    inspection_id: int | None
+    kind: str
+    violation: str
+    very_serious: bool
+    legal_basis: str
+    amount: str | None
+    illegal_income: str | None
+    heavier_conditions: list[str]
+    reason: str
+    decided_at: datetime
+
+
+class PenaltiesOut(Schema):
+    items: list[PenaltyRowOut]
+    count: int
+
+
+def _money(value) -> str | None:
+    return f"{value:.2f}" if value is not None else None
+
+
+def _penalty_row(d) -> dict:
+    return {
+        "id": d.pk,
+        "institution_id": d.institution_id,
+        "institution_name": d.institution.name,
+        "town": d.town.name,
+        "inspection_id": d.inspection_id,
+        "kind": d.kind,
+        "violation": d.violation,
+        "very_serious": d.very_serious,
+        "legal_basis": d.legal_basis,
+        "amount": _money(d.amount),
+        "illegal_income": _money(d.illegal_income),
+        "heavier_conditions": d.heavier_conditions,
+        "reason": d.reason,
+        "decided_at": d.decided_at,
+    }
+
+
+@router.get(
+    "/penalties",
+    response={200: PenaltiesOut, **ERRORS},
+    summary="处罚决定列表（镇街：本辖区；区：全部；检查人员：本人检查的）Penalty decisions in your scope",
+)
+def list_penalties(request, filters: Query[PenaltyFilters]):
+    qs = reads.penalties_list(
+        request.auth,
+        institution_id=filters.institution_id,
+        kind=filters.kind,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    page = paginate(qs, filters)
+    return {"items": [_penalty_row(d) for d in page["items"]], "count": page["count"]}
+
+
+@router.get("/penalties/{penalty_id}", response={200: PenaltyRowOut, **ERRORS}, summary="处罚决定 A decision")
+def get_penalty(request, penalty_id: int):
+    from supervision import penalties
+
+    return _penalty_row(penalties.access_penalty(request.auth, penalty_id))
 
 
 @router.post("/penalties", response={201: PenaltyOut, **ERRORS}, summary="处罚决定 Record a penalty decision")
