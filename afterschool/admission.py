@@ -1037,19 +1037,23 @@ def outside_staff_for(school: School, person_id: int, first_date: date, last_dat
     return staff
 
 
-def lapsing_sessions(sessions, term) -> list[dict]:
-    """Sessions whose outside person's admission ends before the session's last date in the term."""
+def lapsing_sessions(sessions) -> list[dict]:
+    """Sessions (of any number of schools) whose outside person is not admitted to the session's school, or whose
+    admission ends before the session's last date: one query whatever their number."""
     outside = [s for s in sessions if s.staff_id and s.staff.kind == Staff.StaffKind.OUTSIDE]
     if not outside:
         return []
-    until = {}
+    until: dict[tuple[int, int], date] = {}
     for a in Admission.objects.filter(
-        school_id=term.school_id, person_id__in={s.staff.outside_person_id for s in outside}, status=S.ADMITTED
-    ).only("person_id", "valid_until"):
-        until[a.person_id] = max(until.get(a.person_id, a.valid_until), a.valid_until)
+        school_id__in={s.school_id for s in outside},
+        person_id__in={s.staff.outside_person_id for s in outside},
+        status=S.ADMITTED,
+    ).only("school_id", "person_id", "valid_until"):
+        key = (a.school_id, a.person_id)
+        until[key] = max(until.get(key, a.valid_until), a.valid_until)
     out = []
     for s in outside:
-        end = until.get(s.staff.outside_person_id)
+        end = until.get((s.school_id, s.staff.outside_person_id))
         if end is None or end < s.last_date:
             out.append({"session": s, "person": s.staff.name, "valid_until": end})
     return out

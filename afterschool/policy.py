@@ -205,28 +205,26 @@ def school_schedule_check(school: School, on: date, term: Term | None = None) ->
             "term": None,
             "findings": [_finding("no_term", "尚未设置学期", "No term has been set up")],
         }
-    report = coverage([school], on, terms={school.pk: term})[0]
-    staffing = staffing_findings(term)
-    if staffing:
-        report = {**report, "ok": False, "findings": [*report["findings"], *staffing]}
-    return report
+    return coverage([school], on, terms={school.pk: term})[0]
 
 
-def staffing_findings(term: Term) -> list[dict]:
-    """R-ASS-2: sessions whose outside person's admission lapses within the term, and sessions left without staff."""
+def staffing_findings(term_ids: list[int], on: date) -> dict[int, list[dict]]:
+    """R-ASS-2 per school: sessions still to run whose outside person's admission lapses within the term (or who is
+    not admitted), and sessions left without staff. Two queries whatever the number of schools."""
     from .admission import lapsing_sessions
 
     sessions = list(
-        Session.objects.filter(programme__term=term)
+        Session.objects.filter(programme__term_id__in=term_ids, last_date__gte=on)
         .filter(Q(staff__kind="outside") | Q(needs_staff=True))
         .select_related("staff", "programme")
+        .order_by("weekday", "starts_at", "id")
     )
-    out = []
-    for row in lapsing_sessions(sessions, term):
+    out: dict[int, list[dict]] = defaultdict(list)
+    for row in lapsing_sessions(sessions):
         s, until = row["session"], row["valid_until"]
         zh_until = f"于 {until} 到期" if until else "已失效"
         en_until = f"ends on {until}" if until else "is no longer valid"
-        out.append(
+        out[s.school_id].append(
             {
                 **_finding(
                     "admission_lapses",
@@ -243,7 +241,7 @@ def staffing_findings(term: Term) -> list[dict]:
         )
     for s in sessions:
         if s.needs_staff and s.staff_id is None:
-            out.append(
+            out[s.school_id].append(
                 {
                     **_finding(
                         "needs_staff",
@@ -260,11 +258,13 @@ def staffing_findings(term: Term) -> list[dict]:
 
 
 def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = None) -> list[dict]:
-    """One report per school (R-ASS-1 findings, days per week, hours per day, participation)."""
+    """One report per school (R-ASS-1 findings, days per week, hours per day, participation, and the R-ASS-2 staffing
+    findings: outside persons whose admission lapses within the term, sessions that need staff)."""
     data = _load(schools, on)
     if terms:
         data["terms"].update(terms)
     counts = participation([s.pk for s in schools], on)
+    staffing_of = staffing_findings([t.pk for t in data["terms"].values()], on)
     calendar = WorkingCalendar()
     rules_on: dict[date, Rules] = {}  # terms mostly start on the same day: three queries per distinct day
     out = []
@@ -300,5 +300,8 @@ def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = No
             if s.programme_id in {p.pk for p in data["programmes"].get(school.pk, [])}
         ]
         report = schedule_report(term, days, sessions, data["programmes"].get(school.pk, []), rules_on[term.starts_on])
+        staffing = staffing_of.get(school.pk, [])
+        if staffing:
+            report = {**report, "ok": False, "findings": [*report["findings"], *staffing]}
         out.append({**base, **report, "term": term, "sessions": len(sessions)})
     return out
