@@ -639,6 +639,11 @@ class VisitRecord(models.Model):
         APPLIED = "applied", "已应用 applied"
         CONFLICT = "conflict", "冲突待审 conflict"
 
+    class Resolution(models.TextChoices):
+        SERVER = "server", "保留服务器版本 kept the server copy"
+        CLIENT = "client", "采用手机版本 took the phone's copy"
+        MERGED = "merged", "合并后的值 a merged value"
+
     client_uuid = models.UUIDField(unique=True)
     inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="records")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -650,12 +655,34 @@ class VisitRecord(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.APPLIED)
     server_copy = models.JSONField(default=dict, blank=True)  # for a conflict: what the server held at the time
     resolved = models.BooleanField(default=False)
+    # A conflict's review (sync.conflict_resolve): which copy was kept and the value then in force.
+    resolution = models.CharField("处理方式", max_length=10, choices=Resolution.choices, blank=True)
+    resolved_value = models.JSONField("处理后的值", null=True, blank=True)
+    resolution_note = models.CharField("处理说明", max_length=500, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = "现场记录 visit record"
         verbose_name_plural = "现场记录 visit records"
         ordering = ["inspection", "client_time", "id"]
+        indexes = [
+            models.Index(
+                fields=["inspection", "received_at"],
+                condition=Q(state="conflict", resolved=False),
+                name="visit_record_open_conflict",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="visit_record_resolution_of_a_conflict",
+                condition=Q(resolved=False, resolution="")
+                | (Q(resolved=True, state="conflict", resolved_at__isnull=False) & ~Q(resolution="")),
+            )
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.client_uuid}"

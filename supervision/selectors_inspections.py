@@ -140,7 +140,7 @@ def inspection_detail(user, inspection_id: int) -> dict:
         ],
         "conflicts": [
             {"uuid": str(r.client_uuid), "kind": r.kind, "payload": r.payload, "server": r.server_copy}
-            for r in v.records.filter(state="conflict").order_by("id")
+            for r in v.records.filter(state="conflict", resolved=False).order_by("id")
         ],
         "missing_photos": missing_photos(v),
         "photos_received": v.photos.filter(received=True).count(),

@@ -187,7 +187,7 @@ def _coordinate(data: dict, name: str, bounds: tuple[Decimal, Decimal]) -> Decim
 def _check_answer(item: ChecklistItem, value, photo_uuids) -> None:
     kind = item.answer_type
     ok = (
-        (kind == AnswerType.YES_NO_NA and value in YES_NO_NA)
+        (kind == AnswerType.YES_NO_NA and isinstance(value, str) and value in YES_NO_NA)
         or (
             kind == AnswerType.NUMBER
             and isinstance(value, int | float)
@@ -195,7 +195,11 @@ def _check_answer(item: ChecklistItem, value, photo_uuids) -> None:
             and math.isfinite(value)
         )
         or (kind == AnswerType.TEXT and isinstance(value, str) and 0 < len(value) <= 2000)
-        or (kind == AnswerType.PHOTO and (value in YES_NO_NA or value is None) and bool(photo_uuids))
+        or (
+            kind == AnswerType.PHOTO
+            and (value is None or isinstance(value, str) and value in YES_NO_NA)
+            and bool(photo_uuids)
+        )
     )
     if not ok:
         expected = {
@@ -569,3 +573,245 @@ def photo_upload(*, actor, inspection_id: int, photo_uuid: str, sha256: str, upl
             )
             audit_log(actor=actor, verb="inspection.status", obj=visit, from_state=before, to_state=visit.status)
     return photo, True
+
+
+# --- Conflicts: both copies kept for review, then resolved by a reviewer ------------------------------------------
+
+
+def _server_now(record: VisitRecord, visit: Inspection, answer: ChecklistAnswer | None) -> dict:
+    """What the server holds now for what the conflicting record wanted to change."""
+    if record.kind == VisitRecord.Kind.ANSWER:
+        if answer is None:
+            return {"item_code": record.payload.get("item_code"), "value": None, "version": 0}
+        return {"item_code": answer.item.code, "value": answer.value, "comment": answer.comment,
+                "version": answer.version}  # fmt: skip
+    if record.kind == VisitRecord.Kind.CHECKIN:
+        return {
+            "checkin_at": visit.checkin_at.isoformat() if visit.checkin_at else None,
+            "latitude": str(visit.checkin_latitude) if visit.checkin_latitude is not None else None,
+            "longitude": str(visit.checkin_longitude) if visit.checkin_longitude is not None else None,
+            "version": visit.version,
+        }
+    if record.kind == VisitRecord.Kind.ACKNOWLEDGE:
+        return {"acknowledged_by": visit.acknowledged_by, "version": visit.version}
+    return {"checkout_at": visit.checkout_at.isoformat() if visit.checkout_at else None, "version": visit.version}
+
+
+def conflicts_visible_to(user, *, inspection_id: int | None = None, resolved: bool = False):
+    """Conflicting records a reviewer may see: those of visits the user is on, or of their towns (bureau; the district
+    supervisor: all). Open ones by default, oldest first."""
+    from .inspections import inspections_visible_to
+
+    qs = VisitRecord.objects.filter(
+        state=VisitRecord.State.CONFLICT, resolved=resolved, inspection__in=inspections_visible_to(user)
+    )
+    if inspection_id:
+        qs = qs.filter(inspection_id=inspection_id)
+    return qs.select_related("inspection", "inspection__institution", "author").order_by("received_at", "id")
+
+
+def conflict_rows(records: list[VisitRecord]) -> list[dict]:
+    """A page of conflicts with the server copy at the time, the phone's copy and what the server holds now: one query
+    for the current answers, whatever the page size."""
+    wanted = {(r.inspection_id, r.payload.get("item_code")) for r in records if r.kind == VisitRecord.Kind.ANSWER}
+    answers: dict[tuple[int, str], ChecklistAnswer] = {}
+    if wanted:
+        for a in ChecklistAnswer.objects.filter(
+            inspection_id__in={i for i, _ in wanted}, item__code__in={c for _, c in wanted if isinstance(c, str)}
+        ).select_related("item"):
+            answers[(a.inspection_id, a.item.code)] = a
+    return [
+        {
+            "uuid": str(r.client_uuid),
+            "inspection_id": r.inspection_id,
+            "institution_name": r.inspection.institution.name,
+            "kind": r.kind,
+            "author_id": r.author_id,
+            "author_name": r.author.name,
+            "client_time": r.client_time,
+            "received_at": r.received_at,
+            "base_version": r.base_version,
+            "client": r.payload,
+            "server_then": r.server_copy,
+            "server_now": _server_now(r, r.inspection, answers.get((r.inspection_id, r.payload.get("item_code")))),
+            "resolved": r.resolved,
+            "resolution": r.resolution,
+            "resolved_value": r.resolved_value,
+            "resolved_by_id": r.resolved_by_id,
+            "resolved_at": r.resolved_at,
+            "resolution_note": r.resolution_note,
+        }
+        for r in records
+    ]
+
+
+NO_VALUE = object()
+
+
+def _resolve_error(code: str, zh: str, en: str, field: str = "value", status: int = 422) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+
+
+def conflict_resolve(
+    *, actor, record_uuid: str, choice: str, value=NO_VALUE, note: str = ""
+) -> tuple[VisitRecord, bool]:
+    """(record, resolved now). A reviewer (an inspector on the visit, or bureau staff of its town) settles a conflict
+    by keeping the server copy, taking the phone's copy, or giving a merged value (answers and acknowledgements).
+    Audited. The same resolution again is answered with the first (nothing changes); another one is a 409."""
+    from .inspections import inspections_visible_to
+
+    try:
+        key = uuid_module.UUID(str(record_uuid))
+    except ValueError:
+        raise _resolve_error("sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", "uuid") from None
+    if choice not in VisitRecord.Resolution.values:
+        raise _resolve_error(
+            "conflict.bad_choice", "请选择 server、client 或 merged", "Choose server, client or merged", "choice"
+        )
+    if choice == VisitRecord.Resolution.MERGED and value is NO_VALUE:
+        raise _resolve_error("conflict.value_required", "合并须给出合并后的值", "A merged resolution needs the value")
+    if choice != VisitRecord.Resolution.MERGED and value is not NO_VALUE:
+        raise _resolve_error(
+            "conflict.value_unexpected", "仅合并时填写 value", "Give a value only for a merged resolution"
+        )
+    note = (note or "").strip()[:500]
+    with transaction.atomic():
+        found = (
+            VisitRecord.objects.filter(client_uuid=key, state=VisitRecord.State.CONFLICT)
+            .filter(inspection__in=inspections_visible_to(actor))
+            .values_list("pk", "inspection_id")
+            .first()
+        )
+        if found is None:
+            raise NotFound("冲突记录", "conflict")
+        # The visit first, as a sync batch does, then the record: a sync and a review of one visit take turns.
+        visit = Inspection.objects.select_for_update(of=("self",)).select_related("institution").get(pk=found[1])
+        record = VisitRecord.objects.select_for_update().get(pk=found[0])
+        if record.resolved:
+            same = record.resolution == choice and (
+                choice != VisitRecord.Resolution.MERGED or record.resolved_value == _merged_shape(record, value)
+            )
+            if same:
+                return record, False
+            raise DomainError(
+                "conflict.already_resolved",
+                "该冲突已处理，不能再次处理",
+                "This conflict was already resolved",
+                status=409,
+                fields={"resolution": (record.resolution, record.resolution)},
+            )
+        if visit.status == InspectionStatus.CANCELLED:
+            raise DomainError("sync.visit_closed", "检查已取消", "The visit is cancelled", status=409)
+        in_force = _apply_resolution(actor, record, visit, choice, value)
+        record.resolved, record.resolution, record.resolved_value = True, choice, in_force
+        record.resolution_note, record.resolved_by, record.resolved_at = note, actor, timezone.now()
+        record.save(
+            update_fields=["resolved", "resolution", "resolved_value", "resolution_note", "resolved_by", "resolved_at"]
+        )
+        audit_log(
+            actor=actor,
+            verb="inspection.conflict_resolve",
+            obj=visit,
+            from_state=VisitRecord.State.CONFLICT,
+            to_state=choice,
+            data={
+                "record": str(record.client_uuid),
+                "kind": record.kind,
+                "author": record.author_id,
+                "server_then": record.server_copy,
+                "client": record.payload,
+                "in_force": in_force,
+                "note": note,
+            },
+        )
+        if record.author_id != actor.pk:
+            from core.notifications import notify
+
+            notify(
+                recipients=[record.author_id],
+                kind="inspection.conflict_resolved",
+                title="同步冲突已处理 A sync conflict was resolved",
+                body={"server": "保留服务器版本", "client": "采用您的版本", "merged": "采用合并后的值"}[choice],
+                obj=visit,
+                payload={"inspection_id": visit.pk, "uuid": str(record.client_uuid), "resolution": choice},
+            )
+    return record, True
+
+
+def _merged_shape(record: VisitRecord, value):
+    """How a merged value is stored in resolved_value (for comparing a repeated resolution)."""
+    if record.kind == VisitRecord.Kind.ANSWER:
+        return {"item_code": record.payload.get("item_code"), "value": value}
+    return {"acknowledged_by": value.strip() if isinstance(value, str) else value}
+
+
+def _apply_resolution(actor, record: VisitRecord, visit: Inspection, choice: str, value) -> dict:
+    """Make the chosen copy the one in force; returns it (as stored in resolved_value)."""
+    payload = record.payload
+    server = choice == VisitRecord.Resolution.SERVER
+    if record.kind == VisitRecord.Kind.ANSWER:
+        item = ChecklistItem.objects.filter(
+            version_id=visit.checklist_version_id, code=payload.get("item_code")
+        ).first()
+        answer = (
+            ChecklistAnswer.objects.select_for_update().filter(inspection=visit, item=item).first() if item else None
+        )
+        if server:
+            return {"item_code": payload.get("item_code"), "value": answer.value if answer else None}
+        new_value = payload.get("value") if choice == VisitRecord.Resolution.CLIENT else value
+        photos = [str(u) for u in (payload.get("photo_uuids") or [])]
+        try:
+            _check_answer(item, new_value, photos)
+        except Rejected as err:
+            raise _resolve_error(err.code, err.zh, err.en) from None
+        if answer is None:
+            answer = ChecklistAnswer(inspection=visit, item=item, version=0)
+        # The phone's copy brings its comment; a merged value keeps the comment the server had.
+        comment = (payload.get("comment") or "") if choice == VisitRecord.Resolution.CLIENT else answer.comment
+        answer.value, answer.comment, answer.version = new_value, str(comment)[:1000], answer.version + 1
+        answer.record, answer.answered_at = record, timezone.now()
+        answer.answered_by_id = record.author_id if choice == VisitRecord.Resolution.CLIENT else actor.pk
+        answer.save()
+        _bump(visit)
+        return {"item_code": item.code, "value": new_value}
+    if record.kind == VisitRecord.Kind.ACKNOWLEDGE:
+        if server:
+            return {"acknowledged_by": visit.acknowledged_by}
+        name = payload.get("name") if choice == VisitRecord.Resolution.CLIENT else value
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 50:
+            raise _resolve_error("sync.bad_acknowledgement", "确认人姓名须为 1–50 字", "name: 1-50 characters")
+        visit.acknowledged_by, visit.acknowledged_at = name.strip(), record.client_time
+        _bump(visit, "acknowledged_by", "acknowledged_at")
+        return {"acknowledged_by": visit.acknowledged_by}
+    if choice == VisitRecord.Resolution.MERGED:
+        raise _resolve_error(
+            "conflict.merge_not_supported",
+            "签到、签退只能保留服务器版本或采用手机版本",
+            "A check-in or check-out keeps one copy: server or client",
+            "choice",
+        )
+    if record.kind == VisitRecord.Kind.CHECKIN:
+        if not server:
+            lat = _coordinate(payload, "latitude", DISTRICT_LAT)
+            lng = _coordinate(payload, "longitude", DISTRICT_LNG)
+            visit.checkin_at, visit.checkin_latitude, visit.checkin_longitude = record.client_time, lat, lng
+            inst = visit.institution
+            if inst.latitude is not None and inst.longitude is not None:
+                visit.checkin_distance_m = round(distance_m(lat, lng, inst.latitude, inst.longitude))
+                visit.checkin_flagged = visit.checkin_distance_m > policy_int("checkin_distance_flag_m")
+            _bump(visit, "checkin_at", "checkin_latitude", "checkin_longitude", "checkin_distance_m", "checkin_flagged")
+        return {
+            "checkin_at": visit.checkin_at.isoformat() if visit.checkin_at else None,
+            "latitude": str(visit.checkin_latitude) if visit.checkin_latitude is not None else None,
+            "longitude": str(visit.checkin_longitude) if visit.checkin_longitude is not None else None,
+        }
+    # checkout
+    if not server:
+        visit.checkout_at = record.client_time
+        _bump(visit, "checkout_at")
+    return {"checkout_at": visit.checkout_at.isoformat() if visit.checkout_at else None}
+
+
+def _bump(visit: Inspection, *fields: str) -> None:
+    visit.version += 1
+    visit.save(update_fields=["version", *fields])

@@ -400,6 +400,75 @@ def sync_records(request, body: SyncIn):
     return {"results": sync.sync_batch(actor=request.auth, records=body.records, lang=_lang(request))}
 
 
+# --- Sync conflicts: both copies kept, a reviewer settles each ------------------------------------------------------
+
+
+class SyncConflictFilters(PageParams):
+    inspection_id: int | None = Field(None, ge=1, le=MAX_ID)
+    resolved: bool = Field(
+        False, description="已处理的（true）或待处理的（false，默认）/ resolved ones, or open (default)"
+    )
+
+
+class SyncConflictOut(Schema):
+    uuid: str
+    inspection_id: int
+    institution_name: str
+    kind: str
+    author_id: int
+    author_name: str
+    client_time: datetime
+    received_at: datetime
+    base_version: int | None
+    client: dict[str, Any] = Field(..., description="手机上的版本 / the phone's copy")
+    server_then: dict[str, Any] = Field(..., description="冲突时服务器上的版本 / the server copy at the time")
+    server_now: dict[str, Any] = Field(..., description="服务器现在的版本 / the server copy now")
+    resolved: bool
+    resolution: str
+    resolved_value: Any | None
+    resolved_by_id: int | None
+    resolved_at: datetime | None
+    resolution_note: str
+
+
+class SyncConflictsOut(Schema):
+    items: list[SyncConflictOut]
+    count: int
+
+
+@router.get(
+    "/inspections/sync-conflicts",
+    response={200: SyncConflictsOut, **ERRORS},
+    summary="同步冲突（待处理）Sync conflicts to review",
+)
+def list_sync_conflicts(request, filters: Query[SyncConflictFilters]):
+    qs = sync.conflicts_visible_to(request.auth, inspection_id=filters.inspection_id, resolved=filters.resolved)
+    page = paginate(qs, filters)
+    return {"items": sync.conflict_rows(page["items"]), "count": page["count"]}
+
+
+class ResolveIn(Schema):
+    choice: Literal["server", "client", "merged"] = Field(
+        ..., description="保留服务器版本 / 采用手机版本 / 合并后的值 (merged: answers and acknowledgements)"
+    )
+    value: Any = Field(None, description="合并后的值（仅 merged）/ the merged value (merged only)")
+    note: str = Field("", max_length=500)
+
+
+@router.post(
+    "/inspections/sync-conflicts/{record_uuid}/resolve",
+    response={200: SyncConflictOut, **ERRORS},
+    summary="处理同步冲突 Resolve a sync conflict",
+)
+def resolve_sync_conflict(request, record_uuid: str, body: ResolveIn):
+    value = body.value if "value" in body.model_fields_set else sync.NO_VALUE
+    record, _ = sync.conflict_resolve(
+        actor=request.auth, record_uuid=record_uuid, choice=body.choice, value=value, note=body.note
+    )
+    record = sync.conflicts_visible_to(request.auth, resolved=True).get(pk=record.pk)
+    return sync.conflict_rows([record])[0]
+
+
 @router.get(
     "/inspections/{inspection_id}",
     response={200: dict[str, Any], **ERRORS},

@@ -131,6 +131,7 @@ def test_bad_records_are_refused_one_by_one_and_the_good_ones_kept(api_as, visit
         record(visit, "answer", {"item_code": "LIC-1", "value": 3}),
         record(visit, "answer", {"item_code": "NOPE-9", "value": "yes"}),
         record(visit, "answer", {"item_code": "STF-1", "value": "many"}),
+        record(visit, "answer", {"item_code": "LIC-2", "value": ["yes"]}),  # a list is no answer (and not hashable)
         {**record(visit, "note", {"text": "别人的检查"}), "inspection_id": visit.pk + 999},
         record(visit, "checkout", {}),
     ]
@@ -143,6 +144,7 @@ def test_bad_records_are_refused_one_by_one_and_the_good_ones_kept(api_as, visit
         "sync.coordinates_outside_district",
         "sync.answer_wrong_type",
         "sync.unknown_item",
+        "sync.answer_wrong_type",
         "sync.answer_wrong_type",
         "not_found",
         "sync.checkout_before_checkin",
