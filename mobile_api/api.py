@@ -81,3 +81,7 @@ api.add_router("/", verification.router)
 api.add_router("/", complaints.router)
 api.add_router("/", inspections.router)
 api.add_router("/", afterschool.router)
+
+from .routers import fees as fees_router  # noqa: E402
+
+api.add_router("/fees", fees_router.router)

@@ -1,0 +1,658 @@
+"""After-school service money coming in (R-ASS-3): a term's fee rate, children's bills, exemptions and reductions,
+refunds on withdrawal, payments into the school's own account, fiscal subsidy and other income.
+
+- The rate is the school's service fee per student per lesson or per month (default: the dated policy value
+  `service_fee_per_student_per_lesson` / `..._per_month` on the term's first day). A programme marked free carries
+  no fee of its own, so its lessons are charged at the term's rate (which may be zero: a service paid by subsidy
+  alone); a programme with a fee of its own (e.g. a third party's course) charges that fee per lesson.
+- A bill covers one term only (nothing is charged across terms): per lesson, the planned lessons of each enrolment
+  between its first day and the term's end (or the day before its withdrawal); per month, the calendar months with
+  a school day in the child's enrolment. An approved exemption (whole bill) or reduction (an amount) is deducted;
+  one still waiting for the school blocks the issue of the term's bills, so no bill is issued on an undecided
+  application.
+- A withdrawal after the bill was issued refunds pro rata: the lessons (per month: the school days) not attended
+  from the day the withdrawal takes effect, at the rate billed.
+- A payment names one of the school's own accounts, whose holder is the school itself: never a parent committee or
+  a third party; and never more than what is still due (no prepaying a later term).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.selectors import region_ids_for
+from core.audit import audit_log
+from core.errors import DomainError, NotFound
+from core.policy import MissingPolicyValue, policy_decimal
+from core.workdays import WorkingCalendar
+
+from .models import (
+    AllocationRun,
+    Application,
+    Bill,
+    Exemption,
+    FeeBasis,
+    FeeRate,
+    OtherIncome,
+    Payment,
+    Refund,
+    SchoolAccount,
+    Session,
+    SessionNotHeld,
+    Student,
+    Subsidy,
+    Term,
+    TermDay,
+)
+from .selectors import access_child, admin_school_ids, schools_visible_to
+
+FEN = Decimal("0.01")
+POLICY_KEYS = {
+    FeeBasis.PER_LESSON: "service_fee_per_student_per_lesson",
+    FeeBasis.PER_MONTH: "service_fee_per_student_per_month",
+}
+APPROVER_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
+NOT_COLLECTING = ("家委会", "家长委员会", "家长会")
+
+
+def invalid(code: str, field: str | None, zh: str, en: str, status: int = 422) -> DomainError:
+    return DomainError(code, zh, en, status=status, fields={field: (zh, en)} if field else None)
+
+
+def money(value, field: str, *, positive: bool = False, allow_zero: bool = True) -> Decimal:
+    """Decimal yuan to the fen; a negative amount (or zero where it must be positive) is refused, never rounded."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise invalid("fee.bad_amount", field, "金额格式不正确", "Not an amount of money") from None
+    if not amount.is_finite() or amount != amount.quantize(FEN):
+        raise invalid("fee.bad_amount", field, "金额须精确到分", "Give the amount in yuan to the fen")
+    if amount < 0:
+        raise invalid("fee.negative_amount", field, "金额不能为负数", "The amount cannot be negative")
+    if positive and amount == 0:
+        raise invalid("fee.zero_amount", field, "金额须大于零", "The amount must be more than zero")
+    if amount >= Decimal("1e10"):
+        raise invalid("fee.bad_amount", field, "金额过大", "The amount is too large")
+    return amount.quantize(FEN)
+
+
+# --- Scope -----------------------------------------------------------------------------------------------------------
+
+
+def terms_readable(user):
+    """Terms of the schools a user may read (their school; the bureau: its towns; district: all)."""
+    return Term.objects.filter(school__in=schools_visible_to(user))
+
+
+def access_term(user, term_id) -> Term:
+    term = terms_readable(user).select_related("school").filter(pk=term_id).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    return term
+
+
+def access_term_for_admin(user, term_id) -> Term:
+    term = Term.objects.select_related("school").filter(pk=term_id, school_id__in=admin_school_ids(user)).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    return term
+
+
+def bureau_town_ids(user) -> set[int]:
+    return region_ids_for(user, *APPROVER_ROLES)
+
+
+def access_term_for_bureau(user, term_id) -> Term:
+    term = Term.objects.select_related("school").filter(pk=term_id, school__town_id__in=bureau_town_ids(user)).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    return term
+
+
+def bills_visible_to(user):
+    """Parents: their children's; school staff: their school's; the bureau: its towns'."""
+    return Bill.objects.filter(Q(student__guardians=user) | Q(school__in=schools_visible_to(user))).distinct()
+
+
+def exemptions_visible_to(user):
+    return Exemption.objects.filter(Q(student__guardians=user) | Q(school__in=schools_visible_to(user))).distinct()
+
+
+def refunds_visible_to(user):
+    return Refund.objects.filter(
+        Q(bill__student__guardians=user) | Q(bill__school__in=schools_visible_to(user))
+    ).distinct()
+
+
+def _term_open_for_money(term: Term) -> None:
+    """Once the bureau has approved a term's allocation, its money in changes only through an adjustment run; the
+    rate itself never changes then."""
+    if AllocationRun.objects.filter(term=term, kind="regular", status__in=["approved", "locked"]).exists():
+        raise DomainError(
+            "fee.term_allocated",
+            "本学期分配已批准，收费标准不能再修改",
+            "The term's allocation is approved: the rate can no longer change",
+            status=409,
+        )
+
+
+# --- Rate ------------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def rate_set(*, actor, term_id: int, basis: str, amount=None) -> FeeRate:
+    term = access_term_for_admin(actor, term_id)
+    Term.objects.select_for_update().filter(pk=term.pk).first()
+    if basis not in FeeBasis.values:
+        raise invalid("fee.bad_basis", "basis", "计费方式须为按课次或按月", "The basis is per_lesson or per_month")
+    key = ""
+    if amount is None:
+        key = POLICY_KEYS[basis]
+        try:
+            amount = policy_decimal(key, term.starts_on)
+        except MissingPolicyValue:
+            raise invalid("fee.rate_required", "amount", "请填写收费标准", "Give the rate") from None
+    if Decimal(str(amount)) < 0:
+        raise invalid("fee.negative_rate", "amount", "收费标准不能为负数", "The rate cannot be negative")
+    value = money(amount, "amount")
+    _term_open_for_money(term)
+    before = FeeRate.objects.filter(term=term).first()
+    rate, _ = FeeRate.objects.update_or_create(
+        term=term,
+        defaults={"school": term.school, "basis": basis, "amount": value, "policy_key": key, "set_by": actor},
+    )
+    audit_log(
+        actor=actor,
+        verb="afterschool.fee_rate_set",
+        obj=rate,
+        from_state=f"{before.basis} {before.amount}" if before else "",
+        to_state=f"{basis} {value}",
+        data={"term_id": term.pk, "policy_key": key},
+    )
+    return rate
+
+
+# --- School days and lessons -----------------------------------------------------------------------------------------
+
+
+def school_days_by_term(terms: list[Term], until: date | None = None) -> dict[int, dict[date, int]]:
+    """{term id: {date: weekday whose timetable runs}} for many terms: one query for the schools' own calendar
+    entries, one working-day calendar."""
+    overrides: dict[int, dict[date, int | None]] = defaultdict(dict)
+    for term_id, day, weekday in TermDay.objects.filter(term__in=terms).values_list(
+        "term_id", "date", "follows_weekday"
+    ):
+        overrides[term_id][day] = weekday
+    cal = WorkingCalendar()
+    working: dict[date, bool] = {}
+    out: dict[int, dict[date, int]] = {}
+    for term in terms:
+        days: dict[date, int] = {}
+        mine = overrides.get(term.pk, {})
+        day, end = term.starts_on, min(term.ends_on, until) if until else term.ends_on
+        while day <= end:
+            if day in mine:
+                if mine[day] is not None:
+                    days[day] = mine[day]
+            else:
+                if day not in working:
+                    working[day] = cal.is_working_day(day)
+                if working[day]:
+                    days[day] = day.weekday() if day.weekday() < 5 else 0
+            day += timedelta(days=1)
+        out[term.pk] = days
+    return out
+
+
+@dataclass
+class Calendar:
+    """A term's school days, indexed per weekday for counting lessons in a span with bisect (no loop over days)."""
+
+    days: list[date]
+    by_weekday: dict[int, list[date]]
+
+    @classmethod
+    def of(cls, days: dict[date, int]) -> Calendar:
+        by: dict[int, list[date]] = defaultdict(list)
+        for d in sorted(days):
+            by[days[d]].append(d)
+        return cls(sorted(days), dict(by))
+
+    def lessons(self, weekday: int, start: date, end: date) -> list[date]:
+        dates = self.by_weekday.get(weekday, [])
+        return dates[bisect_left(dates, start) : bisect_right(dates, end)]
+
+    def school_days(self, start: date, end: date) -> list[date]:
+        return self.days[bisect_left(self.days, start) : bisect_right(self.days, end)]
+
+
+def _span(app: Application, term: Term, *, ignore_withdrawal: bool) -> tuple[date, date] | None:
+    start = max(app.active_from, term.starts_on)
+    end = term.ends_on
+    if app.active_until_excl and not ignore_withdrawal:
+        end = min(end, app.active_until_excl - timedelta(days=1))
+    return (start, end) if start <= end else None
+
+
+def _lessons_of(sessions: list[Session], cal: Calendar, start: date, end: date) -> int:
+    return sum(len(cal.lessons(s.weekday, max(start, s.first_date), min(end, s.last_date))) for s in sessions)
+
+
+# --- Bills -----------------------------------------------------------------------------------------------------------
+
+
+def _exempted(exemption: Exemption | None, gross: Decimal) -> Decimal:
+    if exemption is None:
+        return Decimal("0.00")
+    if exemption.kind == Exemption.ExemptionKind.EXEMPT:
+        return gross
+    return min(exemption.amount, gross)
+
+
+def _compute_bills(term: Term, rate: FeeRate) -> dict[int, dict]:
+    """{student id: bill fields} from the term's enrolments and rate (a fixed number of queries)."""
+    cal = Calendar.of(school_days_by_term([term])[term.pk])
+    sessions: dict[int, list[Session]] = defaultdict(list)
+    for s in Session.objects.filter(programme__term=term).only(
+        "id", "programme_id", "weekday", "first_date", "last_date"
+    ):
+        sessions[s.programme_id].append(s)
+    refunded = set(
+        Refund.objects.filter(bill__term=term, application__isnull=False).values_list("application_id", flat=True)
+    )
+    enrolments = (
+        Application.objects.filter(
+            programme__term=term,
+            status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
+            active_from__isnull=False,
+        )
+        .select_related("programme")
+        .order_by("student_id", "id")
+    )
+    approved = {e.student_id: e for e in Exemption.objects.filter(term=term, status=Exemption.Status.APPROVED)}
+    bills: dict[int, dict] = {}
+    for app in enrolments:
+        span = _span(app, term, ignore_withdrawal=app.pk in refunded)
+        if span is None:
+            continue
+        bill = bills.setdefault(app.student_id, {"lessons": 0, "months": set(), "gross": Decimal("0.00"), "lines": []})
+        start, end = span
+        lessons = _lessons_of(sessions[app.programme_id], cal, start, end)
+        own_fee = not app.programme.is_free
+        line = {
+            "application_id": app.pk,
+            "programme": app.programme.name,
+            "from": str(start),
+            "to": str(end),
+            "lessons": lessons,
+        }
+        if own_fee or rate.basis == FeeBasis.PER_LESSON:
+            unit = app.programme.fee_per_lesson if own_fee else rate.amount
+            line.update(basis=FeeBasis.PER_LESSON, rate=f"{unit:.2f}", amount=f"{unit * lessons:.2f}")
+            bill["lessons"] += lessons
+            bill["gross"] += unit * lessons
+        else:
+            months = {(d.year, d.month) for d in cal.school_days(start, end)}
+            line.update(basis=FeeBasis.PER_MONTH, rate=f"{rate.amount:.2f}", months=len(months))
+            bill["months"] |= months
+        bill["lines"].append(line)
+    for student_id, bill in bills.items():
+        months = len(bill["months"])
+        bill["months"] = months
+        bill["gross"] = (bill["gross"] + rate.amount * months * (rate.basis == FeeBasis.PER_MONTH)).quantize(FEN)
+        bill["exempted"] = _exempted(approved.get(student_id), bill["gross"])
+        bill["amount"] = bill["gross"] - bill["exempted"]
+    return bills
+
+
+@transaction.atomic
+def bills_issue(*, actor, term_id: int) -> dict:
+    """Issue (or bring up to date) the bills of every enrolled child of a term. Refused while an exemption waits for
+    the school's decision, or before the term has a rate."""
+    term = access_term_for_admin(actor, term_id)
+    Term.objects.select_for_update().filter(pk=term.pk).first()
+    rate = FeeRate.objects.filter(term=term).first()
+    if rate is None:
+        raise DomainError("fee.rate_missing", "请先设置本学期收费标准", "Set the term's fee rate first", status=409)
+    _term_open_for_money(term)
+    pending = list(
+        Exemption.objects.filter(term=term, status=Exemption.Status.APPLIED).select_related("student").order_by("id")
+    )
+    if pending:
+        names = "、".join(e.student.name for e in pending[:10])
+        raise DomainError(
+            "fee.exemption_pending",
+            f"有减免申请尚未审批（{names}），请先审批再出账单",
+            f"{len(pending)} exemption application(s) await the school's decision: decide them before issuing bills",
+            status=409,
+            fields={"exemptions": (f"待审批：{names}", f"Pending: {[e.pk for e in pending]}")},
+        )
+    computed = _compute_bills(term, rate)
+    existing = {b.student_id: b for b in Bill.objects.filter(term=term)}
+    new, changed = [], []
+    for student_id, fields in computed.items():
+        values = {
+            "basis": rate.basis,
+            "rate": rate.amount,
+            "lessons": fields["lessons"],
+            "months": fields["months"],
+            "gross": fields["gross"],
+            "exempted": fields["exempted"],
+            "amount": fields["amount"],
+            "lines": fields["lines"],
+        }
+        bill = existing.get(student_id)
+        if bill is None:
+            new.append(Bill(student_id=student_id, term=term, school_id=term.school_id, **values))
+        else:
+            for k, v in values.items():
+                setattr(bill, k, v)
+            changed.append(bill)
+    Bill.objects.bulk_create(new, batch_size=1000)
+    Bill.objects.bulk_update(
+        changed,
+        ["basis", "rate", "lessons", "months", "gross", "exempted", "amount", "lines", "issued_at"],
+        batch_size=1000,
+    )
+    total = sum((f["amount"] for f in computed.values()), Decimal("0.00"))
+    audit_log(
+        actor=actor,
+        verb="afterschool.fee_bills_issued",
+        obj=term,
+        to_state="issued",
+        data={"bills": len(computed), "new": len(new), "updated": len(changed), "total": f"{total:.2f}"},
+    )
+    return {"bills": len(computed), "total": total}
+
+
+# --- Exemptions ------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=None, reason: str) -> Exemption:
+    """A parent for their child, or the school for a family it knows, applies; the school decides."""
+    student = Student.objects.filter(pk=student_id, school_id__in=admin_school_ids(actor)).first()
+    if student is None:
+        student = access_child(actor, student_id)
+    term = Term.objects.filter(pk=term_id, school_id=student.school_id).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    if kind not in Exemption.ExemptionKind.values:
+        raise invalid("fee.bad_kind", "kind", "类型须为免收或减收", "The kind is exempt or reduce")
+    if kind == Exemption.ExemptionKind.REDUCE:
+        if amount is None:
+            raise invalid("fee.amount_required", "amount", "减收须填写金额", "A reduction needs an amount")
+        amount = money(amount, "amount", positive=True)
+    elif amount is not None:
+        raise invalid("fee.amount_not_allowed", "amount", "免收不填金额", "An exemption takes no amount")
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("fee.reason_required", "reason", "请说明困难情况", "Give the reason")
+    if Exemption.objects.filter(student=student, term=term, status__in=["applied", "approved"]).exists():
+        raise DomainError(
+            "fee.exemption_duplicate",
+            "该学生本学期已有减免申请",
+            "This child already has an exemption for the term",
+            status=409,
+        )
+    exemption = Exemption.objects.create(
+        student=student,
+        term=term,
+        school_id=student.school_id,
+        kind=kind,
+        amount=amount,
+        reason=reason[:200],
+        applied_by=actor,
+    )
+    audit_log(
+        actor=actor, verb="afterschool.fee_exemption_applied", obj=exemption, to_state="applied", data={"kind": kind}
+    )
+    return exemption
+
+
+@transaction.atomic
+def exemption_decide(*, actor, exemption_id: int, approve: bool, note: str = "") -> Exemption:
+    exemption = (
+        Exemption.objects.select_for_update().filter(pk=exemption_id, school_id__in=admin_school_ids(actor)).first()
+    )
+    if exemption is None:
+        raise NotFound("减免申请", "exemption")
+    if exemption.status != Exemption.Status.APPLIED:
+        raise DomainError(
+            "fee.exemption_decided", "该申请已审批", "This application has already been decided", status=409
+        )
+    exemption.status = Exemption.Status.APPROVED if approve else Exemption.Status.REJECTED
+    exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, timezone.now(), (note or "")[:200]
+    exemption.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    bill = Bill.objects.select_for_update().filter(student_id=exemption.student_id, term_id=exemption.term_id).first()
+    if bill is not None and approve:
+        bill.exempted = _exempted(exemption, bill.gross)
+        bill.amount = bill.gross - bill.exempted
+        bill.save(update_fields=["exempted", "amount", "issued_at"])
+    audit_log(
+        actor=actor,
+        verb="afterschool.fee_exemption_decided",
+        obj=exemption,
+        from_state="applied",
+        to_state=exemption.status,
+        data={"note": exemption.decision_note},
+    )
+    return exemption
+
+
+# --- Refunds ---------------------------------------------------------------------------------------------------------
+
+
+def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund | None:
+    """Called inside the withdrawal's transaction: the lessons (per month: school days) not attended from
+    `effective` on, at the rate billed, when the term's bill was already issued. Nothing billed, nothing refunded."""
+    term = app.programme.term
+    bill = Bill.objects.select_for_update().filter(student_id=app.student_id, term=term).first()
+    if bill is None:
+        return None
+    line = next((ln for ln in bill.lines if ln.get("application_id") == app.pk), None)
+    if line is None or Refund.objects.filter(application=app).exists():
+        return None
+    start, end = date.fromisoformat(line["from"]), date.fromisoformat(line["to"])
+    cal = Calendar.of(school_days_by_term([term])[term.pk])
+    if line["basis"] == FeeBasis.PER_LESSON:
+        sessions = list(Session.objects.filter(programme_id=app.programme_id))
+        billed = line["lessons"]
+        not_attended = _lessons_of(sessions, cal, max(start, effective), end)
+        amount = Decimal(line["rate"]) * not_attended
+    else:
+        # Per month: only when no other enrolment of the child still uses the service this term.
+        others = [ln for ln in bill.lines if ln.get("basis") == FeeBasis.PER_MONTH and ln["application_id"] != app.pk]
+        still = Application.objects.filter(
+            pk__in=[ln["application_id"] for ln in others], status=Application.Status.APPROVED
+        ).exists()
+        billed = len(cal.school_days(start, end))
+        not_attended = 0 if still else len(cal.school_days(max(start, effective), end))
+        per_month_total = Decimal(line["rate"]) * bill.months
+        amount = (per_month_total * not_attended / billed).quantize(FEN, ROUND_HALF_UP) if billed else Decimal(0)
+    # Never more than what the bill still charges once an exemption is deducted.
+    already = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    amount = max(Decimal("0.00"), min(amount.quantize(FEN), bill.amount - already))
+    refund = Refund.objects.create(
+        bill=bill,
+        application=app,
+        amount=amount,
+        effective_from=effective,
+        units_not_attended=not_attended,
+        units_billed=billed,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    audit_log(
+        actor=actor,
+        verb="afterschool.fee_refund_created",
+        obj=refund,
+        to_state="refunded",
+        data={"bill_id": bill.pk, "amount": f"{amount:.2f}", "not_attended": not_attended, "billed": billed},
+    )
+    return refund
+
+
+# --- Accounts and payments -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def account_create(*, actor, school_id: int, bank: str, account_name: str, account_number: str) -> SchoolAccount:
+    if school_id not in admin_school_ids(actor):
+        raise NotFound("学校", "school")
+    from .models import School
+
+    school = School.objects.get(pk=school_id)
+    account_name, bank, account_number = (
+        (account_name or "").strip(),
+        (bank or "").strip(),
+        (account_number or "").strip(),
+    )
+    if any(word in account_name for word in NOT_COLLECTING) or account_name != school.name:
+        raise invalid(
+            "fee.account_not_school",
+            "account_name",
+            f"收费账户的户名须为学校本身（{school.name}），不得通过家委会或第三方收费",
+            f"The account must be held by the school itself ({school.name}): never a parent committee or third party",
+        )
+    if not bank or not account_number.isdigit() or not 8 <= len(account_number) <= 30:
+        raise invalid("fee.bad_account", "account_number", "请填写开户行和账号", "Give the bank and the account number")
+    if SchoolAccount.objects.filter(school=school, account_number=account_number).exists():
+        raise DomainError("fee.account_duplicate", "该账号已登记", "This account is already recorded", status=409)
+    account = SchoolAccount.objects.create(
+        school=school, bank=bank[:100], account_name=account_name, account_number=account_number
+    )
+    audit_log(actor=actor, verb="afterschool.fee_account_created", obj=account, data={"bank": account.bank})
+    return account
+
+
+@transaction.atomic
+def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: date, reference: str = "") -> Payment:
+    bill = (
+        Bill.objects.select_for_update()
+        .select_related("term")
+        .filter(pk=bill_id, school_id__in=admin_school_ids(actor))
+        .first()
+    )
+    if bill is None:
+        raise NotFound("账单", "bill")
+    account = SchoolAccount.objects.filter(pk=account_id, school_id=bill.school_id).first()
+    if account is None:
+        raise invalid(
+            "fee.account_not_school",
+            "account_id",
+            "缴费须进入本校收费账户，不得通过家委会或第三方",
+            "Payments go into the school's own account, never through a parent committee or third party",
+        )
+    value = money(amount, "amount", positive=True)
+    refunded = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    paid = bill.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    due = bill.amount - refunded - paid
+    if value > due:
+        raise invalid(
+            "fee.overpayment",
+            "amount",
+            f"超出本学期应缴金额（尚欠 {due:.2f} 元），不得跨学期预收",
+            f"More than is still due this term ({due:.2f} yuan): no prepaying across terms",
+        )
+    if paid_on > bill.term.ends_on:
+        raise invalid("fee.after_term", "paid_on", "缴费日期晚于学期结束", "The payment date is after the term")
+    payment = Payment.objects.create(
+        bill=bill, account=account, amount=value, paid_on=paid_on, reference=(reference or "")[:60], recorded_by=actor
+    )
+    audit_log(
+        actor=actor,
+        verb="afterschool.fee_payment_recorded",
+        obj=payment,
+        data={"amount": f"{value:.2f}", "bill_id": bill.pk},
+    )
+    return payment
+
+
+# --- Subsidy, other income, lessons not held -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def subsidy_add(*, actor, term_id: int, amount, note: str = "") -> Subsidy:
+    term = access_term_for_bureau(actor, term_id)
+    value = money(amount, "amount", positive=True)
+    row = Subsidy.objects.create(school=term.school, term=term, amount=value, note=(note or "")[:200], entered_by=actor)
+    audit_log(
+        actor=actor, verb="afterschool.fee_subsidy_added", obj=row, data={"amount": f"{value:.2f}", "term_id": term.pk}
+    )
+    return row
+
+
+@transaction.atomic
+def other_income_add(*, actor, term_id: int, amount, source: str) -> OtherIncome:
+    term = access_term_for_admin(actor, term_id)
+    value = money(amount, "amount", positive=True)
+    source = (source or "").strip()
+    if not source:
+        raise invalid("fee.source_required", "source", "请说明收入来源", "Give the source")
+    row = OtherIncome.objects.create(school=term.school, term=term, amount=value, source=source[:200], entered_by=actor)
+    audit_log(
+        actor=actor,
+        verb="afterschool.fee_other_income_added",
+        obj=row,
+        data={"amount": f"{value:.2f}", "term_id": term.pk},
+    )
+    return row
+
+
+@transaction.atomic
+def not_held_record(*, actor, session_id: int, day: date, reason: str) -> SessionNotHeld:
+    """The school settles a lesson without attendance by saying it did not take place (it then counts nothing)."""
+    session = (
+        Session.objects.select_related("programme__term")
+        .filter(pk=session_id, school_id__in=admin_school_ids(actor))
+        .first()
+    )
+    if session is None:
+        raise NotFound("课时安排", "session")
+    term = session.programme.term
+    days = school_days_by_term([term])[term.pk]
+    if days.get(day) != session.weekday or not session.first_date <= day <= session.last_date:
+        raise invalid("fee.not_a_lesson_day", "date", "该日期没有这节课", "This session does not meet on that day")
+    if session.attendance.filter(date=day).exists():
+        raise DomainError(
+            "fee.lesson_was_held",
+            "该课次已有考勤记录，视为已开课",
+            "Attendance was taken: the lesson was held",
+            status=409,
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("fee.reason_required", "reason", "请说明未开课原因", "Give the reason")
+    row, created = SessionNotHeld.objects.get_or_create(
+        session=session, date=day, defaults={"reason": reason[:200], "recorded_by": actor}
+    )
+    if created:
+        audit_log(
+            actor=actor, verb="afterschool.lesson_not_held", obj=row, data={"session_id": session.pk, "date": str(day)}
+        )
+    return row
+
+
+def pool_of(term_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """{term id: fees, refunds, subsidy, other}: four GROUP BY queries whatever the number of terms."""
+    zero = Decimal("0.00")
+    out = {t: {"fees": zero, "refunds": zero, "subsidy": zero, "other": zero} for t in term_ids}
+    for key, qs, field in (
+        ("fees", Bill.objects.filter(term_id__in=term_ids).values("term_id"), "amount"),
+        ("refunds", Refund.objects.filter(bill__term_id__in=term_ids).values("bill__term_id"), "amount"),
+        ("subsidy", Subsidy.objects.filter(term_id__in=term_ids).values("term_id"), "amount"),
+        ("other", OtherIncome.objects.filter(term_id__in=term_ids).values("term_id"), "amount"),
+    ):
+        for row in qs.annotate(s=Sum(field)):
+            tid = row.get("term_id") or row.get("bill__term_id")
+            out[tid][key] = row["s"] or zero
+    return out
