@@ -19,11 +19,37 @@ def audit_log(
     to_state: str = "",
     data: dict | None = None,
 ) -> AuditEvent:
+    event = audit_event(
+        actor=actor,
+        verb=verb,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        from_state=from_state,
+        to_state=to_state,
+        data=data,
+    )
+    event.save()
+    return event
+
+
+def audit_event(
+    *,
+    actor,
+    verb: str,
+    obj: Any = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    from_state: str = "",
+    to_state: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    """The event audit_log stores, unsaved: for a service that writes it with other rows in one statement."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
     actor_user = actor if getattr(actor, "pk", None) else None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor_user,
         actor_label=str(actor) if actor is not None else "system",
         verb=verb,

@@ -61,15 +61,36 @@ def notify(
     With a `dedupe_key`, a recipient who already has a row with that key gets nothing new (idempotent senders).
     """
     recipient_ids = {getattr(r, "pk", r) for r in recipients} - {None}
-    if not recipient_ids:
-        return []
-    if dedupe_key:
+    if dedupe_key and recipient_ids:
         recipient_ids -= set(
             Notification.objects.filter(recipient_id__in=recipient_ids, dedupe_key=dedupe_key).values_list(
                 "recipient_id", flat=True
             )
         )
-    rows = [
+    rows = notification_rows(
+        recipients=recipient_ids, kind=kind, title=title, body=body, obj=obj, payload=payload, dedupe_key=dedupe_key
+    )
+    if not rows:
+        return []
+    rows = _create_deduplicated(rows) if dedupe_key else Notification.objects.bulk_create(rows)
+    push_after_commit(rows)
+    return rows
+
+
+def notification_rows(
+    *,
+    recipients: Iterable,
+    kind: str,
+    title: str,
+    body: str = "",
+    obj: Any = None,
+    payload: dict | None = None,
+    dedupe_key: str = "",
+) -> list[Notification]:
+    """The inbox rows notify stores, unsaved, one per recipient (ids or users) in id order: for a service that
+    writes them with other rows in one statement, then calls push_after_commit."""
+    recipient_ids = {getattr(r, "pk", r) for r in recipients} - {None}
+    return [
         Notification(
             recipient_id=rid,
             kind=kind,
@@ -82,11 +103,13 @@ def notify(
         )
         for rid in sorted(recipient_ids)
     ]
-    rows = _create_deduplicated(rows) if dedupe_key else Notification.objects.bulk_create(rows)
+
+
+def push_after_commit(rows: list[Notification]) -> None:
+    """Push stored inbox rows to their recipients' websockets once the transaction commits."""
     if rows:
         events = [(row.recipient_id, notification_event(row)) for row in rows]
         transaction.on_commit(lambda: push_events(events))
-    return rows
 
 
 def _create_deduplicated(rows: list[Notification]) -> list[Notification]:

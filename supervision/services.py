@@ -8,6 +8,7 @@ UPDATE), so of two handlers acting at once one wins and the other gets 409, on P
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -21,11 +22,13 @@ from django.utils import timezone
 from accounts.models import Membership, Role
 from accounts.selectors import has_role
 from core import uploads
-from core.audit import audit_log
+from core.audit import audit_event, audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.idempotency import fingerprint, key_reused_error, run_once
-from core.notifications import notify
+from core.models import Notification
+from core.notifications import notification_rows, notify, push_after_commit
 from core.scoping import get_in_scope
+from core.sqlinsert import values_insert
 from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
@@ -309,7 +312,6 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
             found_via="家长投诉 parent complaint",
         )
     complaint = Complaint(
-        tracking_number=next_tracking_number(today),
         parent=actor,
         institution=institution,
         institution_reported_as_new=new is not None,
@@ -326,8 +328,108 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
         request_hash=request_hash,
     )
     sla.start_clock(complaint, SlaPhase.ACCEPT, today, sla.accept_working_days(today))
-    complaint.save()
+    event = audit_event(
+        actor=actor,
+        verb="complaint.submit",
+        obj=complaint,
+        to_state=S.SUBMITTED,
+        data={
+            "institution_id": institution.pk,
+            "new_institution": new is not None,
+            "category": category.code,
+            "photos": len(photos),
+            "handler_id": complaint.handler_id,
+        },
+    )
+    inbox = notification_rows(
+        recipients=[complaint.handler_id] if complaint.handler_id else supervisor_ids(complaint.town_id),
+        kind="complaint.submitted",
+        title="新投诉 ",  # + the tracking number, known once stored
+        body=f"{category.name_zh} · {institution.name}" + ("" if complaint.handler_id else "（待分派 district queue）"),
+        obj=complaint,
+        payload={"status": S.SUBMITTED},
+    )
+    if connection.vendor == "postgresql":
+        _store_filing_in_one_statement(today, complaint, event, inbox)
+    else:
+        _store_filing(today, complaint, event, inbox)
+    push_after_commit(inbox)
     complaints_changed()
+    if photos:
+        _store_photos(complaint, photos, checked, stored)
+    return complaint
+
+
+def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
+    """The complaint, its audit event and its inbox rows, one statement each (SQLite)."""
+    complaint.tracking_number = next_tracking_number(day)
+    complaint.save()
+    event.object_id = str(complaint.pk)
+    event.data["tracking_number"] = complaint.tracking_number
+    event.save()
+    for row in inbox:
+        row.object_id = str(complaint.pk)
+        row.title += complaint.tracking_number
+    Notification.objects.bulk_create(inbox)
+
+
+def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox: list) -> None:
+    """The same rows as _store_filing in one PostgreSQL statement of data-modifying CTEs: the day's number, the
+    complaint, its audit event, its inbox rows. Half the time of a filing went to compiling and sending these
+    one by one (bench/README.md). A failure of any part (the Idempotency-Key already used) fails them all."""
+    complaint_id = ("(SELECT id FROM c)::text", [])
+    complaint_sql, complaint_params = values_insert(
+        [complaint],
+        expressions={
+            "tracking_number": (
+                # as f"{n:04d}": at least 4 digits (lpad alone would cut a 5th)
+                "(SELECT 'TS-' || %s || '-' || lpad(last::text, greatest(length(last::text), 4), '0') FROM seq)",
+                [f"{day:%Y%m%d}"],
+            )
+        },
+        returning=["id", "tracking_number"],
+    )
+    event_sql, event_params = values_insert(
+        [event],
+        expressions={
+            "object_id": complaint_id,
+            "data": (
+                "%s::jsonb || jsonb_build_object('tracking_number', (SELECT tracking_number FROM c))",
+                [json.dumps(event.data)],
+            ),
+        },
+    )
+    inbox_sql, inbox_params = (
+        values_insert(
+            inbox,
+            expressions={
+                "object_id": complaint_id,
+                "title": ("%s || (SELECT tracking_number FROM c)", [inbox[0].title]),
+            },
+            returning=["id", "recipient"],
+        )
+        if inbox
+        else ("SELECT NULL::bigint AS id, NULL::bigint AS recipient_id WHERE false", [])
+    )
+    sql = (
+        "WITH seq AS (INSERT INTO supervision_trackingsequence (day, last) VALUES (%s, 1) ON CONFLICT (day) "
+        "DO UPDATE SET last = supervision_trackingsequence.last + 1 RETURNING last), "
+        f"c AS ({complaint_sql}), a AS ({event_sql}), n AS ({inbox_sql}) "
+        "SELECT c.id, c.tracking_number, (SELECT json_agg(json_build_array(recipient_id, id)) FROM n) FROM c"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day, *complaint_params, *event_params, *inbox_params])
+        complaint.pk, complaint.tracking_number, inbox_ids = cursor.fetchone()
+    inbox_ids = dict(inbox_ids or [])
+    complaint._state.adding, complaint._state.db = False, connection.alias
+    event.object_id = str(complaint.pk)
+    event.data["tracking_number"] = complaint.tracking_number
+    for row in inbox:
+        row.pk, row.object_id = inbox_ids[row.recipient_id], str(complaint.pk)
+        row.title += complaint.tracking_number
+
+
+def _store_photos(complaint: Complaint, photos: list, checked: list, stored: list[str]) -> None:
     photo_rows = []
     for position, (upload, info) in enumerate(zip(photos, checked, strict=True)):
         upload.seek(0)
@@ -354,38 +456,9 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
                 height=info.height,
             )
         )
-    if photo_rows:
-        ComplaintPhoto.objects.bulk_create(photo_rows)
-    audit_log(
-        actor=actor,
-        verb="complaint.submit",
-        obj=complaint,
-        to_state=S.SUBMITTED,
-        data={
-            "tracking_number": complaint.tracking_number,
-            "institution_id": institution.pk,
-            "new_institution": new is not None,
-            "category": category.code,
-            "photos": len(photo_rows),
-            "handler_id": complaint.handler_id,
-        },
-    )
-    if complaint.handler_id:
-        recipients = [complaint.handler_id]
-    else:
-        recipients = supervisor_ids(complaint.town_id)
-    notify(
-        recipients=recipients,
-        kind="complaint.submitted",
-        title=f"新投诉 {complaint.tracking_number}",
-        body=f"{category.name_zh} · {institution.name}" + ("" if complaint.handler_id else "（待分派 district queue）"),
-        obj=complaint,
-        payload={"status": S.SUBMITTED},
-    )
-    if photo_rows:
-        ids = list(ComplaintPhoto.objects.filter(complaint=complaint).values_list("pk", flat=True))
-        transaction.on_commit(lambda: _queue_photo_processing(ids))
-    return complaint
+    ComplaintPhoto.objects.bulk_create(photo_rows)
+    ids = list(ComplaintPhoto.objects.filter(complaint=complaint).values_list("pk", flat=True))
+    transaction.on_commit(lambda: _queue_photo_processing(ids))
 
 
 def _queue_photo_processing(photo_ids: list[int]) -> None:

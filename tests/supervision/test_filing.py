@@ -4,10 +4,12 @@ import re
 
 import pytest
 
+from accounts.models import Role
 from core.models import AuditEvent, Notification
 from institutions.models import Institution
-from supervision.models import Complaint
-from tests.conftest import TOWN_B, assert_error, region
+from supervision.models import Complaint, RoutingRule
+from supervision.services import clear_routing_cache
+from tests.conftest import DISTRICT, TOWN_B, assert_error, make_user, region
 
 from .conftest import complaint_body, file, new_key
 
@@ -29,6 +31,39 @@ def test_a_parent_files_by_id_and_gets_a_tracking_number_to_read_out(api_as, par
     assert event.to_state == "submitted" and event.actor == parent
     second = file(api_as(parent), registered)
     assert second.json()["tracking_number"][-4:] == "0002"
+
+
+def test_the_filing_stores_the_complaint_its_audit_event_and_the_handlers_inbox_row_together(
+    api_as, parent, registered, staff_a
+):
+    """On PostgreSQL these rows go in one statement: each must carry the complaint's id and tracking number."""
+    RoutingRule.objects.create(town=registered.town, handler=staff_a)
+    clear_routing_cache()
+    body = file(api_as(parent), registered).json()
+    event = AuditEvent.objects.get(verb="complaint.submit", object_id=str(body["id"]))
+    assert event.data["tracking_number"] == body["tracking_number"]
+    assert event.data["institution_id"] == registered.pk and event.data["photos"] == 0
+    (row,) = Notification.objects.filter(kind="complaint.submitted", object_id=str(body["id"]))
+    assert row.recipient == staff_a and row.title == f"新投诉 {body['tracking_number']}"
+    assert row.object_type == "supervision.complaint" and row.payload == {"status": "submitted"}
+
+
+def test_an_unrouted_filing_tells_every_district_supervisor(api_as, parent, registered, supervisor):
+    deputy = make_user("钱副局长", Role.BUREAU_ADMIN, region=region(DISTRICT))
+    body = file(api_as(parent), registered).json()
+    rows = Notification.objects.filter(kind="complaint.submitted", object_id=str(body["id"]))
+    assert sorted(r.recipient_id for r in rows) == sorted([supervisor.pk, deputy.pk])
+    assert {r.title for r in rows} == {f"新投诉 {body['tracking_number']}"}
+    assert all("待分派" in r.body for r in rows)
+
+
+def test_the_ten_thousandth_complaint_of_a_day_gets_five_digits(api_as, parent, registered):
+    from supervision.models import TrackingSequence
+    from supervision.services import _local_today
+
+    TrackingSequence.objects.update_or_create(day=_local_today(), defaults={"last": 9999})
+    first, second = (file(api_as(parent), registered).json()["tracking_number"] for _ in range(2))
+    assert first.endswith("-10000") and second.endswith("-10001")
 
 
 def test_filing_by_the_token_scanned_from_the_poster(api_as, parent, registered):
