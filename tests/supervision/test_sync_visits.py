@@ -200,3 +200,37 @@ def test_visits_of_others_answer_404(api_as, visit, team, inspector_b, instituti
     assert api_as(bureau_staff).get(f"inspections/{visit.pk}").status_code == 200
     _, results = sync(api_as(inspector_b), [record(visit, "note", {"text": "x"})])
     assert results[0]["code"] == "not_found"
+
+
+def test_the_phone_gets_earlier_findings_and_open_orders_of_the_period(api_as, visit, team):
+    """A follow-up visit of an institution already visited: the phone carries the earlier findings and the orders
+    still open, and only the visits of the period it asks for."""
+    from datetime import date
+
+    from supervision import inspections, rectification
+    from supervision.models import InspectionAssignment
+
+    phone = api_as(team[0])
+    sync(phone, [
+        record(visit, "checkin", {"latitude": NEARBY[0], "longitude": NEARBY[1]}),
+        record(visit, "finding", {"item_code": "PUB-1", "description": "前台未公示收费项目和标准"}),
+        record(visit, "checkout", {}),
+    ])  # fmt: skip
+    finding = visit.findings.get()
+    order = rectification.order_issue(actor=team[0], finding_id=finding.pk, evidence_required="公示收费标准")
+    again = Inspection.objects.create(
+        institution=visit.institution, town=visit.town, checklist_version=inspections.current_checklist(),
+        due_by=date(2027, 1, 31), origin="complaint",
+    )  # fmt: skip
+    InspectionAssignment.objects.create(inspection=again, inspector=team[0])
+    [v] = phone.get("inspections/assigned").json()["visits"]  # the first visit is complete: no longer assigned
+    assert v["id"] == again.pk
+    assert [o["id"] for o in v["open_orders"]] == [order.pk] and v["open_orders"][0]["status"] == "open"
+    assert [f["description"] for f in v["earlier_findings"]] == ["前台未公示收费项目和标准"]
+    assert v["earlier_findings"][0]["inspection_id"] == visit.pk
+    assert phone.get("inspections/assigned", {"date_from": "2027-02-01"}).json()["visits"] == []
+    assert phone.get("inspections/assigned", {"date_to": "2026-12-31"}).json()["visits"] == []
+    assert (
+        len(phone.get("inspections/assigned", {"date_from": "2027-01-01", "date_to": "2027-01-31"}).json()["visits"])
+        == 1
+    )
