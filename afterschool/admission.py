@@ -622,6 +622,80 @@ def _require_applicant(actor, admission: Admission) -> None:
         raise PermissionDenied("只有申请人可以修改申请", "Only the applicant may change the application")
 
 
+UPDATABLE = (
+    "programme_ids",
+    "paid",
+    "qualifications",
+    "record_issuer",
+    "record_issued_on",
+    "health_issuer",
+    "health_issued_on",
+    "consent_signed",
+    "fee_per_lesson",
+    "market_price",
+)
+
+
+@transaction.atomic
+def admission_update(*, actor, admission: Admission, **changes) -> Admission:
+    """The applicant completes a draft or a returned application (a renewal's new certificate dates, what the
+    reviewer asked for), checked as at creation; the person, the school and the institution stay as they are."""
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise TypeError(f"not updatable: {sorted(unknown)}")
+    admission = _lock(admission)
+    _require_applicant(actor, admission)
+    if admission.status not in (S.DRAFT, S.RETURNED):
+        raise DomainError(
+            "admission.wrong_state",
+            "已提交的申请不能修改",
+            "An application is changed only as a draft or when returned",
+            status=409,
+        )
+    on = today()
+    fields = []
+    if "programme_ids" in changes:
+        ids = set(changes.pop("programme_ids") or [])
+        programmes = list(Programme.objects.filter(school_id=admission.school_id, pk__in=ids))
+        if len(programmes) != len(ids):
+            raise _invalid("admission.programme_unknown", "programme_ids", "本校没有该项目", "No such programme here")
+        admission.programmes.set(programmes)
+        changed_programmes = ["programmes"]
+    else:
+        changed_programmes = []
+    if "qualifications" in changes:
+        changes["qualifications"] = _clean_qualifications(changes["qualifications"], on)
+    for key in ("record_issuer", "health_issuer"):
+        if key in changes:
+            changes[key] = (changes[key] or "").strip()[:100]
+    for key in ("fee_per_lesson", "market_price"):
+        if key in changes:
+            changes[key] = _money(changes[key], key)
+    for key, value in changes.items():
+        setattr(admission, key, value)
+        fields.append(key)
+    _check_certificates(record_issued_on=admission.record_issued_on, health_issued_on=admission.health_issued_on, on=on)
+    if admission.institution_id:
+        _check_fee(admission.fee_per_lesson, admission.market_price, on)
+    if admission.paid and "paid" in changes and _in_service_elsewhere(admission.person, admission.school, actor):
+        raise _invalid(
+            "admission.in_service_teacher",
+            "id_number",
+            "在职中小学教师不能作为有偿校外人员",
+            "A serving teacher of another school cannot be paid outside personnel",
+            status=409,
+        )
+    if fields:
+        admission.save(update_fields=fields)
+    audit_log(
+        actor=actor,
+        verb="admission.updated",
+        obj=admission,
+        data={"fields": sorted([*fields, *changed_programmes])},
+    )
+    return admission
+
+
 @transaction.atomic
 def document_add(*, actor, admission: Admission, kind: str, upload) -> AdmissionDocument:
     admission = _lock(admission)

@@ -191,6 +191,34 @@ def get_admission(request, admission_id: int):
     return _reload(request.auth, a.pk)
 
 
+class AdmissionUpdateIn(Schema):
+    programme_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=50)
+    paid: bool | None = None
+    qualifications: list[QualificationIn] | None = Field(None, max_length=20)
+    record_issuer: str | None = Field(None, max_length=100)
+    record_issued_on: Date | None = None
+    health_issuer: str | None = Field(None, max_length=100)
+    health_issued_on: Date | None = None
+    consent_signed: bool | None = None
+    fee_per_lesson: Decimal | None = Field(None, ge=0, le=999999, decimal_places=2)
+    market_price: Decimal | None = Field(None, ge=0, le=999999, decimal_places=2)
+
+
+@router.patch(
+    "/admissions/{admission_id}",
+    response={200: AdmissionOut, **ERRORS},
+    summary="修改草稿或退回的申请（如续期时的新证明）Complete a draft or a returned application",
+)
+def update_admission(request, admission_id: int, payload: AdmissionUpdateIn):
+    a = services.access_admission(request.auth, admission_id)
+    changes = payload.dict(exclude_unset=True)
+    for key in ("paid", "consent_signed", "programme_ids", "qualifications", "record_issuer", "health_issuer"):
+        if key in changes and changes[key] is None:
+            del changes[key]  # null for these means "leave as it is"
+    services.admission_update(actor=request.auth, admission=a, **changes)
+    return _reload(request.auth, a.pk)
+
+
 @router.post(
     "/admissions/{admission_id}/documents",
     response={201: DocumentOut, **UPLOAD_ERRORS},

@@ -168,6 +168,47 @@ def test_renewal_prefills_from_the_last_application(api_as, coach, school_admin_
     assert_error(api_as(coach).post(f"{BASE}/{a.pk}/renew"), 409, "admission.duplicate_open")
 
 
+def test_a_renewal_is_completed_submitted_and_admitted(api_as, coach, school_admin_x, bureau_staff, term_x):
+    from .admission_support import admitted
+
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    me = api_as(coach)
+    draft = me.post(f"{BASE}/{a.pk}/renew").json()
+    assert_error(me.post(f"{BASE}/{draft['id']}/submit"), 422, "admission.documents_missing")
+    for kind in ("photo", "criminal_record", "health", "consent"):
+        assert upload(me, draft["id"], kind, jpeg_scan()).status_code == 201
+    assert_error(me.post(f"{BASE}/{draft['id']}/submit"), 422, "admission.consent_required")
+    # A certificate older than allowed is refused and nothing changes.
+    r = me.raw("patch", f"{BASE}/{draft['id']}", b'{"record_issued_on": "2026-01-05", "consent_signed": true}')
+    assert_error(r, 422, "admission.record_too_old")
+    assert Admission.objects.get(pk=draft["id"]).consent_signed is False
+    r = me.raw(
+        "patch",
+        f"{BASE}/{draft['id']}",
+        b'{"record_issued_on": "2026-11-20", "health_issued_on": "2026-11-21", "consent_signed": true}',
+    )
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["record_issued_on"] == "2026-11-20" and body["qualifications"] == a.qualifications
+    assert me.post(f"{BASE}/{draft['id']}/submit").json()["status"] == "school_review"
+    # Submitted: no more changes.
+    r = me.raw("patch", f"{BASE}/{draft['id']}", b'{"record_issuer": "x"}')
+    assert_error(r, 409, "admission.wrong_state")
+    api_as(school_admin_x).post(f"{BASE}/{draft['id']}/school-review", {"approve": True})
+    r = api_as(bureau_staff).post(f"{BASE}/{draft['id']}/bureau-review", {"approve": True})
+    assert r.json()["status"] == "admitted" and r.json()["renewal_of"] == a.pk
+    assert AuditEvent.objects.filter(verb="admission.updated", object_id=str(draft["id"])).count() == 1
+
+
+def test_only_the_applicant_changes_an_application(api_as, coach, school_admin_x, term_x):
+    a = api_as(coach).post(BASE, application_data(term_x.school)).json()
+    r = api_as(school_admin_x).raw("patch", f"{BASE}/{a['id']}", b'{"record_issuer": "x"}')
+    assert_error(r, 403)  # the school sees it, but only the applicant changes it
+    r = api_as(make_user("路人")).raw("patch", f"{BASE}/{a['id']}", b'{"record_issuer": "x"}')
+    assert_error(r, 404)
+    assert Admission.objects.get(pk=a["id"]).record_issuer == "涪陵区公安分局"
+
+
 def test_documents_only_for_reviewers_and_each_view_logged(
     api_as, coach, school_admin_x, bureau_staff, inspector_b, term_x
 ):
