@@ -1130,7 +1130,7 @@ def complaint_sweep(*, today: date | None = None) -> dict[str, int]:
     """Warn handlers at 80 % of a deadline, escalate overdue complaints to the district supervisor, close answers
     the parent left unrated for 7 days. Idempotent: each warning and escalation happens once per clock."""
     today = today or _local_today()
-    counts = {"warned": 0, "escalated": 0, "closed": 0}
+    counts = {"warned": 0, "escalated": 0, "closed": 0, "statements_reminded": 0}
     running = Complaint.objects.filter(status__in=OPEN_STATUSES, paused_since__isnull=True).exclude(sla_phase="")
     for c in running.filter(sla_escalated=False, sla_due_on__lt=today).select_related("category"):
         counts["escalated"] += _escalate(c, today)
@@ -1139,7 +1139,49 @@ def complaint_sweep(*, today: date | None = None) -> dict[str, int]:
     cutoff = timezone.now() - timedelta(days=sla.auto_close_days(today))
     for pk in Complaint.objects.filter(status=S.ANSWERED, answered_at__lte=cutoff).values_list("pk", flat=True):
         counts["closed"] += _auto_close(pk)
+    for request in StatementRequest.objects.filter(state=StatementRequest.State.OPEN, due_on__lte=today):
+        counts["statements_reminded"] += _remind_statement(request, today)
     return counts
+
+
+def _remind_statement(request: StatementRequest, today: date) -> int:
+    """On its due day the institution is reminded; once overdue, reminded again and the handler who asked is told,
+    with an audit event. Each once per request (the inbox's dedupe key): the sweep may run many times a day."""
+    overdue = request.due_on < today
+    staff = Membership.objects.active().filter(role=Role.INSTITUTION_STAFF, institution_id=request.institution_id)
+    stage = "overdue" if overdue else "due"
+    key = f"statement.{stage}.{request.pk}"
+    told = notify(
+        recipients=list(staff.values_list("user_id", flat=True)),
+        kind=f"statement.{stage}",
+        title="情况说明已逾期，请尽快答复" if overdue else "情况说明今天到期",
+        body=f"答复期限 {request.due_on:%Y-%m-%d}。"
+        + ("The statement is overdue: please answer now." if overdue else "The statement is due today."),
+        obj=request,
+        payload={"due_on": str(request.due_on)},
+        dedupe_key=key,
+    )
+    if not overdue:
+        return int(bool(told))
+    handler_told = notify(
+        recipients=[request.requested_by_id],
+        kind="statement.overdue",
+        title="机构逾期未提交情况说明",
+        body=f"投诉 {request.complaint_id} 的情况说明期限为 {request.due_on:%Y-%m-%d}。"
+        f"The institution has not answered by {request.due_on:%Y-%m-%d}.",
+        obj=request,
+        payload={"due_on": str(request.due_on), "complaint_id": request.complaint_id},
+        dedupe_key=key,
+    )
+    if not handler_told:  # an earlier sweep did all this
+        return 0
+    audit_log(
+        actor=None,
+        verb="statement.overdue",
+        obj=request,
+        data={"complaint_id": request.complaint_id, "due_on": str(request.due_on)},
+    )
+    return 1
 
 
 def _phase_words(c: Complaint) -> tuple[str, str]:

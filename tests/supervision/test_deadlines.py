@@ -63,7 +63,7 @@ def test_filed_before_national_day_warned_and_escalated_on_the_right_days(
 
     for holiday in (date(2026, 10, 1), date(2026, 10, 7)):
         with at(holiday):
-            assert complaint_sweep() == {"warned": 0, "escalated": 0, "closed": 0}
+            assert complaint_sweep() == {"warned": 0, "escalated": 0, "closed": 0, "statements_reminded": 0}
     with at(date(2026, 10, 8)):
         assert complaint_sweep()["warned"] == 1  # the due day of a one-day clock
         assert complaint_sweep()["warned"] == 0
@@ -83,7 +83,7 @@ def test_filed_before_national_day_warned_and_escalated_on_the_right_days(
     c.refresh_from_db()
     assert not c.sla_escalated and not c.sla_warned  # a new clock: warned and escalated afresh
     with at(date(2026, 10, 11)):  # Sunday
-        assert complaint_sweep() == {"warned": 0, "escalated": 0, "closed": 0}
+        assert complaint_sweep() == {"warned": 0, "escalated": 0, "closed": 0, "statements_reminded": 0}
     with at(date(2026, 10, 13)):
         assert complaint_sweep()["warned"] == 1
     with at(date(2026, 10, 14)):
@@ -100,7 +100,7 @@ def test_waiting_for_the_parent_pauses_the_clock(api_as, parent, registered, sta
     with at(date(2026, 10, 9)):
         api_as(staff_a).post(f"complaints/{cid}/messages", {"body": "请补充合同照片。", "awaiting_parent": True})
     with at(date(2026, 10, 20)):  # long past the due day, but paused: not overdue, not escalated
-        assert complaint_sweep() == {"warned": 0, "escalated": 0, "closed": 0}
+        assert complaint_sweep() == {"warned": 0, "escalated": 0, "closed": 0, "statements_reminded": 0}
         assert api_as(staff_a).get(f"complaints/{cid}").json()["overdue"] is False
     # The parent answers on Monday 12 October: the pause lasted 2 working days (Saturday 10 and Monday 12).
     with at(date(2026, 10, 12)):
@@ -115,3 +115,42 @@ def test_a_year_the_calendar_package_does_not_know_does_not_crash(api_as, parent
     with at(date(2031, 3, 3)):
         cid = file(api_as(parent), registered, occurred_at="2031-03-01T10:00:00+08:00").json()["id"]
         assert Complaint.objects.get(pk=cid).sla_due_on == date(2031, 3, 4)
+
+
+def test_an_institution_late_with_its_statement_is_reminded_and_the_handler_told(
+    api_as, parent, registered, staff_a, inst_staff
+):
+    RoutingRule.objects.create(town=registered.town, handler=staff_a)
+    h = api_as(staff_a)
+    with at(date(2026, 9, 29)):
+        cid = file(api_as(parent), registered, occurred_at="2026-09-28T18:00:00+08:00").json()["id"]
+        act(h, cid, "accept")
+        response = h.post(
+            f"complaints/{cid}/statement-requests", {"question": "请说明退费情况。", "due_working_days": 2}
+        )
+        assert response.status_code == 201, response.content
+    # 2 working days from Tuesday 29 September: the 30th, then Thursday 8 October after the holiday week.
+    assert response.json()["due_on"] == "2026-10-08"
+    with at(date(2026, 10, 7)):
+        assert complaint_sweep()["statements_reminded"] == 0
+    with at(date(2026, 10, 8)):
+        assert complaint_sweep()["statements_reminded"] == 1
+        assert complaint_sweep()["statements_reminded"] == 0
+    assert Notification.objects.filter(recipient=inst_staff, kind="statement.due").count() == 1
+    assert not Notification.objects.filter(recipient=staff_a, kind="statement.overdue").exists()
+    with at(date(2026, 10, 9)):
+        assert complaint_sweep()["statements_reminded"] == 1
+        assert complaint_sweep()["statements_reminded"] == 0
+    assert Notification.objects.filter(recipient=inst_staff, kind="statement.overdue").count() == 1
+    told = Notification.objects.get(recipient=staff_a, kind="statement.overdue")
+    assert str(cid) in told.body and "2026-10-08" in told.body
+    event = AuditEvent.objects.get(verb="statement.overdue")
+    assert event.actor is None and event.data == {"complaint_id": cid, "due_on": "2026-10-08"}
+
+    # Once answered, nothing more.
+    answered = api_as(inst_staff).post(
+        f"statement-requests/{response.json()['id']}/answer", {"statement": "已按剩余课时退费。"}
+    )
+    assert answered.status_code == 200, answered.content
+    with at(date(2026, 10, 12)):
+        assert complaint_sweep()["statements_reminded"] == 0
