@@ -482,6 +482,8 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
     # Never more than what the bill still charges once an exemption is deducted.
     already = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
     amount = max(Decimal("0.00"), min(amount.quantize(FEN), bill.amount - already))
+    if not not_attended:
+        return None  # withdrawn after the last lesson billed: nothing to give back
     refund = Refund.objects.create(
         bill=bill,
         application=app,
