@@ -2,15 +2,15 @@
 
 Why: the handler's list is the busiest read of the bureau's console and phones (refreshed every few seconds while
 working), and a page of 50 is two queries and 50 rows to write out (bench/). How fresh: every answer is stored under
-the *generation* of the complaints, a counter in the shared cache (Redis in production) that every change made
-through the services increases, after commit. A list asked after a change is computed afresh in every process; what
+the *generation* of the complaints, a value in the shared cache (Redis in production) that every change made
+through the services replaces, after commit. A list asked after a change is computed afresh in every process; what
 the services do not see (an institution renamed in the registry) shows within COMPLAINT_LIST_CACHE_SECONDS.
 The key holds the user, their memberships (a role taken away changes it), the query and the day (overdue flags).
 """
 
 from __future__ import annotations
 
-import time
+import secrets
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,16 +29,14 @@ def ttl() -> float:
     return float(getattr(settings, "COMPLAINT_LIST_CACHE_SECONDS", 0))
 
 
-def generation() -> int:
+def generation():
     return cache.get(GENERATION_KEY) or 0
 
 
 def _bump() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not there yet (or evicted): any new value differs from what keys were stored under
-        cache.add(GENERATION_KEY, int(time.time() * 1000))
-        cache.incr(GENERATION_KEY)
+    # A new random value rather than INCR: one round trip (Django's incr asks whether the key exists first), and
+    # any new value differs from what keys were stored under.
+    cache.set(GENERATION_KEY, secrets.token_hex(8), timeout=None)
     _lists.clear()
 
 

@@ -288,8 +288,15 @@ def complaint_file(
         create=create,
         stored_hash=lambda c: c.request_hash,
         look_first=False,  # retries are rare; a filing without photos is cheap to roll back
+        atomic=not _one_statement(photos, new),
     )
     return complaint, created
+
+
+def _one_statement(photos: list, new: NewInstitution | None) -> bool:
+    """Whether a filing is stored by a single statement in autocommit mode (see _store_filing_in_one_statement):
+    on PostgreSQL, outside a transaction, with neither photos nor a new institution to store."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block and not photos and new is None
 
 
 def _delete_files(names: list[str]) -> None:
