@@ -479,29 +479,9 @@ def inspection_open_adhoc(
                     "inspection.not_unlicensed", "该机构不是无证线索", "This is not an unlicensed record", status=409
                 )
             origin = InspectionOrigin.UNLICENSED
-        team = _inspector_pool(sorted(set(inspector_ids)), covered)
-        minimum = policy_int("inspectors_per_visit_min")
-        if len(team) < minimum:
-            raise _invalid(
-                "plan.team_too_small", "inspector_ids", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum}"
-            )
-        conflicted = set(
-            ConflictDeclaration.objects.filter(inspector_id__in=team, institution=institution).values_list(
-                "inspector_id", flat=True
-            )
+        visit = staff_visit(
+            actor=actor, institution=institution, origin=origin, inspector_ids=inspector_ids, covered=covered
         )
-        if conflicted:
-            raise _invalid(
-                "inspection.conflict_of_interest", "inspector_ids", "有检查人员申报了利益冲突", "A conflict of interest"
-            )
-        visit = Inspection.objects.create(
-            origin=origin,
-            institution=institution,
-            town_id=institution.town_id,
-            checklist_version=current_checklist(),
-            created_by=actor,
-        )
-        InspectionAssignment.objects.bulk_create(InspectionAssignment(inspection=visit, inspector_id=u) for u in team)
         if complaint is not None:
             Complaint.objects.filter(pk=complaint.pk).update(inspection=visit)
         audit_log(
@@ -511,5 +491,36 @@ def inspection_open_adhoc(
             to_state=InspectionStatus.ASSIGNED,
             data={"origin": origin, "complaint": complaint_id, "institution": institution.pk},
         )
-        tell(recipients=team, kind="inspection.assigned", title=f"新的专项检查：{institution.name}", obj=visit)
+    return visit
+
+
+def staff_visit(*, actor, institution, origin: str, inspector_ids, covered: set[int], due_by=None) -> Inspection:
+    """A visit outside any draw, on the current checklist, by a team of inspectors of `covered` regions (at least the
+    minimum, none with a declared conflict of interest), who are told after commit. Call inside a transaction."""
+    team = _inspector_pool(sorted(set(inspector_ids)), covered)
+    minimum = policy_int("inspectors_per_visit_min")
+    if len(team) < minimum:
+        raise _invalid(
+            "plan.team_too_small", "inspector_ids", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum}"
+        )
+    conflicted = set(
+        ConflictDeclaration.objects.filter(inspector_id__in=team, institution=institution).values_list(
+            "inspector_id", flat=True
+        )
+    )
+    if conflicted:
+        raise _invalid(
+            "inspection.conflict_of_interest", "inspector_ids", "有检查人员申报了利益冲突", "A conflict of interest"
+        )
+    visit = Inspection.objects.create(
+        origin=origin,
+        institution=institution,
+        town_id=institution.town_id,
+        checklist_version=current_checklist(),
+        due_by=due_by,
+        created_by=actor,
+    )
+    InspectionAssignment.objects.bulk_create(InspectionAssignment(inspection=visit, inspector_id=u) for u in team)
+    label = "整改复查" if origin == InspectionOrigin.FOLLOWUP else "专项检查"
+    tell(recipients=team, kind="inspection.assigned", title=f"新的{label}：{institution.name}", obj=visit)
     return visit

@@ -550,6 +550,7 @@ class InspectionOrigin(models.TextChoices):
     PLAN = "plan", "计划抽查 planned draw"
     COMPLAINT = "complaint", "投诉引发 from a complaint"
     UNLICENSED = "unlicensed", "无证线索 unlicensed record"
+    FOLLOWUP = "followup", "整改复查 follow-up of a rectification order"
 
 
 class InspectionStatus(models.TextChoices):
@@ -781,6 +782,10 @@ class RectificationOrder(models.Model):
     )
     verification_note = models.CharField(max_length=1000, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    followup = models.ForeignKey(
+        "Inspection", null=True, blank=True, on_delete=models.PROTECT, related_name="followed_orders",
+        verbose_name="复查检查",
+    )  # fmt: skip  # the visit opened to verify the rectification on site
     warned = models.BooleanField(default=False)
     escalated = models.BooleanField(default=False)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

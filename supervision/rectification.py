@@ -36,14 +36,15 @@ def _assigned(user) -> QuerySet:
 
 
 def orders_visible_to(user) -> QuerySet[RectificationOrder]:
-    """Bureau: their towns; inspectors: orders from visits they made; institution staff: their own; else none."""
+    """Bureau: their towns; inspectors: orders from visits they made or follow up; institution staff: their own;
+    else none."""
     if not getattr(user, "pk", None):
         return RectificationOrder.objects.none()
     scope = Q(pk__in=[])
     if is_bureau(user):
         scope |= Q(town_id__in=towns_of(user))
     if has_role(user, Role.INSPECTOR):
-        scope |= Q(finding__inspection_id__in=_assigned(user))
+        scope |= Q(finding__inspection_id__in=_assigned(user)) | Q(followup_id__in=_assigned(user))
     own = institution_ids_for(user)
     if own:
         scope |= Q(institution_id__in=own)
@@ -180,6 +181,59 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
 
     transaction.on_commit(lambda: recompute_risk(order.institution_id))
     return order
+
+
+def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None = None, due_by=None):
+    """Open the follow-up visit that verifies an order on site (origin "followup", linked to the order): by bureau
+    staff of the town or an inspector of the visit that found the problem; the team defaults to that visit's. The
+    phone gets it in its assigned visits with the order among the institution's open orders."""
+    from accounts.models import Region
+
+    from .inspections import staff_visit
+    from .models import Inspection, InspectionOrigin, InspectionStatus
+
+    with transaction.atomic():
+        order = access_order(actor, order_id, for_update=True)
+        if not (is_bureau(actor) or has_role(actor, Role.INSPECTOR)):
+            raise PermissionDenied("仅检查人员或教育局可以安排复查", "Only inspectors or the bureau open a follow-up")
+        if order.status not in OPEN:
+            raise DomainError("order.closed", "整改通知已销号", "The order is closed", status=409)
+        if (
+            order.followup_id
+            and Inspection.objects.filter(pk=order.followup_id)
+            .exclude(status__in=[InspectionStatus.COMPLETE, InspectionStatus.CANCELLED])
+            .exists()
+        ):
+            raise DomainError(
+                "order.followup_open", "已安排复查且尚未完成", "A follow-up visit is already open", status=409
+            )
+        if due_by is not None and due_by < timezone.localdate():
+            raise DomainError(
+                "order.bad_deadline", "复查期限不能早于今天", "The follow-up cannot be due in the past", status=422,
+                fields={"due_by": ("不能早于今天", "Not in the past")},
+            )  # fmt: skip
+        if not inspector_ids:
+            inspector_ids = list(
+                InspectionAssignment.objects.filter(inspection_id=order.finding.inspection_id).values_list(
+                    "inspector_id", flat=True
+                )
+            )
+        town = Region.objects.filter(pk=order.town_id).values_list("pk", "parent_id").first()
+        covered = {r for r in town if r} if town else set()
+        visit = staff_visit(
+            actor=actor,
+            institution=order.institution,
+            origin=InspectionOrigin.FOLLOWUP,
+            inspector_ids=inspector_ids,
+            covered=covered,
+            due_by=due_by or max(order.due_on, timezone.localdate()),
+        )
+        RectificationOrder.objects.filter(pk=order.pk).update(followup=visit)
+        audit_log(actor=actor, verb="rectification.followup", obj=order, from_state=order.status,
+                  to_state=order.status, data={"inspection": visit.pk})  # fmt: skip
+        audit_log(actor=actor, verb="inspection.open_followup", obj=visit, to_state=InspectionStatus.ASSIGNED,
+                  data={"order": order.pk, "institution": order.institution_id})  # fmt: skip
+    return visit
 
 
 def rectification_sweep(today=None) -> dict[str, int]:

@@ -534,6 +534,7 @@ class OrderOut(Schema):
     response: str
     verification_note: str
     closed_at: datetime | None
+    followup_inspection_id: int | None
 
 
 def _order_out(o) -> dict:
@@ -550,6 +551,7 @@ def _order_out(o) -> dict:
         "response": o.response,
         "verification_note": o.verification_note,
         "closed_at": o.closed_at,
+        "followup_inspection_id": o.followup_id,
     }
 
 
@@ -632,6 +634,29 @@ def upload_evidence(request, order_id: int, photo_uuid: str, sha256: Form[str], 
         actor=request.auth, order_id=order_id, photo_uuid=photo_uuid, sha256=sha256, upload=file
     )
     return Status(201 if stored else 200, {"uuid": str(row.uuid), "sha256": row.sha256, "stored": stored})
+
+
+class FollowupIn(Schema):
+    inspector_ids: list[int] = Field(
+        default_factory=list,
+        max_length=10,
+        description="复查人员（空则由原检查组复查）/ the team (default: the visit's)",
+    )
+    due_by: date | None = Field(None, description="复查期限（默认整改期限）/ due by (default: the order's deadline)")
+
+
+@router.post(
+    "/rectification-orders/{order_id}/followup",
+    response={201: VisitRef, **ERRORS},
+    summary="安排整改复查 Open the follow-up visit that verifies an order",
+)
+def open_followup(request, order_id: int, body: FollowupIn):
+    visit = rectification.order_followup_open(
+        actor=request.auth, order_id=order_id, inspector_ids=body.inspector_ids, due_by=body.due_by
+    )
+    return Status(
+        201, {"id": visit.pk, "status": visit.status, "origin": visit.origin, "institution_id": visit.institution_id}
+    )
 
 
 class VerifyIn(Schema):

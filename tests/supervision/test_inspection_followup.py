@@ -248,3 +248,49 @@ def test_the_institution_answers_with_evidence_photos(api_as, finding, team):
     assert_error(upload(str(uuid.uuid4()), content), 409, "order.not_open")  # answered: wait for the verification
     assert_error(api_as(team[0]).post(f"rectification-orders/{order.pk}/photos/{uuid.uuid4()}", {}), 422)
     assert order.evidence.count() == 1
+
+
+def test_a_follow_up_visit_verifies_the_order_on_site(api_as, finding, team, bureau_staff, inspector_b):
+    """The inspector opens the follow-up visit (the same team by default); it reaches the phones with the order among
+    the institution's open orders; an inspector of the follow-up (not of the first visit) verifies and closes it."""
+    staff = make_user("机构员工", Role.INSTITUTION_STAFF, institution=finding.institution)
+    order = rectification.order_issue(actor=team[0], finding_id=finding.pk, evidence_required="公示收费标准")
+    first_team = sorted(finding.inspection.assignments.values_list("inspector_id", flat=True))
+    assert_error(api_as(staff).post(f"rectification-orders/{order.pk}/followup", {}), 403)
+    for outsider in (inspector_b, team[2], make_user("李渡科员", Role.BUREAU_STAFF, region=region(TOWN_B))):
+        assert_error(api_as(outsider).post(f"rectification-orders/{order.pk}/followup", {}), 404, "not_found")
+    r = api_as(team[0]).post(f"rectification-orders/{order.pk}/followup", {})
+    assert r.status_code == 201, r.content
+    followup = Inspection.objects.get(pk=r.json()["id"])
+    assert followup.origin == "followup" and followup.institution_id == finding.institution_id
+    assert sorted(followup.assignments.values_list("inspector_id", flat=True)) == first_team
+    assert followup.due_by == order.due_on
+    [v] = api_as(team[1]).get("inspections/assigned").json()["visits"]
+    assert v["id"] == followup.pk and [o["id"] for o in v["open_orders"]] == [order.pk]
+    assert api_as(team[0]).get(f"rectification-orders/{order.pk}").json()["followup_inspection_id"] == followup.pk
+    assert_error(api_as(team[0]).post(f"rectification-orders/{order.pk}/followup", {}), 409, "order.followup_open")
+    assert AuditEvent.objects.filter(verb="rectification.followup", object_id=str(order.pk)).exists()
+
+    # The bureau sends someone else: the first follow-up is cancelled by hand here, a new one opened with team[2].
+    Inspection.objects.filter(pk=followup.pk).update(status="cancelled")
+    body = {"inspector_ids": [team[1].pk, team[2].pk]}
+    r = api_as(bureau_staff).post(f"rectification-orders/{order.pk}/followup", body)
+    assert r.status_code == 201, r.content
+    again = r.json()["id"]
+    reviewer = api_as(team[2])  # not on the first visit: sees the order through the follow-up
+    assert reviewer.get(f"rectification-orders/{order.pk}").status_code == 200
+    api_as(staff).post(f"rectification-orders/{order.pk}/respond", {"response": "已在前台公示收费标准"})
+    r = reviewer.post(f"rectification-orders/{order.pk}/verify", {"accepted": True, "note": "复查：已公示"})
+    assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["followup_inspection_id"] == again
+    assert_error(api_as(team[0]).post(f"rectification-orders/{order.pk}/followup", {}), 409, "order.closed")
+
+
+def test_a_follow_up_needs_a_team_without_conflicts(api_as, finding, team, bureau_staff):
+    order = rectification.order_issue(actor=team[0], finding_id=finding.pk, evidence_required="x")
+    client = api_as(bureau_staff)
+    url = f"rectification-orders/{order.pk}/followup"
+    assert_error(client.post(url, {"inspector_ids": [team[2].pk]}), 422, "plan.team_too_small")
+    inspections.conflict_declare(actor=team[2], institution_id=finding.institution_id, reason="亲属任职")
+    assert_error(client.post(url, {"inspector_ids": [team[1].pk, team[2].pk]}), 422, "inspection.conflict_of_interest")
+    assert_error(client.post(url, {"due_by": "2020-01-01"}), 422, "order.bad_deadline")
+    assert not Inspection.objects.filter(origin="followup").exists()
