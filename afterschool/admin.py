@@ -158,3 +158,45 @@ class OutsidePersonAdmin(ReadOnlyAdmin):
 class ProhibitedPersonAdmin(ReadOnlyAdmin):
     list_display = ("name", "id_last4", "birth_date", "source", "listed_on")
     search_fields = ("name",)
+
+
+# Fees and their allocation: every change goes through afterschool.fees / fee_allocation (audited, locked runs never
+# change), so the admin only reads.
+from . import models as _m  # noqa: E402
+
+
+class AllocationLineInline(admin.TabularInline):
+    model = _m.AllocationLine
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("name", "pay_type", "lessons", "weighted_lessons", "rate", "amount")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(_m.AllocationRun)
+class AllocationRunAdmin(ReadOnlyAdmin):
+    list_display = ("term", "school", "kind", "status", "pool", "shortfall", "computed_at", "locked_at")
+    list_filter = ("status", "kind")
+    inlines = [AllocationLineInline]
+
+
+@admin.register(_m.Bill)
+class BillAdmin(ReadOnlyAdmin):
+    list_display = ("student", "term", "basis", "rate", "gross", "exempted", "amount")
+    exclude = ("lines",)
+
+
+for _model, _columns in (
+    (_m.FeeRate, ("term", "basis", "amount", "policy_key")),
+    (_m.AllocationPlan, ("term", "teacher_pct", "outside_pct", "operations_pct", "reserve_pct")),
+    (_m.Exemption, ("student", "term", "kind", "amount", "status")),
+    (_m.Refund, ("bill", "amount", "effective_from", "units_not_attended", "units_billed")),
+    (_m.Payment, ("bill", "account", "amount", "paid_on")),
+    (_m.SchoolAccount, ("school", "account_name", "bank")),
+    (_m.Subsidy, ("term", "amount", "note")),
+    (_m.OtherIncome, ("term", "amount", "source")),
+    (_m.SessionNotHeld, ("session", "date", "reason")),
+):
+    admin.site.register(_model, type(f"{_model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": _columns}))

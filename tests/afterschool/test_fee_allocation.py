@@ -276,7 +276,7 @@ def test_each_role_sees_its_own(
     assert_error(api_as(inspector_b).post(f"fees/allocations/{rid}/approve"), 404)
 
 
-def test_bill_list_queries_do_not_grow_with_page_size(api_as, scene, school_admin_x, class_x, school_x):
+def test_list_queries_do_not_grow_with_page_size(api_as, scene, school_admin_x, class_x, school_x):
     for _ in range(110):
         make_student(school_x, class_x)
     students = list(class_x.students.all())
@@ -287,16 +287,25 @@ def test_bill_list_queries_do_not_grow_with_page_size(api_as, scene, school_admi
             if not Bill.objects.filter(student=s, term=scene.term).exists()
         ]
     )
+    bills = list(Bill.objects.filter(term=scene.term))
+    Exemption.objects.bulk_create(
+        Exemption(student_id=b.student_id, term=scene.term, school=school_x, kind="exempt", reason="困难")
+        for b in bills
+    )
+    Refund.objects.bulk_create(
+        Refund(bill=b, amount=1, effective_from=date(2026, 9, 14), units_not_attended=1, units_billed=3) for b in bills
+    )
     c = api_as(school_admin_x)
     c.get("fees/bills", {"page_size": 1})  # warm the token cache
 
-    def count(size):
+    def count(path, size):
         with CaptureQueriesContext(connection) as ctx:
-            r = c.get("fees/bills", {"page_size": size})
+            r = c.get(path, {"page_size": size})
         assert len(r.json()["items"]) == size
         return len(ctx.captured_queries)
 
-    assert count(10) == count(100)
+    for path in ("fees/bills", "fees/exemptions", "fees/refunds"):
+        assert count(path, 10) == count(path, 100), path
 
 
 def test_a_parent_withdrawing_after_billing_gets_a_refund_visible_to_them(api_as, scene, parent):
@@ -320,3 +329,12 @@ def test_lessons_are_counted_once_per_session_and_day(scene, school_admin_x):
     per = {(staff, kind): n for _, staff, kind, n in rows}
     assert per[(scene.care_mon.staff_id, "homework_care")] == 4
     assert make_user  # (helper kept imported for fixtures in this module)
+
+
+def test_the_admin_reads_fee_data_and_cannot_change_it(admin_client, scene, school_admin_x):
+    run = fee_allocation.run_compute(actor=school_admin_x, term_id=scene.term.pk)
+    for name in ("allocationrun", "bill", "feerate", "allocationplan", "exemption", "refund", "payment", "subsidy"):
+        assert admin_client.get(f"/admin/afterschool/{name}/").status_code == 200, name
+    page = admin_client.get(f"/admin/afterschool/allocationrun/{run.pk}/change/")
+    assert page.status_code == 200 and "王老师" in page.content.decode()
+    assert admin_client.get("/admin/afterschool/allocationrun/add/").status_code == 403
