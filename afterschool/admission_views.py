@@ -1,0 +1,331 @@
+"""Web pages of outside-personnel admission (校外人员准入): the applicant's list, new application (pre-filled from
+their last one), the application's page (complete, upload scans, submit, renew), and the reviewers' queue (the
+school's admins for their school, the bureau for its towns) with approve / return-with-message. Every action calls
+the same service as the API (afterschool.admission); scans are served through the logged, reviewer-only
+document_open. Anything outside the user's scope answers 404."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from accounts.models import Role
+from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from core.errors import DomainError, NotFound
+
+from . import admission as services
+from .models import Admission, AdmissionDocument, Programme, School
+from .views import _signed_in
+
+S = Admission.Status
+QUALIFICATION_ROWS = 3
+DOCUMENT_KINDS = [(k, label.split(" ")[0]) for k, label in AdmissionDocument.Kind.choices]
+
+
+def _field_error(field: str, zh: str, en: str) -> DomainError:
+    return DomainError("admission.form_invalid", zh, en, status=422, fields={field: (zh, en)})
+
+
+def _date(raw: str, field: str) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise _field_error(field, "日期格式应为 年-月-日", "Dates are YYYY-MM-DD") from None
+
+
+def _int(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _qualifications_from(post) -> list[dict]:
+    out = []
+    for i in range(QUALIFICATION_ROWS):
+        row = {k: (post.get(f"q{i}_{k}") or "").strip() for k in ("kind", "number", "issuer", "expires_on")}
+        if any(row.values()):
+            out.append({**row, "expires_on": _date(row["expires_on"], f"q{i}_expires_on")})
+    return out
+
+
+def _qualification_rows(qualifications: list[dict]) -> list[dict]:
+    rows = [dict(q) for q in qualifications[:QUALIFICATION_ROWS]]
+    return [*rows, *({} for _ in range(QUALIFICATION_ROWS - len(rows)))]
+
+
+def _errors(exc: DomainError) -> dict[str, str]:
+    return {name: pair[0] for name, pair in exc.fields.items()}
+
+
+def _status(exc: DomainError) -> int:
+    return exc.status if exc.status < 500 else 503
+
+
+# --- The applicant -------------------------------------------------------------------------------------------------
+
+
+def _mine(user):
+    q = Q(applicant=user)
+    inst = institution_ids_for(user)
+    if inst:
+        q |= Q(institution_id__in=inst)
+    return Admission.objects.filter(q)
+
+
+def _is_reviewer_somewhere(user) -> bool:
+    return bool(school_ids_for(user, Role.SCHOOL_ADMIN) or region_ids_for(user, *services.REVIEWER_BUREAU_ROLES))
+
+
+@require_safe
+@_signed_in
+def mine(request):
+    """The applicant's applications (an institution's staff: those of their institution) and where each stands."""
+    rows = list(
+        _mine(request.user).select_related("person", "school", "institution").order_by("-created_at", "-id")[:200]
+    )
+    return render(
+        request,
+        "afterschool/admission/mine.html",
+        {"rows": rows, "renewable": (S.ADMITTED, S.EXPIRED), "is_reviewer": _is_reviewer_somewhere(request.user)},
+    )
+
+
+def _prefill(user) -> dict:
+    """The new form starts from the applicant's last application (the ID number is typed again: the platform keeps
+    only a keyed hash of it)."""
+    last = _mine(user).select_related("person").order_by("-created_at", "-id").first()
+    if last is None:
+        return {"paid": True, "qualifications": _qualification_rows([])}
+    return {
+        "from_last": last,
+        "name": last.person.name,
+        "phone": last.person.phone,
+        "school_id": str(last.school_id),
+        "institution_id": str(last.institution_id or ""),
+        "paid": last.paid,
+        "qualifications": _qualification_rows(last.qualifications),
+        "record_issuer": last.record_issuer,
+        "health_issuer": last.health_issuer,
+        "fee_per_lesson": last.fee_per_lesson if last.fee_per_lesson is not None else "",
+        "market_price": last.market_price if last.market_price is not None else "",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@_signed_in
+def new(request):
+    from institutions.models import Institution
+
+    context = {
+        "schools": School.objects.select_related("town").order_by("town__code", "name", "id"),
+        "institutions": Institution.objects.filter(pk__in=institution_ids_for(request.user)).order_by("name"),
+        "errors": {},
+    }
+    if request.method == "GET":
+        return render(request, "afterschool/admission/new.html", {**context, "values": _prefill(request.user)})
+    post = request.POST
+    values = {k: post.get(k, "") for k in ("name", "id_number", "phone", "school_id", "institution_id",
+                                           "record_issuer", "record_issued_on", "health_issuer", "health_issued_on",
+                                           "fee_per_lesson", "market_price")}  # fmt: skip
+    values["paid"] = post.get("paid") == "on"
+    values["consent_signed"] = post.get("consent_signed") == "on"
+    values["qualifications"] = _qualification_rows(
+        [{k: post.get(f"q{i}_{k}", "") for k in ("kind", "number", "issuer", "expires_on")} for i in range(3)]
+    )
+    try:
+        school_id = _int(values["school_id"])
+        if school_id is None:
+            raise _field_error("school_id", "请选择学校", "Choose a school")
+        admission = services.admission_create(
+            actor=request.user,
+            school_id=school_id,
+            name=values["name"],
+            id_number=values["id_number"],
+            phone=values["phone"].strip() if values["phone"].strip().isdigit() else "",
+            institution_id=_int(values["institution_id"]),
+            paid=values["paid"],
+            qualifications=_qualifications_from(post),
+            record_issuer=values["record_issuer"].strip(),
+            record_issued_on=_date(values["record_issued_on"], "record_issued_on"),
+            health_issuer=values["health_issuer"].strip(),
+            health_issued_on=_date(values["health_issued_on"], "health_issued_on"),
+            consent_signed=values["consent_signed"],
+            fee_per_lesson=values["fee_per_lesson"].strip() or None,
+            market_price=values["market_price"].strip() or None,
+        )
+    except DomainError as exc:
+        values["id_number"] = ""  # never echoed back
+        return render(
+            request,
+            "afterschool/admission/new.html",
+            {**context, "values": values, "errors": _errors(exc), "message": exc.message_zh},
+            status=_status(exc),
+        )
+    messages.success(request, "草稿已保存，请上传材料后提交")
+    return redirect("afterschool-admission", admission_id=admission.pk)
+
+
+def _detail_context(user, admission: Admission) -> dict:
+    reviewer = services.is_reviewer(user, admission)
+    applicant = admission.applicant_id == user.pk or admission.institution_id in institution_ids_for(user)
+    return {
+        "a": admission,
+        "documents": list(admission.documents.all()),
+        "programmes": list(admission.programmes.all()),
+        "choices": Programme.objects.filter(school_id=admission.school_id, term__ends_on__gte=services.today())
+        .select_related("term")
+        .order_by("term__starts_on", "name"),
+        "chosen": {p.pk for p in admission.programmes.all()},
+        "is_applicant": applicant,
+        "editable": applicant and admission.status in (S.DRAFT, S.RETURNED),
+        "renewable": applicant and admission.status in (S.ADMITTED, S.EXPIRED),
+        "is_reviewer": reviewer,
+        "can_review": _can_review(user, admission),
+        "kinds": DOCUMENT_KINDS,
+        "qualifications": _qualification_rows(admission.qualifications),
+        "errors": {},
+    }
+
+
+def _can_review(user, admission: Admission) -> bool:
+    return (admission.status == S.SCHOOL_REVIEW and services.is_school_reviewer(user, admission)) or (
+        admission.status == S.BUREAU_REVIEW and services.is_bureau_reviewer(user, admission)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_signed_in
+def detail(request, admission_id: int):
+    """One application: the applicant completes it (fields, programmes, scans), submits or renews it; a reviewer sees
+    it with its scans (each view logged) and, at their step, approves or returns it."""
+    admission = services.access_admission(request.user, admission_id)
+    if request.method == "GET":
+        return render(request, "afterschool/admission/detail.html", _detail_context(request.user, admission))
+    action = request.POST.get("action", "")
+    try:
+        if action == "update":
+            services.admission_update(
+                actor=request.user,
+                admission=admission,
+                programme_ids=[int(p) for p in request.POST.getlist("programme_ids") if _int(p)],
+                qualifications=_qualifications_from(request.POST),
+                record_issuer=request.POST.get("record_issuer", ""),
+                record_issued_on=_date(request.POST.get("record_issued_on", ""), "record_issued_on"),
+                health_issuer=request.POST.get("health_issuer", ""),
+                health_issued_on=_date(request.POST.get("health_issued_on", ""), "health_issued_on"),
+                consent_signed=request.POST.get("consent_signed") == "on",
+                **(
+                    {
+                        "fee_per_lesson": request.POST.get("fee_per_lesson", "").strip() or None,
+                        "market_price": request.POST.get("market_price", "").strip() or None,
+                    }
+                    if admission.institution_id
+                    else {}
+                ),
+            )
+            messages.success(request, "已保存")
+        elif action == "upload":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise _field_error("file", "请选择文件", "Choose a file")
+            services.document_add(
+                actor=request.user, admission=admission, kind=request.POST.get("kind", ""), upload=upload
+            )
+            messages.success(request, "材料已上传")
+        elif action == "submit":
+            services.admission_submit(actor=request.user, admission=admission)
+            messages.success(request, "已提交，等待学校审核")
+        elif action == "renew":
+            draft = services.admission_renew(actor=request.user, admission=admission)
+            messages.success(request, "已按上次申请预填续期草稿，请更新证明日期并重新上传材料")
+            return redirect("afterschool-admission", admission_id=draft.pk)
+        else:
+            raise _field_error("action", "未知操作", "Unknown action")
+    except DomainError as exc:
+        admission.refresh_from_db()
+        context = {**_detail_context(request.user, admission), "errors": _errors(exc), "message": exc.message_zh}
+        return render(request, "afterschool/admission/detail.html", context, status=_status(exc))
+    return redirect("afterschool-admission", admission_id=admission.pk)
+
+
+# --- Reviewers -----------------------------------------------------------------------------------------------------
+
+
+def _queue(user):
+    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
+    towns = region_ids_for(user, *services.REVIEWER_BUREAU_ROLES)
+    if not schools and not towns:
+        raise NotFound("审核队列", "review queue")
+    q = Q(pk__in=[])
+    if schools:
+        q |= Q(status=S.SCHOOL_REVIEW, school_id__in=schools)
+    if towns:
+        q |= Q(status=S.BUREAU_REVIEW, school__town_id__in=towns)
+    return (
+        Admission.objects.filter(q)
+        .select_related("person", "school__town", "institution")
+        .prefetch_related("documents", "programmes")
+        .order_by("submitted_at", "id")
+    )
+
+
+def _queue_page(request, *, message: str = "", status: int = 200, failed: int | None = None):
+    rows = list(_queue(request.user)[:200])
+    return render(
+        request,
+        "afterschool/admission/queue.html",
+        {"rows": rows, "message": message, "failed": failed},
+        status=status,
+    )
+
+
+@require_safe
+@_signed_in
+def queue(request):
+    """Applications waiting for this reviewer: a school's admins those of their school in school review, the bureau
+    those of schools in its towns in bureau review."""
+    return _queue_page(request)
+
+
+@require_POST
+@_signed_in
+def review(request, admission_id: int):
+    admission = services.access_admission(request.user, admission_id)
+    if not services.is_reviewer(request.user, admission):
+        raise Http404
+    decision = request.POST.get("decision")
+    message = request.POST.get("message", "")
+    try:
+        if decision not in ("approve", "return"):
+            raise _field_error("decision", "请选择通过或退回", "Approve or return")
+        service = (
+            services.admission_bureau_review
+            if admission.status == S.BUREAU_REVIEW
+            else services.admission_school_review
+        )
+        service(actor=request.user, admission=admission, approve=decision == "approve", message=message)
+    except DomainError as exc:
+        return _queue_page(request, message=exc.message_zh, status=_status(exc), failed=admission.pk)
+    admission.refresh_from_db()
+    done = "已通过" if decision == "approve" else "已退回"
+    messages.success(request, f"{admission.person.name}：{done}（{admission.get_status_display().split(' ')[0]}）")
+    return redirect("afterschool-admission-queue")
+
+
+@require_safe
+@_signed_in
+def document(request, admission_id: int, document_id: int):
+    """A scan for a reviewer of this application only; each view is logged (the same service as the API)."""
+    admission = services.access_admission(request.user, admission_id)
+    doc = services.document_open(actor=request.user, admission=admission, document_id=document_id)
+    response = FileResponse(doc.file.open("rb"), content_type=doc.content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

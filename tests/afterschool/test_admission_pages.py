@@ -1,0 +1,174 @@
+"""The admission web pages with Django's client: the applicant drafts (pre-filled from the last application), adds
+scans, completes and submits, sees where each application stands and renews; reviewers get a queue of their own
+step (school: their school; bureau: their towns) with approve / return-with-message, and scans through the logged
+view. Anyone else gets 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from afterschool.models import Admission
+from core.models import AuditEvent, Notification
+from tests.conftest import make_user
+
+from .admission_support import admitted, application_data, id_no, jpeg_scan, pdf_scan
+
+pytestmark = pytest.mark.django_db
+MINE, NEW, QUEUE = "/afterschool/admissions/", "/afterschool/admissions/new/", "/afterschool/admissions/review/"
+
+
+@pytest.fixture
+def coach(db):
+    return make_user("陈教练", phone="13900000001")
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+def form_of(school, seq=1, **change) -> dict:
+    data = application_data(school, seq)
+    q = data.pop("qualifications")[0]
+    form = {
+        "name": data["name"],
+        "id_number": data["id_number"],
+        "school_id": str(school.pk),
+        "paid": "on",
+        "q0_kind": q["kind"],
+        "q0_number": q["number"],
+        "q0_issuer": q["issuer"],
+        "q0_expires_on": q["expires_on"],
+        "record_issuer": data["record_issuer"],
+        "record_issued_on": data["record_issued_on"],
+        "health_issuer": data["health_issuer"],
+        "health_issued_on": data["health_issued_on"],
+    }
+    return {**form, **change}
+
+
+def submitted(client, coach, school) -> Admission:
+    """Through the applicant's pages: draft, four scans, consent ticked, submitted."""
+    c = as_user(client, coach)
+    r = c.post(NEW, form_of(school))
+    assert r.status_code == 302, r.content.decode()[:2000]
+    a = Admission.objects.get()
+    url = f"/afterschool/admissions/{a.pk}/"
+    assert r["Location"] == url
+    for kind, scan in (("photo", jpeg_scan()), ("criminal_record", pdf_scan()), ("health", jpeg_scan())):
+        assert c.post(url, {"action": "upload", "kind": kind, "file": scan}).status_code == 302
+    r = c.post(url, {"action": "submit"})
+    assert r.status_code == 422 and "缺少材料" in r.content.decode()
+    assert c.post(url, {"action": "upload", "kind": "consent", "file": pdf_scan()}).status_code == 302
+    r = c.post(url, {"action": "submit"})
+    assert r.status_code == 422 and "同意书" in r.content.decode()
+    update = {k: v for k, v in form_of(school).items() if k.startswith(("q0_", "record_", "health_"))}
+    assert c.post(url, {"action": "update", "consent_signed": "on", **update}).status_code == 302
+    assert c.post(url, {"action": "submit"}).status_code == 302
+    a.refresh_from_db()
+    assert a.status == "school_review" and a.consent_signed and a.qualifications[0]["kind"] == "教练员证"
+    return a
+
+
+def test_the_applicant_drafts_completes_and_submits_through_the_pages(client, coach, term_x, school_admin_x):
+    a = submitted(client, coach, term_x.school)
+    page = client.get(MINE).content.decode()
+    assert "学校审核中" in page and "X 小学" in page and id_no(1) not in page
+    assert Notification.objects.filter(recipient=school_admin_x, kind="admission.school_review").exists()
+    detail = client.get(f"/afterschool/admissions/{a.pk}/").content.decode()
+    assert "提交审核" not in detail  # submitted: no more changes
+    assert f"/afterschool/admissions/{a.pk}/documents/" not in detail  # the applicant has no scan links
+
+
+def test_the_new_form_is_prefilled_from_the_last_application(client, coach, school_admin_x, bureau_staff, term_x):
+    admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    page = as_user(client, coach).get(NEW).content.decode()
+    assert 'data-testid="prefilled"' in page
+    assert 'value="陈教练"' in page and 'value="涪陵区公安分局"' in page and 'value="JL-001"' in page
+    assert id_no(1) not in page  # the ID number is typed again
+
+
+def test_bad_input_on_the_form_is_shown_and_nothing_is_written(client, coach, term_x):
+    c = as_user(client, coach)
+    bad_id = id_no(1)[:-1] + ("0" if id_no(1)[-1] != "0" else "1")
+    r = c.post(NEW, form_of(term_x.school, id_number=bad_id))
+    assert r.status_code == 422 and "校验位" in r.content.decode() and bad_id not in r.content.decode()
+    r = c.post(NEW, form_of(term_x.school, record_issued_on="2026-01-01"))
+    assert r.status_code == 422 and "无犯罪记录证明须为近 6 个月内出具" in r.content.decode()
+    r = c.post(NEW, form_of(term_x.school, school_id="999999"))
+    assert r.status_code == 422 and "学校不存在" in r.content.decode()
+    assert Admission.objects.count() == 0
+    a = submitted(client, coach, term_x.school)
+    r = c.post(f"/afterschool/admissions/{a.pk}/", {"action": "upload", "kind": "photo", "file": jpeg_scan()})
+    assert r.status_code == 409 and a.documents.count() == 4
+
+
+def test_renewal_from_the_applicants_page(client, coach, school_admin_x, bureau_staff, term_x):
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    c = as_user(client, coach)
+    assert "续期" in c.get(MINE).content.decode()
+    r = c.post(f"/afterschool/admissions/{a.pk}/", {"action": "renew"})
+    draft = Admission.objects.get(renewal_of=a)
+    assert r.status_code == 302 and r["Location"] == f"/afterschool/admissions/{draft.pk}/"
+    page = c.get(r["Location"]).content.decode()
+    assert draft.status == "draft" and 'value="JL-001"' in page and "提交审核" in page
+
+
+def test_reviewers_queue_approve_and_return(client, coach, school_admin_x, bureau_staff, term_x):
+    a = submitted(client, coach, term_x.school)
+    c = as_user(client, school_admin_x)
+    page = c.get(QUEUE).content.decode()
+    assert f'data-testid="queue-{a.pk}"' in page and "陈教练" in page
+    review = f"/afterschool/admissions/{a.pk}/review"
+    r = c.post(review, {"decision": "return", "message": ""})
+    assert r.status_code == 422 and "退回须说明" in r.content.decode()
+    assert Admission.objects.get(pk=a.pk).status == "school_review"
+    assert c.post(review, {"decision": "return", "message": "请补充教练员证扫描件"}).status_code == 302
+    assert Admission.objects.get(pk=a.pk).status == "returned"
+    assert Notification.objects.filter(recipient=coach, kind="admission.returned").exists()
+    assert "请补充教练员证扫描件" in as_user(client, coach).get(MINE).content.decode()
+
+    as_user(client, coach).post(f"/afterschool/admissions/{a.pk}/", {"action": "submit"})
+    c = as_user(client, school_admin_x)
+    r = c.post(review, {"decision": "approve"})
+    assert r.status_code == 302 and Admission.objects.get(pk=a.pk).status == "bureau_review"
+    assert f'data-testid="queue-{a.pk}"' not in c.get(QUEUE).content.decode()  # not the school's step any more
+
+    b = as_user(client, bureau_staff)
+    assert f'data-testid="queue-{a.pk}"' in b.get(QUEUE).content.decode()
+    assert b.post(review, {"decision": "approve", "message": "同意准入"}).status_code == 302
+    a.refresh_from_db()
+    assert a.status == "admitted" and a.valid_until is not None
+    assert "已准入" in as_user(client, coach).get(MINE).content.decode()
+
+
+def test_scans_through_the_logged_view_for_reviewers_only(client, coach, school_admin_x, school_admin_y, term_x):
+    a = submitted(client, coach, term_x.school)
+    doc = a.documents.first()
+    url = f"/afterschool/admissions/{a.pk}/documents/{doc.pk}"
+    assert url in as_user(client, school_admin_x).get(QUEUE).content.decode()
+    detail = client.get(f"/afterschool/admissions/{a.pk}/").content.decode()
+    assert url in detail and "未命中" in detail and 'data-testid="review-' in detail
+    r = client.get(url)
+    assert r.status_code == 200 and r["Content-Type"] == doc.content_type and r["Cache-Control"] == "private, no-store"
+    assert AuditEvent.objects.filter(verb="admission.document_viewed", actor=school_admin_x).count() == 1
+    for outsider in (coach, school_admin_y):
+        assert as_user(client, outsider).get(url).status_code == 404
+    assert AuditEvent.objects.filter(verb="admission.document_viewed").count() == 1
+
+
+def test_others_get_404(client, coach, school_admin_y, inspector_b, parent, term_x):
+    a = submitted(client, coach, term_x.school)
+    for outsider in (school_admin_y, inspector_b, parent, make_user("路人")):
+        c = as_user(client, outsider)
+        assert c.get(f"/afterschool/admissions/{a.pk}/").status_code == 404
+        assert c.post(f"/afterschool/admissions/{a.pk}/review", {"decision": "approve"}).status_code == 404
+        assert c.post(f"/afterschool/admissions/{a.pk}/", {"action": "submit"}).status_code == 404
+        assert "陈教练" not in c.get(MINE).content.decode()
+    assert as_user(client, school_admin_y).get(QUEUE).status_code == 200
+    assert f"queue-{a.pk}" not in client.get(QUEUE).content.decode()
+    for nobody in (parent, coach):
+        assert as_user(client, nobody).get(QUEUE).status_code == 404
+    assert Admission.objects.get(pk=a.pk).status == "school_review"
+    client.logout()
+    assert client.get(QUEUE).status_code == 302  # to the sign-in page
