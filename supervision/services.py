@@ -121,7 +121,7 @@ def _resolve_institution(filing: Filing) -> tuple[Institution | None, NewInstitu
             "Give exactly one of institution_id, verification_token or new_institution (name and address)",
         )
     if filing.institution_id is not None:
-        inst = Institution.objects.filter(pk=filing.institution_id).only("pk", "town_id", "name", "status").first()
+        inst = _institution_named(filing.institution_id)
         if inst is None:
             raise _field_error("complaint.unknown_institution", "institution_id", "机构不存在", "No such institution")
         return inst, None
@@ -141,6 +141,16 @@ def _resolve_institution(filing: Filing) -> tuple[Institution | None, NewInstitu
     if not Region.objects.filter(pk=new.town_id, parent__isnull=False).exists():
         raise _field_error("complaint.unknown_town", "new_institution.town_id", "镇街不存在", "No such town")
     return None, new
+
+
+def _institution_named(pk: int) -> Institution | None:
+    """The institution a parent names by id, with what a filing needs. In SQL written out: on this hot path the
+    ORM spent four times as long compiling the query as the database answering it (bench/README.md)."""
+    fields = ["id", "name", "town_id", "status"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(fields)} FROM {Institution._meta.db_table} WHERE id = %s", [pk])
+        row = cursor.fetchone()
+    return None if row is None else Institution.from_db(connection.alias, fields, row)
 
 
 def _clean_filing(filing: Filing) -> None:
