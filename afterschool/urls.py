@@ -27,3 +27,8 @@ urlpatterns = [
         name="afterschool-admission-document",
     ),
 ]
+
+# Fees and their allocation (课后服务费)
+from .fee_urls import urlpatterns as _fee_urlpatterns  # noqa: E402
+
+urlpatterns += _fee_urlpatterns

@@ -338,3 +338,28 @@ def test_the_admin_reads_fee_data_and_cannot_change_it(admin_client, scene, scho
     page = admin_client.get(f"/admin/afterschool/allocationrun/{run.pk}/change/")
     assert page.status_code == 200 and "王老师" in page.content.decode()
     assert admin_client.get("/admin/afterschool/allocationrun/add/").status_code == 403
+
+
+def test_fee_pages_keep_to_the_users_scope(client, scene, school_admin_x, school_admin_y, teacher_x, parent):
+    from tests.conftest import PASSWORD
+
+    run = fee_allocation.run_compute(actor=school_admin_x, term_id=scene.term.pk)
+    url = f"/afterschool/fees/runs/{run.pk}/"
+    assert client.get(url).status_code == 302  # signed out: to the login page
+    client.login(username=school_admin_x.username, password=PASSWORD)
+    page = client.get(url).content.decode()
+    assert "王老师" in page and "赵老师" in page and "可分配总额" in page
+    assert client.get(f"{url}summary.xlsx").status_code == 200
+    assert client.get(f"{url}payroll.xlsx").status_code == 409  # a draft is not paid
+    assert client.get(f"{url}statements/{scene.outside_staff.pk}.pdf").content.startswith(b"%PDF")
+    assert client.get(f"{url}statements/{scene.outside_staff.pk}.exe").status_code == 404
+    for other in (school_admin_y, parent):
+        client.logout()
+        client.login(username=other.username or other.phone, password=PASSWORD)
+        assert client.get(url).status_code == 404
+        assert client.get(f"{url}summary.xlsx").status_code == 404
+    client.logout()
+    client.login(username=teacher_x.username, password=PASSWORD)
+    page = client.get(url).content.decode()
+    assert "王老师" in page and "赵老师" not in page and "可分配总额" not in page
+    assert client.get(f"{url}summary.xlsx").status_code == 404
