@@ -156,6 +156,18 @@ def _recipients_of_applicant(admission: Admission) -> set[int]:
     return ids
 
 
+def _person_ids(admission: Admission) -> set[int]:
+    """The person's own account: linked when they applied themselves, else the account signed in with the phone
+    number given for them (a third party's teacher); none if they have no account."""
+    from accounts.models import User
+
+    person = admission.person
+    ids = {person.user_id} if person.user_id else set()
+    if person.phone:
+        ids |= set(User.objects.filter(phone=person.phone, is_active=True).values_list("pk", flat=True))
+    return ids
+
+
 def _notify(admission: Admission, recipients, kind: str, title: str, body: str = "") -> None:
     notify(
         recipients=recipients,
@@ -1146,7 +1158,7 @@ def admissions_expire(on: date | None = None) -> int:
                 _transition(a, allowed=(S.ADMITTED,), actor=None, verb="expired", to=S.EXPIRED)
                 _notify(
                     a,
-                    _recipients_of_applicant(a) | school_reviewer_ids(a.school),
+                    _recipients_of_applicant(a) | _person_ids(a) | school_reviewer_ids(a.school),
                     "expired",
                     f"{a.person.name} 的准入已过期",
                     "The admission has expired",
@@ -1156,7 +1168,8 @@ def admissions_expire(on: date | None = None) -> int:
 
 
 def admission_reminders(on: date | None = None) -> int:
-    """30 and 7 days before expiry: the person, the third party and the school (once each, by dedupe key)."""
+    """30 and 7 days before expiry: the person (their own account, if any), the applicant, the third party's staff and
+    the school's admins (once each, by dedupe key)."""
     on = on or today()
     sent = 0
     for key in ("admission_expiry_reminder_days_first", "admission_expiry_reminder_days_last"):
@@ -1165,7 +1178,7 @@ def admission_reminders(on: date | None = None) -> int:
             "person", "school__town"
         )
         for a in rows:
-            recipients = _recipients_of_applicant(a) | school_reviewer_ids(a.school)
+            recipients = _recipients_of_applicant(a) | _person_ids(a) | school_reviewer_ids(a.school)
             with transaction.atomic():
                 sent += len(
                     notify(

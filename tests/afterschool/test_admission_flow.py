@@ -227,7 +227,9 @@ def test_documents_only_for_reviewers_and_each_view_logged(
     assert AuditEvent.objects.filter(verb="admission.document_viewed").count() == 2
 
 
-def test_bad_scans_are_refused_and_nothing_is_stored(api_as, coach, term_x):
+def test_bad_scans_are_refused_and_nothing_is_stored(api_as, coach, term_x, settings):
+    from pathlib import Path
+
     me = api_as(coach)
     a = me.post(BASE, application_data(term_x.school)).json()
     r = upload(me, a["id"], "photo", SimpleUploadedFile("a.jpg", b"MZ\x90\x00 not an image", content_type="image/jpeg"))
@@ -235,6 +237,8 @@ def test_bad_scans_are_refused_and_nothing_is_stored(api_as, coach, term_x):
     r = upload(me, a["id"], "consent", SimpleUploadedFile("a.pdf", b"%PDF-1.4 cut off", content_type="application/pdf"))
     assert_error(r, 422, "upload.truncated")
     assert Admission.objects.get(pk=a["id"]).documents.count() == 0
+    media = Path(settings.MEDIA_ROOT)
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))  # no file left behind
 
 
 def test_photo_exif_is_dropped(api_as, coach, term_x):
@@ -293,18 +297,27 @@ def test_in_service_teacher_of_another_school_cannot_be_paid(api_as, school_y, t
     teacher = make_user("Y 校老师", "teacher", phone="13900000009", school=school_y)
     r = api_as(teacher).post(BASE, application_data(term_x.school, phone="13900000009"))
     assert_error(r, 409, "admission.in_service_teacher")
+    from afterschool.models import OutsidePerson
+
+    assert Admission.objects.count() == 0 and OutsidePerson.objects.count() == 0  # nothing half-written
     # As an unpaid volunteer it is allowed.
     r = api_as(teacher).post(BASE, application_data(term_x.school, phone="13900000009", paid=False))
     assert r.status_code == 201
 
 
 def test_third_party_fee_must_be_clearly_below_market(api_as, institution_staff, institution_a, term_x, anon):
-    institution_a.status = "licensed"
-    institution_a.save()
+    from afterschool.models import OutsidePerson
+
     me = api_as(institution_staff)
     data = application_data(
         term_x.school, institution_id=institution_a.pk, fee_per_lesson="90.00", market_price="100.00"
     )
+    institution_a.on_national_platform = True
+    institution_a.save()
+    assert_error(me.post(BASE, data), 409, "admission.institution_not_eligible")  # not licensed
+    institution_a.status = "licensed"
+    institution_a.on_national_platform = False
+    institution_a.save()
     assert_error(me.post(BASE, data), 409, "admission.institution_not_eligible")  # not on the national platform
     institution_a.on_national_platform = True
     institution_a.national_platform_since = date(2024, 3, 1)
@@ -312,6 +325,7 @@ def test_third_party_fee_must_be_clearly_below_market(api_as, institution_staff,
     assert_error(me.post(BASE, data), 422, "admission.fee_not_below_market")  # 90 > 80 % of 100
     assert_error(me.post(BASE, {**data, "fee_per_lesson": "120.00"}), 422, "admission.fee_not_below_market")
     assert_error(me.post(BASE, {**data, "fee_per_lesson": None}), 422, "admission.fee_required")
+    assert Admission.objects.count() == 0 and OutsidePerson.objects.count() == 0  # nothing half-written
     r = me.post(BASE, {**data, "fee_per_lesson": "80.00"})
     assert r.status_code == 201 and r.json()["fee_per_lesson"] == "80.00"
     # Another institution's staff may not apply in its name.

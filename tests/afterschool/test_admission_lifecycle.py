@@ -166,3 +166,72 @@ def test_the_bureau_lifts_a_suspension_but_not_a_register_hit(api_as, coach, sch
     assert Admission.objects.get(pk=a.pk).status == "suspended"
     assert_error(bureau.post(f"{url}/reinstate", {}), 409, "admission.register_hit")
     assert Admission.objects.get(pk=a.pk).status == "suspended"
+
+
+def test_reminders_reach_the_person_the_third_party_and_the_school(
+    school_admin_x, bureau_staff, term_x, institution_staff, institution_a
+):
+    institution_a.status = "licensed"
+    institution_a.on_national_platform = True
+    institution_a.save()
+    teacher = make_user("机构教练", phone="13900000077")  # the person sent, with an account of their own
+    colleague = make_user("机构同事", "institution_staff", institution=institution_a)
+    a = admitted(
+        institution_staff,
+        school_admin_x,
+        bureau_staff,
+        term_x.school,
+        seq=5,
+        name="机构教练",
+        institution_id=institution_a.pk,
+        phone="13900000077",
+        fee_per_lesson="50",
+        market_price="100",
+    )
+    expected = {teacher.pk, institution_staff.pk, colleague.pk, school_admin_x.pk}
+    for days in (30, 7):
+        day = a.valid_until - timedelta(days=days)
+        with time_machine.travel(day.isoformat() + "T08:00+08:00", tick=False):
+            assert tasks.admission_daily()["reminders"] == len(expected)
+        sent = Notification.objects.filter(kind="admission.expiring", payload__days=days)
+        assert set(sent.values_list("recipient_id", flat=True)) == expected
+    with time_machine.travel((a.valid_until + timedelta(days=1)).isoformat() + "T08:00+08:00", tick=False):
+        assert tasks.admission_daily()["expired"] == 1
+    assert set(Notification.objects.filter(kind="admission.expired").values_list("recipient_id", flat=True)) == expected
+
+
+def test_each_step_notifies_the_applicant_and_the_next_reviewer(api_as, coach, school_admin_x, bureau_staff, term_x):
+    from afterschool import admission as services
+
+    from .admission_support import add_documents
+
+    def told(kind):
+        return set(Notification.objects.filter(kind=f"admission.{kind}").values_list("recipient_id", flat=True))
+
+    data = application_data(term_x.school)
+    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
+    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    a = services.admission_create(actor=coach, **data)
+    add_documents(coach, a)
+    services.admission_submit(actor=coach, admission=a)
+    assert told("submitted") == {coach.pk} and told("school_review") == {school_admin_x.pk}
+    services.admission_school_review(actor=school_admin_x, admission=a, approve=False, message="补充资质证书")
+    assert told("returned") == {coach.pk}  # the applicant is the next to act
+    services.admission_submit(actor=coach, admission=a)
+    services.admission_school_review(actor=school_admin_x, admission=a, approve=True)
+    assert told("school_approved") == {coach.pk} and told("bureau_review") == {bureau_staff.pk}
+    services.admission_bureau_review(actor=bureau_staff, admission=a, approve=False, message="健康证明不清晰")
+    assert told("returned") == {coach.pk, school_admin_x.pk}
+    services.admission_submit(actor=coach, admission=a)
+    services.admission_school_review(actor=school_admin_x, admission=a, approve=True)
+    services.admission_bureau_review(actor=bureau_staff, admission=a, approve=True)
+    assert told("admitted") == {coach.pk, school_admin_x.pk}
+    services.admission_suspend(actor=bureau_staff, admission=a, reason="poor_service")
+    assert told("suspended") == {coach.pk} and told("needs_staff") == {school_admin_x.pk}
+    services.admission_revoke(actor=bureau_staff, admission=a, reason="poor_service")
+    assert told("revoked") == {coach.pk}
+    # Every notification names the application, never the ID number.
+    from .admission_support import id_no
+
+    assert not Notification.objects.filter(title__contains=id_no(1)).exists()
+    assert not Notification.objects.filter(body__contains=id_no(1)).exists()
