@@ -22,13 +22,18 @@ def values_insert(
     objs: Sequence[Any], *, expressions: dict[str, Expression] | None = None, returning: Sequence[str] = ()
 ) -> tuple[str, list]:
     """`INSERT INTO "table" ("col", …) VALUES (…), (…) [RETURNING …]` and its parameters, for unsaved instances of
-    one model without primary keys. `expressions` maps a column name to SQL used in every row instead of the value."""
+    one model without primary keys (the database gives them, unless `expressions` has the key's column).
+    `expressions` maps a column name to SQL used in every row instead of the value."""
     if not objs:
         raise ValueError("values_insert needs at least one instance")
     model = type(objs[0])
     meta = model._meta
     expressions = expressions or {}
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(objs[0], f.attname) is None)]
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not (f.primary_key and getattr(objs[0], f.attname) is None and f.column not in expressions)
+    ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     rows, params = [], []

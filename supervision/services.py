@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -194,16 +195,12 @@ def _check_photos(photos: list) -> list[uploads.CheckedImage]:
     return checked
 
 
-def next_tracking_number(day: date) -> str:
-    """TS-20261129-0042: the day's next number, from one upsert (PostgreSQL and SQLite ≥ 3.35 alike)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO supervision_trackingsequence (day, last) VALUES (%s, 1) "
-            "ON CONFLICT (day) DO UPDATE SET last = supervision_trackingsequence.last + 1 RETURNING last",
-            [day],
-        )
-        (number,) = cursor.fetchone()
-    return f"TS-{day:%Y%m%d}-{number:04d}"
+def tracking_number(day: date, complaint_id: int) -> str:
+    """TS-20261129-0042: the filing day and the complaint's id, which a person can read out on the phone.
+
+    The number is the id, not a count restarting each day: a per-day counter was one row every filing had to lock
+    until its commit was on disk, so filings waited for each other's disk writes (bench/README.md)."""
+    return f"TS-{day:%Y%m%d}-{complaint_id:04d}"
 
 
 _routing: list = [0.0, None]
@@ -378,9 +375,11 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
 
 
 def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
-    """The complaint, its audit event and its inbox rows, one statement each (SQLite)."""
-    complaint.tracking_number = next_tracking_number(day)
+    """The complaint, its audit event and its inbox rows, one statement each (SQLite, in the caller's transaction)."""
+    complaint.tracking_number = f"pending-{uuid.uuid4().hex[:11]}"  # unique until the id is known
     complaint.save()
+    complaint.tracking_number = tracking_number(day, complaint.pk)
+    Complaint.objects.filter(pk=complaint.pk).update(tracking_number=complaint.tracking_number)
     event.object_id = str(complaint.pk)
     event.data["tracking_number"] = complaint.tracking_number
     event.save()
@@ -391,18 +390,20 @@ def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
 
 
 def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox: list) -> None:
-    """The same rows as _store_filing in one PostgreSQL statement of data-modifying CTEs: the day's number, the
-    complaint, its audit event, its inbox rows. Half the time of a filing went to compiling and sending these
-    one by one (bench/README.md). A failure of any part (the Idempotency-Key already used) fails them all."""
+    """The same rows as _store_filing in one PostgreSQL statement of data-modifying CTEs: the complaint's id (and
+    so its tracking number), the complaint, its audit event, its inbox rows. Half the time of a filing went to
+    compiling and sending these one by one (bench/README.md). A failure of any part (the Idempotency-Key already
+    used) fails them all."""
     complaint_id = ("(SELECT id FROM c)::text", [])
     complaint_sql, complaint_params = values_insert(
         [complaint],
         expressions={
+            "id": ("(SELECT id FROM next)", []),
+            # as tracking_number(): at least 4 digits (lpad alone would cut a 5th)
             "tracking_number": (
-                # as f"{n:04d}": at least 4 digits (lpad alone would cut a 5th)
-                "(SELECT 'TS-' || %s || '-' || lpad(last::text, greatest(length(last::text), 4), '0') FROM seq)",
+                "(SELECT 'TS-' || %s || '-' || lpad(id::text, greatest(length(id::text), 4), '0') FROM next)",
                 [f"{day:%Y%m%d}"],
-            )
+            ),
         },
         returning=["id", "tracking_number"],
     )
@@ -428,14 +429,14 @@ def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox
         if inbox
         else ("SELECT NULL::bigint AS id, NULL::bigint AS recipient_id WHERE false", [])
     )
+    table = Complaint._meta.db_table
     sql = (
-        "WITH seq AS (INSERT INTO supervision_trackingsequence (day, last) VALUES (%s, 1) ON CONFLICT (day) "
-        "DO UPDATE SET last = supervision_trackingsequence.last + 1 RETURNING last), "
+        f"WITH next AS (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id), "
         f"c AS ({complaint_sql}), a AS ({event_sql}), n AS ({inbox_sql}) "
         "SELECT c.id, c.tracking_number, (SELECT json_agg(json_build_array(recipient_id, id)) FROM n) FROM c"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day, *complaint_params, *event_params, *inbox_params])
+        cursor.execute(sql, [*complaint_params, *event_params, *inbox_params])
         complaint.pk, complaint.tracking_number, inbox_ids = cursor.fetchone()
     inbox_ids = dict(inbox_ids or [])
     complaint._state.adding, complaint._state.db = False, connection.alias

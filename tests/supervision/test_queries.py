@@ -14,7 +14,7 @@ def make_complaints(n, parent, institution, handler=None, start=0):
     categories = list(ComplaintCategory.objects.all())
     Complaint.objects.bulk_create(
         Complaint(
-            tracking_number=f"TS-20261129-{start + i:04d}",
+            tracking_number=f"TS-QUERIES-{start + i:05d}",
             parent=parent,
             institution=institution,
             town_id=institution.town_id,
