@@ -429,7 +429,19 @@ def _check_fee(fee: Decimal | None, market: Decimal | None, on: date) -> None:
         )
 
 
-def _in_service_elsewhere(person: OutsidePerson, school: School, actor) -> bool:
+def _refuse_in_service_elsewhere(person: OutsidePerson, school: School) -> None:
+    """In-service teachers of another school cannot be admitted as paid outside personnel."""
+    if _in_service_elsewhere(person, school):
+        raise _invalid(
+            "admission.in_service_teacher",
+            "id_number",
+            "在职中小学教师不能作为有偿校外人员",
+            "A serving teacher of another school cannot be paid outside personnel",
+            status=409,
+        )
+
+
+def _in_service_elsewhere(person: OutsidePerson, school: School) -> bool:
     """A teacher of another school (by account or phone), or a registry staff row flagged in-service."""
     from institutions.models import StaffMember
 
@@ -532,14 +544,8 @@ def admission_create(
     if institution is not None:
         _check_fee(fee, market, on)
     person = _person_for(name=name, id_number=id_number, phone=phone, user=None if institution else actor)
-    if paid and _in_service_elsewhere(person, school, actor):
-        raise _invalid(
-            "admission.in_service_teacher",
-            "id_number",
-            "在职中小学教师不能作为有偿校外人员",
-            "A serving teacher of another school cannot be paid outside personnel",
-            status=409,
-        )
+    if paid:
+        _refuse_in_service_elsewhere(person, school)
     if Admission.objects.filter(person=person, school=school, status__in=ADMISSION_OPEN).exists():
         raise _invalid(
             "admission.duplicate_open",
@@ -689,14 +695,8 @@ def admission_update(*, actor, admission: Admission, **changes) -> Admission:
     _check_certificates(record_issued_on=admission.record_issued_on, health_issued_on=admission.health_issued_on, on=on)
     if admission.institution_id:
         _check_fee(admission.fee_per_lesson, admission.market_price, on)
-    if admission.paid and "paid" in changes and _in_service_elsewhere(admission.person, admission.school, actor):
-        raise _invalid(
-            "admission.in_service_teacher",
-            "id_number",
-            "在职中小学教师不能作为有偿校外人员",
-            "A serving teacher of another school cannot be paid outside personnel",
-            status=409,
-        )
+    if admission.paid and "paid" in changes:
+        _refuse_in_service_elsewhere(admission.person, admission.school)
     if fields:
         admission.save(update_fields=fields)
     audit_log(

@@ -61,6 +61,14 @@ def application_data(school, seq: int = 1, name: str = "陈教练", **extra) -> 
     }
 
 
+def service_data(school, seq: int = 1, name: str = "陈教练", **extra) -> dict:
+    """application_data as the services take it (dates, not strings)."""
+    data = application_data(school, seq, name, **extra)
+    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
+    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    return data
+
+
 def add_documents(actor, admission) -> None:
     for kind in (
         AdmissionDocument.Kind.PHOTO,
@@ -73,10 +81,7 @@ def add_documents(actor, admission) -> None:
 
 def admitted(applicant, school_admin, bureau, school, seq: int = 1, name: str = "陈教练", **extra):
     """An admission taken through every step by the services."""
-    data = application_data(school, seq, name, **extra)
-    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
-    a = services.admission_create(actor=applicant, **data)
+    a = services.admission_create(actor=applicant, **service_data(school, seq, name, **extra))
     add_documents(applicant, a)
     services.admission_submit(actor=applicant, admission=a)
     services.admission_school_review(actor=school_admin, admission=a, approve=True)

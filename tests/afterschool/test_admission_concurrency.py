@@ -14,7 +14,7 @@ from core.errors import DomainError
 from tests.accounts.test_concurrency import race
 from tests.conftest import make_user
 
-from .admission_support import add_documents, admitted, application_data
+from .admission_support import add_documents, admitted, service_data
 from .conftest import make_programme
 
 pytestmark = [
@@ -24,9 +24,7 @@ pytestmark = [
 
 
 def _data(school):
-    data = application_data(school)
-    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    data = service_data(school)
     return data
 
 

@@ -15,7 +15,7 @@ from afterschool.models import Admission, Session, Staff
 from core.models import Notification
 from tests.conftest import assert_error, make_user
 
-from .admission_support import admitted, application_data
+from .admission_support import admitted, service_data
 from .conftest import make_programme
 
 pytestmark = pytest.mark.django_db
@@ -114,9 +114,7 @@ def test_the_list_costs_the_same_for_10_and_40_applications(api_as, school_admin
     def make(n, offset):
         for i in range(n):
             u = make_user(f"申请人{offset + i}")
-            data = application_data(term_x.school, seq=offset + i, name=f"申请人{offset + i}")
-            data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-            data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+            data = service_data(term_x.school, seq=offset + i, name=f"申请人{offset + i}")
             services.admission_create(actor=u, **data)
 
     api = api_as(school_admin_x)
@@ -208,9 +206,7 @@ def test_each_step_notifies_the_applicant_and_the_next_reviewer(api_as, coach, s
     def told(kind):
         return set(Notification.objects.filter(kind=f"admission.{kind}").values_list("recipient_id", flat=True))
 
-    data = application_data(term_x.school)
-    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    data = service_data(term_x.school)
     a = services.admission_create(actor=coach, **data)
     add_documents(coach, a)
     services.admission_submit(actor=coach, admission=a)

@@ -17,7 +17,7 @@ from core.models import AuditEvent, Notification
 from core.pii import id_number_hash
 from tests.conftest import assert_error, make_user
 
-from .admission_support import add_documents, admitted, application_data, id_no, register_xlsx
+from .admission_support import add_documents, admitted, id_no, register_xlsx, service_data
 from .conftest import make_programme
 
 pytestmark = pytest.mark.django_db
@@ -87,9 +87,7 @@ def test_a_hit_blocks_approval_and_alerts_the_bureau(api_as, coach, school_admin
         source="法院判决",
         listed_on=date(2025, 1, 1),
     )
-    data = application_data(term_x.school)
-    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    data = service_data(term_x.school)
     a = services.admission_create(actor=coach, **data)
     add_documents(coach, a)
     services.admission_submit(actor=coach, admission=a)
@@ -104,9 +102,7 @@ def test_a_hit_blocks_approval_and_alerts_the_bureau(api_as, coach, school_admin
 
 
 def test_a_hit_appearing_during_review_blocks_the_bureau(api_as, coach, school_admin_x, bureau_staff, term_x):
-    data = application_data(term_x.school)
-    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    data = service_data(term_x.school)
     a = services.admission_create(actor=coach, **data)
     add_documents(coach, a)
     services.admission_submit(actor=coach, admission=a)

@@ -18,17 +18,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 
 def submitted_application():
-    from datetime import date
 
-    from tests.afterschool.admission_support import add_documents, application_data
+    from tests.afterschool.admission_support import add_documents, service_data
 
     school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))
     school_admin = make_user("陈校长", Role.SCHOOL_ADMIN, school=school)
     bureau = make_user("王科长", Role.BUREAU_STAFF, region=region(DISTRICT))
     coach = make_user("何教练")
-    data = application_data(school, seq=7, name="何教练")
-    data["record_issued_on"] = date.fromisoformat(data["record_issued_on"])
-    data["health_issued_on"] = date.fromisoformat(data["health_issued_on"])
+    data = service_data(school, seq=7, name="何教练")
     a = services.admission_create(actor=coach, **data)
     add_documents(coach, a)
     services.admission_submit(actor=coach, admission=a)
