@@ -128,8 +128,11 @@ def test_reviewers_queue_approve_and_return(client, coach, school_admin_x, burea
     assert Notification.objects.filter(recipient=coach, kind="admission.returned").exists()
     assert "请补充教练员证扫描件" in as_user(client, coach).get(MINE).content.decode()
 
-    as_user(client, coach).post(f"/afterschool/admissions/{a.pk}/", {"action": "submit"})
+    url = f"/afterschool/admissions/{a.pk}/"
+    as_user(client, coach).post(url, {"action": "upload", "kind": "qualification", "file": jpeg_scan()})
+    as_user(client, coach).post(url, {"action": "submit"})
     c = as_user(client, school_admin_x)
+    assert 'data-testid="scan-missing"' not in c.get(QUEUE).content.decode()
     r = c.post(review, {"decision": "approve"})
     assert r.status_code == 302 and Admission.objects.get(pk=a.pk).status == "bureau_review"
     assert f'data-testid="queue-{a.pk}"' not in c.get(QUEUE).content.decode()  # not the school's step any more
@@ -149,6 +152,8 @@ def test_scans_through_the_logged_view_for_reviewers_only(client, coach, school_
     assert url in as_user(client, school_admin_x).get(QUEUE).content.decode()
     detail = client.get(f"/afterschool/admissions/{a.pk}/").content.decode()
     assert url in detail and "未命中" in detail and 'data-testid="review-' in detail
+    # A qualification is declared, but no scan of it was sent: the reviewer is told.
+    assert 'data-testid="scan-missing"' in detail and 'data-testid="scan-missing"' in client.get(QUEUE).content.decode()
     r = client.get(url)
     assert r.status_code == 200 and r["Content-Type"] == doc.content_type and r["Cache-Control"] == "private, no-store"
     assert AuditEvent.objects.filter(verb="admission.document_viewed", actor=school_admin_x).count() == 1
@@ -172,3 +177,34 @@ def test_others_get_404(client, coach, school_admin_y, inspector_b, parent, term
     assert Admission.objects.get(pk=a.pk).status == "school_review"
     client.logout()
     assert client.get(QUEUE).status_code == 302  # to the sign-in page
+
+
+def test_the_queue_and_the_applicants_list_cost_the_same_for_2_and_12_applications(
+    client, school_admin_x, institution_staff, term_x
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from afterschool import admission as services
+
+    from .admission_support import add_documents, service_data
+
+    def make(seqs):
+        for seq in seqs:
+            a = services.admission_create(actor=institution_staff, **service_data(term_x.school, seq, f"人员{seq}"))
+            add_documents(institution_staff, a)
+            services.admission_submit(actor=institution_staff, admission=a)
+
+    def cost(user, url, expect):
+        c = as_user(client, user)
+        c.get(url)
+        with CaptureQueriesContext(connection) as ctx:
+            body = c.get(url).content.decode()
+        assert body.count("人员") >= expect
+        return len(ctx)
+
+    make(range(1, 3))
+    queue_small, mine_small = cost(school_admin_x, QUEUE, 2), cost(institution_staff, MINE, 2)
+    make(range(3, 13))
+    assert cost(school_admin_x, QUEUE, 12) == queue_small
+    assert cost(institution_staff, MINE, 12) == mine_small
