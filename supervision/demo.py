@@ -187,7 +187,8 @@ FULING_CENTRE = (29.7031, 107.3896)
 
 def seed_inspections() -> None:
     """A plan drawn with a recorded seed; the showcase visited (two findings: one order closed after evidence and
-    verification, one open), a second visit done and compliant. Nothing new on a second run."""
+    verification, one open with its follow-up visit assigned), a second visit done and compliant, a third under way
+    with a sync conflict for review. Nothing new on a second run."""
     import uuid
 
     from . import inspections, rectification, sync
@@ -218,7 +219,9 @@ def seed_inspections() -> None:
     lead = inspectors[0]
     visits = list(plan.visits.exclude(status="cancelled").select_related("institution").order_by("id"))
     showcase_visit = next((v for v in visits if v.institution_id == showcase.pk), None)
-    other_visit = next((v for v in visits if v.institution_id != showcase.pk), None)
+    others = [v for v in visits if v.institution_id != showcase.pk]
+    other_visit = others[0] if others else None
+    busy_visit = others[1] if len(others) > 1 else None
 
     def record(visit, kind, minutes, data=None):
         return {
@@ -256,7 +259,10 @@ def seed_inspections() -> None:
         )
         rectification.order_respond(actor=staff, order_id=closed.pk, response="已在前台和官网公示全部收费项目与标准。")
         rectification.order_verify(actor=lead, order_id=closed.pk, accepted=True, note="复查：已在前台公示，予以销号。")
-        rectification.order_issue(actor=lead, finding_id=space.pk, evidence_required="调整班额，提交各教室面积与学生数")
+        still_open = rectification.order_issue(
+            actor=lead, finding_id=space.pk, evidence_required="调整班额，提交各教室面积与学生数"
+        )
+        rectification.order_followup_open(actor=lead, order_id=still_open.pk)  # the on-site check, assigned
     if other_visit is not None:
         v = other_visit
         sync.sync_batch(
@@ -267,4 +273,15 @@ def seed_inspections() -> None:
                 record(v, "answer", 8, {"item_code": "PUB-1", "value": "yes"}),
                 record(v, "checkout", 30),
             ],
+        )
+    if busy_visit is not None and len(inspectors) > 1:
+        # A visit under way where two phones answered the same item offline: a sync conflict waiting for review.
+        v = busy_visit
+        sync.sync_batch(
+            actor=lead,
+            records=[checkin(v), record(v, "answer", 5, {"item_code": "PUB-1", "value": "yes"})],
+        )
+        sync.sync_batch(
+            actor=inspectors[1],
+            records=[record(v, "answer", 6, {"item_code": "PUB-1", "value": "no", "comment": "价目表未更新"})],
         )

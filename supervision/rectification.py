@@ -189,7 +189,7 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
     phone gets it in its assigned visits with the order among the institution's open orders."""
     from accounts.models import Region
 
-    from .inspections import staff_visit
+    from .inspections import _towns_under, staff_visit
     from .models import Inspection, InspectionOrigin, InspectionStatus
 
     with transaction.atomic():
@@ -218,8 +218,9 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
                     "inspector_id", flat=True
                 )
             )
-        town = Region.objects.filter(pk=order.town_id).values_list("pk", "parent_id").first()
-        covered = {r for r in town if r} if town else set()
+        # Inspectors of the district or any of its towns, as a district plan's pool may hold.
+        district = Region.objects.filter(pk=order.town_id).values_list("parent_id", flat=True).first()
+        covered = _towns_under(district or order.town_id)
         visit = staff_visit(
             actor=actor,
             institution=order.institution,
