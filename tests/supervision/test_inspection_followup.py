@@ -294,3 +294,19 @@ def test_a_follow_up_needs_a_team_without_conflicts(api_as, finding, team, burea
     assert_error(client.post(url, {"inspector_ids": [team[1].pk, team[2].pk]}), 422, "inspection.conflict_of_interest")
     assert_error(client.post(url, {"due_by": "2020-01-01"}), 422, "order.bad_deadline")
     assert not Inspection.objects.filter(origin="followup").exists()
+
+
+def test_revoking_the_licence_shows_on_the_qr_page_at_once_and_amounts_fit_their_kind(
+    api_as, anon, visit, bureau_staff
+):
+    client = api_as(bureau_staff)
+    base = {"institution_id": visit.institution_id, "legal_basis": "教育部令第53号", "reason": "拒不整改"}
+    warn = client.post("penalties", {**base, "kind": "warning", "violation": "other", "amount": "100"})
+    assert_error(warn, 422, "penalty.amount_out_of_range")  # a warning has no amount
+    assert_error(client.post("penalties", {**base, "kind": "confiscation", "violation": "other"}), 422)
+    assert_error(client.post("penalties", {**base, "kind": "fine", "violation": "other", "amount": "-1"}), 422)
+    r = client.post("penalties", {**base, "kind": "revoke", "violation": "other"})
+    assert r.status_code == 201 and r.json()["institution_status"] == "revoked", r.content
+    token = visit.institution.tokens.first().token
+    assert anon.get(f"verify/{token}").json()["institution"]["status"]["code"] == "revoked"
+    assert PenaltyDecision.objects.count() == 1

@@ -57,7 +57,13 @@ def count_queries(client, path, params):
 def test_visits_each_role_sees_its_scope(api_as, anon, visit, people):
     sees = {"inspector", "staff_a", "supervisor"}
     for name, user in people.items():
-        assert ids(api_as(user), "inspections") == ([visit.pk] if name in sees else []), name
+        client = api_as(user)
+        assert ids(client, "inspections") == ([visit.pk] if name in sees else []), name
+        detail = client.get(f"inspections/{visit.pk}")
+        if name in sees:
+            assert detail.status_code == 200 and detail.json()["id"] == visit.pk, name
+        else:
+            assert_error(detail, 404, "not_found")
     assert_error(anon.get("inspections"), 401)
 
 
@@ -232,3 +238,25 @@ def test_orders_cost_the_same_for_10_and_100_rows(api_as, visit, team, people):
     large = [count_queries(c, "rectification-orders", {"page_size": 100}) for c in clients]
     assert [n for n, _ in large] == small
     assert all(len(body["items"]) == 100 for _, body in large)
+
+
+def test_evidence_and_answers_of_another_institutions_order_answer_404(api_as, visit, team, people):
+    import uuid
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.supervision.inspection_fixtures import photo_bytes, sha
+
+    [order] = orders_for(visit, team[0], 1)
+    content = photo_bytes()
+    for name in ("institution_staff", "inspector_b", "staff_b", "other_inspector"):
+        client = api_as(people[name])
+        r = client.client.post(
+            f"/api/v1/rectification-orders/{order.pk}/photos/{uuid.uuid4()}",
+            {"sha256": sha(content), "file": SimpleUploadedFile("e.jpg", content, content_type="image/jpeg")},
+            HTTP_AUTHORIZATION=f"Bearer {client.token}",
+        )
+        assert_error(r, 404, "not_found")
+        assert_error(client.post(f"rectification-orders/{order.pk}/verify", {"accepted": True, "note": "x"}), 404)
+        assert_error(client.post(f"rectification-orders/{order.pk}/followup", {}), 404, "not_found")
+    assert order.evidence.count() == 0
