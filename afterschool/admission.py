@@ -325,8 +325,9 @@ def register_import(*, actor, upload) -> dict:
 
 
 def admitted_recheck(*, actor=None) -> dict:
-    """Every admitted (or suspended-for-other-reasons) person against the register: one query finds the hits,
-    each hit is suspended at once with its sessions freed."""
+    """Every admitted person against the register: one query finds the hits, each hit is suspended at once with its
+    sessions freed and the bureau alerted. Applications still in review that now hit are marked (so no reviewer
+    can approve them) and the bureau alerted too."""
     hits = list(
         Admission.objects.filter(
             status=S.ADMITTED,
@@ -349,7 +350,34 @@ def admitted_recheck(*, actor=None) -> dict:
             )
             _alert_bureau(admission)
             suspended += 1
-    return {"checked": Admission.objects.filter(status=S.ADMITTED).count() + suspended, "suspended": suspended}
+    flagged = 0
+    in_review = Admission.objects.filter(
+        status__in=(S.SCHOOL_REVIEW, S.BUREAU_REVIEW, S.RETURNED),
+        person__id_hash__in=ProhibitedPerson.objects.values("id_hash"),
+    ).values_list("pk", flat=True)
+    for pk in list(in_review):
+        with transaction.atomic():
+            admission = _lock(Admission(pk=pk))
+            if admission.status not in (S.SCHOOL_REVIEW, S.BUREAU_REVIEW, S.RETURNED) or admission.register_hits:
+                continue
+            person = admission.person
+            admission.register_hits, _ = register_match(
+                id_hash=person.id_hash, name=person.name, birth_date=person.birth_date
+            )
+            admission.save(update_fields=["register_hits"])
+            audit_log(
+                actor=actor,
+                verb="admission.register_hit",
+                obj=admission,
+                data={"hits": len(admission.register_hits)},
+            )
+            _alert_bureau(admission)
+            flagged += 1
+    return {
+        "checked": Admission.objects.filter(status=S.ADMITTED).count() + suspended,
+        "suspended": suspended,
+        "in_review_flagged": flagged,
+    }
 
 
 def _alert_bureau(admission: Admission) -> None:

@@ -181,3 +181,22 @@ def test_matching_is_two_indexed_queries_whatever_the_register_size():
         hits, warnings = services.register_match(id_hash=f"{7:064x}", name="人8", birth_date=date(1990, 1, 1))
     assert len(ctx) == 2
     assert len(hits) == 1 and len(warnings) == 1
+
+
+def test_an_import_marks_applications_in_review_that_now_hit(
+    api_as, coach, school_admin_x, bureau_staff, term_x, django_capture_on_commit_callbacks
+):
+    a = services.admission_create(actor=coach, **service_data(term_x.school))
+    add_documents(coach, a)
+    services.admission_submit(actor=coach, admission=a)
+    assert not Notification.objects.filter(kind="admission.register_hit").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = import_sheet(api_as(bureau_staff), register_xlsx([["陈教练", id_no(1), "法院判决", "2026-11-20"]]))
+    assert r.json()["added"] == 1
+    assert Notification.objects.filter(recipient=bureau_staff, kind="admission.register_hit").count() == 1
+    r = api_as(school_admin_x).post(f"afterschool/admissions/{a.pk}/school-review", {"approve": True})
+    assert_error(r, 409, "admission.register_hit")
+    assert Admission.objects.get(pk=a.pk).status == "school_review"
+    # A second run finds nothing new to tell.
+    assert services.admitted_recheck()["in_review_flagged"] == 0
+    assert Notification.objects.filter(kind="admission.register_hit").count() == 1
