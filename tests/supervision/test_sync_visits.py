@@ -234,3 +234,12 @@ def test_the_phone_gets_earlier_findings_and_open_orders_of_the_period(api_as, v
         len(phone.get("inspections/assigned", {"date_from": "2027-01-01", "date_to": "2027-01-31"}).json()["visits"])
         == 1
     )
+
+
+def test_a_phone_clock_a_few_minutes_ahead_is_within_the_skew(api_as, visit, team):
+    """Up to 10 minutes ahead of the server is clock skew, accepted; beyond, the record is refused with a reason."""
+    phone = api_as(team[0])
+    statuses, _ = sync(phone, [record(visit, "note", {"text": "快 9 分钟"}, when=now_iso(timedelta(minutes=9)))])
+    assert statuses == ["applied"]
+    _, [fate] = sync(phone, [record(visit, "note", {"text": "快 11 分钟"}, when=now_iso(timedelta(minutes=11)))])
+    assert fate["code"] == "sync.time_in_future" and "10" in fate["message"]
