@@ -702,7 +702,10 @@ def conflict_resolve(
             )
         if visit.status == InspectionStatus.CANCELLED:
             raise DomainError("sync.visit_closed", "检查已取消", "The visit is cancelled", status=409)
-        in_force = _apply_resolution(actor, record, visit, choice, value)
+        try:
+            in_force = _apply_resolution(actor, record, visit, choice, value)
+        except Rejected as err:
+            raise _resolve_error(err.code, err.zh, err.en, "value") from None
         record.resolved, record.resolution, record.resolved_value = True, choice, in_force
         record.resolution_note, record.resolved_by, record.resolved_at = note, actor, timezone.now()
         record.save(
@@ -760,10 +763,9 @@ def _apply_resolution(actor, record: VisitRecord, visit: Inspection, choice: str
             return {"item_code": payload.get("item_code"), "value": answer.value if answer else None}
         new_value = payload.get("value") if choice == VisitRecord.Resolution.CLIENT else value
         photos = [str(u) for u in (payload.get("photo_uuids") or [])]
-        try:
-            _check_answer(item, new_value, photos)
-        except Rejected as err:
-            raise _resolve_error(err.code, err.zh, err.en) from None
+        if item is None:
+            raise Rejected("sync.unknown_item", "该检查项不在本次检查表版本中", "Item not in the visit's version")
+        _check_answer(item, new_value, photos)
         if answer is None:
             answer = ChecklistAnswer(inspection=visit, item=item, version=0)
         # The phone's copy brings its comment; a merged value keeps the comment the server had.

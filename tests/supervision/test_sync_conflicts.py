@@ -106,7 +106,8 @@ def test_a_merged_value_is_checked_against_the_item(api_as, conflict, team):
     client = api_as(team[0])
     assert_error(resolve(client, conflict, "merged"), 422, "conflict.value_required")
     assert_error(resolve(client, conflict, "client", value="yes"), 422, "conflict.value_unexpected")
-    assert_error(resolve(client, conflict, "merged", value=3), 422, "sync.answer_wrong_type")
+    err = assert_error(resolve(client, conflict, "merged", value=3), 422, "sync.answer_wrong_type")
+    assert "PUB-1" in err["message"] and "value" in err["fields"]
     assert_error(resolve(client, conflict, "merged", value=["yes"]), 422, "sync.answer_wrong_type")
     assert_error(resolve(client, conflict, "maybe"), 422)
     assert answer().version == 2 and not VisitRecord.objects.get(pk=conflict.pk).resolved
