@@ -161,9 +161,12 @@ def rate_set(*, actor, term_id: int, basis: str, amount=None) -> FeeRate:
             amount = policy_decimal(key, term.starts_on)
         except MissingPolicyValue:
             raise invalid("fee.rate_required", "amount", "请填写收费标准", "Give the rate") from None
-    if Decimal(str(amount)) < 0:
-        raise invalid("fee.negative_rate", "amount", "收费标准不能为负数", "The rate cannot be negative")
-    value = money(amount, "amount")
+    try:
+        value = money(amount, "amount")
+    except DomainError as exc:
+        if exc.code == "fee.negative_amount":
+            raise invalid("fee.negative_rate", "amount", "收费标准不能为负数", "The rate cannot be negative") from None
+        raise
     _term_open_for_money(term)
     before = FeeRate.objects.filter(term=term).first()
     rate, _ = FeeRate.objects.update_or_create(
@@ -356,6 +359,12 @@ def bills_issue(*, actor, term_id: int) -> dict:
         else:
             for k, v in values.items():
                 setattr(bill, k, v)
+            changed.append(bill)
+    for student_id, bill in existing.items():
+        if student_id not in computed and bill.gross:  # no enrolment left in the term: nothing is charged
+            bill.lessons = bill.months = 0
+            bill.gross = bill.exempted = bill.amount = Decimal("0.00")
+            bill.lines = []
             changed.append(bill)
     Bill.objects.bulk_create(new, batch_size=1000)
     Bill.objects.bulk_update(

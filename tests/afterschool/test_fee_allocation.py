@@ -363,3 +363,15 @@ def test_fee_pages_keep_to_the_users_scope(client, scene, school_admin_x, school
     page = client.get(url).content.decode()
     assert "王老师" in page and "赵老师" not in page and "可分配总额" not in page
     assert client.get(f"{url}summary.xlsx").status_code == 404
+
+
+def test_bills_issued_again_follow_the_enrolments(api_as, scene, school_admin_x):
+    from afterschool.models import Application
+
+    Application.objects.filter(student=scene.c2).delete()  # entered by mistake, removed by the school
+    school = api_as(school_admin_x)
+    assert school.post(f"fees/terms/{scene.term.pk}/bills").json() == {"bills": 2, "total": "48.00"}
+    assert Bill.objects.get(student=scene.c2).amount == Decimal("0.00")
+    assert school.get(f"fees/terms/{scene.term.pk}").json()["fees"] == "48.00"
+    err = assert_error(school.post(f"fees/terms/{scene.term.pk}/rate", {"basis": "per_lesson", "amount": "abc"}), 422)
+    assert err["code"] != "fee.negative_rate"
