@@ -13,10 +13,11 @@ import secrets
 import struct
 import warnings
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import DomainError
 
@@ -103,7 +104,8 @@ def check_image(
     try:
         if image_format == "JPEG":
             image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # reads every byte, decodes little
-        image.load()
+        with _strict_decoding():
+            image.load()
     except (*_DECODE_ERRORS, Image.DecompressionBombError) as exc:
         truncated = "truncated" in str(exc) or isinstance(exc, EOFError)
         raise _error(
@@ -117,6 +119,19 @@ def check_image(
         image.close()
     content_type, extension = IMAGE_TYPES[image_format]
     return CheckedImage(image_format, content_type, extension, width, height, size)
+
+
+@contextmanager
+def _strict_decoding():
+    """Cut-off data raises while decoding, whatever Pillow's process-wide setting: weasyprint sets
+    ImageFile.LOAD_TRUNCATED_IMAGES = True when it is imported (for the PDFs it draws), after which a truncated
+    upload would load as an image with a grey bottom. Web and task workers decode on one thread."""
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _too_many_pixels(dimensions: str, max_pixels: int, field: str) -> DomainError:
