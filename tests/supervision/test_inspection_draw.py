@@ -168,3 +168,31 @@ def test_plans_and_draws_of_others_answer_404(api_as, bureau_staff, team, inspec
     assert_error(api_as(inspector_b).get(f"inspection-plans/{plan.pk}"), 404, "not_found")
     assert_error(api_as(team[0]).post(f"inspection-plans/{plan.pk}/draw", {"seed": "s"}), 404)
     assert api_as(bureau_staff).get(f"inspection-plans/{plan.pk}").status_code == 200
+
+
+def test_a_plan_draws_only_within_its_scope_of_towns_categories_and_statuses(api_as, bureau_staff, team):
+    from accounts.models import Role
+    from tests.conftest import DISTRICT, make_user
+
+    inside = [
+        make_institution("敦仁体育一", town=TOWN_A, category="sports"),
+        make_institution("敦仁体育二", town=TOWN_A, category="sports", status="rectifying"),
+    ]
+    make_institution("敦仁美术", town=TOWN_A, category="arts")  # another category
+    make_institution("敦仁体育停办", town=TOWN_A, category="sports", status="suspended")  # another status
+    make_institution("李渡体育", town=TOWN_B, category="sports")  # another town
+    body = plan_body(
+        team, region_id=region(DISTRICT).pk, town_ids=[region(TOWN_A).pk], categories=["sports"],
+        statuses=["licensed", "rectifying"], sampling_mode="overall", shares={"overall": "1"},
+    )  # fmt: skip
+    client = api_as(bureau_staff)
+    plan = client.post("inspection-plans", body)
+    assert plan.status_code == 201, plan.content
+    drawn = client.post(f"inspection-plans/{plan.json()['id']}/draw", {"seed": "scope"}).json()
+    assert sorted(a["institution_id"] for a in drawn["assignments"]) == sorted(i.pk for i in inside)
+    assert drawn["candidates"] == 2
+    # A town's bureau plans only within its own towns.
+    staff_a = make_user("敦仁科员", Role.BUREAU_STAFF, region=region(TOWN_A))
+    outside = plan_body(team, town_ids=[region(TOWN_B).pk])
+    assert_error(api_as(staff_a).post("inspection-plans", outside), 422, "plan.scope_outside")
+    assert_error(api_as(staff_a).post("inspection-plans", plan_body(team, categories=["cooking"])), 422)
