@@ -19,7 +19,7 @@ from accounts.selectors import institution_ids_for, region_ids_for, school_ids_f
 from core.errors import DomainError, NotFound
 
 from . import admission as services
-from .models import Admission, AdmissionDocument, Programme, School
+from .models import Admission, AdmissionDocument, AdmissionReason, Programme, School
 from .views import _signed_in
 
 S = Admission.Status
@@ -190,6 +190,8 @@ def _detail_context(user, admission: Admission) -> dict:
         "renewable": applicant and admission.status in (S.ADMITTED, S.EXPIRED),
         "is_reviewer": reviewer,
         "can_review": _can_review(user, admission),
+        "can_decide": admission.status in (S.ADMITTED, S.SUSPENDED) and services.is_bureau_reviewer(user, admission),
+        "reasons": AdmissionReason.choices,
         "kinds": DOCUMENT_KINDS,
         "qualifications": _qualification_rows(admission.qualifications),
         "errors": {},
@@ -206,7 +208,8 @@ def _can_review(user, admission: Admission) -> bool:
 @_signed_in
 def detail(request, admission_id: int):
     """One application: the applicant completes it (fields, programmes, scans), submits or renews it; a reviewer sees
-    it with its scans (each view logged) and, at their step, approves or returns it."""
+    it with its scans (each view logged) and, at their step, approves or returns it; the bureau suspends, revokes or
+    reinstates an admission."""
     admission = services.access_admission(request.user, admission_id)
     if request.method == "GET":
         return render(request, "afterschool/admission/detail.html", _detail_context(request.user, admission))
@@ -244,6 +247,18 @@ def detail(request, admission_id: int):
         elif action == "submit":
             services.admission_submit(actor=request.user, admission=admission)
             messages.success(request, "已提交，等待学校审核")
+        elif action in ("suspend", "revoke"):
+            service = services.admission_suspend if action == "suspend" else services.admission_revoke
+            service(
+                actor=request.user,
+                admission=admission,
+                reason=request.POST.get("reason", ""),
+                note=request.POST.get("note", "")[:200],
+            )
+            messages.success(request, "已暂停，其后续课时已撤下" if action == "suspend" else "已撤销，其后续课时已撤下")
+        elif action == "reinstate":
+            services.admission_reinstate(actor=request.user, admission=admission, note=request.POST.get("note", ""))
+            messages.success(request, "已恢复准入，请学校重新排课")
         elif action == "renew":
             draft = services.admission_renew(actor=request.user, admission=admission)
             messages.success(request, "已按上次申请预填续期草稿，请更新证明日期并重新上传材料")

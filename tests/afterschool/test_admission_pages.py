@@ -208,3 +208,44 @@ def test_the_queue_and_the_applicants_list_cost_the_same_for_2_and_12_applicatio
     make(range(3, 13))
     assert cost(school_admin_x, QUEUE, 12) == queue_small
     assert cost(institution_staff, MINE, 12) == mine_small
+
+
+def test_the_bureau_suspends_reinstates_and_revokes_from_the_page(client, coach, school_admin_x, bureau_staff, term_x):
+    from datetime import date, time
+
+    from afterschool.models import Session, Staff
+
+    from .conftest import make_programme
+
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    programme = make_programme(term_x, "足球", kind="sports")
+    session = Session.objects.create(
+        programme=programme,
+        school=programme.school,
+        weekday=4,
+        starts_at=time(16),
+        ends_at=time(17),
+        staff=Staff.objects.get(outside_person=a.person),
+        first_date=date(2026, 11, 27),
+        last_date=date(2026, 12, 25),
+    )
+    url = f"/afterschool/admissions/{a.pk}/"
+    for not_bureau in (school_admin_x, coach):
+        c = as_user(client, not_bureau)
+        assert 'data-testid="decide"' not in c.get(url).content.decode()
+        assert c.post(url, {"action": "revoke", "reason": "poaching"}).status_code == 403
+    assert Admission.objects.get(pk=a.pk).status == "admitted"
+
+    b = as_user(client, bureau_staff)
+    assert 'data-testid="decide"' in b.get(url).content.decode()
+    r = b.post(url, {"action": "suspend", "reason": "made_up"})
+    assert r.status_code == 422 and "请从政策列表中选择原因" in r.content.decode()
+    assert b.post(url, {"action": "suspend", "reason": "poor_service", "note": "家长多次反映"}).status_code == 302
+    session.refresh_from_db()
+    assert Admission.objects.get(pk=a.pk).status == "suspended" and session.staff_id is None and session.needs_staff
+    assert b.post(url, {"action": "reinstate", "note": "整改到位"}).status_code == 302
+    assert Admission.objects.get(pk=a.pk).status == "admitted"
+    assert b.post(url, {"action": "revoke", "reason": "poaching"}).status_code == 302
+    a.refresh_from_db()
+    assert a.status == "revoked" and a.reason == "poaching"
+    assert "招揽学生" in as_user(client, coach).get(MINE).content.decode()
