@@ -5,10 +5,11 @@ pay, outside personnel's labour fees, operations, reserve) with apportion.split_
 
 - Teachers share the teacher part in proportion to the lessons they delivered: a lesson is one session on one day
   with attendance taken (a session held); each lesson weighs its programme kind's weight in the plan (default 1).
-  Planned lessons that were not held (SessionNotHeld) count nothing; a planned lesson that is neither recorded nor
-  settled as not held blocks the allocation (409 `allocation.attendance_missing`, the list is in
-  `attendance_gaps`). Split with apportion.split_by_weights: largest remainder, equal remainders go to the smaller
-  staff id (deterministic whatever the order of the rows).
+  Planned lessons that were not held (SessionNotHeld) count nothing; a planned lesson, between the first child's
+  arrival on the programme's roster and the last one's leaving, that is neither recorded nor settled as not held
+  blocks the allocation (409 `allocation.attendance_missing`, the list is in `attendance_gaps`).
+  Split with apportion.split_by_weights: largest remainder, equal remainders go to the smaller staff id
+  (deterministic whatever the order of the rows).
 - Outside personnel and third parties' people are paid lessons × their admitted fee per lesson (a volunteer
   admission, not paid, gets 0). What their part does not need goes to the reserve; when it cannot cover them, the
   run carries the `shortfall` and cannot be reviewed until the plan changes: nobody is paid less silently.
@@ -140,43 +141,50 @@ def _in(ids) -> tuple[str, list]:
     return ",".join(["%s"] * len(ids)), ids
 
 
-def lessons_by_person(term_ids: list[int], until: date) -> list[tuple[int, int | None, str, int]]:
-    """[(term id, staff id, programme kind, lessons delivered)]: distinct (session, day) with attendance, counted
-    per person and kind by the database (one query, however many attendance rows)."""
+def lesson_counts(term_ids: list[int], until: date) -> tuple[dict[int, int], list[tuple[int, int | None, str, int]]]:
+    """One scan of the attendance, two groupings, all in the database:
+    ({session id: days held}, [(term id, staff id, programme kind, lessons delivered)]).
+
+    A lesson is one session on one day with attendance taken: the rows are grouped by (session, day) first (a hash
+    aggregate, linear in the rows; COUNT(DISTINCT …) would sort them all), then counted per session and summed per
+    person and kind."""
     if not term_ids:
-        return []
+        return {}, []
     marks, params = _in(term_ids)
     sql = f"""
-        SELECT p.term_id, s.staff_id, p.kind, COUNT(*)
-        FROM (
-            SELECT DISTINCT a.session_id, a.date
+        WITH held AS (
+            SELECT a.session_id
             FROM afterschool_attendance a
             JOIN afterschool_session s0 ON s0.id = a.session_id
             JOIN afterschool_programme p0 ON p0.id = s0.programme_id
             WHERE p0.term_id IN ({marks}) AND a.date <= %s
-        ) held
-        JOIN afterschool_session s ON s.id = held.session_id
+            GROUP BY a.session_id, a.date
+        ), per_session AS (
+            SELECT session_id, COUNT(*) AS n FROM held GROUP BY session_id
+        )
+        SELECT 'p', p.term_id, s.staff_id, p.kind, SUM(ps.n)
+        FROM per_session ps
+        JOIN afterschool_session s ON s.id = ps.session_id
         JOIN afterschool_programme p ON p.id = s.programme_id
         GROUP BY p.term_id, s.staff_id, p.kind
+        UNION ALL
+        SELECT 's', ps.session_id, NULL, NULL, ps.n FROM per_session ps
     """
+    per_session: dict[int, int] = {}
+    per_person: list[tuple[int, int | None, str, int]] = []
     with connection.cursor() as cur:
         cur.execute(sql, [*params, until])
-        return [(t, staff, kind, int(n)) for t, staff, kind, n in cur.fetchall()]
+        for what, key, staff, kind, n in cur.fetchall():
+            if what == "s":
+                per_session[key] = int(n)
+            else:
+                per_person.append((key, staff, kind, int(n)))
+    return per_session, per_person
 
 
-def _held_days_per_session(term_ids: list[int], until: date) -> dict[int, int]:
-    marks, params = _in(term_ids)
-    sql = f"""
-        SELECT a.session_id, COUNT(DISTINCT a.date)
-        FROM afterschool_attendance a
-        JOIN afterschool_session s ON s.id = a.session_id
-        JOIN afterschool_programme p ON p.id = s.programme_id
-        WHERE p.term_id IN ({marks}) AND a.date <= %s
-        GROUP BY a.session_id
-    """
-    with connection.cursor() as cur:
-        cur.execute(sql, [*params, until])
-        return {sid: int(n) for sid, n in cur.fetchall()}
+def lessons_by_person(term_ids: list[int], until: date) -> list[tuple[int, int | None, str, int]]:
+    """[(term id, staff id, programme kind, lessons delivered)], counted by the database (see lesson_counts)."""
+    return lesson_counts(term_ids, until)[1]
 
 
 @dataclass
@@ -187,7 +195,9 @@ class Gap:
     date: date
 
 
-def attendance_gaps(terms: list[Term], until: date, limit: int | None = None) -> dict[int, list[Gap]]:
+def attendance_gaps(
+    terms: list[Term], until: date, limit: int | None = None, held: dict[int, int] | None = None
+) -> dict[int, list[Gap]]:
     """{term id: planned lessons up to `until` with neither attendance nor a not-held record}. Counts per session
     come from the database; dates are listed only for the sessions whose counts do not match."""
     term_ids = [t.pk for t in terms]
@@ -195,19 +205,24 @@ def attendance_gaps(terms: list[Term], until: date, limit: int | None = None) ->
         return {}
     days = fees.school_days_by_term(terms, until)
     cals = {tid: fees.Calendar.of(d) for tid, d in days.items()}
-    held = _held_days_per_session(term_ids, until)
+    if held is None:
+        held = lesson_counts(term_ids, until)[0]
     not_held: dict[int, int] = defaultdict(int)
     for sid, n in _not_held_counts(term_ids, until):
         not_held[sid] = n
     sessions = list(
         Session.objects.filter(programme__term_id__in=term_ids).values_list(
-            "id", "programme__term_id", "weekday", "first_date", "last_date"
+            "id", "programme__term_id", "programme_id", "weekday", "first_date", "last_date"
         )
     )
+    rosters = _roster_spans(term_ids)
     expected: dict[int, list[date]] = {}
     suspect = []
-    for sid, tid, weekday, first, last in sessions:
-        dates = cals[tid].lessons(weekday, first, min(last, until))
+    for sid, tid, pid, weekday, first, last in sessions:
+        if pid not in rosters:
+            continue  # nobody ever enrolled: no attendance could be taken, no lesson was given
+        start, end = rosters[pid]
+        dates = cals[tid].lessons(weekday, max(first, start), min(last, until, end))
         if len(dates) > held.get(sid, 0) + not_held.get(sid, 0):
             expected[sid] = dates
             suspect.append(sid)
@@ -234,6 +249,32 @@ def attendance_gaps(terms: list[Term], until: date, limit: int | None = None) ->
         if limit:
             del gaps[limit:]
     return out
+
+
+def _roster_spans(term_ids) -> dict[int, tuple[date, date]]:
+    """{programme id: (first day a child was on its roster, last day one was)}: one GROUP BY over the enrolments.
+    Before the first child and after the last one left there is no roster, so no attendance to take."""
+    from django.db.models import Max, Min, Q
+
+    from .models import Application
+
+    far = date(9999, 12, 31)
+    rows = (
+        Application.objects.filter(
+            programme__term_id__in=term_ids,
+            status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
+            active_from__isnull=False,
+        )
+        .values("programme_id")
+        .annotate(
+            start=Min("active_from"),
+            end=Max("active_until_excl"),
+            open=Min("id", filter=Q(active_until_excl__isnull=True)),
+        )
+    )
+    return {
+        r["programme_id"]: (r["start"], far if r["open"] is not None else r["end"] - timedelta(days=1)) for r in rows
+    }
 
 
 def _not_held_counts(term_ids, until):
@@ -376,8 +417,8 @@ def compute_terms(terms: list[Term], until: date, plans: dict[int, AllocationPla
     """The allocation of many terms at once (a district term): a fixed number of queries, then the pure split per
     term over the per-person totals."""
     term_ids = [t.pk for t in terms]
-    gaps = attendance_gaps(terms, until, limit=50)
-    counted = lessons_by_person(term_ids, until)
+    held, counted = lesson_counts(term_ids, until)
+    gaps = attendance_gaps(terms, until, limit=50, held=held)
     money_in = fees.pool_of(term_ids)
     per_term: dict[int, list[tuple[int | None, str, int]]] = defaultdict(list)
     for tid, staff_id, kind, n in counted:

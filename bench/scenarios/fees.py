@@ -4,11 +4,12 @@
 
 On PostgreSQL, inside one transaction that is rolled back at the end (so it can be run again and leaves nothing):
 200 schools, each with a spring term (2 Mar – 3 Jul 2026), 30 staff (28 teachers + 2 admitted outside persons paid
-per lesson), 10 programmes of several kinds, 30 weekly sessions, 200 students with bills, a plan; then attendance
-written with bulk SQL (generate_series / unnest, no Python loop over rows) for every planned lesson: N rows, then as
-many again (2N). Each time the district's allocation is computed (`fee_allocation.compute_terms`: the missing-
-attendance check, the lessons per person and kind GROUP BY, the pools, and the split of every school's pool over
-its per-person totals) three times; the median is reported, with the ratio time(2N) / time(N), goal < 2.2.
+per lesson), 10 programmes of several kinds, 30 weekly sessions, 200 students with bills and enrolments (20 per
+programme), a plan; then attendance written with bulk SQL (generate_series / unnest, no Python loop over rows) for
+every planned lesson: N rows, then as many again (2N). Each time the district's allocation is computed
+(`fee_allocation.compute_terms`: the missing-attendance check, the lessons per person and kind GROUP BY, the pools,
+and the split of every school's pool over its per-person totals) seven times; the median and the best are reported,
+with the ratios time(2N) / time(N), goal < 2.2.
 
 There are no HTTP endpoints here (ENDPOINTS is empty): `make bench` skips this group.
 """
@@ -134,6 +135,26 @@ def _seed():
             """,
             [STUDENTS_PER_SCHOOL, ids],
         )
+        # Enrolments: the 20 children of a session group in that group's programme (the rosters the missing-
+        # attendance check reads).
+        cur.execute(
+            """
+            WITH st AS (
+                SELECT id, school_id, row_number() OVER (PARTITION BY school_id ORDER BY id) AS n
+                FROM afterschool_student WHERE school_id = ANY(%(schools)s)
+            ), pr AS (
+                SELECT id, school_id, term_id,
+                       row_number() OVER (PARTITION BY school_id ORDER BY id) - 1 AS k
+                FROM afterschool_programme WHERE school_id = ANY(%(schools)s)
+            )
+            INSERT INTO afterschool_application (student_id, programme_id, status, priority, active_from, note,
+                                                 created_at)
+            SELECT st.id, pr.id, 'approved', false, t.starts_on, '', now()
+            FROM pr JOIN afterschool_term t ON t.id = pr.term_id
+            JOIN st ON st.school_id = pr.school_id AND st.n > pr.k * %(group)s AND st.n <= (pr.k + 1) * %(group)s
+            """,
+            {"schools": ids, "group": PER_SESSION * 2},
+        )
         cur.execute(
             """
             INSERT INTO afterschool_bill (student_id, term_id, school_id, basis, rate, lessons, months, gross, exempted,
@@ -217,6 +238,13 @@ def _time_allocation(terms, rounds: int) -> tuple[float, dict]:
         started = time.perf_counter()
         result = fee_allocation.compute_terms(terms, until, plans)
         times.append(time.perf_counter() - started)
+    phases = {}
+    started = time.perf_counter()
+    held, _ = fee_allocation.lesson_counts([t.pk for t in terms], until)
+    phases["lesson_counts_sql"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
+    fee_allocation.attendance_gaps(terms, until, limit=50, held=held)
+    phases["attendance_check_rest"] = round(time.perf_counter() - started, 3)
     errors = [r for r in result.values() if not isinstance(r, fee_allocation.Result)]
     assert not errors, errors[:3]
     lines = sum(len(r.people) for r in result.values())
@@ -232,13 +260,15 @@ def _time_allocation(terms, rounds: int) -> tuple[float, dict]:
     )
     assert paid == pool
     return statistics.median(times), {
+        "allocation_best_s": round(min(times), 3),
+        "phases_s": phases,
         "people_paid": lines,
         "district_pool": str(pool),
         "times_s": [round(t, 3) for t in times],
     }
 
 
-def fee_timing(rounds: int = 3) -> dict:
+def fee_timing(rounds: int = 7) -> dict:
     from django.db import connection, transaction
 
     from afterschool.models import Attendance, Session, Staff
@@ -246,6 +276,11 @@ def fee_timing(rounds: int = 3) -> dict:
     if connection.vendor != "postgresql":
         return {"error": "PostgreSQL only (bulk SQL with generate_series and gen_random_uuid)"}
     out: dict = {}
+    # Earlier runs were rolled back: their rows are dead tuples a scan would still read. Vacuum first (outside the
+    # transaction: VACUUM cannot run inside one).
+    with connection.cursor() as cur:
+        for table in ("attendance", "application", "bill", "session", "student", "staff", "programme"):
+            cur.execute(f"VACUUM (ANALYZE) afterschool_{table}")
     try:
         with transaction.atomic():
             import time
@@ -267,9 +302,11 @@ def fee_timing(rounds: int = 3) -> dict:
                     "allocation_median_s": round(seconds, 3),
                     **figures,
                 }
-            out["ratio_2N_over_N"] = round(out["2N"]["allocation_median_s"] / out["N"]["allocation_median_s"], 3)
+            # Medians and best times both: on a shared machine the best of seven is the least disturbed figure.
+            out["ratio_2N_over_N_median"] = round(out["2N"]["allocation_median_s"] / out["N"]["allocation_median_s"], 3)
+            out["ratio_2N_over_N_best"] = round(out["2N"]["allocation_best_s"] / out["N"]["allocation_best_s"], 3)
             out["goal"] = "ratio < 2.2"
-            out["goal_met"] = out["ratio_2N_over_N"] < 2.2
+            out["goal_met"] = out["ratio_2N_over_N_median"] < 2.2 and out["ratio_2N_over_N_best"] < 2.2
             raise _Rollback
     except _Rollback:
         pass

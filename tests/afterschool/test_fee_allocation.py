@@ -375,3 +375,20 @@ def test_bills_issued_again_follow_the_enrolments(api_as, scene, school_admin_x)
     assert school.get(f"fees/terms/{scene.term.pk}").json()["fees"] == "48.00"
     err = assert_error(school.post(f"fees/terms/{scene.term.pk}/rate", {"basis": "per_lesson", "amount": "abc"}), 422)
     assert err["code"] != "fee.negative_rate"
+
+
+def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, school_admin_x, teacher_x2):
+    from afterschool.models import Application
+    from tests.afterschool.conftest import make_programme, make_session
+
+    calligraphy = make_programme(scene.term, "书法", kind="arts")
+    make_session(calligraphy, teacher_x2, weekday=4, start=(17, 0), end=(18, 0))  # Fridays 11 and 18 Sep
+    school = api_as(school_admin_x)
+    t = scene.term.pk
+    assert school.get(f"fees/terms/{t}/attendance-gaps").json() == []  # nobody enrolled: nothing to take
+    Application.objects.create(
+        student=scene.c2, programme=calligraphy, status="approved", active_from=date(2026, 9, 14)
+    )
+    gaps = school.get(f"fees/terms/{t}/attendance-gaps").json()
+    assert [(g["programme"], g["date"]) for g in gaps] == [("书法", "2026-09-18")]  # not the 11th: before the roster
+    assert_error(school.post(f"fees/terms/{t}/allocations", {}), 409, "allocation.attendance_missing")
