@@ -51,8 +51,20 @@ def _programmes_of(run: AllocationRun, line: AllocationLine) -> list[dict]:
     ]
 
 
-def statement_pdf(run: AllocationRun, line: AllocationLine) -> bytes:
+def _weasyprint_html():
+    """weasyprint, imported on first use; its import turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES, which
+    would let cut-off uploads through elsewhere: put it back (the statements embed no image)."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
     from weasyprint import HTML
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return HTML
+
+
+def statement_pdf(run: AllocationRun, line: AllocationLine) -> bytes:
+    HTML = _weasyprint_html()  # noqa: N806
 
     html = render_to_string(
         "afterschool/fees/statement_pdf.html",

@@ -225,3 +225,14 @@ def test_a_whole_term_from_rates_to_payroll(
     ]
     totals = {r[1]: Decimal(str(r[5])) for r in payroll if r[1] and str(r[1]).startswith("合计")}
     assert totals == {"合计 绩效工资（课后服务单列增量）": Decimal("635.41"), "合计 劳务费": Decimal("100.00")}
+
+
+def test_a_statement_pdf_leaves_pillow_strict():
+    """weasyprint's import relaxes Pillow for the whole process; making a statement puts it back."""
+    from PIL import ImageFile
+
+    from afterschool.fee_exports import _weasyprint_html
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    _weasyprint_html()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
