@@ -7,318 +7,755 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('afterschool', '0005_admission_third_party_index'),
+        ("afterschool", "0005_admission_third_party_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AllocationRun',
+            name="AllocationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('regular', '学期分配 term allocation'), ('adjustment', '调整 adjustment')], default='regular', max_length=10, verbose_name='类型')),
-                ('status', models.CharField(choices=[('draft', '草稿 draft'), ('reviewed', '学校已审核 reviewed by the school'), ('approved', '教育局已批准 approved by the bureau'), ('locked', '已锁定 locked')], default='draft', max_length=10, verbose_name='状态')),
-                ('until', models.DateField(verbose_name='计算截至')),
-                ('shares', models.JSONField(default=dict, verbose_name='分配比例')),
-                ('kind_weights', models.JSONField(blank=True, default=dict, verbose_name='项目类型权重')),
-                ('fees', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='收费')),
-                ('refunds', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='退费')),
-                ('subsidy', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='财政补助')),
-                ('other', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='其他收入')),
-                ('pool', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='可分配总额')),
-                ('teacher_share', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='教师课酬')),
-                ('outside_share', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='校外人员劳务费')),
-                ('operations', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='运行成本')),
-                ('reserve', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='预留')),
-                ('outside_owed', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='校外人员应付')),
-                ('outside_surplus', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='劳务费结余（转预留）')),
-                ('teacher_unallocated', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='无课时未分配（转预留）')),
-                ('shortfall', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='劳务费缺口')),
-                ('computed_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('locked_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('adjusts', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='adjustments', to='afterschool.allocationrun', verbose_name='调整对象')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('locked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocation_runs', to='afterschool.school')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocation_runs', to='afterschool.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("regular", "学期分配 term allocation"), ("adjustment", "调整 adjustment")],
+                        default="regular",
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "草稿 draft"),
+                            ("reviewed", "学校已审核 reviewed by the school"),
+                            ("approved", "教育局已批准 approved by the bureau"),
+                            ("locked", "已锁定 locked"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("until", models.DateField(verbose_name="计算截至")),
+                ("shares", models.JSONField(default=dict, verbose_name="分配比例")),
+                ("kind_weights", models.JSONField(blank=True, default=dict, verbose_name="项目类型权重")),
+                ("fees", models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="收费")),
+                ("refunds", models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="退费")),
+                ("subsidy", models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="财政补助")),
+                ("other", models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="其他收入")),
+                ("pool", models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="可分配总额")),
+                (
+                    "teacher_share",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="教师课酬"),
+                ),
+                (
+                    "outside_share",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="校外人员劳务费"),
+                ),
+                (
+                    "operations",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="运行成本"),
+                ),
+                ("reserve", models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="预留")),
+                (
+                    "outside_owed",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="校外人员应付"),
+                ),
+                (
+                    "outside_surplus",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=14, verbose_name="劳务费结余（转预留）"
+                    ),
+                ),
+                (
+                    "teacher_unallocated",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=14, verbose_name="无课时未分配（转预留）"
+                    ),
+                ),
+                (
+                    "shortfall",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="劳务费缺口"),
+                ),
+                ("computed_at", models.DateTimeField(blank=True, null=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("locked_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "adjusts",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="adjustments",
+                        to="afterschool.allocationrun",
+                        verbose_name="调整对象",
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "locked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocation_runs",
+                        to="afterschool.school",
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocation_runs",
+                        to="afterschool.term",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '课后服务费分配 allocation run',
-                'verbose_name_plural': '课后服务费分配 allocation runs',
-                'ordering': ['term', 'created_at', 'id'],
+                "verbose_name": "课后服务费分配 allocation run",
+                "verbose_name_plural": "课后服务费分配 allocation runs",
+                "ordering": ["term", "created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AllocationLine',
+            name="AllocationLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('pay_type', models.CharField(choices=[('performance', '绩效工资（课后服务单列增量）'), ('labour', '劳务费')], max_length=12, verbose_name='发放类别')),
-                ('lessons', models.IntegerField(verbose_name='课时')),
-                ('weighted_lessons', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='折算课时')),
-                ('rate', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True, verbose_name='每课时标准（元）')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='金额（元）')),
-                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocation_lines', to='afterschool.staff')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='afterschool.allocationrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, verbose_name="姓名")),
+                (
+                    "pay_type",
+                    models.CharField(
+                        choices=[("performance", "绩效工资（课后服务单列增量）"), ("labour", "劳务费")],
+                        max_length=12,
+                        verbose_name="发放类别",
+                    ),
+                ),
+                ("lessons", models.IntegerField(verbose_name="课时")),
+                ("weighted_lessons", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="折算课时")),
+                (
+                    "rate",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=8, null=True, verbose_name="每课时标准（元）"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="金额（元）")),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocation_lines",
+                        to="afterschool.staff",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="afterschool.allocationrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '分配明细 allocation line',
-                'verbose_name_plural': '分配明细 allocation lines',
-                'ordering': ['run', 'pay_type', 'name', 'staff_id'],
+                "verbose_name": "分配明细 allocation line",
+                "verbose_name_plural": "分配明细 allocation lines",
+                "ordering": ["run", "pay_type", "name", "staff_id"],
             },
         ),
         migrations.CreateModel(
-            name='Bill',
+            name="Bill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('basis', models.CharField(choices=[('per_lesson', '按课次 per student per lesson'), ('per_month', '按月 per student per month')], max_length=12, verbose_name='计费方式')),
-                ('rate', models.DecimalField(decimal_places=2, max_digits=8, verbose_name='收费标准（元）')),
-                ('lessons', models.PositiveIntegerField(default=0, verbose_name='计费课次')),
-                ('months', models.PositiveIntegerField(default=0, verbose_name='计费月数')),
-                ('gross', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='应收（元）')),
-                ('exempted', models.DecimalField(decimal_places=2, default=0, max_digits=10, verbose_name='减免（元）')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='实收标准（元）')),
-                ('lines', models.JSONField(blank=True, default=list, verbose_name='明细')),
-                ('issued_at', models.DateTimeField(auto_now=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_bills', to='afterschool.school')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_bills', to='afterschool.student')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_bills', to='afterschool.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "basis",
+                    models.CharField(
+                        choices=[
+                            ("per_lesson", "按课次 per student per lesson"),
+                            ("per_month", "按月 per student per month"),
+                        ],
+                        max_length=12,
+                        verbose_name="计费方式",
+                    ),
+                ),
+                ("rate", models.DecimalField(decimal_places=2, max_digits=8, verbose_name="收费标准（元）")),
+                ("lessons", models.PositiveIntegerField(default=0, verbose_name="计费课次")),
+                ("months", models.PositiveIntegerField(default=0, verbose_name="计费月数")),
+                ("gross", models.DecimalField(decimal_places=2, max_digits=10, verbose_name="应收（元）")),
+                (
+                    "exempted",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=10, verbose_name="减免（元）"),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=10, verbose_name="实收标准（元）")),
+                ("lines", models.JSONField(blank=True, default=list, verbose_name="明细")),
+                ("issued_at", models.DateTimeField(auto_now=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fee_bills", to="afterschool.school"
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fee_bills", to="afterschool.student"
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fee_bills", to="afterschool.term"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '课后服务账单 bill',
-                'verbose_name_plural': '课后服务账单 bills',
-                'ordering': ['term', 'student'],
+                "verbose_name": "课后服务账单 bill",
+                "verbose_name_plural": "课后服务账单 bills",
+                "ordering": ["term", "student"],
             },
         ),
         migrations.CreateModel(
-            name='Exemption',
+            name="Exemption",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('exempt', '免收 exemption'), ('reduce', '减收 reduction')], max_length=8, verbose_name='类型')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='减收金额（元）')),
-                ('reason', models.CharField(max_length=200, verbose_name='原因')),
-                ('status', models.CharField(choices=[('applied', '待学校审批 awaiting the school'), ('approved', '已批准 approved'), ('rejected', '未批准 rejected')], default='applied', max_length=10, verbose_name='状态')),
-                ('applied_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_note', models.CharField(blank=True, max_length=200, verbose_name='审批意见')),
-                ('applied_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_exemptions', to='afterschool.school')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_exemptions', to='afterschool.student')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_exemptions', to='afterschool.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("exempt", "免收 exemption"), ("reduce", "减收 reduction")],
+                        max_length=8,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=10, null=True, verbose_name="减收金额（元）"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200, verbose_name="原因")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("applied", "待学校审批 awaiting the school"),
+                            ("approved", "已批准 approved"),
+                            ("rejected", "未批准 rejected"),
+                        ],
+                        default="applied",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("applied_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_note", models.CharField(blank=True, max_length=200, verbose_name="审批意见")),
+                (
+                    "applied_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fee_exemptions",
+                        to="afterschool.school",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fee_exemptions",
+                        to="afterschool.student",
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fee_exemptions",
+                        to="afterschool.term",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '减免 exemption',
-                'verbose_name_plural': '减免 exemptions',
-                'ordering': ['-applied_at', '-id'],
+                "verbose_name": "减免 exemption",
+                "verbose_name_plural": "减免 exemptions",
+                "ordering": ["-applied_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='FeeRate',
+            name="FeeRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('basis', models.CharField(choices=[('per_lesson', '按课次 per student per lesson'), ('per_month', '按月 per student per month')], default='per_lesson', max_length=12, verbose_name='计费方式')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=8, verbose_name='收费标准（元）')),
-                ('policy_key', models.CharField(blank=True, max_length=80, verbose_name='参照政策参数')),
-                ('set_at', models.DateTimeField(auto_now=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_rates', to='afterschool.school')),
-                ('set_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('term', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='fee_rate', to='afterschool.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "basis",
+                    models.CharField(
+                        choices=[
+                            ("per_lesson", "按课次 per student per lesson"),
+                            ("per_month", "按月 per student per month"),
+                        ],
+                        default="per_lesson",
+                        max_length=12,
+                        verbose_name="计费方式",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=8, verbose_name="收费标准（元）")),
+                ("policy_key", models.CharField(blank=True, max_length=80, verbose_name="参照政策参数")),
+                ("set_at", models.DateTimeField(auto_now=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fee_rates", to="afterschool.school"
+                    ),
+                ),
+                (
+                    "set_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "term",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fee_rate", to="afterschool.term"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '课后服务收费标准 fee rate',
-                'verbose_name_plural': '课后服务收费标准 fee rates',
+                "verbose_name": "课后服务收费标准 fee rate",
+                "verbose_name_plural": "课后服务收费标准 fee rates",
             },
         ),
         migrations.CreateModel(
-            name='OtherIncome',
+            name="OtherIncome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='金额（元）')),
-                ('source', models.CharField(max_length=200, verbose_name='来源')),
-                ('entered_at', models.DateTimeField(auto_now_add=True)),
-                ('entered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_other_income', to='afterschool.school')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_other_income', to='afterschool.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="金额（元）")),
+                ("source", models.CharField(max_length=200, verbose_name="来源")),
+                ("entered_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fee_other_income",
+                        to="afterschool.school",
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fee_other_income",
+                        to="afterschool.term",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '其他收入 other income',
-                'verbose_name_plural': '其他收入 other income',
+                "verbose_name": "其他收入 other income",
+                "verbose_name_plural": "其他收入 other income",
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='退费（元）')),
-                ('effective_from', models.DateField(verbose_name='退出生效日期')),
-                ('units_not_attended', models.PositiveIntegerField(verbose_name='未参加课次/天数')),
-                ('units_billed', models.PositiveIntegerField(verbose_name='计费课次/天数')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='fee_refunds', to='afterschool.application')),
-                ('bill', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refunds', to='afterschool.bill')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=10, verbose_name="退费（元）")),
+                ("effective_from", models.DateField(verbose_name="退出生效日期")),
+                ("units_not_attended", models.PositiveIntegerField(verbose_name="未参加课次/天数")),
+                ("units_billed", models.PositiveIntegerField(verbose_name="计费课次/天数")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="fee_refunds",
+                        to="afterschool.application",
+                    ),
+                ),
+                (
+                    "bill",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="refunds", to="afterschool.bill"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '退费 refund',
-                'verbose_name_plural': '退费 refunds',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "退费 refund",
+                "verbose_name_plural": "退费 refunds",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SchoolAccount',
+            name="SchoolAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('bank', models.CharField(max_length=100, verbose_name='开户行')),
-                ('account_name', models.CharField(max_length=200, verbose_name='户名')),
-                ('account_number', models.CharField(max_length=40, verbose_name='账号')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='accounts', to='afterschool.school')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("bank", models.CharField(max_length=100, verbose_name="开户行")),
+                ("account_name", models.CharField(max_length=200, verbose_name="户名")),
+                ("account_number", models.CharField(max_length=40, verbose_name="账号")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="accounts", to="afterschool.school"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '学校收费账户 school account',
-                'verbose_name_plural': '学校收费账户 school accounts',
+                "verbose_name": "学校收费账户 school account",
+                "verbose_name_plural": "学校收费账户 school accounts",
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='金额（元）')),
-                ('paid_on', models.DateField(verbose_name='缴费日期')),
-                ('reference', models.CharField(blank=True, max_length=60, verbose_name='流水号')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('bill', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='afterschool.bill')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='afterschool.schoolaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=10, verbose_name="金额（元）")),
+                ("paid_on", models.DateField(verbose_name="缴费日期")),
+                ("reference", models.CharField(blank=True, max_length=60, verbose_name="流水号")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "bill",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="afterschool.bill"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="afterschool.schoolaccount",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '缴费记录 payment',
-                'verbose_name_plural': '缴费记录 payments',
-                'ordering': ['-paid_on', '-id'],
+                "verbose_name": "缴费记录 payment",
+                "verbose_name_plural": "缴费记录 payments",
+                "ordering": ["-paid_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SessionNotHeld',
+            name="SessionNotHeld",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='日期')),
-                ('reason', models.CharField(max_length=200, verbose_name='原因')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='not_held', to='afterschool.session')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(verbose_name="日期")),
+                ("reason", models.CharField(max_length=200, verbose_name="原因")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="not_held", to="afterschool.session"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '未开课 lesson not held',
-                'verbose_name_plural': '未开课 lessons not held',
+                "verbose_name": "未开课 lesson not held",
+                "verbose_name_plural": "未开课 lessons not held",
             },
         ),
         migrations.CreateModel(
-            name='Subsidy',
+            name="Subsidy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='金额（元）')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='说明')),
-                ('entered_at', models.DateTimeField(auto_now_add=True)),
-                ('entered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_subsidies', to='afterschool.school')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_subsidies', to='afterschool.term')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="金额（元）")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="说明")),
+                ("entered_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fee_subsidies",
+                        to="afterschool.school",
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="fee_subsidies", to="afterschool.term"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '财政补助 subsidy',
-                'verbose_name_plural': '财政补助 subsidies',
+                "verbose_name": "财政补助 subsidy",
+                "verbose_name_plural": "财政补助 subsidies",
             },
         ),
         migrations.CreateModel(
-            name='AllocationPlan',
+            name="AllocationPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('teacher_pct', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='教师课酬 %')),
-                ('outside_pct', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='校外人员劳务费 %')),
-                ('operations_pct', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='运行成本 %')),
-                ('reserve_pct', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='预留 %')),
-                ('kind_weights', models.JSONField(blank=True, default=dict, verbose_name='项目类型权重')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allocation_plans', to='afterschool.school')),
-                ('term', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='allocation_plan', to='afterschool.term')),
-                ('updated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("teacher_pct", models.DecimalField(decimal_places=2, max_digits=5, verbose_name="教师课酬 %")),
+                ("outside_pct", models.DecimalField(decimal_places=2, max_digits=5, verbose_name="校外人员劳务费 %")),
+                ("operations_pct", models.DecimalField(decimal_places=2, max_digits=5, verbose_name="运行成本 %")),
+                ("reserve_pct", models.DecimalField(decimal_places=2, max_digits=5, verbose_name="预留 %")),
+                ("kind_weights", models.JSONField(blank=True, default=dict, verbose_name="项目类型权重")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allocation_plans",
+                        to="afterschool.school",
+                    ),
+                ),
+                (
+                    "term",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allocation_plan",
+                        to="afterschool.term",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '分配方案 allocation plan',
-                'verbose_name_plural': '分配方案 allocation plans',
-                'constraints': [models.CheckConstraint(condition=models.Q(('operations_pct__gte', 0), ('outside_pct__gte', 0), ('reserve_pct__gte', 0), ('teacher_pct__gte', 0)), name='plan_shares_not_negative'), models.CheckConstraint(condition=models.Q(('teacher_pct', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.Value(100), '-', models.F('outside_pct')), '-', models.F('operations_pct')), '-', models.F('reserve_pct')))), name='plan_shares_sum_100')],
+                "verbose_name": "分配方案 allocation plan",
+                "verbose_name_plural": "分配方案 allocation plans",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("operations_pct__gte", 0),
+                            ("outside_pct__gte", 0),
+                            ("reserve_pct__gte", 0),
+                            ("teacher_pct__gte", 0),
+                        ),
+                        name="plan_shares_not_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "teacher_pct",
+                                django.db.models.expressions.CombinedExpression(
+                                    django.db.models.expressions.CombinedExpression(
+                                        django.db.models.expressions.CombinedExpression(
+                                            models.Value(100), "-", models.F("outside_pct")
+                                        ),
+                                        "-",
+                                        models.F("operations_pct"),
+                                    ),
+                                    "-",
+                                    models.F("reserve_pct"),
+                                ),
+                            )
+                        ),
+                        name="plan_shares_sum_100",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='allocationrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'regular')), fields=('term',), name='allocation_one_regular_run'),
+            model_name="allocationrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "regular")), fields=("term",), name="allocation_one_regular_run"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocationrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'locked'), _negated=True), fields=('term',), name='allocation_one_open_run_per_term'),
+            model_name="allocationrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "locked"), _negated=True),
+                fields=("term",),
+                name="allocation_one_open_run_per_term",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocationrun',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('adjusts__isnull', True), ('kind', 'regular')), models.Q(('adjusts__isnull', False), ('kind', 'adjustment')), _connector='OR'), name='allocation_adjustment_references_run'),
+            model_name="allocationrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("adjusts__isnull", True), ("kind", "regular")),
+                    models.Q(("adjusts__isnull", False), ("kind", "adjustment")),
+                    _connector="OR",
+                ),
+                name="allocation_adjustment_references_run",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='allocationline',
-            constraint=models.UniqueConstraint(fields=('run', 'staff'), name='allocation_line_one_per_person'),
+            model_name="allocationline",
+            constraint=models.UniqueConstraint(fields=("run", "staff"), name="allocation_line_one_per_person"),
         ),
         migrations.AddConstraint(
-            model_name='bill',
-            constraint=models.UniqueConstraint(fields=('student', 'term'), name='bill_one_per_term'),
+            model_name="bill",
+            constraint=models.UniqueConstraint(fields=("student", "term"), name="bill_one_per_term"),
         ),
         migrations.AddConstraint(
-            model_name='bill',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0), ('exempted__gte', 0), ('exempted__lte', models.F('gross')), ('gross__gte', 0)), name='bill_amounts_sane'),
+            model_name="bill",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount__gte", 0), ("exempted__gte", 0), ("exempted__lte", models.F("gross")), ("gross__gte", 0)
+                ),
+                name="bill_amounts_sane",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exemption',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['applied', 'approved'])), fields=('student', 'term'), name='exemption_one_live_per_term'),
+            model_name="exemption",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["applied", "approved"])),
+                fields=("student", "term"),
+                name="exemption_one_live_per_term",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exemption',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('amount__isnull', True), ('kind', 'exempt')), models.Q(('amount__gt', 0), ('kind', 'reduce')), _connector='OR'), name='exemption_amount_matches_kind'),
+            model_name="exemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("amount__isnull", True), ("kind", "exempt")),
+                    models.Q(("amount__gt", 0), ("kind", "reduce")),
+                    _connector="OR",
+                ),
+                name="exemption_amount_matches_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='feerate',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='fee_rate_not_negative'),
+            model_name="feerate",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gte", 0)), name="fee_rate_not_negative"),
         ),
         migrations.AddConstraint(
-            model_name='otherincome',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='other_income_positive'),
+            model_name="otherincome",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="other_income_positive"),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='refund_not_negative'),
+            model_name="refund",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gte", 0)), name="refund_not_negative"),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.UniqueConstraint(condition=models.Q(('application__isnull', False)), fields=('application',), name='refund_one_per_withdrawal'),
+            model_name="refund",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("application__isnull", False)),
+                fields=("application",),
+                name="refund_one_per_withdrawal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schoolaccount',
-            constraint=models.UniqueConstraint(fields=('school', 'account_number'), name='school_account_unique_number'),
+            model_name="schoolaccount",
+            constraint=models.UniqueConstraint(
+                fields=("school", "account_number"), name="school_account_unique_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="payment_positive"),
         ),
         migrations.AddConstraint(
-            model_name='sessionnotheld',
-            constraint=models.UniqueConstraint(fields=('session', 'date'), name='not_held_one_per_day'),
+            model_name="sessionnotheld",
+            constraint=models.UniqueConstraint(fields=("session", "date"), name="not_held_one_per_day"),
         ),
         migrations.AddConstraint(
-            model_name='subsidy',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='subsidy_positive'),
+            model_name="subsidy",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="subsidy_positive"),
         ),
     ]
 
