@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -564,6 +564,19 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
             "Payments go into the school's own account, never through a parent committee or third party",
         )
     value = money(amount, "amount", positive=True)
+    reference = (reference or "").strip()[:60]
+    if reference:
+        same = Payment.objects.filter(account=account, reference=reference).first()
+        if same is not None:
+            if (same.bill_id, same.amount, same.paid_on) == (bill.pk, value, paid_on):
+                return same  # the same payment sent again (a retry): recorded once
+            raise DomainError(
+                "fee.payment_reference_used",
+                "该流水号已登记为另一笔缴费",
+                "This transaction number is already recorded for another payment",
+                status=409,
+                fields={"reference": ("流水号已使用", "Already used")},
+            )
     refunded = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
     paid = bill.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
     due = bill.amount - refunded - paid
@@ -576,9 +589,18 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
         )
     if paid_on > bill.term.ends_on:
         raise invalid("fee.after_term", "paid_on", "缴费日期晚于学期结束", "The payment date is after the term")
-    payment = Payment.objects.create(
-        bill=bill, account=account, amount=value, paid_on=paid_on, reference=(reference or "")[:60], recorded_by=actor
-    )
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                bill=bill, account=account, amount=value, paid_on=paid_on, reference=reference, recorded_by=actor
+            )
+    except IntegrityError:  # the same transaction number recorded at this very moment for another bill
+        raise DomainError(
+            "fee.payment_reference_used",
+            "该流水号已登记为另一笔缴费",
+            "This transaction number is already recorded for another payment",
+            status=409,
+        ) from None
     audit_log(
         actor=actor,
         verb="afterschool.fee_payment_recorded",

@@ -768,7 +768,13 @@ class Payment(models.Model):
         verbose_name = "缴费记录 payment"
         verbose_name_plural = "缴费记录 payments"
         ordering = ["-paid_on", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+            # The bank's transaction number names one payment: the same one sent twice is recorded once.
+            models.UniqueConstraint(
+                fields=["account", "reference"], condition=~Q(reference=""), name="payment_one_per_reference"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.bill} {self.amount}"

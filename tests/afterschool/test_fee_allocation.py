@@ -228,7 +228,14 @@ def test_payments_go_only_into_the_schools_own_account(api_as, scene, school_adm
     body["amount"] = "30.00"
     assert_error(school.post(f"fees/bills/{bill.pk}/payments", body), 422, "fee.overpayment")
     body["amount"] = "24.00"
-    assert school.post(f"fees/bills/{bill.pk}/payments", body).status_code == 201
+    body["reference"] = "BANK-0001"
+    first = school.post(f"fees/bills/{bill.pk}/payments", body)
+    assert first.status_code == 201
+    # The same payment sent again (a retry on a weak signal) is recorded once; the number used for another: 409.
+    assert school.post(f"fees/bills/{bill.pk}/payments", body).json()["id"] == first.json()["id"]
+    assert bill.payments.count() == 1
+    other_bill = Bill.objects.get(student=scene.c2)
+    assert_error(school.post(f"fees/bills/{other_bill.pk}/payments", body), 409, "fee.payment_reference_used")
 
 
 def test_each_role_sees_its_own(
