@@ -689,3 +689,45 @@ def pool_of(term_ids: list[int]) -> dict[int, dict[str, Decimal]]:
             tid = row.get("term_id") or row.get("bill__term_id")
             out[tid][key] = row["s"] or zero
     return out
+
+
+def overview(user, term_name: str | None = None):
+    """Terms the user may read (the bureau: its towns; the district: all), newest first, optionally one term name
+    across schools: a queryset for paging, and `overview_rows` to add the money of one page in four queries."""
+    qs = terms_readable(user).select_related("school__town", "fee_rate").order_by("-starts_on", "school__name", "id")
+    if term_name:
+        qs = qs.filter(name=term_name)
+    return qs
+
+
+def overview_rows(terms: list[Term]) -> list[dict]:
+    from django.db.models import Count, Q
+
+    ids = [t.pk for t in terms]
+    money_in = pool_of(ids)
+    runs: dict[int, AllocationRun] = {}
+    for run in AllocationRun.objects.filter(term_id__in=ids).order_by("id"):
+        runs[run.term_id] = run  # the latest run of each term
+    exemptions = {
+        r["term_id"]: r
+        for r in Exemption.objects.filter(term_id__in=ids)
+        .values("term_id")
+        .annotate(approved=Count("id", filter=Q(status="approved")), waiting=Count("id", filter=Q(status="applied")))
+    }
+    out = []
+    for t in terms:
+        m = money_in[t.pk]
+        run = runs.get(t.pk)
+        rate = getattr(t, "fee_rate", None)
+        out.append(
+            {
+                "term": t,
+                "rate": rate,
+                **m,
+                "pool": m["fees"] - m["refunds"] + m["subsidy"] + m["other"],
+                "run": run,
+                "exemptions_approved": exemptions.get(t.pk, {}).get("approved", 0),
+                "exemptions_waiting": exemptions.get(t.pk, {}).get("waiting", 0),
+            }
+        )
+    return out

@@ -85,6 +85,62 @@ def _run_brief(r: AllocationRun) -> dict:
     return {"id": r.pk, "kind": r.kind, "status": r.status, "pool": _m(r.pool), "adjusts": r.adjusts_id}
 
 
+class OverviewRow(Schema):
+    term_id: int
+    term_name: str
+    school_id: int
+    school_name: str
+    town: str
+    rate: str | None
+    basis: str | None
+    fees: str
+    refunds: str
+    subsidy: str
+    other: str
+    pool: str
+    exemptions_approved: int
+    exemptions_waiting: int
+    allocation: dict | None
+
+
+class OverviewPage(Schema):
+    items: list[OverviewRow]
+    count: int
+
+
+class OverviewFilter(PageParams):
+    term_name: str | None = Field(None, max_length=50)
+
+
+@router.get(
+    "/overview",
+    response={200: OverviewPage, **ERRORS},
+    summary="各校收费与分配一览（教育局：本辖区）Fees and allocations across schools",
+)
+def overview(request, filters: Query[OverviewFilter]):
+    page = paginate(fees.overview(request.auth, filters.term_name), filters)
+    rows = fees.overview_rows(page["items"])
+    return {
+        "items": [
+            {
+                "term_id": r["term"].pk,
+                "term_name": r["term"].name,
+                "school_id": r["term"].school_id,
+                "school_name": r["term"].school.name,
+                "town": r["term"].school.town.name,
+                "rate": _m(r["rate"].amount) if r["rate"] else None,
+                "basis": r["rate"].basis if r["rate"] else None,
+                **{k: _m(r[k]) for k in ("fees", "refunds", "subsidy", "other", "pool")},
+                "exemptions_approved": r["exemptions_approved"],
+                "exemptions_waiting": r["exemptions_waiting"],
+                "allocation": _run_brief(r["run"]) | {"shortfall": _m(r["run"].shortfall)} if r["run"] else None,
+            }
+            for r in rows
+        ],
+        "count": page["count"],
+    }
+
+
 @router.get("/terms/{term_id}", response={200: TermFeesOut, **ERRORS}, summary="学期收费与分配概况 Term fees")
 def term_fees(request, term_id: int):
     term = fees.access_term(request.auth, term_id)

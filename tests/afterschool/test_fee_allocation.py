@@ -399,3 +399,39 @@ def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, sc
     gaps = school.get(f"fees/terms/{t}/attendance-gaps").json()
     assert [(g["programme"], g["date"]) for g in gaps] == [("书法", "2026-09-18")]  # not the 11th: before the roster
     assert_error(school.post(f"fees/terms/{t}/allocations", {}), 409, "allocation.attendance_missing")
+
+
+def test_the_bureau_overview_across_schools(
+    api_as, scene, school_admin_x, school_admin_y, school_y, town_bureau, bureau_staff, parent
+):
+    from afterschool.models import Term
+
+    Exemption.objects.create(student=scene.c1, term=scene.term, school=scene.term.school, kind="exempt", reason="困难")
+    fee_allocation.run_compute(actor=school_admin_x, term_id=scene.term.pk)
+    Term.objects.create(school=school_y, name="2026 秋季短学期", starts_on=date(2026, 9, 7), ends_on=date(2026, 9, 18))
+    row = next(r for r in api_as(town_bureau).get("fees/overview").json()["items"] if r["term_id"] == scene.term.pk)
+    assert (row["fees"], row["pool"], row["rate"], row["exemptions_waiting"]) == ("66.00", "66.00", "3.00", 1)
+    assert row["allocation"]["status"] == "draft" and row["allocation"]["shortfall"] == "86.80"  # 100.00 owed − 20 % of 66.00
+    named = api_as(bureau_staff).get("fees/overview", {"term_name": "2026 秋季短学期"}).json()
+    assert sorted(r["school_name"] for r in named["items"]) == ["X 小学", "Y 小学"]  # the district: every town
+    assert {r["school_name"] for r in api_as(town_bureau).get("fees/overview").json()["items"]} == {"X 小学"}
+    assert {r["school_name"] for r in api_as(school_admin_y).get("fees/overview").json()["items"]} == {"Y 小学"}
+    assert api_as(parent).get("fees/overview").json()["count"] == 0
+
+
+def test_the_overview_costs_the_same_queries_for_10_and_100_terms(api_as, scene, bureau_staff):
+    from afterschool.models import Term
+
+    Term.objects.bulk_create(
+        Term(school=scene.term.school, name=f"学期{i}", starts_on=date(2025, 1, 1), ends_on=date(2025, 2, 1))
+        for i in range(110)
+    )
+    c = api_as(bureau_staff)
+    c.get("fees/overview", {"page_size": 1})
+
+    def count(size):
+        with CaptureQueriesContext(connection) as ctx:
+            assert len(c.get("fees/overview", {"page_size": size}).json()["items"]) == size
+        return len(ctx.captured_queries)
+
+    assert count(10) == count(100)
