@@ -411,7 +411,8 @@ def test_the_bureau_overview_across_schools(
     Term.objects.create(school=school_y, name="2026 秋季短学期", starts_on=date(2026, 9, 7), ends_on=date(2026, 9, 18))
     row = next(r for r in api_as(town_bureau).get("fees/overview").json()["items"] if r["term_id"] == scene.term.pk)
     assert (row["fees"], row["pool"], row["rate"], row["exemptions_waiting"]) == ("66.00", "66.00", "3.00", 1)
-    assert row["allocation"]["status"] == "draft" and row["allocation"]["shortfall"] == "86.80"  # 100.00 owed − 20 % of 66.00
+    # 100.00 owed to the outside person − 20 % of 66.00
+    assert row["allocation"]["status"] == "draft" and row["allocation"]["shortfall"] == "86.80"
     named = api_as(bureau_staff).get("fees/overview", {"term_name": "2026 秋季短学期"}).json()
     assert sorted(r["school_name"] for r in named["items"]) == ["X 小学", "Y 小学"]  # the district: every town
     assert {r["school_name"] for r in api_as(town_bureau).get("fees/overview").json()["items"]} == {"X 小学"}
