@@ -772,8 +772,10 @@ def admission_submit(*, actor, admission: Admission) -> Admission:
     admission = _lock(admission)
     _require_applicant(actor, admission)
     on = today()
-    kinds = set(admission.documents.values_list("kind", flat=True))
+    kinds = list(admission.documents.values_list("kind", flat=True))
     missing = [k for k in REQUIRED_DOCUMENTS if k not in kinds]
+    if kinds.count(AdmissionDocument.Kind.QUALIFICATION) < len(admission.qualifications or []):
+        missing.append(AdmissionDocument.Kind.QUALIFICATION)  # a scan for each qualification declared
     if missing:
         labels = "、".join(AdmissionDocument.Kind(k).label.split(" ")[0] for k in missing)
         raise _invalid(

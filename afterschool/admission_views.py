@@ -179,7 +179,6 @@ def _detail_context(user, admission: Admission) -> dict:
     return {
         "a": admission,
         "documents": documents,
-        "scan_missing": reviewer and _scan_missing(admission, documents),
         "programmes": list(admission.programmes.all()),
         "choices": Programme.objects.filter(school_id=admission.school_id, term__ends_on__gte=services.today())
         .select_related("term")
@@ -293,15 +292,8 @@ def _queue(user):
     )
 
 
-def _scan_missing(admission: Admission, documents) -> bool:
-    """Qualifications declared without a scan of them: shown to the reviewer, who may return the application."""
-    return bool(admission.qualifications) and not any(d.kind == AdmissionDocument.Kind.QUALIFICATION for d in documents)
-
-
 def _queue_page(request, *, message: str = "", status: int = 200, failed: int | None = None):
     rows = list(_queue(request.user)[:200])
-    for a in rows:
-        a.scan_missing = _scan_missing(a, a.documents.all())
     return render(
         request,
         "afterschool/admission/queue.html",

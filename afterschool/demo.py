@@ -392,7 +392,7 @@ def seed_admission() -> None:
                 fee_per_lesson="60.00" if via_institution else None,
                 market_price="100.00" if via_institution else None,
             )
-            for kind in ("photo", "criminal_record", "health", "consent"):
+            for kind in ("photo", "qualification", "criminal_record", "health", "consent"):
                 admission.document_add(actor=applicant, admission=a, kind=kind, upload=_demo_scan())
             admission.admission_submit(actor=applicant, admission=a)
             if state == "admitted":

@@ -72,6 +72,7 @@ def service_data(school, seq: int = 1, name: str = "陈教练", **extra) -> dict
 def add_documents(actor, admission) -> None:
     for kind in (
         AdmissionDocument.Kind.PHOTO,
+        AdmissionDocument.Kind.QUALIFICATION,
         AdmissionDocument.Kind.CRIMINAL_RECORD,
         AdmissionDocument.Kind.HEALTH,
         AdmissionDocument.Kind.CONSENT,

@@ -55,6 +55,10 @@ def test_whole_life_from_submission_to_revocation(
     # The consent form is missing: nothing moves.
     assert_error(me.post(f"{BASE}/{a['id']}/submit"), 422, "admission.documents_missing")
     assert upload(me, a["id"], "consent", pdf_scan()).status_code == 201
+    # So is a scan of the qualification declared.
+    error = assert_error(me.post(f"{BASE}/{a['id']}/submit"), 422, "admission.documents_missing")
+    assert "资质证书" in error["message"] and Admission.objects.get(pk=a["id"]).status == "draft"
+    assert upload(me, a["id"], "qualification", jpeg_scan()).status_code == 201
 
     r = me.post(f"{BASE}/{a['id']}/submit")
     assert r.json()["status"] == "school_review"
@@ -175,7 +179,7 @@ def test_a_renewal_is_completed_submitted_and_admitted(api_as, coach, school_adm
     me = api_as(coach)
     draft = me.post(f"{BASE}/{a.pk}/renew").json()
     assert_error(me.post(f"{BASE}/{draft['id']}/submit"), 422, "admission.documents_missing")
-    for kind in ("photo", "criminal_record", "health", "consent"):
+    for kind in ("photo", "qualification", "criminal_record", "health", "consent"):
         assert upload(me, draft["id"], kind, jpeg_scan()).status_code == 201
     assert_error(me.post(f"{BASE}/{draft['id']}/submit"), 422, "admission.consent_required")
     # A certificate older than allowed is refused and nothing changes.
