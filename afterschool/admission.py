@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role
@@ -377,7 +377,39 @@ def admitted_recheck(*, actor=None) -> dict:
         "checked": Admission.objects.filter(status=S.ADMITTED).count() + suspended,
         "suspended": suspended,
         "in_review_flagged": flagged,
+        "newly_warned": _refresh_register_warnings(actor),
     }
+
+
+def _refresh_register_warnings(actor) -> int:
+    """Name + birth date matches that the register now holds for people admitted or in review: stored on the
+    application for the reviewers and the bureau to judge, and the bureau told once per new match. Nobody is
+    suspended for a mere likeness. The candidates come from one query (the register's (name, birth_date) index)."""
+    alike = ProhibitedPerson.objects.filter(name=OuterRef("person__name"), birth_date=OuterRef("person__birth_date"))
+    candidates = Admission.objects.filter(
+        Exists(alike), status__in=(S.ADMITTED, S.SCHOOL_REVIEW, S.BUREAU_REVIEW, S.RETURNED)
+    ).select_related("person", "school")
+    warned = 0
+    for admission in candidates:
+        person = admission.person
+        _, warnings = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
+        known = {w.get("entry") for w in admission.register_warnings or []}
+        new = [w for w in warnings if w["entry"] not in known]
+        if not new:
+            continue
+        Admission.objects.filter(pk=admission.pk).update(register_warnings=warnings)
+        audit_log(
+            actor=actor, verb="admission.register_warning", obj=admission, data={"entries": [w["entry"] for w in new]}
+        )
+        _notify(
+            admission,
+            bureau_reviewer_ids(admission.school),
+            "register_warning",
+            f"疑似从业禁止人员，请核实：{person.name}",
+            f"Same name and birth date as a register entry: please check {person.masked_id}",
+        )
+        warned += 1
+    return warned
 
 
 def _alert_bureau(admission: Admission) -> None:

@@ -127,6 +127,34 @@ def test_name_and_birth_date_is_a_warning_only(coach, school_admin_x, bureau_sta
     assert a.register_warnings and a.register_warnings[0]["id_last4"] == "1234"
 
 
+def test_a_likeness_added_to_the_register_later_warns_the_bureau_once_and_suspends_nobody(
+    coach, school_admin_x, bureau_staff, term_x
+):
+    a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
+    teacher = make_user("周老师")
+    in_review = services.admission_create(actor=teacher, **service_data(term_x.school, 2, "周老师"))
+    add_documents(teacher, in_review)
+    services.admission_submit(actor=teacher, admission=in_review)
+    assert a.register_warnings == [] and services.admitted_recheck()["newly_warned"] == 0
+    for seq, name in ((91, "陈教练"), (92, "周老师")):  # both born 1998-03-15 like the applicants (id_no), other IDs
+        ProhibitedPerson.objects.create(
+            id_hash=id_number_hash(id_no(seq)),
+            id_last4="4321",
+            name=name,
+            birth_date=date(1998, 3, 15),
+            source="市教委通报",
+            listed_on=date(2026, 11, 1),
+        )
+    assert services.admitted_recheck()["newly_warned"] == 2
+    assert services.admitted_recheck()["newly_warned"] == 0  # told once
+    a.refresh_from_db()
+    in_review.refresh_from_db()
+    assert a.status == "admitted" and in_review.status == "school_review"  # a likeness suspends nobody
+    assert a.register_warnings[0]["id_last4"] == "4321" and in_review.register_warnings[0]["source"] == "市教委通报"
+    assert Notification.objects.filter(recipient=bureau_staff, kind="admission.register_warning").count() == 2
+    assert AuditEvent.objects.filter(verb="admission.register_warning").count() == 2
+
+
 def test_import_rechecks_admitted_people_and_a_hit_suspends_at_once(
     api_as, coach, school_admin_x, bureau_staff, term_x, django_capture_on_commit_callbacks
 ):
