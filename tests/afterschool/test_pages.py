@@ -92,3 +92,13 @@ def test_a_parent_sees_their_childs_timetable_and_attendance_only(schedule, chil
     assert "张小明" in html and "16:00–18:00 阅读社" in html and "缺勤" in html
     other = client_for(other_parent).get("/afterschool/children/").content.decode()
     assert "张小明" not in other and "没有关联的孩子" in other
+
+
+def test_the_start_page_links_to_what_each_user_may_open(school_admin_x, bureau_staff, parent, schedule):
+    school = client_for(school_admin_x).get("/afterschool/").content.decode()
+    assert 'data-testid="fees-link"' in school and 'data-testid="admissions-link"' in school
+    assert 'data-testid="coverage-link"' not in school
+    bureau = client_for(bureau_staff).get("/afterschool/").content.decode()
+    assert 'data-testid="coverage-link"' in bureau and 'data-testid="fees-link"' in bureau
+    home = client_for(parent).get("/afterschool/").content.decode()
+    assert 'data-testid="children-link"' in home and 'data-testid="fees-link"' not in home  # no school of theirs
