@@ -20,7 +20,16 @@ from core.errors import NotFound
 
 from . import attendance as attendance_service
 from . import policy, selectors
-from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Programme, Session
+from .models import (
+    WEEKDAY_LABELS,
+    WEEKDAY_LABELS_EN,
+    Application,
+    Attendance,
+    Bill,
+    Exemption,
+    Programme,
+    Session,
+)
 from .services import sessions_overlap
 
 DAY_START, DAY_END = 15 * 60, 19 * 60  # the grid shows 15:00-19:00, widened to fit earlier or later sessions
@@ -286,7 +295,8 @@ def coverage(request):
 @require_safe
 @_signed_in
 def my_children(request):
-    """A parent's phone page: each child's weekly after-school timetable and the last 30 days of attendance."""
+    """A parent's phone page: each child's weekly after-school timetable, the last 30 days of attendance, and the
+    fees: each term's bill with its reduction, refunds and payments, and the reductions applied for."""
     from datetime import timedelta
 
     today = timezone.localdate()
@@ -316,6 +326,17 @@ def my_children(request):
     pending_of: dict[int, list] = {}
     for a in pending.select_related("programme"):
         pending_of.setdefault(a.student_id, []).append(a)
+    bills_of: dict[int, list] = {}
+    for bill in (
+        Bill.objects.filter(student__in=children)
+        .select_related("term")
+        .prefetch_related("refunds", "payments")
+        .order_by("-term__starts_on")
+    ):
+        bills_of.setdefault(bill.student_id, []).append(bill)
+    exemptions_of: dict[int, list] = {}
+    for exemption in Exemption.objects.filter(student__in=children).select_related("term").order_by("-applied_at"):
+        exemptions_of.setdefault(exemption.student_id, []).append(exemption)
     cards = []
     for child in children:
         mine = sorted(
@@ -330,6 +351,8 @@ def my_children(request):
                 ],
                 "marks": [m for m in marks if m.student_id == child.pk],
                 "pending": pending_of.get(child.pk, []),
+                "bills": bills_of.get(child.pk, []),
+                "exemptions": exemptions_of.get(child.pk, []),
             }
         )
     return render(request, "afterschool/my_children.html", {"cards": cards})

@@ -17,7 +17,7 @@ from afterschool import fee_allocation, fees
 from afterschool.models import AllocationLine, AllocationRun, Attendance, Bill, Exemption, Refund
 from tests.afterschool.conftest import SHANGHAI, make_student
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, outside_staff, take_attendance
-from tests.conftest import assert_error, make_user
+from tests.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -326,6 +326,37 @@ def test_a_parent_withdrawing_after_billing_gets_a_refund_visible_to_them(api_as
     assert (bill["amount"], bill["refunded"], bill["due"]) == ("24.00", "6.00", "18.00")
 
 
+def test_a_parent_sees_the_bill_reduction_refund_and_payment_on_their_page(
+    api_as, client, scene, parent, other_parent, school_admin_x
+):
+    app = scene.apps[("张小明", "美术")]
+    with time_machine.travel(datetime(2026, 9, 10, 10, tzinfo=SHANGHAI), tick=False):
+        assert api_as(parent).post(f"afterschool/applications/{app.pk}/withdraw").status_code == 200
+    fees.exemption_apply(
+        actor=parent, student_id=app.student_id, term_id=scene.term.pk, kind="reduce", amount="2.00", reason="低保家庭"
+    )
+    school = scene.term.school
+    account = fees.account_create(
+        actor=school_admin_x,
+        school_id=school.pk,
+        bank="重庆农村商业银行",
+        account_name=school.name,
+        account_number="6217001234567890",
+    )
+    bill = Bill.objects.get(student_id=app.student_id, term=scene.term)
+    fees.payment_record(
+        actor=school_admin_x, bill_id=bill.pk, account_id=account.pk, amount="18.00", paid_on=date(2026, 9, 11)
+    )
+    client.force_login(parent)
+    html = client.get("/afterschool/children/").content.decode()
+    assert 'data-testid="bills"' in html and scene.term.name in html
+    assert "应缴 <b>24.00</b> 元" in html and "退费 6.00 元（2026-09-11 起退出）"  # the next school day in html
+    assert "已缴 18.00 元 2026-09-11" in html
+    assert "减收 reduction（待学校审批 awaiting the school）" in html
+    client.force_login(other_parent)
+    assert "24.00" not in client.get("/afterschool/children/").content.decode()
+
+
 def test_lessons_are_counted_once_per_session_and_day(scene, school_admin_x):
     # A second mark for the same lesson (another child) does not make two lessons.
     extra = make_student(scene.term.school, scene.c1.school_class)
@@ -335,7 +366,6 @@ def test_lessons_are_counted_once_per_session_and_day(scene, school_admin_x):
     rows = fee_allocation.lessons_by_person([scene.term.pk], scene.term.ends_on)
     per = {(staff, kind): n for _, staff, kind, n in rows}
     assert per[(scene.care_mon.staff_id, "homework_care")] == 4
-    assert make_user  # (helper kept imported for fixtures in this module)
 
 
 def test_the_admin_reads_fee_data_and_cannot_change_it(admin_client, scene, school_admin_x):
