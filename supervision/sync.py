@@ -653,11 +653,13 @@ def _resolve_error(code: str, zh: str, en: str, field: str = "value", status: in
 
 
 def conflict_resolve(
-    *, actor, record_uuid: str, choice: str, value=NO_VALUE, note: str = ""
+    *, actor, record_uuid: str, choice: str, value=NO_VALUE, note: str = "", server_version: int | None = None
 ) -> tuple[VisitRecord, bool]:
     """(record, resolved now). A reviewer (an inspector on the visit, or bureau staff of its town) settles a conflict
     by keeping the server copy, taking the phone's copy, or giving a merged value (answers and acknowledgements).
-    Audited. The same resolution again is answered with the first (nothing changes); another one is a 409."""
+    Audited. The same resolution again is answered with the first (nothing changes); another one is a 409. With
+    `server_version` (the `server_now.version` the reviewer looked at), a server copy changed since is a 409: the
+    reviewer decides again on what is there now."""
     from .inspections import inspections_visible_to
 
     try:
@@ -702,6 +704,16 @@ def conflict_resolve(
             )
         if visit.status == InspectionStatus.CANCELLED:
             raise DomainError("sync.visit_closed", "检查已取消", "The visit is cancelled", status=409)
+        if server_version is not None:
+            now = _server_now(record, visit, _locked_answer(record, visit))
+            if now["version"] != server_version:
+                raise DomainError(
+                    "conflict.server_changed",
+                    "服务器上的内容在您查看后又有变化，请刷新后重新处理",
+                    "The server copy changed after you looked at it: reload and decide again",
+                    status=409,
+                    fields={"server_version": (f"当前版本 {now['version']}", f"now version {now['version']}")},
+                )
         try:
             in_force = _apply_resolution(actor, record, visit, choice, value)
         except Rejected as err:
@@ -746,6 +758,19 @@ def _merged_shape(record: VisitRecord, value):
     if record.kind == VisitRecord.Kind.ANSWER:
         return {"item_code": record.payload.get("item_code"), "value": value}
     return {"acknowledged_by": value.strip() if isinstance(value, str) else value}
+
+
+def _locked_answer(record: VisitRecord, visit: Inspection) -> ChecklistAnswer | None:
+    if record.kind != VisitRecord.Kind.ANSWER:
+        return None
+    return (
+        ChecklistAnswer.objects.select_for_update()
+        .select_related("item")
+        .filter(
+            inspection=visit, item__version_id=visit.checklist_version_id, item__code=record.payload.get("item_code")
+        )
+        .first()
+    )
 
 
 def _apply_resolution(actor, record: VisitRecord, visit: Inspection, choice: str, value) -> dict:

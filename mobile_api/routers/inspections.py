@@ -453,6 +453,9 @@ class ResolveIn(Schema):
     )
     value: Any = Field(None, description="合并后的值（仅 merged）/ the merged value (merged only)")
     note: str = Field("", max_length=500)
+    server_version: int | None = Field(
+        None, ge=0, description="查看时服务器版本（server_now.version），有变化则 409 / the server_now.version you saw"
+    )
 
 
 @router.post(
@@ -463,7 +466,12 @@ class ResolveIn(Schema):
 def resolve_sync_conflict(request, record_uuid: str, body: ResolveIn):
     value = body.value if "value" in body.model_fields_set else sync.NO_VALUE
     record, _ = sync.conflict_resolve(
-        actor=request.auth, record_uuid=record_uuid, choice=body.choice, value=value, note=body.note
+        actor=request.auth,
+        record_uuid=record_uuid,
+        choice=body.choice,
+        value=value,
+        note=body.note,
+        server_version=body.server_version,
     )
     record = sync.conflicts_visible_to(request.auth, resolved=True).get(pk=record.pk)
     return sync.conflict_rows([record])[0]

@@ -223,3 +223,22 @@ def test_two_reviewers_at_once_one_resolution_wins(conflict, team):
     assert AuditEvent.objects.filter(verb="inspection.conflict_resolve").count() == 1
     expected = "na" if won[0][0].resolution == "client" else "no"
     assert answer().value == expected
+
+
+@pytest.mark.django_db
+def test_a_server_copy_changed_after_the_reviewer_looked_is_a_409(api_as, conflict, team, visit):
+    [row] = api_as(team[1]).get("inspections/sync-conflicts").json()["items"]
+    seen = row["server_now"]["version"]
+    # Meanwhile another inspector changes the answer again.
+    [fate] = send(team[1], [record(visit, "answer", {"item_code": "PUB-1", "value": "yes"}, base_version=seen)])
+    assert fate["status"] == "applied"
+    err = assert_error(
+        resolve(api_as(team[1]), conflict, "client", server_version=seen), 409, "conflict.server_changed"
+    )
+    assert "server_version" in err["fields"]
+    assert answer().value == "yes" and not VisitRecord.objects.get(pk=conflict.pk).resolved
+    # Looking again, the reviewer decides on what is there now.
+    [row] = api_as(team[1]).get("inspections/sync-conflicts").json()["items"]
+    r = resolve(api_as(team[1]), conflict, "client", server_version=row["server_now"]["version"])
+    assert r.status_code == 200, r.content
+    assert answer().value == "na"
