@@ -8,27 +8,9 @@ from .context import current_ip
 from .models import AuditEvent
 
 
-def audit_log(
-    *,
-    actor,
-    verb: str,
-    obj: Any = None,
-    object_type: str | None = None,
-    object_id: Any = None,
-    from_state: str = "",
-    to_state: str = "",
-    data: dict | None = None,
-) -> AuditEvent:
-    event = audit_event(
-        actor=actor,
-        verb=verb,
-        obj=obj,
-        object_type=object_type,
-        object_id=object_id,
-        from_state=from_state,
-        to_state=to_state,
-        data=data,
-    )
+def audit_log(**fields) -> AuditEvent:
+    """Store the event that audit_event(**fields) describes, in the caller's transaction."""
+    event = audit_event(**fields)
     event.save()
     return event
 
