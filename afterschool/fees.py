@@ -38,6 +38,7 @@ from core.workdays import WorkingCalendar
 from .models import (
     AllocationRun,
     Application,
+    Attendance,
     Bill,
     Exemption,
     FeeBasis,
@@ -642,13 +643,12 @@ def other_income_add(*, actor, term_id: int, amount, source: str) -> OtherIncome
 
 
 @transaction.atomic
-def not_held_record(*, actor, session_id: int, day: date, reason: str) -> SessionNotHeld:
+def not_held_record(*, actor, session_id: int, day: date, reason: str, term_id: int | None = None) -> SessionNotHeld:
     """The school settles a lesson without attendance by saying it did not take place (it then counts nothing)."""
-    session = (
-        Session.objects.select_related("programme__term")
-        .filter(pk=session_id, school_id__in=admin_school_ids(actor))
-        .first()
-    )
+    sessions = Session.objects.select_related("programme__term").filter(school_id__in=admin_school_ids(actor))
+    if term_id is not None:
+        sessions = sessions.filter(programme__term_id=term_id)
+    session = sessions.filter(pk=session_id).first()
     if session is None:
         raise NotFound("课时安排", "session")
     term = session.programme.term
@@ -673,6 +673,43 @@ def not_held_record(*, actor, session_id: int, day: date, reason: str) -> Sessio
             actor=actor, verb="afterschool.lesson_not_held", obj=row, data={"session_id": session.pk, "date": str(day)}
         )
     return row
+
+
+@transaction.atomic
+def not_held_day(*, actor, term_id: int, day: date, reason: str) -> dict:
+    """A whole day without after-school services (a storm, an exam day): every session of the term meeting that
+    day without attendance is recorded as not held, in one go; those with attendance were held and stay."""
+    term = access_term_for_admin(actor, term_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("fee.reason_required", "reason", "请说明未开课原因", "Give the reason")
+    weekday = school_days_by_term([term])[term.pk].get(day)
+    if weekday is None:
+        raise invalid("fee.not_a_school_day", "date", "该日期不是本学期的上课日", "Not a school day of this term")
+    meeting = Session.objects.filter(
+        programme__term=term, weekday=weekday, first_date__lte=day, last_date__gte=day
+    ).order_by("pk")
+    held = set(Attendance.objects.filter(session__in=meeting, date=day).values_list("session_id", flat=True))
+    known = set(SessionNotHeld.objects.filter(session__in=meeting, date=day).values_list("session_id", flat=True))
+    new = [
+        SessionNotHeld(session_id=pk, date=day, reason=reason[:200], recorded_by=actor)
+        for pk in meeting.values_list("pk", flat=True)
+        if pk not in held and pk not in known
+    ]
+    SessionNotHeld.objects.bulk_create(new)
+    if new:
+        audit_log(
+            actor=actor,
+            verb="afterschool.day_not_held",
+            obj=term,
+            data={"date": str(day), "sessions": [row.session_id for row in new], "reason": reason[:200]},
+        )
+    return {
+        "date": day,
+        "recorded": sorted(row.session_id for row in new),
+        "already_recorded": sorted(known),
+        "held": sorted(held),
+    }
 
 
 def pool_of(term_ids: list[int]) -> dict[int, dict[str, Decimal]]:

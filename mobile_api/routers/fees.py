@@ -206,8 +206,33 @@ def add_other(request, term_id: int, body: OtherIn):
 @router.post("/terms/{term_id}/not-held", response={201: dict, **ERRORS}, summary="登记未开课 A lesson not held")
 def add_not_held(request, term_id: int, body: NotHeldIn):
     fees.access_term_for_admin(request.auth, term_id)
-    row = fees.not_held_record(actor=request.auth, session_id=body.session_id, day=body.date, reason=body.reason)
+    row = fees.not_held_record(
+        actor=request.auth, session_id=body.session_id, day=body.date, reason=body.reason, term_id=term_id
+    )
     return Status(201, {"id": row.pk, "session_id": row.session_id, "date": str(row.date)})
+
+
+class DayNotHeldIn(Schema):
+    date: Date
+    reason: str = Field(..., max_length=200)
+
+
+class DayNotHeldOut(Schema):
+    date: Date
+    recorded: list[int]
+    already_recorded: list[int]
+    held: list[int]
+
+
+@router.post(
+    "/terms/{term_id}/days-not-held",
+    response={200: DayNotHeldOut, **ERRORS},
+    summary="整日未开课 A whole day without after-school services",
+    description="当天本学期所有未考勤的课次登记为未开课；已有考勤的视为已开课。/ Every session of the term meeting "
+    "that day without attendance is recorded as not held; those with attendance were held.",
+)
+def add_day_not_held(request, term_id: int, body: DayNotHeldIn):
+    return fees.not_held_day(actor=request.auth, term_id=term_id, day=body.date, reason=body.reason)
 
 
 class GapOut(Schema):

@@ -14,8 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from afterschool import fee_allocation, fees
-from afterschool.models import AllocationLine, AllocationRun, Attendance, Bill, Exemption, Refund
-from tests.afterschool.conftest import SHANGHAI, make_student
+from afterschool.models import AllocationLine, AllocationRun, Attendance, Bill, Exemption, Refund, Term
+from core.models import AuditEvent
+from tests.afterschool.conftest import SHANGHAI, make_session, make_student
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, outside_staff, take_attendance
 from tests.conftest import assert_error
 
@@ -111,6 +112,41 @@ def test_missing_attendance_blocks_until_settled_as_not_held(api_as, scene, scho
     run = school.post(f"fees/terms/{t}/allocations", {}).json()
     lessons = {ln["name"]: ln["lessons"] for ln in run["lines"]}
     assert lessons == {"王老师": 4, "赵老师": 3, "马画师": 2}  # Tue 15 Sep was not held: it counts nothing
+
+
+def test_a_whole_day_without_services_is_recorded_in_one_go(api_as, scene, school_admin_x, school_admin_y, teacher_x2):
+    # Wednesday 16 September: 王老师's homework care had attendance taken; a reading session that also meets on
+    # Wednesdays did not (a storm warning came in between).
+    school, t = api_as(school_admin_x), scene.term.pk
+    reading = scene.term.programmes.get(name="经典诵读")
+    reading_wed = make_session(reading, teacher_x2, weekday=2, start=(16, 0), end=(17, 0))
+    meeting = {scene.care_wed.pk, reading_wed.pk}
+    r = school.post(f"fees/terms/{t}/days-not-held", {"date": "2026-09-16", "reason": "暴雨红色预警停课"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["held"] == [scene.care_wed.pk] and body["recorded"] == [reading_wed.pk]
+    assert body["already_recorded"] == [] and set(body["held"] + body["recorded"]) == meeting
+    gaps = school.get(f"fees/terms/{t}/attendance-gaps").json()
+    assert not [g for g in gaps if g["date"] == "2026-09-16"]
+    # Again: nothing new; the audit has the one event.
+    again = school.post(f"fees/terms/{t}/days-not-held", {"date": "2026-09-16", "reason": "暴雨"}).json()
+    assert again["recorded"] == [] and again["already_recorded"] == body["recorded"]
+    assert AuditEvent.objects.filter(verb="afterschool.day_not_held").count() == 1
+    # A Saturday of no make-up is not a school day; no reason is refused; another school's admin: 404.
+    assert_error(school.post(f"fees/terms/{t}/days-not-held", {"date": "2026-09-19", "reason": "x"}), 422,
+                 "fee.not_a_school_day")  # fmt: skip
+    assert_error(school.post(f"fees/terms/{t}/days-not-held", {"date": "2026-09-17", "reason": " "}), 422,
+                 "fee.reason_required")  # fmt: skip
+    assert_error(api_as(school_admin_y).post(f"fees/terms/{t}/days-not-held", {"date": "2026-09-17", "reason": "x"}),
+                 404)  # fmt: skip
+
+
+def test_a_session_of_another_term_is_not_recorded_under_this_one(api_as, scene, school_admin_x):
+    other = Term.objects.create(
+        school=scene.term.school, name="2027 春季学期", starts_on=date(2027, 3, 1), ends_on=date(2027, 6, 30)
+    )
+    body = {"session_id": scene.care_tue.pk, "date": "2026-09-15", "reason": "雷雨停课"}
+    assert_error(api_as(school_admin_x).post(f"fees/terms/{other.pk}/not-held", body), 404)
 
 
 def test_a_locked_allocation_never_changes_and_an_adjustment_references_it(api_as, scene, school_admin_x, town_bureau):
