@@ -11,37 +11,20 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from accounts.selectors import region_ids_for
 from core.audit import audit_log
 from core.errors import DomainError
 
 from . import fee_allocation, fee_exports
 from .models import AllocationRun, Term
-from .selectors import BUREAU_ROLES, admin_school_ids, schools_visible_to
+from .selectors import schools_visible_to
 from .views import _signed_in
 
 
-def _sees_all(user, run: AllocationRun) -> bool:
-    return run.school_id in admin_school_ids(user) or run.school.town_id in region_ids_for(user, *BUREAU_ROLES)
-
-
 def _run(user, run_id: int) -> AllocationRun:
-    run = (
-        AllocationRun.objects.filter(school__in=schools_visible_to(user))
-        .select_related("school", "term")
-        .filter(pk=run_id)
-        .first()
-    )
+    run = fee_allocation.runs_visible_to(user).select_related("school", "term").filter(pk=run_id).first()
     if run is None:
         raise Http404
     return run
-
-
-def _lines(user, run: AllocationRun):
-    lines = run.lines.select_related("staff")
-    if _sees_all(user, run):
-        return lines
-    return lines.filter(staff__user=user) | lines.filter(staff__outside_person__user=user)
 
 
 @require_safe
@@ -61,9 +44,9 @@ def terms(request):
 @_signed_in
 def run_page(request, run_id: int):
     run = _run(request.user, run_id)
-    sees_all = _sees_all(request.user, run)
+    sees_all = fee_allocation.sees_every_line(request.user, run)
     figures = [(label, getattr(run, key)) for key, label in fee_exports.FIGURE_LABELS]
-    lines = [(ln, fee_exports.PAY_LABELS[ln.pay_type]) for ln in _lines(request.user, run)]
+    lines = [(ln, fee_exports.PAY_LABELS[ln.pay_type]) for ln in fee_allocation.lines_visible_to(request.user, run)]
     gaps = []
     if run.status == AllocationRun.Status.DRAFT and sees_all:
         gaps = fee_allocation.attendance_gaps([run.term], run.until, limit=20).get(run.term_id, [])
@@ -89,7 +72,7 @@ def statement(request, run_id: int, staff_id: int, fmt: str):
     if fmt not in ("pdf", "xlsx"):
         raise Http404
     run = _run(request.user, run_id)
-    line = _lines(request.user, run).filter(staff_id=staff_id).first()
+    line = fee_allocation.lines_visible_to(request.user, run).filter(staff_id=staff_id).first()
     if line is None:
         raise Http404
     if fmt == "pdf":
@@ -105,7 +88,7 @@ def school_document(request, run_id: int, what: str):
     if what not in ("summary", "payroll"):
         raise Http404
     run = _run(request.user, run_id)
-    if not _sees_all(request.user, run):
+    if not fee_allocation.sees_every_line(request.user, run):
         raise Http404
     if what == "payroll":
         try:

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Role
@@ -712,6 +712,18 @@ def not_held_day(*, actor, term_id: int, day: date, reason: str) -> dict:
     }
 
 
+def pool_total(money: dict[str, Decimal]) -> Decimal:
+    """A term's pool (R-ASS-3): fees charged − refunds + subsidy + other income."""
+    return money["fees"] - money["refunds"] + money["subsidy"] + money["other"]
+
+
+def bills_with_sums(qs):
+    """Bills annotated with `refunded_sum` and `paid_sum` (None when there are none), one subquery each."""
+    refunds = Refund.objects.filter(bill=OuterRef("pk")).values("bill").annotate(s=Sum("amount")).values("s")
+    payments = Payment.objects.filter(bill=OuterRef("pk")).values("bill").annotate(s=Sum("amount")).values("s")
+    return qs.annotate(refunded_sum=Subquery(refunds), paid_sum=Subquery(payments))
+
+
 def pool_of(term_ids: list[int]) -> dict[int, dict[str, Decimal]]:
     """{term id: fees, refunds, subsidy, other}: four GROUP BY queries whatever the number of terms."""
     zero = Decimal("0.00")
@@ -761,7 +773,7 @@ def overview_rows(terms: list[Term]) -> list[dict]:
                 "term": t,
                 "rate": rate,
                 **m,
-                "pool": m["fees"] - m["refunds"] + m["subsidy"] + m["other"],
+                "pool": pool_total(m),
                 "run": run,
                 "exemptions_approved": exemptions.get(t.pk, {}).get("approved", 0),
                 "exemptions_waiting": exemptions.get(t.pk, {}).get("waiting", 0),

@@ -17,8 +17,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from afterschool import fee_allocation, fee_exports, fees
-from afterschool.models import AllocationLine, AllocationRun, Bill, Exemption, Refund
-from afterschool.selectors import admin_school_ids, schools_visible_to
+from afterschool.models import AllocationLine, AllocationRun, Bill, Exemption
 from core.errors import NotFound
 
 from ..pagination import PageParams, paginate
@@ -147,7 +146,6 @@ def term_fees(request, term_id: int):
     rate = getattr(term, "fee_rate", None)
     plan = getattr(term, "allocation_plan", None)
     money = fees.pool_of([term.pk])[term.pk]
-    pool = money["fees"] - money["refunds"] + money["subsidy"] + money["other"]
     bills = Bill.objects.filter(term=term)
     paid = bills.aggregate(s=Sum("payments__amount"))["s"] or Decimal("0.00")
     return {
@@ -161,7 +159,7 @@ def term_fees(request, term_id: int):
             else None
         ),
         **{k: _m(v) for k, v in money.items()},
-        "pool": _m(pool),
+        "pool": _m(fees.pool_total(money)),
         "bills": bills.count(),
         "paid": _m(paid),
         "runs": [_run_brief(r) for r in term.allocation_runs.order_by("id")],
@@ -309,16 +307,6 @@ class BillFilter(PageParams):
     student_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-def _with_sums(qs):
-    from django.db.models import OuterRef, Subquery
-
-    refunds = Refund.objects.filter(bill=OuterRef("pk")).values("bill").annotate(s=Sum("amount")).values("s")
-    from afterschool.models import Payment
-
-    payments = Payment.objects.filter(bill=OuterRef("pk")).values("bill").annotate(s=Sum("amount")).values("s")
-    return qs.annotate(refunded_sum=Subquery(refunds), paid_sum=Subquery(payments))
-
-
 @router.get("/bills", response={200: BillPage, **ERRORS}, summary="账单（家长：本人子女）Bills I may see")
 def list_bills(request, filters: Query[BillFilter]):
     qs = (
@@ -328,13 +316,17 @@ def list_bills(request, filters: Query[BillFilter]):
         qs = qs.filter(term_id=filters.term_id)
     if filters.student_id:
         qs = qs.filter(student_id=filters.student_id)
-    page = paginate(_with_sums(qs), filters)
+    page = paginate(fees.bills_with_sums(qs), filters)
     return {"items": [_bill_out(b) for b in page["items"]], "count": page["count"]}
 
 
 @router.get("/bills/{bill_id}", response={200: BillOut, **ERRORS}, summary="账单 A bill")
 def get_bill(request, bill_id: int):
-    bill = _with_sums(fees.bills_visible_to(request.auth).select_related("student", "term")).filter(pk=bill_id).first()
+    bill = (
+        fees.bills_with_sums(fees.bills_visible_to(request.auth).select_related("student", "term"))
+        .filter(pk=bill_id)
+        .first()
+    )
     if bill is None:
         raise NotFound("账单", "bill")
     return _bill_out(bill)
@@ -555,32 +547,6 @@ def _run_out(run: AllocationRun, lines) -> dict:
     }
 
 
-def _runs_visible(user):
-    return AllocationRun.objects.filter(school__in=schools_visible_to(user))
-
-
-def _lines_visible(user, run: AllocationRun):
-    """School admins and the bureau see every line; a teacher (or outside person) only their own."""
-    lines = run.lines.all()
-    if run.school_id in admin_school_ids(user) or run.school.town_id in _reader_towns(user):
-        return lines
-    return lines.filter(staff__user=user) | lines.filter(staff__outside_person__user=user)
-
-
-def _reader_towns(user):
-    from accounts.selectors import region_ids_for
-    from afterschool.selectors import BUREAU_ROLES
-
-    return region_ids_for(user, *BUREAU_ROLES)
-
-
-def _access_run(user, run_id: int) -> AllocationRun:
-    run = _runs_visible(user).select_related("school", "term").filter(pk=run_id).first()
-    if run is None:
-        raise NotFound("分配", "allocation")
-    return run
-
-
 @router.post(
     "/terms/{term_id}/allocations",
     response={200: RunOut, **ERRORS},
@@ -593,8 +559,8 @@ def compute_allocation(request, term_id: int, body: ComputeIn):
 
 @router.get("/allocations/{run_id}", response={200: RunOut, **ERRORS}, summary="分配 An allocation run")
 def get_allocation(request, run_id: int):
-    run = _access_run(request.auth, run_id)
-    return _run_out(run, _lines_visible(request.auth, run))
+    run = fee_allocation.access_run(request.auth, run_id)
+    return _run_out(run, fee_allocation.lines_visible_to(request.auth, run))
 
 
 def _step(request, run_id: int, fn):
@@ -638,8 +604,8 @@ def _file(content: bytes, content_type: str, filename: str) -> HttpResponse:
 
 
 def _line_of(request, run_id: int, staff_id: int) -> tuple[AllocationRun, AllocationLine]:
-    run = _access_run(request.auth, run_id)
-    line = _lines_visible(request.auth, run).filter(staff_id=staff_id).first()
+    run = fee_allocation.access_run(request.auth, run_id)
+    line = fee_allocation.lines_visible_to(request.auth, run).filter(staff_id=staff_id).first()
     if line is None:
         raise NotFound("结算单", "statement")
     return run, line
@@ -668,8 +634,8 @@ def statement_xlsx(request, run_id: int, staff_id: int):
 
 
 def _run_for_school_docs(request, run_id: int) -> AllocationRun:
-    run = _access_run(request.auth, run_id)
-    if run.school_id not in admin_school_ids(request.auth) and run.school.town_id not in _reader_towns(request.auth):
+    run = fee_allocation.access_run(request.auth, run_id)
+    if not fee_allocation.sees_every_line(request.auth, run):
         raise NotFound("分配", "allocation")
     return run
 
