@@ -116,13 +116,36 @@ def is_reviewer(user, admission: Admission) -> bool:
     return is_school_reviewer(user, admission) or is_bureau_reviewer(user, admission)
 
 
-def admissions_visible_to(user):
-    """Applicants see their own (an institution's staff those of their institution), school admins those for their
-    school, bureau staff those for schools in their towns."""
+def _applied_by(user) -> Q:
     q = Q(applicant=user)
     inst = institution_ids_for(user)
     if inst:
         q |= Q(institution_id__in=inst)
+    return q
+
+
+def applications_of(user):
+    """The applicant's own applications (an institution's staff: those of their institution)."""
+    return Admission.objects.filter(_applied_by(user))
+
+
+def awaiting_review_by(user):
+    """Applications at this reviewer's step: a school's admins those of their school in school review, the bureau
+    those of schools in its towns in bureau review. None for someone who reviews nothing."""
+    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
+    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES)
+    q = Q(pk__in=[])
+    if schools:
+        q |= Q(status=S.SCHOOL_REVIEW, school_id__in=schools)
+    if towns:
+        q |= Q(status=S.BUREAU_REVIEW, school__town_id__in=towns)
+    return Admission.objects.filter(q) if schools or towns else None
+
+
+def admissions_visible_to(user):
+    """Applicants see their own (an institution's staff those of their institution), school admins those for their
+    school, bureau staff those for schools in their towns."""
+    q = _applied_by(user)
     schools = school_ids_for(user, Role.SCHOOL_ADMIN)
     if schools:
         q |= Q(school_id__in=schools)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -71,14 +70,6 @@ def _status(exc: DomainError) -> int:
 # --- The applicant -------------------------------------------------------------------------------------------------
 
 
-def _mine(user):
-    q = Q(applicant=user)
-    inst = institution_ids_for(user)
-    if inst:
-        q |= Q(institution_id__in=inst)
-    return Admission.objects.filter(q)
-
-
 def _is_reviewer_somewhere(user) -> bool:
     return bool(school_ids_for(user, Role.SCHOOL_ADMIN) or region_ids_for(user, *services.REVIEWER_BUREAU_ROLES))
 
@@ -88,7 +79,9 @@ def _is_reviewer_somewhere(user) -> bool:
 def mine(request):
     """The applicant's applications (an institution's staff: those of their institution) and where each stands."""
     rows = list(
-        _mine(request.user).select_related("person", "school", "institution").order_by("-created_at", "-id")[:200]
+        services.applications_of(request.user)
+        .select_related("person", "school", "institution")
+        .order_by("-created_at", "-id")[:200]
     )
     return render(
         request,
@@ -100,7 +93,7 @@ def mine(request):
 def _prefill(user) -> dict:
     """The new form starts from the applicant's last application (the ID number is typed again: the platform keeps
     only a keyed hash of it)."""
-    last = _mine(user).select_related("person").order_by("-created_at", "-id").first()
+    last = services.applications_of(user).select_related("person").order_by("-created_at", "-id").first()
     if last is None:
         return {"paid": True, "qualifications": _qualification_rows([])}
     return {
@@ -275,18 +268,11 @@ def detail(request, admission_id: int):
 
 
 def _queue(user):
-    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
-    towns = region_ids_for(user, *services.REVIEWER_BUREAU_ROLES)
-    if not schools and not towns:
+    awaiting = services.awaiting_review_by(user)
+    if awaiting is None:
         raise NotFound("审核队列", "review queue")
-    q = Q(pk__in=[])
-    if schools:
-        q |= Q(status=S.SCHOOL_REVIEW, school_id__in=schools)
-    if towns:
-        q |= Q(status=S.BUREAU_REVIEW, school__town_id__in=towns)
     return (
-        Admission.objects.filter(q)
-        .select_related("person", "school__town", "institution")
+        awaiting.select_related("person", "school__town", "institution")
         .prefetch_related("documents", "programmes")
         .order_by("submitted_at", "id")
     )
