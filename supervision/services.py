@@ -380,13 +380,18 @@ def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
     complaint.save()
     complaint.tracking_number = tracking_number(day, complaint.pk)
     Complaint.objects.filter(pk=complaint.pk).update(tracking_number=complaint.tracking_number)
+    _name_the_complaint(complaint, event, inbox)
+    event.save()
+    Notification.objects.bulk_create(inbox)
+
+
+def _name_the_complaint(complaint: Complaint, event, inbox: list) -> None:
+    """The audit event and inbox rows carry the complaint's id and tracking number, known once it is stored."""
     event.object_id = str(complaint.pk)
     event.data["tracking_number"] = complaint.tracking_number
-    event.save()
     for row in inbox:
         row.object_id = str(complaint.pk)
         row.title += complaint.tracking_number
-    Notification.objects.bulk_create(inbox)
 
 
 def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox: list) -> None:
@@ -440,11 +445,9 @@ def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox
         complaint.pk, complaint.tracking_number, inbox_ids = cursor.fetchone()
     inbox_ids = dict(inbox_ids or [])
     complaint._state.adding, complaint._state.db = False, connection.alias
-    event.object_id = str(complaint.pk)
-    event.data["tracking_number"] = complaint.tracking_number
+    _name_the_complaint(complaint, event, inbox)  # as the statement stored them, for the pushes
     for row in inbox:
-        row.pk, row.object_id = inbox_ids[row.recipient_id], str(complaint.pk)
-        row.title += complaint.tracking_number
+        row.pk = inbox_ids[row.recipient_id]
 
 
 def _store_photos(complaint: Complaint, photos: list, checked: list, stored: list[str]) -> None:
