@@ -17,7 +17,12 @@ urlpatterns = [
 ]
 
 if settings.BENCH_ENDPOINTS:
-    urlpatterns.append(path("bench/bare", core_views.bench_bare, name="bench-bare"))
+    from core import bench_views
+
+    urlpatterns += [
+        path("bench/bare", bench_views.bench_bare, name="bench-bare"),
+        path("bench/bare-insert", bench_views.bench_bare_insert, name="bench-bare-insert"),
+    ]
 
 handler404 = "core.views.handler404"
 handler500 = "core.views.handler500"

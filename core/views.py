@@ -61,11 +61,6 @@ def readyz(request):
     return JsonResponse({"status": "ok", "checks": results})
 
 
-def bench_bare(request):
-    """The yardstick of bench/: the cheapest Django JSON answer, measured in the same run as real endpoints."""
-    return JsonResponse({"ok": True})
-
-
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return json_error(request, 404)

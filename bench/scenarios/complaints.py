@@ -3,7 +3,8 @@
 
 Rows:
 - `POST /api/v1/complaints` (JSON, no photos) by a parent, a new Idempotency-Key per request: each request files a
-  real complaint (tracking number, routing to a handler, audit event, inbox row and push). Goal ≥ 0.25 of bare.
+  real complaint (tracking number, routing to a handler, audit event, inbox row and push). Goal ≥ 0.3 of
+  bare-insert (a durable write cannot beat the disk; the ratio to bare is reported too).
 - `GET /api/v1/complaints?page_size=50`: the handler's list, 50 rows of a town with a few hundred complaints.
   Goal ≥ 0.3 of bare.
 
@@ -47,7 +48,8 @@ ENDPOINTS = [
         "POST /api/v1/complaints",
         "/api/v1/complaints",
         {"Authorization": "Bearer {complaint_parent_token}"},
-        goal=0.25,
+        goal=0.3,
+        yardstick="bare-insert",
         method="POST",
         body=FILING_BODY,
         unique_headers=("Idempotency-Key",),
