@@ -601,3 +601,44 @@ def _as_input(kind: str, stored: dict) -> dict:
     if kind == ChangeProposal.Kind.STAFF:
         data["_hashed_id"] = (data.pop("id_number_hash", None), data.pop("id_number_last4", None))
     return data
+
+
+def token_rotate(*, actor, institution_id: int, reason: str) -> VerificationToken:
+    """A new token for an institution (its poster was forged or leaked): the old one is revoked but kept, so a scan
+    of an old poster says "not valid". Bureau staff of the institution's town only. The poster is rebuilt after
+    commit and the institution's staff are told to print the new one."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(
+            "institution.reason_required",
+            "请填写更换原因",
+            "A reason is required",
+            status=422,
+            fields={"reason": ("必填", "Required")},
+        )
+    with transaction.atomic():
+        institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
+        if institution is None:
+            raise NotFound("机构", "institution")
+        _require_editor(actor, institution.town_id)
+        now = timezone.now()
+        old = VerificationToken.objects.select_for_update().filter(institution=institution, revoked_at__isnull=True)
+        old_ids = list(old.values_list("pk", flat=True))
+        # Conditional on still being live: a concurrent rotation (SQLite has no row locks) revokes nothing twice.
+        VerificationToken.objects.filter(pk__in=old_ids, revoked_at__isnull=True).update(revoked_at=now)
+        new = VerificationToken.objects.create(institution=institution)
+        audit_log(
+            actor=actor,
+            verb="institution.token_rotate",
+            obj=institution,
+            data={"reason": reason[:300], "revoked_token_ids": old_ids, "new_token_id": new.pk},
+        )
+        notify(
+            recipients=_staff_user_ids(institution),
+            kind="institution.token_rotated",
+            title="机构核验二维码已更换，请打印并张贴新海报",
+            body=reason[:300],
+            obj=institution,
+        )
+        _schedule_poster(institution)
+    return new

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from core.errors import DomainError
 from institutions import posters, public_cache, selectors, verification
+from institutions import services as institution_services
 from institutions.models import Poster
 from institutions.tasks import build_poster
 
@@ -183,7 +184,7 @@ def poster_png(request, institution_id: int):
 )
 def rotate_token(request, institution_id: int, payload: RotateIn):
     selectors.access_institution_record(request.auth, institution_id)  # 404 for those who may not see it
-    token = verification.token_rotate(actor=request.auth, institution_id=institution_id, reason=payload.reason)
+    token = institution_services.token_rotate(actor=request.auth, institution_id=institution_id, reason=payload.reason)
     return {
         "institution_id": institution_id,
         "created_at": token.created_at,

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
+from institutions import services as institution_services
 from institutions import verification
 from institutions.models import Course, EscrowAccount, FeePackage, Institution, StaffMember, Status
 from tests.conftest import DISTRICT, TOWN_A, make_user, region
@@ -133,7 +134,7 @@ def test_a_rotated_code_warns_in_red_and_an_unknown_one_too(live_server, phone, 
     institution = make_institution("涪陵区被仿冒的培训学校")
     old = verification.live_token(institution).token
     staff = make_user("科员", "bureau_staff", region=region(DISTRICT))
-    verification.token_rotate(actor=staff, institution_id=institution.pk, reason="发现仿冒海报")
+    institution_services.token_rotate(actor=staff, institution_id=institution.pk, reason="发现仿冒海报")
 
     response = phone.goto(f"{live_server.url}/v/{old}")
     assert response.status == 200  # a code that was real once: the warning is the answer

@@ -7,8 +7,7 @@ import pytest
 
 from institutions import public_cache
 from institutions.models import ScanCount
-from institutions.services import institution_change_status
-from institutions.verification import token_rotate
+from institutions.services import institution_change_status, token_rotate
 from tests.conftest import ApiClient, assert_error
 from tests.institutions.helpers import make_institution
 
