@@ -1,13 +1,13 @@
 """Races a phone on a weak signal makes happen: the same refresh token or SMS code sent twice at once."""
 
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from accounts.models import SmsCode, User
 from accounts.services import _code_hash, auth_refresh, parent_register
 from core.errors import DomainError
+from tests.concurrency import race
 from tests.conftest import login_tokens
 
 pytestmark = [
@@ -16,26 +16,6 @@ pytestmark = [
 ]
 
 
-def race(fn, n=4):
-    """Run fn in n threads released together; return what each returned or raised."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def worker(i):
-        barrier.wait()
-        try:
-            results[i] = fn()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_one_refresh_token_used_twice_at_once_gives_one_new_pair(parent):

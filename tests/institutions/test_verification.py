@@ -12,7 +12,6 @@ else 404.
 from __future__ import annotations
 
 import io
-import threading
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 import zxingcpp
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -41,6 +40,7 @@ from institutions.models import (
     Status,
     VerificationToken,
 )
+from tests.concurrency import race
 from tests.conftest import TOWN_A, TOWN_B, assert_error, make_user, region
 
 pytestmark = pytest.mark.django_db
@@ -279,23 +279,8 @@ def test_first_scans_racing_lose_no_count():
     institution = make_institution()
     row = verification.live_token(institution)
     n = 6
-    barrier = threading.Barrier(n)
-    errors = []
-
-    def scan():
-        barrier.wait()
-        try:
-            verification.record_scan(row)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=scan) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results = race(lambda: verification.record_scan(row), n=n)
+    errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
     assert list(ScanCount.objects.filter(token=row).values_list("count", flat=True)) == [n]
 

@@ -2,13 +2,13 @@
 complaint at the same moment, many parents filing at once (tracking numbers never collide). Real concurrent
 transactions need PostgreSQL: the production lane."""
 
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from core.models import AuditEvent
 from supervision.models import Complaint
+from tests.concurrency import race
 from tests.conftest import ApiClient, login_tokens, make_user
 
 from .conftest import complaint_body, new_key
@@ -19,26 +19,6 @@ pytestmark = [
 ]
 
 
-def race(fns):
-    """Run each fn in its own thread, released together; return what each returned or raised."""
-    barrier = threading.Barrier(len(fns))
-    results = [None] * len(fns)
-
-    def worker(i):
-        barrier.wait()
-        try:
-            results[i] = fns[i]()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_the_same_complaint_filed_four_times_at_once_is_filed_once(parent, registered):

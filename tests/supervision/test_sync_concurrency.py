@@ -5,13 +5,12 @@ lost update; two draws of one plan at once give one draw. Real concurrent transa
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from supervision import inspections, sync
 from supervision.models import ChecklistAnswer, PlanDraw, VisitRecord
+from tests.concurrency import race
 from tests.supervision.inspection_fixtures import make_plan, premises, record, team, visit  # noqa: F401
 
 pytestmark = [
@@ -20,25 +19,6 @@ pytestmark = [
 ]
 
 
-def race(fns):
-    barrier = threading.Barrier(len(fns))
-    results = [None] * len(fns)
-
-    def worker(i):
-        barrier.wait()
-        try:
-            results[i] = fns[i]()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_the_same_batch_twice_at_once_is_one_copy(visit, team):

@@ -5,16 +5,16 @@ Audited; the same resolution again changes nothing, another one is a 409; others
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from accounts.models import Role
 from core.models import AuditEvent, Notification
 from supervision import sync
 from supervision.models import ChecklistAnswer, Inspection, VisitRecord
+from tests.concurrency import race
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, assert_error, make_user, region
 from tests.supervision.inspection_fixtures import FAR, NEARBY, premises, record, team, visit  # noqa: F401
 
@@ -199,23 +199,10 @@ def test_the_conflict_list_costs_the_same_for_10_and_100_rows(api_as, visit, tea
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: production lane")
 def test_two_reviewers_at_once_one_resolution_wins(conflict, team):
-    barrier = threading.Barrier(2)
-    results = [None, None]
+    def resolve(i, choice):
+        return sync.conflict_resolve(actor=team[i], record_uuid=str(conflict.client_uuid), choice=choice)
 
-    def worker(i, choice):
-        barrier.wait()
-        try:
-            results[i] = sync.conflict_resolve(actor=team[i], record_uuid=str(conflict.client_uuid), choice=choice)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in ((0, "client"), (1, "server"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    results = race([lambda: resolve(0, "client"), lambda: resolve(1, "server")])
     won = [r for r in results if isinstance(r, tuple)]
     lost = [r for r in results if not isinstance(r, tuple)]
     assert len(won) == 1 and won[0][1] is True, results
