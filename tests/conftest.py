@@ -21,15 +21,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from accounts import sms
-from accounts.models import Membership, Region, Role, User
-from afterschool.models import School
+from accounts import scope, sms
+from accounts.models import Role, User
 from institutions import public_cache
 from institutions.models import Institution
+from tests.factories import PASSWORD, MembershipFactory, SchoolFactory, UserFactory, region
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_LANE = bool(os.environ.get("REDIS_URL"))
-PASSWORD = "Correct-Horse-42"
 
 TOWN_A = "500102006"  # 敦仁街道
 TOWN_B = "500102011"  # 李渡街道
@@ -95,6 +94,7 @@ def _isolation(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     cache.clear()
     public_cache._cache.clear()
+    scope.clear_caches()
     _clear_process_caches()
     sms.outbox.clear()
     settings.SMS_BACKEND = "accounts.sms.LocmemSmsBackend"
@@ -123,36 +123,24 @@ def _clear_process_caches() -> None:
 # --- Personas ------------------------------------------------------------------------------------------------------
 
 
-def region(code: str) -> Region:
-    if not Region.objects.exists():
-        # Transactional tests empty the tables afterwards, data migrations' rows included: load them again.
-        import importlib
-
-        from django.apps import apps
-
-        importlib.import_module("accounts.migrations.0003_load_fuling_divisions").load(apps, None)
-    return Region.objects.get(code=code, valid_to__isnull=True)
-
-
 def make_user(
     name: str, role: str | None = None, *, phone: str | None = None, username: str | None = None, **scope
 ) -> User:
-    user = User.objects.create_user(
-        username=username or f"u{uuid.uuid4().hex[:10]}", phone=phone, name=name, password=PASSWORD
-    )
+    """A user signing in with PASSWORD, holding `role` where `scope` says (region=, school= or institution=)."""
+    user = UserFactory(name=name, phone=phone, **({"username": username} if username else {}))
     if role:
-        Membership.objects.create(user=user, role=role, **scope)
+        MembershipFactory(user=user, role=role, **scope)
     return user
 
 
 @pytest.fixture
 def school_x(db):
-    return School.objects.create(name="X 小学", town=region(TOWN_A))
+    return SchoolFactory(name="X 小学", town=region(TOWN_A))
 
 
 @pytest.fixture
 def school_y(db):
-    return School.objects.create(name="Y 小学", town=region(TOWN_B))
+    return SchoolFactory(name="Y 小学", town=region(TOWN_B))
 
 
 @pytest.fixture
