@@ -34,7 +34,7 @@ from .models import (
 )
 from .phones import normalize_mainland_mobile
 from .sms import send_sms
-from .throttle import check_login_allowed, clear_login_failures, record_login_failure
+from .throttle import check_login_allowed, clear_login_failures, login_subject, record_login_failure
 
 ACCESS_PREFIX = "sja_"
 REFRESH_PREFIX = "sjr_"
@@ -69,14 +69,15 @@ INVALID_CREDENTIALS = (
 
 
 def auth_login(*, identifier: str, password: str, device: str = "", ip: str | None = None) -> TokenPair:
-    check_login_allowed(identifier, ip)
     user = find_login_user(identifier)
+    subject = login_subject(identifier, user)  # every spelling of one account counts toward one limit
+    check_login_allowed(subject, ip)
     if user is None:
         User().set_password(password)  # same work as a real check, so timing does not reveal who exists
     if user is None or not user.is_active or not user.check_password(password):
-        record_login_failure(identifier, ip)
+        record_login_failure(subject, ip)
         raise DomainError(*INVALID_CREDENTIALS, status=401)
-    clear_login_failures(identifier)
+    clear_login_failures(subject)
     now = timezone.now()
     with transaction.atomic():
         refresh_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)

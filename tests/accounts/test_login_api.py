@@ -194,3 +194,27 @@ def test_success_resets_the_account_counter(anon, parent, settings):
     for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT - 1):
         login(anon, "13800000001", "wrong-pass")
     assert login(anon, "13800000001").status_code == 200
+
+
+def test_the_lockout_follows_the_account_not_its_spelling(anon, make_parent_with_username, settings):
+    """Four spellings of one account (three of its phone and its username) share one count of 5."""
+    user = make_parent_with_username
+    spellings = ["13900000006", "+8613900000006", "139 0000 0006", user.username]
+    tries = [spellings[i % 4] for i in range(settings.LOGIN_FAILURES_PER_ACCOUNT)]
+    for spelling in tries:
+        assert_error(login(anon, spelling, "wrong-pass"), 401, "auth.invalid_credentials")
+    for spelling in spellings:  # locked in every spelling, even with the right password
+        assert_error(login(anon, spelling), 429, "auth.too_many_attempts")
+
+
+def test_unknown_phone_numbers_are_counted_in_their_canonical_form(anon, settings):
+    for i in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+        login(anon, ["13700000009", "+86 137 0000 0009"][i % 2], "wrong-pass")
+    assert_error(login(anon, "0086-137-0000-0009", "x"), 429, "auth.too_many_attempts")
+
+
+@pytest.fixture
+def make_parent_with_username(db):
+    from accounts.models import Role
+
+    return make_user("王家长", Role.PARENT, phone="13900000006", username="wangjz")
