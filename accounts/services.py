@@ -28,6 +28,7 @@ from .models import (
     AccessToken,
     AuthSession,
     Membership,
+    RetiredRefreshToken,
     Role,
     SmsCode,
     User,
@@ -96,11 +97,24 @@ def auth_login(*, identifier: str, password: str, device: str = "", ip: str | No
 
 
 def auth_refresh(*, refresh_token: str) -> TokenPair:
-    """Rotates the refresh token: the old one serves once. Two refreshes racing with one token: one wins."""
+    """Rotates the refresh token: the old one serves once. Two refreshes racing with one token: one wins.
+
+    A session is a token family: a refresh token presented again after it was exchanged means someone else holds a
+    copy (the thief may have refreshed first), so the whole session is revoked, the newest refresh token and its
+    access tokens with it, and both parties must sign in again."""
     now = timezone.now()
     old_hash = hash_token(refresh_token or "")
     session = AuthSession.objects.select_related("user").filter(refresh_hash=old_hash).first()
     if session is None:
+        retired = RetiredRefreshToken.objects.select_related("session__user").filter(token_hash=old_hash).first()
+        if retired is not None:
+            _revoke_family(retired.session)
+            raise DomainError(
+                "auth.refresh_reused",
+                "刷新令牌已被使用过，为安全起见该登录已注销，请重新登录",
+                "This refresh token was already used; the session is signed out for safety. Sign in again",
+                status=401,
+            )
         raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
     if session.revoked_at is not None or not session.user.is_active:
         raise DomainError("auth.token_revoked", "登录已失效，请重新登录", "Signed out; sign in again", status=401)
@@ -116,6 +130,9 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
         )
         if not won:
             raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
+        RetiredRefreshToken.objects.create(
+            token_hash=old_hash, session=session, retired_at=now, expires_at=session.refresh_expires_at
+        )
         access_raw, access_expires = _new_access_token(session, now)
         AccessToken.objects.filter(session=session, expires_at__lte=now).delete()  # keep the table small
     return TokenPair(access_raw, access_expires, new_raw, new_expires, session)
@@ -162,6 +179,20 @@ def _revoke_sessions(sessions, reason: str) -> list[int]:
 
         transaction.on_commit(close_sockets)
     return ids
+
+
+def _revoke_family(session: AuthSession) -> None:
+    """Committed before the refusal is raised: the revocation must outlive the failed request."""
+    with transaction.atomic():
+        if _revoke_sessions(AuthSession.objects.filter(pk=session.pk), "refresh_reused"):
+            audit_log(
+                actor=None,
+                verb="auth.refresh_reused",
+                obj=session,
+                from_state="active",
+                to_state="revoked",
+                data={"user": session.user_id},
+            )
 
 
 @transaction.atomic

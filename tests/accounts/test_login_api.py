@@ -106,7 +106,30 @@ def test_expired_access_token_is_401_and_refresh_gives_a_new_one(anon, parent):
 def test_a_refresh_token_serves_once(anon, parent):
     body = login(anon, "13800000001").json()
     assert anon.post("auth/refresh", {"refresh_token": body["refresh_token"]}).status_code == 200
-    assert_error(anon.post("auth/refresh", {"refresh_token": body["refresh_token"]}), 401, "auth.invalid_refresh")
+    assert_error(anon.post("auth/refresh", {"refresh_token": body["refresh_token"]}), 401, "auth.refresh_reused")
+
+
+def test_an_unknown_refresh_token_is_invalid(anon, parent):
+    assert_error(anon.post("auth/refresh", {"refresh_token": "sjr_never-issued"}), 401, "auth.invalid_refresh")
+
+
+def test_a_reused_refresh_token_revokes_its_whole_session(anon, parent):
+    """A thief copies the refresh token and refreshes first; when the phone then presents the same (now rotated)
+    token, the whole family goes: the thief's newest refresh token and its access token, and the phone's own."""
+    stolen = login(anon, "13800000001").json()
+    other_device = ApiClient(login(anon, "13800000001").json()["access_token"])
+    thief = anon.post("auth/refresh", {"refresh_token": stolen["refresh_token"]}).json()
+    assert ApiClient(thief["access_token"]).get("me").status_code == 200
+
+    assert_error(anon.post("auth/refresh", {"refresh_token": stolen["refresh_token"]}), 401, "auth.refresh_reused")
+
+    assert_error(ApiClient(thief["access_token"]).get("me"), 401, "auth.token_revoked")
+    assert_error(anon.post("auth/refresh", {"refresh_token": thief["refresh_token"]}), 401, "auth.token_revoked")
+    assert_error(ApiClient(stolen["access_token"]).get("me"), 401, "auth.token_revoked")
+    session = AuthSession.objects.get(refresh_hash=hash_token(thief["refresh_token"]))
+    assert session.revoked_reason == "refresh_reused"
+    assert AuditEvent.objects.filter(verb="auth.refresh_reused", object_id=str(session.pk)).exists()
+    assert other_device.get("me").status_code == 200  # another sign-in of the same person is another family
 
 
 def test_expired_refresh_token_is_refused(anon, parent):
