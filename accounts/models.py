@@ -268,6 +268,7 @@ class SmsCode(models.Model):
         verbose_name = "短信验证码 SMS code"
         verbose_name_plural = "短信验证码 SMS codes"
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["ip", "created_at"], name="smscode_ip_created")]  # per-address limits
 
     def __str__(self):
         return f"{mask_phone(self.phone)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -243,30 +244,59 @@ def _phone_or_error(raw: str) -> str:
     return phone
 
 
+def _sms_limits(phone: str, ip: str | None) -> list[tuple[dict, timedelta, int, str, str]]:
+    """(rows counted, window, limit, message zh, message en): per phone and per client address, per hour and per day
+    (each SMS costs money; a script may rotate phones, or addresses, not both without limit)."""
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    phone_hour = ("验证码发送过于频繁，请一小时后再试", "Too many codes sent to this phone; try again in an hour")
+    phone_day = ("该手机号今日验证码已达上限，请明天再试", "Too many codes for this phone today; try again tomorrow")
+    address = ("当前网络获取验证码过于频繁，请稍后再试", "Too many codes requested from this address; try again later")
+    limits = [
+        ({"phone": phone}, hour, settings.SMS_CODES_PER_PHONE_PER_HOUR, *phone_hour),
+        ({"phone": phone}, day, settings.SMS_CODES_PER_PHONE_PER_DAY, *phone_day),
+    ]
+    if ip:
+        limits += [
+            ({"ip": ip}, hour, settings.SMS_CODES_PER_ADDRESS_PER_HOUR, *address),
+            ({"ip": ip}, day, settings.SMS_CODES_PER_ADDRESS_PER_DAY, *address),
+        ]
+    return limits
+
+
+def _check_sms_limits(phone: str, ip: str | None, now: datetime) -> None:
+    for rows, window, limit, message_zh, message_en in _sms_limits(phone, ip):
+        recent = SmsCode.objects.filter(**rows, created_at__gt=now - window).order_by("-created_at")
+        nth_newest = list(recent.values_list("created_at", flat=True)[limit - 1 : limit])
+        if nth_newest:  # `limit` codes in the window already: wait until the oldest of them leaves it
+            wait = max(1, math.ceil((nth_newest[0] + window - now).total_seconds()))
+            raise DomainError(
+                "auth.sms_rate_limited", message_zh, message_en, status=429, headers={"Retry-After": str(wait)}
+            )
+
+
 def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: str | None = None) -> SmsCode:
+    """Sends a sign-up code. A number that already has an account is answered exactly alike (same status, body,
+    limits, one SMS and one stored code): its SMS says the account exists and carries no code, so the caller learns
+    nothing about the number unless they hold the phone."""
     phone = _phone_or_error(phone)
     now = timezone.now()
     with transaction.atomic():
-        sent_last_hour = SmsCode.objects.filter(phone=phone, created_at__gt=now - timedelta(hours=1)).count()
-        if sent_last_hour >= settings.SMS_CODES_PER_PHONE_PER_HOUR:
-            raise DomainError(
-                "auth.sms_rate_limited",
-                "验证码发送过于频繁，请一小时后再试",
-                "Too many codes sent to this phone; try again in an hour",
-                status=429,
-                headers={"Retry-After": "3600"},
-            )
+        _check_sms_limits(phone, ip, now)
         code = f"{secrets.randbelow(10**6):06d}"
+        taken = User.objects.filter(phone=phone).exists()
         row = SmsCode.objects.create(
             phone=phone,
             purpose=purpose,
-            code_hash=_code_hash(phone, code),
+            code_hash=_code_hash(phone, code),  # for a taken number, a code nobody is told
             created_at=now,
             expires_at=now + settings.SMS_CODE_TTL,
             ip=ip,
         )
         minutes = int(settings.SMS_CODE_TTL.total_seconds() // 60)
-        text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
+        if taken:
+            text = "【双减监管】该手机号已注册账号，请直接登录；忘记密码请联系所在学校或教育局。如非本人操作请忽略。"
+        else:
+            text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
         transaction.on_commit(lambda: send_sms(phone, text))
     return row
 
@@ -334,11 +364,12 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
         fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
     if fields:
         raise DomainError("request.invalid", "输入有误", "Invalid input", status=422, fields=fields)
+    # The code first: only who holds the phone may learn that it has an account (a taken number's SMS has no code).
+    match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     if User.objects.filter(phone=phone).exists():
         raise DomainError(
             "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
         )
-    match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     try:
         with transaction.atomic():
             _spend_sms_code(match)

@@ -213,6 +213,10 @@ LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
 SMS_CODE_TTL = timedelta(minutes=5)
 SMS_CODES_PER_PHONE_PER_HOUR = 5
+SMS_CODES_PER_PHONE_PER_DAY = env_int("SMS_CODES_PER_PHONE_PER_DAY", 10)
+# Per client address (see USE_X_REAL_IP): generous, as a school's parents' meeting may share one network.
+SMS_CODES_PER_ADDRESS_PER_HOUR = env_int("SMS_CODES_PER_ADDRESS_PER_HOUR", 20)
+SMS_CODES_PER_ADDRESS_PER_DAY = env_int("SMS_CODES_PER_ADDRESS_PER_DAY", 60)
 SMS_CODE_MAX_ATTEMPTS = 5
 
 # --- Requests -----------------------------------------------------------------------------------------------------
