@@ -265,6 +265,8 @@ def _sms_limits(phone: str, ip: str | None) -> list[tuple[dict, timedelta, int, 
 
 def _check_sms_limits(phone: str, ip: str | None, now: datetime) -> None:
     for rows, window, limit, message_zh, message_en in _sms_limits(phone, ip):
+        if limit <= 0:  # 0 turns a limit off
+            continue
         recent = SmsCode.objects.filter(**rows, created_at__gt=now - window).order_by("-created_at")
         nth_newest = list(recent.values_list("created_at", flat=True)[limit - 1 : limit])
         if nth_newest:  # `limit` codes in the window already: wait until the oldest of them leaves it
