@@ -2,7 +2,11 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from . import services
+from .forms import AdminLoginForm
 from .models import AuthSession, Membership, Region, User
+
+# The admin's sign-in counts failures like /login/ and the API (per account and per address).
+admin.site.login_form = AdminLoginForm
 
 
 class MembershipInline(admin.TabularInline):

@@ -10,6 +10,11 @@ Correctness first: whatever may change what an entry says (the session is revoke
 memberships is saved or deleted) deletes it from Redis and publishes its key; every process drops it from its dict on
 the message. A process that is not listening (connection lost, not started) does not use its dict at all, and an
 entry read while an invalidation arrived is not kept.
+
+Redis down is not an outage of sign-in: every read and write here that fails is logged and treated as a miss, so the
+token is checked in the database (where tokens are stored hashed), as without the cache. A revocation made while
+Redis is unreachable cannot delete an entry that Redis may still hold when it comes back: that entry lives at most
+AUTH_CACHE_SECONDS (and is removed again after commit, if Redis is back by then).
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ KEY = "auth:tok:{}"
 CHANNEL = "shuangjian:auth-invalidate"
 USER_FIELDS = {"id", "username", "phone", "name", "is_active", "is_staff", "is_superuser"}
 LOCAL_MAX_ENTRIES = 10_000
+REDIS_TIMEOUT_SECONDS = 2  # the publisher's connect and read timeouts: a lost Redis must not hang a request
+
+
+_last_warning = {"at": 0.0}
+
+
+def _warn_unavailable(what: str, exc: Exception) -> None:
+    """Once every 10 s per process, without the traceback: with Redis down every request would log it otherwise."""
+    now = time.monotonic()
+    if now - _last_warning["at"] >= 10:
+        _last_warning["at"] = now
+        logger.warning("auth cache: %s failed (%s: %s); checking tokens in the database", what, type(exc).__name__, exc)
 
 
 def enabled() -> bool:
@@ -107,22 +124,27 @@ def _ensure_listener() -> None:
         threading.Thread(target=_listen, args=(settings.REDIS_URL,), name="auth-invalidate", daemon=True).start()
 
 
-_publisher_client = None
+_publishers: dict[str, object] = {}  # Redis URL → client
 
 
 def _publish(messages: list[str]) -> None:
-    global _publisher_client
-    if not settings.REDIS_URL or not messages:
+    """Best effort: never raises. When it fails, the other processes' dicts are not trusted anyway unless their
+    listener is connected, and then it would have received the message; their entries expire on their own."""
+    url = settings.REDIS_URL
+    if not url or not messages:
         return
     try:
         import redis
 
-        if _publisher_client is None:
-            _publisher_client = redis.Redis.from_url(settings.REDIS_URL)
+        client = _publishers.get(url)
+        if client is None:
+            client = _publishers[url] = redis.Redis.from_url(
+                url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+            )
         for message in messages:
-            _publisher_client.publish(CHANNEL, message)
-    except Exception:  # noqa: BLE001 - the Redis entries are gone already; each process's dict expires on its own
-        logger.warning("could not publish auth cache invalidation", exc_info=True)
+            client.publish(CHANNEL, message)
+    except Exception as exc:  # noqa: BLE001 - a sign-out must not fail because Redis is away
+        _warn_unavailable("publishing an invalidation", exc)
 
 
 # --- Reading and writing ---------------------------------------------------------------------------------------------
@@ -150,7 +172,11 @@ def get(token_hash: str):
         if hit is not None and time.monotonic() - hit[0] < local_ttl:
             return _materialize(hit[1])
     generation = _local.generation
-    entry = cache.get(KEY.format(token_hash))
+    try:
+        entry = cache.get(KEY.format(token_hash))
+    except Exception as exc:  # noqa: BLE001 - Redis down: a miss, the database answers
+        _warn_unavailable("reading", exc)
+        return None
     if entry is None:
         return None
     _remember_locally(token_hash, entry, generation)
@@ -184,7 +210,10 @@ def put(token_hash: str, user, session, expires_at) -> None:
         "memberships": memberships_of(user),
         "expires": expires,
     }
-    cache.set(KEY.format(token_hash), entry, ttl)
+    try:
+        cache.set(KEY.format(token_hash), entry, ttl)
+    except Exception as exc:  # noqa: BLE001 - Redis down: nothing cached, nothing lost
+        _warn_unavailable("writing", exc)
 
 
 # --- Forgetting ------------------------------------------------------------------------------------------------------
@@ -193,7 +222,10 @@ def put(token_hash: str, user, session, expires_at) -> None:
 def _forget(keys: list[str], messages: list[str]) -> None:
     def now():
         if keys:
-            cache.delete_many(keys)
+            try:
+                cache.delete_many(keys)
+            except Exception as exc:  # noqa: BLE001 - the revocation itself is in the database; see the module doc
+                _warn_unavailable("deleting", exc)
         for message in messages:
             _local.drop(message)
         _publish(messages)

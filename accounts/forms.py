@@ -1,14 +1,36 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from core.context import client_ip
 from core.errors import DomainError
 
-from .throttle import check_login_allowed, clear_login_failures, record_login_failure
+from .throttle import check_login_allowed, clear_login_failures, login_subject, record_login_failure
 
 
-class LoginForm(AuthenticationForm):
-    """Web sign-in with a mobile number or a username; failures count toward the same throttle as the API."""
+class ThrottledLoginMixin:
+    """Failures count toward the same limits as the API's sign-in: per account (in any spelling) and per address."""
+
+    def clean(self):
+        identifier = self.cleaned_data.get("username") or ""
+        ip = client_ip(self.request) if self.request else None
+        subject = login_subject(identifier)
+        try:
+            check_login_allowed(subject, ip)
+        except DomainError as exc:
+            raise forms.ValidationError(f"{exc.message_zh} ({exc.message_en})", code="throttled") from None
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            record_login_failure(subject, ip)
+            raise
+        if self.get_user() is not None:  # only a real sign-in clears the count (not a post without a password)
+            clear_login_failures(subject)
+        return cleaned
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    """Web sign-in with a mobile number or a username."""
 
     username = forms.CharField(label="手机号或用户名", max_length=50, widget=forms.TextInput(attrs={"autofocus": True}))
     password = forms.CharField(label="密码", strip=False, widget=forms.PasswordInput)
@@ -18,17 +40,6 @@ class LoginForm(AuthenticationForm):
         "inactive": "该账户已停用 (this account is disabled)",
     }
 
-    def clean(self):
-        identifier = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request) if self.request else None
-        try:
-            check_login_allowed(identifier, ip)
-        except DomainError as exc:
-            raise forms.ValidationError(f"{exc.message_zh} ({exc.message_en})", code="throttled") from None
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            record_login_failure(identifier, ip)
-            raise
-        clear_login_failures(identifier)
-        return cleaned
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """/admin/login/: the same limits, so spraying passwords over many accounts from one address is slowed there too."""

@@ -231,6 +231,24 @@ class AccessToken(models.Model):
         return f"access token of session {self.session_id}, expires {self.expires_at:%Y-%m-%d %H:%M}"
 
 
+class RetiredRefreshToken(models.Model):
+    """A refresh token already exchanged for a new pair. Presented again, it means two parties hold the session (one
+    of them a thief): the whole session (its newest refresh token and every access token) is revoked. Kept until the
+    token would have expired anyway."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="retired_refresh_tokens")
+    retired_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "已轮换的刷新令牌 retired refresh token"
+        verbose_name_plural = "已轮换的刷新令牌 retired refresh tokens"
+
+    def __str__(self):
+        return f"refresh token of session {self.session_id}, retired {self.retired_at:%Y-%m-%d %H:%M}"
+
+
 class SmsCode(models.Model):
     """A one-time code sent to a phone. Only its hash is kept; it expires, and it serves once."""
 
@@ -250,6 +268,7 @@ class SmsCode(models.Model):
         verbose_name = "短信验证码 SMS code"
         verbose_name_plural = "短信验证码 SMS codes"
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["ip", "created_at"], name="smscode_ip_created")]  # per-address limits
 
     def __str__(self):
         return f"{mask_phone(self.phone)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -28,13 +29,14 @@ from .models import (
     AccessToken,
     AuthSession,
     Membership,
+    RetiredRefreshToken,
     Role,
     SmsCode,
     User,
 )
 from .phones import normalize_mainland_mobile
 from .sms import send_sms
-from .throttle import check_login_allowed, clear_login_failures, record_login_failure
+from .throttle import check_login_allowed, clear_login_failures, login_subject, record_login_failure
 
 ACCESS_PREFIX = "sja_"
 REFRESH_PREFIX = "sjr_"
@@ -69,14 +71,15 @@ INVALID_CREDENTIALS = (
 
 
 def auth_login(*, identifier: str, password: str, device: str = "", ip: str | None = None) -> TokenPair:
-    check_login_allowed(identifier, ip)
     user = find_login_user(identifier)
+    subject = login_subject(identifier, user)  # every spelling of one account counts toward one limit
+    check_login_allowed(subject, ip)
     if user is None:
         User().set_password(password)  # same work as a real check, so timing does not reveal who exists
     if user is None or not user.is_active or not user.check_password(password):
-        record_login_failure(identifier, ip)
+        record_login_failure(subject, ip)
         raise DomainError(*INVALID_CREDENTIALS, status=401)
-    clear_login_failures(identifier)
+    clear_login_failures(subject)
     now = timezone.now()
     with transaction.atomic():
         refresh_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)
@@ -95,11 +98,24 @@ def auth_login(*, identifier: str, password: str, device: str = "", ip: str | No
 
 
 def auth_refresh(*, refresh_token: str) -> TokenPair:
-    """Rotates the refresh token: the old one serves once. Two refreshes racing with one token: one wins."""
+    """Rotates the refresh token: the old one serves once. Two refreshes racing with one token: one wins.
+
+    A session is a token family: a refresh token presented again after it was exchanged means someone else holds a
+    copy (the thief may have refreshed first), so the whole session is revoked, the newest refresh token and its
+    access tokens with it, and both parties must sign in again."""
     now = timezone.now()
     old_hash = hash_token(refresh_token or "")
     session = AuthSession.objects.select_related("user").filter(refresh_hash=old_hash).first()
     if session is None:
+        retired = RetiredRefreshToken.objects.select_related("session__user").filter(token_hash=old_hash).first()
+        if retired is not None:
+            _revoke_family(retired.session)
+            raise DomainError(
+                "auth.refresh_reused",
+                "刷新令牌已被使用过，为安全起见该登录已注销，请重新登录",
+                "This refresh token was already used; the session is signed out for safety. Sign in again",
+                status=401,
+            )
         raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
     if session.revoked_at is not None or not session.user.is_active:
         raise DomainError("auth.token_revoked", "登录已失效，请重新登录", "Signed out; sign in again", status=401)
@@ -115,6 +131,9 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
         )
         if not won:
             raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
+        RetiredRefreshToken.objects.create(
+            token_hash=old_hash, session=session, retired_at=now, expires_at=session.refresh_expires_at
+        )
         access_raw, access_expires = _new_access_token(session, now)
         AccessToken.objects.filter(session=session, expires_at__lte=now).delete()  # keep the table small
     return TokenPair(access_raw, access_expires, new_raw, new_expires, session)
@@ -161,6 +180,20 @@ def _revoke_sessions(sessions, reason: str) -> list[int]:
 
         transaction.on_commit(close_sockets)
     return ids
+
+
+def _revoke_family(session: AuthSession) -> None:
+    """Committed before the refusal is raised: the revocation must outlive the failed request."""
+    with transaction.atomic():
+        if _revoke_sessions(AuthSession.objects.filter(pk=session.pk), "refresh_reused"):
+            audit_log(
+                actor=None,
+                verb="auth.refresh_reused",
+                obj=session,
+                from_state="active",
+                to_state="revoked",
+                data={"user": session.user_id},
+            )
 
 
 @transaction.atomic
@@ -211,30 +244,61 @@ def _phone_or_error(raw: str) -> str:
     return phone
 
 
+def _sms_limits(phone: str, ip: str | None) -> list[tuple[dict, timedelta, int, str, str]]:
+    """(rows counted, window, limit, message zh, message en): per phone and per client address, per hour and per day
+    (each SMS costs money; a script may rotate phones, or addresses, not both without limit)."""
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    phone_hour = ("验证码发送过于频繁，请一小时后再试", "Too many codes sent to this phone; try again in an hour")
+    phone_day = ("该手机号今日验证码已达上限，请明天再试", "Too many codes for this phone today; try again tomorrow")
+    address = ("当前网络获取验证码过于频繁，请稍后再试", "Too many codes requested from this address; try again later")
+    limits = [
+        ({"phone": phone}, hour, settings.SMS_CODES_PER_PHONE_PER_HOUR, *phone_hour),
+        ({"phone": phone}, day, settings.SMS_CODES_PER_PHONE_PER_DAY, *phone_day),
+    ]
+    if ip:
+        limits += [
+            ({"ip": ip}, hour, settings.SMS_CODES_PER_ADDRESS_PER_HOUR, *address),
+            ({"ip": ip}, day, settings.SMS_CODES_PER_ADDRESS_PER_DAY, *address),
+        ]
+    return limits
+
+
+def _check_sms_limits(phone: str, ip: str | None, now: datetime) -> None:
+    for rows, window, limit, message_zh, message_en in _sms_limits(phone, ip):
+        if limit <= 0:  # 0 turns a limit off
+            continue
+        recent = SmsCode.objects.filter(**rows, created_at__gt=now - window).order_by("-created_at")
+        nth_newest = list(recent.values_list("created_at", flat=True)[limit - 1 : limit])
+        if nth_newest:  # `limit` codes in the window already: wait until the oldest of them leaves it
+            wait = max(1, math.ceil((nth_newest[0] + window - now).total_seconds()))
+            raise DomainError(
+                "auth.sms_rate_limited", message_zh, message_en, status=429, headers={"Retry-After": str(wait)}
+            )
+
+
 def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: str | None = None) -> SmsCode:
+    """Sends a sign-up code. A number that already has an account is answered exactly alike (same status, body,
+    limits, one SMS and one stored code): its SMS says the account exists and carries no code, so the caller learns
+    nothing about the number unless they hold the phone."""
     phone = _phone_or_error(phone)
     now = timezone.now()
     with transaction.atomic():
-        sent_last_hour = SmsCode.objects.filter(phone=phone, created_at__gt=now - timedelta(hours=1)).count()
-        if sent_last_hour >= settings.SMS_CODES_PER_PHONE_PER_HOUR:
-            raise DomainError(
-                "auth.sms_rate_limited",
-                "验证码发送过于频繁，请一小时后再试",
-                "Too many codes sent to this phone; try again in an hour",
-                status=429,
-                headers={"Retry-After": "3600"},
-            )
+        _check_sms_limits(phone, ip, now)
         code = f"{secrets.randbelow(10**6):06d}"
+        taken = User.objects.filter(phone=phone).exists()
         row = SmsCode.objects.create(
             phone=phone,
             purpose=purpose,
-            code_hash=_code_hash(phone, code),
+            code_hash=_code_hash(phone, code),  # for a taken number, a code nobody is told
             created_at=now,
             expires_at=now + settings.SMS_CODE_TTL,
             ip=ip,
         )
         minutes = int(settings.SMS_CODE_TTL.total_seconds() // 60)
-        text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
+        if taken:
+            text = "【双减监管】该手机号已注册账号，请直接登录；忘记密码请联系所在学校或教育局。如非本人操作请忽略。"
+        else:
+            text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
         transaction.on_commit(lambda: send_sms(phone, text))
     return row
 
@@ -302,11 +366,12 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
         fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
     if fields:
         raise DomainError("request.invalid", "输入有误", "Invalid input", status=422, fields=fields)
+    # The code first: only who holds the phone may learn that it has an account (a taken number's SMS has no code).
+    match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     if User.objects.filter(phone=phone).exists():
         raise DomainError(
             "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
         )
-    match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     try:
         with transaction.atomic():
             _spend_sms_code(match)

@@ -123,7 +123,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, Celery broker -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # Short timeouts: an unreachable Redis must turn into a quick error, which sign-in and token checks survive
+    # (accounts/authcache.py, accounts/throttle.py), not a request hanging on TCP.
+    CACHES = {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -213,6 +221,10 @@ LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
 SMS_CODE_TTL = timedelta(minutes=5)
 SMS_CODES_PER_PHONE_PER_HOUR = 5
+SMS_CODES_PER_PHONE_PER_DAY = env_int("SMS_CODES_PER_PHONE_PER_DAY", 10)
+# Per client address (see USE_X_REAL_IP): generous, as a school's parents' meeting may share one network.
+SMS_CODES_PER_ADDRESS_PER_HOUR = env_int("SMS_CODES_PER_ADDRESS_PER_HOUR", 20)
+SMS_CODES_PER_ADDRESS_PER_DAY = env_int("SMS_CODES_PER_ADDRESS_PER_DAY", 60)
 SMS_CODE_MAX_ATTEMPTS = 5
 
 # --- Requests -----------------------------------------------------------------------------------------------------

@@ -1,5 +1,11 @@
-"""Websocket: /ws/notifications/ pushes a user's new inbox rows as {type, id, at, payload}."""
+"""Websocket: /ws/notifications/ pushes a user's new inbox rows as {type, id, at, payload}.
 
+With the channel layer (Redis) unreachable the socket is refused, or closed, with 1013 "try again later": the
+inbox is the truth and the phone reads it over HTTP meanwhile. No traceback, no 500.
+"""
+
+import asyncio
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -8,6 +14,22 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from accounts.services import authenticate_access_token
 from core.errors import DomainError
 from core.notifications import session_group, user_group
+
+logger = logging.getLogger(__name__)
+
+TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the server cannot serve now; the client may retry later
+
+
+def _layer_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError)
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # pragma: no cover - only the in-memory layer is installed
+        return errors
+    return (*errors, RedisError)
+
+
+LAYER_DOWN = _layer_errors()
 
 
 def _bearer_from_scope(scope) -> str | None:
@@ -28,7 +50,19 @@ def _authenticate(raw):
 
 
 class NotificationConsumer(AsyncJsonWebsocketConsumer):
-    groups_joined: list[str]
+    groups_joined: list[str] = []
+
+    async def __call__(self, scope, receive, send):
+        # The channel layer is read from the start (group_add in connect, receive alongside the client's messages):
+        # if Redis is away, either raises here.
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_DOWN as exc:
+            logger.warning("websocket refused: channel layer unavailable (%s: %s)", type(exc).__name__, exc)
+            try:
+                await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
+            except Exception:  # noqa: BLE001 - the client is gone already
+                pass
 
     async def connect(self):
         self.groups_joined = []
@@ -47,7 +81,10 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except LAYER_DOWN:  # Redis away: its group memberships expire on their own
+                break
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":

@@ -106,7 +106,30 @@ def test_expired_access_token_is_401_and_refresh_gives_a_new_one(anon, parent):
 def test_a_refresh_token_serves_once(anon, parent):
     body = login(anon, "13800000001").json()
     assert anon.post("auth/refresh", {"refresh_token": body["refresh_token"]}).status_code == 200
-    assert_error(anon.post("auth/refresh", {"refresh_token": body["refresh_token"]}), 401, "auth.invalid_refresh")
+    assert_error(anon.post("auth/refresh", {"refresh_token": body["refresh_token"]}), 401, "auth.refresh_reused")
+
+
+def test_an_unknown_refresh_token_is_invalid(anon, parent):
+    assert_error(anon.post("auth/refresh", {"refresh_token": "sjr_never-issued"}), 401, "auth.invalid_refresh")
+
+
+def test_a_reused_refresh_token_revokes_its_whole_session(anon, parent):
+    """A thief copies the refresh token and refreshes first; when the phone then presents the same (now rotated)
+    token, the whole family goes: the thief's newest refresh token and its access token, and the phone's own."""
+    stolen = login(anon, "13800000001").json()
+    other_device = ApiClient(login(anon, "13800000001").json()["access_token"])
+    thief = anon.post("auth/refresh", {"refresh_token": stolen["refresh_token"]}).json()
+    assert ApiClient(thief["access_token"]).get("me").status_code == 200
+
+    assert_error(anon.post("auth/refresh", {"refresh_token": stolen["refresh_token"]}), 401, "auth.refresh_reused")
+
+    assert_error(ApiClient(thief["access_token"]).get("me"), 401, "auth.token_revoked")
+    assert_error(anon.post("auth/refresh", {"refresh_token": thief["refresh_token"]}), 401, "auth.token_revoked")
+    assert_error(ApiClient(stolen["access_token"]).get("me"), 401, "auth.token_revoked")
+    session = AuthSession.objects.get(refresh_hash=hash_token(thief["refresh_token"]))
+    assert session.revoked_reason == "refresh_reused"
+    assert AuditEvent.objects.filter(verb="auth.refresh_reused", object_id=str(session.pk)).exists()
+    assert other_device.get("me").status_code == 200  # another sign-in of the same person is another family
 
 
 def test_expired_refresh_token_is_refused(anon, parent):
@@ -194,3 +217,27 @@ def test_success_resets_the_account_counter(anon, parent, settings):
     for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT - 1):
         login(anon, "13800000001", "wrong-pass")
     assert login(anon, "13800000001").status_code == 200
+
+
+def test_the_lockout_follows_the_account_not_its_spelling(anon, make_parent_with_username, settings):
+    """Four spellings of one account (three of its phone and its username) share one count of 5."""
+    user = make_parent_with_username
+    spellings = ["13900000006", "+8613900000006", "139 0000 0006", user.username]
+    tries = [spellings[i % 4] for i in range(settings.LOGIN_FAILURES_PER_ACCOUNT)]
+    for spelling in tries:
+        assert_error(login(anon, spelling, "wrong-pass"), 401, "auth.invalid_credentials")
+    for spelling in spellings:  # locked in every spelling, even with the right password
+        assert_error(login(anon, spelling), 429, "auth.too_many_attempts")
+
+
+def test_unknown_phone_numbers_are_counted_in_their_canonical_form(anon, settings):
+    for i in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+        login(anon, ["13700000009", "+86 137 0000 0009"][i % 2], "wrong-pass")
+    assert_error(login(anon, "0086-137-0000-0009", "x"), 429, "auth.too_many_attempts")
+
+
+@pytest.fixture
+def make_parent_with_username(db):
+    from accounts.models import Role
+
+    return make_user("王家长", Role.PARENT, phone="13900000006", username="wangjz")

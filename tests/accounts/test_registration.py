@@ -125,7 +125,101 @@ def test_malformed_code_is_422(anon):
     assert "code" in error["fields"]
 
 
-def test_a_registered_phone_cannot_register_again(anon, parent, request_code):
-    code = request_code(anon, phone=parent.phone)
-    assert_error(register(anon, code, phone=parent.phone), 409, "auth.phone_taken")
+# --- Sign-up does not tell which phones have accounts ----------------------------------------------------------------
+
+FREE = "13912340001"
+
+
+def send_code(client, phone, **extra):
+    return client.post("auth/sms-code", {"phone": phone}, **extra)
+
+
+def test_a_taken_and_a_free_number_get_the_same_answer(anon, parent, django_capture_on_commit_callbacks):
+    """Same status, same body, one stored code and one SMS each; only the taken number's owner reads, on their own
+    phone, that an account exists (and gets no code)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = send_code(anon, parent.phone)
+    with django_capture_on_commit_callbacks(execute=True):
+        free = send_code(anon, FREE)
+    assert (taken.status_code, taken.json()) == (free.status_code, free.json()) == (202, free.json())
+    assert SmsCode.objects.filter(phone=parent.phone).count() == SmsCode.objects.filter(phone=FREE).count() == 1
+    assert [p for p, _ in sms.outbox] == [parent.phone, FREE]
+    taken_text, free_text = sms.outbox[0][1], sms.outbox[1][1]
+    assert "已注册" in taken_text and not re.search(r"\d{6}", taken_text)
+    assert re.search(r"\b\d{6}\b", free_text)
+    assert User.objects.filter(phone=parent.phone).count() == 1 and not User.objects.filter(phone=FREE).exists()
+
+
+def test_the_per_phone_limit_is_the_same_for_a_taken_number(anon, parent):
+    for _ in range(5):
+        assert send_code(anon, parent.phone).status_code == 202
+        assert send_code(anon, FREE).status_code == 202
+    taken, free = send_code(anon, parent.phone), send_code(anon, FREE)
+    assert assert_error(taken, 429, "auth.sms_rate_limited") == assert_error(free, 429, "auth.sms_rate_limited")
+
+
+def test_registering_a_taken_number_is_answered_like_a_wrong_code(anon, parent, request_code):
+    """The code is checked first: without the phone in hand, a taken number looks like any number with a wrong
+    code (today's 409 "phone taken" told anyone which numbers have accounts)."""
+    send_code(anon, parent.phone)
+    request_code(anon, phone=FREE)
+    taken = assert_error(register(anon, "123456", phone=parent.phone), 400, "auth.sms_code_invalid")
+    free = assert_error(register(anon, "123456", phone=FREE), 400, "auth.sms_code_invalid")
+    assert taken == free
     assert User.objects.filter(phone=parent.phone).count() == 1
+
+
+def test_without_any_code_a_taken_and_a_free_number_get_the_same_answer(anon, parent):
+    taken = register(anon, "123456", phone=parent.phone)
+    free = register(anon, "123456", phone=FREE)
+    assert (taken.status_code, taken.json()) == (free.status_code, free.json())
+    assert_error(taken, 400, "auth.sms_code_invalid")
+
+
+def test_who_holds_the_phone_learns_it_is_registered(anon, request_code):
+    """A code sent while the number was free, and the number registered meanwhile: the code proves the phone, so the
+    answer may say so."""
+    code = request_code(anon, phone=FREE)
+    User.objects.create_user(phone=FREE, name="先注册的", password="Spring-Rain-88")
+    assert_error(register(anon, code, phone=FREE), 409, "auth.phone_taken")
+    assert User.objects.filter(phone=FREE).count() == 1
+
+
+# --- What SMS may cost: per phone, per address, per hour and per day ------------------------------------------------
+
+def test_at_most_so_many_codes_per_address_per_hour(anon, settings):
+    settings.SMS_CODES_PER_ADDRESS_PER_HOUR = 3
+    for i in range(3):
+        assert send_code(anon, f"1391234{i:04d}", REMOTE_ADDR="10.5.5.5").status_code == 202
+    response = send_code(anon, "13912349999", REMOTE_ADDR="10.5.5.5")
+    assert_error(response, 429, "auth.sms_rate_limited")
+    assert 3500 < int(response["Retry-After"]) <= 3600
+    assert SmsCode.objects.count() == 3  # nothing stored, nothing sent
+    assert send_code(anon, "13912349999", REMOTE_ADDR="10.5.5.6").status_code == 202
+    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+        assert send_code(anon, "13912349998", REMOTE_ADDR="10.5.5.5").status_code == 202
+
+
+def test_at_most_so_many_codes_per_address_per_day(anon, settings):
+    settings.SMS_CODES_PER_ADDRESS_PER_DAY = 4
+    start = timezone.now()
+    for i in range(4):
+        with time_machine.travel(start + timedelta(hours=2 * i)):
+            assert send_code(anon, f"1391234{i:04d}", REMOTE_ADDR="10.5.5.7").status_code == 202
+    with time_machine.travel(start + timedelta(hours=10)):
+        response = send_code(anon, "13912349999", REMOTE_ADDR="10.5.5.7")
+        assert_error(response, 429, "auth.sms_rate_limited")
+        assert int(response["Retry-After"]) > 13 * 3600  # until the first of the day's four is a day old
+    with time_machine.travel(start + timedelta(hours=24, minutes=1)):
+        assert send_code(anon, "13912349999", REMOTE_ADDR="10.5.5.7").status_code == 202
+
+
+def test_at_most_ten_codes_per_phone_per_day(anon, settings):
+    start = timezone.now()
+    for i in range(settings.SMS_CODES_PER_PHONE_PER_DAY):
+        with time_machine.travel(start + timedelta(minutes=15 * i)):  # within the hourly limit
+            assert send_code(anon, PHONE).status_code == 202
+    with time_machine.travel(start + timedelta(hours=5)):
+        assert_error(send_code(anon, PHONE), 429, "auth.sms_rate_limited")
+    with time_machine.travel(start + timedelta(hours=24, minutes=1)):
+        assert send_code(anon, PHONE).status_code == 202

@@ -125,3 +125,31 @@ def test_a_push_from_a_task_in_a_worker_process_reaches_the_socket(parent, real_
 
     run(scenario)
     assert Notification.objects.filter(recipient=parent, kind="licence.expiring").count() == 1
+
+
+def test_with_redis_down_the_handshake_is_refused_cleanly(parent, settings, caplog):
+    """The channel layer unreachable: the socket is refused with 1013 (try again later), not a 500 and a traceback;
+    the phone falls back to its inbox. Redis is pointed at a port where nothing listens (the shared one stays up)."""
+    from django.test import override_settings
+
+    tokens = login_tokens(parent)
+    dead = "redis://127.0.0.1:6390/0"
+    with override_settings(
+        REDIS_URL=dead,
+        CACHES={"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": dead}},
+        CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [dead]}}},
+        AUTH_CACHE_SECONDS=120,
+        AUTH_LOCAL_SECONDS=0,
+    ):
+
+        async def scenario():
+            communicator = WebsocketCommunicator(
+                application, f"/ws/notifications/?access_token={tokens['access']}"
+            )
+            connected, code = await communicator.connect(timeout=5)
+            await communicator.wait(timeout=5)  # the application ends on its own, without raising
+            return connected, code
+
+        connected, code = run(scenario)
+    assert (connected, code) == (False, 1013)
+    assert not [r for r in caplog.records if r.exc_info and r.levelname in ("ERROR", "CRITICAL")]
