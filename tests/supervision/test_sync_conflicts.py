@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from accounts.models import Role
 from core.models import AuditEvent, Notification
-from supervision import sync
+from supervision.inspections import sync
 from supervision.models import ChecklistAnswer, Inspection, VisitRecord
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, assert_error, make_user, region
 from tests.supervision.inspection_fixtures import FAR, NEARBY, premises, record, team, visit  # noqa: F401
