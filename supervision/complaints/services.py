@@ -8,7 +8,6 @@ UPDATE), so of two handlers acting at once one wins and the other gets 409, on P
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -29,7 +28,6 @@ from core.errors import DomainError, NotFound, PermissionDenied
 from core.idempotency import fingerprint, key_reused_error, run_once
 from core.models import Notification
 from core.notifications import notification_rows, notify, push_after_commit
-from core.sqlinsert import values_insert
 from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
@@ -299,15 +297,8 @@ def complaint_file(
         create=create,
         stored_hash=lambda c: c.request_hash,
         look_first=False,  # retries are rare; a filing without photos is cheap to roll back
-        atomic=not _one_statement(photos, new),
     )
     return complaint, created
-
-
-def _one_statement(photos: list, new: NewInstitution | None) -> bool:
-    """Whether a filing is stored by a single statement in autocommit mode (see _store_filing_in_one_statement):
-    on PostgreSQL, outside a transaction, with neither photos nor a new institution to store."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block and not photos and new is None
 
 
 def _delete_files(names: list[str]) -> None:
@@ -367,10 +358,7 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
         obj=complaint,
         payload={"status": S.SUBMITTED},
     )
-    if connection.vendor == "postgresql":
-        _store_filing_in_one_statement(today, complaint, event, inbox)
-    else:
-        _store_filing(today, complaint, event, inbox)
+    _store_filing(today, complaint, event, inbox)
     push_after_commit(inbox)
     complaints_changed()
     if photos:
@@ -379,79 +367,21 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
 
 
 def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
-    """The complaint, its audit event and its inbox rows, one statement each (SQLite, in the caller's transaction)."""
+    """The complaint, its audit event and its inbox rows, in the caller's transaction, on every database: the
+    complaint is inserted under a placeholder number, then given the number made from its id ("TS-YYYYMMDD-" + id);
+    the audit event and the inbox rows carry that id and number. Four statements: the complaint, its number, the
+    event, the inbox rows (one bulk insert)."""
     complaint.tracking_number = f"pending-{uuid.uuid4().hex[:11]}"  # unique until the id is known
-    complaint.save()
+    complaint.save(force_insert=True)
     complaint.tracking_number = tracking_number(day, complaint.pk)
     Complaint.objects.filter(pk=complaint.pk).update(tracking_number=complaint.tracking_number)
-    _name_the_complaint(complaint, event, inbox)
-    event.save()
-    Notification.objects.bulk_create(inbox)
-
-
-def _name_the_complaint(complaint: Complaint, event, inbox: list) -> None:
-    """The audit event and inbox rows carry the complaint's id and tracking number, known once it is stored."""
     event.object_id = str(complaint.pk)
     event.data["tracking_number"] = complaint.tracking_number
+    event.save(force_insert=True)
     for row in inbox:
         row.object_id = str(complaint.pk)
         row.title += complaint.tracking_number
-
-
-def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox: list) -> None:
-    """The same rows as _store_filing in one PostgreSQL statement of data-modifying CTEs: the complaint's id (and
-    so its tracking number), the complaint, its audit event, its inbox rows. Half the time of a filing went to
-    compiling and sending these one by one (bench/README.md). A failure of any part (the Idempotency-Key already
-    used) fails them all."""
-    complaint_id = ("(SELECT id FROM c)::text", [])
-    complaint_sql, complaint_params = values_insert(
-        [complaint],
-        expressions={
-            "id": ("(SELECT id FROM next)", []),
-            # as tracking_number(): at least 4 digits (lpad alone would cut a 5th)
-            "tracking_number": (
-                "(SELECT 'TS-' || %s || '-' || lpad(id::text, greatest(length(id::text), 4), '0') FROM next)",
-                [f"{day:%Y%m%d}"],
-            ),
-        },
-        returning=["id", "tracking_number"],
-    )
-    event_sql, event_params = values_insert(
-        [event],
-        expressions={
-            "object_id": complaint_id,
-            "data": (
-                "%s::jsonb || jsonb_build_object('tracking_number', (SELECT tracking_number FROM c))",
-                [json.dumps(event.data)],
-            ),
-        },
-    )
-    inbox_sql, inbox_params = (
-        values_insert(
-            inbox,
-            expressions={
-                "object_id": complaint_id,
-                "title": ("%s || (SELECT tracking_number FROM c)", [inbox[0].title]),
-            },
-            returning=["id", "recipient"],
-        )
-        if inbox
-        else ("SELECT NULL::bigint AS id, NULL::bigint AS recipient_id WHERE false", [])
-    )
-    table = Complaint._meta.db_table
-    sql = (
-        f"WITH next AS (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id), "
-        f"c AS ({complaint_sql}), a AS ({event_sql}), n AS ({inbox_sql}) "
-        "SELECT c.id, c.tracking_number, (SELECT json_agg(json_build_array(recipient_id, id)) FROM n) FROM c"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*complaint_params, *event_params, *inbox_params])
-        complaint.pk, complaint.tracking_number, inbox_ids = cursor.fetchone()
-    inbox_ids = dict(inbox_ids or [])
-    complaint._state.adding, complaint._state.db = False, connection.alias
-    _name_the_complaint(complaint, event, inbox)  # as the statement stored them, for the pushes
-    for row in inbox:
-        row.pk = inbox_ids[row.recipient_id]
+    Notification.objects.bulk_create(inbox)
 
 
 def _store_photos(complaint: Complaint, photos: list, checked: list, stored: list[str]) -> None:

@@ -36,7 +36,7 @@ def test_a_parent_files_by_id_and_gets_a_tracking_number_to_read_out(api_as, par
 def test_the_filing_stores_the_complaint_its_audit_event_and_the_handlers_inbox_row_together(
     api_as, parent, registered, staff_a
 ):
-    """On PostgreSQL these rows go in one statement: each must carry the complaint's id and tracking number."""
+    """These rows are written in one transaction: each must carry the complaint's id and tracking number."""
     RoutingRule.objects.create(town=registered.town, handler=staff_a)
     clear_routing_cache()
     body = file(api_as(parent), registered).json()
