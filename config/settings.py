@@ -291,7 +291,7 @@ IMPORT_PROGRESS_EVERY = env_int("IMPORT_PROGRESS_EVERY", 200)
 # written in batches this often (institutions/public_cache.py); 0 turns each off. On in production (with Redis).
 PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 10 if REDIS_URL else 0)
 SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 5 if REDIS_URL else 0)
-# Handlers' complaint lists kept per process this long, and never after a change (supervision/cache.py).
+# Handlers' complaint lists kept per process this long, and never after a change (supervision/complaints/cache.py).
 COMPLAINT_LIST_CACHE_SECONDS = env_int("COMPLAINT_LIST_CACHE_SECONDS", 10 if REDIS_URL else 0)
 
 # Public address printed in poster QR codes (https://… in production).

@@ -26,7 +26,7 @@ def audit_event(
     to_state: str = "",
     data: dict | None = None,
 ) -> AuditEvent:
-    """The event audit_log stores, unsaved: for a service that writes it with other rows in one statement."""
+    """The event audit_log stores, unsaved: for a service that writes it with other rows (bulk, in one transaction)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id

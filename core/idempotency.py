@@ -62,14 +62,11 @@ def run_once(
     stored_hash: Callable[[T], str],
     on_conflict: Callable[[], None] | None = None,
     look_first: bool = True,
-    atomic: bool = True,
 ) -> tuple[T, bool]:
     """(row, created). `find()` looks the key up among the owner's rows; `create()` makes the row with the key set
     (the unique constraint is the referee); `on_conflict()` undoes what `create()` did outside the database
     (stored files) when it lost the race. `look_first=False` saves the lookup when creating is cheap to undo: a
-    retry then fails on the constraint, is rolled back, and answers with the first row all the same. `atomic=False`
-    when `create()` writes with a single statement in autocommit mode: it is atomic by itself, and the transaction
-    around it would only add a BEGIN and a COMMIT."""
+    retry then fails on the constraint, is rolled back, and answers with the first row all the same."""
     if key and look_first:
         existing = find()
         if existing is not None:
@@ -77,8 +74,6 @@ def run_once(
                 raise key_reused_error()
             return existing, False
     try:
-        if not atomic:
-            return create(), True
         with transaction.atomic():
             return create(), True
     except IntegrityError:

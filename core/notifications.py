@@ -88,7 +88,7 @@ def notification_rows(
     dedupe_key: str = "",
 ) -> list[Notification]:
     """The inbox rows notify stores, unsaved, one per recipient (ids or users) in id order: for a service that
-    writes them with other rows in one statement, then calls push_after_commit."""
+    writes them with other rows in one transaction (bulk_create), then calls push_after_commit."""
     recipient_ids = {getattr(r, "pk", r) for r in recipients} - {None}
     return [
         Notification(

@@ -9,7 +9,9 @@ class SupervisionConfig(AppConfig):
         from institutions.risk import register_risk_signal_provider
         from institutions.verification import register_inspection_result_provider
 
-        from . import publication, rectification, services, tasks  # noqa: F401 - registers the Celery tasks
+        from . import tasks  # noqa: F401 - registers the Celery tasks
+        from .complaints import services
+        from .inspections import publication, rectification
 
         # The nightly risk recompute asks supervision for its facts (institutions never imports supervision).
         register_risk_signal_provider(services.complaint_risk_signals)

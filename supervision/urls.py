@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from . import views, views_inspections
+from .complaints import views as complaint_views
+from .inspections import views as inspection_views
 
 urlpatterns = [
-    path("complaints/new", views.complaint_new, name="complaint-new"),
-    path("complaints/<int:complaint_id>/", views.complaint_page, name="complaint-page"),
-    path("inspections/results/", views_inspections.inspection_results, name="inspection-results"),
+    path("complaints/new", complaint_views.complaint_new, name="complaint-new"),
+    path("complaints/<int:complaint_id>/", complaint_views.complaint_page, name="complaint-page"),
+    path("inspections/results/", inspection_views.inspection_results, name="inspection-results"),
 ]

@@ -48,11 +48,11 @@ def _draw(users) -> dict:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from supervision import inspections
+    from supervision.inspections import plans
 
     out = {}
     with transaction.atomic():
-        plan = inspections.plan_create(
+        plan = plans.plan_create(
             actor=users["bench_insp_supervisor"],
             name="bench draw",
             period_start=__import__("datetime").date(2026, 11, 1),
@@ -63,7 +63,7 @@ def _draw(users) -> dict:
         )
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as ctx:
-            inputs = inspections.draw_inputs(plan)
+            inputs = plans.draw_inputs(plan)
         out["read_candidates"] = {
             "candidates": len(inputs["candidates"]),
             "queries": len(ctx),
@@ -71,7 +71,7 @@ def _draw(users) -> dict:
         }
         started = time.perf_counter()
         with CaptureQueriesContext(connection) as ctx:
-            record = inspections.plan_draw(actor=users["bench_insp_supervisor"], plan_id=plan.pk, seed="bench")
+            record = plans.plan_draw(actor=users["bench_insp_supervisor"], plan_id=plan.pk, seed="bench")
         out["whole_draw"] = {
             "drawn": len(record.result["assignments"]),
             "queries": len(ctx),
@@ -90,7 +90,7 @@ def _sync(users) -> dict:
 
     from accounts.services import auth_login
     from institutions.models import Institution
-    from supervision import inspections
+    from supervision.inspections import checklists
     from supervision.models import Inspection, InspectionAssignment
 
     inspector = users["bench_insp_1"]
@@ -99,7 +99,7 @@ def _sync(users) -> dict:
     visits = []
     for _ in range(2):
         v = Inspection.objects.create(
-            institution=inst, town_id=inst.town_id, checklist_version=inspections.current_checklist()
+            institution=inst, town_id=inst.town_id, checklist_version=checklists.current_checklist()
         )
         InspectionAssignment.objects.create(inspection=v, inspector=inspector)
         visits.append(v)

@@ -26,9 +26,9 @@ from accounts.models import Role
 from accounts.selectors import has_role, memberships_of
 from core.errors import DomainError, NotFound
 from core.idempotency import clean_key
-from supervision import cache as complaint_cache
-from supervision import selectors, services, sla
-from supervision.models import (
+from supervision.complaints import cache as complaint_cache
+from supervision.complaints import permissions, selectors, services, sla
+from supervision.complaints.models import (
     OPEN_STATUSES,
     Complaint,
     ComplaintCategory,
@@ -38,6 +38,7 @@ from supervision.models import (
     RoutingRule,
     StatementRequest,
 )
+from supervision.scope import is_handler, region_name
 
 from ..api_json import LocalTimeEncoder
 from ..pagination import PageParams, paginate
@@ -336,7 +337,7 @@ def _row_item(row: tuple, today: date) -> dict:
         "category": cat_code,
         "category_label": cat_name,
         "institution": {"id": inst_id, "name": inst_name, "status": inst_status, "confirmed": confirmed},
-        "town": {"id": town_id, "name": selectors.region_name(town_id)},
+        "town": {"id": town_id, "name": region_name(town_id)},
         "handler": {"id": handler_id, "name": handler_name} if handler_id else None,
         "created_at": created_at.astimezone(SHANGHAI).isoformat(),
         "due_on": due_on.isoformat() if due_on else None,
@@ -452,26 +453,9 @@ def _photo_out(c: Complaint, p: ComplaintPhoto) -> dict:
     }
 
 
-def _actions_for(user, c: Complaint) -> list[str]:
-    S = ComplaintStatus
-    if c.parent_id == user.pk and not selectors.is_handler(user):
-        if c.status == S.ANSWERED:
-            return ["rate"] + (["reopen"] if c.reopened_at is None else [])
-        return []
-    by_state = {
-        S.SUBMITTED: ["accept", "reject", "merge", "confirm_institution"],
-        S.ACCEPTED: ["assign", "merge", "confirm_institution"],
-        S.ASSIGNED: ["assign", "start", "merge", "confirm_institution"],
-        S.INVESTIGATING: ["answer", "assign", "merge", "confirm_institution"],
-        S.ANSWERED: ["confirm_institution"],
-        S.CLOSED: ["confirm_institution"],
-    }
-    return by_state.get(c.status, [])
-
-
 def complaint_out(user, c: Complaint) -> dict:
     today = timezone.localdate()
-    handler_view = selectors.is_handler(user) and c.parent_id != user.pk
+    handler_view = is_handler(user) and c.parent_id != user.pk
     reopen_until = None
     if c.status == ComplaintStatus.ANSWERED and c.reopened_at is None and c.answered_at:
         reopen_until = c.answered_at + timezone.timedelta(days=sla.reopen_days())
@@ -503,7 +487,7 @@ def complaint_out(user, c: Complaint) -> dict:
         "closed_at": c.closed_at,
         "closed_how": c.closed_how or None,
         "photos": [_photo_out(c, p) for p in c.photos.all()],
-        "actions": _actions_for(user, c),
+        "actions": permissions.allowed_actions(user, c),
         "parent_contact": {"name": c.parent.name, "phone": c.parent.phone or ""} if handler_view else None,
         "possible_duplicates": (
             list(selectors.possible_duplicates(c).values("id", "tracking_number", "status", "created_at"))
@@ -524,7 +508,7 @@ def complaint_out(user, c: Complaint) -> dict:
 
 
 def _detail(user, complaint_id: int) -> dict:
-    c = services.access_complaint(user, complaint_id)
+    c = permissions.access_complaint(user, complaint_id)
     out = complaint_out(user, selectors.complaint_detail(c.pk))
     if out["parent_contact"] is not None:
         services.personal_data_viewed(actor=user, obj=c, fields=["parent.name", "parent.phone"])
@@ -603,7 +587,7 @@ def _message_out(m: ComplaintMessage) -> dict:
     summary="沟通记录 Messages between the parent and the bureau",
 )
 def list_messages(request, complaint_id: int):
-    c = services.access_complaint(request.auth, complaint_id)
+    c = permissions.access_complaint(request.auth, complaint_id)
     return [_message_out(m) for m in c.messages.select_related("author").order_by("created_at", "id")]
 
 
@@ -640,7 +624,7 @@ def get_photo(
     photo_id: int,
     size: Literal["full", "thumb"] = "full",
 ):
-    c = services.access_complaint(request.auth, complaint_id)
+    c = permissions.access_complaint(request.auth, complaint_id)
     photo = ComplaintPhoto.objects.filter(complaint=c, pk=photo_id, state=ComplaintPhoto.State.READY).first()
     if photo is None:
         raise NotFound("照片", "photo")
@@ -744,7 +728,7 @@ def list_statement_requests(request, filters: Query[StatementFilters]):
     summary="说明请求 One statement request (institution staff)",
 )
 def get_statement_request(request, request_id: int):
-    r = services.access_statement(request.auth, request_id)
+    r = permissions.access_statement(request.auth, request_id)
     if r.complaint.disclose_identity:
         services.personal_data_viewed(actor=request.auth, obj=r.complaint, fields=["parent.name", "parent.phone"])
     return _statement_for_institution(r)
@@ -761,7 +745,7 @@ class StatementAnswerIn(Schema):
 )
 def answer_statement_request(request, payload: StatementAnswerIn, request_id: int):
     services.statement_answer(actor=request.auth, request_id=request_id, statement=payload.statement)
-    return _statement_for_institution(services.access_statement(request.auth, request_id))
+    return _statement_for_institution(permissions.access_statement(request.auth, request_id))
 
 
 # --- Routing table -------------------------------------------------------------------------------------------------
@@ -797,7 +781,7 @@ def _rule_out(r: RoutingRule) -> dict:
     summary="投诉分派规则 Routing table (bureau)",
 )
 def list_routing(request):
-    if not selectors.is_handler(request.auth):
+    if not is_handler(request.auth):
         raise NotFound("分派规则", "routing rule")
     rules = RoutingRule.objects.filter(is_active=True).select_related("town", "category", "handler")
     return [_rule_out(r) for r in rules.order_by("town__code", "category__sort_order", "id")]

@@ -13,8 +13,8 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from core.errors import preferred_language
-from supervision import inspections, rectification, sync
-from supervision import selectors_inspections as reads
+from supervision.inspections import checklists, penalties, permissions, plans, publication, rectification, sync
+from supervision.inspections import selectors as reads
 
 from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
@@ -58,7 +58,7 @@ class ChecklistVersionOut(Schema):
 
 
 def _version_out(version) -> dict:
-    items = [{f: getattr(i, f) for f in inspections.ITEM_FIELDS} for i in version.items.order_by("position", "id")]
+    items = [{f: getattr(i, f) for f in checklists.ITEM_FIELDS} for i in version.items.order_by("position", "id")]
     return {"id": version.pk, "template": version.template.code, "number": version.number, "items": items}
 
 
@@ -66,7 +66,7 @@ def _version_out(version) -> dict:
     "/checklists/{code}", response={200: ChecklistVersionOut, **ERRORS}, summary="检查表当前版本 Current checklist"
 )
 def get_checklist(request, code: str):
-    return _version_out(inspections.current_checklist(code[:40]))
+    return _version_out(checklists.current_checklist(code[:40]))
 
 
 @router.post(
@@ -75,7 +75,7 @@ def get_checklist(request, code: str):
     summary="修订检查表（生成新版本）Revise a checklist (a new version)",
 )
 def revise_checklist(request, code: str, body: ChecklistVersionIn):
-    version = inspections.checklist_revise(
+    version = checklists.checklist_revise(
         actor=request.auth, template_code=code[:40], items=[i.dict() for i in body.items], note=body.note
     )
     return Status(201, _version_out(version))
@@ -152,7 +152,7 @@ def create_plan(request, body: PlanIn):
     shares = None
     if body.shares is not None:
         shares = {k: v for k, v in body.shares.dict().items() if v is not None}
-    plan = inspections.plan_create(
+    plan = plans.plan_create(
         actor=request.auth,
         name=body.name,
         period_start=body.period_start,
@@ -204,7 +204,7 @@ def list_plans(request, filters: Query[PlanFilters]):
 
 @router.get("/inspection-plans/{plan_id}", response={200: PlanOut, **ERRORS}, summary="检查计划 A plan")
 def get_plan(request, plan_id: int):
-    return _plan_out(inspections.access_plan(request.auth, plan_id))
+    return _plan_out(permissions.access_plan(request.auth, plan_id))
 
 
 class DrawIn(Schema):
@@ -234,7 +234,7 @@ class DrawOut(Schema):
     summary="随机抽取（双随机）Draw institutions and teams at random",
 )
 def draw_plan(request, body: DrawIn, plan_id: int):
-    record = inspections.plan_draw(actor=request.auth, plan_id=plan_id, seed=body.seed, reason=body.reason)
+    record = plans.plan_draw(actor=request.auth, plan_id=plan_id, seed=body.seed, reason=body.reason)
     return Status(
         201,
         {
@@ -249,7 +249,7 @@ def draw_plan(request, body: DrawIn, plan_id: int):
 
 @router.post("/inspection-plans/{plan_id}/finish", response={200: PlanOut, **ERRORS}, summary="结束计划 Finish a plan")
 def finish_plan(request, plan_id: int):
-    return _plan_out(inspections.plan_finish(actor=request.auth, plan_id=plan_id))
+    return _plan_out(plans.plan_finish(actor=request.auth, plan_id=plan_id))
 
 
 # --- Ad-hoc visits, conflicts --------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ class VisitRef(Schema):
 
 @router.post("/inspections", response={201: VisitRef, **ERRORS}, summary="发起专项检查 Open an ad-hoc inspection")
 def open_adhoc(request, body: AdhocIn):
-    visit = inspections.inspection_open_adhoc(
+    visit = plans.inspection_open_adhoc(
         actor=request.auth,
         inspector_ids=body.inspector_ids,
         complaint_id=body.complaint_id,
@@ -293,7 +293,7 @@ class ConflictOut(Schema):
 
 @router.post("/inspection-conflicts", response={201: ConflictOut, **ERRORS}, summary="申报利益冲突 Declare a conflict")
 def declare_conflict(request, body: ConflictIn):
-    row = inspections.conflict_declare(actor=request.auth, institution_id=body.institution_id, reason=body.reason)
+    row = plans.conflict_declare(actor=request.auth, institution_id=body.institution_id, reason=body.reason)
     return Status(201, {"id": row.pk, "institution_id": row.institution_id})
 
 
@@ -442,7 +442,7 @@ class SyncConflictsOut(Schema):
     summary="同步冲突（待处理）Sync conflicts to review",
 )
 def list_sync_conflicts(request, filters: Query[SyncConflictFilters]):
-    qs = sync.conflicts_visible_to(request.auth, inspection_id=filters.inspection_id, resolved=filters.resolved)
+    qs = reads.conflicts_visible_to(request.auth, inspection_id=filters.inspection_id, resolved=filters.resolved)
     page = paginate(qs, filters)
     return {"items": sync.conflict_rows(page["items"]), "count": page["count"]}
 
@@ -473,7 +473,7 @@ def resolve_sync_conflict(request, record_uuid: str, body: ResolveIn):
         note=body.note,
         server_version=body.server_version,
     )
-    record = sync.conflicts_visible_to(request.auth, resolved=True).get(pk=record.pk)
+    record = reads.conflicts_visible_to(request.auth, resolved=True).get(pk=record.pk)
     return sync.conflict_rows([record])[0]
 
 
@@ -483,7 +483,7 @@ def resolve_sync_conflict(request, record_uuid: str, body: ResolveIn):
     summary="检查详情（含缺少的照片）A visit, with the photos still missing",
 )
 def get_inspection(request, inspection_id: int):
-    return reads.inspection_detail(request.auth, inspection_id)
+    return reads.inspection_detail(permissions.access_inspection(request.auth, inspection_id))
 
 
 class PhotoOut(Schema):
@@ -516,7 +516,7 @@ def upload_photo(
         "sha256": photo.sha256,
         "stored": stored,
         "inspection_status": visit.status,
-        "missing_photos": sync.missing_photos(visit),
+        "missing_photos": reads.missing_photos(visit),
     }
     return Status(201 if stored else 200, out)
 
@@ -606,7 +606,7 @@ def list_orders(request, filters: Query[OrderFilters]):
 
 @router.get("/rectification-orders/{order_id}", response={200: OrderOut, **ERRORS}, summary="整改通知 An order")
 def get_order(request, order_id: int):
-    return _order_out(rectification.access_order(request.auth, order_id))
+    return _order_out(permissions.access_order(request.auth, order_id))
 
 
 class RespondIn(Schema):
@@ -778,15 +778,11 @@ def list_penalties(request, filters: Query[PenaltyFilters]):
 
 @router.get("/penalties/{penalty_id}", response={200: PenaltyRowOut, **ERRORS}, summary="处罚决定 A decision")
 def get_penalty(request, penalty_id: int):
-    from supervision import penalties
-
-    return _penalty_row(penalties.access_penalty(request.auth, penalty_id))
+    return _penalty_row(permissions.access_penalty(request.auth, penalty_id))
 
 
 @router.post("/penalties", response={201: PenaltyOut, **ERRORS}, summary="处罚决定 Record a penalty decision")
 def decide_penalty(request, body: PenaltyIn):
-    from supervision import penalties
-
     decision, status = penalties.penalty_decide(actor=request.auth, **body.dict())
     return Status(
         201,
@@ -840,8 +836,6 @@ class PublicResultsOut(Schema):
     summary="公示的检查结果（公开）Published inspection results (public)",
 )
 def public_results(request, params: Query[ResultParams]):
-    from supervision import publication
-
     qs = publication.published_results()
     if params.institution_id:
         qs = qs.filter(institution_id=params.institution_id)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from accounts.models import Role
-from supervision import services, sla
+from supervision.complaints import services, sla
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, make_user, region
 from tests.institutions.helpers import make_institution
 
@@ -29,13 +29,15 @@ def _fresh_caches(request, settings):
 
 
 def _clear():
-    from supervision import cache as complaint_cache
-    from supervision import selectors
+    from supervision import scope
+    from supervision.complaints import cache as complaint_cache
+    from supervision.complaints import selectors
 
     sla.clear_caches()
     services.clear_category_cache()
     services.clear_routing_cache()
-    selectors.clear_region_cache()
+    selectors.clear_category_names()
+    scope.clear_region_cache()
     complaint_cache.clear()
 
 

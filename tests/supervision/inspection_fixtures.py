@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Role
-from supervision import inspections
+from supervision.inspections import plans
 from supervision.models import ChecklistTemplate
 from tests.conftest import TOWN_A, make_user, region
 from tests.institutions.helpers import make_institution
@@ -54,14 +54,14 @@ def make_plan(actor, team, **extra):
         "inspector_ids": [u.pk for u in team],
         **extra,
     }
-    return inspections.plan_create(actor=actor, **values)
+    return plans.plan_create(actor=actor, **values)
 
 
 @pytest.fixture
 def visit(db, bureau_staff, team, premises):
     """A drawn visit of `premises` by inspector_a and one other."""
     plan = make_plan(bureau_staff, team[:2], sampling_mode="overall", shares={"overall": 1})
-    inspections.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="fixture")
+    plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="fixture")
     return plan.visits.get(institution=premises)
 
 

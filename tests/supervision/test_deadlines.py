@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from core.models import AuditEvent, Notification
 from core.workdays import add_working_days as core_add_working_days
-from supervision import sla
+from supervision.complaints import sla
+from supervision.complaints.services import complaint_sweep
 from supervision.models import Complaint, RoutingRule
-from supervision.services import complaint_sweep
 
 from .conftest import file
 

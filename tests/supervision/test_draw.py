@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supervision.draw import Candidate, Inspector, SamplingRule, draw, sample_size
+from supervision.inspections.draw import Candidate, Inspector, SamplingRule, draw, sample_size
 
 BY_GRADE = SamplingRule(
     by_grade={"A": Decimal("0.05"), "B": Decimal("0.10"), "C": Decimal("0.20"), "D": Decimal("0.40")}

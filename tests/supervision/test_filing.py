@@ -7,8 +7,8 @@ import pytest
 from accounts.models import Role
 from core.models import AuditEvent, Notification
 from institutions.models import Institution
+from supervision.complaints.services import clear_routing_cache, local_today
 from supervision.models import Complaint, RoutingRule
-from supervision.services import _local_today, clear_routing_cache
 from tests.conftest import DISTRICT, TOWN_B, assert_error, make_user, region
 
 from .conftest import complaint_body, file, new_key
@@ -21,7 +21,7 @@ def test_a_parent_files_by_id_and_gets_a_tracking_number_to_read_out(api_as, par
     assert response.status_code == 201, response.content
     body = response.json()
     assert re.fullmatch(r"TS-\d{8}-\d{4,}", body["tracking_number"])
-    assert body["tracking_number"] == f"TS-{_local_today():%Y%m%d}-{body['id']:04d}"
+    assert body["tracking_number"] == f"TS-{local_today():%Y%m%d}-{body['id']:04d}"
     assert body["status"] == "submitted"
     c = Complaint.objects.get(pk=body["id"])
     assert c.parent == parent and c.institution == registered and c.town_id == registered.town_id
@@ -30,13 +30,13 @@ def test_a_parent_files_by_id_and_gets_a_tracking_number_to_read_out(api_as, par
     event = AuditEvent.objects.get(verb="complaint.submit", object_id=str(c.pk))
     assert event.to_state == "submitted" and event.actor == parent
     second = file(api_as(parent), registered).json()
-    assert second["tracking_number"] == f"TS-{_local_today():%Y%m%d}-{second['id']:04d}"
+    assert second["tracking_number"] == f"TS-{local_today():%Y%m%d}-{second['id']:04d}"
 
 
 def test_the_filing_stores_the_complaint_its_audit_event_and_the_handlers_inbox_row_together(
     api_as, parent, registered, staff_a
 ):
-    """On PostgreSQL these rows go in one statement: each must carry the complaint's id and tracking number."""
+    """These rows are written in one transaction: each must carry the complaint's id and tracking number."""
     RoutingRule.objects.create(town=registered.town, handler=staff_a)
     clear_routing_cache()
     body = file(api_as(parent), registered).json()
@@ -60,7 +60,7 @@ def test_an_unrouted_filing_tells_every_district_supervisor(api_as, parent, regi
 def test_the_tracking_number_is_the_filing_day_and_the_complaint_id_with_at_least_four_digits():
     from datetime import date
 
-    from supervision.services import tracking_number
+    from supervision.complaints.services import tracking_number
 
     assert tracking_number(date(2026, 11, 29), 42) == "TS-20261129-0042"
     assert tracking_number(date(2026, 11, 29), 123456) == "TS-20261129-123456"

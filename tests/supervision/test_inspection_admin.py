@@ -2,7 +2,7 @@
 
 import pytest
 
-from supervision import inspections
+from supervision.inspections import checklists
 from tests.supervision.inspection_fixtures import ensure_checklist
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,6 @@ def test_the_admin_lists_inspections_read_only(admin_client, path):
 
 def test_a_checklist_version_page_shows_its_items(admin_client):
     ensure_checklist()
-    version = inspections.current_checklist()
+    version = checklists.current_checklist()
     page = admin_client.get(f"/admin/supervision/checklistversion/{version.pk}/change/")
     assert page.status_code == 200 and "LIC-1" in page.content.decode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from supervision import sync
+from supervision.inspections import sync
 from supervision.models import ChecklistItem, ChecklistVersion
 from tests.conftest import assert_error
 from tests.supervision.inspection_fixtures import premises, record, team, visit  # noqa: F401

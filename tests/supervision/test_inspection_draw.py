@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEvent, Notification
-from supervision import inspections
+from supervision.inspections import checklists, plans
 from supervision.models import ConflictDeclaration, Inspection, InspectionStatus, PlanDraw
 from tests.conftest import TOWN_A, TOWN_B, assert_error, region
 from tests.institutions.helpers import make_institution
@@ -102,19 +102,19 @@ def test_recently_inspected_institutions_are_left_out(bureau_staff, team):
     done = Inspection.objects.create(
         institution=recent,
         town=recent.town,
-        checklist_version=inspections.current_checklist(),
+        checklist_version=checklists.current_checklist(),
         status=InspectionStatus.COMPLETE,
         completed_at=timezone.now() - timedelta(days=30),
     )
     plan = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
-    record = inspections.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")
+    record = plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")
     drawn = {a["institution_id"] for a in record.result["assignments"]}
     assert recent.pk not in drawn and len(drawn) == 9
     # Beyond the plan's window it is a candidate again.
     Inspection.objects.filter(pk=done.pk).update(completed_at=timezone.now() - timedelta(days=400))
     plan2 = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
     assert recent.pk in {
-        a["institution_id"] for a in inspections.plan_draw(actor=bureau_staff, plan_id=plan2.pk).result["assignments"]
+        a["institution_id"] for a in plans.plan_draw(actor=bureau_staff, plan_id=plan2.pk).result["assignments"]
     }
 
 
@@ -124,11 +124,11 @@ def test_an_inspector_never_goes_where_they_declared_a_conflict(api_as, bureau_s
     r = api_as(team[0]).post("inspection-conflicts", {"institution_id": conflicted.pk, "reason": "亲属任职"})
     assert r.status_code == 201
     plan = make_plan(bureau_staff, team[:2], sampling_mode="overall", shares={"overall": 1})
-    result = inspections.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s").result
+    result = plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s").result
     assert conflicted.pk in result["unstaffed"]  # a pool of two with one conflicted: no team, flagged
     assert all(a["institution_id"] != conflicted.pk for a in result["assignments"])
     plan3 = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
-    result = inspections.plan_draw(actor=bureau_staff, plan_id=plan3.pk, seed="s").result
+    result = plans.plan_draw(actor=bureau_staff, plan_id=plan3.pk, seed="s").result
     team_there = next(a for a in result["assignments"] if a["institution_id"] == conflicted.pk)
     assert team[0].pk not in team_there["inspector_ids"]
     assert ConflictDeclaration.objects.count() == 1
@@ -139,7 +139,7 @@ def test_the_draw_reads_its_candidates_in_a_bounded_number_of_queries(bureau_sta
         registry(n, town=TOWN_A)
         plan = make_plan(bureau_staff, team)
         with CaptureQueriesContext(connection) as ctx:
-            inspections.draw_inputs(plan)
+            plans.draw_inputs(plan)
         return len(ctx.captured_queries)
 
     assert queries_for(10) == queries_for(100) <= 5
@@ -150,7 +150,7 @@ def test_the_draw_writes_in_a_bounded_number_of_queries(bureau_staff, team):
         registry(n)
         plan = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
         with CaptureQueriesContext(connection) as ctx:
-            inspections.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")
+            plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")
         Inspection.objects.all().delete()
         return len(ctx.captured_queries)
 

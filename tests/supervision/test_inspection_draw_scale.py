@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Region
 from institutions.models import Institution
-from supervision import inspections
+from supervision.inspections import plans
 from supervision.models import Inspection
 from tests.conftest import DISTRICT, region
 from tests.supervision.inspection_fixtures import make_plan, team  # noqa: F401
@@ -59,14 +59,14 @@ def test_a_draw_over_100000_institutions_reads_them_in_a_bounded_number_of_queri
     plan = make_plan(bureau_staff, team, region_id=region(DISTRICT).pk)
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()
-        inputs = inspections.draw_inputs(plan)
+        inputs = plans.draw_inputs(plan)
         read_s = time.perf_counter() - started
     assert len(inputs["candidates"]) == REGISTRY
     assert len(ctx.captured_queries) <= 5, [q["sql"][:120] for q in ctx.captured_queries]
 
     with CaptureQueriesContext(connection) as ctx:
         started = time.perf_counter()
-        record = inspections.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="scale")
+        record = plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="scale")
         draw_s = time.perf_counter() - started
     drawn = len(record.result["assignments"])
     # Each grade drawn at its R-INSP-1 share (5/10/20/40 %), rounded up: about 11,500 of 100,000.

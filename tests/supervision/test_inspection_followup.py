@@ -16,7 +16,7 @@ from core.models import AuditEvent, Notification
 from core.workdays import add_working_days
 from institutions.models import Institution
 from institutions.risk import recompute_risk
-from supervision import inspections, publication, rectification, sync
+from supervision.inspections import plans, publication, rectification, sync
 from supervision.models import Finding, Inspection, PenaltyDecision
 from tests.conftest import TOWN_B, assert_error, make_user, region
 from tests.supervision.inspection_fixtures import NEARBY, premises, record, team, visit  # noqa: F401
@@ -162,7 +162,7 @@ def test_who_sees_which_order(api_as, finding, team, inspector_b, institution_st
 
 def test_results_are_published_after_the_working_days_without_internal_items(api_as, anon, visit, team, bureau_staff):
     do_visit(visit, team[0])
-    plan = inspections.plan_finish(actor=bureau_staff, plan_id=visit.plan_id)
+    plan = plans.plan_finish(actor=bureau_staff, plan_id=visit.plan_id)
     assert plan.publish_on == add_working_days(timezone.localdate(), 20)
     assert publication.publish_due() == 0
     assert anon.get("inspection-results").json() == {"items": [], "count": 0}
@@ -290,7 +290,7 @@ def test_a_follow_up_needs_a_team_without_conflicts(api_as, finding, team, burea
     client = api_as(bureau_staff)
     url = f"rectification-orders/{order.pk}/followup"
     assert_error(client.post(url, {"inspector_ids": [team[2].pk]}), 422, "plan.team_too_small")
-    inspections.conflict_declare(actor=team[2], institution_id=finding.institution_id, reason="亲属任职")
+    plans.conflict_declare(actor=team[2], institution_id=finding.institution_id, reason="亲属任职")
     assert_error(client.post(url, {"inspector_ids": [team[1].pk, team[2].pk]}), 422, "inspection.conflict_of_interest")
     assert_error(client.post(url, {"due_by": "2020-01-01"}), 422, "order.bad_deadline")
     assert not Inspection.objects.filter(origin="followup").exists()

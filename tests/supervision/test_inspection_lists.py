@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from supervision import inspections, penalties, rectification
+from supervision.inspections import checklists, penalties, rectification
 from supervision.models import Finding, Inspection, InspectionAssignment, InspectionPlan, PenaltyDecision
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, assert_error, make_user, region
 from tests.institutions.helpers import make_institution
@@ -87,7 +87,7 @@ def test_visits_filters_by_plan_status_institution_and_period(api_as, visit, peo
 
 
 def make_visits(n, inspector):
-    version = inspections.current_checklist()
+    version = checklists.current_checklist()
     for i in range(n):
         inst = make_institution(f"列表机构{Inspection.objects.count()}-{i}")
         v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=version)
@@ -128,7 +128,7 @@ def test_plans_town_staff_see_their_towns_the_district_all(api_as, visit, people
 
 def test_plans_cost_the_same_for_10_and_100_rows(api_as, people, bureau_staff):
     def plans(n):
-        version = inspections.current_checklist()
+        version = checklists.current_checklist()
         for i in range(n):
             InspectionPlan.objects.create(
                 name=f"计划{i}", period_start=date(2026, 11, 1), period_end=date(2026, 12, 31),

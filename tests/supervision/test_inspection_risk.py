@@ -12,7 +12,7 @@ import time_machine
 from accounts.models import Role
 from institutions.models import Institution
 from institutions.risk import SIGNAL_POINTS, recompute_risk
-from supervision import rectification, sync
+from supervision.inspections import rectification, sync
 from tests.conftest import make_user
 from tests.supervision.inspection_fixtures import NEARBY, premises, record, team, visit  # noqa: F401
 

@@ -181,7 +181,7 @@ def test_only_the_handler_pauses_the_clock(api_as, parent, registered, staff_a):
 
 
 def test_the_sweep_closes_unrated_answers_after_seven_days(api_as, parent, registered, staff_a):
-    from supervision.services import complaint_sweep
+    from supervision.complaints.services import complaint_sweep
 
     cid = file(api_as(parent), registered).json()["id"]
     h = api_as(staff_a)

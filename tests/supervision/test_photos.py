@@ -92,7 +92,7 @@ def test_the_heavy_photo_work_runs_after_the_request_in_a_task(api_as, parent, r
     from supervision import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.process_complaint_photo, "delay", lambda pk: queued.append(pk))
+    monkeypatch.setattr(tasks.process_complaint_photo, "apply_async", lambda args=(), **kw: queued.extend(args))
     response = file_with_photos(api_as(parent), registered, [upload("a.jpg", noisy_jpeg())] * 1)
     assert response.status_code == 201
     photo = ComplaintPhoto.objects.get()
@@ -104,9 +104,9 @@ def test_the_heavy_photo_work_runs_after_the_request_in_a_task(api_as, parent, r
 
 def test_the_photo_task_is_idempotent(api_as, parent, registered, monkeypatch):
     from supervision import tasks
-    from supervision.services import photo_process
+    from supervision.complaints.services import photo_process
 
-    monkeypatch.setattr(tasks.process_complaint_photo, "delay", lambda pk: None)
+    monkeypatch.setattr(tasks.process_complaint_photo, "apply_async", lambda *a, **kw: None)
     file_with_photos(api_as(parent), registered, [upload("a.jpg", image_bytes())])
     photo = ComplaintPhoto.objects.get()
     assert photo_process(photo.pk) == "ready"
@@ -214,7 +214,7 @@ def test_a_failure_while_storing_a_photo_leaves_no_half_filed_complaint(api_as, 
 def test_a_retry_with_photos_and_the_same_key_stores_nothing_twice(api_as, parent, registered, monkeypatch):
     from supervision import tasks
 
-    monkeypatch.setattr(tasks.process_complaint_photo, "delay", lambda pk: None)
+    monkeypatch.setattr(tasks.process_complaint_photo, "apply_async", lambda *a, **kw: None)
     key, api = new_key(), api_as(parent)
     first = file_with_photos(api, registered, [upload("1.jpg", image_bytes())], key=key)
     files_after_first = len(stored_files())
@@ -243,9 +243,10 @@ def test_a_photo_that_passes_the_checks_but_will_not_decode_is_marked_and_the_pa
     api_as, parent, registered, monkeypatch
 ):
     from core.models import Notification
-    from supervision import services, tasks
+    from supervision import tasks
+    from supervision.complaints import services
 
-    monkeypatch.setattr(tasks.process_complaint_photo, "delay", lambda pk: None)
+    monkeypatch.setattr(tasks.process_complaint_photo, "apply_async", lambda *a, **kw: None)
     file_with_photos(api_as(parent), registered, [upload("a.jpg", image_bytes())])
     photo = ComplaintPhoto.objects.get()
 

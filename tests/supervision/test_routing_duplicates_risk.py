@@ -5,8 +5,8 @@ from asgiref.sync import async_to_sync
 
 from core.models import AuditEvent, Notification
 from institutions import risk
+from supervision.complaints.services import complaint_risk_signals
 from supervision.models import Complaint, RoutingRule
-from supervision.services import complaint_risk_signals
 from tests.conftest import TOWN_A, assert_error, make_user, region
 
 from .conftest import file

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from supervision import inspections, sync
+from supervision.inspections import plans, sync
 from supervision.models import ChecklistAnswer, PlanDraw, VisitRecord
 from tests.concurrency import race
 from tests.supervision.inspection_fixtures import make_plan, premises, record, team, visit  # noqa: F401
@@ -41,6 +41,6 @@ def test_two_edits_of_one_answer_at_once_one_applies_one_conflicts(visit, team):
 
 def test_two_draws_of_one_plan_at_once_give_one_draw(bureau_staff, team, premises):
     plan = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
-    results = race([lambda: inspections.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")] * 2)
+    results = race([lambda: plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")] * 2)
     assert PlanDraw.objects.filter(plan=plan).count() == 1
     assert sum(isinstance(r, PlanDraw) for r in results) == 1  # the other needs a reason for a redraw

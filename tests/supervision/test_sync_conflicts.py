@@ -12,7 +12,7 @@ from django.db import connection
 
 from accounts.models import Role
 from core.models import AuditEvent, Notification
-from supervision import sync
+from supervision.inspections import sync
 from supervision.models import ChecklistAnswer, Inspection, VisitRecord
 from tests.concurrency import race
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, assert_error, make_user, region

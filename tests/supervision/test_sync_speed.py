@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from supervision import inspections
+from supervision.inspections import checklists
 from supervision.models import ChecklistAnswer, Inspection, InspectionAssignment, VisitRecord
 from tests.institutions.helpers import make_institution
 from tests.supervision.inspection_fixtures import NEARBY, record, team  # noqa: F401
@@ -23,7 +23,7 @@ RECORDS = 200
 
 def visit_for(inspector) -> Inspection:
     inst = make_institution(f"同步测速机构{Inspection.objects.count()}", latitude="29.7031", longitude="107.3896")
-    v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=inspections.current_checklist())
+    v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=checklists.current_checklist())
     InspectionAssignment.objects.create(inspection=v, inspector=inspector)
     return v
 
@@ -32,7 +32,7 @@ def a_visit(v) -> list[dict]:
     """What a phone sends for one visit: a check-in, an answer per checklist item, then notes up to 200."""
     answers = [
         record(v, "answer", {"item_code": i.code, "value": 3 if i.answer_type == "number" else "yes"})
-        for i in inspections.current_checklist().items.exclude(answer_type="photo")
+        for i in checklists.current_checklist().items.exclude(answer_type="photo")
     ]
     out = [record(v, "checkin", {"latitude": NEARBY[0], "longitude": NEARBY[1]}), *answers]
     return out + [record(v, "note", {"text": f"现场记录 {n}"}) for n in range(RECORDS - len(out))]
@@ -65,5 +65,5 @@ def test_one_batch_of_200_costs_at_most_a_tenth_of_200_single_syncs(api_as, team
           f"ratio {time_ratio:.3f}; queries ratio {query_ratio:.3f}")  # fmt: skip
     assert query_ratio <= 0.1 and time_ratio <= 0.1, rounds
     assert VisitRecord.objects.count() == 1 + 6 * RECORDS
-    answered = inspections.current_checklist().items.exclude(answer_type="photo").count()
+    answered = checklists.current_checklist().items.exclude(answer_type="photo").count()
     assert ChecklistAnswer.objects.count() == 6 * answered

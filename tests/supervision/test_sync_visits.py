@@ -207,7 +207,7 @@ def test_the_phone_gets_earlier_findings_and_open_orders_of_the_period(api_as, v
     still open, and only the visits of the period it asks for."""
     from datetime import date
 
-    from supervision import inspections, rectification
+    from supervision.inspections import checklists, rectification
     from supervision.models import InspectionAssignment
 
     phone = api_as(team[0])
@@ -219,7 +219,7 @@ def test_the_phone_gets_earlier_findings_and_open_orders_of_the_period(api_as, v
     finding = visit.findings.get()
     order = rectification.order_issue(actor=team[0], finding_id=finding.pk, evidence_required="公示收费标准")
     again = Inspection.objects.create(
-        institution=visit.institution, town=visit.town, checklist_version=inspections.current_checklist(),
+        institution=visit.institution, town=visit.town, checklist_version=checklists.current_checklist(),
         due_by=date(2027, 1, 31), origin="complaint",
     )  # fmt: skip
     InspectionAssignment.objects.create(inspection=again, inspector=team[0])

@@ -3,8 +3,8 @@ institution staff only the statement requests addressed to them (without the par
 
 import pytest
 
+from supervision.complaints.services import statement_request_create
 from supervision.models import StatementRequest
-from supervision.services import statement_request_create
 from tests.conftest import assert_error
 
 from .conftest import file

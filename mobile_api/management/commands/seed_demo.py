@@ -12,7 +12,8 @@ from afterschool.models import School
 from core.notifications import notify
 from institutions.demo import seed_institutions
 from institutions.models import Institution
-from supervision.demo import seed_supervision
+from supervision.complaints.demo import seed_complaints
+from supervision.inspections.demo import seed_inspections
 
 DEMO_PASSWORD = "Demo@2026"
 DISTRICT = "500102"
@@ -72,7 +73,8 @@ class Command(BaseCommand):
                 dedupe_key="demo.welcome",
             )
         seed_afterschool()  # after the demo users: teachers and parents are among them
-        seed_supervision()
+        seed_complaints()
+        seed_inspections()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new users)."))
         self.stdout.write(self.banner())
 

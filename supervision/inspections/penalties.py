@@ -13,43 +13,20 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.selectors import has_role
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.policy import policy_decimal, policy_int
 from institutions.models import Institution, Status
 from institutions.services import institution_change_status
 
-from .inspections import inspections_visible_to, is_bureau
-from .models import InspectionAssignment, PenaltyDecision, PenaltyKind, ViolationKind
-from .selectors import towns_of
+from ..scope import is_handler, towns_of
+from .models import PenaltyDecision, PenaltyKind, ViolationKind
+from .selectors import inspections_visible_to
 
 STATUS_OF_KIND = {PenaltyKind.STOP_OPERATING: Status.SUSPENDED, PenaltyKind.REVOKE: Status.REVOKED}
 MONEY_KINDS = (PenaltyKind.FINE, PenaltyKind.CONFISCATION)
-
-
-def penalties_visible_to(user) -> QuerySet[PenaltyDecision]:
-    """Bureau staff: decisions of their towns (the district supervisor: all); inspectors: decisions on visits they
-    made; anyone else (institution staff included): none."""
-    if not getattr(user, "pk", None):
-        return PenaltyDecision.objects.none()
-    scope = Q(pk__in=[])
-    if is_bureau(user):
-        scope |= Q(town_id__in=towns_of(user))
-    if has_role(user, Role.INSPECTOR):
-        scope |= Q(inspection_id__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
-    return PenaltyDecision.objects.filter(scope)
-
-
-def access_penalty(user, penalty_id: int) -> PenaltyDecision:
-    row = penalties_visible_to(user).select_related("institution", "town").filter(pk=penalty_id).first()
-    if row is None:
-        raise NotFound("处罚决定", "penalty decision")
-    return row
 
 
 def _amount_error(zh: str, en: str) -> DomainError:
@@ -105,7 +82,7 @@ def penalty_decide(
     obstruction: bool = False,
 ) -> tuple[PenaltyDecision, str]:
     """(decision, the institution's status after it)."""
-    if not is_bureau(actor):
+    if not is_handler(actor):
         raise NotFound("机构", "institution")
     institution = Institution.objects.filter(pk=institution_id, town_id__in=towns_of(actor)).first()
     if institution is None:

@@ -20,6 +20,7 @@ from institutions.models import Institution
 
 from . import selectors, services
 from .models import ComplaintCategory, Grade
+from .permissions import access_complaint
 
 
 def _form_context(request, institution, values: dict, errors: dict, message: str = "") -> dict:
@@ -112,7 +113,7 @@ def complaint_page(request, complaint_id: int):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     try:
-        complaint = services.access_complaint(request.user, complaint_id)
+        complaint = access_complaint(request.user, complaint_id)
     except NotFound:
         raise Http404 from None
     return render(request, "supervision/detail.html", {"c": selectors.complaint_detail(complaint.pk)})

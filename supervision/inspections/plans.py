@@ -1,13 +1,9 @@
-"""Inspections (双随机一公开, R-INSP-1): checklists, plans, random draws, ad-hoc visits, and who sees which.
+"""Inspection plans and random draws (双随机一公开, R-INSP-1), conflicts of interest and ad-hoc visits.
 
-Writes follow services.py: keyword-only arguments with an explicit actor, one DomainError per refusal, an audit event
-in the same transaction, notifications after commit. The draw itself is the pure function of draw.py: this module
-only reads its inputs in a fixed number of queries (candidates, recent visits, pool, conflicts) and stores its result.
-
-Who sees what (404 for the rest):
-- an inspector: the visits they are assigned to, and the institutions of those visits;
-- bureau staff and admins: plans and visits of the towns they cover (a district membership covers every town);
-- institution staff: only their own rectification orders and published results (rectification.py, publication.py).
+Writes follow complaints/services.py: keyword-only arguments with an explicit actor, one DomainError per refusal, an
+audit event in the same transaction, notifications after commit. The draw itself is the pure function of draw.py:
+this module only reads its inputs in a fixed number of queries (candidates, recent visits, pool, conflicts) and
+stores its result. Who sees what is said in selectors.py, and answered for one row by permissions.py.
 """
 
 from __future__ import annotations
@@ -17,24 +13,22 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Region, Role
+from accounts.models import Membership, Role
 from accounts.selectors import has_role
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify as tell
 from core.policy import policy_decimal, policy_int
-from institutions.models import Institution, Status
+from core.workdays import add_working_days
+from institutions.models import Category, Institution, Status
 
+from ..complaints.models import SUBSTANTIATED_OUTCOMES, Complaint
+from ..scope import towns_of, towns_under
 from . import draw as random_draw
+from .checklists import DEFAULT_CHECKLIST, current_checklist
 from .models import (
-    SUBSTANTIATED_OUTCOMES,
-    ChecklistItem,
-    ChecklistTemplate,
-    ChecklistVersion,
-    Complaint,
     ConflictDeclaration,
     Inspection,
     InspectionAssignment,
@@ -45,110 +39,13 @@ from .models import (
     PlanStatus,
     SamplingMode,
 )
-from .selectors import HANDLER_ROLES, towns_of
+from .permissions import access_plan, require_bureau
 
 GRADES = ("A", "B", "C", "D")
-DEFAULT_CHECKLIST = "training_institution"
 
 
 def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
     return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
-
-
-# --- Scope ---------------------------------------------------------------------------------------------------------
-
-
-def is_bureau(user) -> bool:
-    return bool(getattr(user, "pk", None)) and has_role(user, *HANDLER_ROLES)
-
-
-def inspections_visible_to(user) -> QuerySet[Inspection]:
-    """Bureau staff: the visits of their towns; inspectors: their own assignments; anyone else: nothing."""
-    if not getattr(user, "pk", None):
-        return Inspection.objects.none()
-    scope = Q(pk__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
-    if is_bureau(user):
-        scope |= Q(town_id__in=towns_of(user))
-    return Inspection.objects.filter(scope)
-
-
-def plans_visible_to(user) -> QuerySet[InspectionPlan]:
-    if not is_bureau(user):
-        return InspectionPlan.objects.none()
-    return InspectionPlan.objects.filter(region_id__in=towns_of(user))
-
-
-def access_inspection(user, inspection_id: int) -> Inspection:
-    row = inspections_visible_to(user).select_related("institution", "town").filter(pk=inspection_id).first()
-    if row is None:
-        raise NotFound("检查", "inspection")
-    return row
-
-
-def access_plan(user, plan_id: int, *, for_update: bool = False) -> InspectionPlan:
-    qs = plans_visible_to(user)
-    if for_update:
-        qs = qs.select_for_update()
-    row = qs.filter(pk=plan_id).first()
-    if row is None:
-        raise NotFound("检查计划", "inspection plan")
-    return row
-
-
-def _require_bureau(actor) -> None:
-    if not is_bureau(actor):
-        raise PermissionDenied("仅教育局工作人员可以操作", "Only bureau staff may do this")
-
-
-def _towns_under(region_id: int) -> set[int]:
-    return {region_id, *Region.objects.filter(parent_id=region_id).values_list("pk", flat=True)}
-
-
-# --- Checklists ----------------------------------------------------------------------------------------------------
-
-
-def current_checklist(code: str = DEFAULT_CHECKLIST) -> ChecklistVersion:
-    version = ChecklistVersion.objects.filter(template__code=code).order_by("-number").first()
-    if version is None:
-        raise NotFound("检查表", "checklist")
-    return version
-
-
-ITEM_FIELDS = ("code", "section", "question_zh", "question_en", "answer_type", "rule_id", "severity", "public")
-
-
-def checklist_revise(*, actor, template_code: str, items: list[dict], note: str = "") -> ChecklistVersion:
-    """Editing a checklist makes a new version; visits done on an older version keep theirs unchanged."""
-    _require_bureau(actor)
-    from .models import AnswerType, Severity
-
-    codes = [i.get("code") for i in items]
-    if not items or len(set(codes)) != len(codes):
-        raise _invalid("checklist.items_invalid", "items", "检查项不能为空且代码不能重复", "Items: none or duplicates")
-    for item in items:
-        if item.get("answer_type") not in AnswerType.values or item.get("severity") not in Severity.values:
-            raise _invalid("checklist.items_invalid", "items", "答案类型或严重程度无效", "Bad answer type or severity")
-    with transaction.atomic():
-        template = ChecklistTemplate.objects.select_for_update().filter(code=template_code).first()
-        if template is None:
-            raise NotFound("检查表", "checklist")
-        last = template.versions.order_by("-number").first()
-        version = ChecklistVersion.objects.create(
-            template=template, number=(last.number + 1 if last else 1), note=note[:300], created_by=actor
-        )
-        ChecklistItem.objects.bulk_create(
-            ChecklistItem(version=version, position=n, **{f: item.get(f, "") for f in ITEM_FIELDS if f in item})
-            for n, item in enumerate(items)
-        )
-        audit_log(
-            actor=actor,
-            verb="checklist.revise",
-            obj=version,
-            from_state=f"v{last.number}" if last else "",
-            to_state=f"v{version.number}",
-            data={"items": len(items)},
-        )
-    return version
 
 
 # --- Plans ---------------------------------------------------------------------------------------------------------
@@ -179,7 +76,7 @@ def plan_create(
     recent_days_excluded: int | None = None,
     checklist_code: str = DEFAULT_CHECKLIST,
 ) -> InspectionPlan:
-    _require_bureau(actor)
+    require_bureau(actor)
     covered = towns_of(actor)
     if region_id not in covered:
         raise NotFound("区域", "region")
@@ -194,8 +91,6 @@ def plan_create(
         raise _invalid(
             "plan.team_too_small", "team_size", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum} per visit"
         )
-    from institutions.models import Category
-
     if categories and not set(categories) <= set(Category.values):
         raise _invalid("plan.bad_category", "categories", "类别无效", "Unknown category")
     if statuses and not set(statuses) <= set(Status.values):
@@ -240,8 +135,6 @@ def plan_create(
 
 def _inspector_pool(inspector_ids: list[int], covered: set[int]) -> list[int]:
     """Only users who are inspectors of a region of the plan's area may be in its pool."""
-    from accounts.models import Membership
-
     found = set(
         Membership.objects.active()
         .filter(user_id__in=inspector_ids, role=Role.INSPECTOR, region_id__in=covered)
@@ -275,7 +168,7 @@ def draw_inputs(plan: InspectionPlan, *, today=None) -> dict:
     """What a draw depends on, read in four queries whatever the size of the registry: the candidates (id and risk
     grade only), the institutions inspected recently, the pool, and the pool's declared conflicts."""
     today = today or timezone.localdate()
-    towns = plan.scope_town_ids or sorted(_towns_under(plan.region_id))
+    towns = plan.scope_town_ids or sorted(towns_under(plan.region_id))
     candidates_qs = Institution.objects.filter(town_id__in=towns, status__in=plan.scope_statuses or [Status.LICENSED])
     if plan.scope_categories:
         candidates_qs = candidates_qs.filter(category__in=plan.scope_categories)
@@ -402,8 +295,6 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
 
 def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
     """Closes the plan; its results are published `results_publication_working_days` later (publication.py)."""
-    from core.workdays import add_working_days
-
     with transaction.atomic():
         plan = access_plan(actor, plan_id, for_update=True)
         if plan.status != PlanStatus.DRAWN:
@@ -447,7 +338,7 @@ def inspection_open_adhoc(
     *, actor, inspector_ids: list[int], complaint_id: int | None = None, institution_id: int | None = None
 ) -> Inspection:
     """An inspection outside any draw: from a substantiated complaint (linked both ways) or an unlicensed record."""
-    _require_bureau(actor)
+    require_bureau(actor)
     if (complaint_id is None) == (institution_id is None):
         raise _invalid(
             "inspection.source_required", "complaint_id", "须指定投诉或无证机构之一", "A complaint or record"

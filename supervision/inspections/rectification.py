@@ -5,60 +5,47 @@ bureau of the town; open and overdue orders count in the institution's risk grad
 
 from __future__ import annotations
 
+import hashlib
+import uuid as uuid_module
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Membership, Region, Role
 from accounts.selectors import has_role, institution_ids_for
+from core import uploads
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify
 from core.policy import policy_int
 from core.workdays import add_working_days
+from institutions.risk import recompute_risk
 from institutions.services import bureau_user_ids_for_town
 
-from .inspections import is_bureau
-from .models import Finding, InspectionAssignment, OrderStatus, RectificationOrder
-from .selectors import towns_of
+from ..scope import is_handler, towns_of, towns_under
+from .models import (
+    Finding,
+    Inspection,
+    InspectionAssignment,
+    InspectionOrigin,
+    InspectionStatus,
+    OrderStatus,
+    RectificationEvidence,
+    RectificationOrder,
+)
+from .permissions import access_order
+from .plans import staff_visit
+from .sync import PHOTO_MAX_BYTES
 
 OPEN = (OrderStatus.OPEN, OrderStatus.ANSWERED)
 
 
 def is_overdue(order: RectificationOrder, today=None) -> bool:
     return order.status in OPEN and order.due_on < (today or timezone.localdate())
-
-
-def _assigned(user) -> QuerySet:
-    return InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id")
-
-
-def orders_visible_to(user) -> QuerySet[RectificationOrder]:
-    """Bureau: their towns; inspectors: orders from visits they made or follow up; institution staff: their own;
-    else none."""
-    if not getattr(user, "pk", None):
-        return RectificationOrder.objects.none()
-    scope = Q(pk__in=[])
-    if is_bureau(user):
-        scope |= Q(town_id__in=towns_of(user))
-    if has_role(user, Role.INSPECTOR):
-        scope |= Q(finding__inspection_id__in=_assigned(user)) | Q(followup_id__in=_assigned(user))
-    own = institution_ids_for(user)
-    if own:
-        scope |= Q(institution_id__in=own)
-    return RectificationOrder.objects.filter(scope)
-
-
-def access_order(user, order_id: int, *, for_update: bool = False) -> RectificationOrder:
-    qs = orders_visible_to(user)
-    if for_update:
-        qs = qs.select_for_update()
-    row = qs.filter(pk=order_id).first()
-    if row is None:
-        raise NotFound("整改通知", "rectification order")
-    return row
 
 
 def default_due_on(severity: str, today=None):
@@ -71,7 +58,7 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
     with transaction.atomic():
         finding = Finding.objects.select_related("inspection").filter(pk=finding_id).first()
         may = finding is not None and (
-            (is_bureau(actor) and finding.inspection.town_id in towns_of(actor))
+            (is_handler(actor) and finding.inspection.town_id in towns_of(actor))
             or InspectionAssignment.objects.filter(inspection_id=finding.inspection_id, inspector_id=actor.pk).exists()
         )
         if not may:
@@ -102,15 +89,11 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
             body=evidence_required,
             obj=order,
         )
-    from institutions.risk import recompute_risk
-
     transaction.on_commit(lambda: recompute_risk(order.institution_id))  # an open order worsens the grade
     return order
 
 
 def _staff(institution_id: int) -> list[int]:
-    from accounts.models import Membership
-
     return list(
         Membership.objects.active()
         .filter(role=Role.INSTITUTION_STAFF, institution_id=institution_id)
@@ -155,7 +138,7 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
     """An inspector of the visit (or the bureau) checks the evidence: accepted closes, refused sends it back."""
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
-        if not (is_bureau(actor) or has_role(actor, Role.INSPECTOR)):
+        if not (is_handler(actor) or has_role(actor, Role.INSPECTOR)):
             raise PermissionDenied("仅检查人员可以核验", "Only an inspector verifies")
         if order.status != OrderStatus.ANSWERED:
             raise DomainError(
@@ -177,8 +160,6 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
             body=note,
             obj=order,
         )
-    from institutions.risk import recompute_risk
-
     transaction.on_commit(lambda: recompute_risk(order.institution_id))
     return order
 
@@ -187,14 +168,9 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
     """Open the follow-up visit that verifies an order on site (origin "followup", linked to the order): by bureau
     staff of the town or an inspector of the visit that found the problem; the team defaults to that visit's. The
     phone gets it in its assigned visits with the order among the institution's open orders."""
-    from accounts.models import Region
-
-    from .inspections import _towns_under, staff_visit
-    from .models import Inspection, InspectionOrigin, InspectionStatus
-
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
-        if not (is_bureau(actor) or has_role(actor, Role.INSPECTOR)):
+        if not (is_handler(actor) or has_role(actor, Role.INSPECTOR)):
             raise PermissionDenied("仅检查人员或教育局可以安排复查", "Only inspectors or the bureau open a follow-up")
         if order.status not in OPEN:
             raise DomainError("order.closed", "整改通知已销号", "The order is closed", status=409)
@@ -220,7 +196,7 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
             )
         # Inspectors of the district or any of its towns, as a district plan's pool may hold.
         district = Region.objects.filter(pk=order.town_id).values_list("parent_id", flat=True).first()
-        covered = _towns_under(district or order.town_id)
+        covered = towns_under(district or order.town_id)
         visit = staff_visit(
             actor=actor,
             institution=order.institution,
@@ -267,8 +243,6 @@ def rectification_sweep(today=None) -> dict[str, int]:
                     dedupe_key=f"rectification.overdue.{order.pk}",
                 )
                 escalated += 1
-                from institutions.risk import recompute_risk
-
                 transaction.on_commit(lambda i=order.institution_id: recompute_risk(i))
     return {"warned": warned, "escalated": escalated}
 
@@ -301,18 +275,6 @@ def inspection_risk_signals(institution_id: int) -> dict[str, int]:
 def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, upload):
     """(evidence, stored now): institution staff add a photo to their answer, by UUID and SHA-256, with the same
     rules as visit photos (same content again: no copy; other content under a used UUID: 409; hash mismatch: 422)."""
-    import hashlib
-    import uuid as uuid_module
-
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-    from django.db import IntegrityError
-
-    from core import uploads
-
-    from .models import RectificationEvidence
-    from .sync import PHOTO_MAX_BYTES
-
     try:
         key = uuid_module.UUID(str(photo_uuid))
     except ValueError:

@@ -38,6 +38,7 @@ from core import uploads
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.idempotency import fingerprint
+from core.notifications import notify
 from core.policy import policy_int
 
 from .models import (
@@ -52,6 +53,7 @@ from .models import (
     Severity,
     VisitRecord,
 )
+from .selectors import inspections_visible_to
 
 MAX_BATCH = 200
 CLOCK_SKEW = timedelta(minutes=10)
@@ -498,10 +500,6 @@ def _settle(visit: Inspection) -> None:
         visit.status, visit.completed_at = InspectionStatus.COMPLETE, timezone.now()
 
 
-def missing_photos(visit: Inspection) -> list[str]:
-    return [str(u) for u in visit.photos.filter(received=False).order_by("created_at").values_list("uuid", flat=True)]
-
-
 # --- Photos --------------------------------------------------------------------------------------------------------
 
 
@@ -597,19 +595,6 @@ def _server_now(record: VisitRecord, visit: Inspection, answer: ChecklistAnswer 
     return {"checkout_at": visit.checkout_at.isoformat() if visit.checkout_at else None, "version": visit.version}
 
 
-def conflicts_visible_to(user, *, inspection_id: int | None = None, resolved: bool = False):
-    """Conflicting records a reviewer may see: those of visits the user is on, or of their towns (bureau; the district
-    supervisor: all). Open ones by default, oldest first."""
-    from .inspections import inspections_visible_to
-
-    qs = VisitRecord.objects.filter(
-        state=VisitRecord.State.CONFLICT, resolved=resolved, inspection__in=inspections_visible_to(user)
-    )
-    if inspection_id:
-        qs = qs.filter(inspection_id=inspection_id)
-    return qs.select_related("inspection", "inspection__institution", "author").order_by("received_at", "id")
-
-
 def conflict_rows(records: list[VisitRecord]) -> list[dict]:
     """A page of conflicts with the server copy at the time, the phone's copy and what the server holds now: one query
     for the current answers, whatever the page size."""
@@ -660,8 +645,6 @@ def conflict_resolve(
     Audited. The same resolution again is answered with the first (nothing changes); another one is a 409. With
     `server_version` (the `server_now.version` the reviewer looked at), a server copy changed since is a 409: the
     reviewer decides again on what is there now."""
-    from .inspections import inspections_visible_to
-
     try:
         key = uuid_module.UUID(str(record_uuid))
     except ValueError:
@@ -740,8 +723,6 @@ def conflict_resolve(
             },
         )
         if record.author_id != actor.pk:
-            from core.notifications import notify
-
             notify(
                 recipients=[record.author_id],
                 kind="inspection.conflict_resolved",

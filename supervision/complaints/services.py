@@ -8,7 +8,6 @@ UPDATE), so of two handlers acting at once one wins and the other gets 409, on P
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -20,20 +19,20 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Role
+from accounts.models import Membership, Region, Role, User
 from accounts.selectors import has_role
 from core import uploads
 from core.audit import audit_event, audit_log
+from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.idempotency import fingerprint, key_reused_error, run_once
 from core.models import Notification
 from core.notifications import notification_rows, notify, push_after_commit
-from core.scoping import get_in_scope
-from core.sqlinsert import values_insert
 from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
 
+from ..scope import towns_of
 from . import sla
 from .cache import complaints_changed
 from .models import (
@@ -51,7 +50,14 @@ from .models import (
     SlaPhase,
     StatementRequest,
 )
-from .selectors import complaints_visible_to, is_handler, statements_visible_to, towns_of
+from .permissions import (
+    access_complaint,
+    access_statement,
+    invalid_transition,
+    require_handler,
+    require_parent,
+    require_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +72,7 @@ def _field_error(code: str, field: str, zh: str, en: str, status: int = 422) -> 
     return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
 
 
-def _local_today() -> date:
+def local_today() -> date:
     return timezone.localdate()
 
 
@@ -137,8 +143,6 @@ def _resolve_institution(filing: Filing) -> tuple[Institution | None, NewInstitu
             )
         return row.institution, None  # a revoked token still names the institution it was printed for
     new = filing.new_institution
-    from accounts.models import Region
-
     if not Region.objects.filter(pk=new.town_id, parent__isnull=False).exists():
         raise _field_error("complaint.unknown_town", "new_institution.town_id", "镇街不存在", "No such town")
     return None, new
@@ -235,8 +239,6 @@ def route(town_id: int, category_id: int) -> int | None:
 
 def supervisor_ids(town_id: int) -> list[int]:
     """District supervisors (bureau admins) whose region covers the town."""
-    from accounts.models import Region
-
     parent_id = Region.objects.filter(pk=town_id).values_list("parent_id", flat=True).first()
     regions = [town_id] + ([parent_id] if parent_id else [])
     return list(
@@ -295,15 +297,8 @@ def complaint_file(
         create=create,
         stored_hash=lambda c: c.request_hash,
         look_first=False,  # retries are rare; a filing without photos is cheap to roll back
-        atomic=not _one_statement(photos, new),
     )
     return complaint, created
-
-
-def _one_statement(photos: list, new: NewInstitution | None) -> bool:
-    """Whether a filing is stored by a single statement in autocommit mode (see _store_filing_in_one_statement):
-    on PostgreSQL, outside a transaction, with neither photos nor a new institution to store."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block and not photos and new is None
 
 
 def _delete_files(names: list[str]) -> None:
@@ -315,7 +310,7 @@ def _delete_files(names: list[str]) -> None:
 
 
 def _create(actor, filing, institution, new, photos, checked, idempotency_key, request_hash, stored) -> Complaint:
-    today = _local_today()
+    today = local_today()
     category = active_categories()[filing.category]
     if institution is None:
         institution = unlicensed_record(
@@ -363,10 +358,7 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
         obj=complaint,
         payload={"status": S.SUBMITTED},
     )
-    if connection.vendor == "postgresql":
-        _store_filing_in_one_statement(today, complaint, event, inbox)
-    else:
-        _store_filing(today, complaint, event, inbox)
+    _store_filing(today, complaint, event, inbox)
     push_after_commit(inbox)
     complaints_changed()
     if photos:
@@ -375,79 +367,21 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
 
 
 def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
-    """The complaint, its audit event and its inbox rows, one statement each (SQLite, in the caller's transaction)."""
+    """The complaint, its audit event and its inbox rows, in the caller's transaction, on every database: the
+    complaint is inserted under a placeholder number, then given the number made from its id ("TS-YYYYMMDD-" + id);
+    the audit event and the inbox rows carry that id and number. Four statements: the complaint, its number, the
+    event, the inbox rows (one bulk insert)."""
     complaint.tracking_number = f"pending-{uuid.uuid4().hex[:11]}"  # unique until the id is known
-    complaint.save()
+    complaint.save(force_insert=True)
     complaint.tracking_number = tracking_number(day, complaint.pk)
     Complaint.objects.filter(pk=complaint.pk).update(tracking_number=complaint.tracking_number)
-    _name_the_complaint(complaint, event, inbox)
-    event.save()
-    Notification.objects.bulk_create(inbox)
-
-
-def _name_the_complaint(complaint: Complaint, event, inbox: list) -> None:
-    """The audit event and inbox rows carry the complaint's id and tracking number, known once it is stored."""
     event.object_id = str(complaint.pk)
     event.data["tracking_number"] = complaint.tracking_number
+    event.save(force_insert=True)
     for row in inbox:
         row.object_id = str(complaint.pk)
         row.title += complaint.tracking_number
-
-
-def _store_filing_in_one_statement(day: date, complaint: Complaint, event, inbox: list) -> None:
-    """The same rows as _store_filing in one PostgreSQL statement of data-modifying CTEs: the complaint's id (and
-    so its tracking number), the complaint, its audit event, its inbox rows. Half the time of a filing went to
-    compiling and sending these one by one (bench/README.md). A failure of any part (the Idempotency-Key already
-    used) fails them all."""
-    complaint_id = ("(SELECT id FROM c)::text", [])
-    complaint_sql, complaint_params = values_insert(
-        [complaint],
-        expressions={
-            "id": ("(SELECT id FROM next)", []),
-            # as tracking_number(): at least 4 digits (lpad alone would cut a 5th)
-            "tracking_number": (
-                "(SELECT 'TS-' || %s || '-' || lpad(id::text, greatest(length(id::text), 4), '0') FROM next)",
-                [f"{day:%Y%m%d}"],
-            ),
-        },
-        returning=["id", "tracking_number"],
-    )
-    event_sql, event_params = values_insert(
-        [event],
-        expressions={
-            "object_id": complaint_id,
-            "data": (
-                "%s::jsonb || jsonb_build_object('tracking_number', (SELECT tracking_number FROM c))",
-                [json.dumps(event.data)],
-            ),
-        },
-    )
-    inbox_sql, inbox_params = (
-        values_insert(
-            inbox,
-            expressions={
-                "object_id": complaint_id,
-                "title": ("%s || (SELECT tracking_number FROM c)", [inbox[0].title]),
-            },
-            returning=["id", "recipient"],
-        )
-        if inbox
-        else ("SELECT NULL::bigint AS id, NULL::bigint AS recipient_id WHERE false", [])
-    )
-    table = Complaint._meta.db_table
-    sql = (
-        f"WITH next AS (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id), "
-        f"c AS ({complaint_sql}), a AS ({event_sql}), n AS ({inbox_sql}) "
-        "SELECT c.id, c.tracking_number, (SELECT json_agg(json_build_array(recipient_id, id)) FROM n) FROM c"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*complaint_params, *event_params, *inbox_params])
-        complaint.pk, complaint.tracking_number, inbox_ids = cursor.fetchone()
-    inbox_ids = dict(inbox_ids or [])
-    complaint._state.adding, complaint._state.db = False, connection.alias
-    _name_the_complaint(complaint, event, inbox)  # as the statement stored them, for the pushes
-    for row in inbox:
-        row.pk = inbox_ids[row.recipient_id]
+    Notification.objects.bulk_create(inbox)
 
 
 def _store_photos(complaint: Complaint, photos: list, checked: list, stored: list[str]) -> None:
@@ -479,14 +413,8 @@ def _store_photos(complaint: Complaint, photos: list, checked: list, stored: lis
         )
     ComplaintPhoto.objects.bulk_create(photo_rows)
     ids = list(ComplaintPhoto.objects.filter(complaint=complaint).values_list("pk", flat=True))
-    transaction.on_commit(lambda: _queue_photo_processing(ids))
-
-
-def _queue_photo_processing(photo_ids: list[int]) -> None:
-    from .tasks import process_complaint_photo
-
-    for pk in photo_ids:
-        process_complaint_photo.delay(pk)
+    for pk in ids:
+        enqueue_on_commit("supervision.process_complaint_photo", args=[pk])
 
 
 def photo_process(photo_id: int) -> str:
@@ -537,34 +465,7 @@ def personal_data_viewed(*, actor, obj, fields: list[str]) -> None:
     audit_log(actor=actor, verb="personal_data.view", obj=obj, data={"fields": fields})
 
 
-def access_complaint(actor, complaint_id) -> Complaint:
-    """The complaint if `actor` may see it; the same 404 for missing and not theirs."""
-    return get_in_scope(complaints_visible_to(actor), complaint_id, "投诉", "complaint")
-
-
-def _require_handler(actor, complaint: Complaint) -> None:
-    if not is_handler(actor) or complaint.town_id not in towns_of(actor):
-        raise PermissionDenied(
-            "只有承办的教育局工作人员可以执行此操作", "Only the bureau staff handling it may do this"
-        )
-
-
-def _require_parent(actor, complaint: Complaint) -> None:
-    if complaint.parent_id != actor.pk:
-        raise PermissionDenied("只有投诉人可以执行此操作", "Only the parent who filed it may do this")
-
-
 # --- Transitions ---------------------------------------------------------------------------------------------------
-
-
-def _invalid(complaint: Complaint, action: str) -> DomainError:
-    label = S(complaint.status).label
-    return DomainError(
-        "complaint.invalid_transition",
-        f"投诉当前状态为“{label.split(' ')[0]}”，不能执行此操作",
-        f"The complaint is {complaint.status}: '{action}' is not possible now",
-        status=409,
-    )
 
 
 def _conflict() -> DomainError:
@@ -657,16 +558,9 @@ def complaint_act(*, actor, complaint_id, action: str, data: dict, expected_vers
 
 def _after_change(complaint: Complaint, action: str) -> None:
     if action in {"answer", "confirm_institution", "reopen"} and complaint.institution_confirmed:
-        institution_id = complaint.institution_id
-        transaction.on_commit(lambda: _recompute_risk(institution_id))
+        enqueue_on_commit("institutions.recompute_risk", args=[complaint.institution_id])
     if action == "answer":
         _inform_merged(complaint)
-
-
-def _recompute_risk(institution_id: int) -> None:
-    from institutions.risk import recompute_risk
-
-    recompute_risk.delay(institution_id)
 
 
 def _inform_merged(primary: Complaint) -> None:
@@ -715,10 +609,9 @@ def _text(data: dict, name: str, *, required: bool, max_length: int, zh: str, en
 
 
 def _accept(actor, c: Complaint, data: dict):
-    _require_handler(actor, c)
-    if c.status != S.SUBMITTED:
-        raise _invalid(c, "accept")
-    today = _local_today()
+    require_handler(actor, c)
+    require_state(c, "accept")
+    today = local_today()
     c.status = S.ACCEPTED
     fields = {"status", *sla.start_clock(c, SlaPhase.ANSWER, today, c.category.answer_working_days)}
     # A registry institution picked by id or QR code is taken as confirmed unless the handler says otherwise.
@@ -732,9 +625,8 @@ def _accept(actor, c: Complaint, data: dict):
 
 
 def _reject(actor, c: Complaint, data: dict):
-    _require_handler(actor, c)
-    if c.status != S.SUBMITTED:
-        raise _invalid(c, "reject")
+    require_handler(actor, c)
+    require_state(c, "reject")
     reason = data.get("reason")
     if reason not in RejectionReason.values:
         raise _field_error(
@@ -755,9 +647,8 @@ def _reject(actor, c: Complaint, data: dict):
 
 def _merge(actor, c: Complaint, data: dict):
     """A duplicate: closed as such, merged into the complaint that carries on; its parent will get that outcome."""
-    _require_handler(actor, c)
-    if c.status not in OPEN_STATUSES:
-        raise _invalid(c, "merge")
+    require_handler(actor, c)
+    require_state(c, "merge")
     target_id = data.get("duplicate_of")
     if not isinstance(target_id, int) or isinstance(target_id, bool):
         raise _field_error("complaint.duplicate_of", "duplicate_of", "请指定重复的投诉编号", "Give duplicate_of")
@@ -793,12 +684,9 @@ def _merge(actor, c: Complaint, data: dict):
 
 
 def _assign(actor, c: Complaint, data: dict):
-    _require_handler(actor, c)
-    if c.status not in (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING):
-        raise _invalid(c, "assign")
+    require_handler(actor, c)
+    require_state(c, "assign")
     handler_id = data.get("handler_id", actor.pk)
-    from accounts.models import User
-
     candidate = User.objects.filter(pk=handler_id, is_active=True).first() if isinstance(handler_id, int) else None
     if candidate is None or c.town_id not in towns_of(candidate):
         raise _field_error(
@@ -815,17 +703,15 @@ def _assign(actor, c: Complaint, data: dict):
 
 
 def _start(actor, c: Complaint, data: dict):
-    _require_handler(actor, c)
-    if c.status != S.ASSIGNED:
-        raise _invalid(c, "start")
+    require_handler(actor, c)
+    require_state(c, "start")
     c.status = S.INVESTIGATING
     return {"status"}, {}, ()
 
 
 def _answer(actor, c: Complaint, data: dict):
-    _require_handler(actor, c)
-    if c.status != S.INVESTIGATING:
-        raise _invalid(c, "answer")
+    require_handler(actor, c)
+    require_state(c, "answer")
     outcome = data.get("outcome")
     if outcome not in Outcome.values:
         raise _field_error(
@@ -851,9 +737,8 @@ def _answer(actor, c: Complaint, data: dict):
 
 
 def _reopen(actor, c: Complaint, data: dict):
-    _require_parent(actor, c)
-    if c.status != S.ANSWERED:
-        raise _invalid(c, "reopen")
+    require_parent(actor, c)
+    require_state(c, "reopen")
     if c.reopened_at is not None:
         raise DomainError(
             "complaint.reopen_used", "每件投诉只能申请重新办理一次", "A complaint can be reopened only once", status=409
@@ -866,7 +751,7 @@ def _reopen(actor, c: Complaint, data: dict):
             status=409,
         )
     comment = _text(data, "comment", required=True, max_length=1000, zh="重新办理理由", en="A comment")
-    today = _local_today()
+    today = local_today()
     c.status = S.INVESTIGATING
     c.reopened_at, c.reopen_comment = timezone.now(), comment
     fields = {
@@ -879,9 +764,8 @@ def _reopen(actor, c: Complaint, data: dict):
 
 
 def _rate(actor, c: Complaint, data: dict):
-    _require_parent(actor, c)
-    if c.status != S.ANSWERED:
-        raise _invalid(c, "rate")
+    require_parent(actor, c)
+    require_state(c, "rate")
     rating = data.get("rating")
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise _field_error("complaint.rating", "rating", "请打 1–5 分", "Rate from 1 to 5")
@@ -895,9 +779,8 @@ def _rate(actor, c: Complaint, data: dict):
 def _confirm_institution(actor, c: Complaint, data: dict):
     """The bureau confirms which institution is at fault (optionally a better registry record than the one named);
     from then on the complaint counts in that institution's risk grade."""
-    _require_handler(actor, c)
-    if c.status == S.REJECTED:
-        raise _invalid(c, "confirm_institution")
+    require_handler(actor, c)
+    require_state(c, "confirm_institution")
     fields = {"institution_confirmed"}
     audit = {}
     new_id = data.get("institution_id")
@@ -910,7 +793,7 @@ def _confirm_institution(actor, c: Complaint, data: dict):
         c.institution = inst
         fields.add("institution")
         if old_institution != inst.pk:
-            transaction.on_commit(lambda: _recompute_risk(old_institution))
+            enqueue_on_commit("institutions.recompute_risk", args=[old_institution])
     c.institution_confirmed = True
     return fields, audit, ()
 
@@ -944,7 +827,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
         c = Complaint.objects.select_for_update().get(pk=visible.pk)
         is_parent = c.parent_id == actor.pk
         if not is_parent:
-            _require_handler(actor, c)
+            require_handler(actor, c)
         if c.status in (S.CLOSED, S.REJECTED):
             raise DomainError(
                 "complaint.closed", "投诉已办结，不能再留言", "The complaint is closed: no more messages", status=409
@@ -976,7 +859,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
                 data={"due_on": str(c.sla_due_on)},
             )
         elif is_parent and c.paused_since is not None:
-            shift = sla.resume_clock(c, _local_today())
+            shift = sla.resume_clock(c, local_today())
             fields |= {"paused_since", "sla_due_on", "sla_warn_on"}
             audit_log(
                 actor=actor,
@@ -1012,15 +895,15 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
     with transaction.atomic():
         visible = access_complaint(actor, complaint_id)
         c = Complaint.objects.select_for_update().select_related("institution").get(pk=visible.pk)
-        _require_handler(actor, c)
+        require_handler(actor, c)
         if c.status not in (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING):
-            raise _invalid(c, "request_statement")
+            raise invalid_transition(c, "request_statement")
         request = StatementRequest.objects.create(
             complaint=c,
             institution=c.institution,
             requested_by=actor,
             question=question,
-            due_on=sla.add_working_days(_local_today(), days),
+            due_on=sla.add_working_days(local_today(), days),
         )
         audit_log(
             actor=actor,
@@ -1039,10 +922,6 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
             payload={"due_on": str(request.due_on)},
         )
     return request
-
-
-def access_statement(actor, request_id) -> StatementRequest:
-    return get_in_scope(statements_visible_to(actor), request_id, "说明请求", "statement request")
 
 
 def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
@@ -1085,8 +964,6 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
 
 def routing_rule_set(*, actor, town_id: int | None, category: str | None, handler_id: int) -> RoutingRule:
     """Create or replace the rule for (town, category); district supervisors only."""
-    from accounts.models import Region, User
-
     if not has_role(actor, Role.BUREAU_ADMIN):
         raise PermissionDenied("只有区级管理员可以修改分派规则", "Only the district supervisor may edit routing")
     cat = None
@@ -1150,7 +1027,7 @@ def routing_rule_delete(*, actor, rule_id: int) -> None:
 def complaint_sweep(*, today: date | None = None) -> dict[str, int]:
     """Warn handlers at 80 % of a deadline, escalate overdue complaints to the district supervisor, close answers
     the parent left unrated for 7 days. Idempotent: each warning and escalation happens once per clock."""
-    today = today or _local_today()
+    today = today or local_today()
     counts = {"warned": 0, "escalated": 0, "closed": 0, "statements_reminded": 0}
     running = Complaint.objects.filter(status__in=OPEN_STATUSES, paused_since__isnull=True).exclude(sla_phase="")
     for c in running.filter(sla_escalated=False, sla_due_on__lt=today).select_related("category"):

@@ -1,4 +1,10 @@
-"""Reads of inspections for phones and the bureau, scoped as inspections.py says, in a fixed number of queries."""
+"""Reads of inspections, already scoped to who asks, in a fixed number of queries.
+
+Who sees what (404 for the rest):
+- an inspector: the visits they are assigned to, and the institutions of those visits;
+- bureau staff and admins: plans and visits of the towns they cover (a district membership covers every town);
+- institution staff: only their own rectification orders and published results (publication.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,10 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .inspections import access_inspection, inspections_visible_to, plans_visible_to
+from accounts.models import Role
+from accounts.selectors import has_role, institution_ids_for
+
+from ..scope import is_handler, towns_of
 from .models import (
     ChecklistAnswer,
     ChecklistItem,
@@ -22,11 +31,78 @@ from .models import (
     RectificationOrder,
     VisitRecord,
 )
-from .penalties import penalties_visible_to
-from .rectification import orders_visible_to
-from .sync import missing_photos
 
 EARLIER_FINDINGS = 20  # per institution, newest first
+
+
+# --- Who sees what (access_* in permissions.py answer the same 404 for missing and not yours) -------------
+
+
+def inspections_visible_to(user) -> QuerySet[Inspection]:
+    """Bureau staff: the visits of their towns; inspectors: their own assignments; anyone else: nothing."""
+    if not getattr(user, "pk", None):
+        return Inspection.objects.none()
+    scope = Q(pk__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
+    if is_handler(user):
+        scope |= Q(town_id__in=towns_of(user))
+    return Inspection.objects.filter(scope)
+
+
+def plans_visible_to(user) -> QuerySet[InspectionPlan]:
+    if not is_handler(user):
+        return InspectionPlan.objects.none()
+    return InspectionPlan.objects.filter(region_id__in=towns_of(user))
+
+
+def _assigned(user) -> QuerySet:
+    return InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id")
+
+
+def orders_visible_to(user) -> QuerySet[RectificationOrder]:
+    """Bureau: their towns; inspectors: orders from visits they made or follow up; institution staff: their own;
+    else none."""
+    if not getattr(user, "pk", None):
+        return RectificationOrder.objects.none()
+    scope = Q(pk__in=[])
+    if is_handler(user):
+        scope |= Q(town_id__in=towns_of(user))
+    if has_role(user, Role.INSPECTOR):
+        scope |= Q(finding__inspection_id__in=_assigned(user)) | Q(followup_id__in=_assigned(user))
+    own = institution_ids_for(user)
+    if own:
+        scope |= Q(institution_id__in=own)
+    return RectificationOrder.objects.filter(scope)
+
+
+def penalties_visible_to(user) -> QuerySet[PenaltyDecision]:
+    """Bureau staff: decisions of their towns (the district supervisor: all); inspectors: decisions on visits they
+    made; anyone else (institution staff included): none."""
+    if not getattr(user, "pk", None):
+        return PenaltyDecision.objects.none()
+    scope = Q(pk__in=[])
+    if is_handler(user):
+        scope |= Q(town_id__in=towns_of(user))
+    if has_role(user, Role.INSPECTOR):
+        scope |= Q(inspection_id__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
+    return PenaltyDecision.objects.filter(scope)
+
+
+def conflicts_visible_to(user, *, inspection_id: int | None = None, resolved: bool = False):
+    """Conflicting records a reviewer may see: those of visits the user is on, or of their towns (bureau; the district
+    supervisor: all). Open ones by default, oldest first."""
+    qs = VisitRecord.objects.filter(
+        state=VisitRecord.State.CONFLICT, resolved=resolved, inspection__in=inspections_visible_to(user)
+    )
+    if inspection_id:
+        qs = qs.filter(inspection_id=inspection_id)
+    return qs.select_related("inspection", "inspection__institution", "author").order_by("received_at", "id")
+
+
+def missing_photos(visit: Inspection) -> list[str]:
+    return [str(u) for u in visit.photos.filter(received=False).order_by("created_at").values_list("uuid", flat=True)]
+
+
+# --- Reads for phones and pages ------------------------------------------------------------------------------
 
 
 def _item(i: ChecklistItem) -> dict:
@@ -115,8 +191,8 @@ def assigned_for(user, *, date_from: date | None = None, date_to: date | None = 
     }
 
 
-def inspection_detail(user, inspection_id: int) -> dict:
-    v = access_inspection(user, inspection_id)
+def inspection_detail(v: Inspection) -> dict:
+    """A visit as its inspector or the bureau sees it (reached through permissions.access_inspection)."""
     answers = ChecklistAnswer.objects.filter(inspection=v).select_related("item").order_by("item__position")
     return {
         "id": v.pk,

@@ -15,45 +15,13 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import Region, Role
-from accounts.selectors import has_role, institution_ids_for, memberships_of
+from accounts.models import Role
+from accounts.selectors import has_role, institution_ids_for
 
+from ..scope import is_handler, towns_of
 from .models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, StatementRequest
 
-HANDLER_ROLES = (Role.BUREAU_STAFF, Role.BUREAU_ADMIN)
 DUPLICATE_WINDOW_DAYS = 30
-
-
-_regions: list = [0.0, None]
-REGION_CACHE_SECONDS = 300
-
-
-def _region_tree() -> tuple[dict[int, set[int]], dict[int, str]]:
-    """({region id: its direct children}, {region id: name}), kept per process five minutes (divisions change
-    once in years)."""
-    now = time.monotonic()
-    if _regions[1] is None or now - _regions[0] > REGION_CACHE_SECONDS:
-        children: dict[int, set[int]] = {}
-        names: dict[int, str] = {}
-        for pk, parent_id, name in Region.objects.values_list("pk", "parent_id", "name"):
-            names[pk] = name
-            if parent_id:
-                children.setdefault(parent_id, set()).add(pk)
-        _regions[:] = [now, (children, names)]
-    return _regions[1]
-
-
-def _region_children() -> dict[int, set[int]]:
-    return _region_tree()[0]
-
-
-def region_name(region_id: int) -> str:
-    name = _region_tree()[1].get(region_id)
-    if name is None:  # a region made since the cache was filled
-        clear_region_cache()
-        name = _region_tree()[1].get(region_id, "")
-    return name
-
 
 _categories: list = [0.0, None]
 
@@ -68,24 +36,8 @@ def category_names(category_id: int) -> tuple[str, str]:
     return table.get(category_id, ("", ""))
 
 
-def clear_region_cache() -> None:
-    _regions[:] = [0.0, None]
+def clear_category_names() -> None:
     _categories[:] = [0.0, None]
-
-
-def towns_of(user, *roles: str) -> set[int]:
-    """accounts.selectors.region_ids_for without its query: the regions of the user's bureau roles and the towns
-    under them (a district membership covers its towns)."""
-    roles = roles or HANDLER_ROLES
-    roots = {m.region_id for m in memberships_of(user) if m.role in roles and m.region_id}
-    if not roots:
-        return set()
-    children = _region_children()
-    return roots.union(*(children.get(root, ()) for root in roots))
-
-
-def is_handler(user) -> bool:
-    return bool(getattr(user, "pk", None)) and has_role(user, *HANDLER_ROLES)
 
 
 def complaint_scope(user) -> Q | None:

@@ -1,0 +1,80 @@
+"""Who may reach which complaint and take which action on it: one answer for the page, the API and the services.
+
+`access_*` return the object or raise the same 404 for missing and not yours, so ids cannot be probed. The action
+table says which actions a complaint's state allows; `allowed_actions` is what a given user may take now (what the
+page and the API offer), and the services refuse anything outside it (`require_state`).
+"""
+
+from __future__ import annotations
+
+from core.errors import DomainError, PermissionDenied
+from core.scoping import get_in_scope
+
+from ..scope import is_handler, towns_of
+from .models import Complaint, ComplaintStatus, StatementRequest
+from .selectors import complaints_visible_to, statements_visible_to
+
+S = ComplaintStatus
+
+# R-CMP-1: from each state, the actions of the bureau staff handling the complaint, and those of the parent.
+HANDLER_ACTIONS: dict[str, tuple[str, ...]] = {
+    S.SUBMITTED: ("accept", "reject", "merge", "confirm_institution"),
+    S.ACCEPTED: ("assign", "merge", "confirm_institution"),
+    S.ASSIGNED: ("assign", "start", "merge", "confirm_institution"),
+    S.INVESTIGATING: ("answer", "assign", "merge", "confirm_institution"),
+    S.ANSWERED: ("confirm_institution",),
+    S.CLOSED: ("confirm_institution",),
+}
+PARENT_ACTIONS: dict[str, tuple[str, ...]] = {
+    S.ANSWERED: ("rate", "reopen"),
+}
+
+
+def access_complaint(actor, complaint_id) -> Complaint:
+    """The complaint if `actor` may see it; the same 404 for missing and not theirs."""
+    return get_in_scope(complaints_visible_to(actor), complaint_id, "投诉", "complaint")
+
+
+def access_statement(actor, request_id) -> StatementRequest:
+    return get_in_scope(statements_visible_to(actor), request_id, "说明请求", "statement request")
+
+
+def require_handler(actor, complaint: Complaint) -> None:
+    if not is_handler(actor) or complaint.town_id not in towns_of(actor):
+        raise PermissionDenied(
+            "只有承办的教育局工作人员可以执行此操作", "Only the bureau staff handling it may do this"
+        )
+
+
+def require_parent(actor, complaint: Complaint) -> None:
+    if complaint.parent_id != actor.pk:
+        raise PermissionDenied("只有投诉人可以执行此操作", "Only the parent who filed it may do this")
+
+
+def invalid_transition(complaint: Complaint, action: str) -> DomainError:
+    label = S(complaint.status).label
+    return DomainError(
+        "complaint.invalid_transition",
+        f"投诉当前状态为“{label.split(' ')[0]}”，不能执行此操作",
+        f"The complaint is {complaint.status}: '{action}' is not possible now",
+        status=409,
+    )
+
+
+def state_allows(complaint: Complaint, action: str) -> bool:
+    """Whether the complaint's state allows `action` to whoever may take it (the action table above)."""
+    return action in HANDLER_ACTIONS.get(complaint.status, ()) or action in PARENT_ACTIONS.get(complaint.status, ())
+
+
+def require_state(complaint: Complaint, action: str) -> None:
+    if not state_allows(complaint, action):
+        raise invalid_transition(complaint, action)
+
+
+def allowed_actions(user, complaint: Complaint) -> list[str]:
+    """The actions `user` may take on the complaint now: its parent (unless also a handler) rates or reopens an
+    answer, once; bureau staff take the handler's actions of its state."""
+    if complaint.parent_id == user.pk and not is_handler(user):
+        actions = PARENT_ACTIONS.get(complaint.status, ())
+        return [a for a in actions if a != "reopen" or complaint.reopened_at is None]
+    return list(HANDLER_ACTIONS.get(complaint.status, ()))

@@ -1,0 +1,49 @@
+"""Who may reach which inspection, plan, order and penalty: `access_*` return the row or raise the same 404 for
+missing and not yours, so ids cannot be probed; `require_bureau` refuses what only bureau staff may do."""
+
+from __future__ import annotations
+
+from core.errors import NotFound, PermissionDenied
+
+from ..scope import is_handler
+from .models import Inspection, InspectionPlan, PenaltyDecision, RectificationOrder
+from .selectors import inspections_visible_to, orders_visible_to, penalties_visible_to, plans_visible_to
+
+
+def require_bureau(actor) -> None:
+    if not is_handler(actor):
+        raise PermissionDenied("仅教育局工作人员可以操作", "Only bureau staff may do this")
+
+
+def access_inspection(user, inspection_id: int) -> Inspection:
+    row = inspections_visible_to(user).select_related("institution", "town").filter(pk=inspection_id).first()
+    if row is None:
+        raise NotFound("检查", "inspection")
+    return row
+
+
+def access_plan(user, plan_id: int, *, for_update: bool = False) -> InspectionPlan:
+    qs = plans_visible_to(user)
+    if for_update:
+        qs = qs.select_for_update()
+    row = qs.filter(pk=plan_id).first()
+    if row is None:
+        raise NotFound("检查计划", "inspection plan")
+    return row
+
+
+def access_order(user, order_id: int, *, for_update: bool = False) -> RectificationOrder:
+    qs = orders_visible_to(user)
+    if for_update:
+        qs = qs.select_for_update()
+    row = qs.filter(pk=order_id).first()
+    if row is None:
+        raise NotFound("整改通知", "rectification order")
+    return row
+
+
+def access_penalty(user, penalty_id: int) -> PenaltyDecision:
+    row = penalties_visible_to(user).select_related("institution", "town").filter(pk=penalty_id).first()
+    if row is None:
+        raise NotFound("处罚决定", "penalty decision")
+    return row
