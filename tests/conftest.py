@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import subprocess
+import tempfile
 import sys
 import time
 import uuid
@@ -292,7 +293,8 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         db_url = _test_database_url()
     env = {**os.environ, "DATABASE_URL": db_url, "CELERY_QUEUE": queue, "DB_CONN_MAX_AGE": "0"}
-    log = open(ROOT / ".venv" / "celery-test-worker.log", "w")  # noqa: SIM115 - closed below
+    log_dir = ROOT / ".venv" if (ROOT / ".venv").is_dir() else Path(tempfile.gettempdir())  # worktrees have no .venv
+    log = open(log_dir / "celery-test-worker.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
             sys.executable,
