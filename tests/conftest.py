@@ -10,8 +10,8 @@ import datetime
 import json
 import os
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
