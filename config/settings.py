@@ -127,7 +127,23 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "asgi")},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # channels-redis waits up to 5 s in BZPOPMIN for a socket's next message; redis-py 6+ gives
+                        # each connection a 5 s socket timeout by default, so an idle websocket's read timed out and
+                        # its consumer died (daphne: close 1011 every 5-6 s, pushes in the gap lost; channels_redis
+                        # #422). Reads wait well past the blocking receive; a dead server is still noticed by the
+                        # connect timeout, TCP keepalive and a PING before using a connection idle this long.
+                        "socket_timeout": env_int("CHANNELS_SOCKET_TIMEOUT", 30),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 15,
+                    }
+                ],
+                "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            },
         }
     }
 else:
