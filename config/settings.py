@@ -135,7 +135,23 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "asgi")},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # channels-redis waits up to 5 s in BZPOPMIN for a socket's next message; redis-py 6+ gives
+                        # each connection a 5 s socket timeout by default, so an idle websocket's read timed out and
+                        # its consumer died (daphne: close 1011 every 5-6 s, pushes in the gap lost; channels_redis
+                        # #422). Reads wait well past the blocking receive; a dead server is still noticed by the
+                        # connect timeout, TCP keepalive and a PING before using a connection idle this long.
+                        "socket_timeout": env_int("CHANNELS_SOCKET_TIMEOUT", 30),
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 15,
+                    }
+                ],
+                "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            },
         }
     }
 else:
@@ -155,6 +171,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late, Redis hands an unacknowledged message to another worker after this long. Kept at an hour: it
+# must exceed the longest task and every countdown/ETA (retries back off up to 600 s), or running and waiting tasks
+# are delivered twice. A job whose worker died is not left to it: its heartbeat goes stale and the job sweep below
+# takes it over within JOB_STALE_SECONDS plus a minute.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 # Beat copies these into django-celery-beat's tables at start; the bureau can then change times in the admin.
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-credentials": {
@@ -188,7 +209,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supervision.inspection_daily",
         "schedule": crontab(hour=7, minute=10),
     },
+    # Jobs (core.jobs) whose worker died: taken over (sent again) or, after JOB_MAX_ATTEMPTS, failed with a reason.
+    "job-sweep": {
+        "task": "core.job_sweep",
+        "schedule": timedelta(minutes=1),
+    },
 }
+# A running job's owner writes a heartbeat this often (0: off, as in the embedded default where jobs run eagerly in
+# the request); a job not heard of for JOB_STALE_SECONDS is taken over, at most JOB_MAX_ATTEMPTS runs in all; a
+# pending job whose message never came is sent again after JOB_REQUEUE_SECONDS.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5 if CELERY_BROKER_URL != "memory://" else 0)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_REQUEUE_SECONDS = env_int("JOB_REQUEUE_SECONDS", 15 * 60)
 
 # --- Auth ---------------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

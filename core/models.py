@@ -144,6 +144,12 @@ class Job(models.Model):
     output_file = models.FileField(upload_to="jobs/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who runs it (core.jobs): the task's registered name, to send it again; the run that claimed it and its last
+    # sign of life (a running job whose heartbeat is stale is taken over); how many runs have claimed it.
+    task = models.CharField("任务名", max_length=100, blank=True)
+    owner = models.CharField("执行者", max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField("心跳", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("执行次数", default=0)
 
     class Meta:
         verbose_name = "后台任务 job"

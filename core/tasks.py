@@ -16,3 +16,11 @@ def notify_users(
     with transaction.atomic():
         rows = notify(recipients=user_ids, kind=kind, title=title, body=body, payload=payload, dedupe_key=dedupe_key)
     return len(rows)
+
+
+@shared_task(name="core.job_sweep")
+def job_sweep() -> dict:
+    """Every minute (CELERY_BEAT_SCHEDULE): jobs whose worker died are taken over, or failed after their attempts."""
+    from .jobs import job_sweep as sweep
+
+    return sweep()

@@ -807,6 +807,7 @@ def _start_job(actor, upload, total: int, filename: str) -> Job:
         job = job_create(
             actor=actor,
             kind=JOB_KIND,
+            task="institutions.import_rows",
             upload=_binary(upload),
             total=total,
             result={"filename": filename[:200], "passes": 2, "created": 0, "updated": 0},
@@ -832,11 +833,23 @@ def _job_error(code: str, zh: str, en: str) -> dict:
 
 
 def run_import_job(job_id: int) -> None:
-    """The body of the task institutions.import_rows: claim the job, check every row, write them all or none."""
-    from core.jobs import job_claim, job_fail, job_finish, job_progress, job_release
+    """The body of the task institutions.import_rows: claim the job, check every row, write them all or none.
 
-    if not job_claim(job_id):
-        return  # finished, or another delivery of the task has it
+    A run that dies part-way leaves nothing behind (its transaction is rolled back with its connection); the run
+    that takes the job over (core.jobs: stale heartbeat) starts again from the first row. The job is marked done in
+    the same transaction as the rows, and only if this run still owns it, so the rows are written once."""
+    from core.jobs import job_claim, job_heartbeat, new_owner
+
+    owner = new_owner()
+    if not job_claim(job_id, owner):
+        return  # finished, or another live run has it
+    with job_heartbeat(job_id, owner):
+        _run_claimed_import(job_id, owner)
+
+
+def _run_claimed_import(job_id: int, owner: str) -> None:
+    from core.jobs import JobLost, job_fail, job_finish, job_progress, job_release
+
     job = Job.objects.select_related("created_by").get(pk=job_id)
     actor = job.created_by
     try:
@@ -856,34 +869,38 @@ def run_import_job(job_id: int) -> None:
             finally:
                 sheet.close()
         if check.errors:
-            job_fail(job_id, errors=check.errors, processed=total, failed=check.bad_lines)
+            job_fail(job_id, errors=check.errors, processed=total, failed=check.bad_lines, owner=owner)
             return
         job_progress(job_id, processed=total, phase="writing", written=0)
-        counts = write_rows(
-            actor=actor,
-            plans=check.plans,
-            header=header,
-            job_id=job_id,
-            filename=job.result.get("filename", ""),
-            on_progress=lambda n: job_progress(job_id, processed=total, phase="writing", written=n),
-        )
+        with transaction.atomic():
+            counts = write_rows(
+                actor=actor,
+                plans=check.plans,
+                header=header,
+                job_id=job_id,
+                filename=job.result.get("filename", ""),
+                on_progress=lambda n: job_progress(job_id, processed=total, phase="writing", written=n),
+            )
+            finished = job_finish(
+                job_id,
+                result={**counts, "phase": "done", "written": total},
+                succeeded=counts["created"] + counts["updated"],
+                processed=total,
+                owner=owner,
+            )
+            if not finished:
+                raise JobLost(job_id)  # taken over while this run was silent: its rows are rolled back
     except RETRYABLE:
-        job_release(job_id)  # the retry starts again from a clean slate: nothing was committed
+        job_release(job_id, owner)  # the retry starts again from a clean slate: nothing was committed
         raise
+    except JobLost:
+        logger.warning("Import job %s was taken over by another run; this run's rows were rolled back", job_id)
     except ImportRejected as exc:
-        job_fail(job_id, errors=exc.errors, failed=len({e["line"] for e in exc.errors}))
-        return
+        job_fail(job_id, errors=exc.errors, failed=len({e["line"] for e in exc.errors}), owner=owner)
     except DomainError as exc:
-        job_fail(job_id, errors=[_job_error(exc.code, exc.message_zh, exc.message_en)])
-        return
+        job_fail(job_id, errors=[_job_error(exc.code, exc.message_zh, exc.message_en)], owner=owner)
     except Exception:
         logger.exception("Import job %s failed", job_id)
         job_fail(job_id, errors=[_job_error("server.error", "导入时发生内部错误，未导入任何数据",
-                                            "An internal error stopped the import; nothing was imported")])  # fmt: skip
-        return
-    job_finish(
-        job_id,
-        result={**counts, "phase": "done", "written": total},
-        succeeded=counts["created"] + counts["updated"],
-        processed=total,
-    )
+                                            "An internal error stopped the import; nothing was imported")],
+                 owner=owner)  # fmt: skip
