@@ -1,4 +1,5 @@
 import logging
+import sys
 import uuid
 
 from django.core.cache import cache
@@ -7,7 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from .http import json_error
+from .http import is_database_down, json_error, service_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    if is_database_down(sys.exc_info()[1]):  # raised before any view (a middleware loading the session or user)
+        return service_unavailable(request)
     if request.path.startswith("/api/"):
         return json_error(request, 500)
     return render(request, "500.html", status=500)
