@@ -123,12 +123,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+REDIS_CONNECT_TIMEOUT = float(env_str("REDIS_CONNECT_TIMEOUT", "1"))
+REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "2"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
+    # Short connect timeouts: with Redis down, a request fails over (outbox, inbox) instead of waiting.
+    CACHES = {
+        "default": {
+            "BACKEND": "core.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "asgi")},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT}],
+                "prefix": env_str("CHANNELS_PREFIX", "asgi"),
+            },
         }
     }
 else:
@@ -148,8 +160,17 @@ CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A send is tried once, with a short connect timeout; one the broker refuses goes to the outbox (core.dispatch).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "max_retries": 0}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # Beat copies these into django-celery-beat's tables at start; the bureau can then change times in the admin.
 CELERY_BEAT_SCHEDULE = {
+    # Task sends kept while the broker was down, sent once it is back (also at every worker start).
+    "outbox-resend": {
+        "task": "core.outbox_resend",
+        "schedule": timedelta(minutes=1),
+    },
     "purge-expired-credentials": {
         "task": "accounts.purge_expired_credentials",
         "schedule": timedelta(hours=24),
