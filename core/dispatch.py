@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from celery import Task, current_app
+from celery.exceptions import NotRegistered
 from celery.utils import uuid
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -76,7 +77,7 @@ def _describe(error: BaseException | None) -> str:
 def enqueue(task_name: str, *, args: tuple | list = (), kwargs: dict[str, Any] | None = None) -> None:
     """Send a task now (kept in the outbox if the broker is down). Call it outside a transaction, or use
     `enqueue_on_commit`."""
-    task = current_app.tasks[task_name]
+    task = _registered(task_name)
     if isinstance(task, OutboxTask) or current_app.conf.task_always_eager:
         task.apply_async(args=tuple(args), kwargs=kwargs or {})
         return
@@ -85,6 +86,16 @@ def enqueue(task_name: str, *, args: tuple | list = (), kwargs: dict[str, Any] |
         task.apply_async(args=tuple(args), kwargs=kwargs or {}, task_id=task_id, retry=False)
     except BROKER_DOWN_ERRORS as exc:
         keep_unsent(task_name, args=args, kwargs=kwargs, task_id=task_id, error=exc)
+
+
+def _registered(task_name: str) -> Task:
+    """The task of that name; a web process imports the tasks modules (autodiscovery) the first time one is missing,
+    as a worker does when it starts."""
+    try:
+        return current_app.tasks[task_name]
+    except NotRegistered:
+        current_app.loader.import_default_modules()
+        return current_app.tasks[task_name]
 
 
 def enqueue_on_commit(
