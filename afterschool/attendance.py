@@ -190,6 +190,10 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
             session_id__in=sessions, student_id__in={r.student_id for r in records}, date__in=days
         )
     }
+    # Each read sees what was committed when it ran: a copy of this batch committed between the two finds its rows
+    # here by key, not above by UUID. They are the same rows.
+    for a in existing.values():
+        by_uuid.setdefault(a.client_uuid, a)
 
     def on_roster(programme_id, student_id, day) -> bool:
         return any(
@@ -261,6 +265,10 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
                 "The student is not on this session's roster",
             )
         current = existing.get((r.session_id, r.student_id, r.date))
+        if current is not None and (current.mark, current.left_at) == (r.mark, r.left_at):
+            # The same mark again (under another UUID): nothing to change, nothing to correct.
+            results.append({"client_uuid": r.client_uuid, "id": current.pk, "result": "unchanged", "record": current})
+            continue
         if current is not None:
             if r.date != today:
                 raise _item_error(

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ApiRequestGuardMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,14 +123,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+REDIS_CONNECT_TIMEOUT = float(env_str("REDIS_CONNECT_TIMEOUT", "1"))
+REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "2"))
 if REDIS_URL:
     # Short timeouts: an unreachable Redis must turn into a quick error, which sign-in and token checks survive
-    # (accounts/authcache.py, accounts/throttle.py), not a request hanging on TCP.
+    # (accounts/authcache.py, accounts/throttle.py) and filing fails over (outbox, inbox), not a request hanging on TCP.
     CACHES = {
         "default": {
             "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
         }
     }
     CHANNEL_LAYERS = {
@@ -145,7 +148,7 @@ if REDIS_URL:
                         # #422). Reads wait well past the blocking receive; a dead server is still noticed by the
                         # connect timeout, TCP keepalive and a PING before using a connection idle this long.
                         "socket_timeout": env_int("CHANNELS_SOCKET_TIMEOUT", 30),
-                        "socket_connect_timeout": 5,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
                         "socket_keepalive": True,
                         "health_check_interval": 15,
                     }
@@ -175,9 +178,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # must exceed the longest task and every countdown/ETA (retries back off up to 600 s), or running and waiting tasks
 # are delivered twice. A job whose worker died is not left to it: its heartbeat goes stale and the job sweep below
 # takes it over within JOB_STALE_SECONDS plus a minute.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# A send is tried once, with a short connect timeout; one the broker refuses goes to the outbox (core.dispatch).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "max_retries": 0,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 0}
 # Beat copies these into django-celery-beat's tables at start; the bureau can then change times in the admin.
 CELERY_BEAT_SCHEDULE = {
+    # Task sends kept while the broker was down, sent once it is back (also at every worker start).
+    "outbox-resend": {
+        "task": "core.outbox_resend",
+        "schedule": timedelta(minutes=1),
+    },
     "purge-expired-credentials": {
         "task": "accounts.purge_expired_credentials",
         "schedule": timedelta(hours=24),

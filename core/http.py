@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.template.loader import render_to_string
 
 from .errors import DomainError, preferred_language
 
@@ -60,3 +62,31 @@ def json_error(
 
 def domain_error_response(request, exc: DomainError) -> HttpResponse:
     return json_error(request, exc.status, exc.code, exc.message_zh, exc.message_en, exc.fields, exc.headers)
+
+
+# The database cannot be reached (a connection refused, lost or not given): the request may be tried again shortly.
+DATABASE_DOWN_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 15
+
+
+def is_database_down(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_DOWN_ERRORS)
+
+
+def service_unavailable(request) -> HttpResponse:
+    """503 `service.unavailable` with Retry-After: JSON on the API, a small page elsewhere. Renders without touching
+    the database (no request context: the context processors would load the user)."""
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.path.startswith("/api/"):
+        return json_error(
+            request,
+            503,
+            "service.unavailable",
+            "服务暂时不可用，请稍后再试",
+            "The service is temporarily unavailable, try again shortly",
+            headers=headers,
+        )
+    html = render_to_string("503.html", {"en": request_language(request) == "en", "retry_after": RETRY_AFTER_SECONDS})
+    response = HttpResponse(html, status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = headers["Retry-After"]
+    return response

@@ -1,7 +1,11 @@
+import logging
+
 from django.conf import settings
 
 from .context import client_ip, current_ip
-from .http import json_error
+from .http import is_database_down, json_error, service_unavailable
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -59,6 +63,24 @@ class ApiRequestGuardMiddleware:
                 message_zh=f"请求内容过大（上限 {limit // 1024} KB）",
                 message_en=f"Request body too large (limit {limit // 1024} KB)",
             )
+        return None
+
+
+class DatabaseUnavailableMiddleware:
+    """A page whose database cannot be reached answers 503 with Retry-After, not 500 (the API maps the same errors
+    in mobile_api.errors). Nothing is kept: Django drops a connection that failed at the end of the request, so the
+    next request after the database comes back simply works."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_down(exception):
+            logger.error("database unavailable on %s %s: %s", request.method, request.path, exception)
+            return service_unavailable(request)
         return None
 
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -165,3 +166,24 @@ class Job(models.Model):
             return 100
         # 100 only when done: the last rows may be counted before the job has committed them.
         return min(99, int(self.processed * 100 / self.total)) if self.total else 0
+
+
+class TaskOutbox(models.Model):
+    """A task send the broker refused (Redis down), kept until `core.dispatch.outbox_resend` sends it."""
+
+    task_name = models.CharField("任务", max_length=200)
+    args = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
+    kwargs = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField("发送次数", default=0)
+    last_error = models.TextField("最近错误", blank=True)
+
+    class Meta:
+        verbose_name = "待发任务 task outbox"
+        verbose_name_plural = "待发任务 task outbox"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="core_outbox_order")]
+
+    def __str__(self):
+        return f"{self.task_name} #{self.pk} ({self.attempts})"

@@ -109,7 +109,16 @@ def push_after_commit(rows: list[Notification]) -> None:
     """Push stored inbox rows to their recipients' websockets once the transaction commits."""
     if rows:
         events = [(row.recipient_id, notification_event(row)) for row in rows]
-        transaction.on_commit(lambda: push_events(events))
+        transaction.on_commit(lambda: _push_quietly(events), robust=True)
+
+
+def _push_quietly(events: list[tuple[int, dict]]) -> None:
+    """After commit, never raising into the request: with Redis down the push is lost, and the phone finds the
+    row in its inbox (the truth) when it next reads it or reconnects."""
+    try:
+        push_events(events)
+    except Exception:  # noqa: BLE001 - the websocket is a convenience; the inbox is the truth
+        logger.exception("push of %d notification(s) failed", len(events))
 
 
 def _create_deduplicated(rows: list[Notification]) -> list[Notification]:

@@ -9,7 +9,7 @@ from django.http import Http404
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import DomainError
-from core.http import domain_error_response, json_error
+from core.http import DATABASE_DOWN_ERRORS, domain_error_response, json_error, service_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,14 @@ def install_error_handlers(api) -> None:
     def on_overflow(request, exc):
         # An id in the path beyond 64 bits: nothing can have it.
         return json_error(request, 404)
+
+    for database_down in DATABASE_DOWN_ERRORS:
+
+        @api.exception_handler(database_down)
+        def on_database_down(request, exc):
+            # The database cannot be reached: 503 with Retry-After, so the phone tries again (its outbox keeps it).
+            logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+            return service_unavailable(request)
 
     @api.exception_handler(Exception)
     def on_unexpected(request, exc):

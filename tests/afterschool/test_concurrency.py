@@ -1,9 +1,13 @@
 """Races of the real world: the last place approved twice at once, the same attendance batch sent by a phone on a
 weak signal several times at once, two admins booking one room, a double tap on "apply"."""
 
+import random
 import threading
+import time
 import uuid
-from datetime import time
+from collections import Counter
+from datetime import date
+from datetime import time as clock
 
 import pytest
 from django.db import connection
@@ -18,6 +22,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: production lane"),
 ]
+ROUNDS = 40
 
 
 def test_the_last_place_goes_to_one_child(school_x, class_x, term_x, teacher_x, parent):
@@ -64,8 +69,8 @@ def test_two_admins_cannot_both_book_one_room(term_x, school_admin_x, teacher_x,
             actor=school_admin_x,
             programme=programme,
             weekdays=[0],
-            starts_at=time(16),
-            ends_at=time(17),
+            starts_at=clock(16),
+            ends_at=clock(17),
             teacher_id=teacher.pk,
             room_id=room_x.pk,
         )
@@ -82,3 +87,42 @@ def test_a_double_tap_on_apply_makes_one_application(term_x, parent, child):
     assert sum(isinstance(r, Application) for r in results) == 1
     assert all(isinstance(r, Application) or r.code == "application.duplicate" for r in results), results
     assert Application.objects.filter(student=child, programme=p).count() == 1
+
+
+def _jitter(execute, sql, params, many, context):
+    """Random pauses after each read of attendance rows, so the two copies interleave every way over the rounds."""
+    result = execute(sql, params, many, context)
+    if sql.lstrip().upper().startswith("SELECT") and "afterschool_attendance" in sql:
+        time.sleep(random.random() * 0.004)
+    return result
+
+
+def _outcome(result) -> str:
+    if isinstance(result, DomainError):
+        return f"{result.status} {result.code}"
+    if isinstance(result, Exception):
+        return repr(result)
+    return "+".join(sorted({r["result"] for r in result}))
+
+
+@pytest.mark.parametrize("day", [TODAY, date(2026, 11, 18)], ids=["today", "a-day-offline"])
+def test_the_same_batch_sent_twice_at_once_is_unchanged_never_a_conflict(term_x, teacher_x, child, other_child, day):
+    """A phone's retry racing its own first send: one copy creates, the other answers "unchanged" (never 409
+    attendance.needs_correction, never "updated"), round after round."""
+    p = make_programme(term_x)
+    session = make_session(p, teacher_x, weekday=2)
+    enrol(child, p)
+    enrol(other_child, p)
+
+    def send(records):
+        with connection.execute_wrapper(_jitter):
+            return attendance.attendance_record_batch(actor=teacher_x, records=records)
+
+    seen = Counter()
+    for _ in range(ROUNDS):
+        Attendance.objects.all().delete()
+        records = [attendance.MarkIn(uuid.uuid4(), session.pk, s.pk, day, "present") for s in (child, other_child)]
+        results = race(lambda records=records: send(records), n=2)
+        seen.update(_outcome(r) for r in results)
+    assert seen == {"created": ROUNDS, "unchanged": ROUNDS}, seen
+    assert Attendance.objects.count() == 2
