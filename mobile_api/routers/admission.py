@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import FileResponse, HttpResponse
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -19,6 +19,7 @@ from afterschool.models import Admission, AdmissionDocument, AdmissionReason
 from institutions import public_cache
 
 from ..api_json import to_json
+from ..multipart import multipart_body, read_parts
 from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
 from .afterschool_common import ERRORS
@@ -223,10 +224,12 @@ def update_admission(request, admission_id: int, payload: AdmissionUpdateIn):
     "/admissions/{admission_id}/documents",
     response={201: DocumentOut, **UPLOAD_ERRORS},
     summary="上传材料（图片或 PDF）Add a document (image or PDF)",
+    openapi_extra=multipart_body({"kind": DocumentKind}, ("file",)),
 )
-def add_document(request, admission_id: int, kind: Form[DocumentKind], file: File[UploadedFile]):
-    a = services.access_admission(request.auth, admission_id)
-    d = services.document_add(actor=request.auth, admission=a, kind=kind, upload=file)
+def add_document(request, admission_id: int):
+    a = services.access_admission(request.auth, admission_id)  # before the body is read: strangers get 404
+    parts = read_parts(request, {"kind": DocumentKind}, ("file",))
+    d = services.document_add(actor=request.auth, admission=a, kind=parts["kind"], upload=parts["file"])
     return Status(201, {"id": d.pk, "kind": d.kind, "content_type": d.content_type, "size": d.size})
 
 
