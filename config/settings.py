@@ -245,8 +245,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
-# Image uploads (core.uploads): more pixels than this is refused as a decompression bomb.
-UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
+# Image uploads (core.uploads): more pixels than this is refused, from the image's header, before anything is decoded.
+# 25 MP: a phone's photo is 12 MP (4032×3024) by default, the 48/50 MP sensors bin to 12 MP, and some phones save
+# 16-24 MP; the kept copy is 2560 px on its long side anyway. Full-resolution 48+ MP modes and scans-as-PNG beyond
+# that cost seconds of CPU to decode (a 105 KB PNG of 36 MP took 4.6 s) and say nothing more as evidence.
+UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 25_000_000)
 
 # --- Security (production: DEBUG off) ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
