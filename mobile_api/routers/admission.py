@@ -9,13 +9,14 @@ from datetime import date as Date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from afterschool import admission as services
 from afterschool.models import Admission, AdmissionDocument, AdmissionReason
+from core.http import uploaded_file_response
 from institutions import public_cache
 
 from ..api_json import to_json
@@ -242,9 +243,8 @@ def add_document(request, admission_id: int):
 def view_document(request, admission_id: int, document_id: int):
     a = services.access_admission(request.auth, admission_id)
     d = services.document_open(actor=request.auth, admission=a, document_id=document_id)
-    response = FileResponse(d.file.open("rb"), content_type=d.content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    name = f"admission-{a.pk}-{d.kind}-{d.pk}.{'pdf' if d.content_type == 'application/pdf' else 'jpg'}"
+    return uploaded_file_response(d.file.open("rb"), content_type=d.content_type, filename=name)
 
 
 @router.post("/admissions/{admission_id}/submit", response={200: AdmissionOut, **ERRORS}, summary="提交申请 Submit")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Header, Query, Router, Schema, Status
@@ -25,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 from accounts.models import Role
 from accounts.selectors import has_role, memberships_of
 from core.errors import DomainError, NotFound
+from core.http import uploaded_file_response
 from core.idempotency import clean_key
 from supervision import cache as complaint_cache
 from supervision import selectors, services, sla
@@ -645,9 +646,10 @@ def get_photo(
     if photo is None:
         raise NotFound("照片", "photo")
     field = photo.thumbnail if size == "thumb" else photo.image
-    response = FileResponse(field.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    name = f"{c.tracking_number}-{photo.pk}{'-thumb' if size == 'thumb' else ''}.jpg"
+    return uploaded_file_response(
+        field.open("rb"), content_type="image/jpeg", filename=name, cache="private, max-age=3600"
+    )
 
 
 # --- Statements from the institution -------------------------------------------------------------------------------
