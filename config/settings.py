@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_celery_beat",
+    "csp",
     "ninja",  # its templates and static files: the API docs are served locally, no CDN
     "core",
     "accounts",
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.csp.ScopedCSPMiddleware",  # outside the API guard, which may replace an error answer
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ApiRequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -266,6 +268,26 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp, core.csp) on every response: nothing from another origin, no inline script,
+# style or event handler (pages load their CSS and JS from static files), no framing. connect-src 'self' covers the
+# websocket on the same host (ws:/wss: match 'self' under CSP Level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+# Swagger UI writes inline styles as it renders: allowed on the docs page only.
+CSP_RELAXED_PATHS = {"/api/v1/docs": {"style-src": ["'self'", "'unsafe-inline'"]}}
 
 # Keys the hashes of ID numbers (core.pii). Must never change once data exists: set it in production.
 PII_HASH_KEY = env_str("PII_HASH_KEY", "")
