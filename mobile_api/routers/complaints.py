@@ -27,6 +27,7 @@ from accounts.selectors import has_role, memberships_of
 from core.errors import DomainError, NotFound
 from core.http import uploaded_file_response
 from core.idempotency import clean_key
+from core.text import refuse_disguised
 from supervision import cache as complaint_cache
 from supervision import selectors, services, sla
 from supervision.models import (
@@ -122,6 +123,7 @@ def _json_body(raw: bytes | str) -> Any:
         ) from None
     if "\x00" in json.dumps(data, ensure_ascii=False):
         raise DomainError("request.nul_character", "输入中含有不允许的空字符", "The input contains a NUL character")
+    refuse_disguised(data)
     return data
 
 
