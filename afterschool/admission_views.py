@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Role
 from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
 from core.errors import DomainError, NotFound
+from core.http import uploaded_file_response
 
 from . import admission as services
 from .models import Admission, AdmissionDocument, AdmissionReason, Programme, School
@@ -327,7 +328,5 @@ def document(request, admission_id: int, document_id: int):
     """A scan for a reviewer of this application only; each view is logged (the same service as the API)."""
     admission = services.access_admission(request.user, admission_id)
     doc = services.document_open(actor=request.user, admission=admission, document_id=document_id)
-    response = FileResponse(doc.file.open("rb"), content_type=doc.content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    name = f"admission-{admission.pk}-{doc.kind}-{doc.pk}.{'pdf' if doc.content_type == 'application/pdf' else 'jpg'}"
+    return uploaded_file_response(doc.file.open("rb"), content_type=doc.content_type, filename=name)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_celery_beat",
+    "csp",
     "ninja",  # its templates and static files: the API docs are served locally, no CDN
     "core",
     "accounts",
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.csp.ScopedCSPMiddleware",  # outside the API guard, which may replace an error answer
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ApiRequestGuardMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
@@ -305,8 +307,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
-# Image uploads (core.uploads): more pixels than this is refused as a decompression bomb.
-UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
+# Image uploads (core.uploads): more pixels than this is refused, from the image's header, before anything is decoded.
+# 25 MP: a phone's photo is 12 MP (4032×3024) by default, the 48/50 MP sensors bin to 12 MP, and some phones save
+# 16-24 MP; the kept copy is 2560 px on its long side anyway. Full-resolution 48+ MP modes and scans-as-PNG beyond
+# that cost seconds of CPU to decode (a 105 KB PNG of 36 MP took 4.6 s) and say nothing more as evidence.
+UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 25_000_000)
 
 # --- Security (production: DEBUG off) ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -323,6 +328,26 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp, core.csp) on every response: nothing from another origin, no inline script,
+# style or event handler (pages load their CSS and JS from static files), no framing. connect-src 'self' covers the
+# websocket on the same host (ws:/wss: match 'self' under CSP Level 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+# Swagger UI writes inline styles as it renders: allowed on the docs page only.
+CSP_RELAXED_PATHS = {"/api/v1/docs": {"style-src": ["'self'", "'unsafe-inline'"]}}
 
 # Keys the hashes of ID numbers (core.pii). Must never change once data exists: set it in production.
 PII_HASH_KEY = env_str("PII_HASH_KEY", "")

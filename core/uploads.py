@@ -24,7 +24,7 @@ from .errors import DomainError
 # Format found by Pillow → (content type, extension).
 IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; more is a bomb, not evidence
+DEFAULT_MAX_PIXELS = 25_000_000  # settings.UPLOAD_MAX_IMAGE_PIXELS says why
 CLEAN_MAX_SIDE = 2560  # long side of the kept copy: enough to read a receipt, small enough to send to a phone
 THUMB_SIDE = 320
 

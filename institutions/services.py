@@ -16,6 +16,7 @@ from accounts.selectors import region_ids_for
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify
+from core.text import disguise_in
 
 from . import changes, policy
 from .models import Category, ChangeProposal, EscrowAccount, Institution, Mode, Status, VerificationToken
@@ -83,6 +84,8 @@ def _clean_registry(data: dict, errors: FieldErrors, *, partial: bool = False) -
         name = str(data.get("name") or "").strip()
         if not name or len(name) > 200:
             errors.add("name", "名称必填（不超过 200 字）", "Name is required (at most 200 characters)")
+        elif disguise_in(name, name=True):
+            errors.add("name", "名称含有不允许的不可见控制字符", "The name contains an invisible control character")
         out["name"] = name
     if present("credit_code"):
         out["credit_code"] = clean_credit_code(data.get("credit_code"), errors)

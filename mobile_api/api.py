@@ -7,6 +7,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from core.errors import DomainError
+from core.text import refuse_disguised
 
 from .api_json import LocalTimeEncoder
 from .auth import BearerAuth
@@ -24,6 +25,7 @@ class StrictJSONParser(Parser):
             raise DomainError(
                 "request.nul_character", "输入中含有不允许的空字符（\\u0000）", "The input contains a NUL character"
             )
+        refuse_disguised(data)  # bidirectional controls anywhere, invisible characters in names (core.text)
         return data
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import DomainError
@@ -77,6 +78,10 @@ def _message_pair(error: dict) -> tuple[str, str]:
     return zh, en
 
 
+def bad_multipart(request):
+    return json_error(request, 400, "request.bad_multipart", "上传内容格式有误", "Malformed multipart body")
+
+
 def install_error_handlers(api) -> None:
     @api.exception_handler(DomainError)
     def on_domain_error(request, exc: DomainError):
@@ -107,6 +112,14 @@ def install_error_handlers(api) -> None:
     @api.exception_handler(RequestDataTooBig)
     def on_too_big(request, exc):
         return json_error(request, 413)
+
+    @api.exception_handler(MultiPartParserError)
+    @api.exception_handler(TooManyFieldsSent)
+    @api.exception_handler(TooManyFilesSent)
+    def on_bad_multipart(request, exc):
+        # Whoever reads the body (ninja's File/Form parameters or a handler reading request.FILES): a malformed
+        # part (headers over 8 KB, no boundary, cut off) or too many of them is the caller's error, never a 500.
+        return bad_multipart(request)
 
     @api.exception_handler(Http404)
     def on_404(request, exc):

@@ -9,16 +9,18 @@ from datetime import date as Date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.http import FileResponse, HttpResponse
-from ninja import File, Form, Query, Router, Schema, Status
+from django.http import HttpResponse
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from afterschool import admission as services
 from afterschool.models import Admission, AdmissionDocument, AdmissionReason
+from core.http import uploaded_file_response
 from institutions import public_cache
 
 from ..api_json import to_json
+from ..multipart import multipart_body, read_parts
 from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
 from .afterschool_common import ERRORS
@@ -223,10 +225,12 @@ def update_admission(request, admission_id: int, payload: AdmissionUpdateIn):
     "/admissions/{admission_id}/documents",
     response={201: DocumentOut, **UPLOAD_ERRORS},
     summary="上传材料（图片或 PDF）Add a document (image or PDF)",
+    openapi_extra=multipart_body({"kind": DocumentKind}, ("file",)),
 )
-def add_document(request, admission_id: int, kind: Form[DocumentKind], file: File[UploadedFile]):
-    a = services.access_admission(request.auth, admission_id)
-    d = services.document_add(actor=request.auth, admission=a, kind=kind, upload=file)
+def add_document(request, admission_id: int):
+    a = services.access_admission(request.auth, admission_id)  # before the body is read: strangers get 404
+    parts = read_parts(request, {"kind": DocumentKind}, ("file",))
+    d = services.document_add(actor=request.auth, admission=a, kind=parts["kind"], upload=parts["file"])
     return Status(201, {"id": d.pk, "kind": d.kind, "content_type": d.content_type, "size": d.size})
 
 
@@ -239,9 +243,8 @@ def add_document(request, admission_id: int, kind: Form[DocumentKind], file: Fil
 def view_document(request, admission_id: int, document_id: int):
     a = services.access_admission(request.auth, admission_id)
     d = services.document_open(actor=request.auth, admission=a, document_id=document_id)
-    response = FileResponse(d.file.open("rb"), content_type=d.content_type)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    name = f"admission-{a.pk}-{d.kind}-{d.pk}.{'pdf' if d.content_type == 'application/pdf' else 'jpg'}"
+    return uploaded_file_response(d.file.open("rb"), content_type=d.content_type, filename=name)
 
 
 @router.post("/admissions/{admission_id}/submit", response={200: AdmissionOut, **ERRORS}, summary="提交申请 Submit")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.http import FileResponse, HttpResponse
+from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from ninja import Header, Query, Router, Schema, Status
@@ -25,7 +25,9 @@ from pydantic import ValidationError as PydanticValidationError
 from accounts.models import Role
 from accounts.selectors import has_role, memberships_of
 from core.errors import DomainError, NotFound
+from core.http import uploaded_file_response
 from core.idempotency import clean_key
+from core.text import refuse_disguised
 from supervision.complaints import cache as complaint_cache
 from supervision.complaints import permissions, selectors, services, sla
 from supervision.complaints.models import (
@@ -122,6 +124,7 @@ def _json_body(raw: bytes | str) -> Any:
         ) from None
     if "\x00" in json.dumps(data, ensure_ascii=False):
         raise DomainError("request.nul_character", "输入中含有不允许的空字符", "The input contains a NUL character")
+    refuse_disguised(data)
     return data
 
 
@@ -629,9 +632,10 @@ def get_photo(
     if photo is None:
         raise NotFound("照片", "photo")
     field = photo.thumbnail if size == "thumb" else photo.image
-    response = FileResponse(field.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    name = f"{c.tracking_number}-{photo.pk}{'-thumb' if size == 'thumb' else ''}.jpg"
+    return uploaded_file_response(
+        field.open("rb"), content_type="image/jpeg", filename=name, cache="private, max-age=3600"
+    )
 
 
 # --- Statements from the institution -------------------------------------------------------------------------------

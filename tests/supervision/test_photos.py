@@ -5,6 +5,7 @@ import io
 import json
 import os
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,11 @@ def test_photos_are_served_only_to_those_who_may_see_the_complaint(
         response = file_with_photos(api_as(parent), registered, [upload("a.jpg", image_bytes())])
     c = Complaint.objects.get(pk=response.json()["id"])
     url = f"complaints/{c.pk}/photos/{c.photos.get().pk}"
-    assert api_as(staff_a).get(url).status_code == 200
+    served = api_as(staff_a).get(url)
+    assert served.status_code == 200
+    # Inline (a re-encoded JPEG, viewed in a tab), but inert: its own sandbox, and no sniffing of the type.
+    assert served["Content-Disposition"].startswith("inline; filename=")
+    assert served["Content-Security-Policy"].startswith("sandbox") and served["X-Content-Type-Options"] == "nosniff"
     for outsider in (other_parent, inst_staff, staff_b):
         assert_error(api_as(outsider).get(url), 404)
         assert_error(api_as(outsider).get(url + "?size=thumb"), 404)
@@ -157,13 +162,27 @@ def test_a_decompression_bomb_is_refused_before_decoding(api_as, parent, registe
         413,
         "upload.too_many_pixels",
     )
-    assert "40" in error["message"]  # says the limit (40 megapixels)
+    assert "25" in error["message"]  # says the limit (25 megapixels)
     huge = io.BytesIO()
     Image.new("1", (9_000, 9_000)).save(huge, "PNG")  # 81 megapixels: under Pillow's own alarm, over ours
     error = assert_error(
         file_with_photos(api_as(parent), registered, [upload("huge.png", huge.getvalue(), "image/png")]), 413
     )
     assert "9000×9000" in error["message"]
+    assert Complaint.objects.count() == 0
+
+
+def test_a_105_kb_png_of_36_megapixels_is_refused_at_once(api_as, parent, registered):
+    plain = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (250, 250, 250)).save(plain, "PNG", optimize=True)
+    assert len(plain.getvalue()) < 200_000
+    api = api_as(parent)
+    api.get("complaints")  # the first request loads the API: not what is measured
+    started = time.perf_counter()
+    response = file_with_photos(api, registered, [upload("plain.png", plain.getvalue(), "image/png")])
+    elapsed = time.perf_counter() - started
+    assert "6000×6000" in assert_error(response, 413, "upload.too_many_pixels")["message"]
+    assert elapsed < 1.0, f"{elapsed:.2f} s"  # was accepted, after 4.6 s of decoding, with the 40 MP limit
     assert Complaint.objects.count() == 0
 
 
