@@ -4,14 +4,12 @@ applications, attendance) belong in the API and pages, which check and audit the
 from django import forms
 from django.contrib import admin
 
-from .models import (
-    Admission,
+from afterschool.admission.models import Admission, OutsidePerson, ProhibitedPerson
+from afterschool.schedule.models import (
     Application,
     Attendance,
     ChoiceWindow,
-    OutsidePerson,
     Programme,
-    ProhibitedPerson,
     Room,
     School,
     SchoolClass,
@@ -60,9 +58,8 @@ class StaffForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
+        from afterschool.admission.services import staff_recheck
         from core.errors import DomainError
-
-        from .admission import staff_recheck
 
         candidate = Staff(
             pk=self.instance.pk,

@@ -23,7 +23,7 @@ from django.test import Client
 
 from accounts import sms
 from accounts.models import Membership, Region, Role, User
-from afterschool.models import School
+from afterschool.schedule.models import School
 from institutions import public_cache
 from institutions.models import Institution
 

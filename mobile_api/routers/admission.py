@@ -14,8 +14,8 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from afterschool import admission as services
-from afterschool.models import Admission, AdmissionDocument, AdmissionReason
+from afterschool.admission import services
+from afterschool.admission.models import Admission, AdmissionDocument, AdmissionReason
 from institutions import public_cache
 
 from ..api_json import to_json

@@ -13,8 +13,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from afterschool import enrolment, selectors
-from afterschool.models import Application, Attendance, ChoiceWindow, Programme, Session
+from afterschool.schedule import enrolment, selectors
+from afterschool.schedule.models import Application, Attendance, ChoiceWindow, Programme, Session
 from core.errors import DomainError, NotFound
 
 from ..pagination import PageParams, paginate

@@ -13,8 +13,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from accounts.models import Membership, Role
-from afterschool import policy, selectors, services
-from afterschool.models import Kind, Programme, Session, Student
+from afterschool.schedule import policy, selectors, services
+from afterschool.schedule.models import Kind, Programme, Session, Student
 from core.errors import NotFound
 from core.http import request_language
 

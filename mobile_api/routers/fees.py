@@ -16,8 +16,10 @@ from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from afterschool import fee_allocation, fee_exports, fees
-from afterschool.models import AllocationLine, AllocationRun, Bill, Exemption
+from afterschool.fees import allocation as fee_allocation
+from afterschool.fees import exports as fee_exports
+from afterschool.fees import services as fees
+from afterschool.fees.models import AllocationLine, AllocationRun, Bill, Exemption
 from core.errors import NotFound
 
 from ..pagination import PageParams, paginate

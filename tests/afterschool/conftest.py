@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from accounts.models import Role
-from afterschool.models import Application, Programme, Room, SchoolClass, Session, Staff, Student, Term
+from afterschool.schedule.models import Application, Programme, Room, SchoolClass, Session, Staff, Student, Term
 from tests.conftest import make_user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

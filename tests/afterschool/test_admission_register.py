@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from afterschool import admission as services
-from afterschool.models import Admission, ProhibitedPerson, Session, Staff
+from afterschool.admission import services
+from afterschool.admission.models import Admission, ProhibitedPerson
+from afterschool.schedule.models import Session, Staff
 from core.models import AuditEvent, Notification
 from core.pii import id_number_hash
 from tests.conftest import assert_error, make_user

@@ -15,11 +15,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Role
 from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from afterschool.schedule.models import Programme, School
+from afterschool.schedule.views import _signed_in
 from core.errors import DomainError, NotFound
 
-from . import admission as services
-from .models import Admission, AdmissionDocument, AdmissionReason, Programme, School
-from .views import _signed_in
+from . import services
+from .models import Admission, AdmissionDocument, AdmissionReason
 
 S = Admission.Status
 QUALIFICATION_ROWS = 3

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role
 from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from afterschool.schedule.models import Programme, School, Session, Staff
 from core.audit import audit_log
 from core.documents import check_document
 from core.errors import DomainError, NotFound, PermissionDenied
@@ -28,18 +29,7 @@ from core.pii import id_number_hash, normalize_id_number
 from core.policy import policy_decimal, policy_int
 from core.uploads import random_name
 
-from .models import (
-    ADMISSION_OPEN,
-    Admission,
-    AdmissionDocument,
-    AdmissionReason,
-    OutsidePerson,
-    Programme,
-    ProhibitedPerson,
-    School,
-    Session,
-    Staff,
-)
+from .models import ADMISSION_OPEN, Admission, AdmissionDocument, AdmissionReason, OutsidePerson, ProhibitedPerson
 
 S = Admission.Status
 REVIEWER_BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
@@ -341,7 +331,7 @@ def register_import(*, actor, upload) -> dict:
             data={"rows": len(entries), "added": added},
         )
         if added:
-            from .tasks import recheck_admitted
+            from afterschool.admission.tasks import recheck_admitted
 
             transaction.on_commit(lambda: recheck_admitted.delay())
     return {"rows": len(entries), "added": added, "skipped": len(entries) - added}

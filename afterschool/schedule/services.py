@@ -350,7 +350,7 @@ def session_create(
         teacher = _teacher_of(school, teacher_id, "teacher_id")
         staff = staff_for_teacher(school, teacher)
     else:
-        from .admission import outside_staff_for
+        from afterschool.admission.services import outside_staff_for
 
         staff = outside_staff_for(school, outside_person_id, first_date, last_date)
         teacher = staff

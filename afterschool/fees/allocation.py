@@ -35,23 +35,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.selectors import region_ids_for
+from afterschool.admission.models import Admission
+from afterschool.schedule.models import Session, Staff, Term
+from afterschool.schedule.selectors import BUREAU_ROLES, admin_school_ids, schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 
-from . import fees
+from . import services as fees
 from .apportion import ApportionError, split_by_shares, split_by_weights
-from .models import (
-    Admission,
-    AllocationLine,
-    AllocationPlan,
-    AllocationRun,
-    PayType,
-    Session,
-    SessionNotHeld,
-    Staff,
-    Term,
-)
-from .selectors import BUREAU_ROLES, admin_school_ids, schools_visible_to
+from .models import AllocationLine, AllocationPlan, AllocationRun, PayType, SessionNotHeld
 
 ZERO = Decimal("0.00")
 SHARE_KEYS = ("teacher", "outside", "operations", "reserve")
@@ -90,7 +82,7 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
             status=422,
             fields={"shares": (f"合计 {total}%", f"Sum {total} %")},
         )
-    from .models import Kind
+    from afterschool.schedule.models import Kind
 
     weights = {}
     for kind, w in (kind_weights or {}).items():
@@ -231,7 +223,7 @@ def attendance_gaps(
     if not suspect:
         return out
     settled: dict[int, set[date]] = defaultdict(set)
-    from .models import Attendance
+    from afterschool.schedule.models import Attendance
 
     for sid, day in (
         Attendance.objects.filter(session_id__in=suspect, date__lte=until).values_list("session_id", "date").distinct()
@@ -257,7 +249,7 @@ def _roster_spans(term_ids) -> dict[int, tuple[date, date]]:
     Before the first child and after the last one left there is no roster, so no attendance to take."""
     from django.db.models import Max, Min, Q
 
-    from .models import Application
+    from afterschool.schedule.models import Application
 
     far = date(9999, 12, 31)
     rows = (

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import fee_views
+from . import views as fee_views
 
 urlpatterns = [
     path("afterschool/fees/", fee_views.terms, name="afterschool-fees"),

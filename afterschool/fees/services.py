@@ -30,6 +30,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import region_ids_for
+from afterschool.schedule.models import Application, Attendance, Session, Student, Term, TermDay
+from afterschool.schedule.selectors import access_child, admin_school_ids, schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.policy import MissingPolicyValue, policy_decimal
@@ -37,8 +39,6 @@ from core.workdays import WorkingCalendar
 
 from .models import (
     AllocationRun,
-    Application,
-    Attendance,
     Bill,
     Exemption,
     FeeBasis,
@@ -47,14 +47,9 @@ from .models import (
     Payment,
     Refund,
     SchoolAccount,
-    Session,
     SessionNotHeld,
-    Student,
     Subsidy,
-    Term,
-    TermDay,
 )
-from .selectors import access_child, admin_school_ids, schools_visible_to
 
 FEN = Decimal("0.01")
 POLICY_KEYS = {
@@ -520,7 +515,7 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
 def account_create(*, actor, school_id: int, bank: str, account_name: str, account_number: str) -> SchoolAccount:
     if school_id not in admin_school_ids(actor):
         raise NotFound("学校", "school")
-    from .models import School
+    from afterschool.schedule.models import School
 
     school = School.objects.get(pk=school_id)
     account_name, bank, account_number = (

@@ -11,13 +11,15 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from afterschool.schedule.models import Term
+from afterschool.schedule.selectors import schools_visible_to
+from afterschool.schedule.views import _signed_in
 from core.audit import audit_log
 from core.errors import DomainError
 
-from . import fee_allocation, fee_exports
-from .models import AllocationRun, Term
-from .selectors import schools_visible_to
-from .views import _signed_in
+from . import allocation as fee_allocation
+from . import exports as fee_exports
+from .models import AllocationRun
 
 
 def _run(user, run_id: int) -> AllocationRun:

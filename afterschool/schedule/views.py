@@ -15,21 +15,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.selectors import school_ids_for
+from afterschool.fees.models import Bill, Exemption
 from core.audit import audit_log
 from core.errors import NotFound
 
 from . import attendance as attendance_service
 from . import policy, selectors
-from .models import (
-    WEEKDAY_LABELS,
-    WEEKDAY_LABELS_EN,
-    Application,
-    Attendance,
-    Bill,
-    Exemption,
-    Programme,
-    Session,
-)
+from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Programme, Session
 from .services import sessions_overlap
 
 DAY_START, DAY_END = 15 * 60, 19 * 60  # the grid shows 15:00-19:00, widened to fit earlier or later sessions
@@ -360,6 +352,6 @@ def my_children(request):
 
 def third_parties(request):
     """Public: the admitted third-party institutions (R-ASS-2); individuals are never listed."""
-    from .admission import admitted_third_parties
+    from afterschool.admission.services import admitted_third_parties
 
     return render(request, "afterschool/third_parties.html", {"institutions": admitted_third_parties()[:500]})

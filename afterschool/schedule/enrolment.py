@@ -299,7 +299,7 @@ def application_withdraw(*, actor, application_id: int) -> Application:
         data={"effective_from": str(effective) if effective else None},
     )
     if before == S.APPROVED:
-        from .fees import refund_on_withdrawal
+        from afterschool.fees.services import refund_on_withdrawal
 
         refund_on_withdrawal(app=app, effective=effective, actor=actor)  # R-ASS-3: pro rata, once the bill is out
         waitlist_move_up(programme=programme, actor=None, from_day=effective)
