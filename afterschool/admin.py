@@ -4,6 +4,7 @@ applications, attendance) belong in the API and pages, which check and audit the
 from django import forms
 from django.contrib import admin
 
+from afterschool.admission.enforcement import staff_recheck
 from afterschool.admission.models import Admission, OutsidePerson, ProhibitedPerson
 from afterschool.schedule.models import (
     Application,
@@ -19,6 +20,7 @@ from afterschool.schedule.models import (
     Term,
     TermDay,
 )
+from core.errors import DomainError
 
 
 @admin.register(School)
@@ -58,9 +60,6 @@ class StaffForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        from afterschool.admission.services import staff_recheck
-        from core.errors import DomainError
-
         candidate = Staff(
             pk=self.instance.pk,
             school=data.get("school"),

@@ -13,13 +13,19 @@ class AfterschoolConfig(AppConfig):
         pre_save.connect(_session_staff_admitted, sender=Session, dispatch_uid="afterschool.session_staff_admitted")
         pre_save.connect(_staff_person_admitted, sender=Staff, dispatch_uid="afterschool.staff_person_admitted")
 
+        from .fees.services import refund_on_withdrawal_signalled
+        from .schedule.signals import application_withdrawn
+
+        # The schedule does not know fees: a withdrawal is refunded (R-ASS-3) through this receiver.
+        application_withdrawn.connect(refund_on_withdrawal_signalled, dispatch_uid="afterschool.refund_on_withdrawal")
+
 
 def _session_staff_admitted(sender, instance, raw=False, **kwargs):
     """Whatever saves a session (a service, the admin, an import, a shell), an outside person on it must hold an
     admission valid on the days taught (R-ASS-2). Services that create sessions in bulk check the same function."""
     if instance.staff_id is None:
         return
-    from afterschool.admission.services import check_outside_staff
+    from afterschool.admission.enforcement import check_outside_staff
     from afterschool.schedule.models import Staff
 
     # By id, not instance.staff: a fixture being loaded (raw) is checked too, against the rows loaded so far.
@@ -30,6 +36,6 @@ def _session_staff_admitted(sender, instance, raw=False, **kwargs):
 
 def _staff_person_admitted(sender, instance, raw=False, **kwargs):
     """Changing who a staff row is (the admin, an import) re-checks the person against its future sessions."""
-    from afterschool.admission.services import staff_recheck
+    from afterschool.admission.enforcement import staff_recheck
 
     staff_recheck(instance)

@@ -335,6 +335,7 @@ def seed_admission() -> None:
     school review, and a register of a few entries. Through the services, so every step is audited; idempotent."""
     from afterschool.admission import services as admission
     from afterschool.admission.models import Admission, OutsidePerson, ProhibitedPerson
+    from afterschool.admission.register import birth_date_of
     from core.pii import id_number_hash
     from institutions.models import Institution, Status
 
@@ -351,7 +352,7 @@ def seed_admission() -> None:
             defaults={
                 "id_last4": number[-4:],
                 "name": name,
-                "birth_date": admission.birth_date_of(number),
+                "birth_date": birth_date_of(number),
                 "listed_on": date(2025, 6, 1),
             },
         )

@@ -2,18 +2,16 @@
 
 from celery import shared_task
 
+from . import services
+
 
 @shared_task(name="afterschool.recheck_admitted", autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def recheck_admitted() -> dict:
     """After a register import: every admitted person against the register; a hit is suspended at once."""
-    from afterschool.admission.services import admitted_recheck
-
-    return admitted_recheck(actor=None)
+    return services.admitted_recheck(actor=None)
 
 
 @shared_task(name="afterschool.admission_daily")
 def admission_daily() -> dict:
     """Once a day: expire lapsed admissions, remind 30 and 7 days ahead (deduplicated, so a rerun sends nothing)."""
-    from afterschool.admission.services import admission_reminders, admissions_expire
-
-    return {"expired": admissions_expire(), "reminders": admission_reminders()}
+    return {"expired": services.admissions_expire(), "reminders": services.admission_reminders()}

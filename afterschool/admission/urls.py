@@ -5,6 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("afterschool/third-parties", views.third_parties, name="afterschool-third-parties"),
     path("afterschool/admissions/", views.mine, name="afterschool-admissions"),
     path("afterschool/admissions/new/", views.new, name="afterschool-admission-new"),
     path("afterschool/admissions/review/", views.queue, name="afterschool-admission-queue"),

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.selectors import region_ids_for
 from afterschool.admission.models import Admission
-from afterschool.schedule.models import Session, Staff, Term
+from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
 from afterschool.schedule.selectors import BUREAU_ROLES, admin_school_ids, schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
@@ -82,8 +82,6 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
             status=422,
             fields={"shares": (f"合计 {total}%", f"Sum {total} %")},
         )
-    from afterschool.schedule.models import Kind
-
     weights = {}
     for kind, w in (kind_weights or {}).items():
         if kind not in Kind.values:
@@ -223,8 +221,6 @@ def attendance_gaps(
     if not suspect:
         return out
     settled: dict[int, set[date]] = defaultdict(set)
-    from afterschool.schedule.models import Attendance
-
     for sid, day in (
         Attendance.objects.filter(session_id__in=suspect, date__lte=until).values_list("session_id", "date").distinct()
     ):
@@ -248,8 +244,6 @@ def _roster_spans(term_ids) -> dict[int, tuple[date, date]]:
     """{programme id: (first day a child was on its roster, last day one was)}: one GROUP BY over the enrolments.
     Before the first child and after the last one left there is no roster, so no attendance to take."""
     from django.db.models import Max, Min, Q
-
-    from afterschool.schedule.models import Application
 
     far = date(9999, 12, 31)
     rows = (

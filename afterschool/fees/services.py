@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.selectors import region_ids_for
-from afterschool.schedule.models import Application, Attendance, Session, Student, Term, TermDay
+from afterschool.schedule.models import Application, Attendance, School, Session, Student, Term, TermDay
 from afterschool.schedule.selectors import access_child, admin_school_ids, schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
@@ -508,6 +508,11 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
     return refund
 
 
+def refund_on_withdrawal_signalled(sender, *, app: Application, effective: date | None, actor, **kwargs) -> None:
+    """Receiver of the schedule's `application_withdrawn` (connected in AfterschoolConfig.ready)."""
+    refund_on_withdrawal(app=app, effective=effective, actor=actor)
+
+
 # --- Accounts and payments -------------------------------------------------------------------------------------------
 
 
@@ -515,8 +520,6 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
 def account_create(*, actor, school_id: int, bank: str, account_name: str, account_number: str) -> SchoolAccount:
     if school_id not in admin_school_ids(actor):
         raise NotFound("学校", "school")
-    from afterschool.schedule.models import School
-
     school = School.objects.get(pk=school_id)
     account_name, bank, account_number = (
         (account_name or "").strip(),

@@ -5,21 +5,24 @@ outside person their own line only; anyone else 404."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from afterschool.schedule.models import Term
-from afterschool.schedule.selectors import schools_visible_to
-from afterschool.schedule.views import _signed_in
+from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Session, Term
+from afterschool.schedule.selectors import children_of, schools_visible_to
+from afterschool.schedule.views import signed_in
 from core.audit import audit_log
 from core.errors import DomainError
 
 from . import allocation as fee_allocation
 from . import exports as fee_exports
-from .models import AllocationRun
+from .models import AllocationRun, Bill, Exemption
 
 
 def _run(user, run_id: int) -> AllocationRun:
@@ -30,7 +33,7 @@ def _run(user, run_id: int) -> AllocationRun:
 
 
 @require_safe
-@_signed_in
+@signed_in
 def terms(request):
     """Terms of the schools the user may read, with their allocation runs."""
     rows = (
@@ -43,7 +46,7 @@ def terms(request):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def run_page(request, run_id: int):
     run = _run(request.user, run_id)
     sees_all = fee_allocation.sees_every_line(request.user, run)
@@ -69,7 +72,7 @@ def _download(request, run, content: bytes, content_type: str, filename: str, wh
 
 
 @require_safe
-@_signed_in
+@signed_in
 def statement(request, run_id: int, staff_id: int, fmt: str):
     if fmt not in ("pdf", "xlsx"):
         raise Http404
@@ -85,7 +88,7 @@ def statement(request, run_id: int, staff_id: int, fmt: str):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def school_document(request, run_id: int, what: str):
     if what not in ("summary", "payroll"):
         raise Http404
@@ -101,3 +104,67 @@ def school_document(request, run_id: int, what: str):
     else:
         content, name = fee_exports.summary_xlsx(run), f"课后服务费分配汇总-{run.pk}.xlsx"
     return _download(request, run, content, fee_exports.XLSX, name, what)
+
+
+@require_safe
+@signed_in
+def my_children(request):
+    """A parent's phone page: each child's weekly after-school timetable, the last 30 days of attendance, and the
+    fees: each term's bill with its reduction, refunds and payments, and the reductions applied for."""
+    today = timezone.localdate()
+    children = list(children_of(request.user).select_related("school_class", "school").order_by("name"))
+    enrolments = Application.objects.filter(
+        Q(active_until_excl__isnull=True) | Q(active_until_excl__gt=today),
+        student__in=children,
+        status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
+        active_from__isnull=False,
+    ).values_list("student_id", "programme_id")
+    programmes_of: dict[int, set[int]] = {}
+    for student_id, programme_id in enrolments:
+        programmes_of.setdefault(student_id, set()).add(programme_id)
+    sessions = list(
+        Session.objects.filter(
+            programme_id__in={p for ps in programmes_of.values() for p in ps}, last_date__gte=today
+        ).select_related("programme", "room", "staff")
+    )
+    marks = list(
+        Attendance.objects.filter(student__in=children, date__gte=today - timedelta(days=30))
+        .select_related("session__programme")
+        .order_by("-date", "session__starts_at")
+    )
+    pending = Application.objects.filter(student__in=children, status__in=Application.LIVE).exclude(
+        status=Application.Status.APPROVED
+    )
+    pending_of: dict[int, list] = {}
+    for a in pending.select_related("programme"):
+        pending_of.setdefault(a.student_id, []).append(a)
+    bills_of: dict[int, list] = {}
+    for bill in (
+        Bill.objects.filter(student__in=children)
+        .select_related("term")
+        .prefetch_related("refunds", "payments")
+        .order_by("-term__starts_on")
+    ):
+        bills_of.setdefault(bill.student_id, []).append(bill)
+    exemptions_of: dict[int, list] = {}
+    for exemption in Exemption.objects.filter(student__in=children).select_related("term").order_by("-applied_at"):
+        exemptions_of.setdefault(exemption.student_id, []).append(exemption)
+    cards = []
+    for child in children:
+        mine = sorted(
+            (s for s in sessions if s.programme_id in programmes_of.get(child.pk, set())),
+            key=lambda s: (s.weekday, s.starts_at),
+        )
+        cards.append(
+            {
+                "child": child,
+                "days": [
+                    {"label": WEEKDAY_LABELS[w], "sessions": [s for s in mine if s.weekday == w]} for w in range(5)
+                ],
+                "marks": [m for m in marks if m.student_id == child.pk],
+                "pending": pending_of.get(child.pk, []),
+                "bills": bills_of.get(child.pk, []),
+                "exemptions": exemptions_of.get(child.pk, []),
+            }
+        )
+    return render(request, "afterschool/my_children.html", {"cards": cards})

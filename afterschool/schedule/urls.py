@@ -6,11 +6,9 @@ from . import views
 
 urlpatterns = [
     path("afterschool/", views.index, name="afterschool-index"),
-    path("afterschool/children/", views.my_children, name="afterschool-my-children"),
     path("afterschool/coverage/", views.coverage, name="afterschool-coverage"),
     path("afterschool/schools/<int:school_id>/timetable/", views.timetable, name="afterschool-timetable"),
     path("afterschool/programmes/<int:programme_id>/roster/", views.roster, name="afterschool-roster"),
     path("afterschool/programmes/<int:programme_id>/roster.xlsx", views.roster_xlsx, name="afterschool-roster-xlsx"),
-    path("afterschool/third-parties", views.third_parties, name="afterschool-third-parties"),
     path("afterschool/sessions/<int:session_id>/sign-in/", views.sign_in_sheet, name="afterschool-sign-in"),
 ]

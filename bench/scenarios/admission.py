@@ -142,7 +142,7 @@ def timings() -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from afterschool.admission.models import ProhibitedPerson
-    from afterschool.admission.services import register_match
+    from afterschool.admission.register import register_match
     from afterschool.admission.tasks import recheck_admitted
 
     out = {"database": connection.vendor, "register": seed_register(), "people": seed_admitted()}
