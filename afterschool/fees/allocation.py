@@ -34,10 +34,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.selectors import region_ids_for
 from afterschool.admission.models import Admission
 from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
-from afterschool.schedule.selectors import BUREAU_ROLES, admin_school_ids, schools_visible_to
+from afterschool.schedule.selectors import admin_school_ids
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 
@@ -704,28 +703,3 @@ def _step(run: AllocationRun, actor, to: str, who: str) -> AllocationRun:
         data={"pool": f"{run.pool:.2f}"},
     )
     return run
-
-
-def runs_visible_to(user):
-    """Allocation runs of the schools the user may read."""
-    return AllocationRun.objects.filter(school__in=schools_visible_to(user))
-
-
-def access_run(user, run_id) -> AllocationRun:
-    run = runs_visible_to(user).select_related("school", "term").filter(pk=run_id).first()
-    if run is None:
-        raise NotFound("分配", "allocation")
-    return run
-
-
-def sees_every_line(user, run: AllocationRun) -> bool:
-    """The school's admins and the bureau of its town: every line, the summary and the payroll export."""
-    return run.school_id in admin_school_ids(user) or run.school.town_id in region_ids_for(user, *BUREAU_ROLES)
-
-
-def lines_visible_to(user, run: AllocationRun):
-    """Every line for those who see them all; a teacher or outside person only their own."""
-    lines = run.lines.select_related("staff")
-    if sees_every_line(user, run):
-        return lines
-    return lines.filter(staff__user=user) | lines.filter(staff__outside_person__user=user)

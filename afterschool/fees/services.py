@@ -778,3 +778,8 @@ def overview_rows(terms: list[Term]) -> list[dict]:
             }
         )
     return out
+
+
+def allocation_export_record(*, actor, run: AllocationRun, what: str, staff_id: int | None = None) -> None:
+    """A pay document of a run was downloaded (statement, summary, payroll): one audit event, API and pages alike."""
+    audit_log(actor=actor, verb="afterschool.allocation_exported", obj=run, data={"what": what, "staff_id": staff_id})

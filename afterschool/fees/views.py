@@ -17,19 +17,17 @@ from django.views.decorators.http import require_safe
 from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Session, Term
 from afterschool.schedule.selectors import children_of, schools_visible_to
 from afterschool.schedule.views import signed_in
-from core.audit import audit_log
 from core.errors import DomainError
 
 from . import allocation as fee_allocation
 from . import exports as fee_exports
+from . import permissions
+from . import services as fee_services
 from .models import AllocationRun, Bill, Exemption
 
 
 def _run(user, run_id: int) -> AllocationRun:
-    run = fee_allocation.runs_visible_to(user).select_related("school", "term").filter(pk=run_id).first()
-    if run is None:
-        raise Http404
-    return run
+    return permissions.access_run(user, run_id)
 
 
 @require_safe
@@ -49,9 +47,9 @@ def terms(request):
 @signed_in
 def run_page(request, run_id: int):
     run = _run(request.user, run_id)
-    sees_all = fee_allocation.sees_every_line(request.user, run)
+    sees_all = permissions.sees_every_line(request.user, run)
     figures = [(label, getattr(run, key)) for key, label in fee_exports.FIGURE_LABELS]
-    lines = [(ln, fee_exports.PAY_LABELS[ln.pay_type]) for ln in fee_allocation.lines_visible_to(request.user, run)]
+    lines = [(ln, fee_exports.PAY_LABELS[ln.pay_type]) for ln in permissions.lines_visible_to(request.user, run)]
     gaps = []
     if run.status == AllocationRun.Status.DRAFT and sees_all:
         gaps = fee_allocation.attendance_gaps([run.term], run.until, limit=20).get(run.term_id, [])
@@ -63,9 +61,7 @@ def run_page(request, run_id: int):
 
 
 def _download(request, run, content: bytes, content_type: str, filename: str, what: str, staff_id=None):
-    audit_log(
-        actor=request.user, verb="afterschool.allocation_exported", obj=run, data={"what": what, "staff_id": staff_id}
-    )
+    fee_services.allocation_export_record(actor=request.user, run=run, what=what, staff_id=staff_id)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response
@@ -76,10 +72,7 @@ def _download(request, run, content: bytes, content_type: str, filename: str, wh
 def statement(request, run_id: int, staff_id: int, fmt: str):
     if fmt not in ("pdf", "xlsx"):
         raise Http404
-    run = _run(request.user, run_id)
-    line = fee_allocation.lines_visible_to(request.user, run).filter(staff_id=staff_id).first()
-    if line is None:
-        raise Http404
+    run, line = permissions.access_statement(request.user, run_id, staff_id)
     if fmt == "pdf":
         content, kind = fee_exports.statement_pdf(run, line), "application/pdf"
     else:
@@ -92,9 +85,7 @@ def statement(request, run_id: int, staff_id: int, fmt: str):
 def school_document(request, run_id: int, what: str):
     if what not in ("summary", "payroll"):
         raise Http404
-    run = _run(request.user, run_id)
-    if not fee_allocation.sees_every_line(request.user, run):
-        raise Http404
+    run = permissions.access_pay_documents(request.user, run_id)
     if what == "payroll":
         try:
             content = fee_exports.payroll_xlsx(run)

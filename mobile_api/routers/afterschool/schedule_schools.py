@@ -18,9 +18,9 @@ from afterschool.schedule.models import Kind, Programme, Session, Student
 from core.errors import NotFound
 from core.http import request_language
 
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID
-from .afterschool_common import (
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID
+from .common import (
     ERRORS,
     LocalTime,
     ProgrammeOut,

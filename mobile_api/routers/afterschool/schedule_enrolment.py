@@ -17,9 +17,9 @@ from afterschool.schedule import enrolment, selectors
 from afterschool.schedule.models import Application, Attendance, ChoiceWindow, Programme, Session
 from core.errors import DomainError, NotFound
 
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID
-from .afterschool_common import (
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID
+from .common import (
     ERRORS,
     ApplicationOut,
     AttendanceOut,

@@ -20,10 +20,10 @@ from afterschool.admission import permissions, register, selectors, services
 from afterschool.admission.models import Admission, AdmissionDocument, AdmissionReason
 from institutions import public_cache
 
-from ..api_json import to_json
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID, ErrorOut
-from .afterschool_common import ERRORS
+from ...api_json import to_json
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID, ErrorOut
+from .common import ERRORS
 
 router = Router(tags=["admission 校外人员准入"])
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 
 from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Programme, Session, Student
 
-from ..schemas import ErrorOut
+from ...schemas import ErrorOut
 
 
 def _local_time(value: Time) -> Time:

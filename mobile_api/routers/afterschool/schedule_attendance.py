@@ -14,8 +14,8 @@ from pydantic import Field
 from afterschool.schedule import attendance
 from afterschool.schedule.models import Attendance
 
-from ..schemas import MAX_ID
-from .afterschool_common import (
+from ...schemas import MAX_ID
+from .common import (
     ERRORS,
     AttendanceOut,
     LocalTime,
