@@ -40,6 +40,7 @@ from afterschool.schedule.selectors import admin_school_ids
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 
+from . import permissions
 from . import services as fees
 from .apportion import ApportionError, split_by_shares, split_by_weights
 from .models import AllocationLine, AllocationPlan, AllocationRun, PayType, SessionNotHeld
@@ -67,7 +68,7 @@ def _pct(value, key: str) -> Decimal:
 
 @transaction.atomic
 def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = None) -> AllocationPlan:
-    term = fees.access_term_for_admin(actor, term_id)
+    term = permissions.access_term_for_admin(actor, term_id)
     values = {k: _pct(shares.get(k, 0), k) for k in SHARE_KEYS}
     unknown = set(shares) - set(SHARE_KEYS)
     if unknown:
@@ -586,7 +587,7 @@ def _compute_for(run: AllocationRun) -> Result:
 @transaction.atomic
 def run_compute(*, actor, term_id: int, until: date | None = None) -> AllocationRun:
     """Compute the term's allocation as a draft, or recompute the draft. Nothing is written when it fails."""
-    term = fees.access_term_for_admin(actor, term_id)
+    term = permissions.access_term_for_admin(actor, term_id)
     Term.objects.select_for_update().filter(pk=term.pk).first()
     run = AllocationRun.objects.select_for_update(of=("self",)).filter(term=term, kind="regular").first()
     if run is not None and run.status != Status.DRAFT:
@@ -666,7 +667,7 @@ def run_review(*, actor, run_id: int) -> AllocationRun:
 
 
 def _bureau_may(actor, run: AllocationRun) -> None:
-    if run.school.town_id not in fees.bureau_town_ids(actor):
+    if run.school.town_id not in permissions.bureau_town_ids(actor):
         raise NotFound("分配", "allocation")
 
 

@@ -1,14 +1,19 @@
-"""Who may see which allocation runs and pay lines, in one place for the API and the pages: the run or line, or the
-same 404 for missing and not yours."""
+"""Who may see what of fees, in one place for the API and the pages: `access_*` return the term, run or statement
+asked for, or the same 404 for missing and not yours; the bureau's fee approvers are named here."""
 
 from __future__ import annotations
 
+from accounts.models import Role
 from accounts.selectors import region_ids_for
+from afterschool.schedule.models import Term
 from afterschool.schedule.selectors import BUREAU_ROLES, admin_school_ids
 from core.errors import NotFound
 
 from .models import AllocationLine, AllocationRun
-from .selectors import runs_visible_to
+from .selectors import runs_visible_to, terms_readable
+
+# The bureau's fee approvers: they approve exemptions, subsidies and allocation runs of the towns they cover.
+APPROVER_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
 
 
 def access_run(user, run_id) -> AllocationRun:
@@ -46,3 +51,28 @@ def access_pay_documents(user, run_id) -> AllocationRun:
     if not sees_every_line(user, run):
         raise NotFound("分配", "allocation")
     return run
+
+
+def bureau_town_ids(user) -> set[int]:
+    return region_ids_for(user, *APPROVER_ROLES)
+
+
+def access_term(user, term_id) -> Term:
+    term = terms_readable(user).select_related("school").filter(pk=term_id).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    return term
+
+
+def access_term_for_admin(user, term_id) -> Term:
+    term = Term.objects.select_related("school").filter(pk=term_id, school_id__in=admin_school_ids(user)).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    return term
+
+
+def access_term_for_bureau(user, term_id) -> Term:
+    term = Term.objects.select_related("school").filter(pk=term_id, school__town_id__in=bureau_town_ids(user)).first()
+    if term is None:
+        raise NotFound("学期", "term")
+    return term

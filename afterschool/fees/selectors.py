@@ -25,3 +25,8 @@ def term_bill_totals(term: Term) -> dict:
 
 def runs_of_term(term: Term):
     return term.allocation_runs.order_by("id")
+
+
+def terms_readable(user):
+    """Terms of the schools a user may read (their school; the bureau: its towns; district: all)."""
+    return Term.objects.filter(school__in=schools_visible_to(user))

@@ -22,7 +22,8 @@ from core.notifications import notify
 from . import calendar
 from .allocation import Applicant, allocate
 from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, ChoiceWindow, Programme, Session, Student
-from .selectors import access_child, admin_school_ids, teacher_school_ids
+from .permissions import access_child
+from .selectors import admin_school_ids, teacher_school_ids
 from .services import overlapping, sessions_overlap
 from .signals import application_withdrawn
 

@@ -19,7 +19,7 @@ from core.audit import audit_log
 from core.errors import NotFound
 
 from . import attendance as attendance_service
-from . import policy, selectors
+from . import permissions, policy, selectors
 from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Programme, Session
 from .services import sessions_overlap
 
@@ -82,7 +82,7 @@ def index(request):
 @require_safe
 @signed_in
 def timetable(request, school_id: int):
-    school = selectors.access_school(request.user, school_id)
+    school = permissions.access_school(request.user, school_id)
     today = timezone.localdate()
     term = None
     if request.GET.get("term", "").isdigit():

@@ -145,7 +145,7 @@ def overview(request, filters: Query[OverviewFilter]):
 
 @router.get("/terms/{term_id}", response={200: TermFeesOut, **ERRORS}, summary="学期收费与分配概况 Term fees")
 def term_fees(request, term_id: int):
-    term = fees.access_term(request.auth, term_id)
+    term = fee_permissions.access_term(request.auth, term_id)
     rate = getattr(term, "fee_rate", None)
     plan = getattr(term, "allocation_plan", None)
     money = fees.pool_of([term.pk])[term.pk]
@@ -205,7 +205,7 @@ def add_other(request, term_id: int, body: OtherIn):
 
 @router.post("/terms/{term_id}/not-held", response={201: dict, **ERRORS}, summary="登记未开课 A lesson not held")
 def add_not_held(request, term_id: int, body: NotHeldIn):
-    fees.access_term_for_admin(request.auth, term_id)
+    fee_permissions.access_term_for_admin(request.auth, term_id)
     row = fees.not_held_record(
         actor=request.auth, session_id=body.session_id, day=body.date, reason=body.reason, term_id=term_id
     )
@@ -248,7 +248,7 @@ class GapOut(Schema):
     summary="未记考勤的课次 Planned lessons without attendance",
 )
 def attendance_gaps(request, term_id: int, until: Date | None = None):
-    term = fees.access_term(request.auth, term_id)
+    term = fee_permissions.access_term(request.auth, term_id)
     until = min(until or fee_allocation.default_until(term), term.ends_on)
     gaps = fee_allocation.attendance_gaps([term], until, limit=500).get(term.pk, [])
     return [g.__dict__ for g in gaps]
