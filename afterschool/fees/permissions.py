@@ -6,7 +6,7 @@ from __future__ import annotations
 from accounts.models import Role
 from accounts.selectors import region_ids_for
 from afterschool.schedule.models import Term
-from afterschool.schedule.selectors import BUREAU_ROLES, admin_school_ids
+from afterschool.schedule.selectors import admin_school_ids
 from core.errors import NotFound
 
 from .models import AllocationLine, AllocationRun
@@ -24,8 +24,10 @@ def access_run(user, run_id) -> AllocationRun:
 
 
 def sees_every_line(user, run: AllocationRun) -> bool:
-    """The school's admins and the bureau of its town: every line, the summary and the payroll export."""
-    return run.school_id in admin_school_ids(user) or run.school.town_id in region_ids_for(user, *BUREAU_ROLES)
+    """Pay is need-to-know: every line (each person's pay statement, the school summary, the payroll export) only for
+    the school's admins and the bureau's fee approvers of its town. Inspectors read the run's figures, not anyone's
+    pay; a teacher or outside person sees their own line (lines_visible_to)."""
+    return run.school_id in admin_school_ids(user) or run.school.town_id in bureau_town_ids(user)
 
 
 def lines_visible_to(user, run: AllocationRun):
