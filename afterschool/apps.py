@@ -13,6 +13,7 @@ class AfterschoolConfig(AppConfig):
         pre_save.connect(_session_staff_admitted, sender=Session, dispatch_uid="afterschool.session_staff_admitted")
         pre_save.connect(_staff_person_admitted, sender=Staff, dispatch_uid="afterschool.staff_person_admitted")
 
+        from . import tasks  # noqa: F401 - registers the tasks in every process: services send them by name
         from .fees.services import refund_on_withdrawal_signalled
         from .schedule.signals import application_withdrawn
 
