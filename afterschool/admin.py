@@ -4,14 +4,13 @@ applications, attendance) belong in the API and pages, which check and audit the
 from django import forms
 from django.contrib import admin
 
-from .models import (
-    Admission,
+from afterschool.admission.enforcement import staff_recheck
+from afterschool.admission.models import Admission, OutsidePerson, ProhibitedPerson
+from afterschool.schedule.models import (
     Application,
     Attendance,
     ChoiceWindow,
-    OutsidePerson,
     Programme,
-    ProhibitedPerson,
     Room,
     School,
     SchoolClass,
@@ -21,6 +20,7 @@ from .models import (
     Term,
     TermDay,
 )
+from core.errors import DomainError
 
 
 @admin.register(School)
@@ -60,10 +60,6 @@ class StaffForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        from core.errors import DomainError
-
-        from .admission import staff_recheck
-
         candidate = Staff(
             pk=self.instance.pk,
             school=data.get("school"),

@@ -8,10 +8,17 @@ class AfterschoolConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import pre_save
 
-        from .models import Session, Staff
+        from afterschool.schedule.models import Session, Staff
 
         pre_save.connect(_session_staff_admitted, sender=Session, dispatch_uid="afterschool.session_staff_admitted")
         pre_save.connect(_staff_person_admitted, sender=Staff, dispatch_uid="afterschool.staff_person_admitted")
+
+        from . import tasks  # noqa: F401 - registers the tasks in every process: services send them by name
+        from .fees.services import refund_on_withdrawal_signalled
+        from .schedule.signals import application_withdrawn
+
+        # The schedule does not know fees: a withdrawal is refunded (R-ASS-3) through this receiver.
+        application_withdrawn.connect(refund_on_withdrawal_signalled, dispatch_uid="afterschool.refund_on_withdrawal")
 
 
 def _session_staff_admitted(sender, instance, raw=False, **kwargs):
@@ -19,8 +26,8 @@ def _session_staff_admitted(sender, instance, raw=False, **kwargs):
     admission valid on the days taught (R-ASS-2). Services that create sessions in bulk check the same function."""
     if instance.staff_id is None:
         return
-    from .admission import check_outside_staff
-    from .models import Staff
+    from afterschool.admission.enforcement import check_outside_staff
+    from afterschool.schedule.models import Staff
 
     # By id, not instance.staff: a fixture being loaded (raw) is checked too, against the rows loaded so far.
     staff = instance._state.fields_cache.get("staff") or Staff.objects.filter(pk=instance.staff_id).first()
@@ -30,6 +37,6 @@ def _session_staff_admitted(sender, instance, raw=False, **kwargs):
 
 def _staff_person_admitted(sender, instance, raw=False, **kwargs):
     """Changing who a staff row is (the admin, an import) re-checks the person against its future sessions."""
-    from .admission import staff_recheck
+    from afterschool.admission.enforcement import staff_recheck
 
     staff_recheck(instance)

@@ -17,9 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Region, Role, User
-
-from . import calendar
-from .models import (
+from afterschool.schedule import calendar
+from afterschool.schedule.models import (
     Application,
     Attendance,
     ChoiceWindow,
@@ -229,7 +228,7 @@ def _enrol(student: Student, programme: Programme) -> None:
 
 
 def _robotics_window(school, term, robots, candidates, rng) -> None:
-    from .enrolment import window_allocate
+    from afterschool.schedule.enrolment import window_allocate
 
     opens = timezone.make_aware(timezone.datetime(2026, 8, 25, 8, 0))
     window, created = ChoiceWindow.objects.get_or_create(
@@ -334,11 +333,11 @@ def _demo_scan():
 def seed_admission() -> None:
     """A third party and two individuals admitted to 涪陵区实验小学 (one coach on a session), one application in
     school review, and a register of a few entries. Through the services, so every step is audited; idempotent."""
+    from afterschool.admission import services as admission
+    from afterschool.admission.models import Admission, OutsidePerson, ProhibitedPerson
+    from afterschool.admission.register import birth_date_of
     from core.pii import id_number_hash
     from institutions.models import Institution, Status
-
-    from . import admission
-    from .models import Admission, OutsidePerson, ProhibitedPerson
 
     school = School.objects.filter(name=DEMO_SCHOOLS[0][0]).first()
     school_admin = User.objects.filter(username="school").first()
@@ -353,7 +352,7 @@ def seed_admission() -> None:
             defaults={
                 "id_last4": number[-4:],
                 "name": name,
-                "birth_date": admission.birth_date_of(number),
+                "birth_date": birth_date_of(number),
                 "listed_on": date(2025, 6, 1),
             },
         )
@@ -401,7 +400,7 @@ def seed_admission() -> None:
     coach = OutsidePerson.objects.filter(id_hash=id_number_hash(_demo_id("19980512", 1))).first()
     term = school.terms.filter(name=TERM_NAME).first()
     if coach and term and today <= term.ends_on and not Session.objects.filter(staff__outside_person=coach).exists():
-        from . import services
+        from afterschool.schedule import services
 
         basketball = _programme(school, term, "篮球（校外教练）", "sports", 20, (3, 6))
         services.session_create(
@@ -426,8 +425,9 @@ def seed_fees() -> None:
     the rate (the policy value), bills with an approved reduction and a refund on withdrawal, payments into the
     school's account, the bureau's subsidy, a plan, and the allocation computed, reviewed, approved and locked, so
     statements and the payroll export can be downloaded. Through the fee services (audited); idempotent."""
-    from . import fee_allocation, fees
-    from .models import AllocationRun, Bill, Exemption, Payment, SchoolAccount, SessionNotHeld, Subsidy
+    from afterschool.fees import allocation as fee_allocation
+    from afterschool.fees import services as fees
+    from afterschool.fees.models import AllocationRun, Bill, Exemption, Payment, SchoolAccount, SessionNotHeld, Subsidy
 
     school = School.objects.filter(name=DEMO_SCHOOLS[0][0]).first()
     admin = User.objects.filter(username="school").first()
@@ -538,7 +538,7 @@ def seed_fees() -> None:
 
 def _spring_painter(school: School) -> Staff | None:
     """马画师 (sent by the demo third party), with the spring admission that has since expired."""
-    from .models import Admission
+    from afterschool.admission.models import Admission
 
     current = (
         Admission.objects.filter(school=school, person__name="马画师", status="admitted")

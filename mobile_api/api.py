@@ -44,7 +44,19 @@ class LocalTimeRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class ShuangjianAPI(NinjaAPI):
+    """Operation ids are made from a view's module and name (ninja's rule) except for modules that moved, which keep
+    the ids they were published with: `operation_id_modules` maps the new module path to the old one."""
+
+    operation_id_modules: dict[str, str] = {}
+
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__
+        module = self.operation_id_modules.get(module, module)
+        return (module + "_" + operation.view_func.__name__).replace(".", "_")
+
+
+api = ShuangjianAPI(
     title="双减监管平台 Shuangjian API",
     version="1",
     description=(
@@ -83,7 +95,5 @@ api.add_router("/", verification.router)
 api.add_router("/", complaints.router)
 api.add_router("/", inspections.router)
 api.add_router("/", afterschool.router)
-
-from .routers import fees as fees_router  # noqa: E402
-
-api.add_router("/fees", fees_router.router)
+api.add_router("/fees", afterschool.fees_router)
+api.operation_id_modules = afterschool.OPERATION_ID_MODULES

@@ -51,7 +51,7 @@ def seed_register(size: int = REGISTER_SIZE) -> dict:
 
     from django.db import connection
 
-    from afterschool.models import ProhibitedPerson
+    from afterschool.admission.models import ProhibitedPerson
 
     have = ProhibitedPerson.objects.filter(source=SOURCE).count()
     started = time.perf_counter()
@@ -93,7 +93,8 @@ def seed_admitted(n: int = ADMITTED) -> dict:
     from django.db import transaction
 
     from accounts.models import Region, User
-    from afterschool.models import Admission, OutsidePerson, School
+    from afterschool.admission.models import Admission, OutsidePerson
+    from afterschool.schedule.models import School
 
     town = Region.objects.filter(code=TOWN, valid_to__isnull=True).first()
     school, _ = School.objects.get_or_create(name=SCHOOL_NAME, defaults={"town": town})
@@ -140,9 +141,9 @@ def timings() -> dict:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from afterschool.admission import register_match
-    from afterschool.models import ProhibitedPerson
-    from afterschool.tasks import recheck_admitted
+    from afterschool.admission.models import ProhibitedPerson
+    from afterschool.admission.register import register_match
+    from afterschool.admission.tasks import recheck_admitted
 
     out = {"database": connection.vendor, "register": seed_register(), "people": seed_admitted()}
     samples = []

@@ -80,7 +80,17 @@ def _bench_school():
     from django.utils import timezone
 
     from accounts.models import Region, Role, User
-    from afterschool.models import Application, Programme, Room, School, SchoolClass, Session, Staff, Student, Term
+    from afterschool.schedule.models import (
+        Application,
+        Programme,
+        Room,
+        School,
+        SchoolClass,
+        Session,
+        Staff,
+        Student,
+        Term,
+    )
 
     today = timezone.localdate()
     town = Region.objects.get(code=TOWN, valid_to__isnull=True)
@@ -148,8 +158,8 @@ def setup() -> dict[str, str]:
     from django.utils import timezone
 
     from accounts.models import Role
-    from afterschool import calendar
-    from afterschool.models import Application, Session
+    from afterschool.schedule import calendar
+    from afterschool.schedule.models import Application, Session
 
     school, term = _bench_school()
     _, admin_token = _user("bench_as_admin", "压测校管理员", Role.SCHOOL_ADMIN, school)
@@ -201,9 +211,9 @@ def allocation_timing(applicants: int = STUDENTS, rounds: int = 3) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from afterschool.allocation import Applicant, allocate
-    from afterschool.enrolment import window_allocate
-    from afterschool.models import Application, ChoiceWindow, Programme, Student
+    from afterschool.schedule.allocation import Applicant, allocate
+    from afterschool.schedule.enrolment import window_allocate
+    from afterschool.schedule.models import Application, ChoiceWindow, Programme, Student
 
     school, term = _bench_school()
     rng = random.Random(5)

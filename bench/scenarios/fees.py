@@ -44,17 +44,9 @@ def _seed():
     from django.db import connection
 
     from accounts.models import Region, User
-    from afterschool.models import (
-        Admission,
-        AllocationPlan,
-        OutsidePerson,
-        Programme,
-        School,
-        SchoolClass,
-        Session,
-        Staff,
-        Term,
-    )
+    from afterschool.admission.models import Admission, OutsidePerson
+    from afterschool.fees.models import AllocationPlan
+    from afterschool.schedule.models import Programme, School, SchoolClass, Session, Staff, Term
 
     towns = list(Region.objects.filter(valid_to__isnull=True, parent__isnull=False).order_by("code"))
     schools = School.objects.bulk_create(
@@ -184,7 +176,7 @@ def _attendance(school_ids, terms, batch: int) -> int:
     """Marks for every planned lesson of every session: children (batch-1)*10+1 … batch*10 of the session's group."""
     from django.db import connection
 
-    from afterschool.fees import school_days_by_term
+    from afterschool.fees.services import school_days_by_term
 
     days = school_days_by_term([terms[0]])[terms[0].pk]  # every bench term has the same dates, no own closures
     dates, weekdays = zip(*sorted(days.items()), strict=True)
@@ -228,8 +220,8 @@ def _time_allocation(terms, rounds: int) -> tuple[float, dict]:
     import statistics
     import time
 
-    from afterschool import fee_allocation
-    from afterschool.models import AllocationPlan
+    from afterschool.fees import allocation as fee_allocation
+    from afterschool.fees.models import AllocationPlan
 
     plans = {p.term_id: p for p in AllocationPlan.objects.filter(term__in=terms)}
     until = terms[0].ends_on
@@ -271,7 +263,7 @@ def _time_allocation(terms, rounds: int) -> tuple[float, dict]:
 def fee_timing(rounds: int = 7) -> dict:
     from django.db import connection, transaction
 
-    from afterschool.models import Attendance, Session, Staff
+    from afterschool.schedule.models import Attendance, Session, Staff
 
     if connection.vendor != "postgresql":
         return {"error": "PostgreSQL only (bulk SQL with generate_series and gen_random_uuid)"}

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from stdnum.cn import ric
 
-from afterschool import admission as services
-from afterschool.models import AdmissionDocument
+from afterschool.admission import services
+from afterschool.admission.models import AdmissionDocument
 
 TODAY = date(2026, 11, 25)
 

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from accounts.models import Role
-from afterschool.models import Application, Programme, Session, Student
+from afterschool.schedule.models import Application, Programme, Session, Student
 from tests.conftest import make_user
 from tests.factories import (
     EnrolmentFactory,

@@ -7,9 +7,10 @@ from datetime import date, time
 import pytest
 from django.db import connection
 
-from afterschool import admission as services
-from afterschool import services as schedule
-from afterschool.models import Admission, OutsidePerson, Session
+from afterschool.admission import services
+from afterschool.admission.models import Admission, OutsidePerson
+from afterschool.schedule import services as schedule
+from afterschool.schedule.models import Session
 from core.errors import DomainError
 from tests.accounts.test_concurrency import race
 from tests.conftest import make_user

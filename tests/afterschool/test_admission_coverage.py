@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from afterschool import admission as services
-from afterschool.models import Admission, Session, Staff
+from afterschool.admission import services
+from afterschool.admission.models import Admission
+from afterschool.schedule.models import Session, Staff
 from tests.conftest import make_user
 
 from .admission_support import admitted

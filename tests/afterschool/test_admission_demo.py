@@ -4,7 +4,8 @@ in school review, a small register; running the seed twice adds nothing."""
 import pytest
 from django.core.management import call_command
 
-from afterschool.models import Admission, ProhibitedPerson, Session
+from afterschool.admission.models import Admission, ProhibitedPerson
+from afterschool.schedule.models import Session
 from tests.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db

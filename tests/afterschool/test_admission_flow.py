@@ -10,7 +10,8 @@ from datetime import date, time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from afterschool.models import Admission, Attendance, Session, Staff
+from afterschool.admission.models import Admission
+from afterschool.schedule.models import Attendance, Session, Staff
 from core.models import AuditEvent, Notification
 from tests.conftest import assert_error, make_user
 
@@ -281,7 +282,7 @@ def test_bad_input_is_refused_and_nothing_is_written(api_as, coach, term_x, chan
     r = api_as(coach).post(BASE, {**application_data(term_x.school), **change})
     assert_error(r, status, code)
     assert Admission.objects.count() == 0
-    from afterschool.models import OutsidePerson
+    from afterschool.admission.models import OutsidePerson
 
     assert OutsidePerson.objects.count() == 0
 
@@ -301,7 +302,7 @@ def test_in_service_teacher_of_another_school_cannot_be_paid(api_as, school_y, t
     teacher = make_user("Y 校老师", "teacher", phone="13900000009", school=school_y)
     r = api_as(teacher).post(BASE, application_data(term_x.school, phone="13900000009"))
     assert_error(r, 409, "admission.in_service_teacher")
-    from afterschool.models import OutsidePerson
+    from afterschool.admission.models import OutsidePerson
 
     assert Admission.objects.count() == 0 and OutsidePerson.objects.count() == 0  # nothing half-written
     # As an unpaid volunteer it is allowed.
@@ -310,7 +311,7 @@ def test_in_service_teacher_of_another_school_cannot_be_paid(api_as, school_y, t
 
 
 def test_third_party_fee_must_be_clearly_below_market(api_as, institution_staff, institution_a, term_x, anon):
-    from afterschool.models import OutsidePerson
+    from afterschool.admission.models import OutsidePerson
 
     me = api_as(institution_staff)
     data = application_data(
@@ -436,7 +437,7 @@ def test_admin_lists_admissions_read_only_without_scans(client, coach, school_ad
 def test_public_list_is_cached_but_a_revocation_shows_at_once(
     anon, settings, institution_staff, institution_a, school_admin_x, bureau_staff, term_x
 ):
-    from afterschool import admission as services
+    from afterschool.admission import services
 
     from .admission_support import admitted
 

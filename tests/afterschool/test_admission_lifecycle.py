@@ -10,8 +10,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from afterschool import tasks
-from afterschool.models import Admission, Session, Staff
+from afterschool.admission import tasks
+from afterschool.admission.models import Admission
+from afterschool.schedule.models import Session, Staff
 from core.models import Notification
 from tests.conftest import assert_error, make_user
 
@@ -87,7 +88,7 @@ def test_only_the_bureau_suspends_and_only_the_school_reviews(api_as, coach, sch
 
 
 def test_suspension_of_a_session_not_yet_started_clears_its_staff(coach, school_admin_x, bureau_staff, term_x):
-    from afterschool import admission as services
+    from afterschool.admission import services
 
     a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
     programme = make_programme(term_x, "围棋", kind="clubs")
@@ -109,7 +110,7 @@ def test_suspension_of_a_session_not_yet_started_clears_its_staff(coach, school_
 
 
 def test_the_list_costs_the_same_for_10_and_40_applications(api_as, school_admin_x, term_x):
-    from afterschool import admission as services
+    from afterschool.admission import services
 
     def make(n, offset):
         for i in range(n):
@@ -144,8 +145,8 @@ def test_national_platform_fields_in_the_registry_record(api_as, bureau_admin, i
 
 
 def test_the_bureau_lifts_a_suspension_but_not_a_register_hit(api_as, coach, school_admin_x, bureau_staff, term_x):
-    from afterschool import admission as services
-    from afterschool.models import ProhibitedPerson
+    from afterschool.admission import services
+    from afterschool.admission.models import ProhibitedPerson
     from core.pii import id_number_hash
 
     from .admission_support import id_no
@@ -199,7 +200,7 @@ def test_reminders_reach_the_person_the_third_party_and_the_school(
 
 
 def test_each_step_notifies_the_applicant_and_the_next_reviewer(api_as, coach, school_admin_x, bureau_staff, term_x):
-    from afterschool import admission as services
+    from afterschool.admission import services
 
     from .admission_support import add_documents
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from afterschool.models import Admission
+from afterschool.admission.models import Admission
 from core.models import AuditEvent, Notification
 from tests.conftest import make_user
 
@@ -186,7 +186,7 @@ def test_the_queue_and_the_applicants_list_cost_the_same_for_2_and_12_applicatio
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from afterschool import admission as services
+    from afterschool.admission import services
 
     from .admission_support import add_documents, service_data
 
@@ -214,7 +214,7 @@ def test_the_queue_and_the_applicants_list_cost_the_same_for_2_and_12_applicatio
 def test_the_bureau_suspends_reinstates_and_revokes_from_the_page(client, coach, school_admin_x, bureau_staff, term_x):
     from datetime import date, time
 
-    from afterschool.models import Session, Staff
+    from afterschool.schedule.models import Session, Staff
 
     from .conftest import make_programme
 

@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from afterschool import admission as services
-from afterschool.models import Admission, ProhibitedPerson, Session, Staff
+from afterschool.admission import register, services
+from afterschool.admission.models import Admission, ProhibitedPerson
+from afterschool.schedule.models import Session, Staff
 from core.models import AuditEvent, Notification
 from core.pii import id_number_hash
 from tests.conftest import assert_error, make_user
@@ -206,7 +207,7 @@ def test_matching_is_two_indexed_queries_whatever_the_register_size():
         for i in range(500)
     )
     with CaptureQueriesContext(connection) as ctx:
-        hits, warnings = services.register_match(id_hash=f"{7:064x}", name="人8", birth_date=date(1990, 1, 1))
+        hits, warnings = register.register_match(id_hash=f"{7:064x}", name="人8", birth_date=date(1990, 1, 1))
     assert len(ctx) == 2
     assert len(hits) == 1 and len(warnings) == 1
 

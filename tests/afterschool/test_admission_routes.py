@@ -10,8 +10,8 @@ from datetime import date, time
 import pytest
 from django.core.management import call_command
 
-from afterschool import admission as services
-from afterschool.models import Session, Staff
+from afterschool.admission import services
+from afterschool.schedule.models import Session, Staff
 from tests.conftest import assert_error, make_user
 
 from .admission_support import admitted

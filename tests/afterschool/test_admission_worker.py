@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from afterschool.models import Admission
+from afterschool.admission.models import Admission
 from core.models import Notification
 from tests.conftest import make_user
 

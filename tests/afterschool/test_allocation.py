@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afterschool.allocation import Applicant, allocate
-from afterschool.models import Application, ChoiceWindow
-from afterschool.tasks import allocate_due_windows
+from afterschool.schedule.allocation import Applicant, allocate
+from afterschool.schedule.models import Application, ChoiceWindow
+from afterschool.schedule.tasks import allocate_due_windows
 from core.models import AuditEvent, Notification
 from tests.afterschool.conftest import NOW, enrol, make_programme, make_student
 from tests.conftest import assert_error
@@ -136,7 +136,7 @@ def test_choice_window_flow_with_recorded_lottery_and_notifications(
         "window.already_allocated",
     )
     # The same seed on the same choices gives the same placement (the recorded seed reproduces the draw).
-    from afterschool.allocation import lottery_numbers
+    from afterschool.schedule.allocation import lottery_numbers
 
     numbers = lottery_numbers([k.pk for k in kids], 20261125)
     assert {a.student_id: a.lottery_number for a in Application.objects.filter(window=window)} == numbers

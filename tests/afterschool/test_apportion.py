@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afterschool.apportion import ApportionError, split_by_shares, split_by_weights
+from afterschool.fees.apportion import ApportionError, split_by_shares, split_by_weights
 
 amounts = st.integers(min_value=0, max_value=10**9).map(lambda fen: Decimal(fen) / 100)
 weights = st.dictionaries(st.integers(1, 10_000), st.integers(0, 500), min_size=1, max_size=40)

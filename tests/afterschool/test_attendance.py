@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from afterschool.models import Attendance
+from afterschool.schedule.models import Attendance
 from core.models import AuditEvent, Notification
 from tests.afterschool.conftest import enrol, make_programme, make_session, make_student
 from tests.conftest import assert_error

@@ -12,8 +12,8 @@ from datetime import time as clock
 import pytest
 from django.db import connection
 
-from afterschool import attendance, enrolment, services
-from afterschool.models import Application, Attendance, Session
+from afterschool.schedule import attendance, enrolment, services
+from afterschool.schedule.models import Application, Attendance, Session
 from core.errors import DomainError
 from tests.accounts.test_concurrency import race
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student

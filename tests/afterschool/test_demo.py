@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from accounts.services import auth_login
-from afterschool.models import Application, Attendance, ChoiceWindow, School
+from afterschool.schedule.models import Application, Attendance, ChoiceWindow, School
 from mobile_api.management.commands.seed_demo import DEMO_PASSWORD
 from tests.conftest import ApiClient
 

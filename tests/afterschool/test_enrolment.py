@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import time_machine
 
-from afterschool.models import Application
+from afterschool.schedule.models import Application
 from core.models import AuditEvent, Notification
 from tests.afterschool.conftest import NOW, enrol, make_programme, make_session, make_student
 from tests.conftest import assert_error

@@ -13,8 +13,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from afterschool import fee_allocation, fees
-from afterschool.models import AllocationLine, AllocationRun, Attendance, Bill, Exemption, Refund, Term
+from afterschool.fees import allocation as fee_allocation
+from afterschool.fees import services as fees
+from afterschool.fees.models import AllocationLine, AllocationRun, Bill, Exemption, Refund
+from afterschool.schedule.models import Attendance, Term
 from core.models import AuditEvent
 from tests.afterschool.conftest import SHANGHAI, make_session, make_student
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, outside_staff, take_attendance
@@ -439,7 +441,7 @@ def test_fee_pages_keep_to_the_users_scope(client, scene, school_admin_x, school
 
 
 def test_bills_issued_again_follow_the_enrolments(api_as, scene, school_admin_x):
-    from afterschool.models import Application
+    from afterschool.schedule.models import Application
 
     Application.objects.filter(student=scene.c2).delete()  # entered by mistake, removed by the school
     school = api_as(school_admin_x)
@@ -451,7 +453,7 @@ def test_bills_issued_again_follow_the_enrolments(api_as, scene, school_admin_x)
 
 
 def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, school_admin_x, teacher_x2):
-    from afterschool.models import Application
+    from afterschool.schedule.models import Application
     from tests.afterschool.conftest import make_programme, make_session
 
     calligraphy = make_programme(scene.term, "书法", kind="arts")
@@ -470,7 +472,7 @@ def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, sc
 def test_the_bureau_overview_across_schools(
     api_as, scene, school_admin_x, school_admin_y, school_y, town_bureau, bureau_staff, parent
 ):
-    from afterschool.models import Term
+    from afterschool.schedule.models import Term
 
     Exemption.objects.create(student=scene.c1, term=scene.term, school=scene.term.school, kind="exempt", reason="困难")
     fee_allocation.run_compute(actor=school_admin_x, term_id=scene.term.pk)
@@ -487,7 +489,7 @@ def test_the_bureau_overview_across_schools(
 
 
 def test_the_overview_costs_the_same_queries_for_10_and_100_terms(api_as, scene, bureau_staff):
-    from afterschool.models import Term
+    from afterschool.schedule.models import Term
 
     Term.objects.bulk_create(
         Term(school=scene.term.school, name=f"学期{i}", starts_on=date(2025, 1, 1), ends_on=date(2025, 2, 1))

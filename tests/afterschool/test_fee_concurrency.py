@@ -11,8 +11,10 @@ import pytest
 import time_machine
 from django.db import connection
 
-from afterschool import enrolment, fee_allocation, fees
-from afterschool.models import AllocationRun, Refund
+from afterschool.fees import allocation as fee_allocation
+from afterschool.fees import services as fees
+from afterschool.fees.models import AllocationRun, Refund
+from afterschool.schedule import enrolment
 from core.errors import DomainError
 from core.models import AuditEvent
 from tests.accounts.test_concurrency import race

@@ -5,7 +5,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from afterschool.models import AllocationRun, Attendance, Bill
+from afterschool.fees.models import AllocationRun, Bill
+from afterschool.schedule.models import Attendance
 from tests.afterschool.test_demo import api_as
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from accounts.models import Role
-from afterschool.models import Admission, Application, Attendance, OutsidePerson, Session, Staff, Student, Term
+from afterschool.admission.models import Admission, OutsidePerson
+from afterschool.schedule.models import Application, Attendance, Session, Staff, Student, Term
 from tests.afterschool.conftest import make_programme, make_session, make_student
 from tests.conftest import make_user
 

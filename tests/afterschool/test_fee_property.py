@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afterschool.fee_allocation import Person, compute
+from afterschool.fees.allocation import Person, compute
 
 FEN = Decimal("0.01")
 money = st.integers(min_value=0, max_value=10**9).map(lambda fen: Decimal(fen) / 100)

@@ -25,7 +25,8 @@ import openpyxl
 import pytest
 import time_machine
 
-from afterschool.models import AllocationRun, Attendance, Refund
+from afterschool.fees.models import AllocationRun, Refund
+from afterschool.schedule.models import Attendance
 from core.models import AuditEvent
 from tests.afterschool.conftest import SHANGHAI
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, take_attendance
@@ -231,7 +232,7 @@ def test_a_statement_pdf_leaves_pillow_strict():
     """weasyprint's import relaxes Pillow for the whole process; making a statement puts it back."""
     from PIL import ImageFile
 
-    from afterschool.fee_exports import _weasyprint_html
+    from afterschool.fees.exports import _weasyprint_html
 
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     _weasyprint_html()

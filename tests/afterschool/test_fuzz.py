@@ -10,7 +10,7 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from afterschool.models import Programme, Room, SchoolClass, Term
+from afterschool.schedule.models import Programme, Room, SchoolClass, Term
 from tests.api.test_openapi_fuzz import _keep_the_test_connection  # noqa: F401 - the fixture, reused
 from tests.conftest import login_tokens
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from afterschool.models import Attendance
+from afterschool.schedule.models import Attendance
 from core.models import AuditEvent
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session
 

@@ -5,7 +5,7 @@ from datetime import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from afterschool.policy import _covered_minutes
+from afterschool.schedule.policy import _covered_minutes
 
 slot = st.tuples(st.integers(13 * 60, 21 * 60), st.integers(1, 180)).map(
     lambda t: (

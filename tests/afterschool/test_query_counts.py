@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from afterschool.models import Application, Programme, Room, SchoolClass, Session, Staff, Student
+from afterschool.schedule.models import Application, Programme, Room, SchoolClass, Session, Staff, Student
 from tests.afterschool.conftest import TODAY
 from tests.conftest import make_user
 

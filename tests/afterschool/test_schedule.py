@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from afterschool.models import Programme, Session, TermDay
+from afterschool.schedule.models import Programme, Session, TermDay
 from core.models import AuditEvent
 from tests.afterschool.conftest import enrol, make_programme, make_session, make_student
 from tests.conftest import assert_error
@@ -232,8 +232,8 @@ def test_a_term_with_closures_and_an_extra_school_day(school_admin_x, api_as, sc
         },
     )
     assert r.status_code == 201, r.content
-    from afterschool import calendar
-    from afterschool.models import Term
+    from afterschool.schedule import calendar
+    from afterschool.schedule.models import Term
 
     term = Term.objects.get(pk=r.json()["id"])
     days = calendar.school_days(term)

@@ -8,8 +8,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from afterschool import services
-from afterschool.models import Session
+from afterschool.schedule import services
+from afterschool.schedule.models import Session
 from core.errors import DomainError
 from tests.afterschool.conftest import make_programme
 
@@ -33,7 +33,7 @@ class Rollback(Exception):
 def test_no_stored_schedule_double_books_a_teacher_or_a_room(
     requests, term_x, school_admin_x, teacher_x, teacher_x2, room_x
 ):
-    from afterschool.models import Room
+    from afterschool.schedule.models import Room
 
     teachers = [teacher_x, teacher_x2, school_admin_x]
     try:

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from afterschool import admission as services
+from afterschool.admission import services
 from institutions.models import Institution
 from tests.conftest import TOWN_A, make_user, region
 
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 def test_public_page_lists_admitted_third_parties_only(page, live_server):
     from accounts.models import Role
-    from afterschool.models import School
+    from afterschool.schedule.models import School
     from tests.afterschool.admission_support import admitted
 
     school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))

@@ -8,8 +8,9 @@ import pytest
 import time_machine
 
 from accounts.models import Role
-from afterschool import admission as services
-from afterschool.models import Admission, School
+from afterschool.admission import services
+from afterschool.admission.models import Admission
+from afterschool.schedule.models import School
 from core.models import AuditEvent
 from tests.conftest import DISTRICT, PASSWORD, TOWN_A, make_user, region
 from tests.e2e.test_login_page import sign_in

@@ -9,8 +9,9 @@ import pytest
 import time_machine
 
 from accounts.models import Role
-from afterschool import fee_allocation, fees
-from afterschool.models import SchoolClass
+from afterschool.fees import allocation as fee_allocation
+from afterschool.fees import services as fees
+from afterschool.schedule.models import SchoolClass
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, take_attendance
 from tests.conftest import PASSWORD, TOWN_A, make_user, region
 from tests.e2e.test_login_page import sign_in
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 
 def build():
-    from afterschool.models import School
+    from afterschool.schedule.models import School
 
     school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))
     admin = make_user("陈校长", Role.SCHOOL_ADMIN, school=school)

@@ -9,7 +9,7 @@ import time_machine
 from PIL import Image
 
 from accounts.models import Role
-from afterschool.models import Programme, Room, School, Session, Staff, Term
+from afterschool.schedule.models import Programme, Room, School, Session, Staff, Term
 from tests.conftest import PASSWORD, TOWN_A, make_user, region
 from tests.e2e.test_login_page import CJK_GLYPHS_DIFFER, sign_in
 

@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import Membership, Role, User
-from afterschool.models import School
+from afterschool.schedule.models import School
 from core.models import Notification
 from institutions.models import Institution
 

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Region, Role, User
 from afterschool.demo import DEMO_SCHOOLS, seed_afterschool
-from afterschool.models import School
+from afterschool.schedule.models import School
 from core.notifications import notify
 from institutions.demo import seed_institutions
 from institutions.models import Institution

@@ -11,18 +11,21 @@ from datetime import date as Date
 from decimal import Decimal
 from typing import Literal
 
-from django.db.models import Sum
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from afterschool import fee_allocation, fee_exports, fees
-from afterschool.models import AllocationLine, AllocationRun, Bill, Exemption
+from afterschool.fees import allocation as fee_allocation
+from afterschool.fees import exports as fee_exports
+from afterschool.fees import permissions as fee_permissions
+from afterschool.fees import selectors as fee_selectors
+from afterschool.fees import services as fees
+from afterschool.fees.models import AllocationLine, AllocationRun, Bill, Exemption
 from core.errors import NotFound
 
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID
-from .afterschool_common import ERRORS
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID
+from .common import ERRORS
 
 router = Router(tags=["fees 课后服务费"])
 
@@ -142,12 +145,11 @@ def overview(request, filters: Query[OverviewFilter]):
 
 @router.get("/terms/{term_id}", response={200: TermFeesOut, **ERRORS}, summary="学期收费与分配概况 Term fees")
 def term_fees(request, term_id: int):
-    term = fees.access_term(request.auth, term_id)
+    term = fee_permissions.access_term(request.auth, term_id)
     rate = getattr(term, "fee_rate", None)
     plan = getattr(term, "allocation_plan", None)
     money = fees.pool_of([term.pk])[term.pk]
-    bills = Bill.objects.filter(term=term)
-    paid = bills.aggregate(s=Sum("payments__amount"))["s"] or Decimal("0.00")
+    totals = fee_selectors.term_bill_totals(term)
     return {
         "term_id": term.pk,
         "school_id": term.school_id,
@@ -160,9 +162,9 @@ def term_fees(request, term_id: int):
         ),
         **{k: _m(v) for k, v in money.items()},
         "pool": _m(fees.pool_total(money)),
-        "bills": bills.count(),
-        "paid": _m(paid),
-        "runs": [_run_brief(r) for r in term.allocation_runs.order_by("id")],
+        "bills": totals["bills"],
+        "paid": _m(totals["paid"]),
+        "runs": [_run_brief(r) for r in fee_selectors.runs_of_term(term)],
     }
 
 
@@ -203,7 +205,7 @@ def add_other(request, term_id: int, body: OtherIn):
 
 @router.post("/terms/{term_id}/not-held", response={201: dict, **ERRORS}, summary="登记未开课 A lesson not held")
 def add_not_held(request, term_id: int, body: NotHeldIn):
-    fees.access_term_for_admin(request.auth, term_id)
+    fee_permissions.access_term_for_admin(request.auth, term_id)
     row = fees.not_held_record(
         actor=request.auth, session_id=body.session_id, day=body.date, reason=body.reason, term_id=term_id
     )
@@ -246,7 +248,7 @@ class GapOut(Schema):
     summary="未记考勤的课次 Planned lessons without attendance",
 )
 def attendance_gaps(request, term_id: int, until: Date | None = None):
-    term = fees.access_term(request.auth, term_id)
+    term = fee_permissions.access_term(request.auth, term_id)
     until = min(until or fee_allocation.default_until(term), term.ends_on)
     gaps = fee_allocation.attendance_gaps([term], until, limit=500).get(term.pk, [])
     return [g.__dict__ for g in gaps]
@@ -559,8 +561,8 @@ def compute_allocation(request, term_id: int, body: ComputeIn):
 
 @router.get("/allocations/{run_id}", response={200: RunOut, **ERRORS}, summary="分配 An allocation run")
 def get_allocation(request, run_id: int):
-    run = fee_allocation.access_run(request.auth, run_id)
-    return _run_out(run, fee_allocation.lines_visible_to(request.auth, run))
+    run = fee_permissions.access_run(request.auth, run_id)
+    return _run_out(run, fee_permissions.lines_visible_to(request.auth, run))
 
 
 def _step(request, run_id: int, fn):
@@ -604,19 +606,11 @@ def _file(content: bytes, content_type: str, filename: str) -> HttpResponse:
 
 
 def _line_of(request, run_id: int, staff_id: int) -> tuple[AllocationRun, AllocationLine]:
-    run = fee_allocation.access_run(request.auth, run_id)
-    line = fee_allocation.lines_visible_to(request.auth, run).filter(staff_id=staff_id).first()
-    if line is None:
-        raise NotFound("结算单", "statement")
-    return run, line
+    return fee_permissions.access_statement(request.auth, run_id, staff_id)
 
 
 def _audit_export(request, run, what: str, staff_id: int | None = None) -> None:
-    from core.audit import audit_log
-
-    audit_log(
-        actor=request.auth, verb="afterschool.allocation_exported", obj=run, data={"what": what, "staff_id": staff_id}
-    )
+    fees.allocation_export_record(actor=request.auth, run=run, what=what, staff_id=staff_id)
 
 
 @router.get("/allocations/{run_id}/statements/{staff_id}.pdf", response=ERRORS, summary="个人结算单 PDF")
@@ -634,10 +628,7 @@ def statement_xlsx(request, run_id: int, staff_id: int):
 
 
 def _run_for_school_docs(request, run_id: int) -> AllocationRun:
-    run = fee_allocation.access_run(request.auth, run_id)
-    if not fee_allocation.sees_every_line(request.auth, run):
-        raise NotFound("分配", "allocation")
-    return run
+    return fee_permissions.access_pay_documents(request.auth, run_id)
 
 
 @router.get("/allocations/{run_id}/summary.xlsx", response=ERRORS, summary="学校汇总 School summary")

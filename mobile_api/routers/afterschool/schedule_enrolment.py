@@ -13,13 +13,13 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from afterschool import enrolment, selectors
-from afterschool.models import Application, Attendance, ChoiceWindow, Programme, Session
+from afterschool.schedule import enrolment, permissions, selectors
+from afterschool.schedule.models import Application, Attendance, ChoiceWindow, Programme, Session
 from core.errors import DomainError, NotFound
 
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID
-from .afterschool_common import (
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID
+from .common import (
     ERRORS,
     ApplicationOut,
     AttendanceOut,
@@ -155,7 +155,7 @@ def window_out(w: ChoiceWindow) -> dict:
     summary="开放志愿填报 Open a choice window (school admin)",
 )
 def create_window(request, payload: WindowIn, school_id: int):
-    school = selectors.access_school_for_admin(request.auth, school_id)
+    school = permissions.access_school_for_admin(request.auth, school_id)
     data = payload.dict()
     for key in ("opens_at", "closes_at"):
         if timezone.is_naive(data[key]):
@@ -225,7 +225,7 @@ def my_children(request):
     summary="孩子可报名的项目 Programmes open to my child",
 )
 def child_programmes(request, student_id: int):
-    child = selectors.access_child(request.auth, student_id)
+    child = permissions.access_child(request.auth, student_id)
     grade = child.school_class.grade
     qs = Programme.objects.filter(
         school_id=child.school_id, grade_min__lte=grade, grade_max__gte=grade, term__ends_on__gte=timezone.localdate()
@@ -239,7 +239,7 @@ def child_programmes(request, student_id: int):
     summary="孩子的课后服务课表 My child's timetable",
 )
 def child_timetable(request, student_id: int):
-    child = selectors.access_child(request.auth, student_id)
+    child = permissions.access_child(request.auth, student_id)
     today = timezone.localdate()
     programmes = Application.objects.filter(
         Q(active_until_excl__isnull=True) | Q(active_until_excl__gt=today),
@@ -264,7 +264,7 @@ class AttendanceFilters(Schema):
     summary="孩子的考勤 My child's attendance",
 )
 def child_attendance(request, filters: Query[AttendanceFilters], student_id: int):
-    child = selectors.access_child(request.auth, student_id)
+    child = permissions.access_child(request.auth, student_id)
     end = filters.date_to or timezone.localdate()
     start = filters.date_from or max(end, Date(1, 2, 1)) - timedelta(days=31)
     if start > end or (end - start).days > 200:

@@ -14,6 +14,7 @@ from datetime import date, time
 
 from django.db.models import Prefetch, Q
 
+from afterschool.admission.enforcement import lapsing_sessions
 from core.policy import MissingPolicyValue, policy_int, policy_time
 from core.workdays import WorkingCalendar
 
@@ -211,8 +212,6 @@ def school_schedule_check(school: School, on: date, term: Term | None = None) ->
 def staffing_findings(term_ids: list[int], on: date) -> dict[int, list[dict]]:
     """R-ASS-2 per school: sessions still to run whose outside person's admission lapses within the term (or who is
     not admitted), and sessions left without staff. Two queries whatever the number of schools."""
-    from .admission import lapsing_sessions
-
     sessions = list(
         Session.objects.filter(programme__term_id__in=term_ids, last_date__gte=on)
         .filter(Q(staff__kind="outside") | Q(needs_staff=True))

@@ -34,24 +34,16 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.selectors import region_ids_for
+from afterschool.admission.models import Admission
+from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
+from afterschool.schedule.selectors import admin_school_ids
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 
-from . import fees
+from . import permissions
+from . import services as fees
 from .apportion import ApportionError, split_by_shares, split_by_weights
-from .models import (
-    Admission,
-    AllocationLine,
-    AllocationPlan,
-    AllocationRun,
-    PayType,
-    Session,
-    SessionNotHeld,
-    Staff,
-    Term,
-)
-from .selectors import BUREAU_ROLES, admin_school_ids, schools_visible_to
+from .models import AllocationLine, AllocationPlan, AllocationRun, PayType, SessionNotHeld
 
 ZERO = Decimal("0.00")
 SHARE_KEYS = ("teacher", "outside", "operations", "reserve")
@@ -76,7 +68,7 @@ def _pct(value, key: str) -> Decimal:
 
 @transaction.atomic
 def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = None) -> AllocationPlan:
-    term = fees.access_term_for_admin(actor, term_id)
+    term = permissions.access_term_for_admin(actor, term_id)
     values = {k: _pct(shares.get(k, 0), k) for k in SHARE_KEYS}
     unknown = set(shares) - set(SHARE_KEYS)
     if unknown:
@@ -90,8 +82,6 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
             status=422,
             fields={"shares": (f"合计 {total}%", f"Sum {total} %")},
         )
-    from .models import Kind
-
     weights = {}
     for kind, w in (kind_weights or {}).items():
         if kind not in Kind.values:
@@ -231,8 +221,6 @@ def attendance_gaps(
     if not suspect:
         return out
     settled: dict[int, set[date]] = defaultdict(set)
-    from .models import Attendance
-
     for sid, day in (
         Attendance.objects.filter(session_id__in=suspect, date__lte=until).values_list("session_id", "date").distinct()
     ):
@@ -256,8 +244,6 @@ def _roster_spans(term_ids) -> dict[int, tuple[date, date]]:
     """{programme id: (first day a child was on its roster, last day one was)}: one GROUP BY over the enrolments.
     Before the first child and after the last one left there is no roster, so no attendance to take."""
     from django.db.models import Max, Min, Q
-
-    from .models import Application
 
     far = date(9999, 12, 31)
     rows = (
@@ -601,7 +587,7 @@ def _compute_for(run: AllocationRun) -> Result:
 @transaction.atomic
 def run_compute(*, actor, term_id: int, until: date | None = None) -> AllocationRun:
     """Compute the term's allocation as a draft, or recompute the draft. Nothing is written when it fails."""
-    term = fees.access_term_for_admin(actor, term_id)
+    term = permissions.access_term_for_admin(actor, term_id)
     Term.objects.select_for_update().filter(pk=term.pk).first()
     run = AllocationRun.objects.select_for_update(of=("self",)).filter(term=term, kind="regular").first()
     if run is not None and run.status != Status.DRAFT:
@@ -681,7 +667,7 @@ def run_review(*, actor, run_id: int) -> AllocationRun:
 
 
 def _bureau_may(actor, run: AllocationRun) -> None:
-    if run.school.town_id not in fees.bureau_town_ids(actor):
+    if run.school.town_id not in permissions.bureau_town_ids(actor):
         raise NotFound("分配", "allocation")
 
 
@@ -718,28 +704,3 @@ def _step(run: AllocationRun, actor, to: str, who: str) -> AllocationRun:
         data={"pool": f"{run.pool:.2f}"},
     )
     return run
-
-
-def runs_visible_to(user):
-    """Allocation runs of the schools the user may read."""
-    return AllocationRun.objects.filter(school__in=schools_visible_to(user))
-
-
-def access_run(user, run_id) -> AllocationRun:
-    run = runs_visible_to(user).select_related("school", "term").filter(pk=run_id).first()
-    if run is None:
-        raise NotFound("分配", "allocation")
-    return run
-
-
-def sees_every_line(user, run: AllocationRun) -> bool:
-    """The school's admins and the bureau of its town: every line, the summary and the payroll export."""
-    return run.school_id in admin_school_ids(user) or run.school.town_id in region_ids_for(user, *BUREAU_ROLES)
-
-
-def lines_visible_to(user, run: AllocationRun):
-    """Every line for those who see them all; a teacher or outside person only their own."""
-    lines = run.lines.select_related("staff")
-    if sees_every_line(user, run):
-        return lines
-    return lines.filter(staff__user=user) | lines.filter(staff__outside_person__user=user)

@@ -14,15 +14,18 @@ from django.db.models import Count
 from django.utils import timezone
 
 from core.audit import audit_log
+from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound
 from core.models import AuditEvent
 from core.notifications import notify
 
 from . import calendar
 from .allocation import Applicant, allocate
-from .models import Application, ChoiceWindow, Programme, Session, Student
-from .selectors import access_child, admin_school_ids, teacher_school_ids
-from .services import overlapping
+from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, ChoiceWindow, Programme, Session, Student
+from .permissions import access_child
+from .selectors import admin_school_ids, teacher_school_ids
+from .services import overlapping, sessions_overlap
+from .signals import application_withdrawn
 
 S = Application.Status
 
@@ -78,8 +81,6 @@ def student_clash(student: Student, programme: Programme) -> Session | None:
 
 
 def _student_clash_error(student: Student, other: Session) -> DomainError:
-    from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN
-
     zh = (
         f"时间冲突：{student.name}在{WEEKDAY_LABELS[other.weekday]} {other.starts_at:%H:%M}-{other.ends_at:%H:%M}"
         f"已参加“{other.programme.name}”"
@@ -299,9 +300,8 @@ def application_withdraw(*, actor, application_id: int) -> Application:
         data={"effective_from": str(effective) if effective else None},
     )
     if before == S.APPROVED:
-        from .fees import refund_on_withdrawal
-
-        refund_on_withdrawal(app=app, effective=effective, actor=actor)  # R-ASS-3: pro rata, once the bill is out
+        # R-ASS-3: fees refunds pro rata, once the bill is out (afterschool.fees.services.refund_on_withdrawal)
+        application_withdrawn.send(sender=Application, app=app, effective=effective, actor=actor)
         waitlist_move_up(programme=programme, actor=None, from_day=effective)
     return app
 
@@ -483,8 +483,6 @@ def _window_clashes(window: ChoiceWindow, student_ids: set[int]) -> dict[int, se
     )
     if not enrolled or not window_sessions:
         return {}
-    from .services import sessions_overlap
-
     by_programme: dict[int, list[Session]] = {}
     for s in Session.objects.filter(programme_id__in={p for _, p in enrolled}):
         by_programme.setdefault(s.programme_id, []).append(s)
@@ -584,9 +582,7 @@ def window_allocate(*, actor, window_id: int, seed: int | None = None, early: bo
         to_state=ChoiceWindow.Status.ALLOCATED,
         data=window.result,
     )
-    from .tasks import notify_allocation_results
-
-    transaction.on_commit(lambda: notify_allocation_results.delay(window.pk))
+    enqueue_on_commit("afterschool.notify_allocation_results", args=[window.pk])
     return window
 
 

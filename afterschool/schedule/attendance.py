@@ -18,10 +18,13 @@ from django.utils import timezone
 
 from accounts.selectors import school_ids_for
 from core.audit import audit_log
+from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound
 from core.models import AuditEvent
+from core.notifications import notify
+from core.workdays import WorkingCalendar
 
-from .models import Application, Attendance, Session, Term
+from .models import Application, Attendance, Session, Term, TermDay
 from .selectors import admin_school_ids, enrolled_on
 
 Mark = Attendance.Mark
@@ -47,13 +50,9 @@ def _sessions_of(actor):
 
 def _school_days_by_term(terms: list[Term], days: set[date]) -> dict[int, dict[date, int]]:
     """{term id: {date: weekday followed}} for the given dates (one query for the term days, one per year)."""
-    from .models import TermDay
-
     overrides: dict[int, dict[date, int | None]] = {}
     for td in TermDay.objects.filter(term__in=terms, date__in=days):
         overrides.setdefault(td.term_id, {})[td.date] = td.follows_weekday
-    from core.workdays import WorkingCalendar
-
     cal = WorkingCalendar()
     out: dict[int, dict[date, int]] = {}
     for term in terms:
@@ -320,9 +319,7 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
         res["id"] = res["record"].pk
     absent_ids = [row.pk for row in [*to_create, *to_update] if row.mark == Mark.ABSENT]
     if absent_ids:
-        from .tasks import notify_absences
-
-        transaction.on_commit(lambda: notify_absences.delay(absent_ids))
+        enqueue_on_commit("afterschool.notify_absences", args=[absent_ids])
     return results
 
 
@@ -388,16 +385,12 @@ def attendance_correct(*, actor, attendance_id: int, mark: str, left_at: time | 
         data={"reason": reason[:200], "date": str(row.date)},
     )
     if mark == Mark.ABSENT and before != Mark.ABSENT:
-        from .tasks import notify_absences
-
-        transaction.on_commit(lambda: notify_absences.delay([row.pk]))
+        enqueue_on_commit("afterschool.notify_absences", args=[[row.pk]])
     return row
 
 
 def notify_absences(attendance_ids: list[int]) -> int:
     """Tell each guardian of a child marked absent without leave (once per record)."""
-    from core.notifications import notify
-
     sent = 0
     rows = (
         Attendance.objects.filter(pk__in=attendance_ids, mark=Mark.ABSENT)

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from . import fee_views
+from . import views as fee_views
 
 urlpatterns = [
+    path("afterschool/children/", fee_views.my_children, name="afterschool-my-children"),
     path("afterschool/fees/", fee_views.terms, name="afterschool-fees"),
     path("afterschool/fees/runs/<int:run_id>/", fee_views.run_page, name="afterschool-fee-run"),
     path(

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
+from afterschool.admission.enforcement import outside_staff_for
 from core.audit import audit_log
 from core.errors import DomainError
 
@@ -350,8 +351,6 @@ def session_create(
         teacher = _teacher_of(school, teacher_id, "teacher_id")
         staff = staff_for_teacher(school, teacher)
     else:
-        from .admission import outside_staff_for
-
         staff = outside_staff_for(school, outside_person_id, first_date, last_date)
         teacher = staff
 

@@ -19,24 +19,15 @@ from core.audit import audit_log
 from core.errors import NotFound
 
 from . import attendance as attendance_service
-from . import policy, selectors
-from .models import (
-    WEEKDAY_LABELS,
-    WEEKDAY_LABELS_EN,
-    Application,
-    Attendance,
-    Bill,
-    Exemption,
-    Programme,
-    Session,
-)
+from . import permissions, policy, selectors
+from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Programme, Session
 from .services import sessions_overlap
 
 DAY_START, DAY_END = 15 * 60, 19 * 60  # the grid shows 15:00-19:00, widened to fit earlier or later sessions
 PX_PER_MINUTE = 1.6
 
 
-def _signed_in(view):
+def signed_in(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -74,7 +65,7 @@ def _clashes(sessions: list[Session]) -> dict[int, list[str]]:
 
 
 @require_safe
-@_signed_in
+@signed_in
 def index(request):
     schools = selectors.schools_visible_to(request.user).select_related("town").order_by("town__code", "name")
     return render(
@@ -89,9 +80,9 @@ def index(request):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def timetable(request, school_id: int):
-    school = selectors.access_school(request.user, school_id)
+    school = permissions.access_school(request.user, school_id)
     today = timezone.localdate()
     term = None
     if request.GET.get("term", "").isdigit():
@@ -187,7 +178,7 @@ def _roster(programme: Programme, day: date):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def roster(request, programme_id: int):
     programme = _programme_for_staff(request.user, programme_id)
     day = timezone.localdate()
@@ -205,7 +196,7 @@ def roster(request, programme_id: int):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def roster_xlsx(request, programme_id: int):
     """The roster and the term's attendance as a spreadsheet."""
     from openpyxl import Workbook
@@ -259,7 +250,7 @@ def roster_xlsx(request, programme_id: int):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def sign_in_sheet(request, session_id: int):
     """A printable sign-in sheet of one session on one day (today unless ?date=YYYY-MM-DD)."""
     session = (
@@ -282,7 +273,7 @@ def sign_in_sheet(request, session_id: int):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def coverage(request):
     """The bureau's view: per school participation, days and hours offered, and R-ASS-1 warnings."""
     schools = list(selectors.schools_visible_to(request.user).select_related("town").order_by("town__code", "name"))
@@ -290,76 +281,3 @@ def coverage(request):
     for r in reports:
         r["hours_min"] = min((w["minutes"] for w in r.get("weekdays", [])), default=0) / 60
     return render(request, "afterschool/coverage.html", {"reports": reports})
-
-
-@require_safe
-@_signed_in
-def my_children(request):
-    """A parent's phone page: each child's weekly after-school timetable, the last 30 days of attendance, and the
-    fees: each term's bill with its reduction, refunds and payments, and the reductions applied for."""
-    from datetime import timedelta
-
-    today = timezone.localdate()
-    children = list(selectors.children_of(request.user).select_related("school_class", "school").order_by("name"))
-    enrolments = Application.objects.filter(
-        Q(active_until_excl__isnull=True) | Q(active_until_excl__gt=today),
-        student__in=children,
-        status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
-        active_from__isnull=False,
-    ).values_list("student_id", "programme_id")
-    programmes_of: dict[int, set[int]] = {}
-    for student_id, programme_id in enrolments:
-        programmes_of.setdefault(student_id, set()).add(programme_id)
-    sessions = list(
-        Session.objects.filter(
-            programme_id__in={p for ps in programmes_of.values() for p in ps}, last_date__gte=today
-        ).select_related("programme", "room", "staff")
-    )
-    marks = list(
-        Attendance.objects.filter(student__in=children, date__gte=today - timedelta(days=30))
-        .select_related("session__programme")
-        .order_by("-date", "session__starts_at")
-    )
-    pending = Application.objects.filter(student__in=children, status__in=Application.LIVE).exclude(
-        status=Application.Status.APPROVED
-    )
-    pending_of: dict[int, list] = {}
-    for a in pending.select_related("programme"):
-        pending_of.setdefault(a.student_id, []).append(a)
-    bills_of: dict[int, list] = {}
-    for bill in (
-        Bill.objects.filter(student__in=children)
-        .select_related("term")
-        .prefetch_related("refunds", "payments")
-        .order_by("-term__starts_on")
-    ):
-        bills_of.setdefault(bill.student_id, []).append(bill)
-    exemptions_of: dict[int, list] = {}
-    for exemption in Exemption.objects.filter(student__in=children).select_related("term").order_by("-applied_at"):
-        exemptions_of.setdefault(exemption.student_id, []).append(exemption)
-    cards = []
-    for child in children:
-        mine = sorted(
-            (s for s in sessions if s.programme_id in programmes_of.get(child.pk, set())),
-            key=lambda s: (s.weekday, s.starts_at),
-        )
-        cards.append(
-            {
-                "child": child,
-                "days": [
-                    {"label": WEEKDAY_LABELS[w], "sessions": [s for s in mine if s.weekday == w]} for w in range(5)
-                ],
-                "marks": [m for m in marks if m.student_id == child.pk],
-                "pending": pending_of.get(child.pk, []),
-                "bills": bills_of.get(child.pk, []),
-                "exemptions": exemptions_of.get(child.pk, []),
-            }
-        )
-    return render(request, "afterschool/my_children.html", {"cards": cards})
-
-
-def third_parties(request):
-    """Public: the admitted third-party institutions (R-ASS-2); individuals are never listed."""
-    from .admission import admitted_third_parties
-
-    return render(request, "afterschool/third_parties.html", {"institutions": admitted_third_parties()[:500]})

@@ -9,9 +9,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Role
 from accounts.selectors import has_role, region_ids_for, school_ids_for
-from core.scoping import get_in_scope
 
-from .models import Application, Programme, School, Student, Term
+from .models import Application, School, Student, Term
 
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
 
@@ -33,27 +32,8 @@ def schools_visible_to(user) -> QuerySet[School]:
     return School.objects.filter(Q(pk__in=own) | Q(town_id__in=towns))
 
 
-def access_school(user, school_id) -> School:
-    return get_in_scope(schools_visible_to(user).select_related("town"), school_id, "学校", "school")
-
-
-def access_school_for_admin(user, school_id) -> School:
-    """A school the user administers; any other answers 404 (a school they may only read: 404 too, so writes by
-    bureau staff or teachers cannot probe ids either)."""
-    return get_in_scope(School.objects.filter(pk__in=admin_school_ids(user)), school_id, "学校", "school")
-
-
 def children_of(user) -> QuerySet[Student]:
     return Student.objects.filter(guardians=user, is_active=True)
-
-
-def access_child(user, student_id) -> Student:
-    return get_in_scope(children_of(user).select_related("school_class", "school"), student_id, "学生", "student")
-
-
-def access_programme_for_admin(user, programme_id) -> Programme:
-    qs = Programme.objects.filter(school_id__in=admin_school_ids(user)).select_related("term", "school")
-    return get_in_scope(qs, programme_id, "项目", "programme")
 
 
 def current_term(school: School, on: date) -> Term | None:

@@ -11,9 +11,10 @@ from io import BytesIO
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from afterschool.schedule.models import Attendance, Kind
 from core.errors import DomainError
 
-from .models import AllocationLine, AllocationRun, Attendance, Kind, PayType
+from .models import AllocationLine, AllocationRun, PayType
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAY_LABELS = {

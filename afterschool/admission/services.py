@@ -9,17 +9,17 @@ suspends an admitted person at once; name + birth date is only a warning for a r
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role
-from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from accounts.selectors import institution_ids_for
+from afterschool.schedule.models import Programme, School, Staff
 from core.audit import audit_log
 from core.documents import check_document
 from core.errors import DomainError, NotFound, PermissionDenied
@@ -28,21 +28,13 @@ from core.pii import id_number_hash, normalize_id_number
 from core.policy import policy_decimal, policy_int
 from core.uploads import random_name
 
-from .models import (
-    ADMISSION_OPEN,
-    Admission,
-    AdmissionDocument,
-    AdmissionReason,
-    OutsidePerson,
-    Programme,
-    ProhibitedPerson,
-    School,
-    Session,
-    Staff,
-)
+from .enforcement import release_sessions
+from .models import ADMISSION_OPEN, Admission, AdmissionDocument, AdmissionReason, OutsidePerson, ProhibitedPerson
+from .permissions import is_bureau_reviewer, is_reviewer, is_school_reviewer
+from .register import birth_date_of, cell_date, register_match
+from .selectors import bureau_reviewer_ids, school_reviewer_ids
 
 S = Admission.Status
-REVIEWER_BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
 REQUIRED_DOCUMENTS = (
     AdmissionDocument.Kind.PHOTO,
     AdmissionDocument.Kind.CRIMINAL_RECORD,
@@ -57,10 +49,6 @@ def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> Doma
 
 def today() -> date:
     return timezone.localdate()
-
-
-def birth_date_of(number: str) -> date:
-    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
 def _months_before(day: date, months: int) -> date:
@@ -87,83 +75,6 @@ def _money(raw, field: str) -> Decimal | None:
 
 
 # --- Who reviews -----------------------------------------------------------------------------------------------------
-
-
-def school_reviewer_ids(school: School) -> set[int]:
-    return set(
-        Membership.objects.active().filter(role=Role.SCHOOL_ADMIN, school=school).values_list("user_id", flat=True)
-    )
-
-
-def bureau_reviewer_ids(school: School) -> set[int]:
-    regions = [school.town_id, school.town.parent_id]
-    return set(
-        Membership.objects.active()
-        .filter(role__in=REVIEWER_BUREAU_ROLES, region_id__in=[r for r in regions if r])
-        .values_list("user_id", flat=True)
-    )
-
-
-def is_school_reviewer(user, admission: Admission) -> bool:
-    return admission.school_id in school_ids_for(user, Role.SCHOOL_ADMIN)
-
-
-def is_bureau_reviewer(user, admission: Admission) -> bool:
-    return admission.school.town_id in region_ids_for(user, *REVIEWER_BUREAU_ROLES)
-
-
-def is_reviewer(user, admission: Admission) -> bool:
-    return is_school_reviewer(user, admission) or is_bureau_reviewer(user, admission)
-
-
-def _applied_by(user) -> Q:
-    q = Q(applicant=user)
-    inst = institution_ids_for(user)
-    if inst:
-        q |= Q(institution_id__in=inst)
-    return q
-
-
-def applications_of(user):
-    """The applicant's own applications (an institution's staff: those of their institution)."""
-    return Admission.objects.filter(_applied_by(user))
-
-
-def awaiting_review_by(user):
-    """Applications at this reviewer's step: a school's admins those of their school in school review, the bureau
-    those of schools in its towns in bureau review. None for someone who reviews nothing."""
-    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
-    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES)
-    q = Q(pk__in=[])
-    if schools:
-        q |= Q(status=S.SCHOOL_REVIEW, school_id__in=schools)
-    if towns:
-        q |= Q(status=S.BUREAU_REVIEW, school__town_id__in=towns)
-    return Admission.objects.filter(q) if schools or towns else None
-
-
-def admissions_visible_to(user):
-    """Applicants see their own (an institution's staff those of their institution), school admins those for their
-    school, bureau staff those for schools in their towns."""
-    q = _applied_by(user)
-    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
-    if schools:
-        q |= Q(school_id__in=schools)
-    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES, Role.INSPECTOR)
-    if towns:
-        q |= Q(school__town_id__in=towns)
-    return Admission.objects.filter(q)
-
-
-def access_admission(user, admission_id) -> Admission:
-    try:
-        pk = int(admission_id)
-    except (TypeError, ValueError):
-        raise NotFound("准入申请", "admission") from None
-    row = admissions_visible_to(user).select_related("person", "school__town", "institution").filter(pk=pk).first()
-    if row is None:
-        raise NotFound("准入申请", "admission")
-    return row
 
 
 def _recipients_of_applicant(admission: Admission) -> set[int]:
@@ -230,121 +141,7 @@ def _transition(admission: Admission, *, allowed: tuple[str, ...], actor, verb: 
     return admission
 
 
-# --- The register -------------------------------------------------------------------------------------------------
-
-
-def register_match(*, id_hash: str, name: str, birth_date: date) -> tuple[list[dict], list[dict]]:
-    """(exact hits by ID hash, name + birth date warnings): two indexed queries whatever the register's size."""
-    hits = [
-        {"entry": e.pk, "source": e.source, "listed_on": str(e.listed_on)}
-        for e in ProhibitedPerson.objects.filter(id_hash=id_hash).only("pk", "source", "listed_on")[:20]
-    ]
-    warnings = [
-        {"entry": e.pk, "source": e.source, "listed_on": str(e.listed_on), "id_last4": e.id_last4}
-        for e in ProhibitedPerson.objects.filter(name=name, birth_date=birth_date)
-        .exclude(id_hash=id_hash)
-        .only("pk", "source", "listed_on", "id_last4")[:20]
-    ]
-    return hits, warnings
-
-
-REGISTER_HEADERS = {"姓名": "name", "身份证号": "id_number", "来源": "source", "列入日期": "listed_on"}
-
-
-def _cell_date(value) -> date | None:
-    if isinstance(value, date):
-        return value if not hasattr(value, "date") else value.date()
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except (TypeError, ValueError):
-        return None
-
-
-def register_import(*, actor, upload) -> dict:
-    """Entries from an xlsx sheet (header row 姓名 / 身份证号 / 来源 / 列入日期), all or none. The full ID numbers
-    are hashed on the way in and never stored. Entries already on the register (same number, same source) are
-    skipped, so importing the same file twice adds nothing. The re-check of admitted people runs after commit."""
-    if not region_ids_for(actor, *REVIEWER_BUREAU_ROLES):
-        raise PermissionDenied("只有教育局可以导入从业禁止名单", "Only the bureau imports the register")
-    from openpyxl import load_workbook
-
-    upload.seek(0)
-    head = upload.read(4)
-    upload.seek(0)
-    if head != b"PK\x03\x04":
-        raise _invalid("register.not_xlsx", "file", "请上传 xlsx 表格", "Upload an xlsx spreadsheet", status=415)
-    try:
-        sheet = load_workbook(io.BytesIO(upload.read()), read_only=True, data_only=True).worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(c or "").strip() for c in next(rows)]
-    except Exception:  # openpyxl raises many kinds on a damaged file
-        raise _invalid("register.unreadable", "file", "表格无法读取", "The spreadsheet cannot be read") from None
-    columns = {REGISTER_HEADERS[h]: i for i, h in enumerate(header) if h in REGISTER_HEADERS}
-    missing = [h for h, key in REGISTER_HEADERS.items() if key not in columns]
-    if missing:
-        raise _invalid(
-            "register.columns_missing",
-            "file",
-            f"缺少列：{'、'.join(missing)}",
-            f"Missing columns: {', '.join(REGISTER_HEADERS[h] for h in missing)}",
-        )
-    entries, errors = [], []
-    for line, row in enumerate(rows, start=2):
-        if not row or all(c in (None, "") for c in row):
-            continue
-
-        def cell(key, row=row):
-            i = columns[key]
-            return row[i] if i < len(row) else None
-
-        number = normalize_id_number(str(cell("id_number") or ""))
-        name = str(cell("name") or "").strip()[:50]
-        source = str(cell("source") or "").strip()[:200]
-        listed_on = _cell_date(cell("listed_on"))
-        if number is None:
-            errors.append({"line": line, "field": "身份证号", "message_en": "invalid ID number"})
-        if not name or not source:
-            errors.append({"line": line, "field": "姓名/来源", "message_en": "name and source are required"})
-        if listed_on is None:
-            errors.append({"line": line, "field": "列入日期", "message_en": "date must be YYYY-MM-DD"})
-        if number and name and source and listed_on:
-            entries.append(
-                ProhibitedPerson(
-                    id_hash=id_number_hash(number),
-                    id_last4=number[-4:],
-                    name=name,
-                    birth_date=birth_date_of(number),
-                    source=source,
-                    listed_on=listed_on,
-                )
-            )
-        if len(errors) > 200:
-            break
-    if errors:
-        lines = "、".join(str(e["line"]) for e in errors[:10])
-        raise DomainError(
-            "register.rows_invalid",
-            f"第 {lines} 行有误，未导入任何条目",
-            f"Rows {lines} are invalid; nothing was imported",
-            status=422,
-            fields={"file": (f"{len(errors)} 处错误", f"{len(errors)} errors")},
-        )
-    with transaction.atomic():
-        before = ProhibitedPerson.objects.count()
-        for start in range(0, len(entries), 2000):
-            ProhibitedPerson.objects.bulk_create(entries[start : start + 2000], ignore_conflicts=True)
-        added = ProhibitedPerson.objects.count() - before
-        audit_log(
-            actor=actor,
-            verb="admission.register_imported",
-            object_type="afterschool.prohibitedperson",
-            data={"rows": len(entries), "added": added},
-        )
-        if added:
-            from .tasks import recheck_admitted
-
-            transaction.on_commit(lambda: recheck_admitted.delay())
-    return {"rows": len(entries), "added": added, "skipped": len(entries) - added}
+# --- Re-checking against the register ---------------------------------------------------------------------------
 
 
 def admitted_recheck(*, actor=None) -> dict:
@@ -455,7 +252,7 @@ def _clean_qualifications(raw, on: date) -> list[dict]:
         kind = str(q.get("kind") or "").strip()[:50]
         number = str(q.get("number") or "").strip()[:50]
         issuer = str(q.get("issuer") or "").strip()[:100]
-        expires = _cell_date(q.get("expires_on")) if q.get("expires_on") else None
+        expires = cell_date(q.get("expires_on")) if q.get("expires_on") else None
         if not kind or not number or not issuer:
             raise _invalid(
                 "admission.qualification_incomplete",
@@ -1004,42 +801,6 @@ def admission_bureau_review(*, actor, admission: Admission, approve: bool, messa
 # --- Suspension, revocation and the schedule -------------------------------------------------------------------------
 
 
-def release_sessions(admission: Admission) -> list[int]:
-    """Take the person off every session of the school from today: a session that already ran keeps its past
-    (and its attendance) up to yesterday and continues from today as a copy that needs staff."""
-    cut = today()
-    rows = list(
-        Session.objects.select_for_update(of=("self",)).filter(
-            school=admission.school, staff__outside_person=admission.person, last_date__gte=cut
-        )
-    )
-    touched = []
-    for s in rows:
-        if s.first_date >= cut:
-            Session.objects.filter(pk=s.pk).update(staff=None, needs_staff=True)
-            touched.append(s.pk)
-        else:
-            Session.objects.filter(pk=s.pk).update(last_date=cut - timedelta(days=1))
-            copy = Session.objects.bulk_create(
-                [
-                    Session(
-                        programme_id=s.programme_id,
-                        school_id=s.school_id,
-                        weekday=s.weekday,
-                        starts_at=s.starts_at,
-                        ends_at=s.ends_at,
-                        room_id=s.room_id,
-                        staff=None,
-                        needs_staff=True,
-                        first_date=cut,
-                        last_date=s.last_date,
-                    )
-                ]
-            )[0]
-            touched.append(copy.pk)
-    return touched
-
-
 def _suspend_or_revoke(admission: Admission, *, actor, to: str, reason: str, note: str) -> Admission:
     allowed = (S.ADMITTED,) if to == S.SUSPENDED else (S.ADMITTED, S.SUSPENDED)
     _transition(
@@ -1139,97 +900,6 @@ def admission_reinstate(*, actor, admission: Admission, note: str = "") -> Admis
     return admission
 
 
-# --- Enforcement -----------------------------------------------------------------------------------------------------
-
-
-def day_to_check(first_date: date, last_date: date) -> date:
-    """The first day a person would actually teach: from today on (the term's past is not rewritten)."""
-    now = today()
-    return first_date if last_date < now else max(first_date, now)
-
-
-def check_outside_staff(staff: Staff, first_date: date, last_date: date, field: str = "outside_person_id") -> None:
-    """Only a person admitted to this school on the session's first day taught can be put on it (R-ASS-2)."""
-    if staff.kind != Staff.StaffKind.OUTSIDE:
-        return
-    day = day_to_check(first_date, last_date)
-    rows = Admission.objects.filter(
-        person_id=staff.outside_person_id,
-        school_id=staff.school_id,
-        status=S.ADMITTED,
-        valid_from__lte=day,
-        valid_until__gte=day,
-    )
-    if connection.in_atomic_block:
-        # A revocation holds this row while it frees the sessions: scheduling waits for it, then sees "revoked".
-        rows = rows.select_for_update()
-    ok = rows.exists()
-    if not ok:
-        raise _invalid(
-            "session.outside_not_admitted",
-            field,
-            f"{staff.name}在 {day} 没有有效的准入，不能排课",
-            f"{staff.name} has no valid admission on {day} and cannot be scheduled",
-            status=409,
-        )
-
-
-def staff_recheck(staff: Staff, field: str = "outside_person") -> None:
-    """Before a staff row is saved, by whatever route (the admin's change form, a fixture, a shell): when the row is
-    new or now names another person, school or kind, its outside person must pass the check scheduling makes
-    (check_outside_staff) on every future session of the row, and without any future session hold an admission
-    valid today. So nobody can swap a suspended or revoked person into a staffed row. An unchanged row is left
-    alone (editing the name of a person whose admission lapsed stays possible)."""
-    if staff.kind != Staff.StaffKind.OUTSIDE or staff.outside_person_id is None:
-        return
-    if staff.pk is not None:
-        before = Staff.objects.filter(pk=staff.pk).values("kind", "outside_person_id", "school_id").first()
-        if before == {"kind": staff.kind, "outside_person_id": staff.outside_person_id, "school_id": staff.school_id}:
-            return
-    on = today()
-    spans = set()
-    if staff.pk is not None:
-        spans = set(Session.objects.filter(staff_id=staff.pk, last_date__gte=on).values_list("first_date", "last_date"))
-    for first, last in sorted(spans or {(on, on)}):
-        check_outside_staff(staff, first, last, field=field)
-
-
-def outside_staff_for(school: School, person_id: int, first_date: date, last_date: date) -> Staff:
-    staff = Staff.objects.filter(school=school, outside_person_id=person_id).first()
-    if staff is None:
-        raise _invalid(
-            "session.outside_not_admitted",
-            "outside_person_id",
-            "此人未获准入本校",
-            "Not admitted to this school",
-            status=409,
-        )
-    check_outside_staff(staff, first_date, last_date)
-    return staff
-
-
-def lapsing_sessions(sessions) -> list[dict]:
-    """Sessions (of any number of schools) whose outside person is not admitted to the session's school, or whose
-    admission ends before the session's last date: one query whatever their number."""
-    outside = [s for s in sessions if s.staff_id and s.staff.kind == Staff.StaffKind.OUTSIDE]
-    if not outside:
-        return []
-    until: dict[tuple[int, int], date] = {}
-    for a in Admission.objects.filter(
-        school_id__in={s.school_id for s in outside},
-        person_id__in={s.staff.outside_person_id for s in outside},
-        status=S.ADMITTED,
-    ).only("school_id", "person_id", "valid_until"):
-        key = (a.school_id, a.person_id)
-        until[key] = max(until.get(key, a.valid_until), a.valid_until)
-    out = []
-    for s in outside:
-        end = until.get((s.school_id, s.staff.outside_person_id))
-        if end is None or end < s.last_date:
-            out.append({"session": s, "person": s.staff.name, "valid_until": end})
-    return out
-
-
 # --- Time-driven: expiry and reminders ----------------------------------------------------------------------------
 
 
@@ -1279,12 +949,3 @@ def admission_reminders(on: date | None = None) -> int:
     return sent
 
 
-def admitted_third_parties():
-    """Institutions with at least one admitted person today: the public list (individuals are never listed)."""
-    from institutions.models import Institution
-
-    on = today()
-    admitted = Admission.objects.filter(
-        status=S.ADMITTED, institution__isnull=False, valid_from__lte=on, valid_until__gte=on
-    ).values("institution_id")
-    return Institution.objects.filter(pk__in=admitted).order_by("name", "id")

@@ -28,8 +28,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.selectors import region_ids_for
+from afterschool.schedule.models import Application, Attendance, School, Session, Student, Term, TermDay
+from afterschool.schedule.permissions import access_child
+from afterschool.schedule.selectors import admin_school_ids, schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.policy import MissingPolicyValue, policy_decimal
@@ -37,8 +38,6 @@ from core.workdays import WorkingCalendar
 
 from .models import (
     AllocationRun,
-    Application,
-    Attendance,
     Bill,
     Exemption,
     FeeBasis,
@@ -47,21 +46,17 @@ from .models import (
     Payment,
     Refund,
     SchoolAccount,
-    Session,
     SessionNotHeld,
-    Student,
     Subsidy,
-    Term,
-    TermDay,
 )
-from .selectors import access_child, admin_school_ids, schools_visible_to
+from .permissions import access_term_for_admin, access_term_for_bureau
+from .selectors import terms_readable
 
 FEN = Decimal("0.01")
 POLICY_KEYS = {
     FeeBasis.PER_LESSON: "service_fee_per_student_per_lesson",
     FeeBasis.PER_MONTH: "service_fee_per_student_per_month",
 }
-APPROVER_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
 NOT_COLLECTING = ("家委会", "家长委员会", "家长会")
 
 
@@ -87,36 +82,6 @@ def money(value, field: str, *, positive: bool = False, allow_zero: bool = True)
 
 
 # --- Scope -----------------------------------------------------------------------------------------------------------
-
-
-def terms_readable(user):
-    """Terms of the schools a user may read (their school; the bureau: its towns; district: all)."""
-    return Term.objects.filter(school__in=schools_visible_to(user))
-
-
-def access_term(user, term_id) -> Term:
-    term = terms_readable(user).select_related("school").filter(pk=term_id).first()
-    if term is None:
-        raise NotFound("学期", "term")
-    return term
-
-
-def access_term_for_admin(user, term_id) -> Term:
-    term = Term.objects.select_related("school").filter(pk=term_id, school_id__in=admin_school_ids(user)).first()
-    if term is None:
-        raise NotFound("学期", "term")
-    return term
-
-
-def bureau_town_ids(user) -> set[int]:
-    return region_ids_for(user, *APPROVER_ROLES)
-
-
-def access_term_for_bureau(user, term_id) -> Term:
-    term = Term.objects.select_related("school").filter(pk=term_id, school__town_id__in=bureau_town_ids(user)).first()
-    if term is None:
-        raise NotFound("学期", "term")
-    return term
 
 
 def bills_visible_to(user):
@@ -513,6 +478,11 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
     return refund
 
 
+def refund_on_withdrawal_signalled(sender, *, app: Application, effective: date | None, actor, **kwargs) -> None:
+    """Receiver of the schedule's `application_withdrawn` (connected in AfterschoolConfig.ready)."""
+    refund_on_withdrawal(app=app, effective=effective, actor=actor)
+
+
 # --- Accounts and payments -------------------------------------------------------------------------------------------
 
 
@@ -520,8 +490,6 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
 def account_create(*, actor, school_id: int, bank: str, account_name: str, account_number: str) -> SchoolAccount:
     if school_id not in admin_school_ids(actor):
         raise NotFound("学校", "school")
-    from .models import School
-
     school = School.objects.get(pk=school_id)
     account_name, bank, account_number = (
         (account_name or "").strip(),
@@ -780,3 +748,8 @@ def overview_rows(terms: list[Term]) -> list[dict]:
             }
         )
     return out
+
+
+def allocation_export_record(*, actor, run: AllocationRun, what: str, staff_id: int | None = None) -> None:
+    """A pay document of a run was downloaded (statement, summary, payroll): one audit event, API and pages alike."""
+    audit_log(actor=actor, verb="afterschool.allocation_exported", obj=run, data={"what": what, "staff_id": staff_id})

@@ -13,14 +13,14 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from accounts.models import Membership, Role
-from afterschool import policy, selectors, services
-from afterschool.models import Kind, Programme, Session, Student
+from afterschool.schedule import permissions, policy, selectors, services
+from afterschool.schedule.models import Kind, Programme, Session, Student
 from core.errors import NotFound
 from core.http import request_language
 
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID
-from .afterschool_common import (
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID
+from .common import (
     ERRORS,
     LocalTime,
     ProgrammeOut,
@@ -107,7 +107,7 @@ def _class_out(c) -> dict:
 
 @router.get("/schools/{school_id}", response={200: SchoolDetail, **ERRORS}, summary="学校详情 School")
 def get_school(request, school_id: int):
-    school = selectors.access_school(request.auth, school_id)
+    school = permissions.access_school(request.auth, school_id)
     return {
         **school_out(school),
         "classes": [_class_out(c) for c in school.classes.all()],
@@ -156,7 +156,7 @@ class ClassIn(Schema):
 
 @router.post("/schools/{school_id}/classes", response={201: ClassOut, **ERRORS}, summary="新建班级 Add a class")
 def create_class(request, payload: ClassIn, school_id: int):
-    school = selectors.access_school_for_admin(request.auth, school_id)
+    school = permissions.access_school_for_admin(request.auth, school_id)
     klass = services.school_class_create(actor=request.auth, school=school, **payload.dict())
     return Status(201, _class_out(klass))
 
@@ -168,7 +168,7 @@ class RoomIn(Schema):
 
 @router.post("/schools/{school_id}/rooms", response={201: RoomOut, **ERRORS}, summary="新建场地 Add a room")
 def create_room(request, payload: RoomIn, school_id: int):
-    school = selectors.access_school_for_admin(request.auth, school_id)
+    school = permissions.access_school_for_admin(request.auth, school_id)
     room = services.room_create(actor=request.auth, school=school, **payload.dict())
     return Status(201, {"id": room.pk, "name": room.name, "seats": room.seats})
 
@@ -188,7 +188,7 @@ class StudentPage(Schema):
 
 @router.post("/schools/{school_id}/students", response={201: StudentOut, **ERRORS}, summary="新建学生 Add a student")
 def create_student(request, payload: StudentIn, school_id: int):
-    school = selectors.access_school_for_admin(request.auth, school_id)
+    school = permissions.access_school_for_admin(request.auth, school_id)
     student = services.student_create(actor=request.auth, school=school, **payload.dict())
     return Status(201, student_out(student))
 
@@ -232,7 +232,7 @@ class TermIn(Schema):
 
 @router.post("/schools/{school_id}/terms", response={201: TermOut, **ERRORS}, summary="新建学期 Add a term")
 def create_term(request, payload: TermIn, school_id: int):
-    school = selectors.access_school_for_admin(request.auth, school_id)
+    school = permissions.access_school_for_admin(request.auth, school_id)
     data = payload.dict()
     data["extra_days"] = [(d["date"], d["follows_weekday"]) for d in data["extra_days"]]
     term = services.term_create(actor=request.auth, school=school, **data)
@@ -259,14 +259,14 @@ class ProgrammePage(Schema):
     "/schools/{school_id}/programmes", response={201: ProgrammeOut, **ERRORS}, summary="新建项目 Add a programme"
 )
 def create_programme(request, payload: ProgrammeIn, school_id: int):
-    school = selectors.access_school_for_admin(request.auth, school_id)
+    school = permissions.access_school_for_admin(request.auth, school_id)
     programme = services.programme_create(actor=request.auth, school=school, **payload.dict())
     return Status(201, programme_out(programme))
 
 
 @router.get("/schools/{school_id}/programmes", response={200: ProgrammePage, **ERRORS}, summary="项目列表 Programmes")
 def list_programmes(request, filters: Query[PageParams], school_id: int):
-    school = selectors.access_school(request.auth, school_id)
+    school = permissions.access_school(request.auth, school_id)
     page = paginate(Programme.objects.filter(school=school).order_by("term_id", "name", "id"), filters)
     return {"items": [programme_out(p) for p in page["items"]], "count": page["count"]}
 
@@ -290,7 +290,7 @@ class SessionIn(Schema):
     summary="排课（冲突检查）Schedule sessions, with clash checks",
 )
 def create_sessions(request, payload: SessionIn, programme_id: int):
-    programme = selectors.access_programme_for_admin(request.auth, programme_id)
+    programme = permissions.access_programme_for_admin(request.auth, programme_id)
     created = services.session_create(actor=request.auth, programme=programme, **payload.dict())
     ids = [s.pk for s in created]
     rows = Session.objects.filter(pk__in=ids).select_related("programme", "room", "staff")
@@ -312,7 +312,7 @@ class SessionFilters(Schema):
 
 @router.get("/schools/{school_id}/sessions", response={200: list[SessionOut], **ERRORS}, summary="课表 Timetable")
 def list_sessions(request, filters: Query[SessionFilters], school_id: int):
-    school = selectors.access_school(request.auth, school_id)
+    school = permissions.access_school(request.auth, school_id)
     term = None
     if filters.term_id:
         term = school.terms.filter(pk=filters.term_id).first()
@@ -403,7 +403,7 @@ class CheckFilters(Schema):
     summary="“5+2”检查（R-ASS-1）Schedule check against R-ASS-1",
 )
 def schedule_check(request, filters: Query[CheckFilters], school_id: int):
-    school = selectors.access_school(request.auth, school_id)
+    school = permissions.access_school(request.auth, school_id)
     term = None
     if filters.term_id:
         term = school.terms.filter(pk=filters.term_id).first()

@@ -14,16 +14,18 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from afterschool import admission as services
-from afterschool.models import Admission, AdmissionDocument, AdmissionReason
+from accounts.models import Role
+from accounts.selectors import region_ids_for, school_ids_for
+from afterschool.admission import permissions, register, selectors, services
+from afterschool.admission.models import Admission, AdmissionDocument, AdmissionReason
 from core.http import uploaded_file_response
 from institutions import public_cache
 
-from ..api_json import to_json
-from ..multipart import multipart_body, read_parts
-from ..pagination import PageParams, paginate
-from ..schemas import MAX_ID, ErrorOut
-from .afterschool_common import ERRORS
+from ...api_json import to_json
+from ...multipart import multipart_body, read_parts
+from ...pagination import PageParams, paginate
+from ...schemas import MAX_ID, ErrorOut
+from .common import ERRORS
 
 router = Router(tags=["admission 校外人员准入"])
 
@@ -146,7 +148,7 @@ def _reload(user, pk: int) -> dict:
         .prefetch_related("programmes", "documents")
         .get(pk=pk)
     )
-    return admission_out(a, reviewer=services.is_reviewer(user, a))
+    return admission_out(a, reviewer=permissions.is_reviewer(user, a))
 
 
 @router.post(
@@ -168,7 +170,7 @@ class AdmissionFilters(PageParams):
 
 @router.get("/admissions", response={200: AdmissionPage, **ERRORS}, summary="准入申请列表 Applications I may see")
 def list_admissions(request, filters: Query[AdmissionFilters]):
-    qs = services.admissions_visible_to(request.auth)
+    qs = selectors.admissions_visible_to(request.auth)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.school_id:
@@ -179,8 +181,8 @@ def list_admissions(request, filters: Query[AdmissionFilters]):
         .order_by("-created_at", "-id")
     )
     page = paginate(qs, filters)
-    reviewer_schools = services.school_ids_for(request.auth, services.Role.SCHOOL_ADMIN)
-    towns = services.region_ids_for(request.auth, *services.REVIEWER_BUREAU_ROLES)
+    reviewer_schools = school_ids_for(request.auth, Role.SCHOOL_ADMIN)
+    towns = region_ids_for(request.auth, *selectors.REVIEWER_BUREAU_ROLES)
     items = [
         admission_out(a, reviewer=a.school_id in reviewer_schools or a.school.town_id in towns) for a in page["items"]
     ]
@@ -189,7 +191,7 @@ def list_admissions(request, filters: Query[AdmissionFilters]):
 
 @router.get("/admissions/{admission_id}", response={200: AdmissionOut, **ERRORS}, summary="准入申请 One application")
 def get_admission(request, admission_id: int):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     return _reload(request.auth, a.pk)
 
 
@@ -212,7 +214,7 @@ class AdmissionUpdateIn(Schema):
     summary="修改草稿或退回的申请（如续期时的新证明）Complete a draft or a returned application",
 )
 def update_admission(request, admission_id: int, payload: AdmissionUpdateIn):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     changes = payload.dict(exclude_unset=True)
     for key in ("paid", "consent_signed", "programme_ids", "qualifications", "record_issuer", "health_issuer"):
         if key in changes and changes[key] is None:
@@ -228,7 +230,7 @@ def update_admission(request, admission_id: int, payload: AdmissionUpdateIn):
     openapi_extra=multipart_body({"kind": DocumentKind}, ("file",)),
 )
 def add_document(request, admission_id: int):
-    a = services.access_admission(request.auth, admission_id)  # before the body is read: strangers get 404
+    a = permissions.access_admission(request.auth, admission_id)  # before the body is read: strangers get 404
     parts = read_parts(request, {"kind": DocumentKind}, ("file",))
     d = services.document_add(actor=request.auth, admission=a, kind=parts["kind"], upload=parts["file"])
     return Status(201, {"id": d.pk, "kind": d.kind, "content_type": d.content_type, "size": d.size})
@@ -241,7 +243,7 @@ def add_document(request, admission_id: int):
     summary="查看材料（仅审核人，记录每次查看）View a document (reviewers only, each view logged)",
 )
 def view_document(request, admission_id: int, document_id: int):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     d = services.document_open(actor=request.auth, admission=a, document_id=document_id)
     name = f"admission-{a.pk}-{d.kind}-{d.pk}.{'pdf' if d.content_type == 'application/pdf' else 'jpg'}"
     return uploaded_file_response(d.file.open("rb"), content_type=d.content_type, filename=name)
@@ -249,7 +251,7 @@ def view_document(request, admission_id: int, document_id: int):
 
 @router.post("/admissions/{admission_id}/submit", response={200: AdmissionOut, **ERRORS}, summary="提交申请 Submit")
 def submit_admission(request, admission_id: int):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     services.admission_submit(actor=request.auth, admission=a)
     return _reload(request.auth, a.pk)
 
@@ -265,7 +267,7 @@ class ReviewIn(Schema):
     summary="学校审核（通过或退回补充）School review (approve or return)",
 )
 def school_review(request, admission_id: int, payload: ReviewIn):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     services.admission_school_review(actor=request.auth, admission=a, **payload.dict())
     return _reload(request.auth, a.pk)
 
@@ -276,7 +278,7 @@ def school_review(request, admission_id: int, payload: ReviewIn):
     summary="教育局审核（准入或退回补充）Bureau review (admit or return)",
 )
 def bureau_review(request, admission_id: int, payload: ReviewIn):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     services.admission_bureau_review(actor=request.auth, admission=a, **payload.dict())
     return _reload(request.auth, a.pk)
 
@@ -292,7 +294,7 @@ class ReasonIn(Schema):
     summary="暂停准入（撤下其全部后续课时）Suspend (off every future session)",
 )
 def suspend_admission(request, admission_id: int, payload: ReasonIn):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     services.admission_suspend(actor=request.auth, admission=a, **payload.dict())
     return _reload(request.auth, a.pk)
 
@@ -303,7 +305,7 @@ def suspend_admission(request, admission_id: int, payload: ReasonIn):
     summary="撤销准入（撤下其全部后续课时）Revoke (off every future session)",
 )
 def revoke_admission(request, admission_id: int, payload: ReasonIn):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     services.admission_revoke(actor=request.auth, admission=a, **payload.dict())
     return _reload(request.auth, a.pk)
 
@@ -318,7 +320,7 @@ class NoteIn(Schema):
     summary="恢复被暂停的准入（课时需重新安排）Lift a suspension (sessions are scheduled anew)",
 )
 def reinstate_admission(request, admission_id: int, payload: NoteIn):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     services.admission_reinstate(actor=request.auth, admission=a, note=payload.note)
     return _reload(request.auth, a.pk)
 
@@ -329,7 +331,7 @@ def reinstate_admission(request, admission_id: int, payload: NoteIn):
     summary="续期（按上次申请预填草稿）Renew (a draft pre-filled from this one)",
 )
 def renew_admission(request, admission_id: int):
-    a = services.access_admission(request.auth, admission_id)
+    a = permissions.access_admission(request.auth, admission_id)
     draft = services.admission_renew(actor=request.auth, admission=a)
     return Status(201, _reload(request.auth, draft.pk))
 
@@ -346,7 +348,7 @@ class RegisterImportOut(Schema):
     summary="导入从业禁止名单（xlsx：姓名、身份证号、来源、列入日期）Import the prohibited-persons register",
 )
 def import_register(request, file: File[UploadedFile]):
-    return services.register_import(actor=request.auth, upload=file)
+    return register.register_import(actor=request.auth, upload=file)
 
 
 class ThirdPartyOut(Schema):
@@ -376,6 +378,6 @@ def list_admitted_third_parties(request, filters: Query[PageParams]):
 
 def _page(filters: PageParams) -> dict:
     page = paginate(
-        services.admitted_third_parties().values("id", "name", "credit_code", "national_platform_since"), filters
+        selectors.admitted_third_parties().values("id", "name", "credit_code", "national_platform_since"), filters
     )
     return {"items": page["items"], "count": page["count"]}

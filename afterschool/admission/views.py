@@ -15,12 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Role
 from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from afterschool.schedule.models import Programme, School
+from afterschool.schedule.views import signed_in
 from core.errors import DomainError, NotFound
 from core.http import uploaded_file_response
 
-from . import admission as services
-from .models import Admission, AdmissionDocument, AdmissionReason, Programme, School
-from .views import _signed_in
+from . import permissions, selectors, services
+from .models import Admission, AdmissionDocument, AdmissionReason
 
 S = Admission.Status
 QUALIFICATION_ROWS = 3
@@ -72,15 +73,15 @@ def _status(exc: DomainError) -> int:
 
 
 def _is_reviewer_somewhere(user) -> bool:
-    return bool(school_ids_for(user, Role.SCHOOL_ADMIN) or region_ids_for(user, *services.REVIEWER_BUREAU_ROLES))
+    return bool(school_ids_for(user, Role.SCHOOL_ADMIN) or region_ids_for(user, *selectors.REVIEWER_BUREAU_ROLES))
 
 
 @require_safe
-@_signed_in
+@signed_in
 def mine(request):
     """The applicant's applications (an institution's staff: those of their institution) and where each stands."""
     rows = list(
-        services.applications_of(request.user)
+        selectors.applications_of(request.user)
         .select_related("person", "school", "institution")
         .order_by("-created_at", "-id")[:200]
     )
@@ -94,7 +95,7 @@ def mine(request):
 def _prefill(user) -> dict:
     """The new form starts from the applicant's last application (the ID number is typed again: the platform keeps
     only a keyed hash of it)."""
-    last = services.applications_of(user).select_related("person").order_by("-created_at", "-id").first()
+    last = selectors.applications_of(user).select_related("person").order_by("-created_at", "-id").first()
     if last is None:
         return {"paid": True, "qualifications": _qualification_rows([])}
     return {
@@ -113,7 +114,7 @@ def _prefill(user) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@_signed_in
+@signed_in
 def new(request):
     from institutions.models import Institution
 
@@ -167,7 +168,7 @@ def new(request):
 
 
 def _detail_context(user, admission: Admission) -> dict:
-    reviewer = services.is_reviewer(user, admission)
+    reviewer = permissions.is_reviewer(user, admission)
     applicant = admission.applicant_id == user.pk or admission.institution_id in institution_ids_for(user)
     documents = list(admission.documents.all())
     return {
@@ -183,7 +184,7 @@ def _detail_context(user, admission: Admission) -> dict:
         "renewable": applicant and admission.status in (S.ADMITTED, S.EXPIRED),
         "is_reviewer": reviewer,
         "can_review": _can_review(user, admission),
-        "can_decide": admission.status in (S.ADMITTED, S.SUSPENDED) and services.is_bureau_reviewer(user, admission),
+        "can_decide": admission.status in (S.ADMITTED, S.SUSPENDED) and permissions.is_bureau_reviewer(user, admission),
         "reasons": AdmissionReason.choices,
         "kinds": DOCUMENT_KINDS,
         "qualifications": _qualification_rows(admission.qualifications),
@@ -192,18 +193,18 @@ def _detail_context(user, admission: Admission) -> dict:
 
 
 def _can_review(user, admission: Admission) -> bool:
-    return (admission.status == S.SCHOOL_REVIEW and services.is_school_reviewer(user, admission)) or (
-        admission.status == S.BUREAU_REVIEW and services.is_bureau_reviewer(user, admission)
+    return (admission.status == S.SCHOOL_REVIEW and permissions.is_school_reviewer(user, admission)) or (
+        admission.status == S.BUREAU_REVIEW and permissions.is_bureau_reviewer(user, admission)
     )
 
 
 @require_http_methods(["GET", "POST"])
-@_signed_in
+@signed_in
 def detail(request, admission_id: int):
     """One application: the applicant completes it (fields, programmes, scans), submits or renews it; a reviewer sees
     it with its scans (each view logged) and, at their step, approves or returns it; the bureau suspends, revokes or
     reinstates an admission."""
-    admission = services.access_admission(request.user, admission_id)
+    admission = permissions.access_admission(request.user, admission_id)
     if request.method == "GET":
         return render(request, "afterschool/admission/detail.html", _detail_context(request.user, admission))
     action = request.POST.get("action", "")
@@ -269,7 +270,7 @@ def detail(request, admission_id: int):
 
 
 def _queue(user):
-    awaiting = services.awaiting_review_by(user)
+    awaiting = selectors.awaiting_review_by(user)
     if awaiting is None:
         raise NotFound("审核队列", "review queue")
     return (
@@ -290,7 +291,7 @@ def _queue_page(request, *, message: str = "", status: int = 200, failed: int | 
 
 
 @require_safe
-@_signed_in
+@signed_in
 def queue(request):
     """Applications waiting for this reviewer: a school's admins those of their school in school review, the bureau
     those of schools in its towns in bureau review."""
@@ -298,10 +299,10 @@ def queue(request):
 
 
 @require_POST
-@_signed_in
+@signed_in
 def review(request, admission_id: int):
-    admission = services.access_admission(request.user, admission_id)
-    if not services.is_reviewer(request.user, admission):
+    admission = permissions.access_admission(request.user, admission_id)
+    if not permissions.is_reviewer(request.user, admission):
         raise Http404
     decision = request.POST.get("decision")
     message = request.POST.get("message", "")
@@ -323,10 +324,15 @@ def review(request, admission_id: int):
 
 
 @require_safe
-@_signed_in
+@signed_in
 def document(request, admission_id: int, document_id: int):
     """A scan for a reviewer of this application only; each view is logged (the same service as the API)."""
-    admission = services.access_admission(request.user, admission_id)
+    admission = permissions.access_admission(request.user, admission_id)
     doc = services.document_open(actor=request.user, admission=admission, document_id=document_id)
     name = f"admission-{admission.pk}-{doc.kind}-{doc.pk}.{'pdf' if doc.content_type == 'application/pdf' else 'jpg'}"
     return uploaded_file_response(doc.file.open("rb"), content_type=doc.content_type, filename=name)
+
+
+def third_parties(request):
+    """Public: the admitted third-party institutions (R-ASS-2); individuals are never listed."""
+    return render(request, "afterschool/third_parties.html", {"institutions": selectors.admitted_third_parties()[:500]})

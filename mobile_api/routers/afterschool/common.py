@@ -9,9 +9,9 @@ from typing import Annotated
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
-from afterschool.models import WEEKDAY_LABELS, Application, Attendance, Programme, Session, Student
+from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Programme, Session, Student
 
-from ..schemas import ErrorOut
+from ...schemas import ErrorOut
 
 
 def _local_time(value: Time) -> Time:

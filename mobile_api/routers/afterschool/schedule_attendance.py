@@ -11,11 +11,11 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from afterschool import attendance
-from afterschool.models import Attendance
+from afterschool.schedule import attendance
+from afterschool.schedule.models import Attendance
 
-from ..schemas import MAX_ID
-from .afterschool_common import (
+from ...schemas import MAX_ID
+from .common import (
     ERRORS,
     AttendanceOut,
     LocalTime,

@@ -1,0 +1,35 @@
+"""Who may act on an admission: its reviewers, and `access_admission` (the row, or the same 404 for missing and
+not yours)."""
+
+from __future__ import annotations
+
+from accounts.models import Role
+from accounts.selectors import region_ids_for, school_ids_for
+from core.errors import NotFound
+
+from .models import Admission
+from .selectors import REVIEWER_BUREAU_ROLES, admissions_visible_to
+
+
+def is_school_reviewer(user, admission: Admission) -> bool:
+    return admission.school_id in school_ids_for(user, Role.SCHOOL_ADMIN)
+
+
+def is_bureau_reviewer(user, admission: Admission) -> bool:
+    return admission.school.town_id in region_ids_for(user, *REVIEWER_BUREAU_ROLES)
+
+
+def is_reviewer(user, admission: Admission) -> bool:
+    return is_school_reviewer(user, admission) or is_bureau_reviewer(user, admission)
+
+
+def access_admission(user, admission_id) -> Admission:
+    try:
+        pk = int(admission_id)
+    except (TypeError, ValueError):
+        raise NotFound("准入申请", "admission") from None
+    row = admissions_visible_to(user).select_related("person", "school__town", "institution").filter(pk=pk).first()
+    if row is None:
+        raise NotFound("准入申请", "admission")
+    return row
+

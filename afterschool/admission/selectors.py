@@ -1,0 +1,83 @@
+"""Reads of admission, scoped to the person asking: whose applications, which await whom, who reviews, and the
+public list of admitted third parties."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Membership, Role
+from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from afterschool.schedule.models import School
+from institutions.models import Institution
+
+from .models import Admission
+
+S = Admission.Status
+
+
+REVIEWER_BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
+
+
+def school_reviewer_ids(school: School) -> set[int]:
+    return set(
+        Membership.objects.active().filter(role=Role.SCHOOL_ADMIN, school=school).values_list("user_id", flat=True)
+    )
+
+
+def bureau_reviewer_ids(school: School) -> set[int]:
+    regions = [school.town_id, school.town.parent_id]
+    return set(
+        Membership.objects.active()
+        .filter(role__in=REVIEWER_BUREAU_ROLES, region_id__in=[r for r in regions if r])
+        .values_list("user_id", flat=True)
+    )
+
+
+def _applied_by(user) -> Q:
+    q = Q(applicant=user)
+    inst = institution_ids_for(user)
+    if inst:
+        q |= Q(institution_id__in=inst)
+    return q
+
+
+def applications_of(user):
+    """The applicant's own applications (an institution's staff: those of their institution)."""
+    return Admission.objects.filter(_applied_by(user))
+
+
+def awaiting_review_by(user):
+    """Applications at this reviewer's step: a school's admins those of their school in school review, the bureau
+    those of schools in its towns in bureau review. None for someone who reviews nothing."""
+    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
+    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES)
+    q = Q(pk__in=[])
+    if schools:
+        q |= Q(status=S.SCHOOL_REVIEW, school_id__in=schools)
+    if towns:
+        q |= Q(status=S.BUREAU_REVIEW, school__town_id__in=towns)
+    return Admission.objects.filter(q) if schools or towns else None
+
+
+def admissions_visible_to(user):
+    """Applicants see their own (an institution's staff those of their institution), school admins those for their
+    school, bureau staff those for schools in their towns."""
+    q = _applied_by(user)
+    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
+    if schools:
+        q |= Q(school_id__in=schools)
+    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES, Role.INSPECTOR)
+    if towns:
+        q |= Q(school__town_id__in=towns)
+    return Admission.objects.filter(q)
+
+
+def admitted_third_parties():
+    """Institutions with at least one admitted person today: the public list (individuals are never listed)."""
+    on = timezone.localdate()
+    admitted = Admission.objects.filter(
+        status=S.ADMITTED, institution__isnull=False, valid_from__lte=on, valid_until__gte=on
+    ).values("institution_id")
+    return Institution.objects.filter(pk__in=admitted).order_by("name", "id")
+

@@ -1,0 +1,426 @@
+"""After-school services (课后服务): schools and their classes, students, rooms, terms, programmes, sessions,
+applications (enrolment, choice windows, waitlist) and attendance.
+
+Personal data of minors is kept to what the service needs: a student has a name, a class and two priority flags
+(left-behind, migrant family), nothing else (no ID number, no birth date, no address).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+GRADE_LABELS = {
+    1: "一年级",
+    2: "二年级",
+    3: "三年级",
+    4: "四年级",
+    5: "五年级",
+    6: "六年级",
+    7: "七年级",
+    8: "八年级",
+    9: "九年级",
+}
+WEEKDAY_LABELS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+WEEKDAY_LABELS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+class Stage(models.TextChoices):
+    PRIMARY = "primary", "小学 primary (1–6)"
+    JUNIOR = "junior", "初中 junior secondary (7–9)"
+    NINE_YEAR = "nine_year", "九年一贯制 nine-year (1–9)"
+
+
+STAGE_GRADES = {Stage.PRIMARY: (1, 6), Stage.JUNIOR: (7, 9), Stage.NINE_YEAR: (1, 9)}
+
+
+class School(models.Model):
+    """A primary or secondary school. Memberships (school admin, teacher) are scoped to it."""
+
+    name = models.CharField("名称", max_length=200)
+    town = models.ForeignKey(
+        "accounts.Region", on_delete=models.PROTECT, related_name="schools", verbose_name="所在镇街"
+    )
+    stage = models.CharField("学段", max_length=12, choices=Stage.choices, default=Stage.PRIMARY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "学校 school"
+        verbose_name_plural = "学校 schools"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def grades(self) -> range:
+        low, high = STAGE_GRADES[Stage(self.stage)]
+        return range(low, high + 1)
+
+
+class SchoolClass(models.Model):
+    """A class (班): grade and number; its class teacher approves applications of its students."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="classes")
+    grade = models.PositiveSmallIntegerField("年级")
+    number = models.PositiveSmallIntegerField("班号")
+    class_teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="classes_taught",
+        verbose_name="班主任",
+    )
+
+    class Meta:
+        verbose_name = "班级 class"
+        verbose_name_plural = "班级 classes"
+        ordering = ["school", "grade", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "grade", "number"], name="class_unique_number"),
+            models.CheckConstraint(condition=Q(grade__gte=1, grade__lte=9, number__gte=1), name="class_grade_range"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{GRADE_LABELS.get(self.grade, self.grade)}{self.number}班"
+
+
+class Student(models.Model):
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="students")
+    school_class = models.ForeignKey(SchoolClass, on_delete=models.PROTECT, related_name="students")
+    name = models.CharField("姓名", max_length=50)
+    left_behind = models.BooleanField("留守儿童", default=False)
+    migrant = models.BooleanField("随迁子女", default=False)
+    guardians = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="children", blank=True)
+    is_active = models.BooleanField("在读", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "学生 student"
+        verbose_name_plural = "学生 students"
+        ordering = ["school_class", "name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_priority(self) -> bool:
+        return self.left_behind or self.migrant
+
+    @property
+    def grade(self) -> int:
+        return self.school_class.grade
+
+
+class Room(models.Model):
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField("名称", max_length=50)
+    seats = models.PositiveSmallIntegerField("座位数", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "场地 room"
+        verbose_name_plural = "场地 rooms"
+        ordering = ["school", "name"]
+        constraints = [models.UniqueConstraint(fields=["school", "name"], name="room_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Term(models.Model):
+    """A term's school days are the working days between its dates (core.workdays: official holidays excluded,
+    make-up days included), minus the school's own closures (TermDay without a weekday)."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="terms")
+    name = models.CharField("名称", max_length=50)
+    starts_on = models.DateField("开始日期")
+    ends_on = models.DateField("结束日期")
+
+    class Meta:
+        verbose_name = "学期 term"
+        verbose_name_plural = "学期 terms"
+        ordering = ["school", "-starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="term_dates_in_order"),
+            models.UniqueConstraint(fields=["school", "name"], name="term_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.school} {self.name}"
+
+
+class TermDay(models.Model):
+    """A school's own calendar entry inside a term: a closure (vacation, sports day: follows_weekday empty), or a
+    school day that follows a given weekday's timetable (e.g. a make-up Saturday run as a Friday)."""
+
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField("日期")
+    follows_weekday = models.PositiveSmallIntegerField("按周几课表", null=True, blank=True)
+    note = models.CharField("说明", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "学期日历 term day"
+        verbose_name_plural = "学期日历 term days"
+        ordering = ["term", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "date"], name="termday_unique_date"),
+            models.CheckConstraint(
+                condition=Q(follows_weekday__isnull=True) | Q(follows_weekday__lte=4), name="termday_weekday"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.note}"
+
+
+class Kind(models.TextChoices):
+    HOMEWORK_CARE = "homework_care", "作业辅导与看护 homework help and care"
+    READING = "reading", "阅读 reading"
+    SPORTS = "sports", "体育 sports"
+    ARTS = "arts", "艺术 arts"
+    SCIENCE_TECH = "science_tech", "科技 science and technology"
+    CLUBS = "clubs", "社团 clubs"
+    # Not allowed in after-school time (POLICY.md): recordable so that the schedule check can name them.
+    NEW_LESSONS = "new_lessons", "讲授新课 new lessons (not allowed)"
+    DRILLING = "drilling", "集体补课/刷题 drilling (not allowed)"
+
+
+FORBIDDEN_KINDS = {Kind.NEW_LESSONS, Kind.DRILLING}
+
+
+class Programme(models.Model):
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="programmes")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="programmes")
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    grade_min = models.PositiveSmallIntegerField("最低年级")
+    grade_max = models.PositiveSmallIntegerField("最高年级")
+    capacity = models.PositiveIntegerField("名额")
+    is_free = models.BooleanField("免费", default=True)
+    # Fee-bearing programmes: the rate per lesson; the fee pool and its allocation are a later issue.
+    fee_per_lesson = models.DecimalField("每次课收费（元）", max_digits=8, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "课后服务项目 programme"
+        verbose_name_plural = "课后服务项目 programmes"
+        ordering = ["school", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="programme_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(grade_min__gte=1, grade_max__lte=9, grade_min__lte=F("grade_max")),
+                name="programme_grades_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_free=True, fee_per_lesson__isnull=True) | Q(is_free=False, fee_per_lesson__gt=0),
+                name="programme_fee_matches_free",
+            ),
+            models.UniqueConstraint(fields=["term", "name"], name="programme_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def admits_grade(self, grade: int) -> bool:
+        return self.grade_min <= grade <= self.grade_max
+
+
+class Staff(models.Model):
+    """Who delivers a session: a teacher of the school (a user with a teacher membership) or an outside person from
+    the bureau's vetted list (kind OUTSIDE, linked to the OutsidePerson whose admission must be valid, R-ASS-2)."""
+
+    class StaffKind(models.TextChoices):
+        TEACHER = "teacher", "本校教师 school teacher"
+        OUTSIDE = "outside", "校外人员 outside person"
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="staff")
+    kind = models.CharField("类型", max_length=10, choices=StaffKind.choices, default=StaffKind.TEACHER)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="afterschool_staff"
+    )
+    name = models.CharField("姓名", max_length=50)
+    outside_person = models.ForeignKey(
+        "OutsidePerson", null=True, blank=True, on_delete=models.PROTECT, related_name="staff_rows"
+    )
+
+    class Meta:
+        verbose_name = "授课人员 staff"
+        verbose_name_plural = "授课人员 staff"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "user"], condition=Q(user__isnull=False), name="staff_unique_user"
+            ),
+            models.CheckConstraint(condition=~Q(kind="teacher") | Q(user__isnull=False), name="staff_teacher_has_user"),
+            models.CheckConstraint(
+                condition=~Q(kind="outside") | Q(outside_person__isnull=False), name="staff_outside_has_person"
+            ),
+            models.UniqueConstraint(
+                fields=["school", "outside_person"],
+                condition=Q(outside_person__isnull=False),
+                name="staff_unique_outside_person",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Session(models.Model):
+    """One weekly slot of a programme: a weekday, a time, a room and who delivers it, between two dates of the
+    term (by default the whole term)."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="sessions")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="sessions")  # denormalized for scope
+    weekday = models.PositiveSmallIntegerField("周几")  # 0 = Monday
+    starts_at = models.TimeField("开始时间")
+    ends_at = models.TimeField("结束时间")
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions")
+    # Empty only when the person was taken off (admission suspended or revoked): the session then needs staff.
+    staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions")
+    needs_staff = models.BooleanField("待安排授课人员", default=False)
+    first_date = models.DateField("首次日期")
+    last_date = models.DateField("末次日期")
+
+    class Meta:
+        verbose_name = "课时安排 session"
+        verbose_name_plural = "课时安排 sessions"
+        ordering = ["weekday", "starts_at", "id"]
+        indexes = [models.Index(fields=["school", "weekday"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"),
+            models.CheckConstraint(condition=Q(weekday__lte=4), name="session_on_a_school_weekday"),
+            models.CheckConstraint(condition=Q(last_date__gte=F("first_date")), name="session_dates_in_order"),
+            models.CheckConstraint(condition=Q(staff__isnull=False) | Q(needs_staff=True), name="session_staffed"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme} {WEEKDAY_LABELS[self.weekday]} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+    @property
+    def minutes(self) -> int:
+        return (self.ends_at.hour * 60 + self.ends_at.minute) - (self.starts_at.hour * 60 + self.starts_at.minute)
+
+
+class ChoiceWindow(models.Model):
+    """A window in which parents rank up to 3 popular programmes; closed by an allocation with a recorded seed."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "开放中 open"
+        ALLOCATED = "allocated", "已分配 allocated"
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="choice_windows")
+    term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="choice_windows")
+    name = models.CharField("名称", max_length=100)
+    programmes = models.ManyToManyField(Programme, related_name="choice_windows")
+    opens_at = models.DateTimeField("开始时间")
+    closes_at = models.DateTimeField("截止时间")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    seed = models.BigIntegerField("抽签种子", null=True, blank=True)
+    allocated_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField("分配记录", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "志愿填报 choice window"
+        verbose_name_plural = "志愿填报 choice windows"
+        ordering = ["-closes_at"]
+        constraints = [models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="window_in_order")]
+
+    def __str__(self):
+        return self.name
+
+
+class Application(models.Model):
+    """A parent's application for their child to a programme. Approved = enrolled (on the roster from
+    `active_from`, until the day before `active_until_excl` once withdrawn)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待班主任审核 awaiting the class teacher"
+        CHOICE = "choice", "志愿待分配 choice awaiting allocation"
+        WAITLISTED = "waitlisted", "候补 waitlisted"
+        APPROVED = "approved", "已录取 enrolled"
+        REJECTED = "rejected", "未通过 rejected"
+        NOT_PLACED = "not_placed", "未录取 not placed"
+        WITHDRAWN = "withdrawn", "已退出 withdrawn"
+
+    LIVE = (Status.PENDING, Status.CHOICE, Status.WAITLISTED, Status.APPROVED)
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="applications")
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="applications")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="afterschool_applications"
+    )
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
+    window = models.ForeignKey(
+        ChoiceWindow, null=True, blank=True, on_delete=models.CASCADE, related_name="applications"
+    )
+    rank = models.PositiveSmallIntegerField("志愿顺序", null=True, blank=True)
+    priority = models.BooleanField("优先（留守/随迁）", default=False)
+    lottery_number = models.PositiveIntegerField("抽签号", null=True, blank=True)
+    active_from = models.DateField("生效日期", null=True, blank=True)
+    active_until_excl = models.DateField("退出生效日期", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "报名 application"
+        verbose_name_plural = "报名 applications"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["programme", "status"])]
+        constraints = [
+            # One live application per child and programme: a second one is refused, not doubled.
+            models.UniqueConstraint(
+                fields=["student", "programme"],
+                condition=Q(status__in=["pending", "choice", "waitlisted", "approved"]),
+                name="application_one_live_per_programme",
+            ),
+            models.CheckConstraint(condition=Q(rank__isnull=True) | Q(rank__gte=1, rank__lte=3), name="rank_1_3"),
+        ]
+
+    def __str__(self):
+        return f"{self.student} → {self.programme} ({self.get_status_display()})"
+
+
+class Attendance(models.Model):
+    class Mark(models.TextChoices):
+        PRESENT = "present", "出勤 present"
+        ABSENT = "absent", "缺勤 absent"
+        LEAVE = "leave", "请假 on leave"
+        LEFT_EARLY = "left_early", "早退 left early"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attendance")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
+    date = models.DateField("日期")
+    mark = models.CharField("考勤", max_length=12, choices=Mark.choices)
+    left_at = models.TimeField("离开时间", null=True, blank=True)
+    client_uuid = models.UUIDField("客户端编号", unique=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    corrected_at = models.DateTimeField(null=True, blank=True)
+    correction_reason = models.CharField("更正原因", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "考勤 attendance"
+        verbose_name_plural = "考勤 attendance"
+        ordering = ["-date", "session", "student"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "student", "date"], name="attendance_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(mark="left_early", left_at__isnull=False)
+                | (~Q(mark="left_early") & Q(left_at__isnull=True)),
+                name="attendance_left_at_iff_left_early",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student} {self.date} {self.get_mark_display()}"
+
