@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -78,6 +79,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         "手机号", max_length=11, unique=True, null=True, blank=True, validators=[validate_mainland_mobile]
     )
     name = models.CharField("姓名", max_length=50)
+    # The page language this person chose with the switch (empty: the browser's, else Chinese).
+    language = models.CharField("界面语言", max_length=10, blank=True, default="", choices=settings.LANGUAGES)
     is_active = models.BooleanField("有效", default=True)
     is_staff = models.BooleanField("可进入管理后台", default=False)
     date_joined = models.DateTimeField("注册时间", default=timezone.now)
