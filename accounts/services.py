@@ -62,11 +62,7 @@ def _new_access_token(session: AuthSession, now: datetime) -> tuple[str, datetim
     return raw, expires
 
 
-INVALID_CREDENTIALS = (
-    "auth.invalid_credentials",
-    "手机号/用户名或密码错误",
-    "Wrong phone number, username or password",
-)
+INVALID_CREDENTIALS = ("auth.invalid_credentials", _("手机号/用户名或密码错误"))
 
 
 def auth_login(*, identifier: str, password: str, device: str = "", ip: str | None = None) -> TokenPair:
@@ -291,11 +287,11 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
     name = (name or "").strip()
     fields = {}
     if not name or len(name) > 50:
-        fields["name"] = ("请填写姓名（不超过 50 字）", "Enter a name of at most 50 characters")
+        fields["name"] = _("请填写姓名（不超过 50 字）")
     try:
         password_validation.validate_password(password, User(phone=phone, name=name))
     except ValidationError as exc:
-        fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
+        fields["password"] = " ".join(exc.messages)  # Django's own messages, in the caller's language
     if fields:
         raise DomainError("request.invalid", _("输入有误"), status=422, fields=fields)
     if User.objects.filter(phone=phone).exists():

@@ -54,7 +54,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Region
 from accounts.selectors import region_ids_for
 from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, PermissionDenied, render
 from core.models import Job
 
 from . import services
@@ -139,11 +139,12 @@ for _column in COLUMNS:
 
 
 def _choice_lookup(choices, extra: dict[str, str]) -> dict[str, str]:
-    """'学科类 subject' → keys 'subject', '学科类', '学科类 subject'; plus extra spellings."""
+    """Category.SUBJECT → keys 'subject', '学科类', '学科类 subject' (the old doubled label), the English label; plus
+    extra spellings."""
     lookup = {}
     for value, label in choices:
-        zh, _unused, en = str(label).partition(" ")
-        for key in (value, label, zh, en):
+        zh, en = render(label, "zh"), render(label, "en")
+        for key in (value, zh, en, f"{zh} {en}"):
             if key:
                 lookup[_norm_header(key)] = value
     lookup.update({_norm_header(k): v for k, v in extra.items()})
@@ -161,7 +162,7 @@ STATUS_LOOKUP = _choice_lookup(Status.choices, {"已注销": Status.CLOSED, "无
 
 def short_label(choices_enum, value) -> str:
     """The Chinese part of a choice's label: Category('subject') → '学科类'."""
-    return str(choices_enum(value).label).partition(" ")[0]
+    return render(choices_enum(value).label, "zh")
 
 
 # --- Errors ----------------------------------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
 from accounts.selectors import region_ids_for
 from core.audit import audit_log
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.notifications import notify
 
 from . import changes, policy
@@ -276,8 +277,11 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
         if to_status not in TRANSITIONS[from_status]:
             raise DomainError(
                 "institution.bad_transition",
-                f"不能从“{Status(from_status).label}”变为“{Status(to_status).label}”",
-                f"Cannot go from {from_status} to {to_status}",
+                format_lazy(
+                    _("不能从“{from_status}”变为“{to_status}”"),
+                    from_status=Status(from_status).label,
+                    to_status=Status(to_status).label,
+                ),
                 status=409,
             )
         errors = FieldErrors()
@@ -316,7 +320,7 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
         notify(
             recipients=_staff_user_ids(institution),
             kind="institution.status_changed",
-            title=f"机构状态变更：{Status(to_status).label}",
+            title=f"机构状态变更：{render(Status(to_status).label, 'zh')}",  # the inbox stores Chinese
             body=reason,
             obj=institution,
             payload={"from": from_status, "to": to_status},
@@ -546,7 +550,9 @@ def proposal_submit(
             recipients=bureau_user_ids_for_town(institution.town_id),
             kind="proposal.submitted",
             title=f"{institution.name} 提交了变更申请",
-            body=f"{proposal.get_action_display()} {proposal.get_kind_display()}",
+            body=" ".join(
+                render(c.label, "zh") for c in (proposal.Action(proposal.action), proposal.Kind(proposal.kind))
+            ),
             obj=proposal,
         )
     return proposal
