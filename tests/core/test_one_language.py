@@ -48,22 +48,24 @@ def test_no_template_doubles_its_labels(path):
 
 def _po_entries(po: Path) -> dict[str, str]:
     entries, cur, parts = {}, None, {}
+
+    def flush():
+        if "msgstr" in parts:
+            ctxt = "".join(parts["msgctxt"]) + "\x04" if "msgctxt" in parts else ""
+            entries[ctxt + "".join(parts["msgid"])] = "".join(parts["msgstr"])
+
     for line in po.read_text(encoding="utf-8").splitlines() + [""]:
         m = re.match(r'^(msgctxt|msgid|msgstr)\s+"(.*)"$', line)
         if m:
             if m.group(1) in ("msgctxt", "msgid") and "msgstr" in parts:
-                entries[("".join(parts["msgctxt"]) + "\x04" if "msgctxt" in parts else "") + "".join(parts["msgid"])] = (
-                    "".join(parts["msgstr"])
-                )
+                flush()
                 parts = {}
             cur = m.group(1)
             parts[cur] = [m.group(2)]
         elif line.startswith('"') and cur:
             parts[cur].append(line[1:-1])
-        elif not line.strip() and "msgstr" in parts:
-            entries[("".join(parts["msgctxt"]) + "\x04" if "msgctxt" in parts else "") + "".join(parts["msgid"])] = (
-                "".join(parts["msgstr"])
-            )
+        elif not line.strip():
+            flush()
             parts, cur = {}, None
     unescape = lambda s: re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), s)  # noqa: E731
     return {unescape(k): unescape(v) for k, v in entries.items() if k}
@@ -124,7 +126,12 @@ def test_the_switch_is_remembered_for_a_signed_in_person(client, django_user_mod
 
 @pytest.mark.parametrize(
     "header, message",
-    [(None, "请求的资源不存在"), ("en", "Not found"), ("en-GB,zh;q=0.5", "Not found"), ("fr, en;q=0.8", "请求的资源不存在")],
+    [
+        (None, "请求的资源不存在"),
+        ("en", "Not found"),
+        ("en-GB,zh;q=0.5", "Not found"),
+        ("fr, en;q=0.8", "请求的资源不存在"),
+    ],
 )
 def test_an_api_error_is_in_the_callers_language(client, db, header, message):
     extra = {"HTTP_ACCEPT_LANGUAGE": header} if header else {}
