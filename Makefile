@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve test test-fast lint bench fonts clean
+.PHONY: install demo serve test test-fast lint bench fonts clean messages
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,14 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The English catalogue (msgids are the Chinese source strings): collect new strings from the code and templates,
+# then compile. Needs GNU gettext (xgettext, msgfmt) on the machine of whoever changes texts; the compiled
+# locale/en/LC_MESSAGES/django.mo is committed, so `make demo` and `make test` need nothing but Python
+# (tests/core/test_one_language.py fails when the .mo is older than the .po).
+messages: install
+	$(BIN)/python manage.py makemessages --locale en --no-obsolete --add-location file --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*'
+	$(BIN)/python manage.py compilemessages --locale en --ignore '.venv/*'
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "账户 Accounts"
+    verbose_name = _("账户")
 
     def ready(self):
         from . import signals  # noqa: F401

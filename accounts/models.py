@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .phones import mask_phone, validate_mainland_mobile
 
@@ -13,10 +16,10 @@ class Region(models.Model):
     """An administrative division, dated: a renamed or merged town keeps its history as an older row."""
 
     class Kind(models.TextChoices):
-        DISTRICT = "区", "区 district"
-        SUBDISTRICT = "街道", "街道 sub-district"
-        TOWN = "镇", "镇 town"
-        TOWNSHIP = "乡", "乡 township"
+        DISTRICT = "区", _("区")
+        SUBDISTRICT = "街道", _("街道")
+        TOWN = "镇", _("镇")
+        TOWNSHIP = "乡", _("乡")
 
     code = models.CharField("区划代码", max_length=12)
     name = models.CharField("名称", max_length=50)
@@ -27,8 +30,8 @@ class Region(models.Model):
     source = models.CharField("来源", max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "行政区划 region"
-        verbose_name_plural = "行政区划 regions"
+        verbose_name = _("行政区划")
+        verbose_name_plural = pgettext_lazy("plural", "行政区划")
         ordering = ["code", "-valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["code", "valid_from"], name="region_code_valid_from"),
@@ -78,6 +81,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         "手机号", max_length=11, unique=True, null=True, blank=True, validators=[validate_mainland_mobile]
     )
     name = models.CharField("姓名", max_length=50)
+    # The page language this person chose with the switch (empty: the browser's, else Chinese).
+    language = models.CharField("界面语言", max_length=10, blank=True, default="", choices=settings.LANGUAGES)
     is_active = models.BooleanField("有效", default=True)
     is_staff = models.BooleanField("可进入管理后台", default=False)
     date_joined = models.DateTimeField("注册时间", default=timezone.now)
@@ -88,8 +93,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["name"]
 
     class Meta:
-        verbose_name = "用户 user"
-        verbose_name_plural = "用户 users"
+        verbose_name = _("用户")
+        verbose_name_plural = pgettext_lazy("plural", "用户")
         constraints = [
             models.CheckConstraint(condition=Q(username__isnull=False) | Q(phone__isnull=False), name="user_has_login"),
         ]
@@ -103,13 +108,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Role(models.TextChoices):
-    BUREAU_ADMIN = "bureau_admin", "教育局管理员 bureau admin"
-    BUREAU_STAFF = "bureau_staff", "教育局工作人员 bureau staff"
-    INSPECTOR = "inspector", "督查员 inspector"
-    SCHOOL_ADMIN = "school_admin", "学校管理员 school admin"
-    TEACHER = "teacher", "教师 teacher"
-    INSTITUTION_STAFF = "institution_staff", "机构工作人员 institution staff"
-    PARENT = "parent", "家长 parent"
+    BUREAU_ADMIN = "bureau_admin", _("教育局管理员")
+    BUREAU_STAFF = "bureau_staff", _("教育局工作人员")
+    INSPECTOR = "inspector", _("督查员")
+    SCHOOL_ADMIN = "school_admin", _("学校管理员")
+    TEACHER = "teacher", _("教师")
+    INSTITUTION_STAFF = "institution_staff", _("机构工作人员")
+    PARENT = "parent", _("家长")
 
 
 REGION_ROLES = {Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR}
@@ -140,8 +145,8 @@ class Membership(models.Model):
     objects = MembershipQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "角色 membership"
-        verbose_name_plural = "角色 memberships"
+        verbose_name = _("角色")
+        verbose_name_plural = pgettext_lazy("plural", "角色")
         constraints = [
             # Where a role applies is part of the role: the database refuses a bureau role without a region,
             # a school role without a school, and so on.
@@ -205,8 +210,8 @@ class AuthSession(models.Model):
     revoked_reason = models.CharField(max_length=40, blank=True)
 
     class Meta:
-        verbose_name = "登录会话 sign-in session"
-        verbose_name_plural = "登录会话 sign-in sessions"
+        verbose_name = _("登录会话")
+        verbose_name_plural = pgettext_lazy("plural", "登录会话")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -224,8 +229,8 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "访问令牌 access token"
-        verbose_name_plural = "访问令牌 access tokens"
+        verbose_name = _("访问令牌")
+        verbose_name_plural = pgettext_lazy("plural", "访问令牌")
 
     def __str__(self):
         return f"access token of session {self.session_id}, expires {self.expires_at:%Y-%m-%d %H:%M}"
@@ -242,8 +247,8 @@ class RetiredRefreshToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = "已轮换的刷新令牌 retired refresh token"
-        verbose_name_plural = "已轮换的刷新令牌 retired refresh tokens"
+        verbose_name = _("已轮换的刷新令牌")
+        verbose_name_plural = pgettext_lazy("plural", "已轮换的刷新令牌")
 
     def __str__(self):
         return f"refresh token of session {self.session_id}, retired {self.retired_at:%Y-%m-%d %H:%M}"
@@ -253,7 +258,7 @@ class SmsCode(models.Model):
     """A one-time code sent to a phone. Only its hash is kept; it expires, and it serves once."""
 
     class Purpose(models.TextChoices):
-        REGISTER = "register", "注册 register"
+        REGISTER = "register", _("注册")
 
     phone = models.CharField(max_length=11, db_index=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -265,8 +270,8 @@ class SmsCode(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "短信验证码 SMS code"
-        verbose_name_plural = "短信验证码 SMS codes"
+        verbose_name = _("短信验证码")
+        verbose_name_plural = pgettext_lazy("plural", "短信验证码")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["ip", "created_at"], name="smscode_ip_created")]  # per-address limits
 

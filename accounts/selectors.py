@@ -25,7 +25,7 @@ class MembershipInfo:
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label
+        return str(Role(self.role).label)  # in the active language
 
     @property
     def place_name(self) -> str:

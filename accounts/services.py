@@ -15,6 +15,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
 from core.errors import DomainError, PermissionDenied
@@ -112,16 +113,15 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
             _revoke_family(retired.session)
             raise DomainError(
                 "auth.refresh_reused",
-                "刷新令牌已被使用过，为安全起见该登录已注销，请重新登录",
-                "This refresh token was already used; the session is signed out for safety. Sign in again",
+                _("刷新令牌已被使用过，为安全起见该登录已注销，请重新登录"),
                 status=401,
             )
-        raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
+        raise DomainError("auth.invalid_refresh", _("刷新令牌无效"), status=401)
     if session.revoked_at is not None or not session.user.is_active:
-        raise DomainError("auth.token_revoked", "登录已失效，请重新登录", "Signed out; sign in again", status=401)
+        raise DomainError("auth.token_revoked", _("登录已失效，请重新登录"), status=401)
     if session.refresh_expires_at <= now:
         raise DomainError(
-            "auth.refresh_expired", "登录已过期，请重新登录", "Session expired; sign in again", status=401
+            "auth.refresh_expired", _("登录已过期，请重新登录"), status=401
         )
     with transaction.atomic():
         new_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)
@@ -130,7 +130,7 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
             refresh_hash=hash_token(new_raw), refresh_expires_at=new_expires, last_used_at=now
         )
         if not won:
-            raise DomainError("auth.invalid_refresh", "刷新令牌无效", "Invalid refresh token", status=401)
+            raise DomainError("auth.invalid_refresh", _("刷新令牌无效"), status=401)
         RetiredRefreshToken.objects.create(
             token_hash=old_hash, session=session, retired_at=now, expires_at=session.refresh_expires_at
         )
@@ -142,25 +142,25 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
 def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
     """The user and session behind a bearer token, or a 401 DomainError saying why not."""
     if not raw:
-        raise DomainError("auth.invalid_token", "访问令牌无效", "Invalid access token", status=401)
+        raise DomainError("auth.invalid_token", _("访问令牌无效"), status=401)
     token_hash = hash_token(raw)
     cached = authcache.get(token_hash)
     if cached is not None:
         user, session, expires = cached
         if expires <= time.time():
             raise DomainError(
-                "auth.token_expired", "访问令牌已过期，请刷新", "Access token expired; refresh it", status=401
+                "auth.token_expired", _("访问令牌已过期，请刷新"), status=401
             )
         return user, session
     token = AccessToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
     if token is None:
-        raise DomainError("auth.invalid_token", "访问令牌无效", "Invalid access token", status=401)
+        raise DomainError("auth.invalid_token", _("访问令牌无效"), status=401)
     session = token.session
     if session.revoked_at is not None or not session.user.is_active:
-        raise DomainError("auth.token_revoked", "登录已失效，请重新登录", "Signed out; sign in again", status=401)
+        raise DomainError("auth.token_revoked", _("登录已失效，请重新登录"), status=401)
     if token.expires_at <= timezone.now():
         raise DomainError(
-            "auth.token_expired", "访问令牌已过期，请刷新", "Access token expired; refresh it", status=401
+            "auth.token_expired", _("访问令牌已过期，请刷新"), status=401
         )
     authcache.put(token_hash, session.user, session, token.expires_at)
     return session.user, session
@@ -236,10 +236,9 @@ def _phone_or_error(raw: str) -> str:
     if phone is None:
         raise DomainError(
             "request.invalid",
-            "输入有误",
-            "Invalid input",
+            _("输入有误"),
             status=422,
-            fields={"phone": ("请输入有效的中国大陆手机号", "Enter a valid mainland China mobile number")},
+            fields={"phone": _("请输入有效的中国大陆手机号")},
         )
     return phone
 
@@ -320,20 +319,18 @@ def _check_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
             )
         raise DomainError(
             "auth.sms_code_invalid",
-            "验证码错误",
-            "Wrong verification code",
+            _("验证码错误"),
             status=400,
-            fields={"code": ("验证码错误", "Wrong verification code")},
+            fields={"code": _("验证码错误")},
         )
     if match.used_at is not None:
         raise _code_used()
     if match.expires_at <= now:
         raise DomainError(
             "auth.sms_code_expired",
-            "验证码已过期，请重新获取",
-            "This code has expired; request a new one",
+            _("验证码已过期，请重新获取"),
             status=400,
-            fields={"code": ("验证码已过期", "Code expired")},
+            fields={"code": _("验证码已过期")},
         )
     return match
 
@@ -341,10 +338,9 @@ def _check_sms_code(phone: str, code: str, purpose: str) -> SmsCode:
 def _code_used() -> DomainError:
     return DomainError(
         "auth.sms_code_used",
-        "验证码已使用，请重新获取",
-        "This code was already used; request a new one",
+        _("验证码已使用，请重新获取"),
         status=400,
-        fields={"code": ("验证码已使用", "Code already used")},
+        fields={"code": _("验证码已使用")},
     )
 
 
@@ -365,12 +361,12 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
     except ValidationError as exc:
         fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
     if fields:
-        raise DomainError("request.invalid", "输入有误", "Invalid input", status=422, fields=fields)
+        raise DomainError("request.invalid", _("输入有误"), status=422, fields=fields)
     # The code first: only who holds the phone may learn that it has an account (a taken number's SMS has no code).
     match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     if User.objects.filter(phone=phone).exists():
         raise DomainError(
-            "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
+            "auth.phone_taken", _("该手机号已注册，请直接登录"), status=409
         )
     try:
         with transaction.atomic():
@@ -380,7 +376,7 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
             audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": Role.PARENT})
     except IntegrityError as exc:  # the same phone registered by a racing request
         raise DomainError(
-            "auth.phone_taken", "该手机号已注册，请直接登录", "This phone is already registered", status=409
+            "auth.phone_taken", _("该手机号已注册，请直接登录"), status=409
         ) from exc
     return user
 
@@ -406,8 +402,7 @@ def membership_grant(*, actor, user: User, role: str, region=None, school=None, 
     if any(v is not None for k, v in given.items() if k != expected) or (expected and given[expected] is None):
         raise DomainError(
             "membership.scope_mismatch",
-            "角色与适用范围不符",
-            "The role does not match where it applies",
+            _("角色与适用范围不符"),
             status=422,
         )
     membership, created = Membership.objects.get_or_create(

@@ -17,6 +17,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 
@@ -82,8 +84,7 @@ def check_login_allowed(subject: str, ip: str | None) -> None:
         minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
         raise DomainError(
             "auth.too_many_attempts",
-            f"登录失败次数过多，请 {minutes} 分钟后再试",
-            f"Too many failed sign-ins; try again in {minutes} minutes",
+            format_lazy(_("登录失败次数过多，请 {minutes} 分钟后再试"), minutes=minutes),
             status=429,
             headers={"Retry-After": str(settings.LOGIN_FAILURE_WINDOW_SECONDS)},
         )

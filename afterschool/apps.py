@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AfterschoolConfig(AppConfig):
     name = "afterschool"
-    verbose_name = "课后服务 After-school services"
+    verbose_name = _("课后服务")
 
     def ready(self):
         from django.db.models.signals import pre_save

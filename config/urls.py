@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from core import i18n
 from core import views as core_views
 from mobile_api.api import api
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
+    path("i18n/setlang/", i18n.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("institutions.urls")),

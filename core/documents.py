@@ -8,6 +8,9 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from .errors import DomainError
 from .uploads import check_image, clean_image
 
@@ -47,8 +50,8 @@ class CheckedDocument:
     extension: str
 
 
-def _error(code: str, zh: str, en: str, status: int, field: str) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _error(code: str, message, status: int, field: str) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def check_document(upload, *, field: str = "file", max_bytes: int = MAX_DOCUMENT_BYTES) -> CheckedDocument:
@@ -62,13 +65,12 @@ def check_document(upload, *, field: str = "file", max_bytes: int = MAX_DOCUMENT
         if len(data) > max_bytes:
             mb = max_bytes // (1024 * 1024)
             raise _error(
-                "upload.too_large", f"文件过大（不超过 {mb} MB）", f"File too large (at most {mb} MB)", 413, field
+                "upload.too_large", format_lazy(_("文件过大（不超过 {mb} MB）"), mb=mb), 413, field
             )
         if b"%%EOF" not in data[-1024:]:
             raise _error(
                 "upload.truncated",
-                "PDF 文件不完整（上传可能中断）",
-                "The PDF is incomplete (the upload may have been cut off)",
+                _("PDF 文件不完整（上传可能中断）"),
                 422,
                 field,
             )
@@ -88,8 +90,7 @@ def check_document(upload, *, field: str = "file", max_bytes: int = MAX_DOCUMENT
         if exc.code in ("upload.not_an_image", "upload.unsupported_type"):
             raise _error(
                 "upload.not_a_document",
-                "材料须为图片（JPEG、PNG、WEBP）或 PDF",
-                "A scan must be an image (JPEG, PNG, WEBP) or a PDF",
+                _("材料须为图片（JPEG、PNG、WEBP）或 PDF"),
                 415,
                 field,
             ) from None

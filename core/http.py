@@ -8,51 +8,57 @@ from django.db import InterfaceError, OperationalError
 from django.http import FileResponse, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy as _
 
-from .errors import DomainError, preferred_language
+from .errors import Bilingual, DomainError, preferred_language, render
 
 # Answers for HTTP statuses that arrive without a DomainError (a path that does not exist, a method not allowed, …).
-STATUS_ERRORS: dict[int, tuple[str, str, str]] = {
-    400: ("request.bad", "请求无效", "Bad request"),
-    401: ("auth.required", "请先登录", "Authentication required"),
-    403: ("permission_denied", "无权执行此操作", "You may not do this"),
-    404: ("not_found", "请求的资源不存在", "Not found"),
-    405: ("request.method_not_allowed", "不支持该请求方法", "Method not allowed"),
-    413: ("request.too_large", "请求内容过大", "Request body too large"),
-    415: ("request.unsupported_media_type", "不支持的内容类型，请使用 application/json", "Unsupported content type"),
-    422: ("request.invalid", "输入有误", "Invalid input"),
-    429: ("request.throttled", "请求过于频繁，请稍后再试", "Too many requests, try again later"),
-    500: ("server.error", "服务器内部错误，请稍后再试", "Internal server error, try again later"),
-    503: ("server.unavailable", "服务暂不可用", "Service unavailable"),
+STATUS_ERRORS: dict[int, tuple] = {
+    400: ("request.bad", _("请求无效")),
+    401: ("auth.required", _("请先登录")),
+    403: ("permission_denied", _("无权执行此操作")),
+    404: ("not_found", _("请求的资源不存在")),
+    405: ("request.method_not_allowed", _("不支持该请求方法")),
+    413: ("request.too_large", _("请求内容过大")),
+    415: ("request.unsupported_media_type", _("不支持的内容类型，请使用 application/json")),
+    422: ("request.invalid", _("输入有误")),
+    429: ("request.throttled", _("请求过于频繁，请稍后再试")),
+    500: ("server.error", _("服务器内部错误，请稍后再试")),
+    503: ("server.unavailable", _("服务暂不可用")),
 }
 
 
 def request_language(request) -> str:
+    """'en' or 'zh', from Accept-Language, as the API has always chosen (see core.errors.preferred_language)."""
     return preferred_language(request.META.get("HTTP_ACCEPT_LANGUAGE"))
 
 
-def error_payload(lang: str, code: str, message_zh: str, message_en: str, fields: dict | None = None) -> dict:
-    message = message_en if lang == "en" else message_zh
-    rendered = {
-        name: (pair[1] if lang == "en" else pair[0]) if isinstance(pair, tuple) else str(pair)
-        for name, pair in (fields or {}).items()
-    }
-    return {"error": {"code": code, "message": message, "fields": rendered}}
+def error_payload(lang: str, code: str, message, fields: dict | None = None) -> dict:
+    """Messages (lazy translations, plain text, or deprecated (zh, en) pairs) rendered in `lang`."""
+    rendered = {name: render(value, lang) for name, value in (fields or {}).items()}
+    return {"error": {"code": code, "message": render(message, lang), "fields": rendered}}
 
 
 def json_error(
     request,
     status: int,
     code: str | None = None,
-    message_zh: str = "",
-    message_en: str = "",
+    message="",
+    message_en: str = "",  # DEPRECATED: the old two-string form, with message (or message_zh=) in Chinese
     fields: dict | None = None,
     headers: dict | None = None,
+    *,
+    message_zh: str | None = None,  # DEPRECATED
 ) -> HttpResponse:
-    default_code, default_zh, default_en = STATUS_ERRORS.get(status, STATUS_ERRORS[400 if status < 500 else 500])
-    body = error_payload(
-        request_language(request), code or default_code, message_zh or default_zh, message_en or default_en, fields
-    )
+    """`json_error(request, 409, "x.y", _("中文"), fields={...})`; the message is rendered in the caller's language."""
+    default_code, default_message = STATUS_ERRORS.get(status, STATUS_ERRORS[400 if status < 500 else 500])
+    if message_zh is not None:
+        message = message_zh
+    if message and message_en:
+        message = Bilingual(message, message_en)
+    elif message_en and not message:
+        message = Bilingual(default_message, message_en)
+    body = error_payload(request_language(request), code or default_code, message or default_message, fields)
     response = HttpResponse(
         json.dumps(body, ensure_ascii=False), status=status, content_type="application/json; charset=utf-8"
     )
@@ -62,7 +68,7 @@ def json_error(
 
 
 def domain_error_response(request, exc: DomainError) -> HttpResponse:
-    return json_error(request, exc.status, exc.code, exc.message_zh, exc.message_en, exc.fields, exc.headers)
+    return json_error(request, exc.status, exc.code, exc.text, fields=exc.fields, headers=exc.headers)
 
 
 # The database cannot be reached (a connection refused, lost or not given): the request may be tried again shortly.
@@ -79,14 +85,7 @@ def service_unavailable(request) -> HttpResponse:
     the database (no request context: the context processors would load the user)."""
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.path.startswith("/api/"):
-        return json_error(
-            request,
-            503,
-            "service.unavailable",
-            "服务暂时不可用，请稍后再试",
-            "The service is temporarily unavailable, try again shortly",
-            headers=headers,
-        )
+        return json_error(request, 503, "service.unavailable", _("服务暂时不可用，请稍后再试"), headers=headers)
     html = render_to_string("503.html", {"en": request_language(request) == "en", "retry_after": RETRY_AFTER_SECONDS})
     response = HttpResponse(html, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = headers["Retry-After"]

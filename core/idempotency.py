@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 
@@ -31,9 +32,8 @@ def clean_key(raw: str | None) -> str:
     if not KEY_SHAPE.fullmatch(raw):
         raise DomainError(
             "idempotency.bad_key",
-            "Idempotency-Key 须为 8–100 个字母、数字或 - _ : . 字符（建议使用 UUID）",
-            "Idempotency-Key must be 8-100 letters, digits or - _ : . (a UUID is best)",
-            fields={"Idempotency-Key": ("格式不正确", "Invalid format")},
+            _("Idempotency-Key 须为 8–100 个字母、数字或 - _ : . 字符（建议使用 UUID）"),
+            fields={"Idempotency-Key": _("格式不正确")},
         )
     return raw
 
@@ -47,8 +47,7 @@ def fingerprint(*parts) -> str:
 def key_reused_error() -> DomainError:
     return DomainError(
         "idempotency.key_reused",
-        "该 Idempotency-Key 已用于另一个不同的请求",
-        "This Idempotency-Key was already used for a different request",
+        _("该 Idempotency-Key 已用于另一个不同的请求"),
         status=409,
     )
 

@@ -35,6 +35,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .errors import NotFound
 from .models import Job
@@ -268,8 +269,8 @@ def _close(job_id: int, status: str, owner: str = "", **values) -> bool:
 def access_job(user, job_id) -> Job:
     """A job is seen by the one who started it; anyone else gets the same 404 as for a missing job."""
     if not getattr(user, "pk", None):
-        raise NotFound("任务", "job")
-    return get_in_scope(Job.objects.filter(created_by=user), job_id, "任务", "job")
+        raise NotFound(_("任务不存在"))
+    return get_in_scope(Job.objects.filter(created_by=user), job_id, _("任务不存在"))
 
 
 def job_as_dict(job: Job, lang: str = "zh") -> dict:

@@ -1,6 +1,8 @@
 import logging
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .context import client_ip, current_ip
 from .http import is_database_down, json_error, service_unavailable
@@ -39,7 +41,7 @@ class ApiRequestGuardMiddleware:
         if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
             # PostgreSQL cannot store or compare a NUL character in text.
             return json_error(
-                request, 400, "request.nul_character", "输入中含有不允许的空字符", "NUL character in input"
+                request, 400, "request.nul_character", _("输入中含有不允许的空字符")
             )
         if request.method not in BODY_METHODS:
             return None
@@ -60,8 +62,7 @@ class ApiRequestGuardMiddleware:
             return json_error(
                 request,
                 413,
-                message_zh=f"请求内容过大（上限 {limit // 1024} KB）",
-                message_en=f"Request body too large (limit {limit // 1024} KB)",
+                message=format_lazy(_("请求内容过大（上限 {limit} KB）"), limit=limit // 1024),
             )
         return None
 

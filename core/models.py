@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -30,8 +32,8 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "审计事件 audit event"
-        verbose_name_plural = "审计事件 audit events"
+        verbose_name = _("审计事件")
+        verbose_name_plural = pgettext_lazy("plural", "审计事件")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id", "at"])]
 
@@ -63,8 +65,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "通知 notification"
-        verbose_name_plural = "通知 notifications"
+        verbose_name = _("通知")
+        verbose_name_plural = pgettext_lazy("plural", "通知")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["recipient", "-created_at"]),
@@ -84,8 +86,8 @@ class CalendarDay(models.Model):
     """A day the bureau declares: an extra holiday, or a make-up working day (调休) the package does not know."""
 
     class Kind(models.TextChoices):
-        HOLIDAY = "holiday", "休息日 holiday"
-        WORKDAY = "workday", "工作日 working day"
+        HOLIDAY = "holiday", _("休息日")
+        WORKDAY = "workday", _("工作日")
 
     date = models.DateField("日期", unique=True)
     kind = models.CharField("类型", max_length=10, choices=Kind.choices)
@@ -93,8 +95,8 @@ class CalendarDay(models.Model):
     note = models.CharField("说明", max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "日历调整 calendar day"
-        verbose_name_plural = "日历调整 calendar days"
+        verbose_name = _("日历调整")
+        verbose_name_plural = pgettext_lazy("plural", "日历调整")
         ordering = ["date"]
 
     def __str__(self):
@@ -114,8 +116,8 @@ class PolicyValue(models.Model):
     confidence = models.CharField("可信度", max_length=8, blank=True)
 
     class Meta:
-        verbose_name = "政策参数 policy value"
-        verbose_name_plural = "政策参数 policy values"
+        verbose_name = _("政策参数")
+        verbose_name_plural = pgettext_lazy("plural", "政策参数")
         ordering = ["key", "-effective_from"]
         constraints = [models.UniqueConstraint(fields=["key", "effective_from"], name="policy_value_key_date")]
 
@@ -127,10 +129,10 @@ class Job(models.Model):
     """A long piece of work run by a task (an import, an export), with progress the caller can poll."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "排队中 pending"
-        RUNNING = "running", "进行中 running"
-        DONE = "done", "已完成 done"
-        FAILED = "failed", "失败 failed"
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("进行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
 
     kind = models.CharField("类型", max_length=60)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -153,8 +155,8 @@ class Job(models.Model):
     attempts = models.PositiveSmallIntegerField("执行次数", default=0)
 
     class Meta:
-        verbose_name = "后台任务 job"
-        verbose_name_plural = "后台任务 jobs"
+        verbose_name = _("后台任务")
+        verbose_name_plural = pgettext_lazy("plural", "后台任务")
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -180,8 +182,8 @@ class TaskOutbox(models.Model):
     last_error = models.TextField("最近错误", blank=True)
 
     class Meta:
-        verbose_name = "待发任务 task outbox"
-        verbose_name_plural = "待发任务 task outbox"
+        verbose_name = _("待发任务")
+        verbose_name_plural = pgettext_lazy("plural", "待发任务")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["created_at", "id"], name="core_outbox_order")]
 

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .errors import NotFound
 from .models import Notification
@@ -233,7 +234,7 @@ def unread_count(user) -> int:
 def notification_mark_read(*, actor, notification_id: int) -> Notification:
     n = Notification.objects.filter(recipient=actor, pk=notification_id).first()
     if n is None:
-        raise NotFound("通知", "notification")
+        raise NotFound(_("通知不存在"))
     if n.read_at is None:
         n.read_at = timezone.now()
         Notification.objects.filter(pk=n.pk, read_at__isnull=True).update(read_at=n.read_at)

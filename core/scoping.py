@@ -7,9 +7,11 @@ from django.db.models import QuerySet
 from .errors import NotFound
 
 
-def get_in_scope(queryset: QuerySet, pk, what_zh: str = "对象", what_en: str = "object"):
-    """`queryset` is already narrowed to what the actor may see; anything else is "not found"."""
+def get_in_scope(queryset: QuerySet, pk, message=None, what_en: str | None = None):
+    """`queryset` is already narrowed to what the actor may see; anything else is "not found".
+
+    `message`: `_("机构不存在")`; DEPRECATED: ("机构", "institution"), what in each language."""
     try:
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise NotFound(what_zh, what_en) from None
+        raise NotFound(message, what_en) from None

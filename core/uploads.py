@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import DomainError
@@ -43,8 +45,8 @@ def max_image_pixels() -> int:
     return int(getattr(settings, "UPLOAD_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS))
 
 
-def _error(code: str, zh: str, en: str, status: int, field: str) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _error(code: str, message, status: int, field: str) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def check_image(
@@ -67,10 +69,10 @@ def check_image(
     if size > max_bytes:
         mb = max_bytes // (1024 * 1024)
         raise _error(
-            "upload.too_large", f"文件过大（每个不超过 {mb} MB）", f"File too large (at most {mb} MB each)", 413, field
+            "upload.too_large", format_lazy(_("文件过大（每个不超过 {mb} MB）"), mb=mb), 413, field
         )
     if size == 0:
-        raise _error("upload.empty", "文件为空", "The file is empty", 422, field)
+        raise _error("upload.empty", _("文件为空"), 422, field)
     upload.seek(0)
     data = io.BytesIO(upload.read())  # Pillow may close what it reads; the upload stays open for storing
     upload.seek(0)
@@ -86,21 +88,21 @@ def check_image(
     except (UnidentifiedImageError, *_DECODE_ERRORS):
         raise _error(
             "upload.not_an_image",
-            f"文件不是有效的图片（支持 {allowed_names}）",
-            f"The file is not a valid image ({', '.join(allowed)} accepted)",
+            format_lazy(_("文件不是有效的图片（支持 {allowed}）"), allowed=allowed_names),
             415,
             field,
         ) from None
     if image_format not in allowed or image_format not in IMAGE_TYPES:
         raise _error(
             "upload.unsupported_type",
-            f"不支持的图片格式 {image_format}（支持 {allowed_names}）",
-            f"Unsupported image format {image_format} ({', '.join(allowed)} accepted)",
+            format_lazy(
+                _("不支持的图片格式 {image_format}（支持 {allowed}）"), image_format=image_format, allowed=allowed_names
+            ),
             415,
             field,
         )
     if width * height > max_pixels or width < 1 or height < 1:
-        raise _too_many_pixels(f"（{width}×{height}）", max_pixels, field)
+        raise _too_many_pixels(f"{width}×{height}", max_pixels, field)
     try:
         if image_format == "JPEG":
             image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # reads every byte, decodes little
@@ -110,8 +112,7 @@ def check_image(
         truncated = "truncated" in str(exc) or isinstance(exc, EOFError)
         raise _error(
             "upload.truncated" if truncated else "upload.corrupt",
-            "图片不完整（上传可能中断），请重新选择" if truncated else "图片已损坏，无法读取",
-            "The image is incomplete (the upload may have been cut off)" if truncated else "The image is damaged",
+            _("图片不完整（上传可能中断），请重新选择") if truncated else _("图片已损坏，无法读取"),
             422,
             field,
         ) from None
@@ -135,14 +136,16 @@ def _strict_decoding():
 
 
 def _too_many_pixels(dimensions: str, max_pixels: int, field: str) -> DomainError:
-    return _error(
-        "upload.too_many_pixels",
-        f"图片尺寸过大{dimensions}，不超过 {max_pixels // 1_000_000} 百万像素",
-        f"Image dimensions too large{dimensions.replace('（', ' (').replace('）', ')')}; "
-        f"at most {max_pixels // 1_000_000} megapixels",
-        413,
-        field,
-    )
+    megapixels = max_pixels // 1_000_000
+    if dimensions:
+        message = format_lazy(
+            _("图片尺寸过大（{dimensions}），不超过 {megapixels} 百万像素"),
+            dimensions=dimensions,
+            megapixels=megapixels,
+        )
+    else:
+        message = format_lazy(_("图片尺寸过大，不超过 {megapixels} 百万像素"), megapixels=megapixels)
+    return _error("upload.too_many_pixels", message, 413, field)
 
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError, TypeError)

@@ -14,6 +14,7 @@ import io
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import has_role
 from core.audit import audit_log
@@ -33,7 +34,7 @@ COLUMN_WIDTHS = {
 
 def institutions_for_export(actor, **filters) -> QuerySet:
     if not has_role(actor, *BUREAU_ROLES):
-        raise PermissionDenied("只有教育局工作人员可以导出机构名录", "Only bureau staff may export the registry")
+        raise PermissionDenied(_("只有教育局工作人员可以导出机构名录"))
     qs = filter_registry(institutions_supervised_by(actor), **filters)
     return qs.select_related("town").order_by("town__code", "name", "id")
 

@@ -49,11 +49,12 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.files.base import File as DjangoFile
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
 from accounts.selectors import region_ids_for
 from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, PermissionDenied, render
 from core.models import Job
 
 from . import services
@@ -138,11 +139,12 @@ for _column in COLUMNS:
 
 
 def _choice_lookup(choices, extra: dict[str, str]) -> dict[str, str]:
-    """'学科类 subject' → keys 'subject', '学科类', '学科类 subject'; plus extra spellings."""
+    """Category.SUBJECT → keys 'subject', '学科类', '学科类 subject' (the old doubled label), the English label; plus
+    extra spellings."""
     lookup = {}
     for value, label in choices:
-        zh, _, en = str(label).partition(" ")
-        for key in (value, label, zh, en):
+        zh, en = render(label, "zh"), render(label, "en")
+        for key in (value, zh, en, f"{zh} {en}"):
             if key:
                 lookup[_norm_header(key)] = value
     lookup.update({_norm_header(k): v for k, v in extra.items()})
@@ -160,7 +162,7 @@ STATUS_LOOKUP = _choice_lookup(Status.choices, {"已注销": Status.CLOSED, "无
 
 def short_label(choices_enum, value) -> str:
     """The Chinese part of a choice's label: Category('subject') → '学科类'."""
-    return str(choices_enum(value).label).partition(" ")[0]
+    return render(choices_enum(value).label, "zh")
 
 
 # --- Errors ----------------------------------------------------------------------------------------------------------
@@ -452,7 +454,7 @@ def data_rows(sheet: Sheet, header: Header) -> Iterator[tuple[int, dict]]:
 def count_rows(sheet: Sheet, header: Header) -> int:
     """Data rows, counted without keeping them; refuses the file as soon as it passes IMPORT_MAX_ROWS."""
     limit, count = max_rows(), 0
-    for _ in data_rows(sheet, header):
+    for _unused in data_rows(sheet, header):
         count += 1
         if count > limit:
             raise _refuse(
@@ -539,7 +541,7 @@ class _Towns:
 
 def _lookup_existing(plans_raw: list[tuple[int, dict]], editable_towns: set[int]):
     codes, ids = set(), set()
-    for _, values in plans_raw:
+    for _unused, values in plans_raw:
         code = clean_credit_code(_text(values.get("credit_code")) or None, FieldErrors())
         if code:
             codes.add(code)
@@ -776,7 +778,7 @@ def require_importer(actor) -> set[int]:
     towns = region_ids_for(actor, *EDITOR_ROLES)
     if not towns:
         raise PermissionDenied(
-            "只有教育局工作人员可以导入机构名录", "Only bureau staff may import the institution registry"
+            _("只有教育局工作人员可以导入机构名录")
         )
     return towns
 

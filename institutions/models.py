@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.pii import mask_middle, mask_tail
 
@@ -19,35 +21,35 @@ CHINA_LNG = (Decimal("73.5"), Decimal("135.1"))
 
 
 class Category(models.TextChoices):
-    SUBJECT = "subject", "学科类 subject"
-    SPORTS = "sports", "体育类 sports"
-    ARTS = "arts", "文化艺术类 culture and arts"
-    SCIENCE = "science", "科技类 science and technology"
-    OTHER = "other", "其他非学科类 other non-subject"
+    SUBJECT = "subject", _("学科类")
+    SPORTS = "sports", _("体育类")
+    ARTS = "arts", _("文化艺术类")
+    SCIENCE = "science", _("科技类")
+    OTHER = "other", _("其他非学科类")
 
 
 class Mode(models.TextChoices):
-    OFFLINE = "offline", "线下 offline"
-    ONLINE = "online", "线上 online"
-    BOTH = "both", "线上线下 both"
+    OFFLINE = "offline", _("线下")
+    ONLINE = "online", _("线上")
+    BOTH = "both", _("线上线下")
 
 
 class Status(models.TextChoices):
-    APPLIED = "applied", "申请中 applied"
-    LICENSED = "licensed", "已许可 licensed"
-    RECTIFYING = "rectifying", "整改中 rectifying"
-    SUSPENDED = "suspended", "停业整顿 suspended"
-    REVOKED = "revoked", "已吊销 revoked"
-    EXPIRED = "expired", "许可证过期 licence expired"
-    CLOSED = "closed", "已注销 closed"
-    UNLICENSED = "unlicensed", "无证机构 unlicensed"
+    APPLIED = "applied", _("申请中")
+    LICENSED = "licensed", _("已许可")
+    RECTIFYING = "rectifying", _("整改中")
+    SUSPENDED = "suspended", _("停业整顿")
+    REVOKED = "revoked", _("已吊销")
+    EXPIRED = "expired", _("许可证过期")
+    CLOSED = "closed", _("已注销")
+    UNLICENSED = "unlicensed", _("无证机构")
 
 
 class RiskGrade(models.TextChoices):
-    A = "A", "A 低风险 low"
-    B = "B", "B 较低 moderate"
-    C = "C", "C 较高 elevated"
-    D = "D", "D 高风险 high"
+    A = "A", _("A 低风险")
+    B = "B", _("B 较低")
+    C = "C", _("C 较高")
+    D = "D", _("D 高风险")
 
 
 class Institution(models.Model):
@@ -84,8 +86,8 @@ class Institution(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "培训机构 institution"
-        verbose_name_plural = "培训机构 institutions"
+        verbose_name = _("培训机构")
+        verbose_name_plural = pgettext_lazy("plural", "培训机构")
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["status", "town"]),
@@ -147,8 +149,8 @@ class BranchSite(models.Model):
     approved_on = models.DateField("批准日期", null=True, blank=True)
 
     class Meta:
-        verbose_name = "分支场所 branch site"
-        verbose_name_plural = "分支场所 branch sites"
+        verbose_name = _("分支场所")
+        verbose_name_plural = pgettext_lazy("plural", "分支场所")
 
     def __str__(self):
         return f"{self.institution} · {self.name}"
@@ -156,14 +158,14 @@ class BranchSite(models.Model):
 
 class StaffMember(models.Model):
     class StaffRole(models.TextChoices):
-        TEACHER = "teacher", "教师 teacher"
-        MANAGER = "manager", "管理人员 manager"
-        OTHER = "other", "其他 other"
+        TEACHER = "teacher", _("教师")
+        MANAGER = "manager", _("管理人员")
+        OTHER = "other", _("其他")
 
     class Precheck(models.TextChoices):
-        PENDING = "pending", "待查 pending"
-        PASSED = "passed", "通过 passed"
-        FAILED = "failed", "未通过 failed"
+        PENDING = "pending", _("待查")
+        PASSED = "passed", _("通过")
+        FAILED = "failed", _("未通过")
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="staff")
     name = models.CharField("姓名", max_length=50)
@@ -179,8 +181,8 @@ class StaffMember(models.Model):
     is_active = models.BooleanField("在职", default=True)
 
     class Meta:
-        verbose_name = "从业人员 staff member"
-        verbose_name_plural = "从业人员 staff"
+        verbose_name = _("从业人员")
+        verbose_name_plural = pgettext_lazy("plural", "从业人员")
         ordering = ["institution", "name", "id"]
         constraints = [
             models.UniqueConstraint(fields=["institution", "id_number_hash"], name="staff_once_per_institution"),
@@ -213,8 +215,8 @@ class Course(models.Model):
     is_active = models.BooleanField("在售", default=True)
 
     class Meta:
-        verbose_name = "课程 course"
-        verbose_name_plural = "课程 courses"
+        verbose_name = _("课程")
+        verbose_name_plural = pgettext_lazy("plural", "课程")
         ordering = ["institution", "name", "id"]
         constraints = [
             models.CheckConstraint(
@@ -236,8 +238,8 @@ class FeePackage(models.Model):
     price = models.DecimalField("价格(元)", max_digits=10, decimal_places=2)
 
     class Meta:
-        verbose_name = "收费套餐 fee package"
-        verbose_name_plural = "收费套餐 fee packages"
+        verbose_name = _("收费套餐")
+        verbose_name_plural = pgettext_lazy("plural", "收费套餐")
         ordering = ["course", "price", "id"]
         constraints = [
             models.CheckConstraint(name="package_hours_positive", condition=Q(hours__gt=0)),
@@ -256,8 +258,8 @@ class ScheduleSlot(models.Model):
     end_time = models.TimeField("结束")
 
     class Meta:
-        verbose_name = "排课 schedule slot"
-        verbose_name_plural = "排课 schedule slots"
+        verbose_name = _("排课")
+        verbose_name_plural = pgettext_lazy("plural", "排课")
         ordering = ["course", "weekday", "start_time"]
         constraints = [
             models.CheckConstraint(name="slot_weekday_valid", condition=Q(weekday__lte=6)),
@@ -279,8 +281,8 @@ class EscrowAccount(models.Model):
     balance_reported_on = models.DateField("余额报告日期", null=True, blank=True)
 
     class Meta:
-        verbose_name = "资金监管账户 escrow account"
-        verbose_name_plural = "资金监管账户 escrow accounts"
+        verbose_name = _("资金监管账户")
+        verbose_name_plural = pgettext_lazy("plural", "资金监管账户")
 
     def __str__(self):
         return f"{self.bank} {self.masked_account}"
@@ -304,8 +306,8 @@ class VerificationToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "核验码 verification token"
-        verbose_name_plural = "核验码 verification tokens"
+        verbose_name = _("核验码")
+        verbose_name_plural = pgettext_lazy("plural", "核验码")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution"], condition=Q(revoked_at__isnull=True), name="one_live_token_per_institution"
@@ -324,8 +326,8 @@ class ScanCount(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "扫码统计 scan count"
-        verbose_name_plural = "扫码统计 scan counts"
+        verbose_name = _("扫码统计")
+        verbose_name_plural = pgettext_lazy("plural", "扫码统计")
         constraints = [models.UniqueConstraint(fields=["token", "day"], name="scan_count_per_day")]
 
     def __str__(self):
@@ -342,8 +344,8 @@ class Poster(models.Model):
     built_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "海报 poster"
-        verbose_name_plural = "海报 posters"
+        verbose_name = _("海报")
+        verbose_name_plural = pgettext_lazy("plural", "海报")
 
     def __str__(self):
         return f"poster of {self.institution_id}"
@@ -354,21 +356,21 @@ class ChangeProposal(models.Model):
     bureau staff approve it."""
 
     class Kind(models.TextChoices):
-        COURSE = "course", "课程 course"
-        PACKAGE = "package", "收费套餐 fee package"
-        SLOT = "slot", "排课 schedule slot"
-        STAFF = "staff", "从业人员 staff"
+        COURSE = "course", _("课程")
+        PACKAGE = "package", _("收费套餐")
+        SLOT = "slot", _("排课")
+        STAFF = "staff", _("从业人员")
 
     class Action(models.TextChoices):
-        CREATE = "create", "新增 create"
-        UPDATE = "update", "修改 update"
-        DELETE = "delete", "删除 delete"
+        CREATE = "create", _("新增")
+        UPDATE = "update", _("修改")
+        DELETE = "delete", _("删除")
 
     class State(models.TextChoices):
-        PENDING = "pending", "待审核 pending"
-        APPROVED = "approved", "已通过 approved"
-        REJECTED = "rejected", "已驳回 rejected"
-        WITHDRAWN = "withdrawn", "已撤回 withdrawn"
+        PENDING = "pending", _("待审核")
+        APPROVED = "approved", _("已通过")
+        REJECTED = "rejected", _("已驳回")
+        WITHDRAWN = "withdrawn", _("已撤回")
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="proposals")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -387,8 +389,8 @@ class ChangeProposal(models.Model):
     applied_object_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "变更申请 change proposal"
-        verbose_name_plural = "变更申请 change proposals"
+        verbose_name = _("变更申请")
+        verbose_name_plural = pgettext_lazy("plural", "变更申请")
         ordering = ["-proposed_at", "-id"]
 
     def __str__(self):

@@ -33,6 +33,7 @@ from datetime import date
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
 from core.errors import NotFound
@@ -189,7 +190,7 @@ def risk_recompute(
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
-            raise NotFound("机构", "institution")
+            raise NotFound(_("机构不存在"))
         result = assess(institution, on=on, extra_signals=extra)
         old = institution.risk_grade
         institution.risk_grade = result.grade

@@ -8,6 +8,7 @@ from django.db import connections
 from django.db.models import BooleanField, F, FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.selectors import has_role, institution_ids_for, region_ids_for
@@ -56,11 +57,11 @@ def institutions_listable_by(user) -> QuerySet:
 def access_institution_record(user, institution_id) -> Institution:
     """The full record (staff, escrow, proposals): bureau roles of its town and its own staff; others get 404."""
     qs = institutions_supervised_by(user) | institutions_of_staff(user)
-    return get_in_scope(qs.distinct(), institution_id, "机构", "institution")
+    return get_in_scope(qs.distinct(), institution_id, _("机构不存在"))
 
 
 def access_institution_for_editing(user, institution_id) -> Institution:
-    return get_in_scope(institutions_editable_by(user), institution_id, "机构", "institution")
+    return get_in_scope(institutions_editable_by(user), institution_id, _("机构不存在"))
 
 
 def matching_text(qs: QuerySet, text: str | None) -> QuerySet:

@@ -10,11 +10,13 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
 from accounts.selectors import region_ids_for
 from core.audit import audit_log
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.notifications import notify
 from core.text import disguise_in
 
@@ -70,7 +72,7 @@ def _require_editor(actor, town_id: int) -> None:
     if actor is None:
         return
     if town_id not in region_ids_for(actor, *EDITOR_ROLES):
-        raise PermissionDenied("只有该镇街的教育局工作人员可以执行此操作", "Only bureau staff of this town may do this")
+        raise PermissionDenied(_("只有该镇街的教育局工作人员可以执行此操作"))
 
 
 def _clean_registry(data: dict, errors: FieldErrors, *, partial: bool = False) -> dict:
@@ -135,10 +137,9 @@ def _credit_code_taken(code: str | None, exclude_pk: int | None = None) -> bool:
 def _duplicate_code_error() -> DomainError:
     return DomainError(
         "institution.duplicate_credit_code",
-        "该统一社会信用代码已登记",
-        "This credit code is already registered",
+        _("该统一社会信用代码已登记"),
         status=409,
-        fields={"credit_code": ("已登记", "Already registered")},
+        fields={"credit_code": _("已登记")},
     )
 
 
@@ -213,7 +214,7 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
-            raise NotFound("机构", "institution")
+            raise NotFound(_("机构不存在"))
         _require_editor(actor, institution.town_id)
         if "town" in values and values["town"] is not None:
             _require_editor(actor, values["town"].pk)
@@ -259,30 +260,31 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
     if not reason:
         raise DomainError(
             "institution.reason_required",
-            "请填写变更原因",
-            "A reason is required",
+            _("请填写变更原因"),
             status=422,
-            fields={"reason": ("必填", "Required")},
+            fields={"reason": _("必填")},
         )
     if to_status not in Status.values:
         raise DomainError(
             "request.invalid",
-            "状态无效",
-            "Unknown status",
+            _("状态无效"),
             status=422,
-            fields={"to_status": ("取值无效", "Invalid value")},
+            fields={"to_status": _("取值无效")},
         )
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
-            raise NotFound("机构", "institution")
+            raise NotFound(_("机构不存在"))
         _require_editor(actor, institution.town_id)
         from_status = institution.status
         if to_status not in TRANSITIONS[from_status]:
             raise DomainError(
                 "institution.bad_transition",
-                f"不能从“{Status(from_status).label}”变为“{Status(to_status).label}”",
-                f"Cannot go from {from_status} to {to_status}",
+                format_lazy(
+                    _("不能从“{from_status}”变为“{to_status}”"),
+                    from_status=Status(from_status).label,
+                    to_status=Status(to_status).label,
+                ),
                 status=409,
             )
         errors = FieldErrors()
@@ -296,8 +298,7 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
         if errors:
             raise DomainError(
                 "institution.licence_incomplete",
-                "许可证信息不完整或已过期，不能列入白名单",
-                "The licence is incomplete or expired: it cannot go on the whitelist",
+                _("许可证信息不完整或已过期，不能列入白名单"),
                 status=409,
                 fields=errors.fields,
             )
@@ -308,7 +309,7 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
         )
         if not updated:
             raise DomainError(
-                "institution.changed_meanwhile", "状态已被他人修改，请刷新", "Changed meanwhile; reload", status=409
+                "institution.changed_meanwhile", _("状态已被他人修改，请刷新"), status=409
             )
         institution.status, institution.status_reason, institution.status_changed_at = to_status, reason, now
         audit_log(
@@ -322,7 +323,7 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
         notify(
             recipients=_staff_user_ids(institution),
             kind="institution.status_changed",
-            title=f"机构状态变更：{Status(to_status).label}",
+            title=f"机构状态变更：{render(Status(to_status).label, 'zh')}",  # the inbox stores Chinese
             body=reason,
             obj=institution,
             payload={"from": from_status, "to": to_status},
@@ -416,7 +417,7 @@ def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
-            raise NotFound("机构", "institution")
+            raise NotFound(_("机构不存在"))
         _require_editor(actor, institution.town_id)
         escrow, created = EscrowAccount.objects.update_or_create(
             institution=institution,
@@ -447,7 +448,7 @@ def _clean_change(institution, kind: str, action: str, target_id, data: dict):
     if action in (ChangeProposal.Action.UPDATE, ChangeProposal.Action.DELETE):
         current = spec.owned(institution).filter(pk=target_id).first()
         if current is None:
-            raise NotFound("记录", "record")
+            raise NotFound(_("记录不存在"))
     if action == ChangeProposal.Action.DELETE:
         return current, {}, changes.snapshot(kind, current)
     errors = FieldErrors()
@@ -489,7 +490,7 @@ def _apply(institution, kind, action, current, after):
                 return spec.model.objects.create(**values).pk
         except IntegrityError as exc:
             raise DomainError(
-                "institution.duplicate", "记录重复（同一人员已登记）", "Duplicate record", status=409
+                "institution.duplicate", _("记录重复（同一人员已登记）"), status=409
             ) from exc
     for key, value in values.items():
         setattr(current, key, value)
@@ -502,7 +503,7 @@ def record_change(*, actor, institution_id: int, kind: str, action: str, target_
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
-            raise NotFound("机构", "institution")
+            raise NotFound(_("机构不存在"))
         _require_editor(actor, institution.town_id)
         current, after, before = _clean_change(institution, kind, action, target_id, data or {})
         object_id = _apply(institution, kind, action, current, after)
@@ -527,9 +528,9 @@ def proposal_submit(
 
     institution = institutions_of_staff(actor).filter(pk=institution_id).first()
     if institution is None:
-        raise NotFound("机构", "institution")
+        raise NotFound(_("机构不存在"))
     if kind not in changes.SPECS or action not in ChangeProposal.Action.values:
-        raise DomainError("request.invalid", "变更类型无效", "Unknown kind or action", status=422)
+        raise DomainError("request.invalid", _("变更类型无效"), status=422)
     with transaction.atomic():
         current, after, before = _clean_change(institution, kind, action, target_id, data or {})
         proposal = ChangeProposal.objects.create(
@@ -552,7 +553,9 @@ def proposal_submit(
             recipients=bureau_user_ids_for_town(institution.town_id),
             kind="proposal.submitted",
             title=f"{institution.name} 提交了变更申请",
-            body=f"{proposal.get_action_display()} {proposal.get_kind_display()}",
+            body=" ".join(
+                render(c.label, "zh") for c in (proposal.Action(proposal.action), proposal.Kind(proposal.kind))
+            ),
             obj=proposal,
         )
     return proposal
@@ -564,15 +567,15 @@ def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -
             ChangeProposal.objects.select_for_update().select_related("institution").filter(pk=proposal_id).first()
         )
         if proposal is None or proposal.institution.town_id not in region_ids_for(actor, *EDITOR_ROLES):
-            raise NotFound("变更申请", "proposal")
+            raise NotFound(_("变更申请不存在"))
         if proposal.state != ChangeProposal.State.PENDING:
-            raise DomainError("proposal.not_pending", "该申请已处理", "This proposal was already decided", status=409)
+            raise DomainError("proposal.not_pending", _("该申请已处理"), status=409)
         institution = proposal.institution
         to_state = ChangeProposal.State.APPROVED if approve else ChangeProposal.State.REJECTED
         if approve:
             # Re-checked now: the record or the rules may have changed since it was proposed.
             data = {k: v for k, v in proposal.after.items()}
-            current, after, _ = _clean_change(
+            current, after, _unused = _clean_change(
                 institution, proposal.kind, proposal.action, proposal.target_id, _as_input(proposal.kind, data)
             )
             proposal.applied_object_id = _apply(institution, proposal.kind, proposal.action, current, after)
@@ -614,15 +617,14 @@ def token_rotate(*, actor, institution_id: int, reason: str) -> VerificationToke
     if not reason:
         raise DomainError(
             "institution.reason_required",
-            "请填写更换原因",
-            "A reason is required",
+            _("请填写更换原因"),
             status=422,
-            fields={"reason": ("必填", "Required")},
+            fields={"reason": _("必填")},
         )
     with transaction.atomic():
         institution = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if institution is None:
-            raise NotFound("机构", "institution")
+            raise NotFound(_("机构不存在"))
         _require_editor(actor, institution.town_id)
         now = timezone.now()
         old = VerificationToken.objects.select_for_update().filter(institution=institution, revoked_at__isnull=True)

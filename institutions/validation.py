@@ -7,6 +7,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -34,7 +35,7 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         if self.fields:
             raise DomainError(
-                "request.invalid", "输入有误，请检查各字段", "Invalid input", status=422, fields=self.fields
+                "request.invalid", _("输入有误，请检查各字段"), status=422, fields=self.fields
             )
 
 

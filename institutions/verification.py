@@ -14,6 +14,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from core.errors import render
 
 from .models import Category, Course, FeePackage, Institution, ScanCount, StaffMember, Status, VerificationToken
 
@@ -26,85 +32,72 @@ TOKEN_MAX_LENGTH = VerificationToken._meta.get_field("token").max_length
 # What secrets.token_urlsafe gives; anything else (a NUL byte, a slash, a very long string) was never issued.
 TOKEN_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{1,{TOKEN_MAX_LENGTH}}}")
 
-INVALID_ZH = "此二维码无效，可能是伪造的"
-INVALID_EN = "This code is not valid; it may be forged"
-INVALID_ADVICE_ZH = "请勿缴费。如该二维码张贴在培训场所，请向教育主管部门举报。"
-INVALID_ADVICE_EN = "Do not pay any fees. If this code is displayed at a training site, please report it."
+INVALID = _("此二维码无效，可能是伪造的")
+INVALID_ADVICE = _("请勿缴费。如该二维码张贴在培训场所，请向教育主管部门举报。")
+# The payload (and the public JSON) carries both languages, rendered from the catalogue.
+INVALID_ZH, INVALID_EN = lazy(render, str)(INVALID, "zh"), lazy(render, str)(INVALID, "en")
+INVALID_ADVICE_ZH = lazy(render, str)(INVALID_ADVICE, "zh")
+INVALID_ADVICE_EN = lazy(render, str)(INVALID_ADVICE, "en")
+
+ISSUED = _("该二维码由涪陵区教育主管部门发放，机构状态：{status}")
 
 # What the public sees for each status: a key, a Chinese and an English label, a colour, and what it means for a
 # parent. LICENSED shows as "valid".
-PUBLIC_STATUS: dict[str, dict[str, str]] = {
+PUBLIC_STATUS: dict[str, dict] = {
     Status.LICENSED: {
         "code": "valid",
-        "label_zh": "有效",
-        "label_en": "Valid",
+        "label": pgettext_lazy("public status", "有效"),
         "tone": "green",
-        "advice_zh": "该机构持有有效的办学许可证。",
-        "advice_en": "This institution holds a valid school-running licence.",
+        "advice": _("该机构持有有效的办学许可证。"),
     },
     Status.RECTIFYING: {
         "code": "rectifying",
-        "label_zh": "整改中",
-        "label_en": "Under rectification",
+        "label": pgettext_lazy("public status", "整改中"),
         "tone": "orange",
-        "advice_zh": "该机构被责令整改，请谨慎报名缴费。",
-        "advice_en": "This institution has been ordered to correct problems; take care before enrolling or paying.",
+        "advice": _("该机构被责令整改，请谨慎报名缴费。"),
     },
     Status.SUSPENDED: {
         "code": "suspended",
-        "label_zh": "停业整顿",
-        "label_en": "Suspended",
+        "label": pgettext_lazy("public status", "停业整顿"),
         "tone": "red",
-        "advice_zh": "停业整顿期间不得招生、收费或开展培训。",
-        "advice_en": "While suspended it may not enrol students, charge fees or teach.",
+        "advice": _("停业整顿期间不得招生、收费或开展培训。"),
     },
     Status.REVOKED: {
         "code": "revoked",
-        "label_zh": "许可证已吊销",
-        "label_en": "Licence revoked",
+        "label": pgettext_lazy("public status", "许可证已吊销"),
         "tone": "red",
-        "advice_zh": "该机构办学许可证已被吊销，不得开展培训，请勿缴费。",
-        "advice_en": "Its licence has been revoked: it may not teach. Do not pay any fees.",
+        "advice": _("该机构办学许可证已被吊销，不得开展培训，请勿缴费。"),
     },
     Status.EXPIRED: {
         "code": "expired",
-        "label_zh": "许可证已过期",
-        "label_en": "Licence expired",
+        "label": pgettext_lazy("public status", "许可证已过期"),
         "tone": "red",
-        "advice_zh": "该机构办学许可证已过期，不得招生收费。",
-        "advice_en": "Its licence has expired: it may not enrol students or charge fees.",
+        "advice": _("该机构办学许可证已过期，不得招生收费。"),
     },
     Status.UNLICENSED: {
         "code": "unlicensed",
-        "label_zh": "无证机构",
-        "label_en": "Unlicensed",
+        "label": pgettext_lazy("public status", "无证机构"),
         "tone": "red",
-        "advice_zh": "该机构未取得办学许可证，请勿报名缴费。",
-        "advice_en": "It has no school-running licence. Do not enrol or pay.",
+        "advice": _("该机构未取得办学许可证，请勿报名缴费。"),
     },
     Status.CLOSED: {
         "code": "closed",
-        "label_zh": "已注销",
-        "label_en": "Closed",
+        "label": pgettext_lazy("public status", "已注销"),
         "tone": "grey",
-        "advice_zh": "该机构已注销，不再开展培训。",
-        "advice_en": "This institution has closed and no longer teaches.",
+        "advice": _("该机构已注销，不再开展培训。"),
     },
     Status.APPLIED: {
         "code": "applied",
-        "label_zh": "申请中，尚未许可",
-        "label_en": "Applied, not yet licensed",
+        "label": pgettext_lazy("public status", "申请中，尚未许可"),
         "tone": "red",
-        "advice_zh": "该机构尚未取得办学许可证，取得前不得招生收费。",
-        "advice_en": "It has not been licensed yet and may not enrol students or charge fees until it is.",
+        "advice": _("该机构尚未取得办学许可证，取得前不得招生收费。"),
     },
 }
 
 
-def split_label(label: str) -> tuple[str, str]:
-    """ "学科类 subject" → ("学科类", "subject"): the models' labels are Chinese, a space, then English."""
-    zh, _, en = str(label).partition(" ")
-    return zh, en or zh
+def split_label(label) -> tuple[str, str]:
+    """A choice's label (gettext_lazy, Chinese msgid) → (Chinese, English), for the public JSON that carries both."""
+    return render(label, "zh"), render(label, "en")
 
 
 # --- Tokens --------------------------------------------------------------------------------------------------------
@@ -171,7 +164,15 @@ def public_status(institution: Institution, today=None) -> dict[str, str]:
         and institution.licence_expires_on < today
     ):
         status = Status.EXPIRED
-    return dict(PUBLIC_STATUS[status])
+    shown = PUBLIC_STATUS[status]
+    return {
+        "code": shown["code"],
+        "label_zh": render(shown["label"], "zh"),
+        "label_en": render(shown["label"], "en"),
+        "tone": shown["tone"],
+        "advice_zh": render(shown["advice"], "zh"),
+        "advice_en": render(shown["advice"], "en"),
+    }
 
 
 def report_url(institution: Institution | None = None) -> str:
@@ -237,10 +238,10 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
         return {
             "valid": False,
             "code_state": "rotated",
-            "message_zh": INVALID_ZH,
-            "message_en": INVALID_EN,
-            "advice_zh": INVALID_ADVICE_ZH,
-            "advice_en": INVALID_ADVICE_EN,
+            "message_zh": render(INVALID, "zh"),
+            "message_en": render(INVALID, "en"),
+            "advice_zh": render(INVALID_ADVICE, "zh"),
+            "advice_en": render(INVALID_ADVICE, "en"),
             "checked_at": checked_at,
             "institution": None,
             "report_url": report_url(),
@@ -251,8 +252,8 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
     return {
         "valid": True,
         "code_state": "live",
-        "message_zh": f"该二维码由涪陵区教育主管部门发放，机构状态：{status['label_zh']}",
-        "message_en": f"This code was issued by the Fuling education bureau. Status: {status['label_en']}",
+        "message_zh": render(format_lazy(ISSUED, status=status["label_zh"]), "zh"),
+        "message_en": render(format_lazy(ISSUED, status=status["label_en"]), "en"),
         "advice_zh": status["advice_zh"],
         "advice_en": status["advice_en"],
         "checked_at": checked_at,

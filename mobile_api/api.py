@@ -2,6 +2,7 @@
 
 import json
 
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
@@ -23,7 +24,7 @@ class StrictJSONParser(Parser):
         if b"\\u0000" in request.body and _has_nul(data):
             # PostgreSQL cannot store a NUL character in text: refused up front instead of failing deep in a query.
             raise DomainError(
-                "request.nul_character", "输入中含有不允许的空字符（\\u0000）", "The input contains a NUL character"
+                "request.nul_character", _("输入中含有不允许的空字符（\\u0000）")
             )
         refuse_disguised(data)  # bidirectional controls anywhere, invisible characters in names (core.text)
         return data

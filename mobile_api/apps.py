@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MobileApiConfig(AppConfig):
     name = "mobile_api"
-    verbose_name = "移动端接口 Mobile API"
+    verbose_name = _("移动端接口")

@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import DomainError
@@ -79,7 +80,7 @@ def _message_pair(error: dict) -> tuple[str, str]:
 
 
 def bad_multipart(request):
-    return json_error(request, 400, "request.bad_multipart", "上传内容格式有误", "Malformed multipart body")
+    return json_error(request, 400, "request.bad_multipart", _("上传内容格式有误"))
 
 
 def install_error_handlers(api) -> None:
@@ -93,7 +94,7 @@ def install_error_handlers(api) -> None:
         for error in exc.errors:
             name = _field_name(list(error.get("loc", [])), HANDLER_ARGUMENT_NAMES)
             fields.setdefault(name, _message_pair(error))
-        return json_error(request, 422, "request.invalid", "输入有误，请检查各字段", "Invalid input", fields)
+        return json_error(request, 422, "request.invalid", _("输入有误，请检查各字段"), fields=fields)
 
     @api.exception_handler(AuthenticationError)
     def on_auth_error(request, exc):
@@ -105,7 +106,7 @@ def install_error_handlers(api) -> None:
             return domain_error_response(request, exc.__cause__)
         if isinstance(exc.__cause__, MalformedBody) or str(exc).startswith("Cannot parse request body"):
             return json_error(
-                request, 400, "request.malformed_json", "请求体不是有效的 JSON", "The request body is not valid JSON"
+                request, 400, "request.malformed_json", _("请求体不是有效的 JSON")
             )
         return json_error(request, exc.status_code)
 

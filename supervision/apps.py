@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SupervisionConfig(AppConfig):
     name = "supervision"
-    verbose_name = "监管 Supervision"
+    verbose_name = _("监管")
 
     def ready(self):
         from institutions.risk import register_risk_signal_provider

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from afterschool.schedule.models import Programme, School
 
@@ -26,8 +28,8 @@ class ProhibitedPerson(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "从业禁止人员 prohibited person"
-        verbose_name_plural = "从业禁止名单 prohibited-persons register"
+        verbose_name = _("从业禁止人员")
+        verbose_name_plural = pgettext_lazy("plural", "从业禁止名单")
         indexes = [models.Index(fields=["name", "birth_date"], name="prohibited_name_birth")]
         constraints = [models.UniqueConstraint(fields=["id_hash", "source"], name="prohibited_unique_per_source")]
 
@@ -50,8 +52,8 @@ class OutsidePerson(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "校外人员 outside person"
-        verbose_name_plural = "校外人员 outside persons"
+        verbose_name = _("校外人员")
+        verbose_name_plural = pgettext_lazy("plural", "校外人员")
 
     def __str__(self):
         return self.name
@@ -64,11 +66,11 @@ class OutsidePerson(models.Model):
 class AdmissionReason(models.TextChoices):
     """Why an admission is suspended or revoked (R-ASS-2's list, plus a register hit)."""
 
-    POOR_SERVICE = "poor_service", "服务质量差 poor service"
-    POACHING = "poaching", "招揽学生 poaching students"
-    NOT_DELIVERING = "not_delivering", "未按约定提供服务 not delivering as agreed"
-    DISRUPTING = "disrupting", "扰乱教学秩序 disrupting teaching"
-    REGISTER_HIT = "register_hit", "命中从业禁止名单 register hit"
+    POOR_SERVICE = "poor_service", _("服务质量差")
+    POACHING = "poaching", _("招揽学生")
+    NOT_DELIVERING = "not_delivering", _("未按约定提供服务")
+    DISRUPTING = "disrupting", _("扰乱教学秩序")
+    REGISTER_HIT = "register_hit", _("命中从业禁止名单")
 
 
 ADMISSION_OPEN = ("draft", "school_review", "returned", "bureau_review")
@@ -79,14 +81,14 @@ class Admission(models.Model):
     admission itself with its validity period."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "草稿 draft"
-        SCHOOL_REVIEW = "school_review", "学校审核中 school review"
-        RETURNED = "returned", "退回补充 returned for more information"
-        BUREAU_REVIEW = "bureau_review", "教育局审核中 bureau review"
-        ADMITTED = "admitted", "已准入 admitted"
-        EXPIRED = "expired", "已过期 expired"
-        SUSPENDED = "suspended", "已暂停 suspended"
-        REVOKED = "revoked", "已撤销 revoked"
+        DRAFT = "draft", _("草稿")
+        SCHOOL_REVIEW = "school_review", _("学校审核中")
+        RETURNED = "returned", _("退回补充")
+        BUREAU_REVIEW = "bureau_review", _("教育局审核中")
+        ADMITTED = "admitted", _("已准入")
+        EXPIRED = "expired", _("已过期")
+        SUSPENDED = "suspended", _("已暂停")
+        REVOKED = "revoked", _("已撤销")
 
     person = models.ForeignKey(OutsidePerson, on_delete=models.PROTECT, related_name="admissions")
     institution = models.ForeignKey(
@@ -122,8 +124,8 @@ class Admission(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "校外人员准入 admission"
-        verbose_name_plural = "校外人员准入 admissions"
+        verbose_name = _("校外人员准入")
+        verbose_name_plural = pgettext_lazy("plural", "校外人员准入")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "valid_until"], name="admission_status_until"),
@@ -156,11 +158,11 @@ class Admission(models.Model):
 
 class AdmissionDocument(models.Model):
     class Kind(models.TextChoices):
-        PHOTO = "photo", "照片 photo"
-        QUALIFICATION = "qualification", "资质证书 qualification"
-        CRIMINAL_RECORD = "criminal_record", "无犯罪记录证明 no-criminal-record certificate"
-        HEALTH = "health", "健康证明 health certificate"
-        CONSENT = "consent", "背景审查同意书 consent"
+        PHOTO = "photo", _("照片")
+        QUALIFICATION = "qualification", _("资质证书")
+        CRIMINAL_RECORD = "criminal_record", _("无犯罪记录证明")
+        HEALTH = "health", _("健康证明")
+        CONSENT = "consent", _("背景审查同意书")
 
     admission = models.ForeignKey(Admission, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
@@ -170,8 +172,8 @@ class AdmissionDocument(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "准入材料 admission document"
-        verbose_name_plural = "准入材料 admission documents"
+        verbose_name = _("准入材料")
+        verbose_name_plural = pgettext_lazy("plural", "准入材料")
         ordering = ["id"]
 
     def __str__(self):

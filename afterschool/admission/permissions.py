@@ -3,6 +3,8 @@ not yours)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import Role
 from accounts.selectors import region_ids_for, school_ids_for
 from core.errors import NotFound
@@ -27,9 +29,9 @@ def access_admission(user, admission_id) -> Admission:
     try:
         pk = int(admission_id)
     except (TypeError, ValueError):
-        raise NotFound("准入申请", "admission") from None
+        raise NotFound(_("准入申请不存在")) from None
     row = admissions_visible_to(user).select_related("person", "school__town", "institution").filter(pk=pk).first()
     if row is None:
-        raise NotFound("准入申请", "admission")
+        raise NotFound(_("准入申请不存在"))
     return row
 

@@ -10,6 +10,8 @@ import io
 from datetime import date
 
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import region_ids_for
 from core.audit import audit_log
@@ -57,7 +59,7 @@ def register_import(*, actor, upload) -> dict:
     are hashed on the way in and never stored. Entries already on the register (same number, same source) are
     skipped, so importing the same file twice adds nothing. The re-check of admitted people runs after commit."""
     if not region_ids_for(actor, *REVIEWER_BUREAU_ROLES):
-        raise PermissionDenied("只有教育局可以导入从业禁止名单", "Only the bureau imports the register")
+        raise PermissionDenied(_("只有教育局可以导入从业禁止名单"))
     from openpyxl import load_workbook
 
     upload.seek(0)
@@ -116,10 +118,9 @@ def register_import(*, actor, upload) -> dict:
         lines = "、".join(str(e["line"]) for e in errors[:10])
         raise DomainError(
             "register.rows_invalid",
-            f"第 {lines} 行有误，未导入任何条目",
-            f"Rows {lines} are invalid; nothing was imported",
+            format_lazy(_("第 {lines} 行有误，未导入任何条目"), lines=lines),
             status=422,
-            fields={"file": (f"{len(errors)} 处错误", f"{len(errors)} errors")},
+            fields={"file": format_lazy(_("{errors} 处错误"), errors=len(errors))},
         )
     with transaction.atomic():
         before = ProhibitedPerson.objects.count()

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
 from accounts.selectors import institution_ids_for
@@ -160,7 +161,7 @@ def admitted_recheck(*, actor=None) -> dict:
             admission = _lock(Admission(pk=pk))
             if admission.status != S.ADMITTED:
                 continue
-            hit, _ = register_match(
+            hit, _unused = register_match(
                 id_hash=admission.person.id_hash, name=admission.person.name, birth_date=admission.person.birth_date
             )
             admission.register_hits = hit
@@ -181,7 +182,7 @@ def admitted_recheck(*, actor=None) -> dict:
             if admission.status not in (S.SCHOOL_REVIEW, S.BUREAU_REVIEW, S.RETURNED) or admission.register_hits:
                 continue
             person = admission.person
-            admission.register_hits, _ = register_match(
+            admission.register_hits, _unused = register_match(
                 id_hash=person.id_hash, name=person.name, birth_date=person.birth_date
             )
             admission.save(update_fields=["register_hits"])
@@ -212,7 +213,7 @@ def _refresh_register_warnings(actor) -> int:
     warned = 0
     for admission in candidates:
         person = admission.person
-        _, warnings = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
+        _unused, warnings = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
         known = {w.get("entry") for w in admission.register_warnings or []}
         new = [w for w in warnings if w["entry"] not in known]
         if not new:
@@ -477,8 +478,7 @@ def admission_renew(*, actor, admission: Admission) -> Admission:
     if admission.status not in (S.ADMITTED, S.EXPIRED):
         raise DomainError(
             "admission.not_renewable",
-            "只有已准入或已过期的可以续期",
-            "Only an admitted or expired one renews",
+            _("只有已准入或已过期的可以续期"),
             status=409,
         )
     if admission.applicant_id != actor.pk and admission.institution_id not in institution_ids_for(actor):
@@ -506,8 +506,7 @@ def admission_renew(*, actor, admission: Admission) -> Admission:
     if draft is None:
         raise DomainError(
             "admission.duplicate_open",
-            "此人在该校已有未完成的申请",
-            "This person already has an open application for this school",
+            _("此人在该校已有未完成的申请"),
             status=409,
         )
     draft.programmes.set(admission.programmes.all())
@@ -517,7 +516,7 @@ def admission_renew(*, actor, admission: Admission) -> Admission:
 
 def _require_applicant(actor, admission: Admission) -> None:
     if admission.applicant_id != actor.pk and admission.institution_id not in institution_ids_for(actor):
-        raise PermissionDenied("只有申请人可以修改申请", "Only the applicant may change the application")
+        raise PermissionDenied(_("只有申请人可以修改申请"))
 
 
 UPDATABLE = (
@@ -546,8 +545,7 @@ def admission_update(*, actor, admission: Admission, **changes) -> Admission:
     if admission.status not in (S.DRAFT, S.RETURNED):
         raise DomainError(
             "admission.wrong_state",
-            "已提交的申请不能修改",
-            "An application is changed only as a draft or when returned",
+            _("已提交的申请不能修改"),
             status=409,
         )
     on = today()
@@ -594,7 +592,7 @@ def document_add(*, actor, admission: Admission, kind: str, upload) -> Admission
     _require_applicant(actor, admission)
     if admission.status not in (S.DRAFT, S.RETURNED):
         raise DomainError(
-            "admission.wrong_state", "已提交的申请不能添加材料", "Documents are added before submitting", status=409
+            "admission.wrong_state", _("已提交的申请不能添加材料"), status=409
         )
     if kind not in AdmissionDocument.Kind.values:
         raise _invalid("admission.document_kind_unknown", "kind", "材料类型无效", "Unknown document kind")
@@ -611,10 +609,10 @@ def document_add(*, actor, admission: Admission, kind: str, upload) -> Admission
 def document_open(*, actor, admission: Admission, document_id: int) -> AdmissionDocument:
     """A document for a reviewer of this application only; each view is logged."""
     if not is_reviewer(actor, admission):
-        raise NotFound("材料", "document")
+        raise NotFound(_("材料不存在"))
     doc = AdmissionDocument.objects.filter(admission=admission, pk=document_id).first()
     if doc is None:
-        raise NotFound("材料", "document")
+        raise NotFound(_("材料不存在"))
     audit_log(actor=actor, verb="admission.document_viewed", obj=admission, data={"document": doc.pk, "kind": doc.kind})
     return doc
 
@@ -629,7 +627,7 @@ def admission_submit(*, actor, admission: Admission) -> Admission:
     if kinds.count(AdmissionDocument.Kind.QUALIFICATION) < len(admission.qualifications or []):
         missing.append(AdmissionDocument.Kind.QUALIFICATION)  # a scan for each qualification declared
     if missing:
-        labels = "、".join(AdmissionDocument.Kind(k).label.split(" ")[0] for k in missing)
+        labels = "、".join(str(AdmissionDocument.Kind(k).label) for k in missing)
         raise _invalid(
             "admission.documents_missing",
             "documents",
@@ -680,8 +678,7 @@ def _blocked_by_register(admission: Admission) -> None:
     if admission.register_hits:
         raise DomainError(
             "admission.register_hit",
-            "此人在从业禁止名单上，不能准入",
-            "This person is on the prohibited-persons register and cannot be admitted",
+            _("此人在从业禁止名单上，不能准入"),
             status=409,
         )
 
@@ -690,7 +687,7 @@ def _blocked_by_register(admission: Admission) -> None:
 def admission_school_review(*, actor, admission: Admission, approve: bool, message: str = "") -> Admission:
     admission = _lock(admission)
     if not is_school_reviewer(actor, admission):
-        raise PermissionDenied("只有本校管理员可以审核", "Only the school's admin reviews")
+        raise PermissionDenied(_("只有本校管理员可以审核"))
     message = (message or "").strip()[:500]
     if approve:
         _blocked_by_register(admission)
@@ -738,7 +735,7 @@ def admission_school_review(*, actor, admission: Admission, approve: bool, messa
 def admission_bureau_review(*, actor, admission: Admission, approve: bool, message: str = "") -> Admission:
     admission = _lock(admission)
     if not is_bureau_reviewer(actor, admission):
-        raise PermissionDenied("只有教育局可以审核", "Only the bureau reviews")
+        raise PermissionDenied(_("只有教育局可以审核"))
     message = (message or "").strip()[:500]
     if approve:
         person = admission.person
@@ -846,7 +843,7 @@ def admission_suspend(*, actor, admission: Admission, reason: str, note: str = "
     reason = _clean_reason(reason)
     admission = _lock(admission)
     if not is_bureau_reviewer(actor, admission):
-        raise PermissionDenied("只有教育局可以暂停准入", "Only the bureau suspends")
+        raise PermissionDenied(_("只有教育局可以暂停准入"))
     return _suspend_or_revoke(admission, actor=actor, to=S.SUSPENDED, reason=reason, note=note or "")
 
 
@@ -855,7 +852,7 @@ def admission_revoke(*, actor, admission: Admission, reason: str, note: str = ""
     reason = _clean_reason(reason)
     admission = _lock(admission)
     if not is_bureau_reviewer(actor, admission):
-        raise PermissionDenied("只有教育局可以撤销准入", "Only the bureau revokes")
+        raise PermissionDenied(_("只有教育局可以撤销准入"))
     return _suspend_or_revoke(admission, actor=actor, to=S.REVOKED, reason=reason, note=note or "")
 
 
@@ -865,19 +862,18 @@ def admission_reinstate(*, actor, admission: Admission, note: str = "") -> Admis
     sessions freed by the suspension are not given back: the school schedules the person again."""
     admission = _lock(admission)
     if not is_bureau_reviewer(actor, admission):
-        raise PermissionDenied("只有教育局可以恢复准入", "Only the bureau reinstates")
+        raise PermissionDenied(_("只有教育局可以恢复准入"))
     person = admission.person
-    hits, _ = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
+    hits, _unused = register_match(id_hash=person.id_hash, name=person.name, birth_date=person.birth_date)
     if hits:
         raise DomainError(
             "admission.register_hit",
-            "此人在从业禁止名单上，不能恢复准入",
-            "This person is on the prohibited-persons register and cannot be reinstated",
+            _("此人在从业禁止名单上，不能恢复准入"),
             status=409,
         )
     if admission.status == S.SUSPENDED and admission.valid_until < today():
         raise DomainError(
-            "admission.lapsed", "准入有效期已过，请重新申请", "The admission has lapsed: apply again", status=409
+            "admission.lapsed", _("准入有效期已过，请重新申请"), status=409
         )
     _transition(
         admission,

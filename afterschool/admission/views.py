@@ -11,6 +11,7 @@ from datetime import date
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Role
@@ -25,7 +26,7 @@ from .models import Admission, AdmissionDocument, AdmissionReason
 
 S = Admission.Status
 QUALIFICATION_ROWS = 3
-DOCUMENT_KINDS = [(k, label.split(" ")[0]) for k, label in AdmissionDocument.Kind.choices]
+DOCUMENT_KINDS = AdmissionDocument.Kind.choices
 
 
 def _field_error(field: str, zh: str, en: str) -> DomainError:
@@ -272,7 +273,7 @@ def detail(request, admission_id: int):
 def _queue(user):
     awaiting = selectors.awaiting_review_by(user)
     if awaiting is None:
-        raise NotFound("审核队列", "review queue")
+        raise NotFound(_("审核队列不存在"))
     return (
         awaiting.select_related("person", "school__town", "institution")
         .prefetch_related("documents", "programmes")

@@ -33,6 +33,8 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from afterschool.admission.models import Admission
 from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
@@ -77,10 +79,9 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
     if total != 100:
         raise DomainError(
             "allocation.shares_not_100",
-            f"各项比例之和须为 100%（现为 {total}%）",
-            f"The shares must sum to 100 % (they sum to {total} %)",
+            format_lazy(_("各项比例之和须为 100%（现为 {total}%）"), total=total),
             status=422,
-            fields={"shares": (f"合计 {total}%", f"Sum {total} %")},
+            fields={"shares": format_lazy(_("合计 {total}%"), total=total)},
         )
     weights = {}
     for kind, w in (kind_weights or {}).items():
@@ -94,7 +95,7 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
                 "allocation.bad_weight", "kind_weights", "权重须在 0–10 之间", "A weight is above 0, at most 10"
             )
         weights[kind] = str(value)
-    plan, _ = AllocationPlan.objects.update_or_create(
+    plan, _unused = AllocationPlan.objects.update_or_create(
         term=term,
         defaults={
             "school": term.school,
@@ -324,8 +325,7 @@ def compute(
     if pool < 0:
         raise DomainError(
             "allocation.negative_pool",
-            "退费超过收入，没有可分配的金额",
-            "Refunds exceed the income: nothing to share",
+            _("退费超过收入，没有可分配的金额"),
             status=409,
         )
     try:
@@ -421,8 +421,7 @@ def compute_terms(terms: list[Term], until: date, plans: dict[int, AllocationPla
         if any(s is None for s, _, _ in rows):
             out[term.pk] = DomainError(
                 "allocation.lessons_without_staff",
-                "有已上课次没有授课人员，请先补登授课人员",
-                "Some lessons delivered have no person on record: set who delivered them first",
+                _("有已上课次没有授课人员，请先补登授课人员"),
                 status=409,
             )
             continue
@@ -438,9 +437,7 @@ def compute_terms(terms: list[Term], until: date, plans: dict[int, AllocationPla
             continue
         plan = plans.get(term.pk)
         if plan is None:
-            out[term.pk] = DomainError(
-                "allocation.plan_missing", "请先设置分配方案", "Set the allocation plan first", status=409
-            )
+            out[term.pk] = DomainError("allocation.plan_missing", _("请先设置分配方案"), status=409)
             continue
         people = [Person(p.staff_id, p.name, p.outside, rate=p.rate) for p in (people_by_id[s] for s in mine)]
         try:
@@ -473,15 +470,14 @@ def _lock_run(run_id: int) -> AllocationRun:
         AllocationRun.objects.select_for_update(of=("self",)).select_related("term", "school").filter(pk=run_id).first()
     )
     if run is None:
-        raise NotFound("分配", "allocation")
+        raise NotFound(_("分配不存在"))
     return run
 
 
 def _locked_error() -> DomainError:
     return DomainError(
         "allocation.locked",
-        "该分配已锁定，不能修改；如需更正请发起调整",
-        "This allocation is locked and never changes: start an adjustment run instead",
+        _("该分配已锁定，不能修改；如需更正请发起调整"),
         status=409,
     )
 
@@ -623,7 +619,7 @@ def run_adjust(*, actor, run_id: int) -> AllocationRun:
     references it and holds the differences against everything locked so far. Recomputed while it is a draft."""
     base = _lock_run(run_id)
     if base.school_id not in admin_school_ids(actor):
-        raise NotFound("分配", "allocation")
+        raise NotFound(_("分配不存在"))
     term = base.term
     Term.objects.select_for_update().filter(pk=term.pk).first()
     if base.status != Status.LOCKED:
@@ -652,15 +648,15 @@ def run_adjust(*, actor, run_id: int) -> AllocationRun:
 def run_review(*, actor, run_id: int) -> AllocationRun:
     run = _lock_run(run_id)
     if run.school_id not in admin_school_ids(actor):
-        raise NotFound("分配", "allocation")
+        raise NotFound(_("分配不存在"))
     if run.status != Status.DRAFT:
         raise _state_error(run, "draft")
     if run.shortfall > 0:
         raise DomainError(
             "allocation.shortfall",
-            f"校外人员劳务费比例不足，尚差 {run.shortfall:.2f} 元：请调整分配方案后重新计算",
-            f"The outside personnel share is {run.shortfall:.2f} yuan short of their lessons at the admitted rates: "
-            "change the plan and recompute",
+            format_lazy(
+                _("校外人员劳务费比例不足，尚差 {shortfall:.2f} 元：请调整分配方案后重新计算"), shortfall=run.shortfall
+            ),
             status=409,
         )
     return _step(run, actor, Status.REVIEWED, "reviewed")
@@ -668,7 +664,7 @@ def run_review(*, actor, run_id: int) -> AllocationRun:
 
 def _bureau_may(actor, run: AllocationRun) -> None:
     if run.school.town_id not in permissions.bureau_town_ids(actor):
-        raise NotFound("分配", "allocation")
+        raise NotFound(_("分配不存在"))
 
 
 @transaction.atomic

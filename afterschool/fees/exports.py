@@ -10,6 +10,7 @@ from io import BytesIO
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.models import Attendance, Kind
 from core.errors import DomainError
@@ -44,7 +45,7 @@ def _programmes_of(run: AllocationRun, line: AllocationLine) -> list[dict]:
     return [
         {
             "name": name,
-            "kind_label": labels.get(kind, kind).split(" ")[0],
+            "kind_label": str(labels.get(kind, kind)),
             "lessons": len(held),
             "weight": run.kind_weights.get(kind, "1") if line.pay_type == PayType.PERFORMANCE else "—",
         }
@@ -162,8 +163,7 @@ def payroll_xlsx(run: AllocationRun) -> bytes:
     if run.status != AllocationRun.Status.LOCKED:
         raise DomainError(
             "allocation.not_locked",
-            "分配锁定后才能导出工资表",
-            "Only a locked allocation can be exported for payroll",
+            _("分配锁定后才能导出工资表"),
             status=409,
         )
     wb = _book()

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from afterschool.schedule.models import Application, School, Session, Staff, Student, Term
 
@@ -14,8 +16,8 @@ from afterschool.schedule.models import Application, School, Session, Staff, Stu
 
 
 class FeeBasis(models.TextChoices):
-    PER_LESSON = "per_lesson", "按课次 per student per lesson"
-    PER_MONTH = "per_month", "按月 per student per month"
+    PER_LESSON = "per_lesson", _("按课次")
+    PER_MONTH = "per_month", _("按月")
 
 
 class FeeRate(models.Model):
@@ -31,8 +33,8 @@ class FeeRate(models.Model):
     set_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "课后服务收费标准 fee rate"
-        verbose_name_plural = "课后服务收费标准 fee rates"
+        verbose_name = _("课后服务收费标准")
+        verbose_name_plural = pgettext_lazy("plural", "课后服务收费标准")
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="fee_rate_not_negative")]
 
     def __str__(self):
@@ -50,8 +52,8 @@ class SchoolAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "学校收费账户 school account"
-        verbose_name_plural = "学校收费账户 school accounts"
+        verbose_name = _("学校收费账户")
+        verbose_name_plural = pgettext_lazy("plural", "学校收费账户")
         constraints = [
             models.UniqueConstraint(fields=["school", "account_number"], name="school_account_unique_number")
         ]
@@ -65,13 +67,13 @@ class Exemption(models.Model):
     school approves it; the bureau sees it. Only an approved one changes the bill."""
 
     class ExemptionKind(models.TextChoices):
-        EXEMPT = "exempt", "免收 exemption"
-        REDUCE = "reduce", "减收 reduction"
+        EXEMPT = "exempt", _("免收")
+        REDUCE = "reduce", _("减收")
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "待学校审批 awaiting the school"
-        APPROVED = "approved", "已批准 approved"
-        REJECTED = "rejected", "未批准 rejected"
+        APPLIED = "applied", _("待学校审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("未批准")
 
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="fee_exemptions")
     term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="fee_exemptions")
@@ -89,8 +91,8 @@ class Exemption(models.Model):
     decision_note = models.CharField("审批意见", max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "减免 exemption"
-        verbose_name_plural = "减免 exemptions"
+        verbose_name = _("减免")
+        verbose_name_plural = pgettext_lazy("plural", "减免")
         ordering = ["-applied_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -126,8 +128,8 @@ class Bill(models.Model):
     issued_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "课后服务账单 bill"
-        verbose_name_plural = "课后服务账单 bills"
+        verbose_name = _("课后服务账单")
+        verbose_name_plural = pgettext_lazy("plural", "课后服务账单")
         ordering = ["term", "student"]
         constraints = [
             models.UniqueConstraint(fields=["student", "term"], name="bill_one_per_term"),
@@ -156,8 +158,8 @@ class Refund(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "退费 refund"
-        verbose_name_plural = "退费 refunds"
+        verbose_name = _("退费")
+        verbose_name_plural = pgettext_lazy("plural", "退费")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="refund_not_negative"),
@@ -182,8 +184,8 @@ class Payment(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "缴费记录 payment"
-        verbose_name_plural = "缴费记录 payments"
+        verbose_name = _("缴费记录")
+        verbose_name_plural = pgettext_lazy("plural", "缴费记录")
         ordering = ["-paid_on", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
@@ -208,8 +210,8 @@ class Subsidy(models.Model):
     entered_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "财政补助 subsidy"
-        verbose_name_plural = "财政补助 subsidies"
+        verbose_name = _("财政补助")
+        verbose_name_plural = pgettext_lazy("plural", "财政补助")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="subsidy_positive")]
 
     def __str__(self):
@@ -225,8 +227,8 @@ class OtherIncome(models.Model):
     entered_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "其他收入 other income"
-        verbose_name_plural = "其他收入 other income"
+        verbose_name = _("其他收入")
+        verbose_name_plural = pgettext_lazy("plural", "其他收入")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="other_income_positive")]
 
     def __str__(self):
@@ -243,8 +245,8 @@ class SessionNotHeld(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "未开课 lesson not held"
-        verbose_name_plural = "未开课 lessons not held"
+        verbose_name = _("未开课")
+        verbose_name_plural = pgettext_lazy("plural", "未开课")
         constraints = [models.UniqueConstraint(fields=["session", "date"], name="not_held_one_per_day")]
 
     def __str__(self):
@@ -266,8 +268,8 @@ class AllocationPlan(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "分配方案 allocation plan"
-        verbose_name_plural = "分配方案 allocation plans"
+        verbose_name = _("分配方案")
+        verbose_name_plural = pgettext_lazy("plural", "分配方案")
         constraints = [
             models.CheckConstraint(
                 condition=Q(teacher_pct__gte=0, outside_pct__gte=0, operations_pct__gte=0, reserve_pct__gte=0),
@@ -288,14 +290,14 @@ class AllocationRun(models.Model):
     bureau → locked (never changes again; a correction is an adjustment run that references it)."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "草稿 draft"
-        REVIEWED = "reviewed", "学校已审核 reviewed by the school"
-        APPROVED = "approved", "教育局已批准 approved by the bureau"
-        LOCKED = "locked", "已锁定 locked"
+        DRAFT = "draft", _("草稿")
+        REVIEWED = "reviewed", _("学校已审核")
+        APPROVED = "approved", _("教育局已批准")
+        LOCKED = "locked", _("已锁定")
 
     class RunKind(models.TextChoices):
-        REGULAR = "regular", "学期分配 term allocation"
-        ADJUSTMENT = "adjustment", "调整 adjustment"
+        REGULAR = "regular", _("学期分配")
+        ADJUSTMENT = "adjustment", _("调整")
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="allocation_runs")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="allocation_runs")
@@ -338,8 +340,8 @@ class AllocationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "课后服务费分配 allocation run"
-        verbose_name_plural = "课后服务费分配 allocation runs"
+        verbose_name = _("课后服务费分配")
+        verbose_name_plural = pgettext_lazy("plural", "课后服务费分配")
         ordering = ["term", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["term"], condition=Q(kind="regular"), name="allocation_one_regular_run"),
@@ -376,8 +378,8 @@ class AllocationLine(models.Model):
     amount = models.DecimalField("金额（元）", max_digits=12, decimal_places=2)
 
     class Meta:
-        verbose_name = "分配明细 allocation line"
-        verbose_name_plural = "分配明细 allocation lines"
+        verbose_name = _("分配明细")
+        verbose_name_plural = pgettext_lazy("plural", "分配明细")
         ordering = ["run", "pay_type", "name", "staff_id"]
         constraints = [models.UniqueConstraint(fields=["run", "staff"], name="allocation_line_one_per_person")]
 

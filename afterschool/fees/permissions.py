@@ -3,6 +3,8 @@ asked for, or the same 404 for missing and not yours; the bureau's fee approvers
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import Role
 from accounts.selectors import region_ids_for
 from afterschool.schedule.models import Term
@@ -19,7 +21,7 @@ APPROVER_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
 def access_run(user, run_id) -> AllocationRun:
     run = runs_visible_to(user).select_related("school", "term").filter(pk=run_id).first()
     if run is None:
-        raise NotFound("分配", "allocation")
+        raise NotFound(_("分配不存在"))
     return run
 
 
@@ -43,7 +45,7 @@ def access_statement(user, run_id, staff_id) -> tuple[AllocationRun, AllocationL
     run = access_run(user, run_id)
     line = lines_visible_to(user, run).filter(staff_id=staff_id).first()
     if line is None:
-        raise NotFound("结算单", "statement")
+        raise NotFound(_("结算单不存在"))
     return run, line
 
 
@@ -51,7 +53,7 @@ def access_pay_documents(user, run_id) -> AllocationRun:
     """A run whose school summary and payroll export the user may download, or the same 404."""
     run = access_run(user, run_id)
     if not sees_every_line(user, run):
-        raise NotFound("分配", "allocation")
+        raise NotFound(_("分配不存在"))
     return run
 
 
@@ -62,19 +64,19 @@ def bureau_town_ids(user) -> set[int]:
 def access_term(user, term_id) -> Term:
     term = terms_readable(user).select_related("school").filter(pk=term_id).first()
     if term is None:
-        raise NotFound("学期", "term")
+        raise NotFound(_("学期不存在"))
     return term
 
 
 def access_term_for_admin(user, term_id) -> Term:
     term = Term.objects.select_related("school").filter(pk=term_id, school_id__in=admin_school_ids(user)).first()
     if term is None:
-        raise NotFound("学期", "term")
+        raise NotFound(_("学期不存在"))
     return term
 
 
 def access_term_for_bureau(user, term_id) -> Term:
     term = Term.objects.select_related("school").filter(pk=term_id, school__town_id__in=bureau_town_ids(user)).first()
     if term is None:
-        raise NotFound("学期", "term")
+        raise NotFound(_("学期不存在"))
     return term

@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.models import Application, Attendance, School, Session, Student, Term, TermDay
 from afterschool.schedule.permissions import access_child
@@ -105,8 +106,7 @@ def _term_open_for_money(term: Term) -> None:
     if AllocationRun.objects.filter(term=term, kind="regular", status__in=["approved", "locked"]).exists():
         raise DomainError(
             "fee.term_allocated",
-            "本学期分配已批准，收费标准不能再修改",
-            "The term's allocation is approved: the rate can no longer change",
+            _("本学期分配已批准，收费标准不能再修改"),
             status=409,
         )
 
@@ -135,7 +135,7 @@ def rate_set(*, actor, term_id: int, basis: str, amount=None) -> FeeRate:
         raise
     _term_open_for_money(term)
     before = FeeRate.objects.filter(term=term).first()
-    rate, _ = FeeRate.objects.update_or_create(
+    rate, _unused = FeeRate.objects.update_or_create(
         term=term,
         defaults={"school": term.school, "basis": basis, "amount": value, "policy_key": key, "set_by": actor},
     )
@@ -291,7 +291,7 @@ def bills_issue(*, actor, term_id: int) -> dict:
     Term.objects.select_for_update().filter(pk=term.pk).first()
     rate = FeeRate.objects.filter(term=term).first()
     if rate is None:
-        raise DomainError("fee.rate_missing", "请先设置本学期收费标准", "Set the term's fee rate first", status=409)
+        raise DomainError("fee.rate_missing", _("请先设置本学期收费标准"), status=409)
     _term_open_for_money(term)
     pending = list(
         Exemption.objects.filter(term=term, status=Exemption.Status.APPLIED).select_related("student").order_by("id")
@@ -360,7 +360,7 @@ def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=N
         student = access_child(actor, student_id)
     term = Term.objects.filter(pk=term_id, school_id=student.school_id).first()
     if term is None:
-        raise NotFound("学期", "term")
+        raise NotFound(_("学期不存在"))
     if kind not in Exemption.ExemptionKind.values:
         raise invalid("fee.bad_kind", "kind", "类型须为免收或减收", "The kind is exempt or reduce")
     if kind == Exemption.ExemptionKind.REDUCE:
@@ -375,8 +375,7 @@ def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=N
     if Exemption.objects.filter(student=student, term=term, status__in=["applied", "approved"]).exists():
         raise DomainError(
             "fee.exemption_duplicate",
-            "该学生本学期已有减免申请",
-            "This child already has an exemption for the term",
+            _("该学生本学期已有减免申请"),
             status=409,
         )
     exemption = Exemption.objects.create(
@@ -400,10 +399,10 @@ def exemption_decide(*, actor, exemption_id: int, approve: bool, note: str = "")
         Exemption.objects.select_for_update().filter(pk=exemption_id, school_id__in=admin_school_ids(actor)).first()
     )
     if exemption is None:
-        raise NotFound("减免申请", "exemption")
+        raise NotFound(_("减免申请不存在"))
     if exemption.status != Exemption.Status.APPLIED:
         raise DomainError(
-            "fee.exemption_decided", "该申请已审批", "This application has already been decided", status=409
+            "fee.exemption_decided", _("该申请已审批"), status=409
         )
     exemption.status = Exemption.Status.APPROVED if approve else Exemption.Status.REJECTED
     exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, timezone.now(), (note or "")[:200]
@@ -489,7 +488,7 @@ def refund_on_withdrawal_signalled(sender, *, app: Application, effective: date 
 @transaction.atomic
 def account_create(*, actor, school_id: int, bank: str, account_name: str, account_number: str) -> SchoolAccount:
     if school_id not in admin_school_ids(actor):
-        raise NotFound("学校", "school")
+        raise NotFound(_("学校不存在"))
     school = School.objects.get(pk=school_id)
     account_name, bank, account_number = (
         (account_name or "").strip(),
@@ -506,7 +505,7 @@ def account_create(*, actor, school_id: int, bank: str, account_name: str, accou
     if not bank or not account_number.isdigit() or not 8 <= len(account_number) <= 30:
         raise invalid("fee.bad_account", "account_number", "请填写开户行和账号", "Give the bank and the account number")
     if SchoolAccount.objects.filter(school=school, account_number=account_number).exists():
-        raise DomainError("fee.account_duplicate", "该账号已登记", "This account is already recorded", status=409)
+        raise DomainError("fee.account_duplicate", _("该账号已登记"), status=409)
     account = SchoolAccount.objects.create(
         school=school, bank=bank[:100], account_name=account_name, account_number=account_number
     )
@@ -523,7 +522,7 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
         .first()
     )
     if bill is None:
-        raise NotFound("账单", "bill")
+        raise NotFound(_("账单不存在"))
     account = SchoolAccount.objects.filter(pk=account_id, school_id=bill.school_id).first()
     if account is None:
         raise invalid(
@@ -541,10 +540,9 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
                 return same  # the same payment sent again (a retry): recorded once
             raise DomainError(
                 "fee.payment_reference_used",
-                "该流水号已登记为另一笔缴费",
-                "This transaction number is already recorded for another payment",
+                _("该流水号已登记为另一笔缴费"),
                 status=409,
-                fields={"reference": ("流水号已使用", "Already used")},
+                fields={"reference": _("流水号已使用")},
             )
     refunded = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
     paid = bill.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
@@ -566,8 +564,7 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
     except IntegrityError:  # the same transaction number recorded at this very moment for another bill
         raise DomainError(
             "fee.payment_reference_used",
-            "该流水号已登记为另一笔缴费",
-            "This transaction number is already recorded for another payment",
+            _("该流水号已登记为另一笔缴费"),
             status=409,
         ) from None
     audit_log(
@@ -618,7 +615,7 @@ def not_held_record(*, actor, session_id: int, day: date, reason: str, term_id: 
         sessions = sessions.filter(programme__term_id=term_id)
     session = sessions.filter(pk=session_id).first()
     if session is None:
-        raise NotFound("课时安排", "session")
+        raise NotFound(_("课时安排不存在"))
     term = session.programme.term
     days = school_days_by_term([term])[term.pk]
     if days.get(day) != session.weekday or not session.first_date <= day <= session.last_date:
@@ -626,8 +623,7 @@ def not_held_record(*, actor, session_id: int, day: date, reason: str, term_id: 
     if session.attendance.filter(date=day).exists():
         raise DomainError(
             "fee.lesson_was_held",
-            "该课次已有考勤记录，视为已开课",
-            "Attendance was taken: the lesson was held",
+            _("该课次已有考勤记录，视为已开课"),
             status=409,
         )
     reason = (reason or "").strip()

@@ -15,6 +15,8 @@ from datetime import date, time
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import school_ids_for
 from core.audit import audit_log
@@ -133,16 +135,14 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
     if not records:
         raise DomainError(
             "attendance.empty_batch",
-            "没有考勤记录",
-            "The batch is empty",
+            _("没有考勤记录"),
             status=422,
-            fields={"records": ("必填", "Required")},
+            fields={"records": _("必填")},
         )
     if len(records) > MAX_BATCH:
         raise DomainError(
             "attendance.batch_too_large",
-            f"一次最多 {MAX_BATCH} 条",
-            f"At most {MAX_BATCH} records per batch",
+            format_lazy(_("一次最多 {MAX_BATCH} 条"), MAX_BATCH=MAX_BATCH),
             status=422,
         )
     today = timezone.localdate()
@@ -345,31 +345,28 @@ def attendance_correct(*, actor, attendance_id: int, mark: str, left_at: time | 
         .first()
     )
     if row is None:
-        raise NotFound("考勤记录", "attendance record")
+        raise NotFound(_("考勤记录不存在"))
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise DomainError(
             "attendance.reason_required",
-            "更正须说明原因",
-            "A correction needs a reason",
+            _("更正须说明原因"),
             status=422,
-            fields={"reason": ("必填", "Required")},
+            fields={"reason": _("必填")},
         )
     if mark not in Mark.values:
         raise DomainError(
             "attendance.mark_invalid",
-            "考勤状态无效",
-            "Unknown attendance mark",
+            _("考勤状态无效"),
             status=422,
-            fields={"mark": ("无效", "Invalid")},
+            fields={"mark": _("无效")},
         )
     if (mark == Mark.LEFT_EARLY) != (left_at is not None):
         raise DomainError(
             "attendance.left_at",
-            "早退须且仅须填写离开时间",
-            "Give a leaving time for (and only for) left early",
+            _("早退须且仅须填写离开时间"),
             status=422,
-            fields={"left_at": ("无效", "Invalid")},
+            fields={"left_at": _("无效")},
         )
     before = row.mark
     row.mark, row.left_at = mark, left_at

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
 from core.dispatch import enqueue_on_commit
@@ -112,23 +114,25 @@ def application_submit(*, actor, student_id: int, programme_id: int) -> Applicat
     student = access_child(actor, student_id)  # someone else's child: 404, as if missing
     programme = Programme.objects.filter(pk=programme_id, school_id=student.school_id).select_related("term").first()
     if programme is None:
-        raise NotFound("项目", "programme")
+        raise NotFound(_("项目不存在"))
     if not programme.admits_grade(student.grade):
         raise DomainError(
             "application.grade_not_admitted",
-            f"该项目面向{programme.grade_min}至{programme.grade_max}年级",
-            f"This programme is for grades {programme.grade_min} to {programme.grade_max}",
+            format_lazy(
+                _("该项目面向{grade_min}至{grade_max}年级"),
+                grade_min=programme.grade_min,
+                grade_max=programme.grade_max,
+            ),
             status=422,
-            fields={"programme_id": ("年级不符", "Grade not admitted")},
+            fields={"programme_id": _("年级不符")},
         )
     if programme.term.ends_on < _today():
-        raise DomainError("application.term_over", "该学期已结束", "The term is over", status=409)
+        raise DomainError("application.term_over", _("该学期已结束"), status=409)
     now = timezone.now()
     if programme.choice_windows.filter(status=ChoiceWindow.Status.OPEN, closes_at__gt=now).exists():
         raise DomainError(
             "application.use_choice_window",
-            "该项目正在志愿填报中，请在志愿填报中选择",
-            "This programme is allocated through a choice window: rank it there",
+            _("该项目正在志愿填报中，请在志愿填报中选择"),
             status=409,
         )
     if Application.objects.filter(student=student, programme=programme, status__in=Application.LIVE).exists():
@@ -159,10 +163,9 @@ def application_submit(*, actor, student_id: int, programme_id: int) -> Applicat
 def _duplicate() -> DomainError:
     return DomainError(
         "application.duplicate",
-        "该学生已报名此项目",
-        "This child has already applied to this programme",
+        _("该学生已报名此项目"),
         status=409,
-        fields={"programme_id": ("已报名", "Already applied")},
+        fields={"programme_id": _("已报名")},
     )
 
 
@@ -175,11 +178,11 @@ def _access_for_decision(actor, application_id: int) -> Application:
         .first()
     )
     if app is None:
-        raise NotFound("报名", "application")
+        raise NotFound(_("报名不存在"))
     school_id = app.programme.school_id
     is_class_teacher = app.student.school_class.class_teacher_id == actor.pk and school_id in teacher_school_ids(actor)
     if not (is_class_teacher or school_id in admin_school_ids(actor)):
-        raise NotFound("报名", "application")
+        raise NotFound(_("报名不存在"))
     return app
 
 
@@ -204,9 +207,7 @@ def _place(app: Application, *, actor, from_state: str, active_from: date, note:
 def application_approve(*, actor, application_id: int) -> Application:
     app = _access_for_decision(actor, application_id)
     if app.status != S.PENDING:
-        raise DomainError(
-            "application.not_pending", "该报名不在待审核状态", "This application is not awaiting approval", status=409
-        )
+        raise DomainError("application.not_pending", _("该报名不在待审核状态"), status=409)
     programme = _lock_programme(app.programme_id)
     clash = student_clash(app.student, programme)
     if clash:
@@ -239,17 +240,14 @@ def application_approve(*, actor, application_id: int) -> Application:
 def application_reject(*, actor, application_id: int, reason: str) -> Application:
     app = _access_for_decision(actor, application_id)
     if app.status != S.PENDING:
-        raise DomainError(
-            "application.not_pending", "该报名不在待审核状态", "This application is not awaiting approval", status=409
-        )
+        raise DomainError("application.not_pending", _("该报名不在待审核状态"), status=409)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(
             "application.reason_required",
-            "请说明原因",
-            "Give a reason",
+            _("请说明原因"),
             status=422,
-            fields={"reason": ("必填", "Required")},
+            fields={"reason": _("必填")},
         )
     app.status, app.note, app.decided_by, app.decided_at = S.REJECTED, reason[:200], actor, timezone.now()
     app.save(update_fields=["status", "note", "decided_by", "decided_at"])
@@ -280,9 +278,9 @@ def application_withdraw(*, actor, application_id: int) -> Application:
     if app is None or not (
         app.student.guardians.filter(pk=actor.pk).exists() or app.programme.school_id in admin_school_ids(actor)
     ):
-        raise NotFound("报名", "application")
+        raise NotFound(_("报名不存在"))
     if app.status not in Application.LIVE:
-        raise DomainError("application.not_live", "该报名已结束", "This application has already ended", status=409)
+        raise DomainError("application.not_live", _("该报名已结束"), status=409)
     before = app.status
     programme = _lock_programme(app.programme_id)
     effective = None
@@ -363,35 +361,31 @@ def window_create(
     if term is None:
         raise DomainError(
             "window.term_unknown",
-            "本校没有该学期",
-            "No such term in this school",
+            _("本校没有该学期"),
             status=422,
-            fields={"term_id": ("无效", "Unknown")},
+            fields={"term_id": _("无效")},
         )
     if (closes_at - opens_at).days > 92 or opens_at.year < 2000 or closes_at.year > 2099:
         raise DomainError(
             "window.too_long",
-            "志愿填报须在 2000 至 2099 年间，且不超过 92 天",
-            "A choice window lies in 2000-2099 and lasts at most 92 days",
+            _("志愿填报须在 2000 至 2099 年间，且不超过 92 天"),
             status=422,
-            fields={"closes_at": ("无效", "Invalid")},
+            fields={"closes_at": _("无效")},
         )
     if closes_at <= opens_at:
         raise DomainError(
             "window.closes_before_open",
-            "截止时间须晚于开始时间",
-            "The window must close after it opens",
+            _("截止时间须晚于开始时间"),
             status=422,
-            fields={"closes_at": ("须晚于开始时间", "Must be after opens_at")},
+            fields={"closes_at": _("须晚于开始时间")},
         )
     programmes = list(Programme.objects.filter(term=term, pk__in=set(programme_ids)))
     if not programmes or len(programmes) != len(set(programme_ids)):
         raise DomainError(
             "window.programme_unknown",
-            "项目须属于该学期",
-            "Programmes must belong to the term",
+            _("项目须属于该学期"),
             status=422,
-            fields={"programme_ids": ("无效", "Unknown")},
+            fields={"programme_ids": _("无效")},
         )
     window = ChoiceWindow.objects.create(
         school=school, term=term, name=name.strip() or "志愿填报", opens_at=opens_at, closes_at=closes_at
@@ -413,17 +407,16 @@ def choices_submit(*, actor, window_id: int, student_id: int, programme_ids: lis
     student = access_child(actor, student_id)
     window = ChoiceWindow.objects.select_for_update().filter(pk=window_id, school_id=student.school_id).first()
     if window is None:
-        raise NotFound("志愿填报", "choice window")
+        raise NotFound(_("志愿填报不存在"))
     now = timezone.now()
     if window.status != ChoiceWindow.Status.OPEN or not window.opens_at <= now < window.closes_at:
-        raise DomainError("window.closed", "志愿填报未开放或已截止", "The choice window is not open", status=409)
+        raise DomainError("window.closed", _("志愿填报未开放或已截止"), status=409)
     if not 1 <= len(programme_ids) <= 3 or len(set(programme_ids)) != len(programme_ids):
         raise DomainError(
             "window.choices_invalid",
-            "请选择 1 至 3 个不同的项目",
-            "Rank 1 to 3 distinct programmes",
+            _("请选择 1 至 3 个不同的项目"),
             status=422,
-            fields={"programme_ids": ("1–3 个不同项目", "1-3 distinct programmes")},
+            fields={"programme_ids": _("1–3 个不同项目")},
         )
     programmes = {p.pk: p for p in window.programmes.all()}
     for pid in programme_ids:
@@ -431,18 +424,16 @@ def choices_submit(*, actor, window_id: int, student_id: int, programme_ids: lis
         if p is None:
             raise DomainError(
                 "window.programme_unknown",
-                "该项目不在本次志愿填报中",
-                "This programme is not in the window",
+                _("该项目不在本次志愿填报中"),
                 status=422,
-                fields={"programme_ids": ("无效", "Unknown")},
+                fields={"programme_ids": _("无效")},
             )
         if not p.admits_grade(student.grade):
             raise DomainError(
                 "application.grade_not_admitted",
-                f"“{p.name}”不面向该年级",
-                f"'{p.name}' is not for this grade",
+                format_lazy(_("“{name}”不面向该年级"), name=p.name),
                 status=422,
-                fields={"programme_ids": ("年级不符", "Grade not admitted")},
+                fields={"programme_ids": _("年级不符")},
             )
     Application.objects.filter(window=window, student=student, status=S.CHOICE).delete()
     if Application.objects.filter(
@@ -484,7 +475,7 @@ def _window_clashes(window: ChoiceWindow, student_ids: set[int]) -> dict[int, se
     if not enrolled or not window_sessions:
         return {}
     by_programme: dict[int, list[Session]] = {}
-    for s in Session.objects.filter(programme_id__in={p for _, p in enrolled}):
+    for s in Session.objects.filter(programme_id__in={p for _student, p in enrolled}):
         by_programme.setdefault(s.programme_id, []).append(s)
     clashes: dict[int, set[int]] = {}
     for sid, pid in enrolled:
@@ -500,13 +491,11 @@ def window_allocate(*, actor, window_id: int, seed: int | None = None, early: bo
     """Close the window and allocate. `early`: the school admin closes it before its time."""
     window = ChoiceWindow.objects.select_for_update().filter(pk=window_id).first()
     if window is None:
-        raise NotFound("志愿填报", "choice window")
+        raise NotFound(_("志愿填报不存在"))
     if window.status != ChoiceWindow.Status.OPEN:
-        raise DomainError(
-            "window.already_allocated", "该志愿填报已分配", "This window has already been allocated", status=409
-        )
+        raise DomainError("window.already_allocated", _("该志愿填报已分配"), status=409)
     if not early and window.closes_at > timezone.now():
-        raise DomainError("window.not_closed", "志愿填报尚未截止", "The window has not closed yet", status=409)
+        raise DomainError("window.not_closed", _("志愿填报尚未截止"), status=409)
     seed = seed if seed is not None else secrets.randbits(62)
     programmes = {
         p.pk: p for p in Programme.objects.select_for_update().filter(choice_windows=window).select_related("term")

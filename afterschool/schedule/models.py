@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 GRADE_LABELS = {
     1: "一年级",
@@ -46,8 +48,8 @@ class School(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "学校 school"
-        verbose_name_plural = "学校 schools"
+        verbose_name = _("学校")
+        verbose_name_plural = pgettext_lazy("plural", "学校")
         ordering = ["name"]
 
     def __str__(self):
@@ -75,8 +77,8 @@ class SchoolClass(models.Model):
     )
 
     class Meta:
-        verbose_name = "班级 class"
-        verbose_name_plural = "班级 classes"
+        verbose_name = _("班级")
+        verbose_name_plural = pgettext_lazy("plural", "班级")
         ordering = ["school", "grade", "number"]
         constraints = [
             models.UniqueConstraint(fields=["school", "grade", "number"], name="class_unique_number"),
@@ -102,8 +104,8 @@ class Student(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "学生 student"
-        verbose_name_plural = "学生 students"
+        verbose_name = _("学生")
+        verbose_name_plural = pgettext_lazy("plural", "学生")
         ordering = ["school_class", "name", "id"]
 
     def __str__(self):
@@ -124,8 +126,8 @@ class Room(models.Model):
     seats = models.PositiveSmallIntegerField("座位数", null=True, blank=True)
 
     class Meta:
-        verbose_name = "场地 room"
-        verbose_name_plural = "场地 rooms"
+        verbose_name = _("场地")
+        verbose_name_plural = pgettext_lazy("plural", "场地")
         ordering = ["school", "name"]
         constraints = [models.UniqueConstraint(fields=["school", "name"], name="room_unique_name")]
 
@@ -143,8 +145,8 @@ class Term(models.Model):
     ends_on = models.DateField("结束日期")
 
     class Meta:
-        verbose_name = "学期 term"
-        verbose_name_plural = "学期 terms"
+        verbose_name = _("学期")
+        verbose_name_plural = pgettext_lazy("plural", "学期")
         ordering = ["school", "-starts_on"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="term_dates_in_order"),
@@ -165,8 +167,8 @@ class TermDay(models.Model):
     note = models.CharField("说明", max_length=100, blank=True)
 
     class Meta:
-        verbose_name = "学期日历 term day"
-        verbose_name_plural = "学期日历 term days"
+        verbose_name = _("学期日历")
+        verbose_name_plural = pgettext_lazy("plural", "学期日历")
         ordering = ["term", "date"]
         constraints = [
             models.UniqueConstraint(fields=["term", "date"], name="termday_unique_date"),
@@ -180,15 +182,15 @@ class TermDay(models.Model):
 
 
 class Kind(models.TextChoices):
-    HOMEWORK_CARE = "homework_care", "作业辅导与看护 homework help and care"
-    READING = "reading", "阅读 reading"
-    SPORTS = "sports", "体育 sports"
-    ARTS = "arts", "艺术 arts"
-    SCIENCE_TECH = "science_tech", "科技 science and technology"
-    CLUBS = "clubs", "社团 clubs"
+    HOMEWORK_CARE = "homework_care", _("作业辅导与看护")
+    READING = "reading", _("阅读")
+    SPORTS = "sports", _("体育")
+    ARTS = "arts", _("艺术")
+    SCIENCE_TECH = "science_tech", _("科技")
+    CLUBS = "clubs", _("社团")
     # Not allowed in after-school time (POLICY.md): recordable so that the schedule check can name them.
-    NEW_LESSONS = "new_lessons", "讲授新课 new lessons (not allowed)"
-    DRILLING = "drilling", "集体补课/刷题 drilling (not allowed)"
+    NEW_LESSONS = "new_lessons", _("讲授新课")
+    DRILLING = "drilling", _("集体补课/刷题")
 
 
 FORBIDDEN_KINDS = {Kind.NEW_LESSONS, Kind.DRILLING}
@@ -208,8 +210,8 @@ class Programme(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "课后服务项目 programme"
-        verbose_name_plural = "课后服务项目 programmes"
+        verbose_name = _("课后服务项目")
+        verbose_name_plural = pgettext_lazy("plural", "课后服务项目")
         ordering = ["school", "name"]
         constraints = [
             models.CheckConstraint(condition=Q(capacity__gte=1), name="programme_capacity_positive"),
@@ -236,8 +238,8 @@ class Staff(models.Model):
     the bureau's vetted list (kind OUTSIDE, linked to the OutsidePerson whose admission must be valid, R-ASS-2)."""
 
     class StaffKind(models.TextChoices):
-        TEACHER = "teacher", "本校教师 school teacher"
-        OUTSIDE = "outside", "校外人员 outside person"
+        TEACHER = "teacher", _("本校教师")
+        OUTSIDE = "outside", _("校外人员")
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="staff")
     kind = models.CharField("类型", max_length=10, choices=StaffKind.choices, default=StaffKind.TEACHER)
@@ -250,8 +252,8 @@ class Staff(models.Model):
     )
 
     class Meta:
-        verbose_name = "授课人员 staff"
-        verbose_name_plural = "授课人员 staff"
+        verbose_name = _("授课人员")
+        verbose_name_plural = pgettext_lazy("plural", "授课人员")
         constraints = [
             models.UniqueConstraint(
                 fields=["school", "user"], condition=Q(user__isnull=False), name="staff_unique_user"
@@ -288,8 +290,8 @@ class Session(models.Model):
     last_date = models.DateField("末次日期")
 
     class Meta:
-        verbose_name = "课时安排 session"
-        verbose_name_plural = "课时安排 sessions"
+        verbose_name = _("课时安排")
+        verbose_name_plural = pgettext_lazy("plural", "课时安排")
         ordering = ["weekday", "starts_at", "id"]
         indexes = [models.Index(fields=["school", "weekday"])]
         constraints = [
@@ -311,8 +313,8 @@ class ChoiceWindow(models.Model):
     """A window in which parents rank up to 3 popular programmes; closed by an allocation with a recorded seed."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "开放中 open"
-        ALLOCATED = "allocated", "已分配 allocated"
+        OPEN = "open", _("开放中")
+        ALLOCATED = "allocated", _("已分配")
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="choice_windows")
     term = models.ForeignKey(Term, on_delete=models.PROTECT, related_name="choice_windows")
@@ -326,8 +328,8 @@ class ChoiceWindow(models.Model):
     result = models.JSONField("分配记录", default=dict, blank=True)
 
     class Meta:
-        verbose_name = "志愿填报 choice window"
-        verbose_name_plural = "志愿填报 choice windows"
+        verbose_name = _("志愿填报")
+        verbose_name_plural = pgettext_lazy("plural", "志愿填报")
         ordering = ["-closes_at"]
         constraints = [models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="window_in_order")]
 
@@ -340,13 +342,13 @@ class Application(models.Model):
     `active_from`, until the day before `active_until_excl` once withdrawn)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "待班主任审核 awaiting the class teacher"
-        CHOICE = "choice", "志愿待分配 choice awaiting allocation"
-        WAITLISTED = "waitlisted", "候补 waitlisted"
-        APPROVED = "approved", "已录取 enrolled"
-        REJECTED = "rejected", "未通过 rejected"
-        NOT_PLACED = "not_placed", "未录取 not placed"
-        WITHDRAWN = "withdrawn", "已退出 withdrawn"
+        PENDING = "pending", _("待班主任审核")
+        CHOICE = "choice", _("志愿待分配")
+        WAITLISTED = "waitlisted", _("候补")
+        APPROVED = "approved", _("已录取")
+        REJECTED = "rejected", _("未通过")
+        NOT_PLACED = "not_placed", _("未录取")
+        WITHDRAWN = "withdrawn", _("已退出")
 
     LIVE = (Status.PENDING, Status.CHOICE, Status.WAITLISTED, Status.APPROVED)
 
@@ -372,8 +374,8 @@ class Application(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "报名 application"
-        verbose_name_plural = "报名 applications"
+        verbose_name = _("报名")
+        verbose_name_plural = pgettext_lazy("plural", "报名")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["programme", "status"])]
         constraints = [
@@ -392,10 +394,10 @@ class Application(models.Model):
 
 class Attendance(models.Model):
     class Mark(models.TextChoices):
-        PRESENT = "present", "出勤 present"
-        ABSENT = "absent", "缺勤 absent"
-        LEAVE = "leave", "请假 on leave"
-        LEFT_EARLY = "left_early", "早退 left early"
+        PRESENT = "present", _("出勤")
+        ABSENT = "absent", _("缺勤")
+        LEAVE = "leave", _("请假")
+        LEFT_EARLY = "left_early", _("早退")
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attendance")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="attendance")
@@ -409,8 +411,8 @@ class Attendance(models.Model):
     correction_reason = models.CharField("更正原因", max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "考勤 attendance"
-        verbose_name_plural = "考勤 attendance"
+        verbose_name = _("考勤")
+        verbose_name_plural = pgettext_lazy("plural", "考勤")
         ordering = ["-date", "session", "student"]
         constraints = [
             models.UniqueConstraint(fields=["session", "student", "date"], name="attendance_one_per_day"),

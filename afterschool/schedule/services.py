@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role, User
 from afterschool.admission.enforcement import outside_staff_for
@@ -159,7 +160,7 @@ def term_create(
         raise _invalid("term.too_long", "ends_on", "学期不能超过 200 天", "A term lasts at most 200 days")
     if Term.objects.filter(school=school, name=name).exists():
         raise _invalid("term.duplicate", "name", "已有同名学期", "A term with this name exists", status=409)
-    for day in [*closures, *(d for d, _ in extra_days)]:
+    for day in [*closures, *(d for d, _weekday in extra_days)]:
         if not starts_on <= day <= ends_on:
             raise _invalid("term.day_outside", "closures", "日期不在学期内", "A day lies outside the term")
     term = Term.objects.create(school=school, name=name, starts_on=starts_on, ends_on=ends_on)
@@ -275,7 +276,7 @@ def _clash(code: str, what_zh: str, what_en: str, other: Session, field: str) ->
 
 
 def staff_for_teacher(school: School, user: User) -> Staff:
-    staff, _ = Staff.objects.get_or_create(
+    staff, _unused = Staff.objects.get_or_create(
         school=school, user=user, defaults={"kind": Staff.StaffKind.TEACHER, "name": user.name}
     )
     return staff
@@ -427,8 +428,7 @@ def session_delete(*, actor, session: Session) -> None:
     if session.attendance.exists():
         raise DomainError(
             "session.has_attendance",
-            "已有考勤记录的课时不能删除",
-            "A session with attendance records cannot be deleted",
+            _("已有考勤记录的课时不能删除"),
             status=409,
         )
     audit_log(actor=actor, verb="afterschool.session_deleted", obj=session, from_state="scheduled", to_state="deleted")

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from accounts.selectors import school_ids_for
@@ -165,7 +166,7 @@ def _programme_for_staff(user, programme_id: int) -> Programme:
     )
     found = Programme.objects.filter(mine, pk=programme_id).select_related("term", "school").distinct().first()
     if found is None:
-        raise NotFound("项目", "programme")
+        raise NotFound(_("项目不存在"))
     return found
 
 

@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -171,5 +172,5 @@ def revoke_sessions(request, user_id: int):
         raise PermissionDenied()
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound("用户", "user")
+        raise NotFound(_("用户不存在"))
     return {"revoked": services.auth_revoke_user_sessions(actor=request.auth, user=user)}

@@ -17,6 +17,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Header, Query, Router, Schema, Status
 from ninja.errors import ValidationError
 from pydantic import Field
@@ -120,10 +121,10 @@ def _json_body(raw: bytes | str) -> Any:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise DomainError(
-            "request.malformed_json", "请求体不是有效的 JSON", "The request body is not valid JSON"
+            "request.malformed_json", _("请求体不是有效的 JSON")
         ) from None
     if "\x00" in json.dumps(data, ensure_ascii=False):
-        raise DomainError("request.nul_character", "输入中含有不允许的空字符", "The input contains a NUL character")
+        raise DomainError("request.nul_character", _("输入中含有不允许的空字符"))
     refuse_disguised(data)
     return data
 
@@ -136,20 +137,19 @@ def _read_filing(request) -> tuple[ComplaintIn, list]:
             raw = request.POST.get("payload")
             photos = request.FILES.getlist("photos")
         except (MultiPartParserError, SuspiciousOperation):  # malformed, or too many fields or files
-            raise DomainError("request.bad_multipart", "上传内容格式有误", "Malformed multipart body") from None
+            raise DomainError("request.bad_multipart", _("上传内容格式有误")) from None
         if raw is None:
             raise DomainError(
                 "request.invalid",
-                "缺少 payload 字段",
-                "The payload field is missing",
+                _("缺少 payload 字段"),
                 status=422,
-                fields={"payload": ("必填", "Field required")},
+                fields={"payload": _("必填")},
             )
         data = _json_body(raw)
     else:
         data = _json_body(request.body)
     if not isinstance(data, dict):
-        raise DomainError("request.invalid", "请求体应为对象", "The body must be an object", status=422)
+        raise DomainError("request.invalid", _("请求体应为对象"), status=422)
     try:
         return ComplaintIn.model_validate(data), photos
     except PydanticValidationError as exc:
@@ -177,10 +177,9 @@ def file_complaint(
         if not (payload.new_institution_name and payload.new_institution_address and payload.town_id):
             raise DomainError(
                 "complaint.new_institution_incomplete",
-                "新报机构须填写名称、地址和所在镇街",
-                "A new institution needs a name, an address and a town",
+                _("新报机构须填写名称、地址和所在镇街"),
                 status=422,
-                fields={"new_institution_name": ("须同时填写名称、地址和镇街", "Name, address and town together")},
+                fields={"new_institution_name": _("须同时填写名称、地址和镇街")},
             )
         new = services.NewInstitution(
             name=payload.new_institution_name.strip(),
@@ -630,7 +629,7 @@ def get_photo(
     c = permissions.access_complaint(request.auth, complaint_id)
     photo = ComplaintPhoto.objects.filter(complaint=c, pk=photo_id, state=ComplaintPhoto.State.READY).first()
     if photo is None:
-        raise NotFound("照片", "photo")
+        raise NotFound(_("照片不存在"))
     field = photo.thumbnail if size == "thumb" else photo.image
     name = f"{c.tracking_number}-{photo.pk}{'-thumb' if size == 'thumb' else ''}.jpg"
     return uploaded_file_response(
@@ -786,7 +785,7 @@ def _rule_out(r: RoutingRule) -> dict:
 )
 def list_routing(request):
     if not is_handler(request.auth):
-        raise NotFound("分派规则", "routing rule")
+        raise NotFound(_("分派规则不存在"))
     rules = RoutingRule.objects.filter(is_active=True).select_related("town", "category", "handler")
     return [_rule_out(r) for r in rules.order_by("town__code", "category__sort_order", "id")]
 
@@ -810,6 +809,6 @@ def set_routing(request, payload: RoutingRuleIn):
 )
 def delete_routing(request, rule_id: int):
     if not has_role(request.auth, Role.BUREAU_ADMIN):
-        raise NotFound("分派规则", "routing rule")
+        raise NotFound(_("分派规则不存在"))
     services.routing_rule_delete(actor=request.auth, rule_id=rule_id)
     return Status(204, None)

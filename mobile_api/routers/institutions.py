@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -134,10 +135,9 @@ def filter_institutions(qs, filters: InstitutionFilters):
     if (filters.lat is None) != (filters.lng is None):
         raise DomainError(
             "request.invalid",
-            "lat 与 lng 须同时提供",
-            "Give both lat and lng",
+            _("lat 与 lng 须同时提供"),
             status=422,
-            fields={"lat": ("须与 lng 同时提供", "Give with lng")},
+            fields={"lat": _("须与 lng 同时提供")},
         )
     if filters.lat is not None:
         qs = selectors.near(qs, filters.lat, filters.lng, filters.radius_km)
@@ -186,7 +186,7 @@ class UnlicensedIn(Schema):
 )
 def record_unlicensed(request, payload: UnlicensedIn):
     if not has_role(request.auth, *selectors.BUREAU_ROLES):
-        raise NotFound("机构", "institution")
+        raise NotFound(_("机构不存在"))
     inst = services.unlicensed_record(actor=request.auth, **payload.dict())
     return Status(201, _list_item(_reload(inst.pk), True))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from institutions.models import CHINA_LAT, CHINA_LNG
 
@@ -26,8 +28,8 @@ class ComplaintCategory(models.Model):
     sort_order = models.PositiveSmallIntegerField("排序", default=0)
 
     class Meta:
-        verbose_name = "投诉类别 complaint category"
-        verbose_name_plural = "投诉类别 complaint categories"
+        verbose_name = _("投诉类别")
+        verbose_name_plural = pgettext_lazy("plural", "投诉类别")
         ordering = ["sort_order", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(answer_working_days__gte=1), name="complaint_category_deadline_min")
@@ -55,8 +57,8 @@ class RoutingRule(models.Model):
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:
-        verbose_name = "投诉分派规则 routing rule"
-        verbose_name_plural = "投诉分派规则 routing rules"
+        verbose_name = _("投诉分派规则")
+        verbose_name_plural = pgettext_lazy("plural", "投诉分派规则")
         constraints = [
             models.UniqueConstraint(
                 fields=["town", "category"],
@@ -80,13 +82,13 @@ class RoutingRule(models.Model):
 
 
 class ComplaintStatus(models.TextChoices):
-    SUBMITTED = "submitted", "已提交 submitted"
-    ACCEPTED = "accepted", "已受理 accepted"
-    REJECTED = "rejected", "不予受理 rejected"
-    ASSIGNED = "assigned", "已分派 assigned"
-    INVESTIGATING = "investigating", "调查中 investigating"
-    ANSWERED = "answered", "已答复 answered"
-    CLOSED = "closed", "已办结 closed"
+    SUBMITTED = "submitted", _("已提交")
+    ACCEPTED = "accepted", _("已受理")
+    REJECTED = "rejected", _("不予受理")
+    ASSIGNED = "assigned", _("已分派")
+    INVESTIGATING = "investigating", _("调查中")
+    ANSWERED = "answered", _("已答复")
+    CLOSED = "closed", _("已办结")
 
 
 OPEN_STATUSES = (
@@ -98,46 +100,46 @@ OPEN_STATUSES = (
 
 
 class RejectionReason(models.TextChoices):
-    OUT_OF_REMIT = "out_of_remit", "不属于本部门职责 not our remit"
-    INSUFFICIENT = "insufficient_information", "信息不足 not enough information"
-    DUPLICATE = "duplicate", "重复投诉 duplicate"
+    OUT_OF_REMIT = "out_of_remit", _("不属于本部门职责")
+    INSUFFICIENT = "insufficient_information", _("信息不足")
+    DUPLICATE = "duplicate", _("重复投诉")
 
 
 class Outcome(models.TextChoices):
-    SUBSTANTIATED = "substantiated", "属实 substantiated"
-    PARTLY = "partly_substantiated", "部分属实 partly substantiated"
-    NOT_SUBSTANTIATED = "not_substantiated", "不属实 not substantiated"
-    REFERRED = "referred", "已移送 referred to another agency"
+    SUBSTANTIATED = "substantiated", _("属实")
+    PARTLY = "partly_substantiated", _("部分属实")
+    NOT_SUBSTANTIATED = "not_substantiated", _("不属实")
+    REFERRED = "referred", _("已移送")
 
 
 SUBSTANTIATED_OUTCOMES = (Outcome.SUBSTANTIATED, Outcome.PARTLY)
 
 
 class Grade(models.TextChoices):
-    PRESCHOOL = "preschool", "学前 preschool"
-    G1 = "g1", "一年级 grade 1"
-    G2 = "g2", "二年级 grade 2"
-    G3 = "g3", "三年级 grade 3"
-    G4 = "g4", "四年级 grade 4"
-    G5 = "g5", "五年级 grade 5"
-    G6 = "g6", "六年级 grade 6"
-    G7 = "g7", "初一 grade 7"
-    G8 = "g8", "初二 grade 8"
-    G9 = "g9", "初三 grade 9"
-    HIGH = "high", "高中 high school"
+    PRESCHOOL = "preschool", _("学前")
+    G1 = "g1", _("一年级")
+    G2 = "g2", _("二年级")
+    G3 = "g3", _("三年级")
+    G4 = "g4", _("四年级")
+    G5 = "g5", _("五年级")
+    G6 = "g6", _("六年级")
+    G7 = "g7", _("初一")
+    G8 = "g8", _("初二")
+    G9 = "g9", _("初三")
+    HIGH = "high", _("高中")
 
 
 class ClosedHow(models.TextChoices):
-    RATED = "rated", "家长评价 rated by the parent"
-    AUTO = "auto", "逾期自动办结 closed automatically"
+    RATED = "rated", _("家长评价")
+    AUTO = "auto", _("逾期自动办结")
 
 
 class SlaPhase(models.TextChoices):
     """Which clock runs: to accept, to answer, or none (waiting for the parent, or finished)."""
 
-    ACCEPT = "accept", "受理时限 to accept"
-    ANSWER = "answer", "答复时限 to answer"
-    NONE = "", "无 none"
+    ACCEPT = "accept", _("受理时限")
+    ANSWER = "answer", _("答复时限")
+    NONE = "", _("无")
 
 
 class Complaint(models.Model):
@@ -227,8 +229,8 @@ class Complaint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "投诉 complaint"
-        verbose_name_plural = "投诉 complaints"
+        verbose_name = _("投诉")
+        verbose_name_plural = pgettext_lazy("plural", "投诉")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["town", "-created_at"]),  # a handler's list, newest first
@@ -284,9 +286,9 @@ class ComplaintPhoto(models.Model):
     thumbnail; then only the clean copies remain. Served through permission-checked views, never /media/."""
 
     class State(models.TextChoices):
-        PROCESSING = "processing", "处理中 processing"
-        READY = "ready", "可查看 ready"
-        FAILED = "failed", "无法处理 failed"
+        PROCESSING = "processing", _("处理中")
+        READY = "ready", _("可查看")
+        FAILED = "failed", _("无法处理")
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="photos")
     position = models.PositiveSmallIntegerField(default=0)
@@ -301,8 +303,8 @@ class ComplaintPhoto(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "投诉照片 complaint photo"
-        verbose_name_plural = "投诉照片 complaint photos"
+        verbose_name = _("投诉照片")
+        verbose_name_plural = pgettext_lazy("plural", "投诉照片")
         ordering = ["complaint", "position", "id"]
 
     def __str__(self):
@@ -314,8 +316,8 @@ class ComplaintMessage(models.Model):
     replies (`awaiting_parent`)."""
 
     class Side(models.TextChoices):
-        PARENT = "parent", "家长 parent"
-        BUREAU = "bureau", "教育局 bureau"
+        PARENT = "parent", _("家长")
+        BUREAU = "bureau", _("教育局")
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -325,8 +327,8 @@ class ComplaintMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "投诉沟通 complaint message"
-        verbose_name_plural = "投诉沟通 complaint messages"
+        verbose_name = _("投诉沟通")
+        verbose_name_plural = pgettext_lazy("plural", "投诉沟通")
         ordering = ["created_at", "id"]
 
     def __str__(self):
@@ -338,8 +340,8 @@ class StatementRequest(models.Model):
     (unless the parent allowed it)."""
 
     class State(models.TextChoices):
-        OPEN = "open", "待答复 open"
-        ANSWERED = "answered", "已答复 answered"
+        OPEN = "open", _("待答复")
+        ANSWERED = "answered", _("已答复")
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="statement_requests")
     institution = models.ForeignKey("institutions.Institution", on_delete=models.PROTECT, related_name="+")
@@ -355,8 +357,8 @@ class StatementRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "机构情况说明 statement request"
-        verbose_name_plural = "机构情况说明 statement requests"
+        verbose_name = _("机构情况说明")
+        verbose_name_plural = pgettext_lazy("plural", "机构情况说明")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(name="statement_answered_has_text", condition=Q(state="open") | ~Q(statement=""))

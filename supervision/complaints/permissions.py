@@ -7,6 +7,8 @@ page and the API offer), and the services refuse anything outside it (`require_s
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError, PermissionDenied
 from core.scoping import get_in_scope
 
@@ -32,23 +34,23 @@ PARENT_ACTIONS: dict[str, tuple[str, ...]] = {
 
 def access_complaint(actor, complaint_id) -> Complaint:
     """The complaint if `actor` may see it; the same 404 for missing and not theirs."""
-    return get_in_scope(complaints_visible_to(actor), complaint_id, "投诉", "complaint")
+    return get_in_scope(complaints_visible_to(actor), complaint_id, _("投诉不存在"))
 
 
 def access_statement(actor, request_id) -> StatementRequest:
-    return get_in_scope(statements_visible_to(actor), request_id, "说明请求", "statement request")
+    return get_in_scope(statements_visible_to(actor), request_id, _("说明请求不存在"))
 
 
 def require_handler(actor, complaint: Complaint) -> None:
     if not is_handler(actor) or complaint.town_id not in towns_of(actor):
         raise PermissionDenied(
-            "只有承办的教育局工作人员可以执行此操作", "Only the bureau staff handling it may do this"
+            _("只有承办的教育局工作人员可以执行此操作")
         )
 
 
 def require_parent(actor, complaint: Complaint) -> None:
     if complaint.parent_id != actor.pk:
-        raise PermissionDenied("只有投诉人可以执行此操作", "Only the parent who filed it may do this")
+        raise PermissionDenied(_("只有投诉人可以执行此操作"))
 
 
 def invalid_transition(complaint: Complaint, action: str) -> DomainError:

@@ -18,13 +18,15 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Region, Role, User
 from accounts.selectors import has_role
 from core import uploads
 from core.audit import audit_event, audit_log
 from core.dispatch import enqueue_on_commit
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.idempotency import fingerprint, key_reused_error, run_once
 from core.models import Notification
 from core.notifications import notification_rows, notify, push_after_commit
@@ -257,7 +259,7 @@ def complaint_file(
     before commit, nothing of the complaint remains, stored files included."""
     photos = photos or []
     if not has_role(actor, Role.PARENT):
-        raise PermissionDenied("只有家长可以提交投诉", "Only parents can file complaints")
+        raise PermissionDenied(_("只有家长可以提交投诉"))
     _clean_filing(filing)
     checked = _check_photos(photos)
     request_hash = fingerprint(
@@ -395,8 +397,7 @@ def _store_photos(complaint: Complaint, photos: list, checked: list, stored: lis
         except OSError as exc:
             raise DomainError(
                 "upload.storage_failed",
-                "照片保存失败，投诉未提交，请稍后重试",
-                "A photo could not be stored; the complaint was not filed, try again",
+                _("照片保存失败，投诉未提交，请稍后重试"),
                 status=503,
             ) from exc
         stored.append(name)
@@ -471,8 +472,7 @@ def personal_data_viewed(*, actor, obj, fields: list[str]) -> None:
 def _conflict() -> DomainError:
     return DomainError(
         "complaint.conflict",
-        "投诉刚被他人修改，请刷新后重试",
-        "The complaint was just changed by someone else; reload and try again",
+        _("投诉刚被他人修改，请刷新后重试"),
         status=409,
     )
 
@@ -576,7 +576,8 @@ def _inform_merged(primary: Complaint) -> None:
         answered_at=primary.answered_at,
         updated_at=timezone.now(),
     )
-    outcome_zh, outcome_en = Outcome(primary.outcome).label.split(" ", 1)
+    outcome_label = Outcome(primary.outcome).label
+    outcome_zh, outcome_en = render(outcome_label, "zh"), render(outcome_label, "en")
     for child in merged:
         audit_log(
             actor=None,
@@ -741,13 +742,12 @@ def _reopen(actor, c: Complaint, data: dict):
     require_state(c, "reopen")
     if c.reopened_at is not None:
         raise DomainError(
-            "complaint.reopen_used", "每件投诉只能申请重新办理一次", "A complaint can be reopened only once", status=409
+            "complaint.reopen_used", _("每件投诉只能申请重新办理一次"), status=409
         )
     if timezone.now() > c.answered_at + timedelta(days=sla.reopen_days()):
         raise DomainError(
             "complaint.reopen_expired",
-            f"答复已超过 {sla.reopen_days()} 天，不能再申请重新办理",
-            f"More than {sla.reopen_days()} days since the answer: it can no longer be reopened",
+            format_lazy(_("答复已超过 {sla} 天，不能再申请重新办理"), sla=sla.reopen_days()),
             status=409,
         )
     comment = _text(data, "comment", required=True, max_length=1000, zh="重新办理理由", en="A comment")
@@ -830,7 +830,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
             require_handler(actor, c)
         if c.status in (S.CLOSED, S.REJECTED):
             raise DomainError(
-                "complaint.closed", "投诉已办结，不能再留言", "The complaint is closed: no more messages", status=409
+                "complaint.closed", _("投诉已办结，不能再留言"), status=409
             )
         if awaiting_parent and (is_parent or c.status not in (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING)):
             raise _field_error(
@@ -936,7 +936,7 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
         )
         if not updated:
             raise DomainError(
-                "statement.already_answered", "该说明已答复", "This statement request was already answered", status=409
+                "statement.already_answered", _("该说明已答复"), status=409
             )
         request.refresh_from_db()
         audit_log(
@@ -965,7 +965,7 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
 def routing_rule_set(*, actor, town_id: int | None, category: str | None, handler_id: int) -> RoutingRule:
     """Create or replace the rule for (town, category); district supervisors only."""
     if not has_role(actor, Role.BUREAU_ADMIN):
-        raise PermissionDenied("只有区级管理员可以修改分派规则", "Only the district supervisor may edit routing")
+        raise PermissionDenied(_("只有区级管理员可以修改分派规则"))
     cat = None
     if category is not None:
         cat = ComplaintCategory.objects.filter(code=category).first()
@@ -1009,11 +1009,11 @@ def routing_rule_set(*, actor, town_id: int | None, category: str | None, handle
 
 def routing_rule_delete(*, actor, rule_id: int) -> None:
     if not has_role(actor, Role.BUREAU_ADMIN):
-        raise PermissionDenied("只有区级管理员可以修改分派规则", "Only the district supervisor may edit routing")
+        raise PermissionDenied(_("只有区级管理员可以修改分派规则"))
     with transaction.atomic():
         rule = RoutingRule.objects.select_for_update().filter(pk=rule_id, is_active=True).first()
         if rule is None:
-            raise NotFound("分派规则", "routing rule")
+            raise NotFound(_("分派规则不存在"))
         rule.is_active = False
         rule.save(update_fields=["is_active"])
         clear_routing_cache()  # now for this transaction, and again once others can see the change

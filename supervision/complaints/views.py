@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Region, Role
@@ -71,20 +72,18 @@ def complaint_new(request):
             if not (new.name and new.address and new.town_id):
                 raise DomainError(
                     "complaint.new_institution_incomplete",
-                    "请填写机构名称、地址和所在镇街",
-                    "A new institution needs a name, an address and a town",
+                    _("请填写机构名称、地址和所在镇街"),
                     status=422,
-                    fields={"new_name": ("请填写机构名称、地址和所在镇街", "Name, address and town")},
+                    fields={"new_name": _("请填写机构名称、地址和所在镇街")},
                 )
         try:
             occurred = timezone.make_aware(datetime.fromisoformat(values["occurred_at"]))
         except ValueError:
             raise DomainError(
                 "complaint.occurred_at",
-                "请填写发生时间",
-                "When did it happen?",
+                _("请填写发生时间"),
                 status=422,
-                fields={"occurred_at": ("请填写发生时间", "When did it happen?")},
+                fields={"occurred_at": _("请填写发生时间")},
             ) from None
         filing = services.Filing(
             category=values["category"],
@@ -95,7 +94,7 @@ def complaint_new(request):
             child_grade=values["child_grade"] if values["child_grade"] in Grade.values else "",
             disclose_identity=values["disclose_identity"],
         )
-        complaint, _ = services.complaint_file(
+        complaint, _unused = services.complaint_file(
             actor=request.user,
             filing=filing,
             photos=request.FILES.getlist("photos"),

@@ -4,6 +4,7 @@ were done on."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
@@ -21,7 +22,7 @@ def _items_invalid(zh: str, en: str) -> DomainError:
 def current_checklist(code: str = DEFAULT_CHECKLIST) -> ChecklistVersion:
     version = ChecklistVersion.objects.filter(template__code=code).order_by("-number").first()
     if version is None:
-        raise NotFound("检查表", "checklist")
+        raise NotFound(_("检查表不存在"))
     return version
 
 
@@ -40,7 +41,7 @@ def checklist_revise(*, actor, template_code: str, items: list[dict], note: str 
     with transaction.atomic():
         template = ChecklistTemplate.objects.select_for_update().filter(code=template_code).first()
         if template is None:
-            raise NotFound("检查表", "checklist")
+            raise NotFound(_("检查表不存在"))
         last = template.versions.order_by("-number").first()
         version = ChecklistVersion.objects.create(
             template=template, number=(last.number + 1 if last else 1), note=note[:300], created_by=actor

@@ -9,19 +9,21 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AnswerType(models.TextChoices):
-    YES_NO_NA = "yes_no_na", "是/否/不适用 yes/no/n.a."
-    NUMBER = "number", "数值 number"
-    TEXT = "text", "文字 text"
-    PHOTO = "photo", "须拍照 photo required"
+    YES_NO_NA = "yes_no_na", _("是/否/不适用")
+    NUMBER = "number", _("数值")
+    TEXT = "text", _("文字")
+    PHOTO = "photo", _("须拍照")
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "轻微 low"
-    MEDIUM = "medium", "一般 medium"
-    HIGH = "high", "严重 high"
+    LOW = "low", _("轻微")
+    MEDIUM = "medium", _("一般")
+    HIGH = "high", _("严重")
 
 
 class ChecklistTemplate(models.Model):
@@ -34,8 +36,8 @@ class ChecklistTemplate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "检查表 checklist template"
-        verbose_name_plural = "检查表 checklist templates"
+        verbose_name = _("检查表")
+        verbose_name_plural = pgettext_lazy("plural", "检查表")
 
     def __str__(self):
         return self.name_zh
@@ -51,8 +53,8 @@ class ChecklistVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "检查表版本 checklist version"
-        verbose_name_plural = "检查表版本 checklist versions"
+        verbose_name = _("检查表版本")
+        verbose_name_plural = pgettext_lazy("plural", "检查表版本")
         ordering = ["template", "-number"]
         constraints = [models.UniqueConstraint(fields=["template", "number"], name="checklist_version_number")]
 
@@ -73,8 +75,8 @@ class ChecklistItem(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        verbose_name = "检查项 checklist item"
-        verbose_name_plural = "检查项 checklist items"
+        verbose_name = _("检查项")
+        verbose_name_plural = pgettext_lazy("plural", "检查项")
         ordering = ["version", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["version", "code"], name="checklist_item_code_per_version")]
 
@@ -83,14 +85,14 @@ class ChecklistItem(models.Model):
 
 
 class SamplingMode(models.TextChoices):
-    OVERALL = "overall", "总体比例 a share overall"
-    BY_GRADE = "by_grade", "按风险等级 a share per risk grade"
+    OVERALL = "overall", _("总体比例")
+    BY_GRADE = "by_grade", _("按风险等级")
 
 
 class PlanStatus(models.TextChoices):
-    DRAFT = "draft", "草稿 draft"
-    DRAWN = "drawn", "已抽取 drawn"
-    FINISHED = "finished", "已完成 finished"
+    DRAFT = "draft", _("草稿")
+    DRAWN = "drawn", _("已抽取")
+    FINISHED = "finished", _("已完成")
 
 
 class InspectionPlan(models.Model):
@@ -124,8 +126,8 @@ class InspectionPlan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "检查计划 inspection plan"
-        verbose_name_plural = "检查计划 inspection plans"
+        verbose_name = _("检查计划")
+        verbose_name_plural = pgettext_lazy("plural", "检查计划")
         ordering = ["-period_start", "-id"]
         constraints = [
             models.CheckConstraint(name="plan_team_of_two", condition=Q(team_size__gte=2)),
@@ -150,8 +152,8 @@ class PlanDraw(models.Model):
     drawn_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "抽取记录 plan draw"
-        verbose_name_plural = "抽取记录 plan draws"
+        verbose_name = _("抽取记录")
+        verbose_name_plural = pgettext_lazy("plural", "抽取记录")
         ordering = ["plan", "number"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "number"], name="plan_draw_number"),
@@ -171,8 +173,8 @@ class ConflictDeclaration(models.Model):
     declared_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "利益冲突申报 conflict declaration"
-        verbose_name_plural = "利益冲突申报 conflict declarations"
+        verbose_name = _("利益冲突申报")
+        verbose_name_plural = pgettext_lazy("plural", "利益冲突申报")
         constraints = [models.UniqueConstraint(fields=["inspector", "institution"], name="conflict_once")]
 
     def __str__(self):
@@ -180,24 +182,24 @@ class ConflictDeclaration(models.Model):
 
 
 class InspectionOrigin(models.TextChoices):
-    PLAN = "plan", "计划抽查 planned draw"
-    COMPLAINT = "complaint", "投诉引发 from a complaint"
-    UNLICENSED = "unlicensed", "无证线索 unlicensed record"
-    FOLLOWUP = "followup", "整改复查 follow-up of a rectification order"
+    PLAN = "plan", _("计划抽查")
+    COMPLAINT = "complaint", _("投诉引发")
+    UNLICENSED = "unlicensed", _("无证线索")
+    FOLLOWUP = "followup", _("整改复查")
 
 
 class InspectionStatus(models.TextChoices):
-    ASSIGNED = "assigned", "待检查 assigned"
-    IN_PROGRESS = "in_progress", "检查中 in progress"
-    AWAITING_PHOTOS = "awaiting_photos", "待补照片 awaiting photos"
-    COMPLETE = "complete", "已完成 complete"
-    CANCELLED = "cancelled", "已取消 cancelled"
+    ASSIGNED = "assigned", _("待检查")
+    IN_PROGRESS = "in_progress", _("检查中")
+    AWAITING_PHOTOS = "awaiting_photos", _("待补照片")
+    COMPLETE = "complete", _("已完成")
+    CANCELLED = "cancelled", _("已取消")
 
 
 class InspectionResult(models.TextChoices):
-    COMPLIANT = "compliant", "合格 compliant"
-    RECTIFICATION = "rectification", "责令整改 rectification ordered"
-    PENALISED = "penalised", "已处罚 penalised"
+    COMPLIANT = "compliant", _("合格")
+    RECTIFICATION = "rectification", _("责令整改")
+    PENALISED = "penalised", _("已处罚")
 
 
 class Inspection(models.Model):
@@ -235,8 +237,8 @@ class Inspection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "检查 inspection"
-        verbose_name_plural = "检查 inspections"
+        verbose_name = _("检查")
+        verbose_name_plural = pgettext_lazy("plural", "检查")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["institution", "completed_at"]), models.Index(fields=["town", "status"])]
 
@@ -249,8 +251,8 @@ class InspectionAssignment(models.Model):
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        verbose_name = "检查分派 assignment"
-        verbose_name_plural = "检查分派 assignments"
+        verbose_name = _("检查分派")
+        verbose_name_plural = pgettext_lazy("plural", "检查分派")
         constraints = [models.UniqueConstraint(fields=["inspection", "inspector"], name="assignment_once")]
 
     def __str__(self):
@@ -262,21 +264,21 @@ class VisitRecord(models.Model):
     and changes nothing. A record based on a stale version is kept as a conflict beside the server copy."""
 
     class Kind(models.TextChoices):
-        CHECKIN = "checkin", "签到 check-in"
-        ANSWER = "answer", "检查项答案 answer"
-        NOTE = "note", "备注 note"
-        FINDING = "finding", "问题 finding"
-        ACKNOWLEDGE = "acknowledge", "机构确认 acknowledgement"
-        CHECKOUT = "checkout", "签退 check-out"
+        CHECKIN = "checkin", _("签到")
+        ANSWER = "answer", _("检查项答案")
+        NOTE = "note", _("备注")
+        FINDING = "finding", _("问题")
+        ACKNOWLEDGE = "acknowledge", _("机构确认")
+        CHECKOUT = "checkout", _("签退")
 
     class State(models.TextChoices):
-        APPLIED = "applied", "已应用 applied"
-        CONFLICT = "conflict", "冲突待审 conflict"
+        APPLIED = "applied", _("已应用")
+        CONFLICT = "conflict", _("冲突待审")
 
     class Resolution(models.TextChoices):
-        SERVER = "server", "保留服务器版本 kept the server copy"
-        CLIENT = "client", "采用手机版本 took the phone's copy"
-        MERGED = "merged", "合并后的值 a merged value"
+        SERVER = "server", _("保留服务器版本")
+        CLIENT = "client", _("采用手机版本")
+        MERGED = "merged", _("合并后的值")
 
     client_uuid = models.UUIDField(unique=True)
     inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="records")
@@ -300,8 +302,8 @@ class VisitRecord(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "现场记录 visit record"
-        verbose_name_plural = "现场记录 visit records"
+        verbose_name = _("现场记录")
+        verbose_name_plural = pgettext_lazy("plural", "现场记录")
         ordering = ["inspection", "client_time", "id"]
         indexes = [
             models.Index(
@@ -333,8 +335,8 @@ class ChecklistAnswer(models.Model):
     answered_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "检查项答案 checklist answer"
-        verbose_name_plural = "检查项答案 checklist answers"
+        verbose_name = _("检查项答案")
+        verbose_name_plural = pgettext_lazy("plural", "检查项答案")
         constraints = [models.UniqueConstraint(fields=["inspection", "item"], name="answer_once_per_item")]
 
     def __str__(self):
@@ -359,8 +361,8 @@ class InspectionPhoto(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "检查照片 inspection photo"
-        verbose_name_plural = "检查照片 inspection photos"
+        verbose_name = _("检查照片")
+        verbose_name_plural = pgettext_lazy("plural", "检查照片")
 
     def __str__(self):
         return str(self.uuid)
@@ -378,8 +380,8 @@ class Finding(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "检查发现问题 finding"
-        verbose_name_plural = "检查发现问题 findings"
+        verbose_name = _("检查发现问题")
+        verbose_name_plural = pgettext_lazy("plural", "检查发现问题")
         ordering = ["inspection", "id"]
         constraints = [
             models.CheckConstraint(name="finding_names_item_or_rule", condition=Q(item__isnull=False) | ~Q(rule_id=""))
@@ -390,9 +392,9 @@ class Finding(models.Model):
 
 
 class OrderStatus(models.TextChoices):
-    OPEN = "open", "整改中 open"
-    ANSWERED = "answered", "待核验 answered"
-    CLOSED = "closed", "已销号 closed"
+    OPEN = "open", _("整改中")
+    ANSWERED = "answered", _("待核验")
+    CLOSED = "closed", _("已销号")
 
 
 class RectificationOrder(models.Model):
@@ -425,8 +427,8 @@ class RectificationOrder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "整改通知 rectification order"
-        verbose_name_plural = "整改通知 rectification orders"
+        verbose_name = _("整改通知")
+        verbose_name_plural = pgettext_lazy("plural", "整改通知")
         ordering = ["due_on", "id"]
         constraints = [
             models.CheckConstraint(
@@ -440,19 +442,19 @@ class RectificationOrder(models.Model):
 
 
 class PenaltyKind(models.TextChoices):
-    WARNING = "warning", "警告、通报批评 warning / public criticism"
-    FINE = "fine", "罚款 fine"
-    CONFISCATION = "confiscation", "没收违法所得 confiscation"
-    STOP_ENROLLING = "stop_enrolling", "责令停止招生 stop enrolling"
-    STOP_OPERATING = "stop_operating", "责令停止办学 stop operating"
-    REVOKE = "revoke", "吊销许可证 licence revoked"
-    EMPLOYMENT_BAN = "employment_ban", "从业禁止 employment ban"
+    WARNING = "warning", _("警告、通报批评")
+    FINE = "fine", _("罚款")
+    CONFISCATION = "confiscation", _("没收违法所得")
+    STOP_ENROLLING = "stop_enrolling", _("责令停止招生")
+    STOP_OPERATING = "stop_operating", _("责令停止办学")
+    REVOKE = "revoke", _("吊销许可证")
+    EMPLOYMENT_BAN = "employment_ban", _("从业禁止")
 
 
 class ViolationKind(models.TextChoices):
-    UNLICENSED = "unlicensed", "无证办学 unlicensed operation"
-    DISGUISED_SUBJECT = "disguised_subject", "隐形变异学科类培训 disguised subject training"
-    OTHER = "other", "其他 other"
+    UNLICENSED = "unlicensed", _("无证办学")
+    DISGUISED_SUBJECT = "disguised_subject", _("隐形变异学科类培训")
+    OTHER = "other", _("其他")
 
 
 class PenaltyDecision(models.Model):
@@ -475,8 +477,8 @@ class PenaltyDecision(models.Model):
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "处罚决定 penalty decision"
-        verbose_name_plural = "处罚决定 penalty decisions"
+        verbose_name = _("处罚决定")
+        verbose_name_plural = pgettext_lazy("plural", "处罚决定")
         ordering = ["-decided_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -501,8 +503,8 @@ class RectificationEvidence(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "整改佐证照片 rectification evidence"
-        verbose_name_plural = "整改佐证照片 rectification evidence"
+        verbose_name = _("整改佐证照片")
+        verbose_name_plural = pgettext_lazy("plural", "整改佐证照片")
         ordering = ["order", "created_at", "id"]
 
     def __str__(self):

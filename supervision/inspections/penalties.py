@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
@@ -46,8 +47,8 @@ def check_amount(*, kind, violation, very_serious, amount, illegal_income, on=No
     if violation == ViolationKind.UNLICENSED:
         if illegal_income is None or illegal_income <= 0:
             raise DomainError(
-                "penalty.income_required", "无证办学罚款须填写违法所得", "An unlicensed fine needs the illegal income",
-                status=422, fields={"illegal_income": ("必填", "Required")},
+                "penalty.income_required", _("无证办学罚款须填写违法所得"),
+                status=422, fields={"illegal_income": _("必填")},
             )  # fmt: skip
         low = illegal_income * policy_decimal("unlicensed_fine_min_multiple", on)
         high = illegal_income * policy_decimal("unlicensed_fine_max_multiple", on)
@@ -83,15 +84,15 @@ def penalty_decide(
 ) -> tuple[PenaltyDecision, str]:
     """(decision, the institution's status after it)."""
     if not is_handler(actor):
-        raise NotFound("机构", "institution")
+        raise NotFound(_("机构不存在"))
     institution = Institution.objects.filter(pk=institution_id, town_id__in=towns_of(actor)).first()
     if institution is None:
-        raise NotFound("机构", "institution")
+        raise NotFound(_("机构不存在"))
     if (
         inspection_id is not None
         and not inspections_visible_to(actor).filter(pk=inspection_id, institution_id=institution_id).exists()
     ):
-        raise NotFound("检查", "inspection")
+        raise NotFound(_("检查不存在"))
     today = timezone.localdate()
     check_amount(
         kind=kind,

@@ -3,6 +3,8 @@ missing and not yours, so ids cannot be probed; `require_bureau` refuses what on
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import NotFound, PermissionDenied
 
 from ..scope import is_handler
@@ -12,13 +14,13 @@ from .selectors import inspections_visible_to, orders_visible_to, penalties_visi
 
 def require_bureau(actor) -> None:
     if not is_handler(actor):
-        raise PermissionDenied("仅教育局工作人员可以操作", "Only bureau staff may do this")
+        raise PermissionDenied(_("仅教育局工作人员可以操作"))
 
 
 def access_inspection(user, inspection_id: int) -> Inspection:
     row = inspections_visible_to(user).select_related("institution", "town").filter(pk=inspection_id).first()
     if row is None:
-        raise NotFound("检查", "inspection")
+        raise NotFound(_("检查不存在"))
     return row
 
 
@@ -28,7 +30,7 @@ def access_plan(user, plan_id: int, *, for_update: bool = False) -> InspectionPl
         qs = qs.select_for_update()
     row = qs.filter(pk=plan_id).first()
     if row is None:
-        raise NotFound("检查计划", "inspection plan")
+        raise NotFound(_("检查计划不存在"))
     return row
 
 
@@ -38,12 +40,12 @@ def access_order(user, order_id: int, *, for_update: bool = False) -> Rectificat
         qs = qs.select_for_update()
     row = qs.filter(pk=order_id).first()
     if row is None:
-        raise NotFound("整改通知", "rectification order")
+        raise NotFound(_("整改通知不存在"))
     return row
 
 
 def access_penalty(user, penalty_id: int) -> PenaltyDecision:
     row = penalties_visible_to(user).select_related("institution", "town").filter(pk=penalty_id).first()
     if row is None:
-        raise NotFound("处罚决定", "penalty decision")
+        raise NotFound(_("处罚决定不存在"))
     return row

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role
 from accounts.selectors import has_role
@@ -79,7 +80,7 @@ def plan_create(
     require_bureau(actor)
     covered = towns_of(actor)
     if region_id not in covered:
-        raise NotFound("区域", "region")
+        raise NotFound(_("区域不存在"))
     town_ids = sorted(set(town_ids or []))
     if not set(town_ids) <= covered:
         raise _invalid("plan.scope_outside", "town_ids", "范围中有不属于您辖区的镇街", "A town is outside your area")
@@ -201,14 +202,14 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
         plan = access_plan(actor, plan_id, for_update=True)
         previous = plan.draws.filter(is_current=True).first()
         if plan.status == PlanStatus.FINISHED:
-            raise DomainError("plan.finished", "计划已结束，不能再抽取", "The plan is finished", status=409)
+            raise DomainError("plan.finished", _("计划已结束，不能再抽取"), status=409)
         if previous is not None:
             if not reason:
                 raise _invalid("plan.redraw_reason_required", "reason", "重新抽取须说明原因", "A redraw needs a reason")
             started = previous.visits.exclude(status__in=[InspectionStatus.ASSIGNED, InspectionStatus.CANCELLED])
             if started.exists():
                 raise DomainError(
-                    "plan.visits_started", "已有检查开始，不能重新抽取", "Visits have started: no redraw", status=409
+                    "plan.visits_started", _("已有检查开始，不能重新抽取"), status=409
                 )
             previous.visits.update(status=InspectionStatus.CANCELLED)
             PlanDraw.objects.filter(pk=previous.pk).update(is_current=False)
@@ -299,7 +300,7 @@ def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
         plan = access_plan(actor, plan_id, for_update=True)
         if plan.status != PlanStatus.DRAWN:
             raise DomainError(
-                "plan.not_drawn", "计划尚未抽取或已结束", "The plan is not drawn or already finished", status=409
+                "plan.not_drawn", _("计划尚未抽取或已结束"), status=409
             )
         today = timezone.localdate()
         plan.status, plan.finished_on = PlanStatus.FINISHED, today
@@ -321,11 +322,11 @@ def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
 
 def conflict_declare(*, actor, institution_id: int, reason: str) -> ConflictDeclaration:
     if not has_role(actor, Role.INSPECTOR):
-        raise PermissionDenied("仅检查人员可以申报", "Only inspectors declare conflicts")
+        raise PermissionDenied(_("仅检查人员可以申报"))
     if not (reason or "").strip():
         raise _invalid("conflict.reason_required", "reason", "请说明原因", "A reason is required")
     if not Institution.objects.filter(pk=institution_id).exists():
-        raise NotFound("机构", "institution")
+        raise NotFound(_("机构不存在"))
     row, created = ConflictDeclaration.objects.get_or_create(
         inspector=actor, institution_id=institution_id, defaults={"reason": reason.strip()[:300]}
     )
@@ -349,25 +350,24 @@ def inspection_open_adhoc(
         if complaint_id is not None:
             complaint = Complaint.objects.select_for_update().filter(pk=complaint_id, town_id__in=covered).first()
             if complaint is None:
-                raise NotFound("投诉", "complaint")
+                raise NotFound(_("投诉不存在"))
             if complaint.outcome not in SUBSTANTIATED_OUTCOMES:
                 raise DomainError(
                     "inspection.complaint_not_substantiated",
-                    "仅属实的投诉可以发起检查",
-                    "Only a substantiated complaint opens an inspection",
+                    _("仅属实的投诉可以发起检查"),
                     status=409,
                 )
             if complaint.inspection_id:
-                raise DomainError("inspection.already_opened", "该投诉已发起检查", "Already opened", status=409)
+                raise DomainError("inspection.already_opened", _("该投诉已发起检查"), status=409)
             institution = complaint.institution
             origin = InspectionOrigin.COMPLAINT
         else:
             institution = Institution.objects.filter(pk=institution_id, town_id__in=covered).first()
             if institution is None:
-                raise NotFound("机构", "institution")
+                raise NotFound(_("机构不存在"))
             if institution.status != Status.UNLICENSED:
                 raise DomainError(
-                    "inspection.not_unlicensed", "该机构不是无证线索", "This is not an unlicensed record", status=409
+                    "inspection.not_unlicensed", _("该机构不是无证线索"), status=409
                 )
             origin = InspectionOrigin.UNLICENSED
         visit = staff_visit(

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Region, Role
 from accounts.selectors import has_role, institution_ids_for
@@ -62,15 +63,15 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
             or InspectionAssignment.objects.filter(inspection_id=finding.inspection_id, inspector_id=actor.pk).exists()
         )
         if not may:
-            raise NotFound("问题", "finding")
+            raise NotFound(_("问题不存在"))
         if RectificationOrder.objects.filter(finding=finding).exists():
-            raise DomainError("order.exists", "该问题已下达整改通知", "This finding already has an order", status=409)
+            raise DomainError("order.exists", _("该问题已下达整改通知"), status=409)
         today = timezone.localdate()
         due_on = due_on or default_due_on(finding.severity, today)
         if due_on <= today:
             raise DomainError(
-                "order.bad_deadline", "整改期限须晚于今天", "The deadline must be after today", status=422,
-                fields={"due_on": ("须晚于今天", "After today")},
+                "order.bad_deadline", _("整改期限须晚于今天"), status=422,
+                fields={"due_on": _("须晚于今天")},
             )  # fmt: skip
         order = RectificationOrder.objects.create(
             finding=finding,
@@ -105,7 +106,7 @@ def _transition(order, actor, to_status, verb, **changes) -> RectificationOrder:
     from_status = order.status
     updated = RectificationOrder.objects.filter(pk=order.pk, status=from_status).update(status=to_status, **changes)
     if not updated:
-        raise DomainError("order.changed_meanwhile", "整改通知已被他人处理，请刷新", "Changed meanwhile", status=409)
+        raise DomainError("order.changed_meanwhile", _("整改通知已被他人处理，请刷新"), status=409)
     order.refresh_from_db()
     audit_log(actor=actor, verb=verb, obj=order, from_state=from_status, to_state=to_status)
     return order
@@ -115,14 +116,14 @@ def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str]
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
         if order.institution_id not in institution_ids_for(actor):
-            raise PermissionDenied("仅被检查机构可以提交整改情况", "Only the institution answers")
+            raise PermissionDenied(_("仅被检查机构可以提交整改情况"))
         if order.status != OrderStatus.OPEN:
-            raise DomainError("order.not_open", "该整改通知不在待整改状态", "The order is not open", status=409)
+            raise DomainError("order.not_open", _("该整改通知不在待整改状态"), status=409)
         named = {str(u).lower() for u in (photo_uuids or [])}
         arrived = {str(u) for u in order.evidence.values_list("uuid", flat=True)}
         if named - arrived:
             raise DomainError(
-                "order.evidence_missing", "有照片尚未上传，请先上传再提交", "Upload the named photos first",
+                "order.evidence_missing", _("有照片尚未上传，请先上传再提交"),
                 status=422, fields={"photo_uuids": (f"未收到：{', '.join(sorted(named - arrived))}", "Not received")},
             )  # fmt: skip
         order = _transition(
@@ -139,10 +140,10 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
         if not (is_handler(actor) or has_role(actor, Role.INSPECTOR)):
-            raise PermissionDenied("仅检查人员可以核验", "Only an inspector verifies")
+            raise PermissionDenied(_("仅检查人员可以核验"))
         if order.status != OrderStatus.ANSWERED:
             raise DomainError(
-                "order.not_answered", "机构尚未提交整改情况", "The institution has not answered yet", status=409
+                "order.not_answered", _("机构尚未提交整改情况"), status=409
             )
         if accepted:
             order = _transition(
@@ -171,9 +172,9 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
         if not (is_handler(actor) or has_role(actor, Role.INSPECTOR)):
-            raise PermissionDenied("仅检查人员或教育局可以安排复查", "Only inspectors or the bureau open a follow-up")
+            raise PermissionDenied(_("仅检查人员或教育局可以安排复查"))
         if order.status not in OPEN:
-            raise DomainError("order.closed", "整改通知已销号", "The order is closed", status=409)
+            raise DomainError("order.closed", _("整改通知已销号"), status=409)
         if (
             order.followup_id
             and Inspection.objects.filter(pk=order.followup_id)
@@ -181,12 +182,12 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
             .exists()
         ):
             raise DomainError(
-                "order.followup_open", "已安排复查且尚未完成", "A follow-up visit is already open", status=409
+                "order.followup_open", _("已安排复查且尚未完成"), status=409
             )
         if due_by is not None and due_by < timezone.localdate():
             raise DomainError(
-                "order.bad_deadline", "复查期限不能早于今天", "The follow-up cannot be due in the past", status=422,
-                fields={"due_by": ("不能早于今天", "Not in the past")},
+                "order.bad_deadline", _("复查期限不能早于今天"), status=422,
+                fields={"due_by": _("不能早于今天")},
             )  # fmt: skip
         if not inspector_ids:
             inspector_ids = list(
@@ -279,27 +280,27 @@ def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, uploa
         key = uuid_module.UUID(str(photo_uuid))
     except ValueError:
         raise DomainError(
-            "sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", status=422, fields={"uuid": ("格式不正确", "Bad")}
+            "sync.bad_uuid", _("不是有效的 UUID"), status=422, fields={"uuid": _("格式不正确")}
         ) from None
     order = access_order(actor, order_id)
     if order.institution_id not in institution_ids_for(actor):
-        raise PermissionDenied("仅被检查机构可以提交整改佐证", "Only the institution sends evidence")
+        raise PermissionDenied(_("仅被检查机构可以提交整改佐证"))
     if order.status != OrderStatus.OPEN:
-        raise DomainError("order.not_open", "该整改通知不在待整改状态", "The order is not open", status=409)
+        raise DomainError("order.not_open", _("该整改通知不在待整改状态"), status=409)
     if upload.size > PHOTO_MAX_BYTES:
-        raise DomainError("photo.too_large", "照片不能超过 10 MB", "A photo is at most 10 MB", status=413)
+        raise DomainError("photo.too_large", _("照片不能超过 10 MB"), status=413)
     content = upload.read()
     if hashlib.sha256(content).hexdigest() != (sha256 or "").strip().lower():
         raise DomainError(
-            "photo.hash_mismatch", "照片内容与 sha256 不符，请重新上传", "The photo does not match its sha256",
-            status=422, fields={"sha256": ("与内容不符", "Does not match the content")},
+            "photo.hash_mismatch", _("照片内容与 sha256 不符，请重新上传"),
+            status=422, fields={"sha256": _("与内容不符")},
         )  # fmt: skip
     existing = RectificationEvidence.objects.filter(uuid=key).first()
     if existing is not None:
         if existing.order_id == order.pk and existing.sha256 == sha256.strip().lower():
             return existing, False
         raise DomainError(
-            "photo.uuid_taken", "该 UUID 已用于其他照片", "This UUID belongs to another photo", status=409
+            "photo.uuid_taken", _("该 UUID 已用于其他照片"), status=409
         )
     upload.seek(0)
     checked = uploads.check_image(upload, max_bytes=PHOTO_MAX_BYTES)
@@ -318,6 +319,6 @@ def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, uploa
         if existing.order_id == order.pk and existing.sha256 == sha256.strip().lower():
             return existing, False
         raise DomainError(
-            "photo.uuid_taken", "该 UUID 已用于其他照片", "This UUID belongs to another photo", status=409
+            "photo.uuid_taken", _("该 UUID 已用于其他照片"), status=409
         ) from None
     return row, True

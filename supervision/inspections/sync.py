@@ -33,6 +33,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core import uploads
 from core.audit import audit_log
@@ -220,14 +222,17 @@ def _check_answer(item: ChecklistItem, value, photo_uuids) -> None:
 
 def sync_batch(*, actor, records: list, lang: str = "zh") -> list[dict]:
     if not isinstance(records, list):
-        raise DomainError("sync.bad_batch", "records 须为列表", "records must be a list", status=422)
+        raise DomainError("sync.bad_batch", _("records 须为列表"), status=422)
     if len(records) > MAX_BATCH:
         raise DomainError(
             "sync.batch_too_large",
-            f"每批最多 {MAX_BATCH} 条记录，本批 {len(records)} 条：请分批发送",
-            f"At most {MAX_BATCH} records per batch ({len(records)} sent): split the batch",
+            format_lazy(
+                _("每批最多 {MAX_BATCH} 条记录，本批 {records} 条：请分批发送"),
+                MAX_BATCH=MAX_BATCH,
+                records=len(records),
+            ),
             status=413,
-            fields={"records": (f"最多 {MAX_BATCH} 条", f"At most {MAX_BATCH}")},
+            fields={"records": format_lazy(_("最多 {MAX_BATCH} 条"), MAX_BATCH=MAX_BATCH)},
         )
     try:
         with transaction.atomic():
@@ -509,54 +514,45 @@ def photo_upload(*, actor, inspection_id: int, photo_uuid: str, sha256: str, upl
     try:
         key = uuid_module.UUID(str(photo_uuid))
     except ValueError:
-        raise DomainError(
-            "sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", status=422, fields={"uuid": ("格式不正确", "Bad")}
-        ) from None
+        raise DomainError("sync.bad_uuid", _("不是有效的 UUID"), status=422, fields={"uuid": _("格式不正确")}) from None
     sha256 = (sha256 or "").strip().lower()
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise DomainError(
-            "photo.bad_hash", "sha256 须为 64 位十六进制", "sha256 must be 64 hex digits", status=422,
-            fields={"sha256": ("格式不正确", "Bad format")},
+            "photo.bad_hash", _("sha256 须为 64 位十六进制"), status=422,
+            fields={"sha256": _("格式不正确")},
         )  # fmt: skip
     if not InspectionAssignment.objects.filter(inspection_id=inspection_id, inspector_id=actor.pk).exists():
-        raise NotFound("检查", "inspection")
+        raise NotFound(_("检查不存在"))
     if upload.size > PHOTO_MAX_BYTES:
-        raise DomainError("photo.too_large", "照片不能超过 10 MB", "A photo is at most 10 MB", status=413)
+        raise DomainError("photo.too_large", _("照片不能超过 10 MB"), status=413)
     content = upload.read()
     if hashlib.sha256(content).hexdigest() != sha256:
         raise DomainError(
             "photo.hash_mismatch",
-            "照片内容与 sha256 不符（上传可能中断），请重新上传",
-            "The photo does not match its sha256 (a broken upload?): send it again",
+            _("照片内容与 sha256 不符（上传可能中断），请重新上传"),
             status=422,
-            fields={"sha256": ("与内容不符", "Does not match the content")},
+            fields={"sha256": _("与内容不符")},
         )
     existing = InspectionPhoto.objects.filter(uuid=key).first()
     if existing is not None and existing.inspection_id != inspection_id:
-        raise DomainError(
-            "photo.uuid_taken", "该 UUID 已用于其他照片", "This UUID belongs to another photo", status=409
-        )
+        raise DomainError("photo.uuid_taken", _("该 UUID 已用于其他照片"), status=409)
     if existing is not None and existing.received:
         if existing.sha256 == sha256:
             return existing, False
-        raise DomainError(
-            "photo.uuid_taken", "该 UUID 已上传过不同内容的照片", "Other content was sent under this UUID", status=409
-        )
+        raise DomainError("photo.uuid_taken", _("该 UUID 已上传过不同内容的照片"), status=409)
     upload.seek(0)
     checked = uploads.check_image(upload, max_bytes=PHOTO_MAX_BYTES)
     upload.seek(0)
     kept, _thumb, _size = uploads.clean_image(upload)  # no EXIF: phones put GPS in photos
     name = default_storage.save(f"inspections/photos/{uploads.random_name('jpg')}", ContentFile(kept))
     with transaction.atomic():
-        photo, _ = InspectionPhoto.objects.select_for_update().get_or_create(
+        photo, _unused = InspectionPhoto.objects.select_for_update().get_or_create(
             uuid=key, defaults={"inspection_id": inspection_id}
         )
         if photo.received:  # a twin request won: keep its copy
             default_storage.delete(name)
             if photo.sha256 != sha256:
-                raise DomainError(
-                    "photo.uuid_taken", "该 UUID 已上传过不同内容", "Other content under this UUID", status=409
-                )
+                raise DomainError("photo.uuid_taken", _("该 UUID 已上传过不同内容"), status=409)
             return photo, False
         photo.sha256, photo.received, photo.image = sha256, True, name
         photo.content_type, photo.size = checked.content_type, checked.size
@@ -668,7 +664,7 @@ def conflict_resolve(
             .first()
         )
         if found is None:
-            raise NotFound("冲突记录", "conflict")
+            raise NotFound(_("冲突记录不存在"))
         # The visit first, as a sync batch does, then the record: a sync and a review of one visit take turns.
         visit = Inspection.objects.select_for_update(of=("self",)).select_related("institution").get(pk=found[1])
         record = VisitRecord.objects.select_for_update().get(pk=found[0])
@@ -680,22 +676,20 @@ def conflict_resolve(
                 return record, False
             raise DomainError(
                 "conflict.already_resolved",
-                "该冲突已处理，不能再次处理",
-                "This conflict was already resolved",
+                _("该冲突已处理，不能再次处理"),
                 status=409,
                 fields={"resolution": (record.resolution, record.resolution)},
             )
         if visit.status == InspectionStatus.CANCELLED:
-            raise DomainError("sync.visit_closed", "检查已取消", "The visit is cancelled", status=409)
+            raise DomainError("sync.visit_closed", _("检查已取消"), status=409)
         if server_version is not None:
             now = _server_now(record, visit, _locked_answer(record, visit))
             if now["version"] != server_version:
                 raise DomainError(
                     "conflict.server_changed",
-                    "服务器上的内容在您查看后又有变化，请刷新后重新处理",
-                    "The server copy changed after you looked at it: reload and decide again",
+                    _("服务器上的内容在您查看后又有变化，请刷新后重新处理"),
                     status=409,
-                    fields={"server_version": (f"当前版本 {now['version']}", f"now version {now['version']}")},
+                    fields={"server_version": format_lazy(_("当前版本 {version}"), version=now["version"])},
                 )
         try:
             in_force = _apply_resolution(actor, record, visit, choice, value)

@@ -22,7 +22,7 @@ def test_seed_demo_is_idempotent_and_covers_every_role(capsys):
     out = capsys.readouterr().out
     assert "/api/v1/docs" in out and "/admin/" in out
     for role in Role:
-        assert role.label in out
+        assert str(role.label) in out
 
 
 def test_demo_login_works(client):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -330,7 +331,7 @@ def get_bill(request, bill_id: int):
         .first()
     )
     if bill is None:
-        raise NotFound("账单", "bill")
+        raise NotFound(_("账单不存在"))
     return _bill_out(bill)
 
 

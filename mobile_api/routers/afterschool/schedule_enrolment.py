@@ -10,6 +10,7 @@ from typing import Literal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -168,7 +169,7 @@ def _access_window(user, window_id: int) -> ChoiceWindow:
     schools = set(selectors.school_ids_for(user)) | set(selectors.children_of(user).values_list("school_id", flat=True))
     window = ChoiceWindow.objects.filter(pk=window_id, school_id__in=schools).first()
     if window is None:
-        raise NotFound("志愿填报", "choice window")
+        raise NotFound(_("志愿填报不存在"))
     return window
 
 
@@ -205,7 +206,7 @@ class AllocateIn(Schema):
 def allocate(request, payload: AllocateIn, window_id: int):
     window = ChoiceWindow.objects.filter(pk=window_id, school_id__in=selectors.admin_school_ids(request.auth)).first()
     if window is None:
-        raise NotFound("志愿填报", "choice window")
+        raise NotFound(_("志愿填报不存在"))
     window = enrolment.window_allocate(actor=request.auth, window_id=window.pk, seed=payload.seed, early=True)
     return window_out(window)
 
@@ -270,10 +271,9 @@ def child_attendance(request, filters: Query[AttendanceFilters], student_id: int
     if start > end or (end - start).days > 200:
         raise DomainError(
             "request.invalid",
-            "日期范围无效（最多 200 天）",
-            "Invalid date range (at most 200 days)",
+            _("日期范围无效（最多 200 天）"),
             status=422,
-            fields={"from": ("无效", "Invalid")},
+            fields={"from": _("无效")},
         )
     qs = Attendance.objects.filter(student=child, date__gte=start, date__lte=end).order_by("-date", "session_id")
     return [attendance_out(a) for a in qs]

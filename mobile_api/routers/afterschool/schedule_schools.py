@@ -9,6 +9,7 @@ from typing import Literal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -132,7 +133,7 @@ class TeacherOut(Schema):
 )
 def list_teachers(request, school_id: int):
     if school_id not in selectors.school_ids_for(request.auth):
-        raise NotFound("学校", "school")
+        raise NotFound(_("学校不存在"))
     rows = (
         Membership.objects.active()
         .filter(school_id=school_id, role__in=[Role.TEACHER, Role.SCHOOL_ADMIN])
@@ -201,7 +202,7 @@ class StudentFilters(PageParams):
 def list_students(request, filters: Query[StudentFilters], school_id: int):
     # School staff only: the bureau sees counts, never minors' names.
     if school_id not in selectors.school_ids_for(request.auth):
-        raise NotFound("学校", "school")
+        raise NotFound(_("学校不存在"))
     qs = Student.objects.filter(school_id=school_id, is_active=True).select_related("school_class")
     if school_id not in selectors.admin_school_ids(request.auth):
         # A teacher: the children of their classes and of the programmes they deliver, no one else's.
@@ -301,7 +302,7 @@ def create_sessions(request, payload: SessionIn, programme_id: int):
 def delete_session(request, session_id: int):
     session = Session.objects.filter(pk=session_id, school_id__in=selectors.admin_school_ids(request.auth)).first()
     if session is None:
-        raise NotFound("课时", "session")
+        raise NotFound(_("课时不存在"))
     services.session_delete(actor=request.auth, session=session)
     return Status(204, None)
 
@@ -317,7 +318,7 @@ def list_sessions(request, filters: Query[SessionFilters], school_id: int):
     if filters.term_id:
         term = school.terms.filter(pk=filters.term_id).first()
         if term is None:
-            raise NotFound("学期", "term")
+            raise NotFound(_("学期不存在"))
     term = term or selectors.current_term(school, timezone.localdate())
     qs = Session.objects.filter(school=school, programme__term=term).select_related("programme", "room", "staff")
     return [session_out(s) for s in qs.order_by("weekday", "starts_at", "id")]
@@ -408,7 +409,7 @@ def schedule_check(request, filters: Query[CheckFilters], school_id: int):
     if filters.term_id:
         term = school.terms.filter(pk=filters.term_id).first()
         if term is None:
-            raise NotFound("学期", "term")
+            raise NotFound(_("学期不存在"))
     today = timezone.localdate()
     if term is None:
         term = selectors.current_term(school, today)
