@@ -15,6 +15,10 @@ class AfterschoolConfig(AppConfig):
         pre_save.connect(_staff_person_admitted, sender=Staff, dispatch_uid="afterschool.staff_person_admitted")
 
         from . import tasks  # noqa: F401 - registers the tasks in every process: services send them by name
+        from .admission import enforcement
+        from .schedule import staffing
+
+        staffing.register(enforcement)  # the schedule asks admission through this port, never importing it
         from .fees.services import refund_on_withdrawal_signalled
         from .schedule.signals import application_withdrawn
 

@@ -70,7 +70,7 @@ def _check_channel_layer():
 def _check_broker():
     """Connect to the broker for real (in tests and the embedded default, eager mode once hid a broker that was
     down); only the in-process memory transport has nothing to reach."""
-    from config.celery import app
+    from celery import current_app as app  # the project's app (config.celery), which core may not import
 
     if app.conf.broker_url.startswith("memory://"):
         return

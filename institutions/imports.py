@@ -54,6 +54,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Region
 from accounts.selectors import region_ids_for
 from core.audit import audit_log
+from core.dispatch import enqueue
 from core.errors import DomainError, PermissionDenied, render
 from core.models import Job
 
@@ -821,10 +822,8 @@ def _start_job(actor, upload, total: int, filename: str) -> Job:
 def _enqueue(job_id: int) -> None:
     from core.jobs import job_fail
 
-    from .import_tasks import import_rows
-
     try:
-        import_rows.delay(job_id)
+        enqueue("institutions.import_rows", args=[job_id])  # by name: the task module imports this one
     except Exception:  # the broker is down, or (eager) the task failed past its retries
         logger.exception("Import job %s could not be run", job_id)
         job_fail(job_id, errors=[_job_error("import.not_started", "任务未能启动，请稍后重试", "The job did not start")])

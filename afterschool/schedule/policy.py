@@ -14,7 +14,7 @@ from datetime import date, time
 
 from django.db.models import Prefetch, Q
 
-from afterschool.admission.enforcement import lapsing_sessions
+from afterschool.schedule.staffing import lapsing_sessions
 from core.policy import MissingPolicyValue, policy_int, policy_time
 from core.workdays import WorkingCalendar
 

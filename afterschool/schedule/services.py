@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Role, User
-from afterschool.admission.enforcement import outside_staff_for
+from afterschool.schedule.staffing import outside_staff_for
 from core.audit import audit_log
 from core.errors import DomainError
 
