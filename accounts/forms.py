@@ -18,7 +18,7 @@ class ThrottledLoginMixin:
         try:
             check_login_allowed(subject, ip)
         except DomainError as exc:
-            raise forms.ValidationError(f"{exc.message_zh} ({exc.message_en})", code="throttled") from None
+            raise forms.ValidationError(exc.message(), code="throttled") from None
         try:
             cleaned = super().clean()
         except forms.ValidationError:

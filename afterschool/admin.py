@@ -71,7 +71,7 @@ class StaffForm(forms.ModelForm):
         try:
             staff_recheck(candidate)
         except DomainError as exc:
-            raise forms.ValidationError({"outside_person": f"{exc.message_zh} {exc.message_en}"}) from None
+            raise forms.ValidationError({"outside_person": exc.message()}) from None
         return data
 
 

@@ -759,7 +759,7 @@ def _errors_of(line: int, exc: DomainError, header: Header) -> list[dict]:
     out = []
     for name, pair in exc.fields.items():
         key = "town" if name == "town_id" else name
-        zh, en = pair if isinstance(pair, tuple) else (str(pair), str(pair))
+        zh, en = render(pair, "zh"), render(pair, "en")
         if exc.code != "request.invalid":  # a refusal of its own ("already registered"): its message says more
             zh, en = exc.message_zh, exc.message_en
         out.append(row_error(line, header.label(key), key, zh, en))

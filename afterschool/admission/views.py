@@ -63,7 +63,7 @@ def _qualification_rows(qualifications: list[dict]) -> list[dict]:
 
 
 def _errors(exc: DomainError) -> dict[str, str]:
-    return {name: pair[0] for name, pair in exc.fields.items()}
+    return exc.field_messages()
 
 
 def _status(exc: DomainError) -> int:
@@ -161,7 +161,7 @@ def new(request):
         return render(
             request,
             "afterschool/admission/new.html",
-            {**context, "values": values, "errors": _errors(exc), "message": exc.message_zh},
+            {**context, "values": values, "errors": _errors(exc), "message": exc.message()},
             status=_status(exc),
         )
     messages.success(request, "草稿已保存，请上传材料后提交")
@@ -262,7 +262,7 @@ def detail(request, admission_id: int):
             raise _field_error("action", "未知操作", "Unknown action")
     except DomainError as exc:
         admission.refresh_from_db()
-        context = {**_detail_context(request.user, admission), "errors": _errors(exc), "message": exc.message_zh}
+        context = {**_detail_context(request.user, admission), "errors": _errors(exc), "message": exc.message()}
         return render(request, "afterschool/admission/detail.html", context, status=_status(exc))
     return redirect("afterschool-admission", admission_id=admission.pk)
 
@@ -317,7 +317,7 @@ def review(request, admission_id: int):
         )
         service(actor=request.user, admission=admission, approve=decision == "approve", message=message)
     except DomainError as exc:
-        return _queue_page(request, message=exc.message_zh, status=_status(exc), failed=admission.pk)
+        return _queue_page(request, message=exc.message(), status=_status(exc), failed=admission.pk)
     admission.refresh_from_db()
     done = "已通过" if decision == "approve" else "已退回"
     messages.success(request, f"{admission.person.name}：{done}（{admission.get_status_display().split(' ')[0]}）")

@@ -90,7 +90,7 @@ def school_document(request, run_id: int, what: str):
         try:
             content = fee_exports.payroll_xlsx(run)
         except DomainError as exc:
-            return HttpResponse(exc.message_zh + " " + exc.message_en, status=409, content_type="text/plain")
+            return HttpResponse(exc.message(), status=409, content_type="text/plain")
         name = f"课后服务课酬发放表-{run.pk}.xlsx"
     else:
         content, name = fee_exports.summary_xlsx(run), f"课后服务费分配汇总-{run.pk}.xlsx"

@@ -101,8 +101,8 @@ def complaint_new(request):
             idempotency_key=clean_key(values["key"] or None),
         )
     except DomainError as exc:
-        errors = {name: pair[0] for name, pair in exc.fields.items()}
-        context = _form_context(request, institution, values, errors, exc.message_zh)
+        errors = exc.field_messages()
+        context = _form_context(request, institution, values, errors, exc.message())
         return render(request, "supervision/new.html", context, status=exc.status if exc.status < 500 else 503)
     return redirect("complaint-page", complaint_id=complaint.pk)
 

@@ -73,7 +73,7 @@ def test_roster_export_and_sign_in_sheet(school_admin_x, schedule, child, teache
     assert AuditEvent.objects.filter(verb="afterschool.roster_exported", actor=school_admin_x).count() == 1
     wb = load_workbook(BytesIO(response.content))
     assert [r[1] for r in wb["名单 Roster"].iter_rows(min_row=2, values_only=True)] == ["张小明"]
-    assert [r[4] for r in wb["考勤 Attendance"].iter_rows(min_row=2, values_only=True)] == ["缺勤 absent"]
+    assert [r[4] for r in wb["考勤 Attendance"].iter_rows(min_row=2, values_only=True)] == ["缺勤"]
     sheet = client_for(teacher_x).get(f"/afterschool/sessions/{session.pk}/sign-in/").content.decode()
     assert "张小明" in sheet and "签到表" in sheet
 
