@@ -64,9 +64,7 @@ def check_document(upload, *, field: str = "file", max_bytes: int = MAX_DOCUMENT
         upload.seek(0)
         if len(data) > max_bytes:
             mb = max_bytes // (1024 * 1024)
-            raise _error(
-                "upload.too_large", format_lazy(_("文件过大（不超过 {mb} MB）"), mb=mb), 413, field
-            )
+            raise _error("upload.too_large", format_lazy(_("文件过大（不超过 {mb} MB）"), mb=mb), 413, field)
         if b"%%EOF" not in data[-1024:]:
             raise _error(
                 "upload.truncated",
@@ -77,9 +75,7 @@ def check_document(upload, *, field: str = "file", max_bytes: int = MAX_DOCUMENT
         if _pdf_is_active(data):
             raise _error(
                 "upload.active_content",
-                "PDF 含有脚本、自动操作、链接或嵌入文件等活动内容，请另存为普通 PDF 或上传扫描图片",
-                "The PDF contains active content (scripts, actions, links or embedded files): "
-                "save it as a plain PDF or upload a scanned image",
+                _("PDF 含有脚本、自动操作、链接或嵌入文件等活动内容，请另存为普通 PDF 或上传扫描图片"),
                 422,
                 field,
             )

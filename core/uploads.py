@@ -68,9 +68,7 @@ def check_image(
         size = upload.tell()
     if size > max_bytes:
         mb = max_bytes // (1024 * 1024)
-        raise _error(
-            "upload.too_large", format_lazy(_("文件过大（每个不超过 {mb} MB）"), mb=mb), 413, field
-        )
+        raise _error("upload.too_large", format_lazy(_("文件过大（每个不超过 {mb} MB）"), mb=mb), 413, field)
     if size == 0:
         raise _error("upload.empty", _("文件为空"), 422, field)
     upload.seek(0)

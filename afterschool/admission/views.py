@@ -320,7 +320,7 @@ def review(request, admission_id: int):
         return _queue_page(request, message=exc.message(), status=_status(exc), failed=admission.pk)
     admission.refresh_from_db()
     done = "已通过" if decision == "approve" else "已退回"
-    messages.success(request, f"{admission.person.name}：{done}（{admission.get_status_display().split(' ')[0]}）")
+    messages.success(request, f"{admission.person.name}：{done}（{admission.get_status_display()}）")
     return redirect("afterschool-admission-queue")
 
 

@@ -15,6 +15,7 @@ from datetime import date, time
 from django.db.models import Prefetch, Q
 
 from afterschool.schedule.staffing import lapsing_sessions
+from core.errors import render
 from core.policy import MissingPolicyValue, policy_int, policy_time
 from core.workdays import WorkingCalendar
 
@@ -121,8 +122,8 @@ def schedule_report(
             findings.append(
                 _finding(
                     "forbidden_kind",
-                    f"项目“{p.name}”属于{p.get_kind_display().split(' ')[0]}，课后服务不得讲授新课或集体补课",
-                    f"Programme '{p.name}' is {p.get_kind_display().split(' ', 1)[1]}: not allowed after school",
+                    f"项目“{p.name}”属于{render(p.get_kind_display(), 'zh')}，课后服务不得讲授新课或集体补课",
+                    f"Programme '{p.name}' is {render(p.get_kind_display(), 'en')}: not allowed after school",
                     programme_id=p.pk,
                 )
             )

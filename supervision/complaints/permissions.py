@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, PermissionDenied, render
 from core.scoping import get_in_scope
 
 from ..scope import is_handler, towns_of
@@ -57,7 +57,7 @@ def invalid_transition(complaint: Complaint, action: str) -> DomainError:
     label = S(complaint.status).label
     return DomainError(
         "complaint.invalid_transition",
-        f"投诉当前状态为“{label.split(' ')[0]}”，不能执行此操作",
+        f"投诉当前状态为“{render(label, 'zh')}”，不能执行此操作",
         f"The complaint is {complaint.status}: '{action}' is not possible now",
         status=409,
     )

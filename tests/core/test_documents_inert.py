@@ -43,7 +43,8 @@ def test_the_html_and_javascript_polyglot_is_refused():
     error = refused(POLYGLOT)
     assert error.code == "upload.active_content" and error.status == 422
     assert "活动内容" in error.message_zh and "active content" in error.message_en
-    assert error.fields == {"file": (error.message_zh, error.message_en)}
+    assert error.field_messages("zh") == {"file": error.message_zh}
+    assert error.field_messages("en") == {"file": error.message_en}
 
 
 @pytest.mark.parametrize(
