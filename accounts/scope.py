@@ -22,35 +22,41 @@ BUREAU_ROLES = (Role.BUREAU_STAFF, Role.BUREAU_ADMIN)
 SCHOOL_ROLES = (Role.SCHOOL_ADMIN, Role.TEACHER)
 
 REGION_TREE_SECONDS = 300
-_tree: dict = {"at": 0.0, "children": None, "parents": None}
+_tree: dict = {"at": 0.0, "children": None, "parents": None, "names": None}
 _tree_lock = threading.Lock()
 
 
-def _region_tree() -> tuple[dict[int, frozenset[int]], dict[int, int | None]]:
-    """({region id: its direct children}, {region id: its parent id}), refreshed every few minutes."""
+def _region_tree() -> tuple[dict[int, frozenset[int]], dict[int, int | None], dict[int, str]]:
+    """({region id: its direct children}, {region id: its parent id}, {region id: its name}), refreshed every few
+    minutes."""
     now = time.monotonic()
     if _tree["children"] is None or now - _tree["at"] > REGION_TREE_SECONDS:
         children: dict[int, set[int]] = {}
         parents: dict[int, int | None] = {}
-        for pk, parent_id in Region.objects.values_list("pk", "parent_id"):
+        names: dict[int, str] = {}
+        for pk, parent_id, name in Region.objects.values_list("pk", "parent_id", "name"):
             parents[pk] = parent_id
+            names[pk] = name
             if parent_id:
                 children.setdefault(parent_id, set()).add(pk)
         with _tree_lock:
-            _tree.update(at=now, children={k: frozenset(v) for k, v in children.items()}, parents=parents)
-    return _tree["children"], _tree["parents"]
+            _tree.update(at=now, children={k: frozenset(v) for k, v in children.items()}, parents=parents, names=names)
+    return _tree["children"], _tree["parents"], _tree["names"]
 
 
 def clear_caches() -> None:
     with _tree_lock:
-        _tree.update(at=0.0, children=None, parents=None)
+        _tree.update(at=0.0, children=None, parents=None, names=None)
 
 
 def regions_under(region_ids: Iterable[int]) -> set[int]:
     """The regions and every region below them (a district and its towns)."""
-    children, _ = _region_tree()
-    out: set[int] = set()
     stack = list(region_ids)
+    children, parents, _ = _region_tree()
+    if any(region_id not in parents for region_id in stack):  # a region made since the tree was read
+        clear_caches()
+        children, _, _ = _region_tree()
+    out: set[int] = set()
     while stack:
         region_id = stack.pop()
         if region_id in out:
@@ -62,16 +68,25 @@ def regions_under(region_ids: Iterable[int]) -> set[int]:
 
 def regions_above(region_id: int) -> list[int]:
     """The region and the regions above it, nearest first (a town, then its district)."""
-    _, parents = _region_tree()
+    _, parents, _ = _region_tree()
     if region_id not in parents:  # a region made since the tree was read
         clear_caches()
-        _, parents = _region_tree()
+        _, parents, _ = _region_tree()
     chain: list[int] = []
     current: int | None = region_id
     while current is not None and current not in chain:
         chain.append(current)
         current = parents.get(current)
     return chain
+
+
+def region_name(region_id: int) -> str:
+    """The name of a region, from the same per-process tree ("" for an unknown id)."""
+    name = _region_tree()[2].get(region_id)
+    if name is None:  # a region made since the tree was read
+        clear_caches()
+        name = _region_tree()[2].get(region_id, "")
+    return name
 
 
 # --- What a person covers ------------------------------------------------------------------------------------------
@@ -87,6 +102,11 @@ def roles(user) -> set[str]:
 
 def has_role(user, *wanted: str) -> bool:
     return bool(roles(user) & set(wanted))
+
+
+def is_bureau(user) -> bool:
+    """Bureau staff or admin (the handlers of complaints, the bureau of inspections), in whichever towns."""
+    return has_role(user, *BUREAU_ROLES)
 
 
 def town_ids(user, *in_roles: str) -> set[int]:

@@ -1,4 +1,5 @@
-"""Who a user is and where they act: the base of every scoped query."""
+"""Who a user is and where they act: the memberships every scoped query starts from (the scope itself is
+`accounts.scope`)."""
 
 from __future__ import annotations
 
@@ -55,31 +56,6 @@ def memberships_of(user) -> list[MembershipInfo]:
         cached = [MembershipInfo(*row) for row in rows]
         user._memberships_cache = cached
     return cached
-
-
-def roles_of(user) -> set[str]:
-    return {m.role for m in memberships_of(user)}
-
-
-def has_role(user, *roles: str) -> bool:
-    return bool(roles_of(user) & set(roles))
-
-
-def region_ids_for(user, *roles: str) -> set[int]:
-    """Regions a user covers in the given roles: a district membership covers its towns too."""
-    roots = {m.region_id for m in memberships_of(user) if m.role in roles and m.region_id}
-    if not roots:
-        return set()
-    return set(Region.objects.filter(Q(pk__in=roots) | Q(parent_id__in=roots)).values_list("pk", flat=True))
-
-
-def school_ids_for(user, *roles: str) -> set[int]:
-    roles = roles or (Role.SCHOOL_ADMIN, Role.TEACHER)
-    return {m.school_id for m in memberships_of(user) if m.role in roles and m.school_id}
-
-
-def institution_ids_for(user) -> set[int]:
-    return {m.institution_id for m in memberships_of(user) if m.role == Role.INSTITUTION_STAFF and m.institution_id}
 
 
 def regions_valid_on(day):

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import has_role
+from accounts import scope
 from core.audit import audit_log
 from core.errors import PermissionDenied
 
@@ -33,7 +33,7 @@ COLUMN_WIDTHS = {
 
 
 def institutions_for_export(actor, **filters) -> QuerySet:
-    if not has_role(actor, *BUREAU_ROLES):
+    if not scope.has_role(actor, *BUREAU_ROLES):
         raise PermissionDenied(_("只有教育局工作人员可以导出机构名录"))
     qs = filter_registry(institutions_supervised_by(actor), **filters)
     return qs.select_related("town").order_by("town__code", "name", "id")

@@ -51,8 +51,8 @@ from django.core.files.base import File as DjangoFile
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from accounts.models import Region
-from accounts.selectors import region_ids_for
 from core.audit import audit_log
 from core.dispatch import enqueue
 from core.errors import DomainError, PermissionDenied, render
@@ -621,7 +621,7 @@ def _choice_input(key: str, raw, lookup: dict, enum, errors: FieldErrors) -> str
 
 def check_rows(*, actor, sheet: Sheet, header: Header, on_progress: Callable[[int], None] | None = None) -> CheckResult:
     """Every row checked, nothing written: the plan of each row, or every error of every bad row."""
-    editable = region_ids_for(actor, *EDITOR_ROLES) if actor is not None else set()
+    editable = scope.town_ids(actor, *EDITOR_ROLES) if actor is not None else set()
     raw_rows = list(data_rows(sheet, header))  # at most IMPORT_MAX_ROWS: counted before
     by_code, by_id = _lookup_existing(raw_rows, editable)
     towns = _Towns()
@@ -776,7 +776,7 @@ class Submitted:
 
 
 def require_importer(actor) -> set[int]:
-    towns = region_ids_for(actor, *EDITOR_ROLES)
+    towns = scope.town_ids(actor, *EDITOR_ROLES)
     if not towns:
         raise PermissionDenied(
             _("只有教育局工作人员可以导入机构名录")

@@ -9,9 +9,11 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import scope
 from core.notifications import notify
 
 from .models import Institution, Status
+from .selectors import EDITOR_ROLES
 
 REMINDER_DAYS = 30
 WATCHED = (Status.LICENSED, Status.RECTIFYING, Status.SUSPENDED)
@@ -33,8 +35,6 @@ def expire_licences(today=None) -> list[int]:
 
 
 def remind_expiring(today=None) -> int:
-    from .services import _staff_user_ids, bureau_user_ids_for_town
-
     today = today or timezone.localdate()
     sent = 0
     soon = Institution.objects.filter(
@@ -44,7 +44,7 @@ def remind_expiring(today=None) -> int:
         with transaction.atomic():
             # One reminder per licence: the key carries the expiry date, so a renewed licence is reminded again.
             rows = notify(
-                recipients=_staff_user_ids(inst) + bureau_user_ids_for_town(inst.town_id),
+                recipients=scope.users_of_institution(inst.pk) + scope.users_covering_town(inst.town_id, *EDITOR_ROLES),
                 kind="institution.licence_expiring",
                 title=f"{inst.name} 的办学许可证将于 {inst.licence_expires_on} 到期",
                 body="请及时办理延续手续。Renew the licence before it expires.",

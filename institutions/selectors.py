@@ -10,8 +10,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from accounts.models import Role
-from accounts.selectors import has_role, institution_ids_for, region_ids_for
 from core.scoping import get_in_scope
 
 from .models import Institution, Status
@@ -30,15 +30,15 @@ def public_institutions() -> QuerySet:
 
 def institutions_supervised_by(user) -> QuerySet:
     """Every status, in the towns where the user holds a bureau role (inspectors included)."""
-    return Institution.objects.filter(town_id__in=region_ids_for(user, *BUREAU_ROLES))
+    return Institution.objects.filter(town_id__in=scope.town_ids(user, *BUREAU_ROLES))
 
 
 def institutions_editable_by(user) -> QuerySet:
-    return Institution.objects.filter(town_id__in=region_ids_for(user, *EDITOR_ROLES))
+    return Institution.objects.filter(town_id__in=scope.town_ids(user, *EDITOR_ROLES))
 
 
 def institutions_of_staff(user) -> QuerySet:
-    return Institution.objects.filter(pk__in=institution_ids_for(user))
+    return Institution.objects.filter(pk__in=scope.institution_ids(user))
 
 
 def institutions_listable_by(user) -> QuerySet:
@@ -47,11 +47,13 @@ def institutions_listable_by(user) -> QuerySet:
     if user is None or not getattr(user, "pk", None):
         return public_institutions()
     qs = public_institutions()
-    if has_role(user, *BUREAU_ROLES):
+    if scope.has_role(user, *BUREAU_ROLES):
         qs = qs | institutions_supervised_by(user)
-    if has_role(user, Role.INSTITUTION_STAFF):
+    if scope.has_role(user, Role.INSTITUTION_STAFF):
         qs = qs | institutions_of_staff(user)
-    return qs.distinct() if (has_role(user, *BUREAU_ROLES) or has_role(user, Role.INSTITUTION_STAFF)) else qs
+    return (
+        qs.distinct() if (scope.has_role(user, *BUREAU_ROLES) or scope.has_role(user, Role.INSTITUTION_STAFF)) else qs
+    )
 
 
 def access_institution_record(user, institution_id) -> Institution:

@@ -13,8 +13,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Role
-from accounts.selectors import region_ids_for
+from accounts import scope
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.notifications import notify
@@ -71,7 +70,7 @@ def _require_editor(actor, town_id: int) -> None:
     """Bureau staff and admins of the town; None is the system (scheduled tasks, data loads)."""
     if actor is None:
         return
-    if town_id not in region_ids_for(actor, *EDITOR_ROLES):
+    if town_id not in scope.town_ids(actor, *EDITOR_ROLES):
         raise PermissionDenied(_("只有该镇街的教育局工作人员可以执行此操作"))
 
 
@@ -321,7 +320,7 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
             data={"reason": reason},
         )
         notify(
-            recipients=_staff_user_ids(institution),
+            recipients=scope.users_of_institution(institution.pk),
             kind="institution.status_changed",
             title=f"机构状态变更：{render(Status(to_status).label, 'zh')}",  # the inbox stores Chinese
             body=reason,
@@ -342,28 +341,6 @@ def unlicensed_record(*, actor, name: str, address: str, town_id: int, found_via
         reason=found_via,
         found_via=found_via,
         authorize=False,
-    )
-
-
-def _staff_user_ids(institution: Institution) -> list[int]:
-    return list(
-        Membership.objects.active()
-        .filter(role=Role.INSTITUTION_STAFF, institution=institution)
-        .values_list("user_id", flat=True)
-    )
-
-
-def bureau_user_ids_for_town(town_id: int) -> list[int]:
-    """Bureau staff and admins whose region covers the town (the town itself or the district above it)."""
-    from accounts.models import Region
-
-    town = Region.objects.filter(pk=town_id).first()
-    regions = [town_id] + ([town.parent_id] if town and town.parent_id else [])
-    return list(
-        Membership.objects.active()
-        .filter(role__in=EDITOR_ROLES, region_id__in=regions)
-        .values_list("user_id", flat=True)
-        .distinct()
     )
 
 
@@ -550,7 +527,7 @@ def proposal_submit(
             data={"institution": institution.pk, "kind": kind, "action": action},
         )
         notify(
-            recipients=bureau_user_ids_for_town(institution.town_id),
+            recipients=scope.users_covering_town(institution.town_id, *EDITOR_ROLES),
             kind="proposal.submitted",
             title=f"{institution.name} 提交了变更申请",
             body=" ".join(
@@ -566,7 +543,7 @@ def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -
         proposal = (
             ChangeProposal.objects.select_for_update().select_related("institution").filter(pk=proposal_id).first()
         )
-        if proposal is None or proposal.institution.town_id not in region_ids_for(actor, *EDITOR_ROLES):
+        if proposal is None or proposal.institution.town_id not in scope.town_ids(actor, *EDITOR_ROLES):
             raise NotFound(_("变更申请不存在"))
         if proposal.state != ChangeProposal.State.PENDING:
             raise DomainError("proposal.not_pending", _("该申请已处理"), status=409)
@@ -639,7 +616,7 @@ def token_rotate(*, actor, institution_id: int, reason: str) -> VerificationToke
             data={"reason": reason[:300], "revoked_token_ids": old_ids, "new_token_id": new.pk},
         )
         notify(
-            recipients=_staff_user_ids(institution),
+            recipients=scope.users_of_institution(institution.pk),
             kind="institution.token_rotated",
             title="机构核验二维码已更换，请打印并张贴新海报",
             body=reason[:300],

@@ -8,13 +8,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from accounts.models import Role
-from accounts.selectors import has_role
 from core.errors import NotFound
 
-from . import verification
+from . import permissions, verification
 from .models import Poster, VerificationToken
-from .selectors import BUREAU_ROLES, access_institution_record, institutions_listable_by, matching_text
+from .selectors import access_institution_record, institutions_listable_by, matching_text
 from .tasks import build_poster
 
 
@@ -57,7 +55,7 @@ def registry(request):
         return redirect_to_login(request.get_full_path())
     q = request.GET.get("q", "").strip()[:50]
     page = Paginator(_registry_rows(request.user, q), 50).get_page(request.GET.get("page"))
-    can_see_records = has_role(request.user, *BUREAU_ROLES, Role.INSTITUTION_STAFF)
+    can_see_records = permissions.sees_records(request.user)
     return render(request, "institutions/registry.html", {"page": page, "q": q, "can_see_records": can_see_records})
 
 

@@ -109,7 +109,6 @@ def _isolation(settings, tmp_path):
 def _clear_process_caches() -> None:
     """What each process keeps in memory by database id (routing, categories, regions, complaint lists): a flush or
     a rollback between tests makes those ids stale."""
-    from supervision import scope
     from supervision.complaints import cache as complaint_cache
     from supervision.complaints import selectors as complaint_selectors
     from supervision.complaints import services as complaint_services
@@ -119,7 +118,7 @@ def _clear_process_caches() -> None:
     complaint_services.clear_category_cache()
     complaint_services.clear_routing_cache()
     complaint_selectors.clear_category_names()
-    scope.clear_region_cache()
+    scope.clear_caches()
     complaint_cache.clear()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from accounts.models import Role
-from accounts.selectors import region_ids_for, school_ids_for
 from core.errors import NotFound
 
 from .models import Admission
@@ -14,11 +14,16 @@ from .selectors import REVIEWER_BUREAU_ROLES, admissions_visible_to
 
 
 def is_school_reviewer(user, admission: Admission) -> bool:
-    return admission.school_id in school_ids_for(user, Role.SCHOOL_ADMIN)
+    return admission.school_id in scope.school_ids(user, Role.SCHOOL_ADMIN)
 
 
 def is_bureau_reviewer(user, admission: Admission) -> bool:
-    return admission.school.town_id in region_ids_for(user, *REVIEWER_BUREAU_ROLES)
+    return admission.school.town_id in scope.town_ids(user, *REVIEWER_BUREAU_ROLES)
+
+
+def reviews_somewhere(user) -> bool:
+    """A school's admin or the bureau's reviewer of some town: has a review queue at all."""
+    return bool(scope.school_ids(user, Role.SCHOOL_ADMIN) or scope.town_ids(user, *REVIEWER_BUREAU_ROLES))
 
 
 def is_reviewer(user, admission: Admission) -> bool:

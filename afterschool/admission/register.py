@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import region_ids_for
+from accounts import scope
 from core.audit import audit_log
 from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, PermissionDenied
@@ -58,7 +58,7 @@ def register_import(*, actor, upload) -> dict:
     """Entries from an xlsx sheet (header row 姓名 / 身份证号 / 来源 / 列入日期), all or none. The full ID numbers
     are hashed on the way in and never stored. Entries already on the register (same number, same source) are
     skipped, so importing the same file twice adds nothing. The re-check of admitted people runs after commit."""
-    if not region_ids_for(actor, *REVIEWER_BUREAU_ROLES):
+    if not scope.town_ids(actor, *REVIEWER_BUREAU_ROLES):
         raise PermissionDenied(_("只有教育局可以导入从业禁止名单"))
     from openpyxl import load_workbook
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Membership, Role
-from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from accounts import scope
+from accounts.models import Role
 from afterschool.schedule.models import School
 from institutions.models import Institution
 
@@ -20,23 +20,16 @@ REVIEWER_BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
 
 
 def school_reviewer_ids(school: School) -> set[int]:
-    return set(
-        Membership.objects.active().filter(role=Role.SCHOOL_ADMIN, school=school).values_list("user_id", flat=True)
-    )
+    return set(scope.users_of_school(school.pk, Role.SCHOOL_ADMIN))
 
 
 def bureau_reviewer_ids(school: School) -> set[int]:
-    regions = [school.town_id, school.town.parent_id]
-    return set(
-        Membership.objects.active()
-        .filter(role__in=REVIEWER_BUREAU_ROLES, region_id__in=[r for r in regions if r])
-        .values_list("user_id", flat=True)
-    )
+    return set(scope.users_covering_town(school.town_id, *REVIEWER_BUREAU_ROLES))
 
 
 def _applied_by(user) -> Q:
     q = Q(applicant=user)
-    inst = institution_ids_for(user)
+    inst = scope.institution_ids(user)
     if inst:
         q |= Q(institution_id__in=inst)
     return q
@@ -50,8 +43,8 @@ def applications_of(user):
 def awaiting_review_by(user):
     """Applications at this reviewer's step: a school's admins those of their school in school review, the bureau
     those of schools in its towns in bureau review. None for someone who reviews nothing."""
-    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
-    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES)
+    schools = scope.school_ids(user, Role.SCHOOL_ADMIN)
+    towns = scope.town_ids(user, *REVIEWER_BUREAU_ROLES)
     q = Q(pk__in=[])
     if schools:
         q |= Q(status=S.SCHOOL_REVIEW, school_id__in=schools)
@@ -64,10 +57,10 @@ def admissions_visible_to(user):
     """Applicants see their own (an institution's staff those of their institution), school admins those for their
     school, bureau staff those for schools in their towns."""
     q = _applied_by(user)
-    schools = school_ids_for(user, Role.SCHOOL_ADMIN)
+    schools = scope.school_ids(user, Role.SCHOOL_ADMIN)
     if schools:
         q |= Q(school_id__in=schools)
-    towns = region_ids_for(user, *REVIEWER_BUREAU_ROLES, Role.INSPECTOR)
+    towns = scope.town_ids(user, *REVIEWER_BUREAU_ROLES, Role.INSPECTOR)
     if towns:
         q |= Q(school__town_id__in=towns)
     return Admission.objects.filter(q)

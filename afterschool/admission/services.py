@@ -18,8 +18,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from accounts.models import Membership, Role
-from accounts.selectors import institution_ids_for
 from afterschool.schedule.models import Programme, School, Staff
 from core.audit import audit_log
 from core.documents import check_document
@@ -83,11 +83,7 @@ def _recipients_of_applicant(admission: Admission) -> set[int]:
     if admission.person.user_id:
         ids.add(admission.person.user_id)
     if admission.institution_id:
-        ids |= set(
-            Membership.objects.active()
-            .filter(role=Role.INSTITUTION_STAFF, institution_id=admission.institution_id)
-            .values_list("user_id", flat=True)
-        )
+        ids |= set(scope.users_of_institution(admission.institution_id))
     return ids
 
 
@@ -399,7 +395,7 @@ def admission_create(
     if institution_id is not None:
         from institutions.models import Institution, Status
 
-        if institution_id not in institution_ids_for(actor):
+        if institution_id not in scope.institution_ids(actor):
             raise _invalid(
                 "admission.institution_not_yours",
                 "institution_id",
@@ -481,7 +477,7 @@ def admission_renew(*, actor, admission: Admission) -> Admission:
             _("只有已准入或已过期的可以续期"),
             status=409,
         )
-    if admission.applicant_id != actor.pk and admission.institution_id not in institution_ids_for(actor):
+    if admission.applicant_id != actor.pk and admission.institution_id not in scope.institution_ids(actor):
         raise PermissionDenied()
     draft = (
         Admission.objects.create(
@@ -515,7 +511,7 @@ def admission_renew(*, actor, admission: Admission) -> Admission:
 
 
 def _require_applicant(actor, admission: Admission) -> None:
-    if admission.applicant_id != actor.pk and admission.institution_id not in institution_ids_for(actor):
+    if admission.applicant_id != actor.pk and admission.institution_id not in scope.institution_ids(actor):
         raise PermissionDenied(_("只有申请人可以修改申请"))
 
 

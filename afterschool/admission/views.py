@@ -14,8 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.models import Role
-from accounts.selectors import institution_ids_for, region_ids_for, school_ids_for
+from accounts import scope
 from afterschool.schedule.models import Programme, School
 from afterschool.schedule.views import signed_in
 from core.errors import DomainError, NotFound
@@ -73,10 +72,6 @@ def _status(exc: DomainError) -> int:
 # --- The applicant -------------------------------------------------------------------------------------------------
 
 
-def _is_reviewer_somewhere(user) -> bool:
-    return bool(school_ids_for(user, Role.SCHOOL_ADMIN) or region_ids_for(user, *selectors.REVIEWER_BUREAU_ROLES))
-
-
 @require_safe
 @signed_in
 def mine(request):
@@ -89,7 +84,11 @@ def mine(request):
     return render(
         request,
         "afterschool/admission/mine.html",
-        {"rows": rows, "renewable": (S.ADMITTED, S.EXPIRED), "is_reviewer": _is_reviewer_somewhere(request.user)},
+        {
+            "rows": rows,
+            "renewable": (S.ADMITTED, S.EXPIRED),
+            "is_reviewer": permissions.reviews_somewhere(request.user),
+        },
     )
 
 
@@ -121,7 +120,7 @@ def new(request):
 
     context = {
         "schools": School.objects.select_related("town").order_by("town__code", "name", "id"),
-        "institutions": Institution.objects.filter(pk__in=institution_ids_for(request.user)).order_by("name"),
+        "institutions": Institution.objects.filter(pk__in=scope.institution_ids(request.user)).order_by("name"),
         "errors": {},
     }
     if request.method == "GET":
@@ -170,7 +169,7 @@ def new(request):
 
 def _detail_context(user, admission: Admission) -> dict:
     reviewer = permissions.is_reviewer(user, admission)
-    applicant = admission.applicant_id == user.pk or admission.institution_id in institution_ids_for(user)
+    applicant = admission.applicant_id == user.pk or admission.institution_id in scope.institution_ids(user)
     documents = list(admission.documents.all())
     return {
         "a": admission,

@@ -36,9 +36,10 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
+from accounts.models import Role
 from afterschool.admission.models import Admission
 from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
-from afterschool.schedule.selectors import admin_school_ids
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 
@@ -618,7 +619,7 @@ def run_adjust(*, actor, run_id: int) -> AllocationRun:
     """A correction of a locked allocation (late attendance corrections, a refund after locking): a new run that
     references it and holds the differences against everything locked so far. Recomputed while it is a draft."""
     base = _lock_run(run_id)
-    if base.school_id not in admin_school_ids(actor):
+    if base.school_id not in scope.school_ids(actor, Role.SCHOOL_ADMIN):
         raise NotFound(_("分配不存在"))
     term = base.term
     Term.objects.select_for_update().filter(pk=term.pk).first()
@@ -647,7 +648,7 @@ def run_adjust(*, actor, run_id: int) -> AllocationRun:
 @transaction.atomic
 def run_review(*, actor, run_id: int) -> AllocationRun:
     run = _lock_run(run_id)
-    if run.school_id not in admin_school_ids(actor):
+    if run.school_id not in scope.school_ids(actor, Role.SCHOOL_ADMIN):
         raise NotFound(_("分配不存在"))
     if run.status != Status.DRAFT:
         raise _state_error(run, "draft")
@@ -663,7 +664,7 @@ def run_review(*, actor, run_id: int) -> AllocationRun:
 
 
 def _bureau_may(actor, run: AllocationRun) -> None:
-    if run.school.town_id not in permissions.bureau_town_ids(actor):
+    if run.school.town_id not in scope.town_ids(actor, *permissions.APPROVER_ROLES):
         raise NotFound(_("分配不存在"))
 
 

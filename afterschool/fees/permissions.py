@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from accounts.models import Role
-from accounts.selectors import region_ids_for
 from afterschool.schedule.models import Term
-from afterschool.schedule.selectors import admin_school_ids
 from core.errors import NotFound
 
 from .models import AllocationLine, AllocationRun
@@ -29,7 +28,9 @@ def sees_every_line(user, run: AllocationRun) -> bool:
     """Pay is need-to-know: every line (each person's pay statement, the school summary, the payroll export) only for
     the school's admins and the bureau's fee approvers of its town. Inspectors read the run's figures, not anyone's
     pay; a teacher or outside person sees their own line (lines_visible_to)."""
-    return run.school_id in admin_school_ids(user) or run.school.town_id in bureau_town_ids(user)
+    return run.school_id in scope.school_ids(user, Role.SCHOOL_ADMIN) or run.school.town_id in scope.town_ids(
+        user, *APPROVER_ROLES
+    )
 
 
 def lines_visible_to(user, run: AllocationRun):
@@ -57,10 +58,6 @@ def access_pay_documents(user, run_id) -> AllocationRun:
     return run
 
 
-def bureau_town_ids(user) -> set[int]:
-    return region_ids_for(user, *APPROVER_ROLES)
-
-
 def access_term(user, term_id) -> Term:
     term = terms_readable(user).select_related("school").filter(pk=term_id).first()
     if term is None:
@@ -69,14 +66,22 @@ def access_term(user, term_id) -> Term:
 
 
 def access_term_for_admin(user, term_id) -> Term:
-    term = Term.objects.select_related("school").filter(pk=term_id, school_id__in=admin_school_ids(user)).first()
+    term = (
+        Term.objects.select_related("school")
+        .filter(pk=term_id, school_id__in=scope.school_ids(user, Role.SCHOOL_ADMIN))
+        .first()
+    )
     if term is None:
         raise NotFound(_("学期不存在"))
     return term
 
 
 def access_term_for_bureau(user, term_id) -> Term:
-    term = Term.objects.select_related("school").filter(pk=term_id, school__town_id__in=bureau_town_ids(user)).first()
+    term = (
+        Term.objects.select_related("school")
+        .filter(pk=term_id, school__town_id__in=scope.town_ids(user, *APPROVER_ROLES))
+        .first()
+    )
     if term is None:
         raise NotFound(_("学期不存在"))
     return term

@@ -29,9 +29,11 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
+from accounts.models import Role
 from afterschool.schedule.models import Application, Attendance, School, Session, Student, Term, TermDay
 from afterschool.schedule.permissions import access_child
-from afterschool.schedule.selectors import admin_school_ids, schools_visible_to
+from afterschool.schedule.selectors import schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.policy import MissingPolicyValue, policy_decimal
@@ -355,7 +357,7 @@ def bills_issue(*, actor, term_id: int) -> dict:
 @transaction.atomic
 def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=None, reason: str) -> Exemption:
     """A parent for their child, or the school for a family it knows, applies; the school decides."""
-    student = Student.objects.filter(pk=student_id, school_id__in=admin_school_ids(actor)).first()
+    student = Student.objects.filter(pk=student_id, school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN)).first()
     if student is None:
         student = access_child(actor, student_id)
     term = Term.objects.filter(pk=term_id, school_id=student.school_id).first()
@@ -396,7 +398,9 @@ def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=N
 @transaction.atomic
 def exemption_decide(*, actor, exemption_id: int, approve: bool, note: str = "") -> Exemption:
     exemption = (
-        Exemption.objects.select_for_update().filter(pk=exemption_id, school_id__in=admin_school_ids(actor)).first()
+        Exemption.objects.select_for_update()
+        .filter(pk=exemption_id, school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN))
+        .first()
     )
     if exemption is None:
         raise NotFound(_("减免申请不存在"))
@@ -487,7 +491,7 @@ def refund_on_withdrawal_signalled(sender, *, app: Application, effective: date 
 
 @transaction.atomic
 def account_create(*, actor, school_id: int, bank: str, account_name: str, account_number: str) -> SchoolAccount:
-    if school_id not in admin_school_ids(actor):
+    if school_id not in scope.school_ids(actor, Role.SCHOOL_ADMIN):
         raise NotFound(_("学校不存在"))
     school = School.objects.get(pk=school_id)
     account_name, bank, account_number = (
@@ -518,7 +522,7 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
     bill = (
         Bill.objects.select_for_update()
         .select_related("term")
-        .filter(pk=bill_id, school_id__in=admin_school_ids(actor))
+        .filter(pk=bill_id, school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN))
         .first()
     )
     if bill is None:
@@ -610,7 +614,9 @@ def other_income_add(*, actor, term_id: int, amount, source: str) -> OtherIncome
 @transaction.atomic
 def not_held_record(*, actor, session_id: int, day: date, reason: str, term_id: int | None = None) -> SessionNotHeld:
     """The school settles a lesson without attendance by saying it did not take place (it then counts nothing)."""
-    sessions = Session.objects.select_related("programme__term").filter(school_id__in=admin_school_ids(actor))
+    sessions = Session.objects.select_related("programme__term").filter(
+        school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN)
+    )
     if term_id is not None:
         sessions = sessions.filter(programme__term_id=term_id)
     session = sessions.filter(pk=session_id).first()

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import school_ids_for
+from accounts import scope
+from accounts.models import Role
 from core.audit import audit_log
 from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound
@@ -27,7 +28,7 @@ from core.notifications import notify
 from core.workdays import WorkingCalendar
 
 from .models import Application, Attendance, Session, Term, TermDay
-from .selectors import admin_school_ids, enrolled_on
+from .selectors import enrolled_on
 
 Mark = Attendance.Mark
 MAX_BATCH = 500
@@ -46,7 +47,8 @@ class MarkIn:
 def _sessions_of(actor):
     """Sessions the actor may take attendance for: their own, or any of a school they administer."""
     return Session.objects.filter(
-        Q(staff__user=actor, school_id__in=school_ids_for(actor)) | Q(school_id__in=admin_school_ids(actor))
+        Q(staff__user=actor, school_id__in=scope.school_ids(actor))
+        | Q(school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN))
     )
 
 
@@ -74,7 +76,7 @@ def sessions_on(actor, day: date) -> list[Session]:
     """The actor's sessions that meet on `day` (as a teacher: those they deliver)."""
     candidates = list(
         Session.objects.filter(
-            staff__user=actor, school_id__in=school_ids_for(actor), first_date__lte=day, last_date__gte=day
+            staff__user=actor, school_id__in=scope.school_ids(actor), first_date__lte=day, last_date__gte=day
         )
         .select_related("programme__term", "room", "staff")
         .order_by("starts_at", "id")

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
+from accounts.models import Role
 from core.audit import audit_log
 from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound
@@ -25,7 +27,6 @@ from . import calendar
 from .allocation import Applicant, allocate
 from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, ChoiceWindow, Programme, Session, Student
 from .permissions import access_child
-from .selectors import admin_school_ids, teacher_school_ids
 from .services import overlapping, sessions_overlap
 from .signals import application_withdrawn
 
@@ -180,8 +181,10 @@ def _access_for_decision(actor, application_id: int) -> Application:
     if app is None:
         raise NotFound(_("报名不存在"))
     school_id = app.programme.school_id
-    is_class_teacher = app.student.school_class.class_teacher_id == actor.pk and school_id in teacher_school_ids(actor)
-    if not (is_class_teacher or school_id in admin_school_ids(actor)):
+    is_class_teacher = app.student.school_class.class_teacher_id == actor.pk and school_id in scope.school_ids(
+        actor, Role.TEACHER
+    )
+    if not (is_class_teacher or school_id in scope.school_ids(actor, Role.SCHOOL_ADMIN)):
         raise NotFound(_("报名不存在"))
     return app
 
@@ -276,7 +279,8 @@ def application_withdraw(*, actor, application_id: int) -> Application:
         .first()
     )
     if app is None or not (
-        app.student.guardians.filter(pk=actor.pk).exists() or app.programme.school_id in admin_school_ids(actor)
+        app.student.guardians.filter(pk=actor.pk).exists()
+        or app.programme.school_id in scope.school_ids(actor, Role.SCHOOL_ADMIN)
     ):
         raise NotFound(_("报名不存在"))
     if app.status not in Application.LIVE:

@@ -7,26 +7,18 @@ from datetime import date
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from accounts import scope
 from accounts.models import Role
-from accounts.selectors import has_role, region_ids_for, school_ids_for
 
 from .models import Application, School, Student, Term
 
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
 
 
-def admin_school_ids(user) -> set[int]:
-    return school_ids_for(user, Role.SCHOOL_ADMIN)
-
-
-def teacher_school_ids(user) -> set[int]:
-    return school_ids_for(user, Role.TEACHER)
-
-
 def schools_visible_to(user) -> QuerySet[School]:
     """Schools a user may read: their own (school admin, teacher) and those in the towns of their bureau roles."""
-    own = school_ids_for(user)
-    towns = region_ids_for(user, *BUREAU_ROLES)
+    own = scope.school_ids(user)
+    towns = scope.town_ids(user, *BUREAU_ROLES)
     if not own and not towns:
         return School.objects.none()
     return School.objects.filter(Q(pk__in=own) | Q(town_id__in=towns))
@@ -46,10 +38,10 @@ def current_term(school: School, on: date) -> Term | None:
 
 def applications_visible_to(user) -> QuerySet[Application]:
     """Parents: their children's; class teachers: their classes'; school admins: their school's."""
-    admin = admin_school_ids(user)
+    admin = scope.school_ids(user, Role.SCHOOL_ADMIN)
     return Application.objects.filter(
         Q(student__guardians=user)
-        | Q(student__school_class__class_teacher=user, student__school_id__in=teacher_school_ids(user))
+        | Q(student__school_class__class_teacher=user, student__school_id__in=scope.school_ids(user, Role.TEACHER))
         | Q(programme__school_id__in=admin)
     ).distinct()
 
@@ -74,4 +66,4 @@ def participation(school_ids, day: date) -> dict[int, tuple[int, int]]:
 
 
 def is_bureau(user) -> bool:
-    return has_role(user, *BUREAU_ROLES)
+    return scope.has_role(user, *BUREAU_ROLES)

@@ -15,7 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Role, User
+from accounts import scope
+from accounts.models import Role, User
 from afterschool.schedule.staffing import outside_staff_for
 from core.audit import audit_log
 from core.errors import DomainError
@@ -55,12 +56,7 @@ def _lock_school(school: School) -> School:
 def _teacher_of(school: School, user_id: int | None, field: str) -> User | None:
     if user_id is None:
         return None
-    ok = (
-        Membership.objects.active()
-        .filter(user_id=user_id, school=school, role__in=[Role.TEACHER, Role.SCHOOL_ADMIN])
-        .exists()
-    )
-    if not ok:
+    if user_id not in scope.users_of_school(school.pk, Role.TEACHER, Role.SCHOOL_ADMIN):
         raise _invalid("school.not_a_teacher", field, "该用户不是本校教师", "This user is not a teacher of the school")
     return User.objects.get(pk=user_id)
 

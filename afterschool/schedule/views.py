@@ -8,14 +8,11 @@ from datetime import date
 from io import BytesIO
 
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from accounts.selectors import school_ids_for
 from core.audit import audit_log
 from core.errors import NotFound
 
@@ -153,21 +150,9 @@ def timetable(request, school_id: int):
             "report": report,
             "general_warnings": [f for f in (report or {}).get("findings", []) if f.get("weekday") is None],
             "clash_count": len(clashes),
-            "can_see_rosters": school.pk in selectors.admin_school_ids(request.user),
+            "can_see_rosters": permissions.is_school_admin(request.user, school.pk),
         },
     )
-
-
-def _programme_for_staff(user, programme_id: int) -> Programme:
-    """Rosters name minors: the school's admins, and teachers who deliver one of the programme's sessions (the bureau
-    sees counts on the coverage page)."""
-    mine = Q(school_id__in=selectors.admin_school_ids(user)) | Q(
-        school_id__in=school_ids_for(user), sessions__staff__user=user
-    )
-    found = Programme.objects.filter(mine, pk=programme_id).select_related("term", "school").distinct().first()
-    if found is None:
-        raise NotFound(_("项目不存在"))
-    return found
 
 
 def _roster(programme: Programme, day: date):
@@ -181,7 +166,7 @@ def _roster(programme: Programme, day: date):
 @require_safe
 @signed_in
 def roster(request, programme_id: int):
-    programme = _programme_for_staff(request.user, programme_id)
+    programme = permissions.access_programme_roster(request.user, programme_id)
     day = timezone.localdate()
     audit_log(actor=request.user, verb="afterschool.roster_viewed", obj=programme, data={"day": str(day)})
     return render(
@@ -202,7 +187,7 @@ def roster_xlsx(request, programme_id: int):
     """The roster and the term's attendance as a spreadsheet."""
     from openpyxl import Workbook
 
-    programme = _programme_for_staff(request.user, programme_id)
+    programme = permissions.access_programme_roster(request.user, programme_id)
     day = timezone.localdate()
     # Children's names leave the platform in this file: who took them, and when, is kept (PIPL).
     audit_log(actor=request.user, verb="afterschool.roster_exported", obj=programme, data={"day": str(day)})
@@ -254,17 +239,10 @@ def roster_xlsx(request, programme_id: int):
 @signed_in
 def sign_in_sheet(request, session_id: int):
     """A printable sign-in sheet of one session on one day (today unless ?date=YYYY-MM-DD)."""
-    session = (
-        Session.objects.filter(
-            Q(school_id__in=selectors.admin_school_ids(request.user))
-            | Q(school_id__in=school_ids_for(request.user), staff__user=request.user),
-            pk=session_id,
-        )
-        .select_related("programme__term", "room", "staff")
-        .first()
-    )
-    if session is None:
-        raise Http404
+    try:
+        session = permissions.access_session_of_staff(request.user, session_id)
+    except NotFound:
+        raise Http404 from None
     try:
         day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else timezone.localdate()
     except ValueError:

@@ -23,8 +23,8 @@ from ninja.errors import ValidationError
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
-from accounts.models import Role
-from accounts.selectors import has_role, memberships_of
+from accounts import scope
+from accounts.selectors import memberships_of
 from core.errors import DomainError, NotFound
 from core.http import uploaded_file_response
 from core.idempotency import clean_key
@@ -41,7 +41,6 @@ from supervision.complaints.models import (
     RoutingRule,
     StatementRequest,
 )
-from supervision.scope import is_handler, region_name
 
 from ..api_json import LocalTimeEncoder
 from ..pagination import PageParams, paginate
@@ -339,7 +338,7 @@ def _row_item(row: tuple, today: date) -> dict:
         "category": cat_code,
         "category_label": cat_name,
         "institution": {"id": inst_id, "name": inst_name, "status": inst_status, "confirmed": confirmed},
-        "town": {"id": town_id, "name": region_name(town_id)},
+        "town": {"id": town_id, "name": scope.region_name(town_id)},
         "handler": {"id": handler_id, "name": handler_name} if handler_id else None,
         "created_at": created_at.astimezone(SHANGHAI).isoformat(),
         "due_on": due_on.isoformat() if due_on else None,
@@ -457,7 +456,7 @@ def _photo_out(c: Complaint, p: ComplaintPhoto) -> dict:
 
 def complaint_out(user, c: Complaint) -> dict:
     today = timezone.localdate()
-    handler_view = is_handler(user) and c.parent_id != user.pk
+    handler_view = scope.is_bureau(user) and c.parent_id != user.pk
     reopen_until = None
     if c.status == ComplaintStatus.ANSWERED and c.reopened_at is None and c.answered_at:
         reopen_until = c.answered_at + timezone.timedelta(days=sla.reopen_days())
@@ -784,8 +783,7 @@ def _rule_out(r: RoutingRule) -> dict:
     summary="投诉分派规则 Routing table (bureau)",
 )
 def list_routing(request):
-    if not is_handler(request.auth):
-        raise NotFound(_("分派规则不存在"))
+    permissions.require_routing_reader(request.auth)
     rules = RoutingRule.objects.filter(is_active=True).select_related("town", "category", "handler")
     return [_rule_out(r) for r in rules.order_by("town__code", "category__sort_order", "id")]
 
@@ -808,7 +806,6 @@ def set_routing(request, payload: RoutingRuleIn):
     summary="删除分派规则 Remove a routing rule (district supervisor)",
 )
 def delete_routing(request, rule_id: int):
-    if not has_role(request.auth, Role.BUREAU_ADMIN):
-        raise NotFound(_("分派规则不存在"))
+    permissions.require_routing_admin(request.auth)
     services.routing_rule_delete(actor=request.auth, rule_id=rule_id)
     return Status(204, None)

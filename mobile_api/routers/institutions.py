@@ -11,9 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from accounts.selectors import has_role, region_ids_for
-from core.errors import DomainError, NotFound
-from institutions import public_cache, selectors, services
+from core.errors import DomainError
+from institutions import permissions, public_cache, selectors, services
 from institutions.models import Category, ChangeProposal, Institution
 from institutions.models import Status as InstitutionStatus
 
@@ -160,7 +159,7 @@ def list_institutions(request, filters: Query[InstitutionFilters]):
         key = "list:" + filters.model_dump_json()
         body = public_cache.cached(key, lambda: to_json(_institution_page(user, filters, show_risk=False)))
         return HttpResponse(body, content_type="application/json; charset=utf-8")
-    return _institution_page(user, filters, show_risk=has_role(user, *selectors.BUREAU_ROLES))
+    return _institution_page(user, filters, show_risk=permissions.supervises(user))
 
 
 def _institution_page(user, filters: InstitutionFilters, *, show_risk: bool) -> dict:
@@ -185,8 +184,7 @@ class UnlicensedIn(Schema):
     summary="登记无证机构 Record an unlicensed operator (bureau, inspectors)",
 )
 def record_unlicensed(request, payload: UnlicensedIn):
-    if not has_role(request.auth, *selectors.BUREAU_ROLES):
-        raise NotFound(_("机构不存在"))
+    permissions.require_may_record_unlicensed(request.auth)
     inst = services.unlicensed_record(actor=request.auth, **payload.dict())
     return Status(201, _list_item(_reload(inst.pk), True))
 
@@ -519,7 +517,7 @@ def _proposal(p: ChangeProposal) -> dict:
 def submit_change(request, institution_id: int, payload: ChangeIn):
     user = request.auth
     inst = selectors.access_institution_record(user, institution_id)
-    if inst.town_id in region_ids_for(user, *selectors.EDITOR_ROLES):
+    if permissions.edits_directly(user, inst):
         object_id = services.record_change(
             actor=user,
             institution_id=inst.pk,

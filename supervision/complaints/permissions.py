@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import DomainError, PermissionDenied, render
+from accounts import scope
+from accounts.models import Role
+from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.scoping import get_in_scope
 
-from ..scope import is_handler, towns_of
 from .models import Complaint, ComplaintStatus, StatementRequest
 from .selectors import complaints_visible_to, statements_visible_to
 
@@ -42,10 +43,22 @@ def access_statement(actor, request_id) -> StatementRequest:
 
 
 def require_handler(actor, complaint: Complaint) -> None:
-    if not is_handler(actor) or complaint.town_id not in towns_of(actor):
+    if not scope.is_bureau(actor) or complaint.town_id not in scope.town_ids(actor):
         raise PermissionDenied(
             _("只有承办的教育局工作人员可以执行此操作")
         )
+
+
+def require_routing_reader(actor) -> None:
+    """The routing table is for the bureau (staff and admins); anyone else gets its 404."""
+    if not scope.is_bureau(actor):
+        raise NotFound(_("分派规则不存在"))
+
+
+def require_routing_admin(actor) -> None:
+    """Only the district supervisors (bureau admins) change the routing table; anyone else gets its 404."""
+    if not scope.has_role(actor, Role.BUREAU_ADMIN):
+        raise NotFound(_("分派规则不存在"))
 
 
 def require_parent(actor, complaint: Complaint) -> None:
@@ -76,7 +89,7 @@ def require_state(complaint: Complaint, action: str) -> None:
 def allowed_actions(user, complaint: Complaint) -> list[str]:
     """The actions `user` may take on the complaint now: its parent (unless also a handler) rates or reopens an
     answer, once; bureau staff take the handler's actions of its state."""
-    if complaint.parent_id == user.pk and not is_handler(user):
+    if complaint.parent_id == user.pk and not scope.is_bureau(user):
         actions = PARENT_ACTIONS.get(complaint.status, ())
         return [a for a in actions if a != "reopen" or complaint.reopened_at is None]
     return list(HANDLER_ACTIONS.get(complaint.status, ()))

@@ -16,9 +16,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.selectors import has_role, institution_ids_for
+from accounts.scope import has_role, institution_ids, is_bureau, town_ids
 
-from ..scope import is_handler, towns_of
 from .models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, StatementRequest
 
 DUPLICATE_WINDOW_DAYS = 30
@@ -45,9 +44,9 @@ def complaint_scope(user) -> Q | None:
     a complaint covers its town: assignment and routing check it), so the filter is one indexed condition."""
     if not getattr(user, "pk", None):
         return None
-    if not is_handler(user):
+    if not is_bureau(user):
         return Q(parent_id=user.pk)
-    scope = Q(town_id__in=towns_of(user))
+    scope = Q(town_id__in=town_ids(user))
     if has_role(user, Role.PARENT):
         scope |= Q(parent_id=user.pk)
     return scope
@@ -116,7 +115,7 @@ def statements_visible_to(user) -> QuerySet[StatementRequest]:
     """Institution staff see the requests addressed to their institutions; nothing else of the complaint."""
     if not getattr(user, "pk", None):
         return StatementRequest.objects.none()
-    ids = institution_ids_for(user)
+    ids = institution_ids(user)
     if not ids:
         return StatementRequest.objects.none()
     return StatementRequest.objects.filter(institution_id__in=ids).select_related(

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Region, Role, User
-from accounts.selectors import has_role
+from accounts.models import Region, Role, User
+from accounts.scope import has_role, town_ids, users_covering_town, users_of_institution
 from core import uploads
 from core.audit import audit_event, audit_log
 from core.dispatch import enqueue_on_commit
@@ -34,7 +34,6 @@ from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
 
-from ..scope import towns_of
 from . import sla
 from .cache import complaints_changed
 from .models import (
@@ -241,14 +240,7 @@ def route(town_id: int, category_id: int) -> int | None:
 
 def supervisor_ids(town_id: int) -> list[int]:
     """District supervisors (bureau admins) whose region covers the town."""
-    parent_id = Region.objects.filter(pk=town_id).values_list("parent_id", flat=True).first()
-    regions = [town_id] + ([parent_id] if parent_id else [])
-    return list(
-        Membership.objects.active()
-        .filter(role=Role.BUREAU_ADMIN, region_id__in=regions)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
+    return users_covering_town(town_id, Role.BUREAU_ADMIN)
 
 
 def complaint_file(
@@ -689,7 +681,7 @@ def _assign(actor, c: Complaint, data: dict):
     require_state(c, "assign")
     handler_id = data.get("handler_id", actor.pk)
     candidate = User.objects.filter(pk=handler_id, is_active=True).first() if isinstance(handler_id, int) else None
-    if candidate is None or c.town_id not in towns_of(candidate):
+    if candidate is None or c.town_id not in town_ids(candidate):
         raise _field_error(
             "complaint.handler_not_eligible",
             "handler_id",
@@ -912,9 +904,8 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
             to_state=request.state,
             data={"complaint_id": c.pk, "institution_id": c.institution_id},
         )
-        staff = Membership.objects.active().filter(role=Role.INSTITUTION_STAFF, institution_id=c.institution_id)
         notify(
-            recipients=list(staff.values_list("user_id", flat=True)),
+            recipients=users_of_institution(c.institution_id),
             kind="statement.requested",
             title="教育局请贵机构就一件投诉作出说明",
             body=f"请于 {request.due_on:%Y-%m-%d} 前答复。Please answer by {request.due_on:%Y-%m-%d}.",
@@ -971,13 +962,13 @@ def routing_rule_set(*, actor, town_id: int | None, category: str | None, handle
         cat = ComplaintCategory.objects.filter(code=category).first()
         if cat is None:
             raise _field_error("complaint.unknown_category", "category", "投诉类别不存在", "Unknown complaint category")
-    scope = towns_of(actor, Role.BUREAU_ADMIN)
+    scope = town_ids(actor, Role.BUREAU_ADMIN)
     if town_id is not None and (town_id not in scope or not Region.objects.filter(pk=town_id).exists()):
         raise _field_error(
             "complaint.unknown_town", "town_id", "镇街不存在或不在您的辖区", "No such town in your region"
         )
     handler = User.objects.filter(pk=handler_id, is_active=True).first()
-    towns_of_handler = towns_of(handler) if handler else set()
+    towns_of_handler = town_ids(handler) if handler else set()
     if handler is None or (town_id is not None and town_id not in towns_of_handler) or not towns_of_handler:
         raise _field_error(
             "complaint.handler_not_eligible",
@@ -1046,11 +1037,10 @@ def _remind_statement(request: StatementRequest, today: date) -> int:
     """On its due day the institution is reminded; once overdue, reminded again and the handler who asked is told,
     with an audit event. Each once per request (the inbox's dedupe key): the sweep may run many times a day."""
     overdue = request.due_on < today
-    staff = Membership.objects.active().filter(role=Role.INSTITUTION_STAFF, institution_id=request.institution_id)
     stage = "overdue" if overdue else "due"
     key = f"statement.{stage}.{request.pk}"
     told = notify(
-        recipients=list(staff.values_list("user_id", flat=True)),
+        recipients=users_of_institution(request.institution_id),
         kind=f"statement.{stage}",
         title="情况说明已逾期，请尽快答复" if overdue else "情况说明今天到期",
         body=f"答复期限 {request.due_on:%Y-%m-%d}。"

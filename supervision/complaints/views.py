@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts import scope
 from accounts.models import Region, Role
-from accounts.selectors import has_role
 from core.errors import DomainError, NotFound
 from core.idempotency import clean_key
 from institutions.models import Institution
@@ -50,7 +50,7 @@ def complaint_new(request):
     """GET: the form (or how to sign in); POST: file through complaint_file, then the complaint's page."""
     if not request.user.is_authenticated:
         return render(request, "supervision/sign_in_first.html", {"next": request.get_full_path()})
-    if not has_role(request.user, Role.PARENT):
+    if not scope.has_role(request.user, Role.PARENT):
         return render(request, "supervision/parents_only.html", status=403)
     source = request.POST if request.method == "POST" else request.GET
     institution = _institution_from(source.get("institution"))

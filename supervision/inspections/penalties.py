@@ -16,13 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.policy import policy_decimal, policy_int
 from institutions.models import Institution, Status
 from institutions.services import institution_change_status
 
-from ..scope import is_handler, towns_of
 from .models import PenaltyDecision, PenaltyKind, ViolationKind
 from .selectors import inspections_visible_to
 
@@ -83,9 +83,9 @@ def penalty_decide(
     obstruction: bool = False,
 ) -> tuple[PenaltyDecision, str]:
     """(decision, the institution's status after it)."""
-    if not is_handler(actor):
+    if not scope.is_bureau(actor):
         raise NotFound(_("机构不存在"))
-    institution = Institution.objects.filter(pk=institution_id, town_id__in=towns_of(actor)).first()
+    institution = Institution.objects.filter(pk=institution_id, town_id__in=scope.town_ids(actor)).first()
     if institution is None:
         raise NotFound(_("机构不存在"))
     if (

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from core.errors import NotFound, PermissionDenied
 
-from ..scope import is_handler
 from .models import Inspection, InspectionPlan, PenaltyDecision, RectificationOrder
 from .selectors import inspections_visible_to, orders_visible_to, penalties_visible_to, plans_visible_to
 
 
 def require_bureau(actor) -> None:
-    if not is_handler(actor):
+    if not scope.is_bureau(actor):
         raise PermissionDenied(_("仅教育局工作人员可以操作"))
 
 

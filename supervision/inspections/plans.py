@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import scope
 from accounts.models import Membership, Role
-from accounts.selectors import has_role
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify as tell
@@ -26,7 +26,6 @@ from core.workdays import add_working_days
 from institutions.models import Category, Institution, Status
 
 from ..complaints.models import SUBSTANTIATED_OUTCOMES, Complaint
-from ..scope import towns_of, towns_under
 from . import draw as random_draw
 from .checklists import DEFAULT_CHECKLIST, current_checklist
 from .models import (
@@ -78,7 +77,7 @@ def plan_create(
     checklist_code: str = DEFAULT_CHECKLIST,
 ) -> InspectionPlan:
     require_bureau(actor)
-    covered = towns_of(actor)
+    covered = scope.town_ids(actor)
     if region_id not in covered:
         raise NotFound(_("区域不存在"))
     town_ids = sorted(set(town_ids or []))
@@ -169,7 +168,7 @@ def draw_inputs(plan: InspectionPlan, *, today=None) -> dict:
     """What a draw depends on, read in four queries whatever the size of the registry: the candidates (id and risk
     grade only), the institutions inspected recently, the pool, and the pool's declared conflicts."""
     today = today or timezone.localdate()
-    towns = plan.scope_town_ids or sorted(towns_under(plan.region_id))
+    towns = plan.scope_town_ids or sorted(scope.regions_under([plan.region_id]))
     candidates_qs = Institution.objects.filter(town_id__in=towns, status__in=plan.scope_statuses or [Status.LICENSED])
     if plan.scope_categories:
         candidates_qs = candidates_qs.filter(category__in=plan.scope_categories)
@@ -321,7 +320,7 @@ def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
 
 
 def conflict_declare(*, actor, institution_id: int, reason: str) -> ConflictDeclaration:
-    if not has_role(actor, Role.INSPECTOR):
+    if not scope.has_role(actor, Role.INSPECTOR):
         raise PermissionDenied(_("仅检查人员可以申报"))
     if not (reason or "").strip():
         raise _invalid("conflict.reason_required", "reason", "请说明原因", "A reason is required")
@@ -344,7 +343,7 @@ def inspection_open_adhoc(
         raise _invalid(
             "inspection.source_required", "complaint_id", "须指定投诉或无证机构之一", "A complaint or record"
         )
-    covered = towns_of(actor)
+    covered = scope.town_ids(actor)
     with transaction.atomic():
         complaint = None
         if complaint_id is not None:

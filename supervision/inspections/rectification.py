@@ -16,8 +16,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Region, Role
-from accounts.selectors import has_role, institution_ids_for
+from accounts import scope
+from accounts.models import Region, Role
 from core import uploads
 from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
@@ -25,9 +25,7 @@ from core.notifications import notify
 from core.policy import policy_int
 from core.workdays import add_working_days
 from institutions.risk import recompute_risk
-from institutions.services import bureau_user_ids_for_town
 
-from ..scope import is_handler, towns_of, towns_under
 from .models import (
     Finding,
     Inspection,
@@ -59,7 +57,7 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
     with transaction.atomic():
         finding = Finding.objects.select_related("inspection").filter(pk=finding_id).first()
         may = finding is not None and (
-            (is_handler(actor) and finding.inspection.town_id in towns_of(actor))
+            (scope.is_bureau(actor) and finding.inspection.town_id in scope.town_ids(actor))
             or InspectionAssignment.objects.filter(inspection_id=finding.inspection_id, inspector_id=actor.pk).exists()
         )
         if not may:
@@ -84,7 +82,7 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
         audit_log(actor=actor, verb="rectification.issue", obj=order, to_state=OrderStatus.OPEN,
                   data={"finding": finding.pk, "due_on": str(due_on)})  # fmt: skip
         notify(
-            recipients=_staff(order.institution_id),
+            recipients=scope.users_of_institution(order.institution_id),
             kind="rectification.issued",
             title=f"责令整改通知：请于 {due_on} 前完成整改",
             body=evidence_required,
@@ -92,14 +90,6 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
         )
     transaction.on_commit(lambda: recompute_risk(order.institution_id))  # an open order worsens the grade
     return order
-
-
-def _staff(institution_id: int) -> list[int]:
-    return list(
-        Membership.objects.active()
-        .filter(role=Role.INSTITUTION_STAFF, institution_id=institution_id)
-        .values_list("user_id", flat=True)
-    )
 
 
 def _transition(order, actor, to_status, verb, **changes) -> RectificationOrder:
@@ -115,7 +105,7 @@ def _transition(order, actor, to_status, verb, **changes) -> RectificationOrder:
 def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str] | None = None) -> RectificationOrder:
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
-        if order.institution_id not in institution_ids_for(actor):
+        if order.institution_id not in scope.institution_ids(actor):
             raise PermissionDenied(_("仅被检查机构可以提交整改情况"))
         if order.status != OrderStatus.OPEN:
             raise DomainError("order.not_open", _("该整改通知不在待整改状态"), status=409)
@@ -139,7 +129,7 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
     """An inspector of the visit (or the bureau) checks the evidence: accepted closes, refused sends it back."""
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
-        if not (is_handler(actor) or has_role(actor, Role.INSPECTOR)):
+        if not (scope.is_bureau(actor) or scope.has_role(actor, Role.INSPECTOR)):
             raise PermissionDenied(_("仅检查人员可以核验"))
         if order.status != OrderStatus.ANSWERED:
             raise DomainError(
@@ -155,7 +145,7 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
                 order, actor, OrderStatus.OPEN, "rectification.send_back", verification_note=note[:1000]
             )
         notify(
-            recipients=_staff(order.institution_id),
+            recipients=scope.users_of_institution(order.institution_id),
             kind="rectification.closed" if accepted else "rectification.sent_back",
             title="整改已核验销号" if accepted else "整改未通过核验，请继续整改",
             body=note,
@@ -171,7 +161,7 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
     phone gets it in its assigned visits with the order among the institution's open orders."""
     with transaction.atomic():
         order = access_order(actor, order_id, for_update=True)
-        if not (is_handler(actor) or has_role(actor, Role.INSPECTOR)):
+        if not (scope.is_bureau(actor) or scope.has_role(actor, Role.INSPECTOR)):
             raise PermissionDenied(_("仅检查人员或教育局可以安排复查"))
         if order.status not in OPEN:
             raise DomainError("order.closed", _("整改通知已销号"), status=409)
@@ -197,7 +187,7 @@ def order_followup_open(*, actor, order_id: int, inspector_ids: list[int] | None
             )
         # Inspectors of the district or any of its towns, as a district plan's pool may hold.
         district = Region.objects.filter(pk=order.town_id).values_list("parent_id", flat=True).first()
-        covered = towns_under(district or order.town_id)
+        covered = scope.regions_under([district or order.town_id])
         visit = staff_visit(
             actor=actor,
             institution=order.institution,
@@ -224,7 +214,7 @@ def rectification_sweep(today=None) -> dict[str, int]:
         with transaction.atomic():
             if RectificationOrder.objects.filter(pk=order.pk, warned=False).update(warned=True):
                 notify(
-                    recipients=[*_staff(order.institution_id), order.issued_by_id],
+                    recipients=[*scope.users_of_institution(order.institution_id), order.issued_by_id],
                     kind="rectification.due_soon",
                     title=f"整改期限临近：{order.due_on}",
                     obj=order,
@@ -237,7 +227,7 @@ def rectification_sweep(today=None) -> dict[str, int]:
                 audit_log(actor=None, verb="rectification.escalate", obj=order, from_state=order.status,
                           to_state=order.status, data={"due_on": str(order.due_on)})  # fmt: skip
                 notify(
-                    recipients=[*bureau_user_ids_for_town(order.town_id), order.issued_by_id],
+                    recipients=[*scope.users_covering_town(order.town_id), order.issued_by_id],
                     kind="rectification.overdue",
                     title=f"整改逾期：{order.institution_id} 号机构（期限 {order.due_on}）",
                     obj=order,
@@ -283,7 +273,7 @@ def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, uploa
             "sync.bad_uuid", _("不是有效的 UUID"), status=422, fields={"uuid": _("格式不正确")}
         ) from None
     order = access_order(actor, order_id)
-    if order.institution_id not in institution_ids_for(actor):
+    if order.institution_id not in scope.institution_ids(actor):
         raise PermissionDenied(_("仅被检查机构可以提交整改佐证"))
     if order.status != OrderStatus.OPEN:
         raise DomainError("order.not_open", _("该整改通知不在待整改状态"), status=409)

@@ -15,9 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.selectors import has_role, institution_ids_for
+from accounts.scope import has_role, institution_ids, is_bureau, town_ids
 
-from ..scope import is_handler, towns_of
 from .models import (
     ChecklistAnswer,
     ChecklistItem,
@@ -43,15 +42,15 @@ def inspections_visible_to(user) -> QuerySet[Inspection]:
     if not getattr(user, "pk", None):
         return Inspection.objects.none()
     scope = Q(pk__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
-    if is_handler(user):
-        scope |= Q(town_id__in=towns_of(user))
+    if is_bureau(user):
+        scope |= Q(town_id__in=town_ids(user))
     return Inspection.objects.filter(scope)
 
 
 def plans_visible_to(user) -> QuerySet[InspectionPlan]:
-    if not is_handler(user):
+    if not is_bureau(user):
         return InspectionPlan.objects.none()
-    return InspectionPlan.objects.filter(region_id__in=towns_of(user))
+    return InspectionPlan.objects.filter(region_id__in=town_ids(user))
 
 
 def _assigned(user) -> QuerySet:
@@ -64,11 +63,11 @@ def orders_visible_to(user) -> QuerySet[RectificationOrder]:
     if not getattr(user, "pk", None):
         return RectificationOrder.objects.none()
     scope = Q(pk__in=[])
-    if is_handler(user):
-        scope |= Q(town_id__in=towns_of(user))
+    if is_bureau(user):
+        scope |= Q(town_id__in=town_ids(user))
     if has_role(user, Role.INSPECTOR):
         scope |= Q(finding__inspection_id__in=_assigned(user)) | Q(followup_id__in=_assigned(user))
-    own = institution_ids_for(user)
+    own = institution_ids(user)
     if own:
         scope |= Q(institution_id__in=own)
     return RectificationOrder.objects.filter(scope)
@@ -80,8 +79,8 @@ def penalties_visible_to(user) -> QuerySet[PenaltyDecision]:
     if not getattr(user, "pk", None):
         return PenaltyDecision.objects.none()
     scope = Q(pk__in=[])
-    if is_handler(user):
-        scope |= Q(town_id__in=towns_of(user))
+    if is_bureau(user):
+        scope |= Q(town_id__in=town_ids(user))
     if has_role(user, Role.INSPECTOR):
         scope |= Q(inspection_id__in=InspectionAssignment.objects.filter(inspector_id=user.pk).values("inspection_id"))
     return PenaltyDecision.objects.filter(scope)

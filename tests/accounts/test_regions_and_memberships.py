@@ -6,9 +6,10 @@ from datetime import date
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts import scope
 from accounts.models import Membership, Region, Role
 from accounts.phones import mask_phone, normalize_mainland_mobile
-from accounts.selectors import region_ids_for, regions_valid_on, school_ids_for
+from accounts.selectors import regions_valid_on
 from accounts.services import membership_grant
 from core.errors import DomainError, PermissionDenied
 from core.models import AuditEvent
@@ -38,13 +39,13 @@ def test_a_renamed_town_keeps_its_history():
 
 
 def test_a_district_membership_covers_every_town(bureau_staff, inspector_a):
-    assert len(region_ids_for(bureau_staff, Role.BUREAU_STAFF)) == 28
-    assert region_ids_for(inspector_a, Role.INSPECTOR) == {region(TOWN_A).pk}
-    assert region_ids_for(inspector_a, Role.BUREAU_STAFF) == set()
+    assert len(scope.town_ids(bureau_staff, Role.BUREAU_STAFF)) == 28
+    assert scope.town_ids(inspector_a, Role.INSPECTOR) == {region(TOWN_A).pk}
+    assert scope.town_ids(inspector_a, Role.BUREAU_STAFF) == set()
 
 
 def test_school_scope(school_admin_x, school_x, school_y):
-    assert school_ids_for(school_admin_x) == {school_x.pk}
+    assert scope.school_ids(school_admin_x) == {school_x.pk}
 
 
 @pytest.mark.parametrize(

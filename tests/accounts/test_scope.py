@@ -1,5 +1,7 @@
 """accounts.scope: the one answer to who covers which towns, schools and institutions, and who covers a place."""
 
+from datetime import date
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
@@ -85,3 +87,27 @@ def test_covered_towns_cost_no_query_once_memberships_and_the_tree_are_read(bure
     scope.town_ids(bureau_staff)
     with django_assert_num_queries(0):
         assert scope.covers_town(bureau_staff, town_a)
+
+
+def test_bureau_is_staff_or_admin_of_any_town(bureau_staff, inspector_a, school_admin_x):
+    assert scope.is_bureau(bureau_staff)
+    assert not scope.is_bureau(inspector_a)
+    assert not scope.is_bureau(school_admin_x)
+    assert not scope.is_bureau(AnonymousUser())
+
+
+def test_region_names_come_from_the_same_tree_and_a_new_region_is_found():
+    assert scope.region_name(region(TOWN_A).pk) == region(TOWN_A).name
+    new = Region.objects.create(
+        code="500102999", name="新设镇", kind="镇", parent=region(DISTRICT), valid_from=date(2027, 1, 1)
+    )
+    assert scope.region_name(new.pk) == "新设镇"
+    assert scope.region_name(-1) == ""
+
+
+def test_regions_under_a_region_made_since_the_tree_was_read():
+    scope.regions_under([region(DISTRICT).pk])
+    new = Region.objects.create(
+        code="500102998", name="新设乡", kind="乡", parent=region(DISTRICT), valid_from=date(2027, 1, 1)
+    )
+    assert scope.regions_under([new.pk]) == {new.pk}

@@ -29,7 +29,7 @@ def _fresh_caches(request, settings):
 
 
 def _clear():
-    from supervision import scope
+    from accounts import scope
     from supervision.complaints import cache as complaint_cache
     from supervision.complaints import selectors
 
@@ -37,7 +37,7 @@ def _clear():
     services.clear_category_cache()
     services.clear_routing_cache()
     selectors.clear_category_names()
-    scope.clear_region_cache()
+    scope.clear_caches()
     complaint_cache.clear()
 
 

@@ -14,8 +14,6 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from accounts.models import Role
-from accounts.selectors import region_ids_for, school_ids_for
 from afterschool.admission import permissions, register, selectors, services
 from afterschool.admission.models import Admission, AdmissionDocument, AdmissionReason
 from core.http import uploaded_file_response
@@ -181,11 +179,7 @@ def list_admissions(request, filters: Query[AdmissionFilters]):
         .order_by("-created_at", "-id")
     )
     page = paginate(qs, filters)
-    reviewer_schools = school_ids_for(request.auth, Role.SCHOOL_ADMIN)
-    towns = region_ids_for(request.auth, *selectors.REVIEWER_BUREAU_ROLES)
-    items = [
-        admission_out(a, reviewer=a.school_id in reviewer_schools or a.school.town_id in towns) for a in page["items"]
-    ]
+    items = [admission_out(a, reviewer=permissions.is_reviewer(request.auth, a)) for a in page["items"]]
     return {"items": items, "count": page["count"]}
 
 

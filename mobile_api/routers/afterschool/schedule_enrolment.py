@@ -16,7 +16,7 @@ from pydantic import Field
 
 from afterschool.schedule import enrolment, permissions, selectors
 from afterschool.schedule.models import Application, Attendance, ChoiceWindow, Programme, Session
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 
 from ...pagination import PageParams, paginate
 from ...schemas import MAX_ID
@@ -165,17 +165,9 @@ def create_window(request, payload: WindowIn, school_id: int):
     return Status(201, window_out(window))
 
 
-def _access_window(user, window_id: int) -> ChoiceWindow:
-    schools = set(selectors.school_ids_for(user)) | set(selectors.children_of(user).values_list("school_id", flat=True))
-    window = ChoiceWindow.objects.filter(pk=window_id, school_id__in=schools).first()
-    if window is None:
-        raise NotFound(_("志愿填报不存在"))
-    return window
-
-
 @router.get("/choice-windows/{window_id}", response={200: WindowOut, **ERRORS}, summary="志愿填报 A choice window")
 def get_window(request, window_id: int):
-    return window_out(_access_window(request.auth, window_id))
+    return window_out(permissions.access_window(request.auth, window_id))
 
 
 class ChoicesIn(Schema):
@@ -204,9 +196,7 @@ class AllocateIn(Schema):
     summary="截止并分配 Close the window and allocate (school admin)",
 )
 def allocate(request, payload: AllocateIn, window_id: int):
-    window = ChoiceWindow.objects.filter(pk=window_id, school_id__in=selectors.admin_school_ids(request.auth)).first()
-    if window is None:
-        raise NotFound(_("志愿填报不存在"))
+    window = permissions.access_window_for_admin(request.auth, window_id)
     window = enrolment.window_allocate(actor=request.auth, window_id=window.pk, seed=payload.seed, early=True)
     return window_out(window)
 

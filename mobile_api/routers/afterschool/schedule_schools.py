@@ -132,8 +132,7 @@ class TeacherOut(Schema):
     summary="本校教师（排课用）Teachers of the school, for scheduling",
 )
 def list_teachers(request, school_id: int):
-    if school_id not in selectors.school_ids_for(request.auth):
-        raise NotFound(_("学校不存在"))
+    permissions.require_school_staff(request.auth, school_id)
     rows = (
         Membership.objects.active()
         .filter(school_id=school_id, role__in=[Role.TEACHER, Role.SCHOOL_ADMIN])
@@ -201,10 +200,9 @@ class StudentFilters(PageParams):
 @router.get("/schools/{school_id}/students", response={200: StudentPage, **ERRORS}, summary="学生名单 Students")
 def list_students(request, filters: Query[StudentFilters], school_id: int):
     # School staff only: the bureau sees counts, never minors' names.
-    if school_id not in selectors.school_ids_for(request.auth):
-        raise NotFound(_("学校不存在"))
+    permissions.require_school_staff(request.auth, school_id)
     qs = Student.objects.filter(school_id=school_id, is_active=True).select_related("school_class")
-    if school_id not in selectors.admin_school_ids(request.auth):
+    if not permissions.is_school_admin(request.auth, school_id):
         # A teacher: the children of their classes and of the programmes they deliver, no one else's.
         mine = Q(school_class__class_teacher=request.auth) | Q(
             applications__programme__sessions__staff__user=request.auth, applications__status="approved"
@@ -300,9 +298,7 @@ def create_sessions(request, payload: SessionIn, programme_id: int):
 
 @router.delete("/sessions/{session_id}", response={204: None, **ERRORS}, summary="删除课时 Delete a session")
 def delete_session(request, session_id: int):
-    session = Session.objects.filter(pk=session_id, school_id__in=selectors.admin_school_ids(request.auth)).first()
-    if session is None:
-        raise NotFound(_("课时不存在"))
+    session = permissions.access_session_for_admin(request.auth, session_id)
     services.session_delete(actor=request.auth, session=session)
     return Status(204, None)
 
