@@ -9,7 +9,7 @@
 3. writes the new state and `fields` with a conditional `UPDATE … WHERE pk=… AND status=<the state read>` (what
    `save(update_fields=…)` would write, auto_now fields included when named): on PostgreSQL the row lock already
    makes it the only writer; on SQLite, which has no row locks, the row count tells a loser of a race, who gets
-   `stale(row)` (by default the same error as a wrong state);
+   `stale(row)` (by default the same error as a wrong state); `where` adds conditions (a version read);
 4. writes the AuditEvent (actor, verb, object, from → to, data) in the same transaction;
 5. hands each `on_commit` callable to `transaction.on_commit`: nothing leaves the process before the commit.
 """
@@ -53,6 +53,7 @@ def transition(
     error: Callable[[models.Model], DomainError] | None = None,
     stale: Callable[[models.Model], DomainError] | None = None,
     state_field: str = "status",
+    where: dict[str, Any] | None = None,
     audit: bool = True,
 ):
     """Move `target` (an instance, or the row `pk` of a model or queryset) to `to`; return the updated row."""
@@ -77,7 +78,7 @@ def transition(
         for name, value in changes.items():
             setattr(row, name, value)
         values = {field.attname: field.pre_save(row, False) for field in map(model._meta.get_field, changes)}
-        updated = model._base_manager.filter(pk=row.pk, **{state_field: before}).update(**values)
+        updated = model._base_manager.filter(pk=row.pk, **{state_field: before}, **(where or {})).update(**values)
         if not updated:
             for name, value in previous.items():
                 setattr(row, name, value)

@@ -30,6 +30,7 @@ from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.idempotency import fingerprint, key_reused_error, run_once
 from core.models import Notification
 from core.notifications import notification_rows, notify, push_after_commit
+from core.transitions import transition
 from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
@@ -477,16 +478,20 @@ def _conflict() -> DomainError:
     )
 
 
-def _save_transition(complaint: Complaint, *, from_state: str, from_version: int, fields: set[str]) -> None:
-    """Write the changed fields only if nobody changed the row since it was read (one wins, the other 409)."""
-    values = {name: getattr(complaint, name) for name in fields if name not in {"status", "version"}}
-    complaint.version = from_version + 1
-    complaint.updated_at = timezone.now()
-    updated = Complaint.objects.filter(pk=complaint.pk, status=from_state, version=from_version).update(
-        status=complaint.status, version=complaint.version, updated_at=complaint.updated_at, **values
-    )
-    if updated != 1:
-        raise _conflict()
+def _save_transition(
+    complaint: Complaint, *, from_state: str, from_version: int, fields: set[str], actor=None, verb: str = "", data=None
+) -> None:
+    """Write the changed fields only if nobody changed the row since it was read (one wins, the other 409), with the
+    audit event when a verb is given. The caller has set the new state on the instance."""
+    to_state, complaint.status = complaint.status, from_state
+    transition(
+        complaint, actor=actor, verb=verb, allowed_from=from_state, to=to_state,
+        fields={
+            **{name: getattr(complaint, name) for name in fields if name not in {"status", "version"}},
+            "version": from_version + 1, "updated_at": timezone.now(),
+        },
+        where={"version": from_version}, error=lambda complaint: _conflict(), data=data, audit=bool(verb),
+    )  # fmt: skip
     complaints_changed()
 
 
@@ -534,15 +539,10 @@ def complaint_act(*, actor, complaint_id, action: str, data: dict, expected_vers
         complaint = _load_for_change(actor, complaint_id, expected_version)
         from_state, from_version = complaint.status, complaint.version
         fields, audit_data, extra_ids = handler(actor, complaint, data)
-        _save_transition(complaint, from_state=from_state, from_version=from_version, fields=fields)
-        audit_log(
-            actor=actor,
-            verb=f"complaint.{action}",
-            obj=complaint,
-            from_state=from_state,
-            to_state=complaint.status,
-            data={"tracking_number": complaint.tracking_number, **audit_data},
-        )
+        _save_transition(
+            complaint, from_state=from_state, from_version=from_version, fields=fields,
+            actor=actor, verb=f"complaint.{action}", data={"tracking_number": complaint.tracking_number, **audit_data},
+        )  # fmt: skip
         zh, en = ACTION_LABELS[action]
         _tell(
             complaint,
@@ -1148,16 +1148,9 @@ def _auto_close(pk: int) -> int:
         from_version = c.version
         c.status, c.closed_at, c.closed_how = S.CLOSED, timezone.now(), ClosedHow.AUTO
         _save_transition(
-            c, from_state=S.ANSWERED, from_version=from_version, fields={"status", "closed_at", "closed_how"}
-        )
-        audit_log(
-            actor=None,
-            verb="complaint.auto_close",
-            obj=c,
-            from_state=S.ANSWERED,
-            to_state=S.CLOSED,
-            data={"days_after_answer": sla.auto_close_days()},
-        )
+            c, from_state=S.ANSWERED, from_version=from_version, fields={"status", "closed_at", "closed_how"},
+            verb="complaint.auto_close", data={"days_after_answer": sla.auto_close_days()},
+        )  # fmt: skip
         _tell(
             c,
             None,

@@ -123,3 +123,11 @@ def test_two_at_once_give_one_winner():
     assert len(winners) == 1 and len(losers) == 3, results
     assert {e.code for e in losers} == {"job.invalid_transition"}
     assert AuditEvent.objects.filter(verb="job.start").count() == 1
+
+
+def test_where_adds_conditions_to_the_write(job):
+    """A version (or any field) read with the row: a row changed in another field since loses too."""
+    with pytest.raises(DomainError) as caught:
+        start(job, where={"attempts": 3})
+    assert caught.value.code == "job.invalid_transition" and job.status == S.PENDING
+    assert start(job, where={"attempts": 0}).status == S.RUNNING
