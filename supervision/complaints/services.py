@@ -9,7 +9,6 @@ UPDATE), so of two handlers acting at once one wins and the other gets 409, on P
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from accounts.models import Membership, Region, Role, User
 from accounts.selectors import has_role
 from core import uploads
 from core.audit import audit_event, audit_log
+from core.cache import ProcessTTLCache
 from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.idempotency import fingerprint, key_reused_error, run_once
@@ -81,18 +81,19 @@ def local_today() -> date:
 
 # --- Categories (a small table read on every filing: kept per process for a minute) ------------------------------
 
-_categories: list = [0.0, {}]
+_categories = ProcessTTLCache(1)
 
 
 def active_categories() -> dict[str, ComplaintCategory]:
-    now = time.monotonic()
-    if now - _categories[0] > 60 or not _categories[1]:
-        _categories[:] = [now, {c.code: c for c in ComplaintCategory.objects.filter(is_active=True)}]
-    return _categories[1]
+    table = _categories.get("active")
+    if not table:
+        table = {c.code: c for c in ComplaintCategory.objects.filter(is_active=True)}
+        _categories.put("active", table, 60)
+    return table
 
 
 def clear_category_cache() -> None:
-    _categories[:] = [0.0, {}]
+    _categories.clear()
 
 
 # --- Filing --------------------------------------------------------------------------------------------------------
@@ -210,24 +211,25 @@ def tracking_number(day: date, complaint_id: int) -> str:
     return f"TS-{day:%Y%m%d}-{complaint_id:04d}"
 
 
-_routing: list = [0.0, None]
+_routing = ProcessTTLCache(1)
 ROUTING_CACHE_SECONDS = 30
 
 
 def _routing_table() -> dict[tuple[int | None, int | None], int]:
     """{(town_id, category_id): handler_id} of active rules with active handlers, kept per process 30 s (changes
     made in this process clear it at once)."""
-    now = time.monotonic()
-    if _routing[1] is None or now - _routing[0] > ROUTING_CACHE_SECONDS:
+    table = _routing.get("table")
+    if table is None:
         rows = RoutingRule.objects.filter(is_active=True, handler__is_active=True).values_list(
             "town_id", "category_id", "handler_id"
         )
-        _routing[:] = [now, {(town, category): handler for town, category, handler in rows}]
-    return _routing[1]
+        table = {(town, category): handler for town, category, handler in rows}
+        _routing.put("table", table, ROUTING_CACHE_SECONDS)
+    return table
 
 
 def clear_routing_cache() -> None:
-    _routing[:] = [0.0, None]
+    _routing.clear()
 
 
 def route(town_id: int, category_id: int) -> int | None:
