@@ -7,6 +7,7 @@ holds no state of its own beyond the pool, so one per pool serves every call.
 
 import threading
 import time
+import weakref
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
@@ -31,6 +32,15 @@ class RedisCache(DjangoRedisCache):
         self._class = ReusingRedisCacheClient
 
 
+_process_caches: weakref.WeakSet = weakref.WeakSet()
+
+
+def clear_process_caches() -> None:
+    """Empty every ProcessTTLCache of this process (tests: a flush or a rollback makes the ids they hold stale)."""
+    for process_cache in list(_process_caches):
+        process_cache.clear()
+
+
 class ProcessTTLCache:
     """A small cache in this process's memory: entries expire after their TTL, and the whole cache is dropped when it
     reaches `max_entries` (simple, and the busy keys come back at once). For answers worth a few seconds of reuse
@@ -40,11 +50,13 @@ class ProcessTTLCache:
         self.max_entries = max_entries
         self.entries: dict = {}
         self.lock = threading.Lock()
+        _process_caches.add(self)
 
-    def get(self, key):
+    def get(self, key, default=None):
+        """The value kept for `key`, or `default` when there is none or it has expired."""
         hit = self.entries.get(key)
         if hit is None or hit[0] < time.monotonic():
-            return None
+            return default
         return hit[1]
 
     def put(self, key, value, ttl: float) -> None:

@@ -18,6 +18,7 @@ from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.notifications import notify
 from core.text import disguise_in
+from core.transitions import transition
 
 from . import changes, policy
 from .models import Category, ChangeProposal, EscrowAccount, Institution, Mode, Status, VerificationToken
@@ -301,24 +302,18 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
                 status=409,
                 fields=errors.fields,
             )
-        # Conditional on the state we read: on SQLite (no row locks) a concurrent change makes this match nothing.
-        now = timezone.now()
-        updated = Institution.objects.filter(pk=institution.pk, status=from_status).update(
-            status=to_status, status_reason=reason[:300], status_changed_at=now, updated_at=now
-        )
-        if not updated:
-            raise DomainError(
+
+        def changed_meanwhile(institution) -> DomainError:
+            return DomainError(
                 "institution.changed_meanwhile", _("状态已被他人修改，请刷新"), status=409
             )
-        institution.status, institution.status_reason, institution.status_changed_at = to_status, reason, now
-        audit_log(
-            actor=actor,
-            verb="institution.status",
-            obj=institution,
-            from_state=from_status,
-            to_state=to_status,
-            data={"reason": reason},
-        )
+
+        now = timezone.now()
+        transition(
+            institution, actor=actor, verb="institution.status", allowed_from=from_status, to=to_status,
+            fields={"status_reason": reason[:300], "status_changed_at": now, "updated_at": now},
+            data={"reason": reason}, error=changed_meanwhile,
+        )  # fmt: skip
         notify(
             recipients=scope.users_of_institution(institution.pk),
             kind="institution.status_changed",

@@ -109,17 +109,10 @@ def _isolation(settings, tmp_path):
 def _clear_process_caches() -> None:
     """What each process keeps in memory by database id (routing, categories, regions, complaint lists): a flush or
     a rollback between tests makes those ids stale."""
-    from supervision.complaints import cache as complaint_cache
-    from supervision.complaints import selectors as complaint_selectors
-    from supervision.complaints import services as complaint_services
-    from supervision.complaints import sla
+    from core.cache import clear_process_caches
 
-    sla.clear_caches()
-    complaint_services.clear_category_cache()
-    complaint_services.clear_routing_cache()
-    complaint_selectors.clear_category_names()
+    clear_process_caches()  # every core.cache.ProcessTTLCache: categories, routing, SLA policy, complaint lists...
     scope.clear_caches()
-    complaint_cache.clear()
 
 
 # --- Personas ------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify
 from core.pii import id_number_hash, normalize_id_number
 from core.policy import policy_decimal, policy_int
+from core.transitions import transition
 from core.uploads import random_name
 
 from .enforcement import release_sessions
@@ -117,25 +118,24 @@ def _lock(admission: Admission) -> Admission:
     )
 
 
+def _wrong_state(admission: Admission) -> DomainError:
+    return DomainError(
+        "admission.wrong_state",
+        f"当前状态（{admission.get_status_display()}）不能执行此操作",
+        f"Not possible in the current state ({admission.status})",
+        status=409,
+    )
+
+
 def _transition(admission: Admission, *, allowed: tuple[str, ...], actor, verb: str, to: str, data=None, **fields):
-    if admission.status not in allowed:
-        raise DomainError(
-            "admission.wrong_state",
-            f"当前状态（{admission.get_status_display()}）不能执行此操作",
-            f"Not possible in the current state ({admission.status})",
-            status=409,
-        )
-    before = admission.status
-    if S.ADMITTED in (before, to) and admission.institution_id:
+    if admission.status in allowed and S.ADMITTED in (admission.status, to) and admission.institution_id:
         from institutions import public_cache
 
         public_cache.invalidate()  # the public list of admitted third parties changes
-    admission.status = to
-    for k, v in fields.items():
-        setattr(admission, k, v)
-    admission.save(update_fields=["status", *fields])
-    audit_log(actor=actor, verb=f"admission.{verb}", obj=admission, from_state=before, to_state=to, data=data or {})
-    return admission
+    return transition(
+        admission, actor=actor, verb=f"admission.{verb}", allowed_from=allowed, to=to, fields=fields, data=data,
+        error=_wrong_state,
+    )  # fmt: skip
 
 
 # --- Re-checking against the register ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from afterschool.admission.models import Admission
 from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
+from core.transitions import transition
 
 from . import permissions
 from . import services as fees
@@ -687,17 +688,10 @@ def run_lock(*, actor, run_id: int) -> AllocationRun:
 
 
 def _step(run: AllocationRun, actor, to: str, who: str) -> AllocationRun:
-    before = run.status
-    run.status = to
-    setattr(run, f"{who}_by", actor)
-    setattr(run, f"{who}_at", timezone.now())
-    run.save(update_fields=["status", f"{who}_by", f"{who}_at"])
-    audit_log(
-        actor=actor,
-        verb=f"afterschool.allocation_{who}",
-        obj=run,
-        from_state=before,
-        to_state=to,
-        data={"pool": f"{run.pool:.2f}"},
-    )
-    return run
+    """The caller has checked the state (with its own error); the write is conditional on it all the same."""
+    wanted = run.status
+    return transition(
+        run, actor=actor, verb=f"afterschool.allocation_{who}", allowed_from=wanted, to=to,
+        fields={f"{who}_by": actor, f"{who}_at": timezone.now()}, data={"pool": f"{run.pool:.2f}"},
+        error=lambda run: _state_error(run, wanted),
+    )  # fmt: skip

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
@@ -17,26 +16,26 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.scope import has_role, institution_ids, is_bureau, town_ids
+from core.cache import ProcessTTLCache
 
 from .models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, StatementRequest
 
 DUPLICATE_WINDOW_DAYS = 30
 
-_categories: list = [0.0, None]
+_categories = ProcessTTLCache(1)
 
 
 def category_names(category_id: int) -> tuple[str, str]:
     """(code, Chinese name) of a category, active or not, from a per-process table refreshed every minute."""
-    now = time.monotonic()
-    table = _categories[1]
-    if table is None or now - _categories[0] > 60 or category_id not in table:
+    table = _categories.get("names")
+    if table is None or category_id not in table:
         table = {pk: (code, name) for pk, code, name in ComplaintCategory.objects.values_list("pk", "code", "name_zh")}
-        _categories[:] = [now, table]
+        _categories.put("names", table, 60)
     return table.get(category_id, ("", ""))
 
 
 def clear_category_names() -> None:
-    _categories[:] = [0.0, None]
+    _categories.clear()
 
 
 def complaint_scope(user) -> Q | None:

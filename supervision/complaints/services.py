@@ -9,7 +9,6 @@ UPDATE), so of two handlers acting at once one wins and the other gets 409, on P
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,11 +24,13 @@ from accounts.models import Region, Role, User
 from accounts.scope import has_role, town_ids, users_covering_town, users_of_institution
 from core import uploads
 from core.audit import audit_event, audit_log
+from core.cache import ProcessTTLCache
 from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound, PermissionDenied, render
 from core.idempotency import fingerprint, key_reused_error, run_once
 from core.models import Notification
 from core.notifications import notification_rows, notify, push_after_commit
+from core.transitions import transition
 from institutions.models import Institution
 from institutions.services import unlicensed_record
 from institutions.verification import find_token
@@ -79,18 +80,19 @@ def local_today() -> date:
 
 # --- Categories (a small table read on every filing: kept per process for a minute) ------------------------------
 
-_categories: list = [0.0, {}]
+_categories = ProcessTTLCache(1)
 
 
 def active_categories() -> dict[str, ComplaintCategory]:
-    now = time.monotonic()
-    if now - _categories[0] > 60 or not _categories[1]:
-        _categories[:] = [now, {c.code: c for c in ComplaintCategory.objects.filter(is_active=True)}]
-    return _categories[1]
+    table = _categories.get("active")
+    if not table:
+        table = {c.code: c for c in ComplaintCategory.objects.filter(is_active=True)}
+        _categories.put("active", table, 60)
+    return table
 
 
 def clear_category_cache() -> None:
-    _categories[:] = [0.0, {}]
+    _categories.clear()
 
 
 # --- Filing --------------------------------------------------------------------------------------------------------
@@ -208,24 +210,25 @@ def tracking_number(day: date, complaint_id: int) -> str:
     return f"TS-{day:%Y%m%d}-{complaint_id:04d}"
 
 
-_routing: list = [0.0, None]
+_routing = ProcessTTLCache(1)
 ROUTING_CACHE_SECONDS = 30
 
 
 def _routing_table() -> dict[tuple[int | None, int | None], int]:
     """{(town_id, category_id): handler_id} of active rules with active handlers, kept per process 30 s (changes
     made in this process clear it at once)."""
-    now = time.monotonic()
-    if _routing[1] is None or now - _routing[0] > ROUTING_CACHE_SECONDS:
+    table = _routing.get("table")
+    if table is None:
         rows = RoutingRule.objects.filter(is_active=True, handler__is_active=True).values_list(
             "town_id", "category_id", "handler_id"
         )
-        _routing[:] = [now, {(town, category): handler for town, category, handler in rows}]
-    return _routing[1]
+        table = {(town, category): handler for town, category, handler in rows}
+        _routing.put("table", table, ROUTING_CACHE_SECONDS)
+    return table
 
 
 def clear_routing_cache() -> None:
-    _routing[:] = [0.0, None]
+    _routing.clear()
 
 
 def route(town_id: int, category_id: int) -> int | None:
@@ -469,16 +472,20 @@ def _conflict() -> DomainError:
     )
 
 
-def _save_transition(complaint: Complaint, *, from_state: str, from_version: int, fields: set[str]) -> None:
-    """Write the changed fields only if nobody changed the row since it was read (one wins, the other 409)."""
-    values = {name: getattr(complaint, name) for name in fields if name not in {"status", "version"}}
-    complaint.version = from_version + 1
-    complaint.updated_at = timezone.now()
-    updated = Complaint.objects.filter(pk=complaint.pk, status=from_state, version=from_version).update(
-        status=complaint.status, version=complaint.version, updated_at=complaint.updated_at, **values
-    )
-    if updated != 1:
-        raise _conflict()
+def _save_transition(
+    complaint: Complaint, *, from_state: str, from_version: int, fields: set[str], actor=None, verb: str = "", data=None
+) -> None:
+    """Write the changed fields only if nobody changed the row since it was read (one wins, the other 409), with the
+    audit event when a verb is given. The caller has set the new state on the instance."""
+    to_state, complaint.status = complaint.status, from_state
+    transition(
+        complaint, actor=actor, verb=verb, allowed_from=from_state, to=to_state,
+        fields={
+            **{name: getattr(complaint, name) for name in fields if name not in {"status", "version"}},
+            "version": from_version + 1, "updated_at": timezone.now(),
+        },
+        where={"version": from_version}, error=lambda complaint: _conflict(), data=data, audit=bool(verb),
+    )  # fmt: skip
     complaints_changed()
 
 
@@ -526,15 +533,10 @@ def complaint_act(*, actor, complaint_id, action: str, data: dict, expected_vers
         complaint = _load_for_change(actor, complaint_id, expected_version)
         from_state, from_version = complaint.status, complaint.version
         fields, audit_data, extra_ids = handler(actor, complaint, data)
-        _save_transition(complaint, from_state=from_state, from_version=from_version, fields=fields)
-        audit_log(
-            actor=actor,
-            verb=f"complaint.{action}",
-            obj=complaint,
-            from_state=from_state,
-            to_state=complaint.status,
-            data={"tracking_number": complaint.tracking_number, **audit_data},
-        )
+        _save_transition(
+            complaint, from_state=from_state, from_version=from_version, fields=fields,
+            actor=actor, verb=f"complaint.{action}", data={"tracking_number": complaint.tracking_number, **audit_data},
+        )  # fmt: skip
         zh, en = ACTION_LABELS[action]
         _tell(
             complaint,
@@ -1138,16 +1140,9 @@ def _auto_close(pk: int) -> int:
         from_version = c.version
         c.status, c.closed_at, c.closed_how = S.CLOSED, timezone.now(), ClosedHow.AUTO
         _save_transition(
-            c, from_state=S.ANSWERED, from_version=from_version, fields={"status", "closed_at", "closed_how"}
-        )
-        audit_log(
-            actor=None,
-            verb="complaint.auto_close",
-            obj=c,
-            from_state=S.ANSWERED,
-            to_state=S.CLOSED,
-            data={"days_after_answer": sla.auto_close_days()},
-        )
+            c, from_state=S.ANSWERED, from_version=from_version, fields={"status", "closed_at", "closed_how"},
+            verb="complaint.auto_close", data={"days_after_answer": sla.auto_close_days()},
+        )  # fmt: skip
         _tell(
             c,
             None,

@@ -10,47 +10,47 @@ parent replies, the due and warning days move by the working days the pause last
 from __future__ import annotations
 
 import math
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
+from core.cache import ProcessTTLCache
 from core.policy import policy_raw
 from core.workdays import WorkingCalendar
 
 from .models import Complaint, SlaPhase
 
 _POLICY_TTL = 300.0
-_policy_cache: dict[tuple[str, date], tuple[float, str]] = {}
+_policy_cache = ProcessTTLCache(1024)
+_MISSING = object()
 
 
 def policy_value(key: str, on: date | None = None) -> str:
     """core.policy values change rarely: each process keeps them five minutes (filing is a hot path)."""
     on = on or timezone.localdate()
-    hit = _policy_cache.get((key, on))
-    now = time.monotonic()
-    if hit and now - hit[0] < _POLICY_TTL:
-        return hit[1]
-    value = policy_raw(key, on)
-    _policy_cache[(key, on)] = (now, value)
+    value = _policy_cache.get((key, on), _MISSING)
+    if value is _MISSING:
+        value = policy_raw(key, on)
+        _policy_cache.put((key, on), value, _POLICY_TTL)
     return value
 
 
-_calendar: list = [0.0, None]
+_calendar = ProcessTTLCache(1)
 
 
 def calendar() -> WorkingCalendar:
     """One calendar per process for five minutes: the bureau's table is read once per year touched, not per call."""
-    now = time.monotonic()
-    if _calendar[1] is None or now - _calendar[0] > _POLICY_TTL:
-        _calendar[:] = [now, WorkingCalendar()]
-    return _calendar[1]
+    found = _calendar.get("calendar")
+    if found is None:
+        found = WorkingCalendar()
+        _calendar.put("calendar", found, _POLICY_TTL)
+    return found
 
 
 def clear_caches() -> None:
     _policy_cache.clear()
-    _calendar[:] = [0.0, None]
+    _calendar.clear()
 
 
 def add_working_days(start: date, n: int) -> date:

@@ -22,6 +22,7 @@ from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify as tell
 from core.policy import policy_decimal, policy_int
+from core.transitions import transition
 from core.workdays import add_working_days
 from institutions.models import Category, Institution, Status
 
@@ -297,23 +298,19 @@ def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
     """Closes the plan; its results are published `results_publication_working_days` later (publication.py)."""
     with transaction.atomic():
         plan = access_plan(actor, plan_id, for_update=True)
-        if plan.status != PlanStatus.DRAWN:
-            raise DomainError(
+
+        def not_drawn(plan) -> DomainError:
+            return DomainError(
                 "plan.not_drawn", _("计划尚未抽取或已结束"), status=409
             )
+
         today = timezone.localdate()
-        plan.status, plan.finished_on = PlanStatus.FINISHED, today
-        plan.publish_on = add_working_days(today, policy_int("results_publication_working_days", today))
-        plan.save(update_fields=["status", "finished_on", "publish_on"])
-        audit_log(
-            actor=actor,
-            verb="inspection_plan.finish",
-            obj=plan,
-            from_state=PlanStatus.DRAWN,
-            to_state=PlanStatus.FINISHED,
-            data={"publish_on": str(plan.publish_on)},
-        )
-    return plan
+        publish_on = add_working_days(today, policy_int("results_publication_working_days", today))
+        return transition(
+            plan, actor=actor, verb="inspection_plan.finish", allowed_from=PlanStatus.DRAWN, to=PlanStatus.FINISHED,
+            fields={"finished_on": today, "publish_on": publish_on}, data={"publish_on": str(publish_on)},
+            error=not_drawn,
+        )  # fmt: skip
 
 
 # --- Conflicts of interest and ad-hoc visits -------------------------------------------------------------------------

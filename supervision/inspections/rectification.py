@@ -23,6 +23,7 @@ from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify
 from core.policy import policy_int
+from core.transitions import transition
 from core.workdays import add_working_days
 from institutions.risk import recompute_risk
 
@@ -92,14 +93,8 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
     return order
 
 
-def _transition(order, actor, to_status, verb, **changes) -> RectificationOrder:
-    from_status = order.status
-    updated = RectificationOrder.objects.filter(pk=order.pk, status=from_status).update(status=to_status, **changes)
-    if not updated:
-        raise DomainError("order.changed_meanwhile", _("整改通知已被他人处理，请刷新"), status=409)
-    order.refresh_from_db()
-    audit_log(actor=actor, verb=verb, obj=order, from_state=from_status, to_state=to_status)
-    return order
+def _changed_meanwhile(order) -> DomainError:
+    return DomainError("order.changed_meanwhile", _("整改通知已被他人处理，请刷新"), status=409)
 
 
 def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str] | None = None) -> RectificationOrder:
@@ -116,10 +111,13 @@ def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str]
                 "order.evidence_missing", _("有照片尚未上传，请先上传再提交"),
                 status=422, fields={"photo_uuids": (f"未收到：{', '.join(sorted(named - arrived))}", "Not received")},
             )  # fmt: skip
-        order = _transition(
-            order, actor, OrderStatus.ANSWERED, "rectification.respond",
-            response=response.strip()[:4000], response_photo_uuids=[str(u)[:64] for u in (photo_uuids or [])],
-            responded_by=actor, responded_at=timezone.now(),
+        order = transition(
+            order, actor=actor, verb="rectification.respond", allowed_from=OrderStatus.OPEN, to=OrderStatus.ANSWERED,
+            fields=dict(
+                response=response.strip()[:4000], response_photo_uuids=[str(u)[:64] for u in (photo_uuids or [])],
+                responded_by=actor, responded_at=timezone.now(),
+            ),
+            error=_changed_meanwhile,
         )  # fmt: skip
         notify(recipients=[order.issued_by_id], kind="rectification.answered", title="机构已提交整改情况", obj=order)
     return order
@@ -131,19 +129,20 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
         order = access_order(actor, order_id, for_update=True)
         if not (scope.is_bureau(actor) or scope.has_role(actor, Role.INSPECTOR)):
             raise PermissionDenied(_("仅检查人员可以核验"))
-        if order.status != OrderStatus.ANSWERED:
-            raise DomainError(
+        def not_answered(order) -> DomainError:
+            return DomainError(
                 "order.not_answered", _("机构尚未提交整改情况"), status=409
             )
-        if accepted:
-            order = _transition(
-                order, actor, OrderStatus.CLOSED, "rectification.close",
-                verified_by=actor, verification_note=note[:1000], closed_at=timezone.now(),
-            )  # fmt: skip
-        else:
-            order = _transition(
-                order, actor, OrderStatus.OPEN, "rectification.send_back", verification_note=note[:1000]
-            )
+
+        order = transition(
+            order, actor=actor, verb="rectification.close" if accepted else "rectification.send_back",
+            allowed_from=OrderStatus.ANSWERED, to=OrderStatus.CLOSED if accepted else OrderStatus.OPEN,
+            fields=(
+                dict(verified_by=actor, verification_note=note[:1000], closed_at=timezone.now())
+                if accepted else dict(verification_note=note[:1000])
+            ),
+            error=not_answered, stale=_changed_meanwhile,
+        )  # fmt: skip
         notify(
             recipients=scope.users_of_institution(order.institution_id),
             kind="rectification.closed" if accepted else "rectification.sent_back",
