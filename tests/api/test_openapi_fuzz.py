@@ -39,9 +39,9 @@ def _fuzz_tally(request):
     started = time.monotonic()
     yield
     if SENT:  # on the terminal, not captured: CI's log shows how much was tried
-        request.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            f"schemathesis (bureau admin): {sum(SENT.values())} cases {dict(SENT)}, {time.monotonic() - started:.0f} s"
-        )
+        with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+            print(f"\nschemathesis (bureau admin): {sum(SENT.values())} cases {dict(SENT)}, "
+                  f"{time.monotonic() - started:.0f} s")
 
 
 @pytest.fixture(autouse=True)
