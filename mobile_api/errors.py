@@ -55,8 +55,8 @@ _VALIDATION_ZH = {
     "json_invalid": "JSON 格式错误",
 }
 
-# Handlers name their body and query schemas with one of these.
-HANDLER_ARGUMENT_NAMES = {"payload", "filters"}
+# Handlers name their body and query schemas with one of these (the caller sees the schema's field names only).
+HANDLER_ARGUMENT_NAMES = {"payload", "filters", "body"}
 _LOCATION_PARTS = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 

@@ -61,6 +61,7 @@ POLICY_KEYS = {
     FeeBasis.PER_MONTH: "service_fee_per_student_per_month",
 }
 NOT_COLLECTING = ("家委会", "家长委员会", "家长会")
+ACCOUNT_NUMBER_MIN, ACCOUNT_NUMBER_MAX = 8, 30  # digits of a school account; the API schema states the same
 
 
 def invalid(code: str, field: str | None, zh: str, en: str, status: int = 422) -> DomainError:
@@ -506,7 +507,7 @@ def account_create(*, actor, school_id: int, bank: str, account_name: str, accou
             f"收费账户的户名须为学校本身（{school.name}），不得通过家委会或第三方收费",
             f"The account must be held by the school itself ({school.name}): never a parent committee or third party",
         )
-    if not bank or not account_number.isdigit() or not 8 <= len(account_number) <= 30:
+    if not bank or not account_number.isdigit() or not ACCOUNT_NUMBER_MIN <= len(account_number) <= ACCOUNT_NUMBER_MAX:
         raise invalid("fee.bad_account", "account_number", "请填写开户行和账号", "Give the bank and the account number")
     if SchoolAccount.objects.filter(school=school, account_number=account_number).exists():
         raise DomainError("fee.account_duplicate", _("该账号已登记"), status=409)

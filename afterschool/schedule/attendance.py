@@ -32,6 +32,7 @@ from .selectors import enrolled_on
 
 Mark = Attendance.Mark
 MAX_BATCH = 500
+CORRECTION_REASON_MIN, CORRECTION_REASON_MAX = 2, 200  # after trimming; the API schema states the same
 
 
 @dataclass
@@ -349,7 +350,7 @@ def attendance_correct(*, actor, attendance_id: int, mark: str, left_at: time | 
     if row is None:
         raise NotFound(_("考勤记录不存在"))
     reason = (reason or "").strip()
-    if len(reason) < 2:
+    if not CORRECTION_REASON_MIN <= len(reason) <= CORRECTION_REASON_MAX:
         raise DomainError(
             "attendance.reason_required",
             _("更正须说明原因"),

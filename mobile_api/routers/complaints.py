@@ -70,7 +70,9 @@ class ComplaintIn(Schema):
     new_institution_address: str | None = Field(None, min_length=1, max_length=300)
     town_id: int | None = Field(None, ge=1, le=MAX_ID, description="新报机构所在镇街 / town of a new institution")
     category: str = Field(..., max_length=30, description="投诉类别代码，见 GET /complaints/categories")
-    description: str = Field(..., max_length=10_000, description="情况描述，10–2000 字")
+    description: str = Field(
+        ..., min_length=services.DESCRIPTION_MIN, max_length=services.DESCRIPTION_MAX, description="情况描述 / account"
+    )
     occurred_at: datetime = Field(..., description="发生时间 / when it happened (ISO 8601)")
     latitude: float | None = Field(None, ge=3.8, le=53.6)
     longitude: float | None = Field(None, ge=73.5, le=135.1)
@@ -528,14 +530,16 @@ class ActionIn(Schema):
     action: ActionCode
     version: int | None = Field(None, ge=1, le=2**31, description="读取时的版本；已被他人修改则 409")
     reason: Literal["out_of_remit", "insufficient_information", "duplicate"] | None = Field(None, description="reject")
-    comment: str | None = Field(None, max_length=1000, description="reject, reopen, rate")
+    comment: str | None = Field(None, max_length=services.COMMENT_MAX, description="reject, reopen, rate")
     duplicate_of: int | None = Field(None, ge=1, le=MAX_ID, description="merge / reject duplicate: 保留的投诉 id")
     handler_id: int | None = Field(None, ge=1, le=MAX_ID, description="assign: 承办人（默认本人）")
     institution_confirmed: bool | None = Field(None, description="accept: 机构是否已核实")
     institution_id: int | None = Field(None, ge=1, le=MAX_ID, description="confirm_institution: 更正为名录中的机构")
     outcome: Literal["substantiated", "partly_substantiated", "not_substantiated", "referred"] | None = None
-    answer: str | None = Field(None, max_length=4000, description="answer: 答复内容")
-    referred_to: str | None = Field(None, max_length=100, description="answer referred: 移送部门名称")
+    answer: str | None = Field(None, max_length=services.ANSWER_MAX, description="answer: 答复内容")
+    referred_to: str | None = Field(
+        None, max_length=services.REFERRED_TO_MAX, description="answer referred: 移送部门名称"
+    )
     rating: int | None = Field(None, ge=1, le=5, description="rate: 1–5")
 
 
@@ -557,7 +561,7 @@ def act_on_complaint(request, payload: ActionIn, complaint_id: int):
 
 
 class MessageIn(Schema):
-    body: str = Field(..., max_length=5000)
+    body: str = Field(..., min_length=services.MESSAGE_MIN, max_length=services.MESSAGE_MAX)
     awaiting_parent: bool = Field(False, description="承办人：请家长补充，暂停计时 / handler: pause until the reply")
 
 
@@ -640,7 +644,7 @@ def get_photo(
 
 
 class StatementRequestIn(Schema):
-    question: str = Field(..., max_length=5000)
+    question: str = Field(..., min_length=services.QUESTION_MIN, max_length=services.QUESTION_MAX)
     due_working_days: int | None = Field(None, ge=1, le=30)
 
 
@@ -737,7 +741,7 @@ def get_statement_request(request, request_id: int):
 
 
 class StatementAnswerIn(Schema):
-    statement: str = Field(..., max_length=5000)
+    statement: str = Field(..., min_length=services.STATEMENT_MIN, max_length=services.STATEMENT_MAX)
 
 
 @router.post(

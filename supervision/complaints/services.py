@@ -67,6 +67,11 @@ S = ComplaintStatus
 MAX_PHOTOS = 9
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 2000
+# Lengths of the other texts, after trimming; the API schema (mobile_api/routers/complaints.py) states the same numbers.
+COMMENT_MAX, ANSWER_MAX, REFERRED_TO_MAX = 1000, 4000, 100
+MESSAGE_MIN, MESSAGE_MAX = 1, 2000
+QUESTION_MIN, QUESTION_MAX = 5, 2000
+STATEMENT_MIN, STATEMENT_MAX = 5, 4000
 STATEMENT_DEFAULT_WORKING_DAYS = 3
 
 
@@ -632,7 +637,7 @@ def _reject(actor, c: Complaint, data: dict):
         )
     if reason == RejectionReason.DUPLICATE:
         return _merge(actor, c, data)
-    comment = _text(data, "comment", required=True, max_length=1000, zh="说明", en="A comment")
+    comment = _text(data, "comment", required=True, max_length=COMMENT_MAX, zh="说明", en="A comment")
     c.status = S.REJECTED
     c.rejection_reason = reason
     c.answer = comment
@@ -715,12 +720,12 @@ def _answer(actor, c: Complaint, data: dict):
             "请选择处理结果：substantiated、partly_substantiated、not_substantiated 或 referred",
             "Choose an outcome: substantiated, partly_substantiated, not_substantiated or referred",
         )
-    answer = _text(data, "answer", required=True, max_length=4000, zh="答复内容", en="The answer")
+    answer = _text(data, "answer", required=True, max_length=ANSWER_MAX, zh="答复内容", en="The answer")
     referred_to = _text(
         data,
         "referred_to",
         required=outcome == Outcome.REFERRED,
-        max_length=100,
+        max_length=REFERRED_TO_MAX,
         zh="移送部门",
         en="The agency referred to",
     )
@@ -744,7 +749,7 @@ def _reopen(actor, c: Complaint, data: dict):
             format_lazy(_("答复已超过 {sla} 天，不能再申请重新办理"), sla=sla.reopen_days()),
             status=409,
         )
-    comment = _text(data, "comment", required=True, max_length=1000, zh="重新办理理由", en="A comment")
+    comment = _text(data, "comment", required=True, max_length=COMMENT_MAX, zh="重新办理理由", en="A comment")
     today = local_today()
     c.status = S.INVESTIGATING
     c.reopened_at, c.reopen_comment = timezone.now(), comment
@@ -764,7 +769,7 @@ def _rate(actor, c: Complaint, data: dict):
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise _field_error("complaint.rating", "rating", "请打 1–5 分", "Rate from 1 to 5")
     c.rating = rating
-    c.rating_comment = _text(data, "comment", required=False, max_length=1000, zh="评价", en="The comment")
+    c.rating_comment = _text(data, "comment", required=False, max_length=COMMENT_MAX, zh="评价", en="The comment")
     c.status = S.CLOSED
     c.closed_at, c.closed_how = timezone.now(), ClosedHow.RATED
     return {"status", "rating", "rating_comment", "closed_at", "closed_how"}, {"rating": rating}, ()
@@ -812,7 +817,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
     """A message in the thread. A handler may ask the parent for more and pause the clock until the parent
     replies; the parent's reply resumes it, the deadline moved by the working days it waited."""
     body = (body or "").strip()
-    if not 1 <= len(body) <= 2000:
+    if not MESSAGE_MIN <= len(body) <= MESSAGE_MAX:
         raise _field_error(
             "complaint.message_length", "body", "留言须为 1–2000 字", "A message has 1 to 2000 characters"
         )
@@ -881,7 +886,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
 
 def statement_request_create(*, actor, complaint_id, question: str, due_working_days: int | None = None):
     question = (question or "").strip()
-    if not 5 <= len(question) <= 2000:
+    if not QUESTION_MIN <= len(question) <= QUESTION_MAX:
         raise _field_error("statement.question_length", "question", "问询内容须为 5–2000 字", "5 to 2000 characters")
     days = STATEMENT_DEFAULT_WORKING_DAYS if due_working_days is None else due_working_days
     if not 1 <= days <= 30:
@@ -919,7 +924,7 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
 
 def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
     statement = (statement or "").strip()
-    if not 5 <= len(statement) <= 4000:
+    if not STATEMENT_MIN <= len(statement) <= STATEMENT_MAX:
         raise _field_error("statement.length", "statement", "情况说明须为 5–4000 字", "5 to 4000 characters")
     with transaction.atomic():
         request = access_statement(actor, request_id)

@@ -90,7 +90,7 @@ def test_remarking_on_the_day_updates_after_the_day_needs_a_correction(
 
     old = Attendance.objects.get(date="2026-11-18")
     url = f"afterschool/attendance/{old.pk}/correction"
-    assert_error(api.post(url, {"mark": "absent", "reason": " "}), 422, "attendance.reason_required")
+    assert_error(api.post(url, {"mark": "absent", "reason": "   "}), 422, "attendance.reason_required")
     with django_capture_on_commit_callbacks(execute=True):
         r = api.post(url, {"mark": "absent", "reason": "家长来电确认当天未到"})
     assert r.status_code == 200, r.content

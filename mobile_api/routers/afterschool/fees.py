@@ -358,7 +358,7 @@ def add_payment(request, bill_id: int, body: PaymentIn):
 class AccountIn(Schema):
     bank: str = Field(..., max_length=100)
     account_name: str = Field(..., max_length=200)
-    account_number: str = Field(..., max_length=40)
+    account_number: str = Field(..., min_length=fees.ACCOUNT_NUMBER_MIN, max_length=fees.ACCOUNT_NUMBER_MAX)
 
 
 @router.post("/schools/{school_id}/accounts", response={201: dict, **ERRORS}, summary="学校收费账户 School account")

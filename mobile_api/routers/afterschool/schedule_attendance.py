@@ -102,7 +102,9 @@ def record_batch(request, payload: BatchIn):
 class CorrectionIn(Schema):
     mark: MarkCode
     left_at: LocalTime | None = None
-    reason: str = Field(..., min_length=1, max_length=200)
+    reason: str = Field(
+        ..., min_length=attendance.CORRECTION_REASON_MIN, max_length=attendance.CORRECTION_REASON_MAX
+    )
 
 
 @router.post(
