@@ -130,8 +130,10 @@ class InstitutionFactory(DjangoModelFactory):
     status = "licensed"
     credit_code = factory.LazyFunction(credit_code)
     licence_number = factory.Sequence(lambda n: f"教民150010270{n:06d}号")
-    licence_issued_on = date(2024, 9, 1)
     licence_expires_on = date(2099, 8, 31)
+    licence_issued_on = factory.LazyAttribute(  # before the expiry date, whatever expiry a test gives
+        lambda o: min(date(2024, 9, 1), o.licence_expires_on - timedelta(days=365)) if o.licence_expires_on else None
+    )
     category = "arts"
     mode = "offline"
     address = "涪陵区测试路 1 号"
@@ -140,6 +142,15 @@ class InstitutionFactory(DjangoModelFactory):
     def token(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             VerificationToken.objects.create(institution=obj)
+
+
+class VerificationTokenFactory(DjangoModelFactory):
+    """A new live QR token of an institution (the older ones are rotated out by the service, not here)."""
+
+    class Meta:
+        model = VerificationToken
+
+    institution = factory.SubFactory(InstitutionFactory, token=False)
 
 
 class CourseFactory(DjangoModelFactory):

@@ -23,13 +23,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from accounts.models import Role
 from core import jobs
 from core.models import AuditEvent, Job
 from institutions import imports
 from institutions.models import Institution, Status
 from institutions.tasks import build_poster
-from tests.conftest import ROOT, TOWN_A, TOWN_B, assert_error, make_user, region
+from tests.conftest import ROOT, TOWN_A, TOWN_B, assert_error, region
 from tests.institutions.helpers import credit_code, licence_number, make_institution
 
 pytestmark = pytest.mark.django_db
@@ -62,11 +61,6 @@ def posters(monkeypatch):
     monkeypatch.setattr(build_poster, "delay", lambda institution_id: calls.append(institution_id))
     monkeypatch.setattr(refresh_institutions, "delay", lambda ids: calls.extend(ids))
     return calls
-
-
-@pytest.fixture
-def town_a_staff(db):
-    return make_user("敦仁科员", Role.BUREAU_STAFF, region=region(TOWN_A))
 
 
 def code(n: int) -> str:
