@@ -258,6 +258,27 @@ class StaffFactory(DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.user.name)
 
 
+class OutsideStaffFactory(StaffFactory):
+    """A staff row of a school for an outside person admitted to it."""
+
+    class Meta:
+        model = Staff
+        django_get_or_create = ()
+
+    user = None
+    kind = "outside"
+    outside_person = factory.SubFactory("tests.factories.OutsidePersonFactory")
+    name = factory.LazyAttribute(lambda o: o.outside_person.name)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """An outside person is staffed only with a valid admission to the school: one is made if none is given."""
+        person, school = kwargs["outside_person"], kwargs["school"]
+        if not Admission.objects.filter(person=person, school=school, status="admitted").exists():
+            AdmissionFactory(person=person, school=school, status="admitted")
+        return super()._create(model_class, *args, **kwargs)
+
+
 class SessionFactory(DjangoModelFactory):
     """A weekly session, Wednesdays 16:00-18:00 over the programme's term."""
 
