@@ -8,6 +8,7 @@ package inside the app holds them.
 
 from __future__ import annotations
 
+import io
 import itertools
 import uuid
 from datetime import date, time, timedelta
@@ -16,6 +17,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
+from PIL import Image
 from stdnum.cn import uscc
 
 from accounts.models import Membership, Region, SmsCode, User
@@ -78,6 +80,15 @@ def region(code: str) -> Region:
 
 
 _serial = itertools.count(1)
+
+
+def image_bytes(fmt="JPEG", size=(64, 48), color=(200, 30, 30), exif=None) -> bytes:
+    """A small plain picture as a phone or a scanner would upload it (RGBA for PNG)."""
+    out = io.BytesIO()
+    image = Image.new("RGBA" if fmt == "PNG" else "RGB", size, color)
+    kwargs = {"exif": exif} if exif is not None else {}
+    image.save(out, fmt, **kwargs)
+    return out.getvalue()
 
 
 def credit_code(n: int | None = None) -> str:
