@@ -47,6 +47,12 @@ def term_y(school_y):
 
 
 @pytest.fixture
+def coach(db):
+    """The outside coach who applies for admission in the admission tests."""
+    return make_user("陈教练", phone="13900000001")
+
+
+@pytest.fixture
 def teacher_x(school_x):
     return make_user("王老师", Role.TEACHER, school=school_x)
 

@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from afterschool.admission import services
 from afterschool.admission.models import Admission
-from afterschool.schedule.models import Session, Staff
+from afterschool.schedule.models import Staff
 from tests.conftest import make_user
+from tests.factories import SessionFactory
 
 from .admission_support import admitted
 from .conftest import make_programme
@@ -23,9 +24,8 @@ pytestmark = pytest.mark.django_db
 
 def on_session(admission, term, name="书法", weekday=1, first=date(2026, 11, 25), last=date(2026, 12, 31)):
     programme = make_programme(term, name, kind="arts")
-    return Session.objects.create(
+    return SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=weekday,
         starts_at=time(16),
         ends_at=time(17),

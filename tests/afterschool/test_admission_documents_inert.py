@@ -1,16 +1,16 @@
 """Admission documents are inert when served: the polyglot PDF of the report is refused at upload; what is stored is
 served only to reviewers, PDFs as attachments, every file with its own sandbox CSP and nosniff."""
 
-import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from afterschool.models import AdmissionDocument
-from tests.conftest import PASSWORD, assert_error, make_user
+from tests.conftest import PASSWORD, assert_error
+from tests.factories import AdmissionDocumentFactory
 
-from .admission_support import admitted, application_data, pdf_scan
+from .admission_support import admitted, application_data
 
 pytestmark = pytest.mark.django_db
 BASE = "afterschool/admissions"
@@ -20,11 +20,6 @@ POLYGLOT = (
     b"1 0 obj\n<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>\nendobj\n"
     b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
 )
-
-
-@pytest.fixture
-def coach(db):
-    return make_user("陈教练", phone="13900000001")
 
 
 def test_the_polyglot_pdf_is_refused_and_nothing_is_stored(api_as, coach, term_x):
@@ -40,10 +35,7 @@ def test_the_polyglot_pdf_is_refused_and_nothing_is_stored(api_as, coach, term_x
 def test_documents_are_served_as_inert_attachments(api_as, coach, school_admin_x, bureau_staff, term_x):
     a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
     scan = a.documents.first()
-    pdf = AdmissionDocument.objects.create(
-        admission=a, kind=AdmissionDocument.Kind.CONSENT, content_type="application/pdf", size=10
-    )
-    pdf.file.save("x.pdf", io.BytesIO(pdf_scan().read()), save=True)
+    pdf = AdmissionDocumentFactory(admission=a, kind=AdmissionDocument.Kind.CONSENT)
 
     web = Client()
     assert web.login(username=school_admin_x.username or school_admin_x.phone, password=PASSWORD)

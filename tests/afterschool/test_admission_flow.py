@@ -4,27 +4,22 @@ past attendance kept, and no route can put them back)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from afterschool.admission.models import Admission
-from afterschool.schedule.models import Attendance, Session, Staff
+from afterschool.schedule.models import Session, Staff
 from core.models import AuditEvent, Notification
 from tests.conftest import assert_error, make_user
+from tests.factories import AttendanceFactory, SessionFactory
 
 from .admission_support import application_data, id_no, jpeg_scan, pdf_scan
 from .conftest import enrol, make_programme
 
 pytestmark = pytest.mark.django_db
 BASE = "afterschool/admissions"
-
-
-@pytest.fixture
-def coach(db):
-    return make_user("陈教练", phone="13900000001")
 
 
 def upload(api, admission_id, kind, f):
@@ -91,9 +86,7 @@ def test_whole_life_from_submission_to_revocation(
     assert r.status_code == 201, r.content
     assert {s["staff_kind"] for s in r.json()} == {"outside"}
     monday = Session.objects.get(programme=programme, weekday=0)
-    past = Attendance.objects.create(
-        session=monday, student=child, date=date(2026, 11, 23), mark="present", client_uuid=uuid.uuid4()
-    )
+    past = AttendanceFactory(session=monday, student=child, date=date(2026, 11, 23))
 
     with django_capture_on_commit_callbacks(execute=True):
         r = bureau.post(f"{BASE}/{a['id']}/revoke", {"reason": "poaching", "note": "课上招揽学生报班"})
@@ -372,9 +365,8 @@ def test_schedule_check_reports_admission_lapsing_within_term(api_as, coach, sch
     a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
     programme = make_programme(term_x, "书法", kind="arts")
     staff = Staff.objects.get(outside_person=a.person)
-    Session.objects.create(
+    SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=1,
         starts_at=time(16),
         ends_at=time(17),

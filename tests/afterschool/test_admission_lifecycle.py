@@ -15,16 +15,12 @@ from afterschool.admission.models import Admission
 from afterschool.schedule.models import Session, Staff
 from core.models import Notification
 from tests.conftest import assert_error, make_user
+from tests.factories import ProhibitedPersonFactory, SessionFactory
 
 from .admission_support import admitted, service_data
 from .conftest import make_programme
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def coach(db):
-    return make_user("陈教练", phone="13900000001")
 
 
 def test_reminders_at_30_and_7_days_once_each(coach, school_admin_x, bureau_staff, term_x, institution_staff):
@@ -93,9 +89,8 @@ def test_suspension_of_a_session_not_yet_started_clears_its_staff(coach, school_
     a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
     programme = make_programme(term_x, "围棋", kind="clubs")
     staff = Staff.objects.get(outside_person=a.person)
-    s = Session.objects.create(
+    s = SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=4,
         starts_at=time(16),
         ends_at=time(17),
@@ -146,7 +141,6 @@ def test_national_platform_fields_in_the_registry_record(api_as, bureau_admin, i
 
 def test_the_bureau_lifts_a_suspension_but_not_a_register_hit(api_as, coach, school_admin_x, bureau_staff, term_x):
     from afterschool.admission import services
-    from afterschool.admission.models import ProhibitedPerson
     from core.pii import id_number_hash
 
     from .admission_support import id_no
@@ -160,7 +154,7 @@ def test_the_bureau_lifts_a_suspension_but_not_a_register_hit(api_as, coach, sch
     assert bureau.post(f"{url}/reinstate", {"note": "整改到位"}).json()["status"] == "admitted"
     assert Notification.objects.filter(recipient=coach, kind="admission.reinstated").exists()
 
-    ProhibitedPerson.objects.create(id_hash=id_number_hash(id_no(1)), name="x", source="s", listed_on=date(2025, 1, 1))
+    ProhibitedPersonFactory(id_hash=id_number_hash(id_no(1)))
     services.admitted_recheck()
     assert Admission.objects.get(pk=a.pk).status == "suspended"
     assert_error(bureau.post(f"{url}/reinstate", {}), 409, "admission.register_hit")

@@ -10,16 +10,12 @@ import pytest
 from afterschool.admission.models import Admission
 from core.models import AuditEvent, Notification
 from tests.conftest import make_user
+from tests.factories import SessionFactory
 
 from .admission_support import admitted, application_data, id_no, jpeg_scan, pdf_scan
 
 pytestmark = pytest.mark.django_db
 MINE, NEW, QUEUE = "/afterschool/admissions/", "/afterschool/admissions/new/", "/afterschool/admissions/review/"
-
-
-@pytest.fixture
-def coach(db):
-    return make_user("陈教练", phone="13900000001")
 
 
 def as_user(client, user):
@@ -214,15 +210,14 @@ def test_the_queue_and_the_applicants_list_cost_the_same_for_2_and_12_applicatio
 def test_the_bureau_suspends_reinstates_and_revokes_from_the_page(client, coach, school_admin_x, bureau_staff, term_x):
     from datetime import date, time
 
-    from afterschool.schedule.models import Session, Staff
+    from afterschool.schedule.models import Staff
 
     from .conftest import make_programme
 
     a = admitted(coach, school_admin_x, bureau_staff, term_x.school)
     programme = make_programme(term_x, "足球", kind="sports")
-    session = Session.objects.create(
+    session = SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=4,
         starts_at=time(16),
         ends_at=time(17),

@@ -17,17 +17,13 @@ from afterschool.schedule.models import Session, Staff
 from core.models import AuditEvent, Notification
 from core.pii import id_number_hash
 from tests.conftest import assert_error, make_user
+from tests.factories import ProhibitedPersonFactory, SessionFactory
 
 from .admission_support import add_documents, admitted, id_no, register_xlsx, service_data
 from .conftest import make_programme
 
 pytestmark = pytest.mark.django_db
 IMPORT = "/api/v1/afterschool/admission-register/import"
-
-
-@pytest.fixture
-def coach(db):
-    return make_user("陈教练", phone="13900000001")
 
 
 def import_sheet(api, content: bytes, name="名单.xlsx"):
@@ -80,7 +76,7 @@ def test_only_the_bureau_imports(api_as, school_admin_x, coach):
 
 
 def test_a_hit_blocks_approval_and_alerts_the_bureau(api_as, coach, school_admin_x, bureau_staff, term_x):
-    ProhibitedPerson.objects.create(
+    ProhibitedPersonFactory(
         id_hash=id_number_hash(id_no(1)),
         id_last4="0000",
         name="陈教练",
@@ -108,14 +104,14 @@ def test_a_hit_appearing_during_review_blocks_the_bureau(api_as, coach, school_a
     add_documents(coach, a)
     services.admission_submit(actor=coach, admission=a)
     services.admission_school_review(actor=school_admin_x, admission=a, approve=True)
-    ProhibitedPerson.objects.create(id_hash=id_number_hash(id_no(1)), name="x", source="s", listed_on=date(2025, 1, 1))
+    ProhibitedPersonFactory(id_hash=id_number_hash(id_no(1)))
     r = api_as(bureau_staff).post(f"afterschool/admissions/{a.pk}/bureau-review", {"approve": True})
     assert_error(r, 409, "admission.register_hit")
     assert Admission.objects.get(pk=a.pk).status == "bureau_review"
 
 
 def test_name_and_birth_date_is_a_warning_only(coach, school_admin_x, bureau_staff, term_x):
-    ProhibitedPerson.objects.create(
+    ProhibitedPersonFactory(
         id_hash=id_number_hash(id_no(99)),
         id_last4="1234",
         name="陈教练",
@@ -138,7 +134,7 @@ def test_a_likeness_added_to_the_register_later_warns_the_bureau_once_and_suspen
     services.admission_submit(actor=teacher, admission=in_review)
     assert a.register_warnings == [] and services.admitted_recheck()["newly_warned"] == 0
     for seq, name in ((91, "陈教练"), (92, "周老师")):  # both born 1998-03-15 like the applicants (id_no), other IDs
-        ProhibitedPerson.objects.create(
+        ProhibitedPersonFactory(
             id_hash=id_number_hash(id_no(seq)),
             id_last4="4321",
             name=name,
@@ -163,9 +159,8 @@ def test_import_rechecks_admitted_people_and_a_hit_suspends_at_once(
     other = admitted(make_user("周老师"), school_admin_x, bureau_staff, term_x.school, seq=2, name="周老师")
     programme = make_programme(term_x, "篮球", kind="sports")
     staff = Staff.objects.get(outside_person=a.person)
-    Session.objects.create(
+    SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=3,
         starts_at=time(16),
         ends_at=time(17),

@@ -13,16 +13,12 @@ from django.core.management import call_command
 from afterschool.admission import services
 from afterschool.schedule.models import Session, Staff
 from tests.conftest import assert_error, make_user
+from tests.factories import SessionFactory, StaffFactory
 
 from .admission_support import admitted
 from .conftest import make_programme
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def coach(db):
-    return make_user("陈教练", phone="13900000001")
 
 
 @pytest.fixture
@@ -38,9 +34,8 @@ def other(school_admin_x, bureau_staff, term_x):
     a = admitted(make_user("刘老师"), school_admin_x, bureau_staff, term_x.school, seq=2, name="刘老师")
     staff = Staff.objects.get(outside_person=a.person)
     programme = make_programme(term_x, "篮球", kind="sports")
-    session = Session.objects.create(
+    session = SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=1,
         starts_at=time(16),
         ends_at=time(17),
@@ -112,10 +107,9 @@ def test_admin_staff_form_cannot_swap_a_revoked_person_onto_a_staffed_row(admin_
 
 def test_admin_staff_form_cannot_turn_a_teacher_row_into_a_revoked_person(admin_client, revoked, term_x, teacher_x):
     programme = make_programme(term_x, "阅读")
-    teacher_row = Staff.objects.create(school=term_x.school, user=teacher_x, name=teacher_x.name)
-    Session.objects.create(
+    teacher_row = StaffFactory(school=term_x.school, user=teacher_x)
+    SessionFactory(
         programme=programme,
-        school=programme.school,
         weekday=3,
         starts_at=time(16),
         ends_at=time(17),

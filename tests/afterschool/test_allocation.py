@@ -13,6 +13,7 @@ from afterschool.schedule.tasks import allocate_due_windows
 from core.models import AuditEvent, Notification
 from tests.afterschool.conftest import NOW, enrol, make_programme, make_student
 from tests.conftest import assert_error
+from tests.factories import ChoiceWindowFactory
 
 PROGRAMMES = list(range(1, 6))
 
@@ -83,13 +84,7 @@ def test_next_choice_when_the_first_is_full():
 def window_setup(db, school_x, term_x, class_x, parent, other_parent):
     robots = make_programme(term_x, "机器人", kind="science_tech", capacity=1)
     dance = make_programme(term_x, "舞蹈", kind="arts", capacity=1)
-    window = ChoiceWindow.objects.create(
-        school=school_x,
-        term=term_x,
-        name="热门项目志愿",
-        opens_at=NOW - timedelta(days=1),
-        closes_at=NOW + timedelta(days=1),
-    )
+    window = ChoiceWindowFactory(term=term_x, name="热门项目志愿")
     window.programmes.set([robots, dance])
     kids = [make_student(school_x, class_x, f"孩子{i}", guardian=parent if i == 0 else other_parent) for i in range(3)]
     return window, robots, dance, kids

@@ -4,7 +4,6 @@ only into the school's account, the scope of each role, and list query counts.""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from core.models import AuditEvent
 from tests.afterschool.conftest import SHANGHAI, make_session, make_student
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, outside_staff, take_attendance
 from tests.conftest import assert_error
+from tests.factories import AttendanceFactory, EnrolmentFactory, ExemptionFactory, TermFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -144,9 +144,7 @@ def test_a_whole_day_without_services_is_recorded_in_one_go(api_as, scene, schoo
 
 
 def test_a_session_of_another_term_is_not_recorded_under_this_one(api_as, scene, school_admin_x):
-    other = Term.objects.create(
-        school=scene.term.school, name="2027 春季学期", starts_on=date(2027, 3, 1), ends_on=date(2027, 6, 30)
-    )
+    other = TermFactory(school=scene.term.school, starts_on=date(2027, 3, 1), ends_on=date(2027, 6, 30))
     body = {"session_id": scene.care_tue.pk, "date": "2026-09-15", "reason": "雷雨停课"}
     assert_error(api_as(school_admin_x).post(f"fees/terms/{other.pk}/not-held", body), 404)
 
@@ -289,7 +287,7 @@ def test_each_role_sees_its_own(
     teacher_x,
 ):
     t = scene.term.pk
-    Exemption.objects.create(student=scene.c1, term=scene.term, school=scene.term.school, kind="exempt", reason="困难")
+    ExemptionFactory(student=scene.c1, term=scene.term)
     rid = fee_allocation.run_compute(actor=school_admin_x, term_id=t).pk
     # School, town bureau, district bureau: the term and every line; a parent: only their child's bill.
     for user in (school_admin_x, town_bureau, bureau_staff):
@@ -398,9 +396,7 @@ def test_a_parent_sees_the_bill_reduction_refund_and_payment_on_their_page(
 def test_lessons_are_counted_once_per_session_and_day(scene, school_admin_x):
     # A second mark for the same lesson (another child) does not make two lessons.
     extra = make_student(scene.term.school, scene.c1.school_class)
-    Attendance.objects.create(
-        session=scene.care_mon, student=extra, date=date(2026, 9, 7), mark="present", client_uuid=uuid.uuid4()
-    )
+    AttendanceFactory(session=scene.care_mon, student=extra, date=date(2026, 9, 7))
     rows = fee_allocation.lessons_by_person([scene.term.pk], scene.term.ends_on)
     per = {(staff, kind): n for _, staff, kind, n in rows}
     assert per[(scene.care_mon.staff_id, "homework_care")] == 4
@@ -453,7 +449,6 @@ def test_bills_issued_again_follow_the_enrolments(api_as, scene, school_admin_x)
 
 
 def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, school_admin_x, teacher_x2):
-    from afterschool.schedule.models import Application
     from tests.afterschool.conftest import make_programme, make_session
 
     calligraphy = make_programme(scene.term, "书法", kind="arts")
@@ -461,9 +456,7 @@ def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, sc
     school = api_as(school_admin_x)
     t = scene.term.pk
     assert school.get(f"fees/terms/{t}/attendance-gaps").json() == []  # nobody enrolled: nothing to take
-    Application.objects.create(
-        student=scene.c2, programme=calligraphy, status="approved", active_from=date(2026, 9, 14)
-    )
+    EnrolmentFactory(student=scene.c2, programme=calligraphy, active_from=date(2026, 9, 14))
     gaps = school.get(f"fees/terms/{t}/attendance-gaps").json()
     assert [(g["programme"], g["date"]) for g in gaps] == [("书法", "2026-09-18")]  # not the 11th: before the roster
     assert_error(school.post(f"fees/terms/{t}/allocations", {}), 409, "allocation.attendance_missing")
@@ -472,11 +465,10 @@ def test_only_days_with_children_on_the_roster_need_attendance(api_as, scene, sc
 def test_the_bureau_overview_across_schools(
     api_as, scene, school_admin_x, school_admin_y, school_y, town_bureau, bureau_staff, parent
 ):
-    from afterschool.schedule.models import Term
 
-    Exemption.objects.create(student=scene.c1, term=scene.term, school=scene.term.school, kind="exempt", reason="困难")
+    ExemptionFactory(student=scene.c1, term=scene.term)
     fee_allocation.run_compute(actor=school_admin_x, term_id=scene.term.pk)
-    Term.objects.create(school=school_y, name="2026 秋季短学期", starts_on=date(2026, 9, 7), ends_on=date(2026, 9, 18))
+    TermFactory(school=school_y, name="2026 秋季短学期", starts_on=date(2026, 9, 7), ends_on=date(2026, 9, 18))
     row = next(r for r in api_as(town_bureau).get("fees/overview").json()["items"] if r["term_id"] == scene.term.pk)
     assert (row["fees"], row["pool"], row["rate"], row["exemptions_waiting"]) == ("66.00", "66.00", "3.00", 1)
     # 100.00 owed to the outside person − 20 % of 66.00
@@ -489,7 +481,6 @@ def test_the_bureau_overview_across_schools(
 
 
 def test_the_overview_costs_the_same_queries_for_10_and_100_terms(api_as, scene, bureau_staff):
-    from afterschool.schedule.models import Term
 
     Term.objects.bulk_create(
         Term(school=scene.term.school, name=f"学期{i}", starts_on=date(2025, 1, 1), ends_on=date(2025, 2, 1))

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 from accounts.models import Role
-from afterschool.admission.models import Admission, OutsidePerson
 from afterschool.schedule.models import Application, Attendance, Session, Staff, Student, Term
 from tests.afterschool.conftest import make_programme, make_session, make_student
 from tests.conftest import make_user
+from tests.factories import (
+    AdmissionFactory,
+    EnrolmentFactory,
+    OutsidePersonFactory,
+    OutsideStaffFactory,
+    SessionFactory,
+    TermFactory,
+)
 
 TERM_START, TERM_END = date(2026, 9, 7), date(2026, 9, 18)
 
@@ -37,25 +44,13 @@ class Scene:
 
 
 def outside_staff(school, name="马画师", rate="50.00", paid=True, seq=1) -> Staff:
-    applicant = make_user(f"{name}申请", None)
-    person = OutsidePerson.objects.create(
-        name=name, id_hash=uuid.uuid4().hex, id_last4=f"{seq:04d}", birth_date=date(1990, 1, 1)
-    )
-    Admission.objects.create(
-        person=person,
-        applicant=applicant,
-        school=school,
-        status="admitted",
-        paid=paid,
-        fee_per_lesson=rate,
-        valid_from=date(2026, 9, 1),
-        valid_until=date(2027, 8, 31),
-    )
-    return Staff.objects.create(school=school, kind="outside", name=name, outside_person=person)
+    person = OutsidePersonFactory(name=name, id_last4=f"{seq:04d}")
+    AdmissionFactory(person=person, school=school, status="admitted", paid=paid, fee_per_lesson=rate)
+    return OutsideStaffFactory(school=school, outside_person=person)
 
 
 def build_term(school, klass, teacher_a, teacher_b, parent) -> Scene:
-    term = Term.objects.create(school=school, name="2026 秋季短学期", starts_on=TERM_START, ends_on=TERM_END)
+    term = TermFactory(school=school, name="2026 秋季短学期", starts_on=TERM_START, ends_on=TERM_END)
     care = make_programme(term, "作业辅导", kind="homework_care")
     reading = make_programme(term, "经典诵读", kind="reading")
     arts = make_programme(term, "美术", kind="arts")
@@ -64,23 +59,14 @@ def build_term(school, klass, teacher_a, teacher_b, parent) -> Scene:
     care_wed = make_session(care, teacher_a, weekday=2)
     care_tue = make_session(care, teacher_b, weekday=1)
     reading_thu = make_session(reading, teacher_b, weekday=3)
-    arts_fri = Session.objects.create(
-        programme=arts,
-        school=school,
-        weekday=4,
-        starts_at=time(16),
-        ends_at=time(18),
-        staff=o,
-        first_date=TERM_START,
-        last_date=TERM_END,
-    )
+    arts_fri = SessionFactory(programme=arts, weekday=4, staff=o)
     c1 = make_student(school, klass, "张小明", guardian=parent)
     c2 = make_student(school, klass, "李小红")
     c3 = make_student(school, klass, "王小刚")
     apps = {}
     for child, programme in ((c1, care), (c1, arts), (c2, care), (c3, care), (c3, reading)):
-        apps[(child.name, programme.name)] = Application.objects.create(
-            student=child, programme=programme, status="approved", active_from=TERM_START
+        apps[(child.name, programme.name)] = EnrolmentFactory(
+            student=child, programme=programme, active_from=TERM_START
         )
     return Scene(term, care_mon, care_wed, care_tue, reading_thu, arts_fri, c1, c2, c3, o, apps)
 

@@ -26,11 +26,11 @@ import pytest
 import time_machine
 
 from afterschool.fees.models import AllocationRun, Refund
-from afterschool.schedule.models import Attendance
 from core.models import AuditEvent
 from tests.afterschool.conftest import SHANGHAI
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, take_attendance
 from tests.conftest import assert_error
+from tests.factories import AttendanceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,9 +122,7 @@ def test_a_whole_term_from_rates_to_payroll(
     gaps = school.get(f"fees/terms/{t}/attendance-gaps").json()
     assert [(g["programme"], g["date"]) for g in gaps] == [("美术", "2026-09-18")]
     assert not AllocationRun.objects.exists()
-    Attendance.objects.create(
-        session=s.arts_fri, student=s.c1, date=date(2026, 9, 18), mark="present", client_uuid=__import__("uuid").uuid4()
-    )
+    AttendanceFactory(session=s.arts_fri, student=s.c1, date=date(2026, 9, 18))
 
     r = school.post(f"fees/terms/{t}/allocations", {})
     assert r.status_code == 200, r.content

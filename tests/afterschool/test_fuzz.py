@@ -2,7 +2,6 @@
 a teacher and a programme (the API-wide fuzz runs as a parent, who sees 404 almost everywhere): generated input
 gives a 4xx with the error shape, never a 500."""
 
-from datetime import date
 
 import pytest
 import schemathesis
@@ -10,9 +9,9 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from afterschool.schedule.models import Programme, Room, SchoolClass, Term
 from tests.api.test_openapi_fuzz import _keep_the_test_connection  # noqa: F401 - the fixture, reused
 from tests.conftest import login_tokens
+from tests.factories import ProgrammeFactory, RoomFactory, SchoolClassFactory
 
 schema = schemathesis.from_wsgi("/api/v1/openapi.json", get_wsgi_application(), force_schema_version="30").include(
     path_regex="/afterschool/"
@@ -22,12 +21,9 @@ schema = schemathesis.from_wsgi("/api/v1/openapi.json", get_wsgi_application(), 
 @pytest.fixture
 def bearer(school_admin_x, school_x, teacher_x):
     # Ids 1..3 exist, so generated small ids reach the services rather than stopping at 404.
-    term = Term.objects.create(school=school_x, name="秋", starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31))
-    SchoolClass.objects.create(school=school_x, grade=3, number=1, class_teacher=teacher_x)
-    Room.objects.create(school=school_x, name="阅览室")
-    Programme.objects.create(
-        school=school_x, term=term, name="阅读", kind="reading", grade_min=1, grade_max=6, capacity=9
-    )
+    SchoolClassFactory(school=school_x, grade=3, number=1, class_teacher=teacher_x)
+    RoomFactory(school=school_x)
+    ProgrammeFactory(term__school=school_x, capacity=9)
     return {"Authorization": f"Bearer {login_tokens(school_admin_x)['access']}"}
 
 

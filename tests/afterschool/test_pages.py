@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from afterschool.schedule.models import Attendance
 from core.models import AuditEvent
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session
+from tests.factories import AttendanceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +63,7 @@ def test_a_teacher_sees_the_rosters_of_their_own_sessions_only(schedule, teacher
 
 def test_roster_export_and_sign_in_sheet(school_admin_x, schedule, child, teacher_x):
     session = schedule.sessions.get(weekday=TODAY.weekday())
-    Attendance.objects.create(
-        session=session, student=child, date=TODAY, mark="absent", client_uuid="00000000-0000-0000-0000-000000000001"
-    )
+    AttendanceFactory(session=session, student=child, date=TODAY, mark="absent")
     c = client_for(school_admin_x)
     assert "张小明" in c.get(f"/afterschool/programmes/{schedule.pk}/roster/").content.decode()
     response = c.get(f"/afterschool/programmes/{schedule.pk}/roster.xlsx")
@@ -85,9 +83,7 @@ def test_coverage_page_for_the_bureau(bureau_staff, schedule, term_x):
 
 def test_a_parent_sees_their_childs_timetable_and_attendance_only(schedule, child, parent, other_parent):
     session = schedule.sessions.get(weekday=TODAY.weekday())
-    Attendance.objects.create(
-        session=session, student=child, date=TODAY, mark="absent", client_uuid="00000000-0000-0000-0000-000000000002"
-    )
+    AttendanceFactory(session=session, student=child, date=TODAY, mark="absent")
     html = client_for(parent).get("/afterschool/children/").content.decode()
     assert "张小明" in html and "16:00–18:00 阅读社" in html and "缺勤" in html
     other = client_for(other_parent).get("/afterschool/children/").content.decode()

@@ -5,10 +5,11 @@ from datetime import date
 
 import pytest
 
-from afterschool.schedule.models import Programme, Session, TermDay
+from afterschool.schedule.models import Programme, Session
 from core.models import AuditEvent
 from tests.afterschool.conftest import enrol, make_programme, make_session, make_student
 from tests.conftest import assert_error
+from tests.factories import PolicyValueFactory, TermDayFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -180,12 +181,9 @@ def test_two_parallel_sessions_do_not_make_two_hours(school_admin_x, api_as, ter
 
 
 def test_closing_time_is_a_dated_policy_value(school_admin_x, api_as, term_x, teacher_x):
-    from core.models import PolicyValue
 
     full_week(term_x, teacher_x, end=(18, 0))
-    PolicyValue.objects.create(
-        rule_id="R-ASS-1", key="service_end_not_before", value="18:30", effective_from=date(2026, 8, 1)
-    )
+    PolicyValueFactory(rule_id="R-ASS-1", key="service_end_not_before", value="18:30", effective_from=date(2026, 8, 1))
     body = api_as(school_admin_x).get(f"afterschool/schools/{term_x.school_id}/schedule-check").json()
     assert body["policy"]["end_not_before"] == "18:30"
     assert {f["code"] for f in body["findings"]} == {"ends_too_early"}
@@ -193,7 +191,7 @@ def test_closing_time_is_a_dated_policy_value(school_admin_x, api_as, term_x, te
 
 def test_a_school_closure_day_needs_no_service(school_admin_x, api_as, term_x, teacher_x):
     full_week(term_x, teacher_x)
-    TermDay.objects.create(term=term_x, date=date(2026, 11, 20), note="运动会")
+    TermDayFactory(term=term_x, date=date(2026, 11, 20))
     body = api_as(school_admin_x).get(f"afterschool/schools/{term_x.school_id}/schedule-check").json()
     assert body["ok"] is True
 

@@ -12,6 +12,7 @@ from afterschool.schedule import services
 from afterschool.schedule.models import Session
 from core.errors import DomainError
 from tests.afterschool.conftest import make_programme
+from tests.factories import RoomFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +34,11 @@ class Rollback(Exception):
 def test_no_stored_schedule_double_books_a_teacher_or_a_room(
     requests, term_x, school_admin_x, teacher_x, teacher_x2, room_x
 ):
-    from afterschool.schedule.models import Room
 
     teachers = [teacher_x, teacher_x2, school_admin_x]
     try:
         with transaction.atomic():
-            rooms = [room_x, Room.objects.create(school=term_x.school, name="操场")]
+            rooms = [room_x, RoomFactory(school=term_x.school)]
             programme = make_programme(term_x, "社团")
             for weekday, start, length, teacher, room in requests:
                 end = min(start + length, 23 * 4)

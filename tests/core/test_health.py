@@ -6,6 +6,7 @@ from channels.layers import channel_layers
 
 from config.celery import app
 from core import views
+from tests.factories import TaskOutboxFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,6 @@ def test_readyz_connects_to_each_redis_part_and_names_the_dead_ones(client, dead
 
 
 def test_readyz_counts_the_task_sends_waiting_in_the_outbox(client):
-    from core.models import TaskOutbox
 
-    TaskOutbox.objects.create(task_name="core.notify_users", args=[[1], "x", "y"])
+    TaskOutboxFactory()
     assert client.get("/readyz").json()["outbox"] == 1

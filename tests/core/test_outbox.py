@@ -11,6 +11,7 @@ from config.celery import app
 from core import dispatch
 from core.models import TaskOutbox
 from tests.conftest import PRODUCTION_LANE
+from tests.factories import TaskOutboxFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,8 +80,8 @@ def _working() -> str:
 
 
 def test_a_row_that_cannot_be_sent_for_another_reason_does_not_hold_the_others(broker, monkeypatch):
-    TaskOutbox.objects.create(task_name="core.notify_users", args=[[1], "k", "first"])
-    TaskOutbox.objects.create(task_name="core.notify_users", args=[[2], "k", "second"])
+    TaskOutboxFactory(args=[[1], "k", "first"])
+    TaskOutboxFactory(args=[[2], "k", "second"])
     queue = broker(_working())
     real_send = app.send_task
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from core.models import CalendarDay
 from core.workdays import add_working_days, is_working_day, working_days_between
+from tests.factories import CalendarDayFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +49,8 @@ def test_working_days_between_counts_the_half_open_span():
 
 
 def test_the_bureaus_table_wins():
-    CalendarDay.objects.create(date=date(2026, 1, 6), kind=CalendarDay.Kind.HOLIDAY, name="防汛停课")
-    CalendarDay.objects.create(date=date(2026, 1, 10), kind=CalendarDay.Kind.WORKDAY, name="补课日")
+    CalendarDayFactory(date=date(2026, 1, 6))
+    CalendarDayFactory(date=date(2026, 1, 10), kind=CalendarDay.Kind.WORKDAY)
     assert not is_working_day(date(2026, 1, 6))
     assert is_working_day(date(2026, 1, 10))
     assert working_days_between(date(2026, 1, 5), date(2026, 1, 10)) == 4  # Tue off, Sat on

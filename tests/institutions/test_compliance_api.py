@@ -3,7 +3,6 @@ findings (in Chinese, or English when asked); anyone else gets the same 404 as f
 
 from __future__ import annotations
 
-import uuid
 from datetime import time
 from decimal import Decimal
 
@@ -11,8 +10,15 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
-from institutions.models import Course, FeePackage, Institution, ScheduleSlot, StaffMember
+from institutions.models import Institution
 from tests.conftest import TOWN_A, TOWN_B, assert_error, make_user, region
+from tests.factories import (
+    CourseFactory,
+    FeePackageFactory,
+    InstitutionFactory,
+    ScheduleSlotFactory,
+    StaffMemberFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +26,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def noncompliant(institution_a):
     """institution_a (arts, offline, no escrow) with a package over 5,000 yuan and a slot ending at 21:00."""
-    course = Course.objects.create(
-        institution=institution_a, name="美术", category="arts", mode="offline", class_minutes=60
-    )
-    FeePackage.objects.create(course=course, name="年卡", hours=48, months=3, price=Decimal("5800.00"))
-    ScheduleSlot.objects.create(course=course, weekday=1, start_time=time(19), end_time=time(21))
-    StaffMember.objects.create(
-        institution=institution_a,
-        name="王老师",
-        id_number_hash=uuid.uuid4().hex,
-        id_number_last4="1234",
-        competence_proof="美术专业毕业证书",
-    )
+    course = CourseFactory(institution=institution_a, name="美术", category="arts")
+    FeePackageFactory(course=course, name="年卡", hours=48, months=3, price=Decimal("5800.00"))
+    ScheduleSlotFactory(course=course, weekday=1, start_time=time(19), end_time=time(21))
+    StaffMemberFactory(institution=institution_a, competence_proof="美术专业毕业证书")
     return institution_a
 
 
@@ -80,7 +78,7 @@ def test_others_get_404(noncompliant, persona, request, api_as):
 
 
 def test_staff_of_another_institution_get_404(noncompliant, api_as):
-    other = Institution.objects.create(name="B 培训学校", town=region(TOWN_B))
+    other = InstitutionFactory(name="B 培训学校", town=region(TOWN_B))
     other_staff = make_user("他人员工", Role.INSTITUTION_STAFF, institution=other)
     assert_error(api_as(other_staff).get(url(noncompliant)), 404, "not_found")
     assert api_as(other_staff).get(url(other)).status_code == 200

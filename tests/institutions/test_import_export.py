@@ -21,15 +21,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from PIL import Image
 
-from accounts.models import Role
 from core import jobs
 from core.models import AuditEvent, Job
 from institutions import imports
 from institutions.models import Institution, Status
 from institutions.tasks import build_poster
-from tests.conftest import ROOT, TOWN_A, TOWN_B, assert_error, make_user, region
+from tests.conftest import ROOT, TOWN_A, TOWN_B, assert_error, region
+from tests.factories import image_bytes
 from tests.institutions.helpers import credit_code, licence_number, make_institution
 
 pytestmark = pytest.mark.django_db
@@ -62,11 +61,6 @@ def posters(monkeypatch):
     monkeypatch.setattr(build_poster, "delay", lambda institution_id: calls.append(institution_id))
     monkeypatch.setattr(refresh_institutions, "delay", lambda ids: calls.extend(ids))
     return calls
-
-
-@pytest.fixture
-def town_a_staff(db):
-    return make_user("敦仁科员", Role.BUREAU_STAFF, region=region(TOWN_A))
 
 
 def code(n: int) -> str:
@@ -119,12 +113,6 @@ def as_csv(rows: list[list], encoding: str = "utf-8", header: list[str] = HEADER
 
 def upload(api, content: bytes, name: str = "机构名录.xlsx"):
     return api.client.post(f"/api/v1/{IMPORT}", {"file": SimpleUploadedFile(name, content)}, **api._headers({}))
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 # --- Good files -------------------------------------------------------------------------------------------------------
@@ -277,7 +265,7 @@ def test_a_header_with_unknown_or_missing_columns_is_refused_naming_them(bureau_
 @pytest.mark.parametrize(
     ("content", "code_"),
     [
-        (png_bytes(), "import.not_a_spreadsheet"),
+        (image_bytes("PNG", size=(8, 8)), "import.not_a_spreadsheet"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "import.not_a_spreadsheet"),
         (bytes(range(256)) * 4, "import.not_a_spreadsheet"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, "import.xls_not_supported"),

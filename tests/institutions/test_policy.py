@@ -3,7 +3,6 @@ the findings a proposed change would introduce."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, time
 from decimal import Decimal
 
@@ -12,18 +11,24 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.errors import DomainError
-from core.models import PolicyValue
 from institutions import policy
 from institutions.changes import as_json, snapshot
 from institutions.models import (
     Course,
-    EscrowAccount,
     FeePackage,
     Institution,
     ScheduleSlot,
     StaffMember,
 )
-from tests.conftest import TOWN_A, region
+from tests.factories import (
+    CourseFactory,
+    EscrowAccountFactory,
+    FeePackageFactory,
+    InstitutionFactory,
+    PolicyValueFactory,
+    ScheduleSlotFactory,
+    StaffMemberFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,37 +39,29 @@ ON = date(2026, 3, 2)  # a Monday, with every value of policy_values.csv in forc
 
 
 def institution(category="arts", mode="offline", *, escrow=True, **extra) -> Institution:
-    inst = Institution.objects.create(
-        name="合规测试培训学校", town=region(TOWN_A), category=category, mode=mode, status="licensed", **extra
-    )
+    inst = InstitutionFactory(name="合规测试培训学校", category=category, mode=mode, **extra)
     if escrow:
-        EscrowAccount.objects.create(institution=inst, bank="重庆银行涪陵支行", account_number="6222000011112222")
+        EscrowAccountFactory(institution=inst)
     return inst
 
 
 def course(inst, name="美术基础", *, category=None, mode="offline", minutes=60, **extra) -> Course:
-    return Course.objects.create(
-        institution=inst, name=name, category=category or inst.category, mode=mode, class_minutes=minutes, **extra
-    )
+    category = category or inst.category
+    return CourseFactory(institution=inst, name=name, category=category, mode=mode, class_minutes=minutes, **extra)
 
 
 def package(c, *, hours=40, months=3, price="3000.00", name=None) -> FeePackage:
-    return FeePackage.objects.create(
-        course=c, name=name or f"{hours}课时", hours=hours, months=months, price=Decimal(price)
-    )
+    return FeePackageFactory(course=c, name=name or f"{hours}课时", hours=hours, months=months, price=Decimal(price))
 
 
 def slot(c, weekday=2, start="18:00", end="20:00") -> ScheduleSlot:
-    return ScheduleSlot.objects.create(
-        course=c, weekday=weekday, start_time=time.fromisoformat(start), end_time=time.fromisoformat(end)
-    )
+    start_time, end_time = time.fromisoformat(start), time.fromisoformat(end)
+    return ScheduleSlotFactory(course=c, weekday=weekday, start_time=start_time, end_time=end_time)
 
 
 def staff(inst, name="王老师", **extra) -> StaffMember:
     values = {"role": "teacher", "full_time": True, "teacher_certificate_no": "20195000000123", **extra}
-    return StaffMember.objects.create(
-        institution=inst, name=name, id_number_hash=uuid.uuid4().hex, id_number_last4="1234", **values
-    )
+    return StaffMemberFactory(institution=inst, name=name, **values)
 
 
 def rules(findings) -> list[tuple[str, str]]:
@@ -361,9 +358,7 @@ def test_findings_come_most_severe_first():
 def test_a_newer_value_judges_from_its_date_and_an_old_date_keeps_the_old_value():
     inst = institution()
     package(course(inst), hours=50)
-    PolicyValue.objects.create(
-        rule_id="R-FEE-1", key="prepaid_max_class_hours", value="40", effective_from=date(2030, 1, 1)
-    )
+    PolicyValueFactory(rule_id="R-FEE-1", key="prepaid_max_class_hours", value="40", effective_from=date(2030, 1, 1))
     assert evaluate(inst, on=date(2029, 12, 31)) == []
     (finding,) = evaluate(inst, on=date(2030, 1, 1))
     assert (finding.rule_id, finding.field) == ("R-FEE-1", "hours")
@@ -375,7 +370,7 @@ def test_a_newer_value_judges_from_its_date_and_an_old_date_keeps_the_old_value(
 def test_a_dated_time_value():
     inst = institution()
     slot(course(inst), end="20:15")
-    PolicyValue.objects.create(rule_id="R-TIME-2", key="offline_latest_end", value="20:00", effective_from=ON)
+    PolicyValueFactory(rule_id="R-TIME-2", key="offline_latest_end", value="20:00", effective_from=ON)
     assert evaluate(inst, on=date(2026, 3, 1)) == []
     assert rules(evaluate(inst, on=ON)) == [("R-TIME-2", "end_time")]
 
@@ -573,7 +568,7 @@ def test_change_staff():
 def test_change_with_a_dated_value():
     inst = institution()
     c = course(inst)
-    PolicyValue.objects.create(rule_id="R-FEE-2", key="prepaid_max_amount", value="3000.00", effective_from=ON)
+    PolicyValueFactory(rule_id="R-FEE-2", key="prepaid_max_amount", value="3000.00", effective_from=ON)
     after = {"course_id": c.pk, "name": "p", "hours": 30, "months": 2, "price": "4000.00"}
     assert policy.findings_for_change(inst, "package", "create", None, after, on=date(2026, 3, 1)) == []
     (finding,) = policy.findings_for_change(inst, "package", "create", None, after, on=ON)

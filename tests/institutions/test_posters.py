@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,10 @@ from PIL import Image, ImageFont
 
 from core.errors import DomainError
 from institutions import posters, services, verification
-from institutions.models import Institution, Poster, Status, VerificationToken
+from institutions.models import Institution, Poster, Status
 from institutions.tasks import build_poster
 from tests.conftest import TOWN_A, make_user, region
+from tests.institutions.helpers import make_institution
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,6 @@ def _public_site(settings, tmp_path):
     posters._resolve_font.cache_clear()
     yield
     posters._resolve_font.cache_clear()
-
-
-def make_institution(name="涪陵区小星星艺术培训学校", status=Status.LICENSED, **extra) -> Institution:
-    institution = Institution.objects.create(
-        name=name, town=region(TOWN_A), status=status, licence_number="教民150010270000001号", category="arts",
-        licence_issued_on=date(2024, 1, 1), licence_expires_on=date(2099, 12, 31), **extra,
-    )
-    VerificationToken.objects.create(institution=institution)
-    return institution
 
 
 def decode(png: bytes) -> list[str]:

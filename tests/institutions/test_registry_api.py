@@ -10,16 +10,12 @@ from accounts.models import Role
 from core.models import AuditEvent
 from institutions.models import ChangeProposal, Course, FeePackage, Institution, StaffMember
 from tests.conftest import TOWN_A, TOWN_B, ApiClient, assert_error, make_user, region
+from tests.factories import StaffMemberFactory
 from tests.institutions.helpers import credit_code, licence_number, make_course, make_institution, make_package
 
 pytestmark = pytest.mark.django_db
 
 VALID_ID = "11010519491231002X"
-
-
-@pytest.fixture
-def town_a_staff(db):
-    return make_user("敦仁科员", Role.BUREAU_STAFF, region=region(TOWN_A))
 
 
 def registration(**extra):
@@ -185,13 +181,7 @@ def test_edit_is_audited_with_the_changed_fields(town_a_staff, api_as):
 
 
 def test_the_full_record_masks_personal_data(institution_staff, institution_a, api_as):
-    StaffMember.objects.create(
-        institution=institution_a,
-        name="王老师",
-        id_number_hash="x" * 64,
-        id_number_last4="002X",
-        teacher_certificate_no="20213500120001234",
-    )
+    StaffMemberFactory(institution=institution_a, id_number_last4="002X", teacher_certificate_no="20213500120001234")
     body = api_as(institution_staff).get(f"institutions/{institution_a.pk}").json()
     staff = body["staff"][0]
     assert staff["id_number"] == "**************002X"

@@ -3,8 +3,6 @@ an audit event only when the grade changes."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import time
 from decimal import Decimal
 
 import pytest
@@ -13,35 +11,35 @@ from core.errors import NotFound
 from core.models import AuditEvent
 from institutions import risk
 from institutions.models import (
-    Course,
-    EscrowAccount,
     FeePackage,
     Institution,
-    ScheduleSlot,
-    StaffMember,
 )
 from institutions.policy import Finding
-from tests.conftest import TOWN_A, region
+from tests.factories import (
+    EscrowAccountFactory,
+    FeePackageFactory,
+    InstitutionFactory,
+    ScheduleSlotFactory,
+    StaffMemberFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def make(status="licensed", **extra) -> Institution:
-    return Institution.objects.create(name="风险测试学校", town=region(TOWN_A), status=status, **extra)
+    return InstitutionFactory(name="风险测试学校", status=status, **extra)
 
 
 def clean(inst) -> Institution:
-    EscrowAccount.objects.create(institution=inst, bank="农业银行", account_number="6228480000000000")
-    course = Course.objects.create(institution=inst, name="书法", category="arts", mode="offline", class_minutes=60)
-    FeePackage.objects.create(course=course, name="季卡", hours=24, months=3, price=Decimal("2400.00"))
-    ScheduleSlot.objects.create(course=course, weekday=2, start_time=time(18), end_time=time(19, 30))
+    EscrowAccountFactory(institution=inst)
+    FeePackageFactory(course__institution=inst, hours=24, months=3, price=Decimal("2400.00"))
+    ScheduleSlotFactory(course=inst.courses.get())
     return inst
 
 
 def high_findings(inst) -> Institution:
     """No escrow (R-FEE-3) and a package over the caps (R-FEE-1, R-FEE-2): three high rules."""
-    course = Course.objects.create(institution=inst, name="舞蹈", category="arts", mode="offline", class_minutes=60)
-    FeePackage.objects.create(course=course, name="年卡", hours=120, months=12, price=Decimal("12000.00"))
+    FeePackageFactory(course__institution=inst, hours=120, months=12, price=Decimal("12000.00"))
     return inst
 
 
@@ -127,8 +125,7 @@ def test_high_findings_give_c_or_d_and_are_audited_once():
 
 def test_one_high_rule_is_c():
     inst = make()
-    course = Course.objects.create(institution=inst, name="美术", category="arts", mode="offline", class_minutes=60)
-    FeePackage.objects.create(course=course, name="包", hours=10, months=1, price=Decimal("500.00"))  # no escrow
+    FeePackageFactory(course__institution=inst, hours=10, months=1, price=Decimal("500.00"))  # no escrow
     assert risk.risk_recompute(inst.pk).grade == "C"
 
 
@@ -197,14 +194,7 @@ def test_unlicensed_and_suspended_are_d(status):
 
 def test_staff_findings_count():
     inst = clean(make())
-    StaffMember.objects.create(
-        institution=inst,
-        name="在职教师",
-        id_number_hash=uuid.uuid4().hex,
-        id_number_last4="0001",
-        competence_proof="证明",
-        in_service_teacher=True,
-    )
+    StaffMemberFactory(institution=inst, competence_proof="证明", in_service_teacher=True)
     assert risk.risk_recompute(inst.pk).grade == "C"
 
 

@@ -30,9 +30,6 @@ from core.models import AuditEvent
 from institutions import services as institution_services
 from institutions import verification
 from institutions.models import (
-    Course,
-    EscrowAccount,
-    FeePackage,
     Institution,
     Poster,
     ScanCount,
@@ -41,7 +38,15 @@ from institutions.models import (
     VerificationToken,
 )
 from tests.concurrency import race
-from tests.conftest import TOWN_A, TOWN_B, assert_error, make_user, region
+from tests.conftest import TOWN_B, assert_error, make_user, region
+from tests.factories import (
+    CourseFactory,
+    EscrowAccountFactory,
+    FeePackageFactory,
+    StaffMemberFactory,
+    VerificationTokenFactory,
+)
+from tests.institutions.helpers import make_institution
 
 pytestmark = pytest.mark.django_db
 
@@ -57,26 +62,8 @@ def _public_site(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def make_institution(name="涪陵区小星星艺术培训学校", town=TOWN_A, status=Status.LICENSED, **extra) -> Institution:
-    values = {
-        "licence_number": "教民150010270000001号",
-        "licence_expires_on": date(2099, 12, 31),
-        "category": "arts",
-        "address": "涪陵区太极大道 88 号",
-        **extra,
-    }
-    institution = Institution.objects.create(name=name, town=region(town), status=status, **values)
-    VerificationToken.objects.create(institution=institution)
-    return institution
-
-
 def token_of(institution) -> str:
     return verification.live_token(institution).token
-
-
-@pytest.fixture
-def town_a_staff(db):
-    return make_user("敦仁科员", Role.BUREAU_STAFF, region=region(TOWN_A))
 
 
 @pytest.fixture
@@ -90,22 +77,19 @@ def full_record(institution_a):
         address="涪陵区兴华中路 8 号",
     )
     institution_a.refresh_from_db()
-    art = Course.objects.create(institution=institution_a, name="少儿美术", category="arts", mode="offline",
-                                class_minutes=60, grade_range="一至三年级")
-    FeePackage.objects.create(course=art, name="季度班", hours=40, months=3, price=Decimal("3000"))
-    FeePackage.objects.create(course=art, name="体验课", hours=2, months=1, price=Decimal("99.5"))
-    stopped = Course.objects.create(institution=institution_a, name="已停售课程", category="arts", mode="offline",
-                                    class_minutes=45, is_active=False)
-    FeePackage.objects.create(course=stopped, name="旧套餐", hours=10, months=1, price=Decimal("800"))
-    StaffMember.objects.create(institution=institution_a, name="王老师", id_number_hash="hash-of-wang",
-                               id_number_last4=ID_LAST4, teacher_certificate_no=CERTIFICATE)
-    StaffMember.objects.create(institution=institution_a, name="离职老师", id_number_hash="h2", id_number_last4="1111",
-                               teacher_certificate_no="20180000000000001", is_active=False)
-    StaffMember.objects.create(institution=institution_a, name="赵经理", id_number_hash="h3", id_number_last4="2222",
-                               role=StaffMember.StaffRole.MANAGER)
-    EscrowAccount.objects.create(institution=institution_a, bank="重庆农村商业银行",
-                                 account_number="6222021234567890123")
-    VerificationToken.objects.create(institution=institution_a)
+    art = CourseFactory(institution=institution_a, name="少儿美术", grade_range="一至三年级")
+    FeePackageFactory(course=art, name="季度班", hours=40, months=3, price=Decimal("3000"))
+    FeePackageFactory(course=art, name="体验课", hours=2, months=1, price=Decimal("99.5"))
+    stopped = CourseFactory(institution=institution_a, name="已停售课程", class_minutes=45, is_active=False)
+    FeePackageFactory(course=stopped, name="旧套餐", hours=10, months=1, price=Decimal("800"))
+    StaffMemberFactory(institution=institution_a, name="王老师", id_number_last4=ID_LAST4,
+                       teacher_certificate_no=CERTIFICATE)
+    StaffMemberFactory(institution=institution_a, name="离职老师", id_number_last4="1111",
+                       teacher_certificate_no="20180000000000001", is_active=False)
+    StaffMemberFactory(institution=institution_a, name="赵经理", id_number_last4="2222",
+                       role=StaffMember.StaffRole.MANAGER)
+    EscrowAccountFactory(institution=institution_a, bank="重庆农村商业银行", account_number="6222021234567890123")
+    VerificationTokenFactory(institution=institution_a)
     return institution_a
 
 
@@ -237,11 +221,8 @@ def test_the_printed_address_is_the_page_route(full_record, settings):
 def test_the_public_record_costs_a_fixed_number_of_queries(full_record, django_assert_max_num_queries):
     token = token_of(full_record)
     for n in range(8):
-        course = Course.objects.create(institution=full_record, name=f"课程{n}", category="arts", mode="offline",
-                                       class_minutes=60)
-        FeePackage.objects.create(course=course, name="包", hours=10, months=1, price=Decimal("100"))
-        StaffMember.objects.create(institution=full_record, name=f"老师{n}", id_number_hash=f"k{n}",
-                                   id_number_last4="0000", teacher_certificate_no=f"2020{n:013d}")
+        FeePackageFactory(course__institution=full_record, course__name=f"课程{n}", hours=10, months=1)
+        StaffMemberFactory(institution=full_record, name=f"老师{n}", teacher_certificate_no=f"2020{n:013d}")
     with django_assert_max_num_queries(6):
         payload = verification.verification_payload(token)
     assert len(payload["institution"]["courses"]) == 9 and len(payload["institution"]["teachers"]) == 9

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import io
 import uuid
 
 import pytest
@@ -12,6 +11,7 @@ from PIL import Image
 from accounts.models import Role
 from supervision.complaints import services, sla
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, make_user, region
+from tests.factories import image_bytes  # noqa: F401 - the tests of this folder import it from here
 from tests.institutions.helpers import make_institution
 
 
@@ -104,14 +104,6 @@ def file(api, institution=None, key: str | None = None, **extra):
 
 def new_key() -> str:
     return str(uuid.uuid4())
-
-
-def image_bytes(fmt="JPEG", size=(64, 48), color=(200, 30, 30), exif=None) -> bytes:
-    out = io.BytesIO()
-    image = Image.new("RGBA" if fmt == "PNG" else "RGB", size, color)
-    kwargs = {"exif": exif} if exif is not None else {}
-    image.save(out, fmt, **kwargs)
-    return out.getvalue()
 
 
 def gps_exif() -> bytes:

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import io
 import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from PIL import Image
 
 from accounts.models import Role
 from supervision.inspections import plans
 from supervision.models import ChecklistTemplate
 from tests.conftest import TOWN_A, make_user, region
+from tests.factories import image_bytes
 from tests.institutions.helpers import make_institution
 
 # Premises in 敦仁街道 (Fuling); a point 1 km east of them; a point in the East China Sea.
@@ -83,9 +82,7 @@ def record(visit, kind, data=None, *, base_version=None, when=None, uid=None) ->
 
 
 def photo_bytes(color=(200, 30, 30)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 48), color).save(buf, "JPEG")
-    return buf.getvalue()
+    return image_bytes(color=color)
 
 
 def sha(content: bytes) -> str:

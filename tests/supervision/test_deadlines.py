@@ -13,7 +13,8 @@ from core.models import AuditEvent, Notification
 from core.workdays import add_working_days as core_add_working_days
 from supervision.complaints import sla
 from supervision.complaints.services import complaint_sweep
-from supervision.models import Complaint, RoutingRule
+from supervision.models import Complaint
+from tests.factories import RoutingRuleFactory
 
 from .conftest import file
 
@@ -55,7 +56,7 @@ def test_warning_comes_before_or_on_the_due_day_and_both_are_working_days(start,
 def test_filed_before_national_day_warned_and_escalated_on_the_right_days(
     api_as, parent, registered, staff_a, supervisor
 ):
-    RoutingRule.objects.create(town=registered.town, handler=staff_a)
+    RoutingRuleFactory(town=registered.town, handler=staff_a)
     with at(date(2026, 9, 30)):
         cid = file(api_as(parent), registered, category="safety", occurred_at="2026-09-29T18:00:00+08:00").json()["id"]
     c = Complaint.objects.get(pk=cid)
@@ -120,7 +121,7 @@ def test_a_year_the_calendar_package_does_not_know_does_not_crash(api_as, parent
 def test_an_institution_late_with_its_statement_is_reminded_and_the_handler_told(
     api_as, parent, registered, staff_a, inst_staff
 ):
-    RoutingRule.objects.create(town=registered.town, handler=staff_a)
+    RoutingRuleFactory(town=registered.town, handler=staff_a)
     h = api_as(staff_a)
     with at(date(2026, 9, 29)):
         cid = file(api_as(parent), registered, occurred_at="2026-09-28T18:00:00+08:00").json()["id"]

@@ -8,8 +8,9 @@ from accounts.models import Role
 from core.models import AuditEvent, Notification
 from institutions.models import Institution
 from supervision.complaints.services import clear_routing_cache, local_today
-from supervision.models import Complaint, RoutingRule
+from supervision.models import Complaint
 from tests.conftest import DISTRICT, TOWN_B, assert_error, make_user, region
+from tests.factories import RoutingRuleFactory
 
 from .conftest import complaint_body, file, new_key
 
@@ -37,7 +38,7 @@ def test_the_filing_stores_the_complaint_its_audit_event_and_the_handlers_inbox_
     api_as, parent, registered, staff_a
 ):
     """These rows are written in one transaction: each must carry the complaint's id and tracking number."""
-    RoutingRule.objects.create(town=registered.town, handler=staff_a)
+    RoutingRuleFactory(town=registered.town, handler=staff_a)
     clear_routing_cache()
     body = file(api_as(parent), registered).json()
     event = AuditEvent.objects.get(verb="complaint.submit", object_id=str(body["id"]))

@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import AuditEvent, Notification
-from supervision.inspections import checklists, plans
+from supervision.inspections import plans
 from supervision.models import ConflictDeclaration, Inspection, InspectionStatus, PlanDraw
 from tests.conftest import TOWN_A, TOWN_B, assert_error, region
+from tests.factories import InspectionFactory
 from tests.institutions.helpers import make_institution
 from tests.supervision.inspection_fixtures import ensure_checklist, make_plan, team  # noqa: F401
 
@@ -99,10 +100,8 @@ def test_inspectors_are_told_of_their_visits(api_as, bureau_staff, team, django_
 def test_recently_inspected_institutions_are_left_out(bureau_staff, team):
     insts = registry(10)
     recent = insts[0]
-    done = Inspection.objects.create(
+    done = InspectionFactory(
         institution=recent,
-        town=recent.town,
-        checklist_version=checklists.current_checklist(),
         status=InspectionStatus.COMPLETE,
         completed_at=timezone.now() - timedelta(days=30),
     )

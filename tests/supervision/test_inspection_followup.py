@@ -17,8 +17,9 @@ from core.workdays import add_working_days
 from institutions.models import Institution
 from institutions.risk import recompute_risk
 from supervision.inspections import plans, publication, rectification, sync
-from supervision.models import Finding, Inspection, PenaltyDecision
+from supervision.models import Inspection, PenaltyDecision
 from tests.conftest import TOWN_B, assert_error, make_user, region
+from tests.factories import ComplaintFactory, FindingFactory
 from tests.supervision.inspection_fixtures import NEARBY, premises, record, team, visit  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +56,7 @@ def test_a_finding_opens_an_order_with_a_default_deadline_by_severity(api_as, fi
     assert Notification.objects.filter(recipient=staff, kind="rectification.issued").exists()
     assert_error(api_as(team[0]).post(f"findings/{finding.pk}/rectification-order", {"evidence_required": "x"}), 409)
     # Chosen per case, but never in the past.
-    other = Finding.objects.create(
-        inspection=finding.inspection, institution=finding.institution, rule_id="R-X", severity="high", description="d"
-    )
+    other = FindingFactory(inspection=finding.inspection, severity="high")
     bad = api_as(team[0]).post(
         f"findings/{other.pk}/rectification-order", {"evidence_required": "x", "due_on": str(today)}
     )
@@ -186,14 +185,10 @@ def test_results_are_published_after_the_working_days_without_internal_items(api
 
 
 def test_a_substantiated_complaint_opens_an_inspection_with_the_link_kept(api_as, bureau_staff, team, premises):
-    from supervision.models import Complaint, ComplaintCategory
+    from supervision.models import Complaint
 
     parent = make_user("家长", Role.PARENT, phone="13800000009", username=None)
-    complaint = Complaint.objects.create(
-        tracking_number="TS-20261129-9001", parent=parent, institution=premises, town=premises.town,
-        category=ComplaintCategory.objects.first(), description="超纲教学，提前教授初中内容",
-        occurred_at=timezone.now(),
-    )  # fmt: skip
+    complaint = ComplaintFactory(parent=parent, institution=premises)
     client = api_as(bureau_staff)
     body = {"complaint_id": complaint.pk, "inspector_ids": [team[0].pk, team[1].pk]}
     assert_error(client.post("inspections", body), 409, "inspection.complaint_not_substantiated")

@@ -5,7 +5,7 @@ and a page of 100 rows costs the same queries as a page of 10."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from supervision.inspections import checklists, penalties, rectification
-from supervision.models import Finding, Inspection, InspectionAssignment, InspectionPlan, PenaltyDecision
+from supervision.inspections import penalties, rectification
+from supervision.models import PenaltyDecision
 from tests.conftest import DISTRICT, TOWN_A, TOWN_B, assert_error, make_user, region
-from tests.institutions.helpers import make_institution
+from tests.factories import FindingFactory, InspectionFactory, InspectionPlanFactory
 from tests.supervision.inspection_fixtures import make_plan, premises, team, visit  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -87,11 +87,7 @@ def test_visits_filters_by_plan_status_institution_and_period(api_as, visit, peo
 
 
 def make_visits(n, inspector):
-    version = checklists.current_checklist()
-    for i in range(n):
-        inst = make_institution(f"列表机构{Inspection.objects.count()}-{i}")
-        v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=version)
-        InspectionAssignment.objects.create(inspection=v, inspector=inspector)
+    InspectionFactory.create_batch(n, inspectors=[inspector])
 
 
 def test_visits_cost_the_same_for_10_and_100_rows(api_as, people):
@@ -128,12 +124,7 @@ def test_plans_town_staff_see_their_towns_the_district_all(api_as, visit, people
 
 def test_plans_cost_the_same_for_10_and_100_rows(api_as, people, bureau_staff):
     def plans(n):
-        version = checklists.current_checklist()
-        for i in range(n):
-            InspectionPlan.objects.create(
-                name=f"计划{i}", period_start=date(2026, 11, 1), period_end=date(2026, 12, 31),
-                region=region(TOWN_A), checklist_version=version, created_by=bureau_staff,
-            )  # fmt: skip
+        InspectionPlanFactory.create_batch(n, created_by=bureau_staff)
 
     client = api_as(people["staff_a"])
     plans(10)
@@ -201,9 +192,7 @@ def test_penalties_cost_the_same_for_10_and_100_rows(api_as, people, premises, b
 def orders_for(visit, inspector, n):
     made = []
     for i in range(n):
-        f = Finding.objects.create(
-            inspection=visit, institution=visit.institution, rule_id="R-X", severity="low", description=f"问题{i}"
-        )
+        f = FindingFactory(inspection=visit, description=f"问题{i}")
         made.append(rectification.order_issue(actor=inspector, finding_id=f.pk, evidence_required="整改"))
     return made
 

@@ -8,22 +8,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from supervision.inspections import checklists
-from supervision.models import Finding, Inspection, InspectionAssignment, InspectionPlan
-from tests.institutions.helpers import make_institution
+from tests.factories import FindingFactory, InspectionFactory, InspectionPlanFactory
 from tests.supervision.inspection_fixtures import team  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 def visits(n, inspector, plan=None, **extra):
-    version = checklists.current_checklist()
     made = []
-    for i in range(n):
-        inst = make_institution(f"查询机构{Inspection.objects.count()}-{i}")
-        v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=version, plan=plan, **extra)
-        InspectionAssignment.objects.create(inspection=v, inspector=inspector)
-        Finding.objects.create(inspection=v, institution=inst, rule_id="R-X", severity="low", description="问题")
+    for _ in range(n):
+        v = InspectionFactory(plan=plan, inspectors=[inspector], **extra)
+        FindingFactory(inspection=v)
         made.append(v)
     return made
 
@@ -47,10 +42,9 @@ def test_assigned_costs_the_same_for_10_and_100_visits(api_as, team):
 
 
 def test_public_results_cost_the_same_for_10_and_100_rows(anon, bureau_staff, team):
-    plan = InspectionPlan.objects.create(
-        name="p", period_start=timezone.localdate(), period_end=timezone.localdate(),
-        region_id=team[0].memberships.get().region_id, checklist_version=checklists.current_checklist(),
-        created_by=bureau_staff, status="finished", published_at=timezone.now(),
+    plan = InspectionPlanFactory(
+        region_id=team[0].memberships.get().region_id, created_by=bureau_staff, status="finished",
+        published_at=timezone.now(),
     )  # fmt: skip
     done = {"status": "complete", "completed_at": timezone.now(), "result": "rectification"}
     visits(10, team[0], plan=plan, **done)

@@ -7,8 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from core.models import AuditEvent, Notification
-from supervision.models import Complaint, RoutingRule
+from supervision.models import Complaint
 from tests.conftest import assert_error
+from tests.factories import RoutingRuleFactory
 
 from .conftest import file
 
@@ -26,7 +27,7 @@ def kinds(user):
 def test_the_whole_life_of_a_complaint(
     api_as, parent, registered, staff_a, supervisor, inst_staff, django_capture_on_commit_callbacks
 ):
-    RoutingRule.objects.create(town=registered.town, category=None, handler=staff_a)
+    RoutingRuleFactory(town=registered.town, handler=staff_a)
     p, h, i = api_as(parent), api_as(staff_a), api_as(inst_staff)
 
     filed = file(p, registered, disclose_identity=False)

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supervision.inspections import checklists
-from supervision.models import ChecklistAnswer, Inspection, InspectionAssignment, VisitRecord
+from supervision.models import ChecklistAnswer, Inspection, VisitRecord
+from tests.factories import InspectionFactory
 from tests.institutions.helpers import make_institution
 from tests.supervision.inspection_fixtures import NEARBY, record, team  # noqa: F401
 
@@ -23,9 +24,7 @@ RECORDS = 200
 
 def visit_for(inspector) -> Inspection:
     inst = make_institution(f"同步测速机构{Inspection.objects.count()}", latitude="29.7031", longitude="107.3896")
-    v = Inspection.objects.create(institution=inst, town=inst.town, checklist_version=checklists.current_checklist())
-    InspectionAssignment.objects.create(inspection=v, inspector=inspector)
-    return v
+    return InspectionFactory(institution=inst, inspectors=[inspector])
 
 
 def a_visit(v) -> list[dict]:

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from supervision.models import ChecklistAnswer, Finding, Inspection, InspectionPhoto, VisitRecord
 from tests.conftest import assert_error
+from tests.factories import InspectionFactory
 from tests.supervision.inspection_fixtures import (  # noqa: F401
     FAR,
     NEARBY,
@@ -207,8 +208,7 @@ def test_the_phone_gets_earlier_findings_and_open_orders_of_the_period(api_as, v
     still open, and only the visits of the period it asks for."""
     from datetime import date
 
-    from supervision.inspections import checklists, rectification
-    from supervision.models import InspectionAssignment
+    from supervision.inspections import rectification
 
     phone = api_as(team[0])
     sync(phone, [
@@ -218,11 +218,9 @@ def test_the_phone_gets_earlier_findings_and_open_orders_of_the_period(api_as, v
     ])  # fmt: skip
     finding = visit.findings.get()
     order = rectification.order_issue(actor=team[0], finding_id=finding.pk, evidence_required="公示收费标准")
-    again = Inspection.objects.create(
-        institution=visit.institution, town=visit.town, checklist_version=checklists.current_checklist(),
-        due_by=date(2027, 1, 31), origin="complaint",
-    )  # fmt: skip
-    InspectionAssignment.objects.create(inspection=again, inspector=team[0])
+    again = InspectionFactory(
+        institution=visit.institution, due_by=date(2027, 1, 31), origin="complaint", inspectors=[team[0]]
+    )
     [v] = phone.get("inspections/assigned").json()["visits"]  # the first visit is complete: no longer assigned
     assert v["id"] == again.pk
     assert [o["id"] for o in v["open_orders"]] == [order.pk] and v["open_orders"][0]["status"] == "open"
