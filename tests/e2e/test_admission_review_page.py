@@ -43,12 +43,12 @@ def test_a_reviewer_approves_from_the_queue(live_server, page):
 
         # A scan opens through the logged view.
         with page.context.expect_page() as opened:
-            card.get_by_role("link", name="照片 photo").click()
+            card.get_by_role("link", name="照片", exact=True).click()
         opened.value.wait_for_load_state()
         opened.value.close()
         assert AuditEvent.objects.filter(verb="admission.document_viewed", actor=school_admin).count() == 1
 
-        card.get_by_role("button", name="通过 Approve").click()
+        card.get_by_role("button", name="通过", exact=True).click()
         page.wait_for_load_state()
         assert "已通过" in page.get_by_test_id("flash").inner_text()
         assert page.get_by_test_id(f"queue-{a.pk}").count() == 0
@@ -59,7 +59,7 @@ def test_a_reviewer_approves_from_the_queue(live_server, page):
         page.goto(f"{live_server.url}/afterschool/admissions/review/")
         card = page.get_by_test_id(f"queue-{a.pk}")
         card.get_by_label("审核意见（退回时必填）").fill("材料齐全，同意准入")
-        card.get_by_role("button", name="准入 Admit").click()
+        card.get_by_role("button", name="准入", exact=True).click()
         page.wait_for_load_state()
         assert "已准入" in page.get_by_test_id("flash").inner_text()
         a.refresh_from_db()

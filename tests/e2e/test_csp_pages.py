@@ -66,10 +66,10 @@ def test_public_pages_and_a_parents_complaint(live_server, watched):
     page.get_by_test_id("sign-in-link").click()
     page.get_by_label("手机号或用户名").fill("13900000008")
     page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="登录 Sign in").click()
+    page.get_by_role("button", name="登录", exact=True).click()
     assert page.get_by_test_id("institution-name").inner_text() == institution.name
     page.locator("#description").fill("报名后机构拒绝退还剩余 24 课时的费用，多次沟通无果。")
-    page.get_by_role("button", name="提交投诉 Submit").click()
+    page.get_by_role("button", name="提交投诉", exact=True).click()
     assert page.get_by_test_id("tracking-number").inner_text() == Complaint.objects.get().tracking_number
     assert violations() == []
     # The form is styled from its static file: a full-width submit button.
