@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "supervision",
     "afterschool",
     "mobile_api",
+    "portal",
 ]
 
 MIDDLEWARE = [

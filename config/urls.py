@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/setlang/", i18n.set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("", include("portal.urls")),
     path("", include("accounts.urls")),
     path("", include("institutions.urls")),
     path("", include("supervision.urls")),
