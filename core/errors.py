@@ -8,6 +8,7 @@ language of whoever reads it (the API: Accept-Language; pages: the language swit
 from __future__ import annotations
 
 from django.utils import translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -52,6 +53,19 @@ def render(text, lang: str | None = None) -> str:
         return str(text)
     with translation.override(django_language(lang)):
         return str(text)
+
+
+def _joined(messages) -> str:
+    return str(_("；")).join(str(m) for m in messages)
+
+
+_joined_lazy = lazy(_joined, str)
+
+
+def joined(messages):
+    """Several messages as one, separated the way the reader's language separates clauses ("；" / "; "), rendered
+    when read: `format_lazy(_("该变更不符合规定：{rules}"), rules=joined(f.text for f in findings))`."""
+    return _joined_lazy(list(messages))
 
 
 class DomainError(Exception):

@@ -33,7 +33,10 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
+from core.errors import render
 from core.policy import MissingPolicyValue, policy_decimal, policy_int, policy_time
 
 from .models import Category, ChangeProposal, Course, EscrowAccount, Institution, Mode, StaffMember
@@ -48,8 +51,7 @@ SUBJECT_BAN_FROM_AGE = 3
 PRESCHOOL_WORDS = ("学前", "幼儿", "幼小衔接", "preschool", "pre-school", "kindergarten")
 WEEKEND = (5, 6)  # ScheduleSlot.weekday: 0 = Monday … 6 = Sunday
 
-WEEKDAY_ZH = "一二三四五六日"
-WEEKDAY_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日"))
 
 # object_type values are the change kinds, so a client can link a finding to the record it is about.
 INSTITUTION, COURSE, PACKAGE, SLOT, STAFF = "institution", "course", "package", "slot", "staff"
@@ -59,14 +61,14 @@ INSTITUTION, COURSE, PACKAGE, SLOT, STAFF = "institution", "course", "package", 
 class Finding:
     rule_id: str
     severity: str  # "high" | "medium" | "low"
-    message_zh: str
-    message_en: str
+    text: object  # one message (gettext_lazy, Chinese msgid), rendered in the reader's language
     field: str = ""
     object_type: str = ""
     object_id: int | None = None
 
-    def message(self, lang: str) -> str:
-        return self.message_en if lang == "en" else self.message_zh
+    def message(self, lang: str | None = None) -> str:
+        """The message in `lang` ('en' / 'zh'), or in the active language."""
+        return render(self.text, lang)
 
     @property
     def key(self) -> tuple:
@@ -118,20 +120,18 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def _ages(min_age, max_age) -> tuple[str, str]:
+def _ages(min_age, max_age):
     if min_age is not None and max_age is not None:
-        return f"{min_age}–{max_age} 岁", f"ages {min_age}–{max_age}"
+        return format_lazy(_("{min}–{max} 岁"), min=min_age, max=max_age)
     if min_age is not None:
-        return f"{min_age} 岁起", f"from age {min_age}"
+        return format_lazy(_("{min} 岁起"), min=min_age)
     if max_age is not None:
-        return f"{max_age} 岁以下", f"up to age {max_age}"
-    return "年龄未填", "ages not given"
+        return format_lazy(_("{max} 岁以下"), max=max_age)
+    return _("年龄未填")
 
 
-def _slot_text(slot) -> tuple[str, str]:
-    zh = f"周{WEEKDAY_ZH[slot.weekday]} {_hm(slot.start_time)}–{_hm(slot.end_time)}"
-    en = f"{WEEKDAY_EN[slot.weekday]} {_hm(slot.start_time)}–{_hm(slot.end_time)}"
-    return zh, en
+def _slot_text(slot):
+    return format_lazy("{} {}–{}", WEEKDAYS[slot.weekday], _hm(slot.start_time), _hm(slot.end_time))
 
 
 # --- Checks on one record ---------------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ def _reaches_subject_ban_ages(course) -> bool:
 def course_findings(limits: Limits, course) -> list[Finding]:
     """R-AGE-1 (age of the children) and R-TIME-2 (length of an online lesson)."""
     out = []
-    ages_zh, ages_en = _ages(course.min_age, course.max_age)
+    ages = _ages(course.min_age, course.max_age)
     age_field = (
         "min_age" if course.min_age is not None else ("max_age" if course.max_age is not None else "grade_range")
     )
@@ -174,9 +174,11 @@ def course_findings(limits: Limits, course) -> list[Finding]:
             Finding(
                 "R-AGE-1",
                 HIGH,
-                f"线上课程「{course.name}」面向学龄前儿童（{ages_zh}），不得对学龄前儿童开展线上培训",
-                f"Online course “{course.name}” is for pre-school children ({ages_en}); "
-                "no online training for pre-school children",
+                format_lazy(
+                    _("线上课程「{name}」面向学龄前儿童（{ages}），不得对学龄前儿童开展线上培训"),
+                    name=course.name,
+                    ages=ages,
+                ),
                 age_field,
                 COURSE,
                 course.pk,
@@ -187,9 +189,11 @@ def course_findings(limits: Limits, course) -> list[Finding]:
             Finding(
                 "R-AGE-1",
                 HIGH,
-                f"学科类课程「{course.name}」面向 3–6 岁学龄前儿童（{ages_zh}），不得开展学科类培训",
-                f"Subject course “{course.name}” is for pre-school children aged 3–6 ({ages_en}); "
-                "no subject-type training for them",
+                format_lazy(
+                    _("学科类课程「{name}」面向 3–6 岁学龄前儿童（{ages}），不得开展学科类培训"),
+                    name=course.name,
+                    ages=ages,
+                ),
                 age_field,
                 COURSE,
                 course.pk,
@@ -202,9 +206,12 @@ def course_findings(limits: Limits, course) -> list[Finding]:
                 Finding(
                     "R-TIME-2",
                     MEDIUM,
-                    f"线上课程「{course.name}」单次课 {course.class_minutes} 分钟，超过 {limit} 分钟",
-                    f"Online course “{course.name}” has {course.class_minutes}-minute lessons, "
-                    f"longer than {limit} minutes",
+                    format_lazy(
+                        _("线上课程「{name}」单次课 {minutes} 分钟，超过 {limit} 分钟"),
+                        name=course.name,
+                        minutes=course.class_minutes,
+                        limit=limit,
+                    ),
                     "class_minutes",
                     COURSE,
                     course.pk,
@@ -217,15 +224,19 @@ def package_findings(limits: Limits, package, course) -> list[Finding]:
     """R-FEE-1 (a charge covers at most 3 months and 60 class hours) and R-FEE-2 (at most 5,000 yuan for
     non-subject training; subject-type fees have no such cap in the data, only R-FEE-1)."""
     out = []
-    label_zh, label_en = f"套餐「{package.name}」（{course.name}）", f"Package “{package.name}” ({course.name})"
+    names = {"package": package.name, "course": course.name}
     max_months = limits.int("prepaid_max_months")
     if package.months is not None and max_months is not None and package.months > max_months:
         out.append(
             Finding(
                 "R-FEE-1",
                 HIGH,
-                f"{label_zh}一次收费 {package.months} 个月，超过 {max_months} 个月",
-                f"{label_en} charges for {package.months} months at once, more than {max_months}",
+                format_lazy(
+                    _("套餐「{package}」（{course}）一次收费 {months} 个月，超过 {limit} 个月"),
+                    **names,
+                    months=package.months,
+                    limit=max_months,
+                ),
                 "months",
                 PACKAGE,
                 package.pk,
@@ -237,8 +248,12 @@ def package_findings(limits: Limits, package, course) -> list[Finding]:
             Finding(
                 "R-FEE-1",
                 HIGH,
-                f"{label_zh}一次收费 {package.hours} 课时，超过 {max_hours} 课时",
-                f"{label_en} charges for {package.hours} class hours at once, more than {max_hours}",
+                format_lazy(
+                    _("套餐「{package}」（{course}）一次收费 {hours} 课时，超过 {limit} 课时"),
+                    **names,
+                    hours=package.hours,
+                    limit=max_hours,
+                ),
                 "hours",
                 PACKAGE,
                 package.pk,
@@ -251,9 +266,12 @@ def package_findings(limits: Limits, package, course) -> list[Finding]:
                 Finding(
                     "R-FEE-2",
                     HIGH,
-                    f"非学科类{label_zh}一次收费 {_money(package.price)} 元，超过 {_money(max_amount)} 元",
-                    f"Non-subject {label_en[0].lower()}{label_en[1:]} charges {_money(package.price)} yuan at once, "
-                    f"more than {_money(max_amount)} yuan",
+                    format_lazy(
+                        _("非学科类套餐「{package}」（{course}）一次收费 {price} 元，超过 {limit} 元"),
+                        **names,
+                        price=_money(package.price),
+                        limit=_money(max_amount),
+                    ),
                     "price",
                     PACKAGE,
                     package.pk,
@@ -269,15 +287,15 @@ def slot_findings(limits: Limits, slot, course) -> list[Finding]:
     out = []
     if slot.weekday is None or slot.start_time is None or slot.end_time is None:
         return out
-    when_zh, when_en = _slot_text(slot)
+    when = _slot_text(slot)
     if _is_subject(course.category) and slot.weekday in WEEKEND:
         out.append(
             Finding(
                 "R-TIME-1",
                 HIGH,
-                f"学科类课程「{course.name}」在周末排课（{when_zh}），学科类培训不得占用周末",
-                f"Subject course “{course.name}” is scheduled on a weekend ({when_en}); "
-                "no subject-type training at weekends",
+                format_lazy(
+                    _("学科类课程「{name}」在周末排课（{when}），学科类培训不得占用周末"), name=course.name, when=when
+                ),
                 "weekday",
                 SLOT,
                 slot.pk,
@@ -286,13 +304,16 @@ def slot_findings(limits: Limits, slot, course) -> list[Finding]:
     online = _is_online(course.mode)
     latest = limits.time("online_latest_end" if online else "offline_latest_end")
     if latest is not None and slot.end_time > latest:
-        kind_zh, kind_en = ("线上", "Online") if online else ("线下", "Offline")
+        late = (
+            _("线上课程「{name}」{when} 结束晚于 {latest}")
+            if online
+            else _("线下课程「{name}」{when} 结束晚于 {latest}")
+        )
         out.append(
             Finding(
                 "R-TIME-2",
                 MEDIUM,
-                f"{kind_zh}课程「{course.name}」{when_zh} 结束晚于 {_hm(latest)}",
-                f"{kind_en} course “{course.name}” ({when_en}) ends after {_hm(latest)}",
+                format_lazy(late, name=course.name, when=when, latest=_hm(latest)),
                 "end_time",
                 SLOT,
                 slot.pk,
@@ -313,9 +334,7 @@ def staff_findings(institution, member) -> list[Finding]:
                 Finding(
                     "R-STAFF-1",
                     MEDIUM,
-                    f"教师「{member.name}」未登记教师资格证（学科类培训须持证）",
-                    f"Teacher “{member.name}” has no teacher qualification certificate on record "
-                    "(required for subject-type training)",
+                    format_lazy(_("教师「{name}」未登记教师资格证（学科类培训须持证）"), name=member.name),
                     "teacher_certificate_no",
                     STAFF,
                     member.pk,
@@ -326,9 +345,7 @@ def staff_findings(institution, member) -> list[Finding]:
                 Finding(
                     "R-STAFF-1",
                     MEDIUM,
-                    f"教师「{member.name}」未登记教师资格证或专业能力证明",
-                    f"Teacher “{member.name}” has neither a teacher certificate nor a proof of professional "
-                    "competence on record",
+                    format_lazy(_("教师「{name}」未登记教师资格证或专业能力证明"), name=member.name),
                     "competence_proof",
                     STAFF,
                     member.pk,
@@ -339,8 +356,7 @@ def staff_findings(institution, member) -> list[Finding]:
             Finding(
                 "R-STAFF-2",
                 HIGH,
-                f"「{member.name}」为在职中小学教师，不得在校外培训机构任职",
-                f"“{member.name}” is an in-service school teacher and may not work for a training institution",
+                format_lazy(_("「{name}」为在职中小学教师，不得在校外培训机构任职"), name=member.name),
                 "in_service_teacher",
                 STAFF,
                 member.pk,
@@ -351,8 +367,7 @@ def staff_findings(institution, member) -> list[Finding]:
             Finding(
                 "R-STAFF-2",
                 HIGH,
-                f"「{member.name}」入职查询（性侵等违法犯罪信息）未通过",
-                f"“{member.name}” failed the pre-employment check (criminal and employment-ban records)",
+                format_lazy(_("「{name}」入职查询（性侵等违法犯罪信息）未通过"), name=member.name),
                 "precheck_result",
                 STAFF,
                 member.pk,
@@ -370,8 +385,7 @@ def _institution_findings(limits: Limits, institution, courses, staff, has_escro
             Finding(
                 "R-FEE-3",
                 HIGH,
-                "机构收取预付费（有收费套餐）但未登记资金监管账户",
-                "The institution sells prepaid packages but has no supervised (escrow) account on record",
+                _("机构收取预付费（有收费套餐）但未登记资金监管账户"),
                 "escrow",
                 INSTITUTION,
                 institution.pk,
@@ -386,8 +400,12 @@ def _institution_findings(limits: Limits, institution, courses, staff, has_escro
                 Finding(
                     "R-STAFF-3",
                     LOW,
-                    f"专职教学人员 {fulltime_teachers} 人，占从业人员 {len(staff)} 人的比例低于 {percent:f}%",
-                    f"{fulltime_teachers} full-time teaching staff out of {len(staff)} staff, below {percent:f} %",
+                    format_lazy(
+                        _("专职教学人员 {fulltime} 人，占从业人员 {staff} 人的比例低于 {percent}%"),
+                        fulltime=fulltime_teachers,
+                        staff=len(staff),
+                        percent=f"{percent:f}",
+                    ),
                     "full_time",
                     INSTITUTION,
                     institution.pk,
@@ -402,9 +420,13 @@ def _institution_findings(limits: Limits, institution, courses, staff, has_escro
                 Finding(
                     "R-SITE-1",
                     MEDIUM,
-                    f"场地 {area} m²、同时在校最多 {present} 人，人均 {per_student} m²，低于 {per_student_min} m²",
-                    f"{area} m² for up to {present} students at once is {per_student} m² each, "
-                    f"below {per_student_min} m²",
+                    format_lazy(
+                        _("场地 {area} m²、同时在校最多 {present} 人，人均 {each} m²，低于 {minimum} m²"),
+                        area=area,
+                        present=present,
+                        each=per_student,
+                        minimum=per_student_min,
+                    ),
                     "floor_area_m2",
                     INSTITUTION,
                     institution.pk,
@@ -551,8 +573,7 @@ def _course_dependents_introduced(limits: Limits, current: Course, before, after
         Finding(
             f.rule_id,
             f.severity,
-            f.message_zh,
-            f.message_en,
+            f.text,
             _COURSE_FIELD_FOR_RULE.get(f.rule_id, "category"),
             f.object_type,
             f.object_id,

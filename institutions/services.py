@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
 from core.audit import audit_log
-from core.errors import DomainError, NotFound, PermissionDenied, render
+from core.errors import DomainError, NotFound, PermissionDenied, joined, render
 from core.notifications import notify
 from core.text import disguise_in
 from core.transitions import transition
@@ -441,10 +441,9 @@ def _clean_change(institution, kind: str, action: str, target_id, data: dict):
     if findings:
         raise DomainError(
             "institution.rule_broken",
-            "该变更不符合规定：" + "；".join(f.message_zh for f in findings),
-            "This change breaks the rules: " + "; ".join(f.message_en for f in findings),
+            format_lazy(_("该变更不符合规定：{rules}"), rules=joined(f.text for f in findings)),
             status=422,
-            fields={f.field or f.rule_id: (f.message_zh, f.message_en) for f in findings},
+            fields={f.field or f.rule_id: f.text for f in findings},
         )
     return current, after, before
 
