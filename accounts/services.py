@@ -15,10 +15,11 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, PermissionDenied, joined, render
 from core.notifications import push_to_group, session_group
 
 from . import authcache
@@ -64,11 +65,7 @@ def _new_access_token(session: AuthSession, now: datetime) -> tuple[str, datetim
     return raw, expires
 
 
-INVALID_CREDENTIALS = (
-    "auth.invalid_credentials",
-    "手机号/用户名或密码错误",
-    "Wrong phone number, username or password",
-)
+INVALID_CREDENTIALS = ("auth.invalid_credentials", _("手机号/用户名或密码错误"))
 
 
 def auth_login(*, identifier: str, password: str, device: str = "", ip: str | None = None) -> TokenPair:
@@ -243,27 +240,27 @@ def _phone_or_error(raw: str) -> str:
     return phone
 
 
-def _sms_limits(phone: str, ip: str | None) -> list[tuple[dict, timedelta, int, str, str]]:
-    """(rows counted, window, limit, message zh, message en): per phone and per client address, per hour and per day
+def _sms_limits(phone: str, ip: str | None) -> list[tuple[dict, timedelta, int, object]]:
+    """(rows counted, window, limit, message): per phone and per client address, per hour and per day
     (each SMS costs money; a script may rotate phones, or addresses, not both without limit)."""
     hour, day = timedelta(hours=1), timedelta(days=1)
-    phone_hour = ("验证码发送过于频繁，请一小时后再试", "Too many codes sent to this phone; try again in an hour")
-    phone_day = ("该手机号今日验证码已达上限，请明天再试", "Too many codes for this phone today; try again tomorrow")
-    address = ("当前网络获取验证码过于频繁，请稍后再试", "Too many codes requested from this address; try again later")
+    phone_hour = _("验证码发送过于频繁，请一小时后再试")
+    phone_day = _("该手机号今日验证码已达上限，请明天再试")
+    address = _("当前网络获取验证码过于频繁，请稍后再试")
     limits = [
-        ({"phone": phone}, hour, settings.SMS_CODES_PER_PHONE_PER_HOUR, *phone_hour),
-        ({"phone": phone}, day, settings.SMS_CODES_PER_PHONE_PER_DAY, *phone_day),
+        ({"phone": phone}, hour, settings.SMS_CODES_PER_PHONE_PER_HOUR, phone_hour),
+        ({"phone": phone}, day, settings.SMS_CODES_PER_PHONE_PER_DAY, phone_day),
     ]
     if ip:
         limits += [
-            ({"ip": ip}, hour, settings.SMS_CODES_PER_ADDRESS_PER_HOUR, *address),
-            ({"ip": ip}, day, settings.SMS_CODES_PER_ADDRESS_PER_DAY, *address),
+            ({"ip": ip}, hour, settings.SMS_CODES_PER_ADDRESS_PER_HOUR, address),
+            ({"ip": ip}, day, settings.SMS_CODES_PER_ADDRESS_PER_DAY, address),
         ]
     return limits
 
 
 def _check_sms_limits(phone: str, ip: str | None, now: datetime) -> None:
-    for rows, window, limit, message_zh, message_en in _sms_limits(phone, ip):
+    for rows, window, limit, message in _sms_limits(phone, ip):
         if limit <= 0:  # 0 turns a limit off
             continue
         recent = SmsCode.objects.filter(**rows, created_at__gt=now - window).order_by("-created_at")
@@ -271,7 +268,7 @@ def _check_sms_limits(phone: str, ip: str | None, now: datetime) -> None:
         if nth_newest:  # `limit` codes in the window already: wait until the oldest of them leaves it
             wait = max(1, math.ceil((nth_newest[0] + window - now).total_seconds()))
             raise DomainError(
-                "auth.sms_rate_limited", message_zh, message_en, status=429, headers={"Retry-After": str(wait)}
+                "auth.sms_rate_limited", message, status=429, headers={"Retry-After": str(wait)}
             )
 
 
@@ -284,7 +281,8 @@ def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: st
     with transaction.atomic():
         _check_sms_limits(phone, ip, now)
         code = f"{secrets.randbelow(10**6):06d}"
-        taken = User.objects.filter(phone=phone).exists()
+        holder = User.objects.filter(phone=phone).only("pk", "language").first()
+        taken = holder is not None
         row = SmsCode.objects.create(
             phone=phone,
             purpose=purpose,
@@ -295,9 +293,15 @@ def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: st
         )
         minutes = int(settings.SMS_CODE_TTL.total_seconds() // 60)
         if taken:
-            text = "【双减监管】该手机号已注册账号，请直接登录；忘记密码请联系所在学校或教育局。如非本人操作请忽略。"
+            text = _("【双减监管】该手机号已注册账号，请直接登录；忘记密码请联系所在学校或教育局。如非本人操作请忽略。")
         else:
-            text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
+            text = format_lazy(
+                _("【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"),
+                code=code,
+                minutes=minutes,
+            )
+        # In the holder's language when the number has an account that chose one, else in the requester's.
+        text = render(text, holder.language if holder is not None and holder.language else None)
         transaction.on_commit(lambda: send_sms(phone, text))
     return row
 
@@ -355,11 +359,11 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
     name = (name or "").strip()
     fields = {}
     if not name or len(name) > 50:
-        fields["name"] = ("请填写姓名（不超过 50 字）", "Enter a name of at most 50 characters")
+        fields["name"] = _("请填写姓名（不超过 50 字）")
     try:
         password_validation.validate_password(password, User(phone=phone, name=name))
     except ValidationError as exc:
-        fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
+        fields["password"] = joined(exc.messages)
     if fields:
         raise DomainError("request.invalid", _("输入有误"), status=422, fields=fields)
     # The code first: only who holds the phone may learn that it has an account (a taken number's SMS has no code).

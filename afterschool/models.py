@@ -30,7 +30,6 @@ from afterschool.schedule.models import (  # noqa: F401
     GRADE_LABELS,
     STAGE_GRADES,
     WEEKDAY_LABELS,
-    WEEKDAY_LABELS_EN,
     Application,
     Attendance,
     ChoiceWindow,

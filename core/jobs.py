@@ -35,9 +35,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .errors import NotFound
+from .errors import NotFound, is_english, render
 from .models import Job
 from .scoping import get_in_scope
 
@@ -110,9 +112,11 @@ def _give_up(job_id: int) -> None:
                 "line": None,
                 "column": "",
                 "field": "",
-                "message_zh": f"任务执行中断了 {attempts} 次，已停止，未写入任何数据；请稍后重新提交",
-                "message_en": f"The job was interrupted {attempts} times and has been stopped; nothing was written. "
-                "Please submit it again later",
+                **error_texts(
+                    format_lazy(
+                        _("任务执行中断了 {attempts} 次，已停止，未写入任何数据；请稍后重新提交"), attempts=attempts
+                    )
+                ),
             }
         ],
         result={"reason": "job.abandoned"},
@@ -305,6 +309,24 @@ def job_as_dict(job: Job, lang: str = "zh") -> dict:
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }
+
+
+def error_texts(message) -> dict:
+    """A job error's message as stored: one gettext message (Chinese msgid) rendered in each language, since a job's
+    record is JSON read later by whoever polls it, in their language (render_error, stored_message)."""
+    return {"message_zh": render(message, "zh"), "message_en": render(message, "en")}
+
+
+def _stored(zh: str, en: str) -> str:
+    return (en if is_english() else zh) or zh or en
+
+
+_stored_lazy = lazy(_stored, str)
+
+
+def stored_message(error: dict):
+    """A stored job error's message in the reader's language, chosen when it is read."""
+    return _stored_lazy(error.get("message_zh") or "", error.get("message_en") or "")
 
 
 def render_error(error: dict, lang: str) -> dict:

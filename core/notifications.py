@@ -1,4 +1,10 @@
-"""Notifications: durable first (an inbox row), push second (the websocket group of the recipient, after commit)."""
+"""Notifications: durable first (an inbox row), push second (the websocket group of the recipient, after commit).
+
+One language at a time: senders pass the title and body as gettext_lazy messages (Chinese msgids, `format_lazy` for
+values), and each recipient's row is written in that recipient's language (User.language; Chinese when unset). The
+row then holds exactly what was pushed and what every reader of the inbox (API, pages, websocket) shows, with no
+catalogue needed to read it back; a person who later switches language keeps the old rows as they were sent.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .errors import NotFound
+from .errors import NotFound, render
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -89,14 +97,25 @@ def notification_rows(
     dedupe_key: str = "",
 ) -> list[Notification]:
     """The inbox rows notify stores, unsaved, one per recipient (ids or users) in id order: for a service that
-    writes them with other rows in one transaction (bulk_create), then calls push_after_commit."""
+    writes them with other rows in one transaction (bulk_create), then calls push_after_commit.
+
+    `title` and `body` are rendered in each recipient's language (see the module's docstring)."""
     recipient_ids = {getattr(r, "pk", r) for r in recipients} - {None}
+    languages = recipient_languages(recipient_ids) if _translatable(title, body) else {}
+    texts: dict[str, tuple[str, str]] = {}
+
+    def in_language(rid) -> tuple[str, str]:
+        lang = languages.get(rid) or settings.LANGUAGE_CODE
+        if lang not in texts:
+            texts[lang] = (render(title, lang)[:200], render(body, lang))
+        return texts[lang]
+
     return [
         Notification(
             recipient_id=rid,
             kind=kind,
-            title=title[:200],
-            body=body,
+            title=in_language(rid)[0],
+            body=in_language(rid)[1],
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
             payload=payload or {},
@@ -104,6 +123,17 @@ def notification_rows(
         )
         for rid in sorted(recipient_ids)
     ]
+
+
+def _translatable(*texts) -> bool:
+    return any(isinstance(text, Promise) for text in texts)
+
+
+def recipient_languages(recipient_ids) -> dict[int, str]:
+    """{user id: the language they chose ('' when none)}, in one query."""
+    if not recipient_ids:
+        return {}
+    return dict(get_user_model().objects.filter(pk__in=recipient_ids).values_list("pk", "language"))
 
 
 def push_after_commit(rows: list[Notification]) -> None:

@@ -12,6 +12,8 @@ from datetime import date, time
 from typing import Any
 
 from django.db import models
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.pii import id_number_hash, normalize_id_number
 
@@ -21,12 +23,12 @@ from .validation import clean_money
 Kind = ChangeProposal.Kind
 
 
-def _text(data, name, errors, *, required=False, max_length=200, zh="", en=""):
+def _text(data, name, errors, *, required=False, max_length=200, label=""):
     value = str(data.get(name) or "").strip()
     if required and not value:
-        errors.add(name, f"{zh or name}必填", f"{en or name} is required")
+        errors.add(name, format_lazy(_("{label}必填"), label=label or name))
     elif len(value) > max_length:
-        errors.add(name, f"不超过 {max_length} 字", f"At most {max_length} characters")
+        errors.add(name, format_lazy(_("不超过 {max_length} 字"), max_length=max_length))
     return value[:max_length]
 
 
@@ -34,19 +36,19 @@ def _int(data, name, errors, *, required=False, minimum=None, maximum=None):
     raw = data.get(name)
     if raw in (None, ""):
         if required:
-            errors.add(name, "必填", "Required")
+            errors.add(name, _("必填"))
         return None
     try:
         value = int(raw)
         if isinstance(raw, float) and raw != value:
             raise ValueError
     except (TypeError, ValueError):
-        errors.add(name, "应为整数", "Must be a whole number")
+        errors.add(name, _("应为整数"))
         return None
     if minimum is not None and value < minimum:
-        errors.add(name, f"不能小于 {minimum}", f"Must be at least {minimum}")
+        errors.add(name, format_lazy(_("不能小于 {minimum}"), minimum=minimum))
     if maximum is not None and value > maximum:
-        errors.add(name, f"不能大于 {maximum}", f"Must be at most {maximum}")
+        errors.add(name, format_lazy(_("不能大于 {maximum}"), maximum=maximum))
     return value
 
 
@@ -75,7 +77,7 @@ def _time(data, name, errors):
         hours, minutes = str(raw).split(":")[:2]
         return time(int(hours), int(minutes))
     except (TypeError, ValueError):
-        errors.add(name, "时间格式应为 HH:MM", "Time must be HH:MM")
+        errors.add(name, _("时间格式应为 HH:MM"))
         return None
 
 
@@ -88,7 +90,7 @@ def _date(data, name, errors):
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        errors.add(name, "日期格式应为 YYYY-MM-DD", "Date must be YYYY-MM-DD")
+        errors.add(name, _("日期格式应为 YYYY-MM-DD"))
         return None
 
 
@@ -98,7 +100,7 @@ def _course_of(institution: Institution, data, errors) -> Course | None:
         return None
     course = Course.objects.filter(institution=institution, pk=course_id).first()
     if course is None:
-        errors.add("course_id", "本机构没有该课程", "No such course in this institution")
+        errors.add("course_id", _("本机构没有该课程"))
     return course
 
 
@@ -107,7 +109,7 @@ def _course_of(institution: Institution, data, errors) -> Course | None:
 
 def clean_course(institution, data, errors, current=None) -> dict:
     values = {
-        "name": _text(data, "name", errors, required=True, zh="课程名称", en="name"),
+        "name": _text(data, "name", errors, required=True, label=_("课程名称")),
         "subject": _text(data, "subject", errors, max_length=50),
         "category": _choice(data, "category", Category.choices, errors, default=institution.category),
         "mode": _choice(
@@ -123,7 +125,7 @@ def clean_course(institution, data, errors, current=None) -> dict:
         "class_minutes": _int(data, "class_minutes", errors, required=True, minimum=1, maximum=600),
     }
     if values["min_age"] is not None and values["max_age"] is not None and values["max_age"] < values["min_age"]:
-        errors.add("max_age", "最大年龄不能小于最小年龄", "max_age must not be below min_age")
+        errors.add("max_age", _("最大年龄不能小于最小年龄"))
     return values
 
 
@@ -133,7 +135,7 @@ def clean_package(institution, data, errors, current=None) -> dict:
     )
     return {
         "course": course,
-        "name": _text(data, "name", errors, required=True, max_length=100, zh="套餐名称", en="name"),
+        "name": _text(data, "name", errors, required=True, max_length=100, label=_("套餐名称")),
         "hours": _int(data, "hours", errors, required=True, minimum=1),
         "months": _int(data, "months", errors, required=True, minimum=1, maximum=120),
         "price": clean_money(data.get("price"), errors, "price"),
@@ -151,13 +153,13 @@ def clean_slot(institution, data, errors, current=None) -> dict:
         "end_time": _time(data, "end_time", errors),
     }
     if values["start_time"] and values["end_time"] and values["end_time"] <= values["start_time"]:
-        errors.add("end_time", "结束时间须晚于开始时间", "end_time must be after start_time")
+        errors.add("end_time", _("结束时间须晚于开始时间"))
     return values
 
 
 def clean_staff(institution, data, errors, current=None) -> dict:
     values = {
-        "name": _text(data, "name", errors, required=True, max_length=50, zh="姓名", en="name"),
+        "name": _text(data, "name", errors, required=True, max_length=50, label=_("姓名")),
         "role": _choice(data, "role", StaffMember.StaffRole.choices, errors, default=StaffMember.StaffRole.TEACHER),
         "full_time": _bool(data, "full_time", True),
         "teacher_certificate_no": _text(data, "teacher_certificate_no", errors, max_length=40),
@@ -175,7 +177,7 @@ def clean_staff(institution, data, errors, current=None) -> dict:
     elif raw_id or current is None:
         number = normalize_id_number(raw_id)
         if number is None:
-            errors.add("id_number", "身份证号无效（18 位，含校验位）", "Invalid resident ID number")
+            errors.add("id_number", _("身份证号无效（18 位，含校验位）"))
         else:
             values["id_number_hash"] = id_number_hash(number)
             values["id_number_last4"] = number[-4:]

@@ -49,6 +49,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.files.base import File as DjangoFile
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -56,6 +57,7 @@ from accounts.models import Region
 from core.audit import audit_log
 from core.dispatch import enqueue
 from core.errors import DomainError, PermissionDenied, render
+from core.jobs import error_texts, stored_message
 from core.models import Job
 
 from . import services
@@ -169,21 +171,21 @@ def short_label(choices_enum, value) -> str:
 # --- Errors ----------------------------------------------------------------------------------------------------------
 
 
-def _refuse(code: str, zh: str, en: str, status: int = 422, fields=None) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields=fields)
+def _refuse(code: str, message, status: int = 422, fields=None) -> DomainError:
+    return DomainError(code, message, status=status, fields=fields)
 
 
-def not_a_spreadsheet(zh: str = "", en: str = "") -> DomainError:
+def not_a_spreadsheet(message=None) -> DomainError:
     return _refuse(
         "import.not_a_spreadsheet",
-        zh or "上传的文件不是电子表格，请上传 .xlsx 或 CSV 文件",
-        en or "The file is not a spreadsheet: upload an .xlsx or CSV file",
-        fields={"file": ("不是 .xlsx 或 CSV 文件", "Not an .xlsx or CSV file")},
+        message or _("上传的文件不是电子表格，请上传 .xlsx 或 CSV 文件"),
+        fields={"file": _("不是 .xlsx 或 CSV 文件")},
     )
 
 
-def row_error(line: int | None, column: str, key: str, zh: str, en: str) -> dict:
-    return {"line": line, "column": column, "field": key, "message_zh": zh, "message_en": en}
+def row_error(line: int | None, column: str, key: str, message) -> dict:
+    """One bad cell, as a job stores it (core.jobs.error_texts: the message rendered in each language)."""
+    return {"line": line, "column": column, "field": key, **error_texts(message)}
 
 
 class ImportRejected(DomainError):
@@ -194,11 +196,10 @@ class ImportRejected(DomainError):
         lines = len({e["line"] for e in self.errors})
         super().__init__(
             "import.invalid_rows",
-            f"文件中有 {lines} 行数据有误，未导入任何数据；请修改后重新上传",
-            f"{lines} row(s) have errors; nothing was imported. Correct them and upload the file again",
+            format_lazy(_("文件中有 {lines} 行数据有误，未导入任何数据；请修改后重新上传"), lines=lines),
             status=422,
             # The common error shape: one entry per bad cell, keyed "<line>.<column as written in the file>".
-            fields={f"{e['line']}.{e['column']}": (e["message_zh"], e["message_en"]) for e in self.errors},
+            fields={f"{e['line']}.{e['column']}": stored_message(e) for e in self.errors},
         )
 
 
@@ -296,7 +297,7 @@ class Sheet:
                 yield line, [_plain(v) for v in cells]
         except csv.Error as exc:
             raise not_a_spreadsheet(
-                f"CSV 文件第 {line + 1} 行无法读取：{exc}", f"Line {line + 1} of the CSV file cannot be read: {exc}"
+                format_lazy(_("CSV 文件第 {line} 行无法读取：{exc}"), line=line + 1, exc=exc)
             ) from exc
 
     def _xlsx_rows(self):
@@ -314,8 +315,7 @@ class Sheet:
             raise
         except Exception as exc:  # a corrupt workbook fails in many ways (zip, XML, styles)
             raise not_a_spreadsheet(
-                "无法读取该 Excel 文件（文件已损坏或格式不受支持）",
-                "The Excel file cannot be read (damaged or unsupported)",
+                _("无法读取该 Excel 文件（文件已损坏或格式不受支持）"),
             ) from exc
 
     def close(self):
@@ -341,16 +341,15 @@ def open_sheet(upload) -> Sheet:
     stream.seek(0)
     head = stream.read(8)
     if not head:
-        raise _refuse("import.empty_file", "上传的文件是空的", "The uploaded file is empty")
+        raise _refuse("import.empty_file", _("上传的文件是空的"))
     if head.startswith(b"PK\x03\x04"):
         _check_workbook_zip(stream)
         return Sheet(stream, "xlsx")
     if head.startswith(_OLE2):
         raise _refuse(
             "import.xls_not_supported",
-            "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV 后上传",
-            "Legacy .xls files are not supported: save the file as .xlsx or CSV and upload that",
-            fields={"file": ("请另存为 .xlsx 或 CSV", "Save as .xlsx or CSV")},
+            _("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 或 CSV 后上传"),
+            fields={"file": _("请另存为 .xlsx 或 CSV")},
         )
     if head.startswith(_BINARY_MAGIC):
         raise not_a_spreadsheet()
@@ -381,8 +380,7 @@ def _check_workbook_zip(stream) -> None:
         limit_mb = max_uncompressed_bytes() // (1024 * 1024)
         raise _refuse(
             "import.file_too_large",
-            f"Excel 文件解压后超过 {limit_mb} MB，请拆分后再导入",
-            f"The workbook unpacks to more than {limit_mb} MB; split it and import the parts",
+            format_lazy(_("Excel 文件解压后超过 {limit_mb} MB，请拆分后再导入"), limit_mb=limit_mb),
             status=413,
         )
 
@@ -408,10 +406,10 @@ class Header:
 def read_header(sheet: Sheet) -> Header:
     first = next(iter(sheet.rows()), None)
     if first is None or not any(v not in (None, "") for v in first[1]):
-        raise _refuse("import.no_header", "第 1 行应为表头（列名）", "Line 1 must be the header (column names)")
+        raise _refuse("import.no_header", _("第 1 行应为表头（列名）"))
     positions: dict[str, int] = {}
     labels: dict[str, str] = {}
-    problems: dict[str, tuple[str, str]] = {}
+    problems: dict[str, object] = {}
     for index, raw in enumerate(first[1]):
         if raw in (None, ""):
             continue
@@ -420,23 +418,24 @@ def read_header(sheet: Sheet) -> Header:
         if _norm_header(raw) in IGNORED_HEADERS:
             continue
         if column is None:
-            problems[text] = ("无法识别的列", "Unknown column")
+            problems[text] = _("无法识别的列")
         elif column.key in positions:
-            problems[text] = (f"与“{labels[column.key]}”重复", f"Same column as '{labels[column.key]}'")
+            problems[text] = format_lazy(_("与“{column}”重复"), column=labels[column.key])
         else:
             positions[column.key], labels[column.key] = index, text
     for column in COLUMNS:
         if column.required and column.key not in positions:
-            problems[column.zh] = ("缺少必需的列", "Required column missing")
+            problems[column.zh] = _("缺少必需的列")
     if ("latitude" in positions) != ("longitude" in positions):
         missing = COLUMN_BY_KEY["longitude" if "latitude" in positions else "latitude"]
-        problems[missing.zh] = ("纬度和经度须同时提供", "Latitude and longitude come together")
+        problems[missing.zh] = _("纬度和经度须同时提供")
     if problems:
         names = "、".join(problems)
         raise _refuse(
             "import.bad_header",
-            f"表头有误：{names}。可用的列：" + "、".join(c.zh for c in COLUMNS),
-            f"The header is wrong: {', '.join(problems)}. Columns: " + ", ".join(c.en for c in COLUMNS),
+            format_lazy(
+                _("表头有误：{names}。可用的列：{columns}"), names=names, columns="、".join(c.zh for c in COLUMNS)
+            ),
             fields=problems,
         )
     return Header(positions, labels)
@@ -460,14 +459,14 @@ def count_rows(sheet: Sheet, header: Header) -> int:
         if count > limit:
             raise _refuse(
                 "import.too_many_rows",
-                f"文件超过 {limit} 行的上限，未导入任何数据；请拆分为每份不超过 {limit} 行后再导入",
-                f"The file has more than {limit} rows (the limit); nothing was imported. Split it into files of "
-                f"at most {limit} rows",
+                format_lazy(
+                    _("文件超过 {limit} 行的上限，未导入任何数据；请拆分为每份不超过 {limit} 行后再导入"), limit=limit
+                ),
                 status=413,
-                fields={"file": (f"超过 {limit} 行", f"More than {limit} rows")},
+                fields={"file": format_lazy(_("超过 {limit} 行"), limit=limit)},
             )
     if count == 0:
-        raise _refuse("import.no_rows", "文件中没有数据行", "The file has no data rows below the header")
+        raise _refuse("import.no_rows", _("文件中没有数据行"))
     return count
 
 
@@ -574,8 +573,7 @@ def _service_input(header: Header, values: dict, errors: FieldErrors, towns: _To
             if raw not in (None, "") and town_id is None:
                 errors.add(
                     "town_id",
-                    f"未知的镇街“{_text(raw)}”（填写镇街名称或 9 位区划代码）",
-                    f"Unknown town '{_text(raw)}' (give its name or 9-digit division code)",
+                    format_lazy(_("未知的镇街“{value}”（填写镇街名称或 9 位区划代码）"), value=_text(raw)),
                 )
             data["town_id"] = town_id
         elif key == "category" or key == "mode":
@@ -634,9 +632,9 @@ def check_rows(*, actor, sheet: Sheet, header: Header, on_progress: Callable[[in
         plan = _check_row(line, values, header, errors, editable, by_code, by_id, towns, seen_codes, seen_targets)
         if errors:
             label = header.label
-            for name, (zh, en) in errors.fields.items():
+            for name, message in errors.fields.items():
                 key = "town" if name == "town_id" else name
-                result.errors.append(row_error(line, label(key), key, zh, en))
+                result.errors.append(row_error(line, label(key), key, message))
         else:
             result.plans.append(plan)
         if on_progress and done % every == 0:
@@ -655,14 +653,13 @@ def _check_row(line, values, header, errors, editable, by_code, by_id, towns, se
     if raw_id:
         target = by_id.get(int(raw_id)) if raw_id.isdigit() else None
         if target is None:
-            errors.add("id", "系统编号不存在或不在您管辖的镇街", "No such institution in the towns you look after")
+            errors.add("id", _("系统编号不存在或不在您管辖的镇街"))
     if code:
         holder = by_code.get(code)
         if code in seen_codes:
             errors.add(
                 "credit_code",
-                f"与第 {seen_codes[code]} 行的统一社会信用代码重复",
-                f"Same credit code as line {seen_codes[code]}",
+                format_lazy(_("与第 {value} 行的统一社会信用代码重复"), value=seen_codes[code]),
             )
         else:
             seen_codes[code] = line
@@ -672,18 +669,16 @@ def _check_row(line, values, header, errors, editable, by_code, by_id, towns, se
             else:
                 errors.add(
                     "credit_code",
-                    "该统一社会信用代码已由您无权管理的镇街登记",
-                    "This credit code is registered in a town you do not look after",
+                    _("该统一社会信用代码已由您无权管理的镇街登记"),
                 )
         elif holder is not None and target is not None and holder.pk != target.pk:
-            errors.add("credit_code", "该统一社会信用代码已由另一机构登记", "Another institution has this credit code")
+            errors.add("credit_code", _("该统一社会信用代码已由另一机构登记"))
     if target is not None:  # two rows for one institution: which one is right?
         if target.pk in seen_targets:
             first = seen_targets[target.pk]
             errors.add(
                 "id" if raw_id else "credit_code",
-                f"与第 {first} 行是同一机构",
-                f"The same institution as line {first}",
+                format_lazy(_("与第 {first} 行是同一机构"), first=first),
             )
         else:
             seen_targets[target.pk] = line
@@ -698,7 +693,7 @@ def _check_row(line, values, header, errors, editable, by_code, by_id, towns, se
     clean_licence_dates(issued, expires, errors)
     town = values_clean.get("town")
     if town is not None and town.pk not in editable:
-        errors.add("town_id", "您无权在该镇街登记或修改机构", "You may not register or edit institutions in this town")
+        errors.add("town_id", _("您无权在该镇街登记或修改机构"))
 
     status = Status.APPLIED if target is None else target.status
     raw_status = values.get("status") if header.has("status") else None
@@ -709,9 +704,10 @@ def _check_row(line, values, header, errors, editable, by_code, by_id, towns, se
         elif parsed and parsed != target.status:
             errors.add(
                 "status",
-                f"导入不改变已登记机构的状态（当前：{short_label(Status, target.status)}），请通过状态变更办理",
-                f"An import does not change a registered institution's status (now {target.status}); "
-                "use a status change",
+                format_lazy(
+                    _("导入不改变已登记机构的状态（当前：{status}），请通过状态变更办理"),
+                    status=short_label(Status, target.status),
+                ),
             )
     return RowPlan(line=line, data=data, target_id=target.pk if target else None, status=status)
 
@@ -755,14 +751,13 @@ def write_rows(
 
 def _errors_of(line: int, exc: DomainError, header: Header) -> list[dict]:
     if not exc.fields:
-        return [row_error(line, "", "", exc.message_zh, exc.message_en)]
+        return [row_error(line, "", "", exc.text)]
     out = []
-    for name, pair in exc.fields.items():
+    for name, message in exc.fields.items():
         key = "town" if name == "town_id" else name
-        zh, en = render(pair, "zh"), render(pair, "en")
         if exc.code != "request.invalid":  # a refusal of its own ("already registered"): its message says more
-            zh, en = exc.message_zh, exc.message_en
-        out.append(row_error(line, header.label(key), key, zh, en))
+            message = exc.text
+        out.append(row_error(line, header.label(key), key, message))
     return out
 
 
@@ -826,11 +821,11 @@ def _enqueue(job_id: int) -> None:
         enqueue("institutions.import_rows", args=[job_id])  # by name: the task module imports this one
     except Exception:  # the broker is down, or (eager) the task failed past its retries
         logger.exception("Import job %s could not be run", job_id)
-        job_fail(job_id, errors=[_job_error("import.not_started", "任务未能启动，请稍后重试", "The job did not start")])
+        job_fail(job_id, errors=[_job_error("import.not_started", _("任务未能启动，请稍后重试"))])
 
 
-def _job_error(code: str, zh: str, en: str) -> dict:
-    return {**row_error(None, "", "", zh, en), "code": code}
+def _job_error(code: str, message) -> dict:
+    return {**row_error(None, "", "", message), "code": code}
 
 
 def run_import_job(job_id: int) -> None:
@@ -899,9 +894,8 @@ def _run_claimed_import(job_id: int, owner: str) -> None:
     except ImportRejected as exc:
         job_fail(job_id, errors=exc.errors, failed=len({e["line"] for e in exc.errors}), owner=owner)
     except DomainError as exc:
-        job_fail(job_id, errors=[_job_error(exc.code, exc.message_zh, exc.message_en)], owner=owner)
+        job_fail(job_id, errors=[_job_error(exc.code, exc.text)], owner=owner)
     except Exception:
         logger.exception("Import job %s failed", job_id)
-        job_fail(job_id, errors=[_job_error("server.error", "导入时发生内部错误，未导入任何数据",
-                                            "An internal error stopped the import; nothing was imported")],
+        job_fail(job_id, errors=[_job_error("server.error", _("导入时发生内部错误，未导入任何数据"))],
                  owner=owner)  # fmt: skip

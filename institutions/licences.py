@@ -8,6 +8,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
 from core.notifications import notify
@@ -46,8 +48,10 @@ def remind_expiring(today=None) -> int:
             rows = notify(
                 recipients=scope.users_of_institution(inst.pk) + scope.users_covering_town(inst.town_id, *EDITOR_ROLES),
                 kind="institution.licence_expiring",
-                title=f"{inst.name} 的办学许可证将于 {inst.licence_expires_on} 到期",
-                body="请及时办理延续手续。Renew the licence before it expires.",
+                title=format_lazy(
+                    _("{name} 的办学许可证将于 {expires_on} 到期"), name=inst.name, expires_on=inst.licence_expires_on
+                ),
+                body=_("请及时办理延续手续。"),
                 obj=inst,
                 payload={"expires_on": inst.licence_expires_on.isoformat()},
                 dedupe_key=f"licence-expiring:{inst.pk}:{inst.licence_expires_on.isoformat()}",

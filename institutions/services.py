@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
 from core.audit import audit_log
-from core.errors import DomainError, NotFound, PermissionDenied, joined, render
+from core.errors import DomainError, NotFound, PermissionDenied, joined
 from core.notifications import notify
 from core.text import disguise_in
 from core.transitions import transition
@@ -85,9 +85,9 @@ def _clean_registry(data: dict, errors: FieldErrors, *, partial: bool = False) -
     if present("name"):
         name = str(data.get("name") or "").strip()
         if not name or len(name) > 200:
-            errors.add("name", "名称必填（不超过 200 字）", "Name is required (at most 200 characters)")
+            errors.add("name", _("名称必填（不超过 200 字）"))
         elif disguise_in(name, name=True):
-            errors.add("name", "名称含有不允许的不可见控制字符", "The name contains an invisible control character")
+            errors.add("name", _("名称含有不允许的不可见控制字符"))
         out["name"] = name
     if present("credit_code"):
         out["credit_code"] = clean_credit_code(data.get("credit_code"), errors)
@@ -123,7 +123,7 @@ def _clean_registry(data: dict, errors: FieldErrors, *, partial: bool = False) -
         town_id = data.get("town_id") or getattr(data.get("town"), "pk", data.get("town"))
         town = Region.objects.filter(pk=town_id, parent__isnull=False).first() if town_id else None
         if town is None:
-            errors.add("town_id", "请选择所在镇街", "Choose the town or sub-district")
+            errors.add("town_id", _("请选择所在镇街"))
         out["town"] = town
     return out
 
@@ -155,13 +155,13 @@ def _check_licence_held(
     if status not in LICENCE_NEEDED:
         return
     if not number:
-        errors.add("licence_number", "已许可的机构须有办学许可证号", "A licensed institution needs its licence number")
+        errors.add("licence_number", _("已许可的机构须有办学许可证号"))
     if not issued:
-        errors.add("licence_issued_on", "已许可的机构须有发证日期", "A licensed institution needs the issue date")
+        errors.add("licence_issued_on", _("已许可的机构须有发证日期"))
     if not expires:
-        errors.add("licence_expires_on", "已许可的机构须有有效期", "A licensed institution needs the expiry date")
+        errors.add("licence_expires_on", _("已许可的机构须有有效期"))
     elif check_expiry and status == Status.LICENSED and expires < timezone.localdate():
-        errors.add("licence_expires_on", "许可证已过期，请先更新有效期", "The licence has expired: update it first")
+        errors.add("licence_expires_on", _("许可证已过期，请先更新有效期"))
 
 
 def institution_register(
@@ -317,7 +317,7 @@ def institution_change_status(*, actor, institution_id: int, to_status: str, rea
         notify(
             recipients=scope.users_of_institution(institution.pk),
             kind="institution.status_changed",
-            title=f"机构状态变更：{render(Status(to_status).label, 'zh')}",  # the inbox stores Chinese
+            title=format_lazy(_("机构状态变更：{status}"), status=Status(to_status).label),
             body=reason,
             obj=institution,
             payload={"from": from_status, "to": to_status},
@@ -380,8 +380,8 @@ def _schedule_poster(institution: Institution) -> None:
 
 def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
     errors = FieldErrors()
-    bank = changes._text(data, "bank", errors, required=True, max_length=100, zh="开户银行", en="bank")
-    account = changes._text(data, "account_number", errors, required=True, max_length=40, zh="账号", en="account")
+    bank = changes._text(data, "bank", errors, required=True, max_length=100, label=_("开户银行"))
+    account = changes._text(data, "account_number", errors, required=True, max_length=40, label=_("账号"))
     agreement = changes._text(data, "agreement_number", errors, max_length=60)
     balance = None if data.get("balance") in (None, "") else clean_money(data.get("balance"), errors, "balance")
     reported = changes._date(data, "balance_reported_on", errors)
@@ -523,9 +523,9 @@ def proposal_submit(
         notify(
             recipients=scope.users_covering_town(institution.town_id, *EDITOR_ROLES),
             kind="proposal.submitted",
-            title=f"{institution.name} 提交了变更申请",
-            body=" ".join(
-                render(c.label, "zh") for c in (proposal.Action(proposal.action), proposal.Kind(proposal.kind))
+            title=format_lazy(_("{name} 提交了变更申请"), name=institution.name),
+            body=format_lazy(
+                "{} {}", proposal.Action(proposal.action).label, proposal.Kind(proposal.kind).label
             ),
             obj=proposal,
         )
@@ -565,7 +565,7 @@ def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -
         notify(
             recipients=[proposal.proposed_by_id],
             kind="proposal.reviewed",
-            title=f"变更申请{'已通过' if approve else '被驳回'}",
+            title=_("变更申请已通过") if approve else _("变更申请被驳回"),
             body=note,
             obj=proposal,
         )
@@ -612,7 +612,7 @@ def token_rotate(*, actor, institution_id: int, reason: str) -> VerificationToke
         notify(
             recipients=scope.users_of_institution(institution.pk),
             kind="institution.token_rotated",
-            title="机构核验二维码已更换，请打印并张贴新海报",
+            title=_("机构核验二维码已更换，请打印并张贴新海报"),
             body=reason[:300],
             obj=institution,
         )

@@ -7,6 +7,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
@@ -24,10 +25,11 @@ class FieldErrors:
     """Collects every field's problem before refusing, so the caller sees them all at once."""
 
     def __init__(self):
-        self.fields: dict[str, tuple[str, str]] = {}
+        self.fields: dict[str, object] = {}
 
-    def add(self, name: str, zh: str, en: str) -> None:
-        self.fields.setdefault(name, (zh, en))
+    def add(self, name: str, message) -> None:
+        """`message`: one gettext_lazy message (Chinese msgid), rendered in the reader's language."""
+        self.fields.setdefault(name, message)
 
     def __bool__(self):
         return bool(self.fields)
@@ -47,7 +49,7 @@ def clean_credit_code(raw: str | None, errors: FieldErrors, field: str = "credit
         return uscc.validate(value)
     except StdnumError:
         errors.add(
-            field, "统一社会信用代码无效（18 位，含校验位）", "Invalid unified social credit code (18 characters)"
+            field, _("统一社会信用代码无效（18 位，含校验位）")
         )
         return None
 
@@ -56,14 +58,14 @@ def clean_licence_number(raw: str | None, errors: FieldErrors, field: str = "lic
     value = (raw or "").strip().replace(" ", "")
     if value and not LICENCE_RE.match(value):
         errors.add(
-            field, "办学许可证号格式应为“教民”+13–15 位数字+“号”", "Licence number must look like 教民<13-15 digits>号"
+            field, _("办学许可证号格式应为“教民”+13–15 位数字+“号”")
         )
     return value
 
 
 def clean_licence_dates(issued: date | None, expires: date | None, errors: FieldErrors) -> None:
     if issued and expires and expires <= issued:
-        errors.add("licence_expires_on", "有效期须晚于发证日期", "The expiry date must be after the issue date")
+        errors.add("licence_expires_on", _("有效期须晚于发证日期"))
 
 
 def clean_coordinates(lat, lng, errors: FieldErrors) -> tuple[Decimal | None, Decimal | None]:
@@ -74,10 +76,10 @@ def clean_coordinates(lat, lng, errors: FieldErrors) -> tuple[Decimal | None, De
         if not (lat_d.is_finite() and lng_d.is_finite()):
             raise ValueError
     except (InvalidOperation, ValueError):
-        errors.add("latitude", "坐标应为数字", "Coordinates must be numbers")
+        errors.add("latitude", _("坐标应为数字"))
         return None, None
     if not (CHINA_LAT[0] <= lat_d <= CHINA_LAT[1]) or not (CHINA_LNG[0] <= lng_d <= CHINA_LNG[1]):
-        errors.add("latitude", "坐标不在中国境内（纬度 3.8–53.6，经度 73.5–135.1）", "Coordinates outside China")
+        errors.add("latitude", _("坐标不在中国境内（纬度 3.8–53.6，经度 73.5–135.1）"))
         return None, None
     return lat_d.quantize(Decimal("0.000001")), lng_d.quantize(Decimal("0.000001"))
 
@@ -85,7 +87,7 @@ def clean_coordinates(lat, lng, errors: FieldErrors) -> tuple[Decimal | None, De
 def clean_contact_phone(raw: str | None, errors: FieldErrors) -> str:
     value = (raw or "").strip()
     if value and not PHONE_RE.match(value):
-        errors.add("contact_phone", "联系电话格式不正确", "Invalid contact phone")
+        errors.add("contact_phone", _("联系电话格式不正确"))
     return value
 
 
@@ -98,13 +100,13 @@ def clean_money(
     try:
         value = Decimal(str(raw))
     except (InvalidOperation, ValueError):
-        errors.add(field, "金额应为数字（元，最多两位小数）", "Amount must be a number of yuan")
+        errors.add(field, _("金额应为数字（元，最多两位小数）"))
         return None
     if not value.is_finite() or abs(value) > maximum:
-        errors.add(field, f"数值超出范围（最大 {maximum}）", f"Out of range (at most {maximum})")
+        errors.add(field, format_lazy(_("数值超出范围（最大 {maximum}）"), maximum=maximum))
         return None
     if value != value.quantize(Decimal("0.01")):
-        errors.add(field, "金额最多两位小数（精确到分）", "At most two decimals (to the fen)")
+        errors.add(field, _("金额最多两位小数（精确到分）"))
         return None
     if value < 0 or (value == 0 and not allow_zero):
         errors.add(field, "金额不能为负数" if value < 0 else "金额须大于零", "Amount must not be negative")

@@ -26,6 +26,7 @@ from accounts import scope, sms
 from accounts.models import Role, User
 from institutions import public_cache
 from institutions.models import Institution
+from tests import pending_translations
 from tests.factories import PASSWORD, MembershipFactory, SchoolFactory, UserFactory, region
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,12 @@ def _is_transactional(request) -> bool:
     return bool(marker and marker.kwargs.get("transaction")) or bool(
         {"live_server", "transactional_db"} & set(request.fixturenames)
     )
+
+
+@pytest.fixture(autouse=True)
+def _pending_translations():
+    """English for msgids listed in .i18n/*.txt and not yet in the catalogue (see tests/pending_translations.py)."""
+    pending_translations.install()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.models import School, Session, Staff
 from core.errors import DomainError
@@ -16,8 +18,8 @@ from .models import Admission
 S = Admission.Status
 
 
-def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _invalid(code: str, field: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def today() -> date:
@@ -86,8 +88,7 @@ def check_outside_staff(staff: Staff, first_date: date, last_date: date, field: 
         raise _invalid(
             "session.outside_not_admitted",
             field,
-            f"{staff.name}在 {day} 没有有效的准入，不能排课",
-            f"{staff.name} has no valid admission on {day} and cannot be scheduled",
+            format_lazy(_("{name}在 {day} 没有有效的准入，不能排课"), name=staff.name, day=day),
             status=409,
         )
 
@@ -118,8 +119,7 @@ def outside_staff_for(school: School, person_id: int, first_date: date, last_dat
         raise _invalid(
             "session.outside_not_admitted",
             "outside_person_id",
-            "此人未获准入本校",
-            "Not admitted to this school",
+            _("此人未获准入本校"),
             status=409,
         )
     check_outside_staff(staff, first_date, last_date)

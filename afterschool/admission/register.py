@@ -23,8 +23,8 @@ from .models import ProhibitedPerson
 from .selectors import REVIEWER_BUREAU_ROLES
 
 
-def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _invalid(code: str, field: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def register_match(*, id_hash: str, name: str, birth_date: date) -> tuple[list[dict], list[dict]]:
@@ -66,21 +66,20 @@ def register_import(*, actor, upload) -> dict:
     head = upload.read(4)
     upload.seek(0)
     if head != b"PK\x03\x04":
-        raise _invalid("register.not_xlsx", "file", "请上传 xlsx 表格", "Upload an xlsx spreadsheet", status=415)
+        raise _invalid("register.not_xlsx", "file", _("请上传 xlsx 表格"), status=415)
     try:
         sheet = load_workbook(io.BytesIO(upload.read()), read_only=True, data_only=True).worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header = [str(c or "").strip() for c in next(rows)]
     except Exception:  # openpyxl raises many kinds on a damaged file
-        raise _invalid("register.unreadable", "file", "表格无法读取", "The spreadsheet cannot be read") from None
+        raise _invalid("register.unreadable", "file", _("表格无法读取")) from None
     columns = {REGISTER_HEADERS[h]: i for i, h in enumerate(header) if h in REGISTER_HEADERS}
     missing = [h for h, key in REGISTER_HEADERS.items() if key not in columns]
     if missing:
         raise _invalid(
             "register.columns_missing",
             "file",
-            f"缺少列：{'、'.join(missing)}",
-            f"Missing columns: {', '.join(REGISTER_HEADERS[h] for h in missing)}",
+            format_lazy(_("缺少列：{columns}"), columns="、".join(missing)),
         )
     entries, errors = [], []
     for line, row in enumerate(rows, start=2):

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -45,8 +46,8 @@ REQUIRED_DOCUMENTS = (
 )
 
 
-def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _invalid(code: str, field: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def today() -> date:
@@ -72,7 +73,7 @@ def _money(raw, field: str) -> Decimal | None:
     except (InvalidOperation, ValueError, TypeError):
         value = None
     if value is None or value < 0 or value >= Decimal("1000000"):
-        raise _invalid("admission.money_invalid", field, "金额无效（元，保留两位小数）", "Invalid amount of yuan")
+        raise _invalid("admission.money_invalid", field, _("金额无效（元，保留两位小数）"))
     return value
 
 
@@ -100,7 +101,7 @@ def _person_ids(admission: Admission) -> set[int]:
     return ids
 
 
-def _notify(admission: Admission, recipients, kind: str, title: str, body: str = "") -> None:
+def _notify(admission: Admission, recipients, kind: str, title, body="") -> None:
     notify(
         recipients=recipients,
         kind=f"admission.{kind}",
@@ -121,8 +122,7 @@ def _lock(admission: Admission) -> Admission:
 def _wrong_state(admission: Admission) -> DomainError:
     return DomainError(
         "admission.wrong_state",
-        f"当前状态（{admission.get_status_display()}）不能执行此操作",
-        f"Not possible in the current state ({admission.status})",
+        format_lazy(_("当前状态（{status}）不能执行此操作"), status=Admission.Status(admission.status).label),
         status=409,
     )
 
@@ -222,8 +222,7 @@ def _refresh_register_warnings(actor) -> int:
             admission,
             bureau_reviewer_ids(admission.school),
             "register_warning",
-            f"疑似从业禁止人员，请核实：{person.name}",
-            f"Same name and birth date as a register entry: please check {person.masked_id}",
+            format_lazy(_("疑似从业禁止人员，请核实：{name}"), name=person.name),
         )
         warned += 1
     return warned
@@ -234,8 +233,7 @@ def _alert_bureau(admission: Admission) -> None:
         admission,
         bureau_reviewer_ids(admission.school),
         "register_hit",
-        f"从业禁止名单命中：{admission.person.name}",
-        f"Register hit: {admission.person.masked_id}",
+        format_lazy(_("从业禁止名单命中：{name}"), name=admission.person.name),
     )
 
 
@@ -254,15 +252,13 @@ def _clean_qualifications(raw, on: date) -> list[dict]:
             raise _invalid(
                 "admission.qualification_incomplete",
                 f"qualifications.{i}",
-                "资质须填写类型、证书编号和发证机关",
-                "A qualification needs a kind, a number and an issuer",
+                _("资质须填写类型、证书编号和发证机关"),
             )
         if expires is not None and expires < on:
             raise _invalid(
                 "admission.qualification_expired",
                 f"qualifications.{i}",
-                f"资质证书“{kind}”已于 {expires} 过期",
-                f"Qualification '{kind}' expired on {expires}",
+                format_lazy(_("资质证书“{kind}”已于 {expires} 过期"), kind=kind, expires=expires),
             )
         out.append({"kind": kind, "number": number, "issuer": issuer, "expires_on": str(expires) if expires else None})
     return out
@@ -273,18 +269,17 @@ def _check_certificates(*, record_issued_on, health_issued_on, on: date) -> None
     if record_issued_on is not None:
         if record_issued_on > on:
             raise _invalid(
-                "admission.record_in_future", "record_issued_on", "证明日期不能晚于今天", "The date lies in the future"
+                "admission.record_in_future", "record_issued_on", _("证明日期不能晚于今天")
             )
         if record_issued_on < _months_before(on, months):
             raise _invalid(
                 "admission.record_too_old",
                 "record_issued_on",
-                f"无犯罪记录证明须为近 {months} 个月内出具",
-                f"The no-criminal-record certificate must be at most {months} months old",
+                format_lazy(_("无犯罪记录证明须为近 {months} 个月内出具"), months=months),
             )
     if health_issued_on is not None and health_issued_on > on:
         raise _invalid(
-            "admission.health_in_future", "health_issued_on", "证明日期不能晚于今天", "The date lies in the future"
+            "admission.health_in_future", "health_issued_on", _("证明日期不能晚于今天")
         )
 
 
@@ -293,16 +288,14 @@ def _check_fee(fee: Decimal | None, market: Decimal | None, on: date) -> None:
         raise _invalid(
             "admission.fee_required",
             "fee_per_lesson",
-            "第三方机构须填写每次课收费和市场价",
-            "A third party gives its fee per lesson and the market price",
+            _("第三方机构须填写每次课收费和市场价"),
         )
     share = policy_decimal("third_party_fee_max_share_of_market", on)
     if market <= 0 or fee > (market * share).quantize(Decimal("0.01")):
         raise _invalid(
             "admission.fee_not_below_market",
             "fee_per_lesson",
-            f"收费须明显低于市场价（不超过市场价的 {share * 100:.0f}%）",
-            f"The fee must be clearly below the market price (at most {share * 100:.0f} % of it)",
+            format_lazy(_("收费须明显低于市场价（不超过市场价的 {value:.0f}%）"), value=share * 100),
         )
 
 
@@ -312,8 +305,7 @@ def _refuse_in_service_elsewhere(person: OutsidePerson, school: School) -> None:
         raise _invalid(
             "admission.in_service_teacher",
             "id_number",
-            "在职中小学教师不能作为有偿校外人员",
-            "A serving teacher of another school cannot be paid outside personnel",
+            _("在职中小学教师不能作为有偿校外人员"),
             status=409,
         )
 
@@ -337,8 +329,7 @@ def _person_for(*, name: str, id_number: str, phone: str, user) -> OutsidePerson
         raise _invalid(
             "admission.id_number_invalid",
             "id_number",
-            "身份证号无效（请检查校验位）",
-            "The ID number is not valid (check digit)",
+            _("身份证号无效（请检查校验位）"),
         )
     digest = id_number_hash(number)
     person = OutsidePerson.objects.filter(id_hash=digest).first()
@@ -357,7 +348,7 @@ def _person_for(*, name: str, id_number: str, phone: str, user) -> OutsidePerson
             person = OutsidePerson.objects.get(id_hash=digest)
     elif person.name != name:
         raise _invalid(
-            "admission.name_mismatch", "name", "姓名与已登记的身份证号不符", "The name does not match the ID number"
+            "admission.name_mismatch", "name", _("姓名与已登记的身份证号不符")
         )
     return person
 
@@ -387,10 +378,10 @@ def admission_create(
     on = today()
     name = (name or "").strip()
     if not name or len(name) > 50:
-        raise _invalid("admission.name_required", "name", "请填写姓名（不超过 50 字）", "Give the name (≤ 50 chars)")
+        raise _invalid("admission.name_required", "name", _("请填写姓名（不超过 50 字）"))
     school = School.objects.select_related("town").filter(pk=school_id).first()
     if school is None:
-        raise _invalid("admission.school_unknown", "school_id", "学校不存在", "No such school")
+        raise _invalid("admission.school_unknown", "school_id", _("学校不存在"))
     institution = None
     if institution_id is not None:
         from institutions.models import Institution, Status
@@ -399,8 +390,7 @@ def admission_create(
             raise _invalid(
                 "admission.institution_not_yours",
                 "institution_id",
-                "您不是该机构的工作人员",
-                "You do not act for this institution",
+                _("您不是该机构的工作人员"),
                 status=403,
             )
         institution = Institution.objects.get(pk=institution_id)
@@ -408,13 +398,12 @@ def admission_create(
             raise _invalid(
                 "admission.institution_not_eligible",
                 "institution_id",
-                "第三方机构须持有办学许可并已纳入全国监管平台",
-                "A third party must be licensed and on the national supervision platform",
+                _("第三方机构须持有办学许可并已纳入全国监管平台"),
                 status=409,
             )
     programmes = list(Programme.objects.filter(school=school, pk__in=set(programme_ids)))
     if len(programmes) != len(set(programme_ids)):
-        raise _invalid("admission.programme_unknown", "programme_ids", "本校没有该项目", "No such programme here")
+        raise _invalid("admission.programme_unknown", "programme_ids", _("本校没有该项目"))
     quals = _clean_qualifications(qualifications, on)
     _check_certificates(record_issued_on=record_issued_on, health_issued_on=health_issued_on, on=on)
     fee, market = _money(fee_per_lesson, "fee_per_lesson"), _money(market_price, "market_price")
@@ -427,8 +416,7 @@ def admission_create(
         raise _invalid(
             "admission.duplicate_open",
             "id_number",
-            "此人在该校已有未完成的申请",
-            "This person already has an open application for this school",
+            _("此人在该校已有未完成的申请"),
             status=409,
         )
     try:
@@ -453,8 +441,7 @@ def admission_create(
         raise _invalid(
             "admission.duplicate_open",
             "id_number",
-            "此人在该校已有未完成的申请",
-            "This person already has an open application for this school",
+            _("此人在该校已有未完成的申请"),
             status=409,
         ) from None
     admission.programmes.set(programmes)
@@ -550,7 +537,7 @@ def admission_update(*, actor, admission: Admission, **changes) -> Admission:
         ids = set(changes.pop("programme_ids") or [])
         programmes = list(Programme.objects.filter(school_id=admission.school_id, pk__in=ids))
         if len(programmes) != len(ids):
-            raise _invalid("admission.programme_unknown", "programme_ids", "本校没有该项目", "No such programme here")
+            raise _invalid("admission.programme_unknown", "programme_ids", _("本校没有该项目"))
         admission.programmes.set(programmes)
         changed_programmes = ["programmes"]
     else:
@@ -591,7 +578,7 @@ def document_add(*, actor, admission: Admission, kind: str, upload) -> Admission
             "admission.wrong_state", _("已提交的申请不能添加材料"), status=409
         )
     if kind not in AdmissionDocument.Kind.values:
-        raise _invalid("admission.document_kind_unknown", "kind", "材料类型无效", "Unknown document kind")
+        raise _invalid("admission.document_kind_unknown", "kind", _("材料类型无效"))
     checked = check_document(upload)
     doc = AdmissionDocument(
         admission=admission, kind=kind, content_type=checked.content_type, size=len(checked.content)
@@ -627,19 +614,17 @@ def admission_submit(*, actor, admission: Admission) -> Admission:
         raise _invalid(
             "admission.documents_missing",
             "documents",
-            f"缺少材料：{labels}",
-            f"Missing documents: {', '.join(missing)}",
+            format_lazy(_("缺少材料：{labels}"), labels=labels),
         )
     if not admission.consent_signed:
         raise _invalid(
-            "admission.consent_required", "consent_signed", "须签署背景审查同意书", "The consent must be signed"
+            "admission.consent_required", "consent_signed", _("须签署背景审查同意书")
         )
     if admission.record_issued_on is None or not admission.record_issuer:
         raise _invalid(
             "admission.record_required",
             "record_issued_on",
-            "请填写无犯罪记录证明",
-            "Give the no-criminal-record certificate",
+            _("请填写无犯罪记录证明"),
         )
     _check_certificates(record_issued_on=admission.record_issued_on, health_issued_on=admission.health_issued_on, on=on)
     _clean_qualifications(admission.qualifications, on)
@@ -657,13 +642,12 @@ def admission_submit(*, actor, admission: Admission) -> Admission:
         submitted_at=timezone.now(),
         message="",
     )
-    _notify(admission, _recipients_of_applicant(admission), "submitted", "准入申请已提交", "Application submitted")
+    _notify(admission, _recipients_of_applicant(admission), "submitted", _("准入申请已提交"))
     _notify(
         admission,
         school_reviewer_ids(admission.school),
         "school_review",
-        f"待审核：{person.name} 的校外人员准入申请",
-        "An outside-personnel application awaits your review",
+        format_lazy(_("待审核：{name} 的校外人员准入申请"), name=person.name),
     )
     if hits:
         _alert_bureau(admission)
@@ -699,20 +683,18 @@ def admission_school_review(*, actor, admission: Admission, approve: bool, messa
             admission,
             _recipients_of_applicant(admission),
             "school_approved",
-            "学校审核通过，待教育局审核",
-            "Approved by the school; awaiting the bureau",
+            _("学校审核通过，待教育局审核"),
         )
         _notify(
             admission,
             bureau_reviewer_ids(admission.school),
             "bureau_review",
-            f"待审核：{admission.person.name} 的校外人员准入申请",
-            "An outside-personnel application awaits review",
+            format_lazy(_("待审核：{name} 的校外人员准入申请"), name=admission.person.name),
         )
     else:
         if not message:
             raise _invalid(
-                "admission.message_required", "message", "退回须说明需补充的内容", "Say what is missing when returning"
+                "admission.message_required", "message", _("退回须说明需补充的内容")
             )
         _transition(
             admission,
@@ -723,7 +705,7 @@ def admission_school_review(*, actor, admission: Admission, approve: bool, messa
             data={"message": message},
             message=message,
         )
-        _notify(admission, _recipients_of_applicant(admission), "returned", "准入申请被退回补充", message)
+        _notify(admission, _recipients_of_applicant(admission), "returned", _("准入申请被退回补充"), message)
     return admission
 
 
@@ -764,13 +746,14 @@ def admission_bureau_review(*, actor, admission: Admission, approve: bool, messa
             admission,
             _recipients_of_applicant(admission) | school_reviewer_ids(admission.school),
             "admitted",
-            f"{person.name} 已准入（有效期至 {admission.valid_until}）",
-            f"Admitted until {admission.valid_until}",
+            format_lazy(
+                _("{name} 已准入（有效期至 {valid_until}）"), name=person.name, valid_until=admission.valid_until
+            ),
         )
     else:
         if not message:
             raise _invalid(
-                "admission.message_required", "message", "退回须说明需补充的内容", "Say what is missing when returning"
+                "admission.message_required", "message", _("退回须说明需补充的内容")
             )
         _transition(
             admission,
@@ -785,7 +768,7 @@ def admission_bureau_review(*, actor, admission: Admission, approve: bool, messa
             admission,
             _recipients_of_applicant(admission) | school_reviewer_ids(admission.school),
             "returned",
-            "准入申请被教育局退回补充",
+            _("准入申请被教育局退回补充"),
             message,
         )
     return admission
@@ -822,15 +805,14 @@ def _suspend_or_revoke(admission: Admission, *, actor, to: str, reason: str, not
         admission,
         school_reviewer_ids(admission.school),
         "needs_staff",
-        f"{admission.person.name} 已停止授课，{len(freed)} 个课时待安排授课人员",
-        f"{len(freed)} sessions need staff",
+        format_lazy(_("{name} 已停止授课，{n} 个课时待安排授课人员"), name=admission.person.name, n=len(freed)),
     )
     return admission
 
 
 def _clean_reason(reason: str) -> str:
     if reason not in AdmissionReason.values:
-        raise _invalid("admission.reason_unknown", "reason", "请从政策列表中选择原因", "Choose a reason from the list")
+        raise _invalid("admission.reason_unknown", "reason", _("请从政策列表中选择原因"))
     return reason
 
 
@@ -886,8 +868,7 @@ def admission_reinstate(*, actor, admission: Admission, note: str = "") -> Admis
         admission,
         _recipients_of_applicant(admission) | school_reviewer_ids(admission.school),
         "reinstated",
-        f"{person.name} 的准入已恢复",
-        "The admission is reinstated",
+        format_lazy(_("{name} 的准入已恢复"), name=person.name),
     )
     return admission
 
@@ -907,8 +888,7 @@ def admissions_expire(on: date | None = None) -> int:
                     a,
                     _recipients_of_applicant(a) | _person_ids(a) | school_reviewer_ids(a.school),
                     "expired",
-                    f"{a.person.name} 的准入已过期",
-                    "The admission has expired",
+                    format_lazy(_("{name} 的准入已过期"), name=a.person.name),
                 )
                 n += 1
     return n
@@ -931,8 +911,12 @@ def admission_reminders(on: date | None = None) -> int:
                     notify(
                         recipients=recipients,
                         kind="admission.expiring",
-                        title=f"{a.person.name} 的准入将于 {a.valid_until} 到期（{days} 天后），请及时续期",
-                        body=f"Admission expires on {a.valid_until} ({days} days)",
+                        title=format_lazy(
+                            _("{name} 的准入将于 {valid_until} 到期（{days} 天后），请及时续期"),
+                            name=a.person.name,
+                            valid_until=a.valid_until,
+                            days=days,
+                        ),
                         obj=a,
                         payload={"admission_id": a.pk, "days": days},
                         dedupe_key=f"admission-expiry-{a.pk}-{days}",

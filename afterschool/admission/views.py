@@ -28,8 +28,8 @@ QUALIFICATION_ROWS = 3
 DOCUMENT_KINDS = AdmissionDocument.Kind.choices
 
 
-def _field_error(field: str, zh: str, en: str) -> DomainError:
-    return DomainError("admission.form_invalid", zh, en, status=422, fields={field: (zh, en)})
+def _field_error(field: str, message) -> DomainError:
+    return DomainError("admission.form_invalid", message, status=422, fields={field: message})
 
 
 def _date(raw: str, field: str) -> date | None:
@@ -39,7 +39,7 @@ def _date(raw: str, field: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise _field_error(field, "日期格式应为 年-月-日", "Dates are YYYY-MM-DD") from None
+        raise _field_error(field, _("日期格式应为 年-月-日")) from None
 
 
 def _int(raw: str | None) -> int | None:
@@ -137,7 +137,7 @@ def new(request):
     try:
         school_id = _int(values["school_id"])
         if school_id is None:
-            raise _field_error("school_id", "请选择学校", "Choose a school")
+            raise _field_error("school_id", _("请选择学校"))
         admission = services.admission_create(
             actor=request.user,
             school_id=school_id,
@@ -233,7 +233,7 @@ def detail(request, admission_id: int):
         elif action == "upload":
             upload = request.FILES.get("file")
             if upload is None:
-                raise _field_error("file", "请选择文件", "Choose a file")
+                raise _field_error("file", _("请选择文件"))
             services.document_add(
                 actor=request.user, admission=admission, kind=request.POST.get("kind", ""), upload=upload
             )
@@ -258,7 +258,7 @@ def detail(request, admission_id: int):
             messages.success(request, "已按上次申请预填续期草稿，请更新证明日期并重新上传材料")
             return redirect("afterschool-admission", admission_id=draft.pk)
         else:
-            raise _field_error("action", "未知操作", "Unknown action")
+            raise _field_error("action", _("未知操作"))
     except DomainError as exc:
         admission.refresh_from_db()
         context = {**_detail_context(request.user, admission), "errors": _errors(exc), "message": exc.message()}
@@ -308,7 +308,7 @@ def review(request, admission_id: int):
     message = request.POST.get("message", "")
     try:
         if decision not in ("approve", "return"):
-            raise _field_error("decision", "请选择通过或退回", "Approve or return")
+            raise _field_error("decision", _("请选择通过或退回"))
         service = (
             services.admission_bureau_review
             if admission.status == S.BUREAU_REVIEW

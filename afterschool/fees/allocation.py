@@ -62,10 +62,10 @@ def _pct(value, key: str) -> Decimal:
     try:
         pct = Decimal(str(value))
     except ArithmeticError:
-        raise fees.invalid("allocation.bad_share", key, "比例格式不正确", "Not a percentage") from None
+        raise fees.invalid("allocation.bad_share", key, _("比例格式不正确")) from None
     if not pct.is_finite() or pct != pct.quantize(Decimal("0.01")) or pct < 0 or pct > 100:
         raise fees.invalid(
-            "allocation.bad_share", key, "比例须在 0–100 之间，最多两位小数", "A share is 0–100 with at most 2 decimals"
+            "allocation.bad_share", key, _("比例须在 0–100 之间，最多两位小数")
         )
     return pct
 
@@ -76,7 +76,7 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
     values = {k: _pct(shares.get(k, 0), k) for k in SHARE_KEYS}
     unknown = set(shares) - set(SHARE_KEYS)
     if unknown:
-        raise fees.invalid("allocation.bad_share", sorted(unknown)[0], "未知的分配项", "Unknown share")
+        raise fees.invalid("allocation.bad_share", sorted(unknown)[0], _("未知的分配项"))
     total = sum(values.values(), ZERO)
     if total != 100:
         raise DomainError(
@@ -89,12 +89,12 @@ def plan_set(*, actor, term_id: int, shares: dict, kind_weights: dict | None = N
     for kind, w in (kind_weights or {}).items():
         if kind not in Kind.values:
             raise fees.invalid(
-                "allocation.bad_weight", "kind_weights", "未知的项目类型", f"Unknown programme kind {kind}"
+                "allocation.bad_weight", "kind_weights", _("未知的项目类型")
             )
         value = _pct(w, "kind_weights")
         if value == 0 or value > 10:
             raise fees.invalid(
-                "allocation.bad_weight", "kind_weights", "权重须在 0–10 之间", "A weight is above 0, at most 10"
+                "allocation.bad_weight", "kind_weights", _("权重须在 0–10 之间")
             )
         weights[kind] = str(value)
     plan, _unused = AllocationPlan.objects.update_or_create(
@@ -432,8 +432,7 @@ def compute_terms(terms: list[Term], until: date, plans: dict[int, AllocationPla
         if bad:
             out[term.pk] = DomainError(
                 "allocation.rate_missing",
-                f"校外人员缺少准入课酬标准：{'、'.join(bad)}",
-                f"Outside personnel without an admitted fee per lesson: {', '.join(bad)}",
+                format_lazy(_("校外人员缺少准入课酬标准：{names}"), names="、".join(bad)),
                 status=409,
             )
             continue
@@ -453,8 +452,12 @@ def gaps_error(gaps: list[Gap]) -> DomainError:
     shown = "；".join(f"{g.date} {g.programme}（{g.staff}）" for g in gaps[:5])
     return DomainError(
         "allocation.attendance_missing",
-        f"有 {len(gaps)}{'+' if len(gaps) >= 50 else ''} 个课次未记考勤，请补录考勤或登记未开课后再分配：{shown}",
-        f"{len(gaps)} planned lesson(s) have no attendance: record it or mark them as not held before allocating",
+        format_lazy(
+            _("有 {n}{more} 个课次未记考勤，请补录考勤或登记未开课后再分配：{shown}"),
+            n=len(gaps),
+            more="+" if len(gaps) >= 50 else "",
+            shown=shown,
+        ),
         status=409,
         fields={"sessions": (shown, ", ".join(f"{g.session_id}@{g.date}" for g in gaps[:20]))},
     )
@@ -489,8 +492,7 @@ def _state_error(run: AllocationRun, wanted: str) -> DomainError:
         return _locked_error()
     return DomainError(
         "allocation.wrong_state",
-        f"该分配当前为“{run.get_status_display()}”，不能执行此操作",
-        f"This allocation is {run.status}: expected {wanted}",
+        format_lazy(_("该分配当前为“{status}”，不能执行此操作"), status=Status(run.status).label),
         status=409,
     )
 
@@ -592,7 +594,7 @@ def run_compute(*, actor, term_id: int, until: date | None = None) -> Allocation
         raise _state_error(run, "draft")
     until = min(until or default_until(term), term.ends_on)
     if until < term.starts_on:
-        raise fees.invalid("allocation.too_early", "until", "学期尚未开始", "The term has not started")
+        raise fees.invalid("allocation.too_early", "until", _("学期尚未开始"))
     created = run is None
     if created:
         run = AllocationRun(school=term.school, term=term, until=until, created_by=actor)

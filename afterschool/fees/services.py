@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -64,8 +65,8 @@ NOT_COLLECTING = ("家委会", "家长委员会", "家长会")
 ACCOUNT_NUMBER_MIN, ACCOUNT_NUMBER_MAX = 8, 30  # digits of a school account; the API schema states the same
 
 
-def invalid(code: str, field: str | None, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)} if field else None)
+def invalid(code: str, field: str | None, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message} if field else None)
 
 
 def money(value, field: str, *, positive: bool = False, allow_zero: bool = True) -> Decimal:
@@ -73,15 +74,15 @@ def money(value, field: str, *, positive: bool = False, allow_zero: bool = True)
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise invalid("fee.bad_amount", field, "金额格式不正确", "Not an amount of money") from None
+        raise invalid("fee.bad_amount", field, _("金额格式不正确")) from None
     if not amount.is_finite() or amount != amount.quantize(FEN):
-        raise invalid("fee.bad_amount", field, "金额须精确到分", "Give the amount in yuan to the fen")
+        raise invalid("fee.bad_amount", field, _("金额须精确到分"))
     if amount < 0:
-        raise invalid("fee.negative_amount", field, "金额不能为负数", "The amount cannot be negative")
+        raise invalid("fee.negative_amount", field, _("金额不能为负数"))
     if positive and amount == 0:
-        raise invalid("fee.zero_amount", field, "金额须大于零", "The amount must be more than zero")
+        raise invalid("fee.zero_amount", field, _("金额须大于零"))
     if amount >= Decimal("1e10"):
-        raise invalid("fee.bad_amount", field, "金额过大", "The amount is too large")
+        raise invalid("fee.bad_amount", field, _("金额过大"))
     return amount.quantize(FEN)
 
 
@@ -122,19 +123,19 @@ def rate_set(*, actor, term_id: int, basis: str, amount=None) -> FeeRate:
     term = access_term_for_admin(actor, term_id)
     Term.objects.select_for_update().filter(pk=term.pk).first()
     if basis not in FeeBasis.values:
-        raise invalid("fee.bad_basis", "basis", "计费方式须为按课次或按月", "The basis is per_lesson or per_month")
+        raise invalid("fee.bad_basis", "basis", _("计费方式须为按课次或按月"))
     key = ""
     if amount is None:
         key = POLICY_KEYS[basis]
         try:
             amount = policy_decimal(key, term.starts_on)
         except MissingPolicyValue:
-            raise invalid("fee.rate_required", "amount", "请填写收费标准", "Give the rate") from None
+            raise invalid("fee.rate_required", "amount", _("请填写收费标准")) from None
     try:
         value = money(amount, "amount")
     except DomainError as exc:
         if exc.code == "fee.negative_amount":
-            raise invalid("fee.negative_rate", "amount", "收费标准不能为负数", "The rate cannot be negative") from None
+            raise invalid("fee.negative_rate", "amount", _("收费标准不能为负数")) from None
         raise
     _term_open_for_money(term)
     before = FeeRate.objects.filter(term=term).first()
@@ -303,10 +304,9 @@ def bills_issue(*, actor, term_id: int) -> dict:
         names = "、".join(e.student.name for e in pending[:10])
         raise DomainError(
             "fee.exemption_pending",
-            f"有减免申请尚未审批（{names}），请先审批再出账单",
-            f"{len(pending)} exemption application(s) await the school's decision: decide them before issuing bills",
+            format_lazy(_("有减免申请尚未审批（{names}），请先审批再出账单"), names=names),
             status=409,
-            fields={"exemptions": (f"待审批：{names}", f"Pending: {[e.pk for e in pending]}")},
+            fields={"exemptions": format_lazy(_("待审批：{names}"), names=names)},
         )
     computed = _compute_bills(term, rate)
     existing = {b.student_id: b for b in Bill.objects.filter(term=term)}
@@ -365,16 +365,16 @@ def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=N
     if term is None:
         raise NotFound(_("学期不存在"))
     if kind not in Exemption.ExemptionKind.values:
-        raise invalid("fee.bad_kind", "kind", "类型须为免收或减收", "The kind is exempt or reduce")
+        raise invalid("fee.bad_kind", "kind", _("类型须为免收或减收"))
     if kind == Exemption.ExemptionKind.REDUCE:
         if amount is None:
-            raise invalid("fee.amount_required", "amount", "减收须填写金额", "A reduction needs an amount")
+            raise invalid("fee.amount_required", "amount", _("减收须填写金额"))
         amount = money(amount, "amount", positive=True)
     elif amount is not None:
-        raise invalid("fee.amount_not_allowed", "amount", "免收不填金额", "An exemption takes no amount")
+        raise invalid("fee.amount_not_allowed", "amount", _("免收不填金额"))
     reason = (reason or "").strip()
     if not reason:
-        raise invalid("fee.reason_required", "reason", "请说明困难情况", "Give the reason")
+        raise invalid("fee.reason_required", "reason", _("请说明困难情况"))
     if Exemption.objects.filter(student=student, term=term, status__in=["applied", "approved"]).exists():
         raise DomainError(
             "fee.exemption_duplicate",
@@ -504,11 +504,10 @@ def account_create(*, actor, school_id: int, bank: str, account_name: str, accou
         raise invalid(
             "fee.account_not_school",
             "account_name",
-            f"收费账户的户名须为学校本身（{school.name}），不得通过家委会或第三方收费",
-            f"The account must be held by the school itself ({school.name}): never a parent committee or third party",
+            format_lazy(_("收费账户的户名须为学校本身（{name}），不得通过家委会或第三方收费"), name=school.name),
         )
     if not bank or not account_number.isdigit() or not ACCOUNT_NUMBER_MIN <= len(account_number) <= ACCOUNT_NUMBER_MAX:
-        raise invalid("fee.bad_account", "account_number", "请填写开户行和账号", "Give the bank and the account number")
+        raise invalid("fee.bad_account", "account_number", _("请填写开户行和账号"))
     if SchoolAccount.objects.filter(school=school, account_number=account_number).exists():
         raise DomainError("fee.account_duplicate", _("该账号已登记"), status=409)
     account = SchoolAccount.objects.create(
@@ -533,8 +532,7 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
         raise invalid(
             "fee.account_not_school",
             "account_id",
-            "缴费须进入本校收费账户，不得通过家委会或第三方",
-            "Payments go into the school's own account, never through a parent committee or third party",
+            _("缴费须进入本校收费账户，不得通过家委会或第三方"),
         )
     value = money(amount, "amount", positive=True)
     reference = (reference or "").strip()[:60]
@@ -556,11 +554,10 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
         raise invalid(
             "fee.overpayment",
             "amount",
-            f"超出本学期应缴金额（尚欠 {due:.2f} 元），不得跨学期预收",
-            f"More than is still due this term ({due:.2f} yuan): no prepaying across terms",
+            format_lazy(_("超出本学期应缴金额（尚欠 {due:.2f} 元），不得跨学期预收"), due=due),
         )
     if paid_on > bill.term.ends_on:
-        raise invalid("fee.after_term", "paid_on", "缴费日期晚于学期结束", "The payment date is after the term")
+        raise invalid("fee.after_term", "paid_on", _("缴费日期晚于学期结束"))
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -601,7 +598,7 @@ def other_income_add(*, actor, term_id: int, amount, source: str) -> OtherIncome
     value = money(amount, "amount", positive=True)
     source = (source or "").strip()
     if not source:
-        raise invalid("fee.source_required", "source", "请说明收入来源", "Give the source")
+        raise invalid("fee.source_required", "source", _("请说明收入来源"))
     row = OtherIncome.objects.create(school=term.school, term=term, amount=value, source=source[:200], entered_by=actor)
     audit_log(
         actor=actor,
@@ -626,7 +623,7 @@ def not_held_record(*, actor, session_id: int, day: date, reason: str, term_id: 
     term = session.programme.term
     days = school_days_by_term([term])[term.pk]
     if days.get(day) != session.weekday or not session.first_date <= day <= session.last_date:
-        raise invalid("fee.not_a_lesson_day", "date", "该日期没有这节课", "This session does not meet on that day")
+        raise invalid("fee.not_a_lesson_day", "date", _("该日期没有这节课"))
     if session.attendance.filter(date=day).exists():
         raise DomainError(
             "fee.lesson_was_held",
@@ -635,7 +632,7 @@ def not_held_record(*, actor, session_id: int, day: date, reason: str, term_id: 
         )
     reason = (reason or "").strip()
     if not reason:
-        raise invalid("fee.reason_required", "reason", "请说明未开课原因", "Give the reason")
+        raise invalid("fee.reason_required", "reason", _("请说明未开课原因"))
     row, created = SessionNotHeld.objects.get_or_create(
         session=session, date=day, defaults={"reason": reason[:200], "recorded_by": actor}
     )
@@ -653,10 +650,10 @@ def not_held_day(*, actor, term_id: int, day: date, reason: str) -> dict:
     term = access_term_for_admin(actor, term_id)
     reason = (reason or "").strip()
     if not reason:
-        raise invalid("fee.reason_required", "reason", "请说明未开课原因", "Give the reason")
+        raise invalid("fee.reason_required", "reason", _("请说明未开课原因"))
     weekday = school_days_by_term([term])[term.pk].get(day)
     if weekday is None:
-        raise invalid("fee.not_a_school_day", "date", "该日期不是本学期的上课日", "Not a school day of this term")
+        raise invalid("fee.not_a_school_day", "date", _("该日期不是本学期的上课日"))
     meeting = Session.objects.filter(
         programme__term=term, weekday=weekday, first_date__lte=day, last_date__gte=day
     ).order_by("pk")

@@ -116,8 +116,8 @@ def my_sessions(*, actor, day: date) -> list[dict]:
     ]
 
 
-def _item_error(index: int, field: str, code: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={f"records.{index}.{field}": (zh, en)})
+def _item_error(index: int, field: str, code: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={f"records.{index}.{field}": message})
 
 
 def attendance_record_batch(*, actor, records: list[MarkIn]) -> list[dict]:
@@ -156,8 +156,7 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
             i,
             "client_uuid",
             "attendance.uuid_repeated",
-            "同一批次中编号重复",
-            "A client UUID appears twice in the batch",
+            _("同一批次中编号重复"),
         )
     keys = [(r.session_id, r.student_id, r.date) for r in records]
     if len(set(keys)) != len(keys):
@@ -166,8 +165,7 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
             i,
             "student_id",
             "attendance.student_repeated",
-            "同一批次中同一学生同一课时出现两次",
-            "A student appears twice for one session and day",
+            _("同一批次中同一学生同一课时出现两次"),
         )
 
     sessions = {
@@ -216,55 +214,50 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
                     i,
                     "client_uuid",
                     "attendance.uuid_reused",
-                    "该编号已用于另一条考勤",
-                    "This client UUID was used for another record",
+                    _("该编号已用于另一条考勤"),
                     409,
                 )
             results.append({"client_uuid": r.client_uuid, "id": seen.pk, "result": "unchanged", "record": seen})
             continue
         session = sessions.get(r.session_id)
         if session is None:
-            raise _item_error(i, "session_id", "not_found", "课时不存在", "Session not found", 404)
+            raise _item_error(i, "session_id", "not_found", _("课时不存在"), 404)
         if r.date > today:
             raise _item_error(
                 i,
                 "date",
                 "attendance.future_date",
-                "不能登记未来日期的考勤",
-                "Attendance cannot be taken for a future date",
+                _("不能登记未来日期的考勤"),
             )
         if r.mark not in Mark.values:
-            raise _item_error(i, "mark", "attendance.mark_invalid", "考勤状态无效", "Unknown attendance mark")
+            raise _item_error(i, "mark", "attendance.mark_invalid", _("考勤状态无效"))
         if (r.mark == Mark.LEFT_EARLY) != (r.left_at is not None):
             raise _item_error(
                 i,
                 "left_at",
                 "attendance.left_at",
-                "早退须且仅须填写离开时间",
-                "Give a leaving time for (and only for) left early",
+                _("早退须且仅须填写离开时间"),
             )
         if r.left_at is not None and not session.starts_at <= r.left_at <= session.ends_at:
             raise _item_error(
                 i,
                 "left_at",
                 "attendance.left_at_outside",
-                "离开时间须在课时内",
-                "The leaving time must fall within the session",
+                _("离开时间须在课时内"),
             )
         if (
             not (session.first_date <= r.date <= session.last_date)
             or school_days.get(session.programme.term_id, {}).get(r.date) != session.weekday
         ):
             raise _item_error(
-                i, "date", "attendance.not_a_session_day", "该课时当天不上课", "The session does not meet on that date"
+                i, "date", "attendance.not_a_session_day", _("该课时当天不上课")
             )
         if not on_roster(session.programme_id, r.student_id, r.date):
             raise _item_error(
                 i,
                 "student_id",
                 "attendance.not_on_roster",
-                "该学生不在此课时的名单中",
-                "The student is not on this session's roster",
+                _("该学生不在此课时的名单中"),
             )
         current = existing.get((r.session_id, r.student_id, r.date))
         if current is not None and (current.mark, current.left_at) == (r.mark, r.left_at):
@@ -277,8 +270,7 @@ def _record_batch(actor, records: list[MarkIn]) -> list[dict]:
                     i,
                     "client_uuid",
                     "attendance.needs_correction",
-                    "该考勤已登记；当天之后修改请提交更正并说明原因",
-                    "Already recorded: after the day, send a correction with a reason",
+                    _("该考勤已登记；当天之后修改请提交更正并说明原因"),
                     409,
                 )
             before = current.mark
@@ -401,10 +393,12 @@ def notify_absences(attendance_ids: list[int]) -> int:
         notify(
             recipients=row.student.guardians.all(),
             kind="afterschool.absent",
-            title="课后服务缺勤提醒",
-            body=(
-                f"{row.student.name} {row.date:%m月%d日}“{row.session.programme.name}”未到且未请假。"
-                f"Marked absent without leave on {row.date}."
+            title=_("课后服务缺勤提醒"),
+            body=format_lazy(
+                _("{student} {date}“{programme}”未到且未请假。"),
+                student=row.student.name,
+                date=row.date,
+                programme=row.session.programme.name,
             ),
             obj=row,
             payload={"student_id": row.student_id, "date": str(row.date), "session_id": row.session_id},

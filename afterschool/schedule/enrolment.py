@@ -25,7 +25,7 @@ from core.notifications import notify
 
 from . import calendar
 from .allocation import Applicant, allocate
-from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, ChoiceWindow, Programme, Session, Student
+from .models import WEEKDAY_LABELS, Application, ChoiceWindow, Programme, Session, Student
 from .permissions import access_child
 from .services import overlapping, sessions_overlap
 from .signals import application_withdrawn
@@ -84,18 +84,18 @@ def student_clash(student: Student, programme: Programme) -> Session | None:
 
 
 def _student_clash_error(student: Student, other: Session) -> DomainError:
-    zh = (
-        f"时间冲突：{student.name}在{WEEKDAY_LABELS[other.weekday]} {other.starts_at:%H:%M}-{other.ends_at:%H:%M}"
-        f"已参加“{other.programme.name}”"
+    message = format_lazy(
+        _("时间冲突：{student}在{weekday} {starts}-{ends}已参加“{programme}”"),
+        student=student.name,
+        weekday=WEEKDAY_LABELS[other.weekday],
+        starts=f"{other.starts_at:%H:%M}",
+        ends=f"{other.ends_at:%H:%M}",
+        programme=other.programme.name,
     )
-    en = (
-        f"Clash: {student.name} already attends '{other.programme.name}' on {WEEKDAY_LABELS_EN[other.weekday]} "
-        f"{other.starts_at:%H:%M}-{other.ends_at:%H:%M}"
-    )
-    return DomainError("application.student_clash", zh, en, status=409, fields={"programme_id": (zh, en)})
+    return DomainError("application.student_clash", message, status=409, fields={"programme_id": message})
 
 
-def _notify_parents(application: Application, kind: str, title: str, body: str) -> None:
+def _notify_parents(application: Application, kind: str, title, body) -> None:
     notify(
         recipients=application.student.guardians.all(),
         kind=kind,
@@ -154,8 +154,8 @@ def application_submit(*, actor, student_id: int, programme_id: int) -> Applicat
         notify(
             recipients=[teacher_id],
             kind="afterschool.application_submitted",
-            title="课后服务报名待审核",
-            body=f"{programme.name}：有一份新的报名待您审核。A new application awaits your approval.",
+            title=_("课后服务报名待审核"),
+            body=format_lazy(_("{programme}：有一份新的报名待您审核。"), programme=programme.name),
             obj=application,
         )
     return application
@@ -225,16 +225,16 @@ def application_approve(*, actor, application_id: int) -> Application:
         _notify_parents(
             app,
             "afterschool.application_waitlisted",
-            "课后服务报名：候补",
-            f"{programme.name}名额已满，已进入候补。Full: your child is on the waitlist.",
+            _("课后服务报名：候补"),
+            format_lazy(_("{programme}名额已满，已进入候补。"), programme=programme.name),
         )
         return app
     _place(app, actor=actor, from_state=S.PENDING, active_from=_start_day(programme))
     _notify_parents(
         app,
         "afterschool.application_approved",
-        "课后服务报名已通过",
-        f"{programme.name}：报名已通过，自{app.active_from}起参加。Approved from {app.active_from}.",
+        _("课后服务报名已通过"),
+        format_lazy(_("{programme}：报名已通过，自{start}起参加。"), programme=programme.name, start=app.active_from),
     )
     return app
 
@@ -263,7 +263,7 @@ def application_reject(*, actor, application_id: int, reason: str) -> Applicatio
         data={"reason": reason[:200]},
     )
     _notify_parents(
-        app, "afterschool.application_rejected", "课后服务报名未通过", f"{app.programme.name}：{reason[:100]}"
+        app, "afterschool.application_rejected", _("课后服务报名未通过"), f"{app.programme.name}：{reason[:100]}"
     )
     return app
 
@@ -348,8 +348,10 @@ def waitlist_move_up(*, programme: Programme, actor, from_day: date | None = Non
         _notify_parents(
             app,
             "afterschool.waitlist_moved_up",
-            "课后服务候补已递补",
-            f"{programme.name}：有空位，您的孩子已录取，自{start}起参加。A place freed: enrolled from {start}.",
+            _("课后服务候补已递补"),
+            format_lazy(
+                _("{programme}：有空位，您的孩子已录取，自{start}起参加。"), programme=programme.name, start=start
+            ),
         )
     return placed
 
@@ -629,16 +631,18 @@ def notify_window_results(window_id: int) -> int:
         placed = next((a for a in apps_of_child if a.status == S.APPROVED), None)
         child = apps_of_child[0].student
         if placed:
-            body = (
-                f"{child.name}：已录取“{placed.programme.name}”（第{placed.rank}志愿）。"
-                f"Placed in your choice {placed.rank}."
+            body = format_lazy(
+                _("{child}：已录取“{programme}”（第{rank}志愿）。"),
+                child=child.name,
+                programme=placed.programme.name,
+                rank=placed.rank,
             )
         else:
-            body = f"{child.name}：暂未录取，已进入候补。Not placed yet: on the waitlist."
+            body = format_lazy(_("{child}：暂未录取，已进入候补。"), child=child.name)
         notify(
             recipients=child.guardians.all(),
             kind="afterschool.allocation_result",
-            title="课后服务志愿分配结果",
+            title=_("课后服务志愿分配结果"),
             body=body,
             obj=placed or apps_of_child[0],
             payload={

@@ -24,14 +24,13 @@ GRADE_LABELS = {
     8: "八年级",
     9: "九年级",
 }
-WEEKDAY_LABELS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
-WEEKDAY_LABELS_EN = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAY_LABELS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
 
 
 class Stage(models.TextChoices):
-    PRIMARY = "primary", "小学 primary (1–6)"
-    JUNIOR = "junior", "初中 junior secondary (7–9)"
-    NINE_YEAR = "nine_year", "九年一贯制 nine-year (1–9)"
+    PRIMARY = "primary", _("小学（1–6 年级）")
+    JUNIOR = "junior", _("初中（7–9 年级）")
+    NINE_YEAR = "nine_year", _("九年一贯制（1–9 年级）")
 
 
 STAGE_GRADES = {Stage.PRIMARY: (1, 6), Stage.JUNIOR: (7, 9), Stage.NINE_YEAR: (1, 9)}

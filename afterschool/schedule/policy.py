@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from django.db.models import Prefetch, Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.staffing import lapsing_sessions
-from core.errors import render
 from core.policy import MissingPolicyValue, policy_int, policy_time
 from core.workdays import WorkingCalendar
 
-from .models import FORBIDDEN_KINDS, WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Programme, School, Session, Term, TermDay
+from .models import FORBIDDEN_KINDS, WEEKDAY_LABELS, Kind, Programme, School, Session, Term, TermDay
 from .selectors import current_term, participation
 
 RULE = "R-ASS-1"
@@ -73,8 +74,9 @@ def school_days_of(term: Term, overrides: dict[date, int | None], calendar: Work
     return days
 
 
-def _finding(code: str, zh: str, en: str, **extra) -> dict:
-    return {"rule": RULE, "code": code, "message_zh": zh, "message_en": en, **extra}
+def _finding(code: str, message, **extra) -> dict:
+    """`message`: one gettext_lazy message, rendered in the reader's language (core.errors.render)."""
+    return {"rule": RULE, "code": code, "message": message, **extra}
 
 
 def schedule_report(
@@ -101,29 +103,38 @@ def schedule_report(
         if end is not None and end < rules.end_not_before:
             grouped[("ends_too_early", w)].append(d)
     for (code, w), dates in sorted(grouped.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        zh_day, en_day = WEEKDAY_LABELS[w], WEEKDAY_LABELS_EN[w]
+        day = WEEKDAY_LABELS[w]
         n, first = len(dates), dates[0]
         sample = per_day[first]
         if code == "no_service":
-            zh = f"{zh_day}没有课后服务（{n} 个上学日，如 {first}）"
-            en = f"No after-school service on {en_day} ({n} school days, e.g. {first})"
+            message = format_lazy(_("{day}没有课后服务（{n} 个上学日，如 {first}）"), day=day, n=n, first=first)
         elif code == "too_short":
-            zh = f"{zh_day}课后服务仅 {sample[0]} 分钟，少于 {rules.hours_per_day} 小时（{n} 个上学日）"
-            en = f"{en_day}: only {sample[0]} minutes of service, under {rules.hours_per_day} hours ({n} school days)"
-        else:
-            zh = f"{zh_day}课后服务 {sample[1]:%H:%M} 结束，早于下班时间 {rules.end_not_before:%H:%M}（{n} 个上学日）"
-            en = (
-                f"{en_day}: service ends at {sample[1]:%H:%M}, before office closing "
-                f"{rules.end_not_before:%H:%M} ({n} school days)"
+            message = format_lazy(
+                _("{day}课后服务仅 {minutes} 分钟，少于 {hours} 小时（{n} 个上学日）"),
+                day=day,
+                minutes=sample[0],
+                hours=rules.hours_per_day,
+                n=n,
             )
-        findings.append(_finding(code, zh, en, weekday=w, days=n, first_date=first))
+        else:
+            message = format_lazy(
+                _("{day}课后服务 {end} 结束，早于下班时间 {closing}（{n} 个上学日）"),
+                day=day,
+                end=f"{sample[1]:%H:%M}",
+                closing=f"{rules.end_not_before:%H:%M}",
+                n=n,
+            )
+        findings.append(_finding(code, message, weekday=w, days=n, first_date=first))
     for p in programmes:
         if p.kind in FORBIDDEN_KINDS:
             findings.append(
                 _finding(
                     "forbidden_kind",
-                    f"项目“{p.name}”属于{render(p.get_kind_display(), 'zh')}，课后服务不得讲授新课或集体补课",
-                    f"Programme '{p.name}' is {render(p.get_kind_display(), 'en')}: not allowed after school",
+                    format_lazy(
+                        _("项目“{name}”属于{kind}，课后服务不得讲授新课或集体补课"),
+                        name=p.name,
+                        kind=Kind(p.kind).label,
+                    ),
                     programme_id=p.pk,
                 )
             )
@@ -151,8 +162,11 @@ def schedule_report(
         findings.append(
             _finding(
                 "days_per_week",
-                f"每周仅 {served_weekdays} 天有课后服务，应不少于 {rules.days_per_week} 天",
-                f"Service on {served_weekdays} days a week, under {rules.days_per_week}",
+                format_lazy(
+                    _("每周仅 {served_weekdays} 天有课后服务，应不少于 {days_per_week} 天"),
+                    served_weekdays=served_weekdays,
+                    days_per_week=rules.days_per_week,
+                ),
             )
         )
     return {
@@ -205,7 +219,7 @@ def school_schedule_check(school: School, on: date, term: Term | None = None) ->
             "rule": RULE,
             "ok": False,
             "term": None,
-            "findings": [_finding("no_term", "尚未设置学期", "No term has been set up")],
+            "findings": [_finding("no_term", _("尚未设置学期"))],
         }
     return coverage([school], on, terms={school.pk: term})[0]
 
@@ -222,16 +236,19 @@ def staffing_findings(term_ids: list[int], on: date) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = defaultdict(list)
     for row in lapsing_sessions(sessions):
         s, until = row["session"], row["valid_until"]
-        zh_until = f"于 {until} 到期" if until else "已失效"
-        en_until = f"ends on {until}" if until else "is no longer valid"
+        lapse = format_lazy(_("于 {until} 到期"), until=until) if until else _("已失效")
         out[s.school_id].append(
             {
                 **_finding(
                     "admission_lapses",
-                    f"“{s.programme.name}”{WEEKDAY_LABELS[s.weekday]}的校外人员{row['person']}准入{zh_until}，"
-                    f"早于课时结束 {s.last_date}",
-                    f"'{s.programme.name}' on {WEEKDAY_LABELS_EN[s.weekday]}: {row['person']}'s admission {en_until}, "
-                    f"before the session ends on {s.last_date}",
+                    format_lazy(
+                        _("“{name}”{weekday}的校外人员{person}准入{lapse}，早于课时结束 {last_date}"),
+                        name=s.programme.name,
+                        weekday=WEEKDAY_LABELS[s.weekday],
+                        person=row["person"],
+                        lapse=lapse,
+                        last_date=s.last_date,
+                    ),
                     weekday=s.weekday,
                     programme_id=s.programme_id,
                     first_date=until,
@@ -245,8 +262,12 @@ def staffing_findings(term_ids: list[int], on: date) -> dict[int, list[dict]]:
                 {
                     **_finding(
                         "needs_staff",
-                        f"“{s.programme.name}”{WEEKDAY_LABELS[s.weekday]}待安排授课人员（自 {s.first_date}）",
-                        f"'{s.programme.name}' on {WEEKDAY_LABELS_EN[s.weekday]} needs staff (from {s.first_date})",
+                        format_lazy(
+                            _("“{name}”{weekday}待安排授课人员（自 {first_date}）"),
+                            name=s.programme.name,
+                            weekday=WEEKDAY_LABELS[s.weekday],
+                            first_date=s.first_date,
+                        ),
                         weekday=s.weekday,
                         programme_id=s.programme_id,
                         first_date=s.first_date,
@@ -284,7 +305,7 @@ def coverage(schools: list[School], on: date, terms: dict[int, Term] | None = No
                     "rule": RULE,
                     "ok": False,
                     "term": None,
-                    "findings": [_finding("no_term", "尚未设置学期", "No term has been set up")],
+                    "findings": [_finding("no_term", _("尚未设置学期"))],
                     "weekdays": [],
                     "sessions": 0,
                 }

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -25,7 +26,6 @@ from . import calendar
 from .models import (
     FORBIDDEN_KINDS,
     WEEKDAY_LABELS,
-    WEEKDAY_LABELS_EN,
     Application,
     Kind,
     Programme,
@@ -42,8 +42,8 @@ from .models import (
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
-def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _invalid(code: str, field: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def _lock_school(school: School) -> School:
@@ -57,17 +57,17 @@ def _teacher_of(school: School, user_id: int | None, field: str) -> User | None:
     if user_id is None:
         return None
     if user_id not in scope.users_of_school(school.pk, Role.TEACHER, Role.SCHOOL_ADMIN):
-        raise _invalid("school.not_a_teacher", field, "该用户不是本校教师", "This user is not a teacher of the school")
+        raise _invalid("school.not_a_teacher", field, _("该用户不是本校教师"))
     return User.objects.get(pk=user_id)
 
 
 @transaction.atomic
 def school_class_create(*, actor, school: School, grade: int, number: int, class_teacher_id: int | None = None):
     if grade not in school.grades:
-        raise _invalid("class.grade_not_in_school", "grade", "该年级不在本校学段内", "The school has no such grade")
+        raise _invalid("class.grade_not_in_school", "grade", _("该年级不在本校学段内"))
     teacher = _teacher_of(school, class_teacher_id, "class_teacher_id")
     if SchoolClass.objects.filter(school=school, grade=grade, number=number).exists():
-        raise _invalid("class.duplicate", "number", "该班级已存在", "This class already exists", status=409)
+        raise _invalid("class.duplicate", "number", _("该班级已存在"), status=409)
     klass = SchoolClass.objects.create(school=school, grade=grade, number=number, class_teacher=teacher)
     audit_log(actor=actor, verb="afterschool.class_created", obj=klass, to_state="active", data={"school": school.pk})
     return klass
@@ -77,9 +77,9 @@ def school_class_create(*, actor, school: School, grade: int, number: int, class
 def room_create(*, actor, school: School, name: str, seats: int | None = None) -> Room:
     name = name.strip()
     if not name:
-        raise _invalid("room.name_required", "name", "请填写场地名称", "Give the room a name")
+        raise _invalid("room.name_required", "name", _("请填写场地名称"))
     if Room.objects.filter(school=school, name=name).exists():
-        raise _invalid("room.duplicate", "name", "已有同名场地", "A room with this name exists", status=409)
+        raise _invalid("room.duplicate", "name", _("已有同名场地"), status=409)
     room = Room.objects.create(school=school, name=name, seats=seats)
     audit_log(actor=actor, verb="afterschool.room_created", obj=room, to_state="active", data={"school": school.pk})
     return room
@@ -98,10 +98,10 @@ def student_create(
 ) -> Student:
     klass = SchoolClass.objects.filter(school=school, pk=class_id).first()
     if klass is None:
-        raise _invalid("student.class_unknown", "class_id", "本校没有该班级", "No such class in this school")
+        raise _invalid("student.class_unknown", "class_id", _("本校没有该班级"))
     name = name.strip()
     if not name:
-        raise _invalid("student.name_required", "name", "请填写学生姓名", "Give the student's name")
+        raise _invalid("student.name_required", "name", _("请填写学生姓名"))
     guardians = list(
         User.objects.filter(phone__in=guardian_phones, memberships__role=Role.PARENT, memberships__is_active=True)
     )
@@ -110,8 +110,7 @@ def student_create(
         raise _invalid(
             "student.guardian_unknown",
             "guardian_phones",
-            "监护人须先以家长身份注册",
-            "Each guardian must first register as a parent",
+            _("监护人须先以家长身份注册"),
         )
     student = Student.objects.create(
         school=school, school_class=klass, name=name, left_behind=left_behind, migrant=migrant
@@ -147,18 +146,17 @@ def term_create(
         raise _invalid(
             "term.dates_out_of_range",
             "starts_on",
-            "学期日期须在 2000 至 2099 年之间",
-            "Term dates must lie in 2000-2099",
+            _("学期日期须在 2000 至 2099 年之间"),
         )
     if ends_on < starts_on:
-        raise _invalid("term.ends_before_start", "ends_on", "结束日期早于开始日期", "The term ends before it starts")
+        raise _invalid("term.ends_before_start", "ends_on", _("结束日期早于开始日期"))
     if (ends_on - starts_on).days > 200:
-        raise _invalid("term.too_long", "ends_on", "学期不能超过 200 天", "A term lasts at most 200 days")
+        raise _invalid("term.too_long", "ends_on", _("学期不能超过 200 天"))
     if Term.objects.filter(school=school, name=name).exists():
-        raise _invalid("term.duplicate", "name", "已有同名学期", "A term with this name exists", status=409)
+        raise _invalid("term.duplicate", "name", _("已有同名学期"), status=409)
     for day in [*closures, *(d for d, _weekday in extra_days)]:
         if not starts_on <= day <= ends_on:
-            raise _invalid("term.day_outside", "closures", "日期不在学期内", "A day lies outside the term")
+            raise _invalid("term.day_outside", "closures", _("日期不在学期内"))
     term = Term.objects.create(school=school, name=name, starts_on=starts_on, ends_on=ends_on)
     rows = {d: TermDay(term=term, date=d, note="停课 closed") for d in closures}
     rows.update({d: TermDay(term=term, date=d, follows_weekday=w, note="补课 school day") for d, w in extra_days})
@@ -192,20 +190,19 @@ def programme_create(
 ) -> Programme:
     term = Term.objects.filter(school=school, pk=term_id).first()
     if term is None:
-        raise _invalid("programme.term_unknown", "term_id", "本校没有该学期", "No such term in this school")
+        raise _invalid("programme.term_unknown", "term_id", _("本校没有该学期"))
     name = name.strip()
     if not name:
-        raise _invalid("programme.name_required", "name", "请填写项目名称", "Give the programme a name")
+        raise _invalid("programme.name_required", "name", _("请填写项目名称"))
     if kind not in Kind.values:
-        raise _invalid("programme.kind_unknown", "kind", "项目类型无效", "Unknown programme kind")
+        raise _invalid("programme.kind_unknown", "kind", _("项目类型无效"))
     if capacity < 1:
-        raise _invalid("programme.capacity_not_positive", "capacity", "名额至少为 1", "Capacity must be at least 1")
+        raise _invalid("programme.capacity_not_positive", "capacity", _("名额至少为 1"))
     if not (grade_min in school.grades and grade_max in school.grades and grade_min <= grade_max):
         raise _invalid(
             "programme.grades_invalid",
             "grade_min",
-            "年级范围无效或不在本校学段",
-            "Grades out of order or not taught here",
+            _("年级范围无效或不在本校学段"),
         )
     fee = None
     if not is_free:
@@ -217,12 +214,11 @@ def programme_create(
             raise _invalid(
                 "programme.fee_required",
                 "fee_per_lesson",
-                "收费项目须填写每次课收费（元，大于 0）",
-                "A fee-bearing programme needs a fee per lesson above 0 yuan",
+                _("收费项目须填写每次课收费（元，大于 0）"),
             )
     if Programme.objects.filter(term=term, name=name).exists():
         raise _invalid(
-            "programme.duplicate", "name", "本学期已有同名项目", "A programme with this name exists", status=409
+            "programme.duplicate", "name", _("本学期已有同名项目"), status=409
         )
     programme = Programme.objects.create(
         school=school,
@@ -263,12 +259,12 @@ def overlapping(qs, *, weekday: int, starts_at: time, ends_at: time, first_date:
     )
 
 
-def _clash(code: str, what_zh: str, what_en: str, other: Session, field: str) -> DomainError:
-    when_zh = f"{WEEKDAY_LABELS[other.weekday]} {_hm(other.starts_at)}-{_hm(other.ends_at)}"
-    when_en = f"{WEEKDAY_LABELS_EN[other.weekday]} {_hm(other.starts_at)}-{_hm(other.ends_at)}"
-    zh = f"时间冲突：{what_zh}在{when_zh}已有“{other.programme.name}”"
-    en = f"Clash: {what_en} already has '{other.programme.name}' on {when_en}"
-    return DomainError(code, zh, en, status=409, fields={field: (zh, en)})
+def _clash(code: str, what, other: Session, field: str) -> DomainError:
+    when = format_lazy("{} {}-{}", WEEKDAY_LABELS[other.weekday], _hm(other.starts_at), _hm(other.ends_at))
+    message = format_lazy(
+        _("时间冲突：{what}在{when}已有“{programme}”"), what=what, when=when, programme=other.programme.name
+    )
+    return DomainError(code, message, status=409, fields={field: message})
 
 
 def staff_for_teacher(school: School, user: User) -> Staff:
@@ -306,43 +302,41 @@ def session_create(
     term = programme.term
     if ends_at <= starts_at:
         raise _invalid(
-            "session.ends_before_start", "ends_at", "结束时间须晚于开始时间", "A session must end after it starts"
+            "session.ends_before_start", "ends_at", _("结束时间须晚于开始时间")
         )
     if not weekdays or len(set(weekdays)) != len(weekdays):
-        raise _invalid("session.weekdays_invalid", "weekdays", "请选择不重复的上课日", "Give distinct weekdays")
+        raise _invalid("session.weekdays_invalid", "weekdays", _("请选择不重复的上课日"))
     first_date = first_date or term.starts_on
     last_date = last_date or term.ends_on
     if first_date < term.starts_on or last_date > term.ends_on or last_date < first_date:
         raise _invalid(
             "session.outside_term",
             "first_date",
-            f"上课日期须在学期内（{term.starts_on}至{term.ends_on}）",
-            f"Session dates must lie within the term ({term.starts_on} to {term.ends_on})",
+            format_lazy(
+                _("上课日期须在学期内（{starts_on}至{ends_on}）"), starts_on=term.starts_on, ends_on=term.ends_on
+            ),
             status=409,
         )
     followed = set(calendar.school_days(term, first_date, last_date).values())
     for w in weekdays:
         if w not in followed:
             label = WEEKDAY_LABELS[w] if 0 <= w <= 6 else str(w)
-            label_en = WEEKDAY_LABELS_EN[w] if 0 <= w <= 6 else str(w)
             raise _invalid(
                 "session.not_a_school_day",
                 "weekdays",
-                f"{label}在该时段内没有上学日",
-                f"{label_en} is not a school day in this period",
+                format_lazy(_("{label}在该时段内没有上学日"), label=label),
                 status=409,
             )
     room = None
     if room_id is not None:
         room = Room.objects.filter(school=school, pk=room_id).first()
         if room is None:
-            raise _invalid("session.room_unknown", "room_id", "本校没有该场地", "No such room in this school")
+            raise _invalid("session.room_unknown", "room_id", _("本校没有该场地"))
     if (teacher_id is None) == (outside_person_id is None):
         raise _invalid(
             "session.staff_required",
             "teacher_id",
-            "请选择一位本校教师或一位校外人员",
-            "Give either a teacher of the school or an outside person",
+            _("请选择一位本校教师或一位校外人员"),
         )
     if teacher_id is not None:
         teacher = _teacher_of(school, teacher_id, "teacher_id")
@@ -364,11 +358,11 @@ def session_create(
         other = overlapping(school_sessions.filter(staff=staff), **slot).first()
         if other:
             field = "teacher_id" if teacher_id is not None else "outside_person_id"
-            raise _clash("session.staff_clash", f"{teacher.name}老师", f"teacher {teacher.name}", other, field)
+            raise _clash("session.staff_clash", format_lazy(_("{name}老师"), name=teacher.name), other, field)
         if room:
             other = overlapping(school_sessions.filter(room=room), **slot).first()
             if other:
-                raise _clash("session.room_clash", f"场地“{room.name}”", f"room '{room.name}'", other, "room_id")
+                raise _clash("session.room_clash", format_lazy(_("场地“{name}”"), name=room.name), other, "room_id")
         if enrolled_ids:
             # A student of this programme who already has another programme's session at that time.
             others = overlapping(
@@ -390,7 +384,7 @@ def session_create(
                     .first()
                 )
                 name = student.name if student else ""
-                raise _clash("session.student_clash", f"学生{name}", f"student {name}", other, "weekdays")
+                raise _clash("session.student_clash", format_lazy(_("学生{name}"), name=name), other, "weekdays")
     created = Session.objects.bulk_create(
         [
             Session(

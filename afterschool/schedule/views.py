@@ -11,6 +11,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from core.audit import audit_log
@@ -18,7 +20,7 @@ from core.errors import NotFound
 
 from . import attendance as attendance_service
 from . import permissions, policy, selectors
-from .models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Programme, Session
+from .models import WEEKDAY_LABELS, Application, Attendance, Programme, Session
 from .services import sessions_overlap
 
 DAY_START, DAY_END = 15 * 60, 19 * 60  # the grid shows 15:00-19:00, widened to fit earlier or later sessions
@@ -52,9 +54,9 @@ def _clashes(sessions: list[Session]) -> dict[int, list[str]]:
             if not sessions_overlap(a, b):
                 continue
             if a.staff_id and a.staff_id == b.staff_id:
-                why = f"教师冲突 teacher clash: {a.staff.name}"
+                why = format_lazy(_("教师冲突：{name}"), name=a.staff.name)
             elif a.room_id and a.room_id == b.room_id:
-                why = f"场地冲突 room clash: {a.room.name}"
+                why = format_lazy(_("场地冲突：{name}"), name=a.room.name)
             else:
                 continue
             out.setdefault(a.pk, []).append(f"{why} · {b.programme.name}")
@@ -101,7 +103,7 @@ def timetable(request, school_id: int):
     day_warnings: dict[int, list[str]] = {}
     for f in (report or {}).get("findings", []):
         if f.get("weekday") is not None:
-            day_warnings.setdefault(f["weekday"], []).append(f["message_zh"])
+            day_warnings.setdefault(f["weekday"], []).append(f["message"])
     columns = []
     for w in range(5):
         mine = [s for s in sessions if s.weekday == w]
@@ -120,7 +122,6 @@ def timetable(request, school_id: int):
             {
                 "weekday": w,
                 "label": WEEKDAY_LABELS[w],
-                "label_en": WEEKDAY_LABELS_EN[w],
                 "warnings": day_warnings.get(w, []),
                 "blocks": [
                     {

@@ -7,11 +7,12 @@ page and the API offer), and the services refuse anything outside it (`require_s
 
 from __future__ import annotations
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
 from accounts.models import Role
-from core.errors import DomainError, NotFound, PermissionDenied, render
+from core.errors import DomainError, NotFound, PermissionDenied
 from core.scoping import get_in_scope
 
 from .models import Complaint, ComplaintStatus, StatementRequest
@@ -70,8 +71,7 @@ def invalid_transition(complaint: Complaint, action: str) -> DomainError:
     label = S(complaint.status).label
     return DomainError(
         "complaint.invalid_transition",
-        f"投诉当前状态为“{render(label, 'zh')}”，不能执行此操作",
-        f"The complaint is {complaint.status}: '{action}' is not possible now",
+        format_lazy(_("投诉当前状态为“{label}”，不能执行此操作"), label=label),
         status=409,
     )
 

@@ -17,8 +17,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Region, Role, User
 from accounts.scope import has_role, town_ids, users_covering_town, users_of_institution
@@ -26,7 +28,7 @@ from core import uploads
 from core.audit import audit_event, audit_log
 from core.cache import ProcessTTLCache
 from core.dispatch import enqueue_on_commit
-from core.errors import DomainError, NotFound, PermissionDenied, render
+from core.errors import DomainError, NotFound, PermissionDenied, is_english
 from core.idempotency import fingerprint, key_reused_error, run_once
 from core.models import Notification
 from core.notifications import notification_rows, notify, push_after_commit
@@ -132,13 +134,12 @@ def _resolve_institution(filing: Filing) -> tuple[Institution | None, NewInstitu
         raise _field_error(
             "complaint.institution_required",
             "institution_id",
-            "请选择机构、扫描机构海报二维码，或填写机构名称和地址（三选一）",
-            "Give exactly one of institution_id, verification_token or new_institution (name and address)",
+            _("请选择机构、扫描机构海报二维码，或填写机构名称和地址（三选一）"),
         )
     if filing.institution_id is not None:
         inst = _institution_named(filing.institution_id)
         if inst is None:
-            raise _field_error("complaint.unknown_institution", "institution_id", "机构不存在", "No such institution")
+            raise _field_error("complaint.unknown_institution", "institution_id", _("机构不存在"))
         return inst, None
     if filing.verification_token is not None:
         row = find_token(filing.verification_token)
@@ -146,13 +147,12 @@ def _resolve_institution(filing: Filing) -> tuple[Institution | None, NewInstitu
             raise _field_error(
                 "complaint.unknown_token",
                 "verification_token",
-                "二维码无法识别，请改为搜索机构或填写机构名称",
-                "Unknown QR code: search for the institution or type its name",
+                _("二维码无法识别，请改为搜索机构或填写机构名称"),
             )
         return row.institution, None  # a revoked token still names the institution it was printed for
     new = filing.new_institution
     if not Region.objects.filter(pk=new.town_id, parent__isnull=False).exists():
-        raise _field_error("complaint.unknown_town", "new_institution.town_id", "镇街不存在", "No such town")
+        raise _field_error("complaint.unknown_town", "new_institution.town_id", _("镇街不存在"))
     return None, new
 
 
@@ -172,20 +172,24 @@ def _clean_filing(filing: Filing) -> None:
         raise _field_error(
             "complaint.description_length",
             "description",
-            f"情况描述须为 {DESCRIPTION_MIN}–{DESCRIPTION_MAX} 个字（现为 {len(description)} 个）",
-            f"The description must be {DESCRIPTION_MIN} to {DESCRIPTION_MAX} characters (it has {len(description)})",
+            format_lazy(
+                _("情况描述须为 {min}–{max} 个字（现为 {n} 个）"),
+                min=DESCRIPTION_MIN,
+                max=DESCRIPTION_MAX,
+                n=len(description),
+            ),
         )
     filing.description = description
     if filing.category not in active_categories():
-        raise _field_error("complaint.unknown_category", "category", "投诉类别不存在", "Unknown complaint category")
+        raise _field_error("complaint.unknown_category", "category", _("投诉类别不存在"))
     if timezone.is_naive(filing.occurred_at):
         filing.occurred_at = timezone.make_aware(filing.occurred_at)
     if filing.occurred_at > timezone.now() + timedelta(minutes=10):
         raise _field_error(
-            "complaint.occurred_in_future", "occurred_at", "发生时间不能晚于现在", "Cannot be in the future"
+            "complaint.occurred_in_future", "occurred_at", _("发生时间不能晚于现在")
         )
     if (filing.latitude is None) != (filing.longitude is None):
-        raise _field_error("complaint.coordinates", "latitude", "经纬度须同时提供", "Give both latitude and longitude")
+        raise _field_error("complaint.coordinates", "latitude", _("经纬度须同时提供"))
 
 
 def _check_photos(photos: list) -> list[uploads.CheckedImage]:
@@ -193,8 +197,7 @@ def _check_photos(photos: list) -> list[uploads.CheckedImage]:
         raise _field_error(
             "complaint.too_many_photos",
             "photos",
-            f"最多上传 {MAX_PHOTOS} 张照片（现为 {len(photos)} 张）",
-            f"At most {MAX_PHOTOS} photos ({len(photos)} given)",
+            format_lazy(_("最多上传 {max} 张照片（现为 {n} 张）"), max=MAX_PHOTOS, n=len(photos)),
         )
     checked = []
     for i, photo in enumerate(photos):
@@ -355,8 +358,10 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
     inbox = notification_rows(
         recipients=[complaint.handler_id] if complaint.handler_id else supervisor_ids(complaint.town_id),
         kind="complaint.submitted",
-        title="新投诉 ",  # + the tracking number, known once stored
-        body=f"{category.name_zh} · {institution.name}" + ("" if complaint.handler_id else "（待分派 district queue）"),
+        title=_("新投诉："),  # + the tracking number, known once stored
+        body=format_lazy(
+            "{} · {}{}", category_name(category), institution.name, "" if complaint.handler_id else _("（待分派）")
+        ),
         obj=complaint,
         payload={"status": S.SUBMITTED},
     )
@@ -439,8 +444,12 @@ def photo_process(photo_id: int) -> str:
             notify(
                 recipients=[complaint.parent_id],
                 kind="complaint.photo_failed",
-                title=f"投诉 {complaint.tracking_number} 的第 {photo.position + 1} 张照片无法读取",
-                body="请通过留言补充一张清晰的照片。Photo could not be read: please send a clear one in a message.",
+                title=format_lazy(
+                    _("投诉 {number} 的第 {position} 张照片无法读取"),
+                    number=complaint.tracking_number,
+                    position=photo.position + 1,
+                ),
+                body=_("请通过留言补充一张清晰的照片。"),
                 obj=complaint,
                 payload={"photo_id": photo_id},
             )
@@ -517,23 +526,31 @@ def _tell(complaint: Complaint, actor, *, kind: str, title: str, body: str = "",
 
 
 ACTION_LABELS = {
-    "accept": ("已受理", "accepted"),
-    "reject": ("不予受理", "rejected"),
-    "assign": ("已分派", "assigned"),
-    "start": ("开始调查", "under investigation"),
-    "answer": ("已答复", "answered"),
-    "reopen": ("家长申请重新办理", "reopened by the parent"),
-    "rate": ("已评价并办结", "rated and closed"),
-    "confirm_institution": ("机构已核实", "institution confirmed"),
-    "merge": ("已合并", "merged"),
+    "accept": _("投诉 {number} 已受理"),
+    "reject": _("投诉 {number} 不予受理"),
+    "assign": _("投诉 {number} 已分派"),
+    "start": _("投诉 {number} 开始调查"),
+    "answer": _("投诉 {number} 已答复"),
+    "reopen": _("投诉 {number} 家长申请重新办理"),
+    "rate": _("投诉 {number} 已评价并办结"),
+    "confirm_institution": _("投诉 {number} 机构已核实"),
+    "merge": _("投诉 {number} 已合并"),
 }
+
+
+def category_name(category):
+    """The category's name in the reader's language (its name_zh / name_en), rendered when read."""
+    return _category_name(category.name_zh, category.name_en)
+
+
+_category_name = lazy(lambda zh, en: en if is_english() and en else zh, str)
 
 
 def complaint_act(*, actor, complaint_id, action: str, data: dict, expected_version: int | None = None) -> Complaint:
     """One action on a complaint (POST /complaints/{id}/actions)."""
     handler = _ACTIONS.get(action)
     if handler is None:
-        raise _field_error("complaint.unknown_action", "action", "未知的操作", "Unknown action")
+        raise _field_error("complaint.unknown_action", "action", _("未知的操作"))
     with transaction.atomic():
         complaint = _load_for_change(actor, complaint_id, expected_version)
         from_state, from_version = complaint.status, complaint.version
@@ -542,13 +559,11 @@ def complaint_act(*, actor, complaint_id, action: str, data: dict, expected_vers
             complaint, from_state=from_state, from_version=from_version, fields=fields,
             actor=actor, verb=f"complaint.{action}", data={"tracking_number": complaint.tracking_number, **audit_data},
         )  # fmt: skip
-        zh, en = ACTION_LABELS[action]
         _tell(
             complaint,
             actor,
             kind=f"complaint.{action}",
-            title=f"投诉 {complaint.tracking_number} {zh}",
-            body=f"Complaint {complaint.tracking_number} {en}",
+            title=format_lazy(ACTION_LABELS[action], number=complaint.tracking_number),
             extra_ids=extra_ids,
         )
         _after_change(complaint, action)
@@ -576,7 +591,6 @@ def _inform_merged(primary: Complaint) -> None:
         updated_at=timezone.now(),
     )
     outcome_label = Outcome(primary.outcome).label
-    outcome_zh, outcome_en = render(outcome_label, "zh"), render(outcome_label, "en")
     for child in merged:
         audit_log(
             actor=None,
@@ -589,21 +603,25 @@ def _inform_merged(primary: Complaint) -> None:
         notify(
             recipients=[child.parent_id],
             kind="complaint.answer",
-            title=f"投诉 {child.tracking_number} 已有处理结果：{outcome_zh}",
-            body=f"与 {primary.tracking_number} 合并办理。Merged with {primary.tracking_number}: {outcome_en}.",
+            title=format_lazy(
+                _("投诉 {number} 已有处理结果：{outcome}"), number=child.tracking_number, outcome=outcome_label
+            ),
+            body=format_lazy(_("与 {number} 合并办理。"), number=primary.tracking_number),
             obj=child,
             payload={"status": child.status, "merged_into": primary.tracking_number},
         )
 
 
-def _text(data: dict, name: str, *, required: bool, max_length: int, zh: str, en: str) -> str:
+def _text(data: dict, name: str, *, required: bool, max_length: int, label) -> str:
     value = data.get(name)
     value = value.strip() if isinstance(value, str) else ""
     if required and not value:
-        raise _field_error("complaint.field_required", name, f"请填写{zh}", f"{en} is required")
+        raise _field_error("complaint.field_required", name, format_lazy(_("请填写{label}"), label=label))
     if len(value) > max_length:
         raise _field_error(
-            "complaint.field_too_long", name, f"{zh}不超过 {max_length} 字", f"{en}: at most {max_length} characters"
+            "complaint.field_too_long",
+            name,
+            format_lazy(_("{label}不超过 {max_length} 字"), label=label, max_length=max_length),
         )
     return value
 
@@ -632,12 +650,11 @@ def _reject(actor, c: Complaint, data: dict):
         raise _field_error(
             "complaint.rejection_reason",
             "reason",
-            "请选择不予受理原因：out_of_remit、insufficient_information 或 duplicate",
-            "Choose a reason: out_of_remit, insufficient_information or duplicate",
+            _("请选择不予受理原因：out_of_remit、insufficient_information 或 duplicate"),
         )
     if reason == RejectionReason.DUPLICATE:
         return _merge(actor, c, data)
-    comment = _text(data, "comment", required=True, max_length=COMMENT_MAX, zh="说明", en="A comment")
+    comment = _text(data, "comment", required=True, max_length=COMMENT_MAX, label=_("说明"))
     c.status = S.REJECTED
     c.rejection_reason = reason
     c.answer = comment
@@ -651,19 +668,18 @@ def _merge(actor, c: Complaint, data: dict):
     require_state(c, "merge")
     target_id = data.get("duplicate_of")
     if not isinstance(target_id, int) or isinstance(target_id, bool):
-        raise _field_error("complaint.duplicate_of", "duplicate_of", "请指定重复的投诉编号", "Give duplicate_of")
+        raise _field_error("complaint.duplicate_of", "duplicate_of", _("请指定重复的投诉编号"))
     try:
         primary = access_complaint(actor, target_id)
     except NotFound:
         raise _field_error(
-            "complaint.duplicate_of", "duplicate_of", "要合并到的投诉不存在", "No such complaint to merge into"
+            "complaint.duplicate_of", "duplicate_of", _("要合并到的投诉不存在")
         ) from None
     if primary.pk == c.pk or primary.merged_into_id is not None or primary.status == S.REJECTED:
         raise _field_error(
             "complaint.duplicate_of",
             "duplicate_of",
-            "只能合并到另一件未被合并、未被驳回的投诉",
-            "Merge into another complaint that is neither merged nor rejected",
+            _("只能合并到另一件未被合并、未被驳回的投诉"),
         )
     c.status = S.REJECTED
     c.rejection_reason = RejectionReason.DUPLICATE
@@ -692,8 +708,7 @@ def _assign(actor, c: Complaint, data: dict):
         raise _field_error(
             "complaint.handler_not_eligible",
             "handler_id",
-            "承办人须为负责该镇街的教育局工作人员",
-            "The handler must be bureau staff responsible for the institution's town",
+            _("承办人须为负责该镇街的教育局工作人员"),
         )
     previous = c.handler_id
     c.handler = candidate
@@ -717,17 +732,15 @@ def _answer(actor, c: Complaint, data: dict):
         raise _field_error(
             "complaint.outcome",
             "outcome",
-            "请选择处理结果：substantiated、partly_substantiated、not_substantiated 或 referred",
-            "Choose an outcome: substantiated, partly_substantiated, not_substantiated or referred",
+            _("请选择处理结果：substantiated、partly_substantiated、not_substantiated 或 referred"),
         )
-    answer = _text(data, "answer", required=True, max_length=ANSWER_MAX, zh="答复内容", en="The answer")
+    answer = _text(data, "answer", required=True, max_length=ANSWER_MAX, label=_("答复内容"))
     referred_to = _text(
         data,
         "referred_to",
         required=outcome == Outcome.REFERRED,
         max_length=REFERRED_TO_MAX,
-        zh="移送部门",
-        en="The agency referred to",
+        label=_("移送部门"),
     )
     c.status = S.ANSWERED
     c.outcome, c.answer, c.referred_to = outcome, answer, referred_to if outcome == Outcome.REFERRED else ""
@@ -749,7 +762,7 @@ def _reopen(actor, c: Complaint, data: dict):
             format_lazy(_("答复已超过 {sla} 天，不能再申请重新办理"), sla=sla.reopen_days()),
             status=409,
         )
-    comment = _text(data, "comment", required=True, max_length=COMMENT_MAX, zh="重新办理理由", en="A comment")
+    comment = _text(data, "comment", required=True, max_length=COMMENT_MAX, label=_("重新办理理由"))
     today = local_today()
     c.status = S.INVESTIGATING
     c.reopened_at, c.reopen_comment = timezone.now(), comment
@@ -767,9 +780,9 @@ def _rate(actor, c: Complaint, data: dict):
     require_state(c, "rate")
     rating = data.get("rating")
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-        raise _field_error("complaint.rating", "rating", "请打 1–5 分", "Rate from 1 to 5")
+        raise _field_error("complaint.rating", "rating", _("请打 1–5 分"))
     c.rating = rating
-    c.rating_comment = _text(data, "comment", required=False, max_length=COMMENT_MAX, zh="评价", en="The comment")
+    c.rating_comment = _text(data, "comment", required=False, max_length=COMMENT_MAX, label=_("评价"))
     c.status = S.CLOSED
     c.closed_at, c.closed_how = timezone.now(), ClosedHow.RATED
     return {"status", "rating", "rating_comment", "closed_at", "closed_how"}, {"rating": rating}, ()
@@ -786,7 +799,7 @@ def _confirm_institution(actor, c: Complaint, data: dict):
     if new_id is not None:
         inst = Institution.objects.filter(pk=new_id).first() if isinstance(new_id, int) else None
         if inst is None:
-            raise _field_error("complaint.unknown_institution", "institution_id", "机构不存在", "No such institution")
+            raise _field_error("complaint.unknown_institution", "institution_id", _("机构不存在"))
         audit["institution"] = {"from": c.institution_id, "to": inst.pk}
         old_institution = c.institution_id
         c.institution = inst
@@ -819,7 +832,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
     body = (body or "").strip()
     if not MESSAGE_MIN <= len(body) <= MESSAGE_MAX:
         raise _field_error(
-            "complaint.message_length", "body", "留言须为 1–2000 字", "A message has 1 to 2000 characters"
+            "complaint.message_length", "body", _("留言须为 1–2000 字")
         )
     with transaction.atomic():
         visible = access_complaint(actor, complaint_id)
@@ -835,8 +848,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
             raise _field_error(
                 "complaint.cannot_pause",
                 "awaiting_parent",
-                "只有承办人可在受理后、答复前请家长补充材料",
-                "Only the handler can ask the parent for more, between acceptance and answer",
+                _("只有承办人可在受理后、答复前请家长补充材料"),
             )
         message = ComplaintMessage.objects.create(
             complaint=c,
@@ -873,7 +885,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
         notify(
             recipients={c.parent_id, c.handler_id} - {None, actor.pk},
             kind="complaint.message",
-            title=f"投诉 {c.tracking_number} 有新留言",
+            title=format_lazy(_("投诉 {number} 有新留言"), number=c.tracking_number),
             body=body[:100],
             obj=c,
             payload={"status": c.status, "message_id": message.pk, "awaiting_parent": awaiting_parent},
@@ -887,10 +899,10 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
 def statement_request_create(*, actor, complaint_id, question: str, due_working_days: int | None = None):
     question = (question or "").strip()
     if not QUESTION_MIN <= len(question) <= QUESTION_MAX:
-        raise _field_error("statement.question_length", "question", "问询内容须为 5–2000 字", "5 to 2000 characters")
+        raise _field_error("statement.question_length", "question", _("问询内容须为 5–2000 字"))
     days = STATEMENT_DEFAULT_WORKING_DAYS if due_working_days is None else due_working_days
     if not 1 <= days <= 30:
-        raise _field_error("statement.due", "due_working_days", "期限须为 1–30 个工作日", "1 to 30 working days")
+        raise _field_error("statement.due", "due_working_days", _("期限须为 1–30 个工作日"))
     with transaction.atomic():
         visible = access_complaint(actor, complaint_id)
         c = Complaint.objects.select_for_update().select_related("institution").get(pk=visible.pk)
@@ -914,8 +926,8 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
         notify(
             recipients=users_of_institution(c.institution_id),
             kind="statement.requested",
-            title="教育局请贵机构就一件投诉作出说明",
-            body=f"请于 {request.due_on:%Y-%m-%d} 前答复。Please answer by {request.due_on:%Y-%m-%d}.",
+            title=_("教育局请贵机构就一件投诉作出说明"),
+            body=format_lazy(_("请于 {due_on} 前答复。"), due_on=f"{request.due_on:%Y-%m-%d}"),
             obj=request,
             payload={"due_on": str(request.due_on)},
         )
@@ -925,7 +937,7 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
 def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
     statement = (statement or "").strip()
     if not STATEMENT_MIN <= len(statement) <= STATEMENT_MAX:
-        raise _field_error("statement.length", "statement", "情况说明须为 5–4000 字", "5 to 4000 characters")
+        raise _field_error("statement.length", "statement", _("情况说明须为 5–4000 字"))
     with transaction.atomic():
         request = access_statement(actor, request_id)
         now = timezone.now()
@@ -949,7 +961,7 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
         notify(
             recipients={c.handler_id, request.requested_by_id} - {None},
             kind="statement.answered",
-            title=f"机构已就投诉 {c.tracking_number} 作出说明",
+            title=format_lazy(_("机构已就投诉 {number} 作出说明"), number=c.tracking_number),
             body=statement[:100],
             obj=c,
             payload={"status": c.status, "statement_request_id": request.pk},
@@ -968,11 +980,11 @@ def routing_rule_set(*, actor, town_id: int | None, category: str | None, handle
     if category is not None:
         cat = ComplaintCategory.objects.filter(code=category).first()
         if cat is None:
-            raise _field_error("complaint.unknown_category", "category", "投诉类别不存在", "Unknown complaint category")
+            raise _field_error("complaint.unknown_category", "category", _("投诉类别不存在"))
     scope = town_ids(actor, Role.BUREAU_ADMIN)
     if town_id is not None and (town_id not in scope or not Region.objects.filter(pk=town_id).exists()):
         raise _field_error(
-            "complaint.unknown_town", "town_id", "镇街不存在或不在您的辖区", "No such town in your region"
+            "complaint.unknown_town", "town_id", _("镇街不存在或不在您的辖区")
         )
     handler = User.objects.filter(pk=handler_id, is_active=True).first()
     towns_of_handler = town_ids(handler) if handler else set()
@@ -980,8 +992,7 @@ def routing_rule_set(*, actor, town_id: int | None, category: str | None, handle
         raise _field_error(
             "complaint.handler_not_eligible",
             "handler_id",
-            "承办人须为负责该镇街的教育局工作人员",
-            "The handler must be bureau staff responsible for the town",
+            _("承办人须为负责该镇街的教育局工作人员"),
         )
     with transaction.atomic():
         old = RoutingRule.objects.select_for_update().filter(is_active=True, town_id=town_id, category=cat).first()
@@ -1049,9 +1060,8 @@ def _remind_statement(request: StatementRequest, today: date) -> int:
     told = notify(
         recipients=users_of_institution(request.institution_id),
         kind=f"statement.{stage}",
-        title="情况说明已逾期，请尽快答复" if overdue else "情况说明今天到期",
-        body=f"答复期限 {request.due_on:%Y-%m-%d}。"
-        + ("The statement is overdue: please answer now." if overdue else "The statement is due today."),
+        title=_("情况说明已逾期，请尽快答复") if overdue else _("情况说明今天到期"),
+        body=format_lazy(_("答复期限 {due_on}。"), due_on=f"{request.due_on:%Y-%m-%d}"),
         obj=request,
         payload={"due_on": str(request.due_on)},
         dedupe_key=key,
@@ -1061,9 +1071,12 @@ def _remind_statement(request: StatementRequest, today: date) -> int:
     handler_told = notify(
         recipients=[request.requested_by_id],
         kind="statement.overdue",
-        title="机构逾期未提交情况说明",
-        body=f"投诉 {request.complaint_id} 的情况说明期限为 {request.due_on:%Y-%m-%d}。"
-        f"The institution has not answered by {request.due_on:%Y-%m-%d}.",
+        title=_("机构逾期未提交情况说明"),
+        body=format_lazy(
+            _("投诉 {complaint_id} 的情况说明期限为 {due_on}。"),
+            complaint_id=request.complaint_id,
+            due_on=f"{request.due_on:%Y-%m-%d}",
+        ),
         obj=request,
         payload={"due_on": str(request.due_on), "complaint_id": request.complaint_id},
         dedupe_key=key,
@@ -1079,15 +1092,17 @@ def _remind_statement(request: StatementRequest, today: date) -> int:
     return 1
 
 
-def _phase_words(c: Complaint) -> tuple[str, str]:
-    return ("受理", "accept") if c.sla_phase == SlaPhase.ACCEPT else ("答复", "answer")
+def _phase_word(c: Complaint):
+    return pgettext_lazy("complaint deadline", "受理") if c.sla_phase == SlaPhase.ACCEPT else pgettext_lazy(
+        "complaint deadline", "答复"
+    )
 
 
 def _warn(c: Complaint, today: date) -> int:
     with transaction.atomic():
         if not Complaint.objects.filter(pk=c.pk, sla_warned=False, version=c.version).update(sla_warned=True):
             return 0
-        zh, en = _phase_words(c)
+        phase = _phase_word(c)
         audit_log(
             actor=None,
             verb="complaint.sla_warning",
@@ -1100,8 +1115,12 @@ def _warn(c: Complaint, today: date) -> int:
         notify(
             recipients=recipients,
             kind="complaint.sla_warning",
-            title=f"投诉 {c.tracking_number} 即将超过{zh}期限（{c.sla_due_on:%m-%d}）",
-            body=f"Complaint {c.tracking_number}: the time to {en} ends on {c.sla_due_on}.",
+            title=format_lazy(
+                _("投诉 {number} 即将超过{phase}期限（{due_on}）"),
+                number=c.tracking_number,
+                phase=phase,
+                due_on=f"{c.sla_due_on:%m-%d}",
+            ),
             obj=c,
             payload={"status": c.status, "due_on": str(c.sla_due_on)},
             dedupe_key=f"complaint-warn:{c.pk}:{c.sla_phase}:{c.sla_started_on}",
@@ -1115,7 +1134,7 @@ def _escalate(c: Complaint, today: date) -> int:
             sla_escalated=True, sla_warned=True
         ):
             return 0
-        zh, en = _phase_words(c)
+        phase = _phase_word(c)
         audit_log(
             actor=None,
             verb="complaint.escalate",
@@ -1128,8 +1147,10 @@ def _escalate(c: Complaint, today: date) -> int:
         notify(
             recipients=recipients,
             kind="complaint.escalated",
-            title=f"投诉 {c.tracking_number} 已超过{zh}期限，已上报区级督办",
-            body=f"Complaint {c.tracking_number} is overdue to {en} (due {c.sla_due_on}): escalated.",
+            title=format_lazy(
+                _("投诉 {number} 已超过{phase}期限，已上报区级督办"), number=c.tracking_number, phase=phase
+            ),
+            body=format_lazy(_("期限 {due_on}。"), due_on=c.sla_due_on),
             obj=c,
             payload={"status": c.status, "due_on": str(c.sla_due_on)},
             dedupe_key=f"complaint-escalate:{c.pk}:{c.sla_phase}:{c.sla_started_on}",
@@ -1152,8 +1173,8 @@ def _auto_close(pk: int) -> int:
             c,
             None,
             kind="complaint.closed",
-            title=f"投诉 {c.tracking_number} 已自动办结",
-            body=f"Complaint {c.tracking_number} was closed {sla.auto_close_days()} days after the answer.",
+            title=format_lazy(_("投诉 {number} 已自动办结"), number=c.tracking_number),
+            body=format_lazy(_("答复后 {days} 天未评价，已自动办结。"), days=sla.auto_close_days()),
         )
     return 1
 

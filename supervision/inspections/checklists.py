@@ -15,8 +15,8 @@ from .permissions import require_bureau
 DEFAULT_CHECKLIST = "training_institution"
 
 
-def _items_invalid(zh: str, en: str) -> DomainError:
-    return DomainError("checklist.items_invalid", zh, en, status=422, fields={"items": (zh, en)})
+def _items_invalid(message) -> DomainError:
+    return DomainError("checklist.items_invalid", message, status=422, fields={"items": message})
 
 
 def current_checklist(code: str = DEFAULT_CHECKLIST) -> ChecklistVersion:
@@ -34,10 +34,10 @@ def checklist_revise(*, actor, template_code: str, items: list[dict], note: str 
     require_bureau(actor)
     codes = [i.get("code") for i in items]
     if not items or len(set(codes)) != len(codes):
-        raise _items_invalid("检查项不能为空且代码不能重复", "Items: none or duplicates")
+        raise _items_invalid(_("检查项不能为空且代码不能重复"))
     for item in items:
         if item.get("answer_type") not in AnswerType.values or item.get("severity") not in Severity.values:
-            raise _items_invalid("答案类型或严重程度无效", "Bad answer type or severity")
+            raise _items_invalid(_("答案类型或严重程度无效"))
     with transaction.atomic():
         template = ChecklistTemplate.objects.select_for_update().filter(code=template_code).first()
         if template is None:

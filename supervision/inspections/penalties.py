@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -30,18 +31,18 @@ STATUS_OF_KIND = {PenaltyKind.STOP_OPERATING: Status.SUSPENDED, PenaltyKind.REVO
 MONEY_KINDS = (PenaltyKind.FINE, PenaltyKind.CONFISCATION)
 
 
-def _amount_error(zh: str, en: str) -> DomainError:
-    return DomainError("penalty.amount_out_of_range", zh, en, status=422, fields={"amount": (zh, en)})
+def _amount_error(message) -> DomainError:
+    return DomainError("penalty.amount_out_of_range", message, status=422, fields={"amount": message})
 
 
 def check_amount(*, kind, violation, very_serious, amount, illegal_income, on=None) -> None:
     """Refuse an amount outside the R-PEN-1 range of its violation (a DomainError naming the range)."""
     if kind not in MONEY_KINDS:
         if amount is not None:
-            raise _amount_error("该处罚种类不涉及金额", "This kind of penalty has no amount")
+            raise _amount_error(_("该处罚种类不涉及金额"))
         return
     if amount is None or amount <= 0:
-        raise _amount_error("请填写金额（元）", "An amount in yuan is required")
+        raise _amount_error(_("请填写金额（元）"))
     if kind != PenaltyKind.FINE:
         return
     if violation == ViolationKind.UNLICENSED:
@@ -62,8 +63,7 @@ def check_amount(*, kind, violation, very_serious, amount, illegal_income, on=No
         return
     if not low <= amount <= high:
         raise _amount_error(
-            f"罚款金额须在 {low:.2f} 至 {high:.2f} 元之间（R-PEN-1）",
-            f"The fine must be between {low:.2f} and {high:.2f} yuan (R-PEN-1)",
+            format_lazy(_("罚款金额须在 {low:.2f} 至 {high:.2f} 元之间（R-PEN-1）"), low=low, high=high),
         )
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -83,27 +84,27 @@ def plan_create(
         raise NotFound(_("区域不存在"))
     town_ids = sorted(set(town_ids or []))
     if not set(town_ids) <= covered:
-        raise _invalid("plan.scope_outside", "town_ids", "范围中有不属于您辖区的镇街", "A town is outside your area")
+        raise _invalid("plan.scope_outside", "town_ids", _("范围中有不属于您辖区的镇街"))
     if period_end < period_start:
-        raise _invalid("plan.bad_period", "period_end", "结束日期早于开始日期", "The period ends before it starts")
+        raise _invalid("plan.bad_period", "period_end", _("结束日期早于开始日期"))
     minimum = policy_int("inspectors_per_visit_min", period_start)
     team_size = team_size or minimum
     if team_size < minimum:
         raise _invalid(
-            "plan.team_too_small", "team_size", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum} per visit"
+            "plan.team_too_small", "team_size", format_lazy(_("每次检查至少 {minimum} 名检查人员"), minimum=minimum)
         )
     if categories and not set(categories) <= set(Category.values):
-        raise _invalid("plan.bad_category", "categories", "类别无效", "Unknown category")
+        raise _invalid("plan.bad_category", "categories", _("类别无效"))
     if statuses and not set(statuses) <= set(Status.values):
-        raise _invalid("plan.bad_status", "statuses", "机构状态无效", "Unknown status")
+        raise _invalid("plan.bad_status", "statuses", _("机构状态无效"))
     merged = {**default_shares(period_start), **(shares or {})}
     for key, value in merged.items():
         if not Decimal(0) <= Decimal(value) <= Decimal(1):
-            raise _invalid("plan.bad_share", f"shares.{key}", "抽取比例须在 0 到 1 之间", "A share is between 0 and 1")
+            raise _invalid("plan.bad_share", f"shares.{key}", _("抽取比例须在 0 到 1 之间"))
     pool = _inspector_pool(inspector_ids, covered)
     if len(pool) < team_size:
         raise _invalid(
-            "plan.pool_too_small", "inspector_ids", "检查人员库人数少于每组人数", "The pool is smaller than a team"
+            "plan.pool_too_small", "inspector_ids", _("检查人员库人数少于每组人数")
         )
     with transaction.atomic():
         plan = InspectionPlan.objects.create(
@@ -146,8 +147,7 @@ def _inspector_pool(inspector_ids: list[int], covered: set[int]) -> list[int]:
         raise _invalid(
             "plan.not_inspectors",
             "inspector_ids",
-            "人员库中有非本辖区检查人员",
-            "Someone in the pool is not an inspector",
+            _("人员库中有非本辖区检查人员"),
         )
     return sorted(found)
 
@@ -196,7 +196,7 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
     in PlanDraw, its visits not yet started are cancelled. Inspectors are told of their visits after commit."""
     seed = (seed or "").strip() or secrets.token_hex(8)
     if len(seed) > 100:
-        raise _invalid("plan.bad_seed", "seed", "随机种子过长（最多 100 字符）", "The seed is too long (100 max)")
+        raise _invalid("plan.bad_seed", "seed", _("随机种子过长（最多 100 字符）"))
     reason = (reason or "").strip()
     with transaction.atomic():
         plan = access_plan(actor, plan_id, for_update=True)
@@ -205,7 +205,7 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
             raise DomainError("plan.finished", _("计划已结束，不能再抽取"), status=409)
         if previous is not None:
             if not reason:
-                raise _invalid("plan.redraw_reason_required", "reason", "重新抽取须说明原因", "A redraw needs a reason")
+                raise _invalid("plan.redraw_reason_required", "reason", _("重新抽取须说明原因"))
             started = previous.visits.exclude(status__in=[InspectionStatus.ASSIGNED, InspectionStatus.CANCELLED])
             if started.exists():
                 raise DomainError(
@@ -320,7 +320,7 @@ def conflict_declare(*, actor, institution_id: int, reason: str) -> ConflictDecl
     if not scope.has_role(actor, Role.INSPECTOR):
         raise PermissionDenied(_("仅检查人员可以申报"))
     if not (reason or "").strip():
-        raise _invalid("conflict.reason_required", "reason", "请说明原因", "A reason is required")
+        raise _invalid("conflict.reason_required", "reason", _("请说明原因"))
     if not Institution.objects.filter(pk=institution_id).exists():
         raise NotFound(_("机构不存在"))
     row, created = ConflictDeclaration.objects.get_or_create(
@@ -338,7 +338,7 @@ def inspection_open_adhoc(
     require_bureau(actor)
     if (complaint_id is None) == (institution_id is None):
         raise _invalid(
-            "inspection.source_required", "complaint_id", "须指定投诉或无证机构之一", "A complaint or record"
+            "inspection.source_required", "complaint_id", _("须指定投诉或无证机构之一")
         )
     covered = scope.town_ids(actor)
     with transaction.atomic():
@@ -388,7 +388,7 @@ def staff_visit(*, actor, institution, origin: str, inspector_ids, covered: set[
     minimum = policy_int("inspectors_per_visit_min")
     if len(team) < minimum:
         raise _invalid(
-            "plan.team_too_small", "inspector_ids", f"每次检查至少 {minimum} 名检查人员", f"At least {minimum}"
+            "plan.team_too_small", "inspector_ids", format_lazy(_("每次检查至少 {minimum} 名检查人员"), minimum=minimum)
         )
     conflicted = set(
         ConflictDeclaration.objects.filter(inspector_id__in=team, institution=institution).values_list(
@@ -397,7 +397,7 @@ def staff_visit(*, actor, institution, origin: str, inspector_ids, covered: set[
     )
     if conflicted:
         raise _invalid(
-            "inspection.conflict_of_interest", "inspector_ids", "有检查人员申报了利益冲突", "A conflict of interest"
+            "inspection.conflict_of_interest", "inspector_ids", _("有检查人员申报了利益冲突")
         )
     visit = Inspection.objects.create(
         origin=origin,

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -85,7 +86,7 @@ def order_issue(*, actor, finding_id: int, evidence_required: str, due_on=None) 
         notify(
             recipients=scope.users_of_institution(order.institution_id),
             kind="rectification.issued",
-            title=f"责令整改通知：请于 {due_on} 前完成整改",
+            title=format_lazy(_("责令整改通知：请于 {due_on} 前完成整改"), due_on=due_on),
             body=evidence_required,
             obj=order,
         )
@@ -109,7 +110,8 @@ def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str]
         if named - arrived:
             raise DomainError(
                 "order.evidence_missing", _("有照片尚未上传，请先上传再提交"),
-                status=422, fields={"photo_uuids": (f"未收到：{', '.join(sorted(named - arrived))}", "Not received")},
+                status=422,
+                fields={"photo_uuids": format_lazy(_("未收到：{uuids}"), uuids=", ".join(sorted(named - arrived)))},
             )  # fmt: skip
         order = transition(
             order, actor=actor, verb="rectification.respond", allowed_from=OrderStatus.OPEN, to=OrderStatus.ANSWERED,
@@ -119,7 +121,7 @@ def order_respond(*, actor, order_id: int, response: str, photo_uuids: list[str]
             ),
             error=_changed_meanwhile,
         )  # fmt: skip
-        notify(recipients=[order.issued_by_id], kind="rectification.answered", title="机构已提交整改情况", obj=order)
+        notify(recipients=[order.issued_by_id], kind="rectification.answered", title=_("机构已提交整改情况"), obj=order)
     return order
 
 
@@ -146,7 +148,7 @@ def order_verify(*, actor, order_id: int, accepted: bool, note: str) -> Rectific
         notify(
             recipients=scope.users_of_institution(order.institution_id),
             kind="rectification.closed" if accepted else "rectification.sent_back",
-            title="整改已核验销号" if accepted else "整改未通过核验，请继续整改",
+            title=_("整改已核验销号") if accepted else _("整改未通过核验，请继续整改"),
             body=note,
             obj=order,
         )
@@ -215,7 +217,7 @@ def rectification_sweep(today=None) -> dict[str, int]:
                 notify(
                     recipients=[*scope.users_of_institution(order.institution_id), order.issued_by_id],
                     kind="rectification.due_soon",
-                    title=f"整改期限临近：{order.due_on}",
+                    title=format_lazy(_("整改期限临近：{due_on}"), due_on=order.due_on),
                     obj=order,
                     dedupe_key=f"rectification.due_soon.{order.pk}",
                 )
@@ -228,7 +230,11 @@ def rectification_sweep(today=None) -> dict[str, int]:
                 notify(
                     recipients=[*scope.users_covering_town(order.town_id), order.issued_by_id],
                     kind="rectification.overdue",
-                    title=f"整改逾期：{order.institution_id} 号机构（期限 {order.due_on}）",
+                    title=format_lazy(
+                        _("整改逾期：{institution_id} 号机构（期限 {due_on}）"),
+                        institution_id=order.institution_id,
+                        due_on=order.due_on,
+                    ),
                     obj=order,
                     dedupe_key=f"rectification.overdue.{order.pk}",
                 )

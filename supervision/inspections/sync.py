@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import uploads
 from core.audit import audit_log
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, render
 from core.idempotency import fingerprint
 from core.notifications import notify
 from core.policy import policy_int
@@ -69,9 +69,9 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
 
 class Rejected(Exception):
-    def __init__(self, code: str, zh: str, en: str, field: str = ""):
+    def __init__(self, code: str, message, field: str = ""):
         super().__init__(code)
-        self.code, self.zh, self.en, self.field = code, zh, en, field
+        self.code, self.message, self.field = code, message, field
 
 
 @dataclass
@@ -119,45 +119,44 @@ def _uuid(raw, field_name: str) -> uuid_module.UUID:
     try:
         return uuid_module.UUID(str(raw))
     except (ValueError, TypeError, AttributeError):
-        raise Rejected("sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", field_name) from None
+        raise Rejected("sync.bad_uuid", _("不是有效的 UUID"), field_name) from None
 
 
 def _parse(index: int, raw, now: datetime) -> _Parsed:
     if not isinstance(raw, dict):
-        raise Rejected("sync.bad_record", "记录格式不正确", "A record must be an object")
+        raise Rejected("sync.bad_record", _("记录格式不正确"))
     record_uuid = _uuid(raw.get("uuid"), "uuid")
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise Rejected("sync.bad_kind", "记录类型无效", f"Unknown kind; one of {sorted(KINDS)}", "kind")
+        raise Rejected("sync.bad_kind", _("记录类型无效"), "kind")
     inspection_id = raw.get("inspection_id")
     if not isinstance(inspection_id, int) or isinstance(inspection_id, bool) or not 0 < inspection_id < 2**63:
         raise Rejected(
-            "sync.bad_inspection", "检查编号无效", "inspection_id must be a positive integer", "inspection_id"
+            "sync.bad_inspection", _("检查编号无效"), "inspection_id"
         )
     client_time = parse_datetime(raw["client_time"]) if isinstance(raw.get("client_time"), str) else None
     if client_time is None:
-        raise Rejected("sync.bad_time", "时间格式不正确（ISO 8601）", "client_time must be ISO 8601", "client_time")
+        raise Rejected("sync.bad_time", _("时间格式不正确（ISO 8601）"), "client_time")
     if timezone.is_naive(client_time):
         client_time = timezone.make_aware(client_time)  # the product's time zone, as the phone shows it
     if client_time > now + CLOCK_SKEW:
         raise Rejected(
             "sync.time_in_future",
-            "记录时间晚于服务器时间 10 分钟以上，请校准手机时间",
-            "The record's time is more than 10 minutes ahead of the server: check the phone's clock",
+            _("记录时间晚于服务器时间 10 分钟以上，请校准手机时间"),
             "client_time",
         )
     base = raw.get("base_version")
     if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base < 1):
         raise Rejected(
-            "sync.bad_base_version", "基准版本须为正整数", "base_version must be a positive integer", "base_version"
+            "sync.bad_base_version", _("基准版本须为正整数"), "base_version"
         )
     data = raw.get("data") or {}
     if not isinstance(data, dict):
-        raise Rejected("sync.bad_record", "data 须为对象", "data must be an object", "data")
+        raise Rejected("sync.bad_record", _("data 须为对象"), "data")
     photos = data.get("photo_uuids") or []
     if not isinstance(photos, list) or len(photos) > 20:
         raise Rejected(
-            "sync.bad_photos", "照片列表无效（最多 20 张）", "photo_uuids: a list of at most 20", "photo_uuids"
+            "sync.bad_photos", _("照片列表无效（最多 20 张）"), "photo_uuids"
         )
     photo_uuids = [_uuid(p, "data.photo_uuids") for p in photos]
     return _Parsed(
@@ -177,12 +176,11 @@ def _coordinate(data: dict, name: str, bounds: tuple[Decimal, Decimal]) -> Decim
     try:
         value = Decimal(str(data.get(name)))
     except (InvalidOperation, ValueError):
-        raise Rejected("sync.bad_coordinates", "坐标无效", f"{name} must be a number", f"data.{name}") from None
+        raise Rejected("sync.bad_coordinates", _("坐标无效"), f"data.{name}") from None
     if not value.is_finite() or not bounds[0] <= value <= bounds[1]:
         raise Rejected(
             "sync.coordinates_outside_district",
-            "坐标不在涪陵区范围内（如在海上或经纬度颠倒）",
-            "The coordinates are not in Fuling district (at sea, or latitude and longitude swapped?)",
+            _("坐标不在涪陵区范围内（如在海上或经纬度颠倒）"),
             f"data.{name}",
         )
     return value.quantize(Decimal("0.000001"))
@@ -207,15 +205,14 @@ def _check_answer(item: ChecklistItem, value, photo_uuids) -> None:
     )
     if not ok:
         expected = {
-            AnswerType.YES_NO_NA: ('"yes"、"no" 或 "na"', '"yes", "no" or "na"'),
-            AnswerType.NUMBER: ("数值", "a number"),
-            AnswerType.TEXT: ("1–2000 字的文字", "text of 1-2000 characters"),
-            AnswerType.PHOTO: ("至少一张照片（photo_uuids）", "at least one photo (photo_uuids)"),
+            AnswerType.YES_NO_NA: _('"yes"、"no" 或 "na"'),
+            AnswerType.NUMBER: _("数值"),
+            AnswerType.TEXT: _("1–2000 字的文字"),
+            AnswerType.PHOTO: _("至少一张照片（photo_uuids）"),
         }[kind]
         raise Rejected(
             "sync.answer_wrong_type",
-            f"检查项 {item.code} 的答案应为{expected[0]}",
-            f"The answer to {item.code} must be {expected[1]}",
+            format_lazy(_("检查项 {code} 的答案应为{expected}"), code=item.code, expected=expected),
             "data.value",
         )
 
@@ -253,7 +250,7 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
             str(raw_uuid) if raw_uuid is not None else "",
             "rejected",
             err.code,
-            err.en if lang == "en" else err.zh,
+            render(err.message, lang),
             err.field,
         )
 
@@ -313,8 +310,7 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
                     uid,
                     Rejected(
                         "sync.uuid_reused",
-                        "该 UUID 已用于另一条不同的记录",
-                        "This UUID was used for a different record",
+                        _("该 UUID 已用于另一条不同的记录"),
                     ),
                 )
             else:
@@ -323,10 +319,10 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
         visit = visits.get(p.inspection_id)
         try:
             if visit is None:
-                raise Rejected("not_found", "检查不存在", "Inspection not found", "inspection_id")
+                raise Rejected("not_found", _("检查不存在"), "inspection_id")
             if visit.status in FINISHED:
                 raise Rejected(
-                    "sync.visit_closed", "检查已完成或已取消，不能再记录", "The visit is complete or cancelled"
+                    "sync.visit_closed", _("检查已完成或已取消，不能再记录")
                 )
             record = VisitRecord(
                 client_uuid=p.uuid,
@@ -396,14 +392,13 @@ def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_f
         if item is None:
             raise Rejected(
                 "sync.unknown_item",
-                "该检查项不在本次检查使用的检查表版本中",
-                "This item is not in the checklist version of the visit",
+                _("该检查项不在本次检查使用的检查表版本中"),
                 "data.item_code",
             )
         _check_answer(item, data.get("value"), p.photo_uuids)
         comment = data.get("comment") or ""
         if not isinstance(comment, str) or len(comment) > 1000:
-            raise Rejected("sync.bad_comment", "备注最多 1000 字", "comment: text of at most 1000", "data.comment")
+            raise Rejected("sync.bad_comment", _("备注最多 1000 字"), "data.comment")
         current = answers.get((visit.pk, item.pk))
         if current is not None and p.base_version != current.version:
             return {"item_code": item.code, "value": current.value, "version": current.version}
@@ -422,7 +417,7 @@ def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_f
     if p.kind == VisitRecord.Kind.NOTE:
         text = data.get("text")
         if not isinstance(text, str) or not 0 < len(text) <= 2000:
-            raise Rejected("sync.bad_note", "备注须为 1–2000 字", "text: 1-2000 characters", "data.text")
+            raise Rejected("sync.bad_note", _("备注须为 1–2000 字"), "data.text")
         visit.notes = (visit.notes + "\n" + text).strip()[:4000]
         return None
     if p.kind == VisitRecord.Kind.FINDING:
@@ -432,19 +427,18 @@ def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_f
             if item is None:
                 raise Rejected(
                     "sync.unknown_item",
-                    "该检查项不在本次检查表版本中",
-                    "Item not in the visit's version",
+                    _("该检查项不在本次检查表版本中"),
                     "data.item_code",
                 )
         rule_id = data.get("rule_id") or (item.rule_id if item else "")
         if item is None and not rule_id:
-            raise Rejected("sync.finding_unnamed", "问题须指明检查项或规则", "Name an item or a rule", "data.item_code")
+            raise Rejected("sync.finding_unnamed", _("问题须指明检查项或规则"), "data.item_code")
         severity = data.get("severity") or (item.severity if item else "")
         description = data.get("description")
         if severity not in Severity.values:
-            raise Rejected("sync.bad_severity", "严重程度无效", "severity: low, medium or high", "data.severity")
+            raise Rejected("sync.bad_severity", _("严重程度无效"), "data.severity")
         if not isinstance(description, str) or not 0 < len(description) <= 2000:
-            raise Rejected("sync.bad_description", "问题描述须为 1–2000 字", "description: 1-2000", "data.description")
+            raise Rejected("sync.bad_description", _("问题描述须为 1–2000 字"), "data.description")
         public = bool(data.get("public", item.public if item else True))
         finding = Finding(
             inspection=visit,
@@ -460,14 +454,14 @@ def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_f
     if p.kind == VisitRecord.Kind.ACKNOWLEDGE:
         name = data.get("name")
         if not isinstance(name, str) or not 0 < len(name) <= 50:
-            raise Rejected("sync.bad_acknowledgement", "确认人姓名须为 1–50 字", "name: 1-50 characters", "data.name")
+            raise Rejected("sync.bad_acknowledgement", _("确认人姓名须为 1–50 字"), "data.name")
         if visit.acknowledged_at is not None:
             return {"acknowledged_by": visit.acknowledged_by, "version": visit.version}
         visit.acknowledged_by, visit.acknowledged_at = name, p.client_time
         return None
     # checkout
     if visit.checkin_at is None:
-        raise Rejected("sync.checkout_before_checkin", "尚未签到，不能签退", "Check in before checking out")
+        raise Rejected("sync.checkout_before_checkin", _("尚未签到，不能签退"))
     if visit.checkout_at is not None:
         return {"checkout_at": visit.checkout_at.isoformat(), "version": visit.version}
     visit.checkout_at = p.client_time
@@ -629,8 +623,8 @@ def conflict_rows(records: list[VisitRecord]) -> list[dict]:
 NO_VALUE = object()
 
 
-def _resolve_error(code: str, zh: str, en: str, field: str = "value", status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _resolve_error(code: str, message, field: str = "value", status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def conflict_resolve(
@@ -644,16 +638,16 @@ def conflict_resolve(
     try:
         key = uuid_module.UUID(str(record_uuid))
     except ValueError:
-        raise _resolve_error("sync.bad_uuid", "不是有效的 UUID", "Not a valid UUID", "uuid") from None
+        raise _resolve_error("sync.bad_uuid", _("不是有效的 UUID"), "uuid") from None
     if choice not in VisitRecord.Resolution.values:
         raise _resolve_error(
-            "conflict.bad_choice", "请选择 server、client 或 merged", "Choose server, client or merged", "choice"
+            "conflict.bad_choice", _("请选择 server、client 或 merged"), "choice"
         )
     if choice == VisitRecord.Resolution.MERGED and value is NO_VALUE:
-        raise _resolve_error("conflict.value_required", "合并须给出合并后的值", "A merged resolution needs the value")
+        raise _resolve_error("conflict.value_required", _("合并须给出合并后的值"))
     if choice != VisitRecord.Resolution.MERGED and value is not NO_VALUE:
         raise _resolve_error(
-            "conflict.value_unexpected", "仅合并时填写 value", "Give a value only for a merged resolution"
+            "conflict.value_unexpected", _("仅合并时填写 value")
         )
     note = (note or "").strip()[:500]
     with transaction.atomic():
@@ -694,7 +688,7 @@ def conflict_resolve(
         try:
             in_force = _apply_resolution(actor, record, visit, choice, value)
         except Rejected as err:
-            raise _resolve_error(err.code, err.zh, err.en, "value") from None
+            raise _resolve_error(err.code, err.message, "value") from None
         record.resolved, record.resolution, record.resolved_value = True, choice, in_force
         record.resolution_note, record.resolved_by, record.resolved_at = note, actor, timezone.now()
         record.save(
@@ -720,8 +714,10 @@ def conflict_resolve(
             notify(
                 recipients=[record.author_id],
                 kind="inspection.conflict_resolved",
-                title="同步冲突已处理 A sync conflict was resolved",
-                body={"server": "保留服务器版本", "client": "采用您的版本", "merged": "采用合并后的值"}[choice],
+                title=_("同步冲突已处理"),
+                body={"server": _("保留服务器版本"), "client": _("采用您的版本"), "merged": _("采用合并后的值")}[
+                    choice
+                ],
                 obj=visit,
                 payload={"inspection_id": visit.pk, "uuid": str(record.client_uuid), "resolution": choice},
             )
@@ -764,7 +760,7 @@ def _apply_resolution(actor, record: VisitRecord, visit: Inspection, choice: str
         new_value = payload.get("value") if choice == VisitRecord.Resolution.CLIENT else value
         photos = [str(u) for u in (payload.get("photo_uuids") or [])]
         if item is None:
-            raise Rejected("sync.unknown_item", "该检查项不在本次检查表版本中", "Item not in the visit's version")
+            raise Rejected("sync.unknown_item", _("该检查项不在本次检查表版本中"))
         _check_answer(item, new_value, photos)
         if answer is None:
             answer = ChecklistAnswer(inspection=visit, item=item, version=0)
@@ -781,15 +777,14 @@ def _apply_resolution(actor, record: VisitRecord, visit: Inspection, choice: str
             return {"acknowledged_by": visit.acknowledged_by}
         name = payload.get("name") if choice == VisitRecord.Resolution.CLIENT else value
         if not isinstance(name, str) or not 0 < len(name.strip()) <= 50:
-            raise _resolve_error("sync.bad_acknowledgement", "确认人姓名须为 1–50 字", "name: 1-50 characters")
+            raise _resolve_error("sync.bad_acknowledgement", _("确认人姓名须为 1–50 字"))
         visit.acknowledged_by, visit.acknowledged_at = name.strip(), record.client_time
         _bump(visit, "acknowledged_by", "acknowledged_at")
         return {"acknowledged_by": visit.acknowledged_by}
     if choice == VisitRecord.Resolution.MERGED:
         raise _resolve_error(
             "conflict.merge_not_supported",
-            "签到、签退只能保留服务器版本或采用手机版本",
-            "A check-in or check-out keeps one copy: server or client",
+            _("签到、签退只能保留服务器版本或采用手机版本"),
             "choice",
         )
     if record.kind == VisitRecord.Kind.CHECKIN:

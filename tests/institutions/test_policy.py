@@ -119,7 +119,7 @@ def test_fee_2_non_subject_package_over_5000_yuan():
         over.pk,
         "high",
     )
-    assert "5000.01" in finding.message_zh and "5000.00" in finding.message_en
+    assert "5000.01" in finding.message("zh") and "5000.00" in finding.message("en")
 
 
 def test_fee_2_does_not_cap_subject_packages():
@@ -261,7 +261,7 @@ def test_staff_1_subject_teachers_need_a_teacher_certificate():
     staff(inst, "管理", role="manager", teacher_certificate_no="")
     (finding,) = evaluate(inst)
     assert (finding.rule_id, finding.field, finding.object_id) == ("R-STAFF-1", "teacher_certificate_no", without.pk)
-    assert finding.severity == "medium" and "无证" in finding.message_zh
+    assert finding.severity == "medium" and "无证" in finding.message("zh")
 
 
 def test_staff_1_non_subject_teachers_need_a_certificate_or_a_proof_of_competence():
@@ -299,7 +299,7 @@ def test_staff_3_full_time_share_below_half():
     staff(inst, "兼职二", full_time=False)
     (finding,) = evaluate(inst)
     assert (finding.rule_id, finding.object_type, finding.severity) == ("R-STAFF-3", "institution", "low")
-    assert "50" in finding.message_zh
+    assert "50" in finding.message("zh")
 
 
 def test_staff_3_half_is_enough_and_leavers_do_not_count():
@@ -362,7 +362,7 @@ def test_a_newer_value_judges_from_its_date_and_an_old_date_keeps_the_old_value(
     assert evaluate(inst, on=date(2029, 12, 31)) == []
     (finding,) = evaluate(inst, on=date(2030, 1, 1))
     assert (finding.rule_id, finding.field) == ("R-FEE-1", "hours")
-    assert "40" in finding.message_en
+    assert "40" in finding.message("en")
     # The stored package is reported, never rewritten.
     assert FeePackage.objects.get().hours == 50
 
@@ -572,7 +572,7 @@ def test_change_with_a_dated_value():
     after = {"course_id": c.pk, "name": "p", "hours": 30, "months": 2, "price": "4000.00"}
     assert policy.findings_for_change(inst, "package", "create", None, after, on=date(2026, 3, 1)) == []
     (finding,) = policy.findings_for_change(inst, "package", "create", None, after, on=ON)
-    assert finding.field == "price" and "3000.00" in finding.message_zh
+    assert finding.field == "price" and "3000.00" in finding.message("zh")
 
 
 def test_the_service_refuses_a_breaking_change_naming_the_field(bureau_staff):

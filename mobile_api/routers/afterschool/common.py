@@ -131,7 +131,7 @@ def session_out(s: Session) -> dict:
         "programme_id": s.programme_id,
         "programme_name": s.programme.name,
         "weekday": s.weekday,
-        "weekday_label": WEEKDAY_LABELS[s.weekday],
+        "weekday_label": str(WEEKDAY_LABELS[s.weekday]),
         "starts_at": hm(s.starts_at),
         "ends_at": hm(s.ends_at),
         "room": s.room.name if s.room_id else None,

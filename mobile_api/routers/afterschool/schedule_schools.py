@@ -16,7 +16,7 @@ from pydantic import Field
 from accounts.models import Membership, Role
 from afterschool.schedule import permissions, policy, selectors, services
 from afterschool.schedule.models import Kind, Programme, Session, Student
-from core.errors import NotFound
+from core.errors import NotFound, render
 from core.http import request_language
 
 from ...pagination import PageParams, paginate
@@ -369,8 +369,7 @@ def report_out(report: dict, lang: str) -> dict:
     term = report.get("term")
     school = report["school"]
     findings = [
-        {k: v for k, v in f.items() if k not in ("message_zh", "message_en")}
-        | {"message": f["message_en"] if lang == "en" else f["message_zh"]}
+        {k: v for k, v in f.items() if k != "message"} | {"message": render(f["message"], lang)}
         for f in report["findings"]
     ]
     extra = {}
@@ -415,7 +414,7 @@ def schedule_check(request, filters: Query[CheckFilters], school_id: int):
             "rule": policy.RULE,
             "ok": False,
             "term": None,
-            "findings": [policy._finding("no_term", "尚未设置学期", "No term has been set up")],
+            "findings": [policy._finding("no_term", _("尚未设置学期"))],
         }
     else:
         report = policy.school_schedule_check(school, today, term)
