@@ -9,6 +9,9 @@ web forms) call `check_name`.
 
 from __future__ import annotations
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from .errors import DomainError
 
 # U+202A–U+202E (embeddings, overrides), U+2066–U+2069 (isolates), the marks U+200E/U+200F and U+061C.
@@ -32,9 +35,8 @@ def disguise_in(value: str, *, name: bool) -> str | None:
 
 def _refusal(field: str, char: str) -> DomainError:
     code = f"U+{ord(char):04X}"
-    zh = f"含有不允许的不可见控制字符（{code}），请删除后重新输入"
-    en = f"Contains an invisible control character ({code}) that is not allowed; type it again without it"
-    return DomainError("text.invisible_control", zh, en, status=422, fields={field: (zh, en)})
+    message = format_lazy(_("含有不允许的不可见控制字符（{code}），请删除后重新输入"), code=code)
+    return DomainError("text.invisible_control", message, status=422, fields={field: message})
 
 
 def check_name(value: str, *, field: str = "name") -> str:

@@ -55,9 +55,7 @@ def _int(data, name, errors, *, required=False, minimum=None, maximum=None):
 def _choice(data, name, choices, errors, *, default=None):
     value = data.get(name) or default
     if value not in dict(choices):
-        errors.add(
-            name, "取值无效，可选：" + "、".join(dict(choices)), "Invalid value; one of " + ", ".join(dict(choices))
-        )
+        errors.add(name, format_lazy(_("取值无效，可选：{choices}"), choices="、".join(dict(choices))))
         return None
     return value
 

@@ -610,9 +610,7 @@ def _choice_input(key: str, raw, lookup: dict, enum, errors: FieldErrors) -> str
     if value is None:
         labels = [short_label(enum, v) for v in enum.values]
         errors.add(
-            key,
-            f"取值无效：“{_text(raw)}”，可选：" + "、".join(labels),
-            f"Invalid value '{_text(raw)}'; one of: " + ", ".join(enum.values),
+            key, format_lazy(_("取值无效：“{value}”，可选：{choices}"), value=_text(raw), choices="、".join(labels))
         )
     return value
 

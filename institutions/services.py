@@ -229,9 +229,9 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
             _check_licence_held(
                 institution.status, number, issued, expires, held, check_expiry="licence_expires_on" in values
             )
-            for field, (zh, en) in held.fields.items():
+            for field, message in held.fields.items():
                 if field in values:
-                    errors.add(field, zh, en)
+                    errors.add(field, message)
         errors.raise_if_any()
         if "credit_code" in values and _credit_code_taken(values["credit_code"], institution.pk):
             raise _duplicate_code_error()

@@ -109,6 +109,6 @@ def clean_money(
         errors.add(field, _("金额最多两位小数（精确到分）"))
         return None
     if value < 0 or (value == 0 and not allow_zero):
-        errors.add(field, "金额不能为负数" if value < 0 else "金额须大于零", "Amount must not be negative")
+        errors.add(field, _("金额不能为负数") if value < 0 else _("金额须大于零"))
         return None
     return value

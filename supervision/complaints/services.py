@@ -77,8 +77,8 @@ STATEMENT_MIN, STATEMENT_MAX = 5, 4000
 STATEMENT_DEFAULT_WORKING_DAYS = 3
 
 
-def _field_error(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _field_error(code: str, field: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 def local_today() -> date:

@@ -46,8 +46,8 @@ from .permissions import access_plan, require_bureau
 GRADES = ("A", "B", "C", "D")
 
 
-def _invalid(code: str, field: str, zh: str, en: str, status: int = 422) -> DomainError:
-    return DomainError(code, zh, en, status=status, fields={field: (zh, en)})
+def _invalid(code: str, field: str, message, status: int = 422) -> DomainError:
+    return DomainError(code, message, status=status, fields={field: message})
 
 
 # --- Plans ---------------------------------------------------------------------------------------------------------
