@@ -45,7 +45,7 @@ def test_the_filing_stores_the_complaint_its_audit_event_and_the_handlers_inbox_
     assert event.data["tracking_number"] == body["tracking_number"]
     assert event.data["institution_id"] == registered.pk and event.data["photos"] == 0
     (row,) = Notification.objects.filter(kind="complaint.submitted", object_id=str(body["id"]))
-    assert row.recipient == staff_a and row.title == f"新投诉 {body['tracking_number']}"
+    assert row.recipient == staff_a and row.title == f"新投诉：{body['tracking_number']}"
     assert row.object_type == "supervision.complaint" and row.payload == {"status": "submitted"}
 
 
@@ -54,7 +54,7 @@ def test_an_unrouted_filing_tells_every_district_supervisor(api_as, parent, regi
     body = file(api_as(parent), registered).json()
     rows = Notification.objects.filter(kind="complaint.submitted", object_id=str(body["id"]))
     assert sorted(r.recipient_id for r in rows) == sorted([supervisor.pk, deputy.pk])
-    assert {r.title for r in rows} == {f"新投诉 {body['tracking_number']}"}
+    assert {r.title for r in rows} == {f"新投诉：{body['tracking_number']}"}
     assert all("待分派" in r.body for r in rows)
 
 
