@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .forms import AdminLoginForm
@@ -23,8 +24,8 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "memberships__role"]
     fieldsets = (
         (None, {"fields": ("name", "username", "phone", "password")}),
-        ("权限 Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("时间 Dates", {"fields": ("last_login", "date_joined")}),
+        (_("权限"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("时间"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("name", "username", "phone", "password1", "password2")}),)
     inlines = [MembershipInline]

@@ -223,7 +223,7 @@ def _enrol(student: Student, programme: Programme) -> None:
         status=Application.Status.APPROVED,
         active_from=programme.term.starts_on,
         priority=student.has_priority,
-        note="演示数据 demo",
+        note="演示数据",
     )
 
 
@@ -500,7 +500,7 @@ def seed_fees() -> None:
     _spring_attendance(term, skip={(football.pk, rain)})
     football_thu = football.sessions.get(weekday=3)
     SessionNotHeld.objects.get_or_create(
-        session=football_thu, date=rain, defaults={"reason": "雷雨停课 rained off", "recorded_by": admin}
+        session=football_thu, date=rain, defaults={"reason": "雷雨停课", "recorded_by": admin}
     )
 
     account = SchoolAccount.objects.filter(school=school).first() or fees.account_create(

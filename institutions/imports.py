@@ -68,7 +68,7 @@ from .validation import FieldErrors, clean_credit_code, clean_licence_dates
 logger = logging.getLogger(__name__)
 
 JOB_KIND = "institutions.import"
-IMPORT_REASON = "批量导入 bulk import"
+IMPORT_REASON = "批量导入"  # stored on the record (data, in Chinese)
 RETRYABLE = (OperationalError, InterfaceError)
 CHUNK = 64 * 1024
 

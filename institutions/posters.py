@@ -16,13 +16,16 @@ from pathlib import Path
 import qrcode
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.constants import ERROR_CORRECT_Q
+
+from core.errors import is_english
 
 from .models import Category, Institution, VerificationToken
 
 POSTER_SIZE = (1240, 1754)  # A4 portrait at 150 dpi
-POSTER_LAYOUT_VERSION = "1"  # bump when the layout changes: every poster is then rebuilt
+POSTER_LAYOUT_VERSION = "2"  # bump when the layout changes: every poster is then rebuilt
 QR_BORDER = 4  # the quiet zone, in modules (the standard's minimum)
 
 # Tried in order after the POSTER_FONT_PATH setting: Debian/Ubuntu, Fedora/Arch, macOS, Windows.
@@ -223,20 +226,18 @@ def _centered(draw: ImageDraw.ImageDraw, y: int, text: str, font, fill, *, bold:
 
 
 def poster_facts(institution: Institution, token: VerificationToken) -> dict:
-    """What the poster shows; also what its fingerprint is made of."""
-    from .verification import public_address, public_status, split_label
+    """What the poster shows; also what its fingerprint is made of. One language: the active one (Chinese, the
+    default, when a task draws it)."""
+    from .verification import public_address, public_status
 
     status = public_status(institution)
-    category_zh, category_en = split_label(Category(institution.category).label)
     return {
         "layout": POSTER_LAYOUT_VERSION,
         "name": institution.name,
         "licence_number": institution.licence_number or "",
-        "category_zh": category_zh,
-        "category_en": category_en,
+        "category": str(Category(institution.category).label),
         "status_code": status["code"],
-        "status_zh": status["label_zh"],
-        "status_en": status["label_en"],
+        "status": status["label_en"] if is_english() else status["label_zh"],
         "tone": status["tone"],
         "url": public_address(token),
     }
@@ -260,8 +261,7 @@ def build_poster_png(institution: Institution, token: VerificationToken) -> byte
 
     # Heading band.
     draw.rectangle((0, 0, width, 210), fill=BRAND)
-    y = _centered(draw, 48, "涪陵区校外培训机构公示核验码", cjk_font(60), WHITE, bold=True)
-    _centered(draw, y + 26, "Fuling off-campus training institution · public verification code", cjk_font(28), WHITE)
+    y = _centered(draw, 48, gettext("涪陵区校外培训机构公示核验码"), cjk_font(60), WHITE, bold=True)
 
     # Name, category, licence number.
     y = 270
@@ -270,15 +270,15 @@ def build_poster_png(institution: Institution, token: VerificationToken) -> byte
         y = _centered(draw, y, line, name_font, INK, bold=True) + 22
     y += 14
     detail = cjk_font(36)
-    y = _centered(draw, y, f"类别 Category：{facts['category_zh']} {facts['category_en']}", detail, INK) + 20
-    licence = facts["licence_number"] or "无 none"
-    for line in _wrap(f"办学许可证号 Licence No.：{licence}", detail, width - 2 * margin, 2):
+    y = _centered(draw, y, gettext("类别：{category}").format(category=facts["category"]), detail, INK) + 20
+    licence = facts["licence_number"] or gettext("无")
+    for line in _wrap(gettext("办学许可证号：{licence}").format(licence=licence), detail, width - 2 * margin, 2):
         y = _centered(draw, y, line, detail, INK) + 16
 
     # Status badge.
     y += 18
     badge_font = cjk_font(50)
-    badge_text = f"状态：{facts['status_zh']}  {facts['status_en']}"
+    badge_text = gettext("状态：{status}").format(status=facts["status"])
     left, top, right, bottom = draw.textbbox((0, 0), badge_text, font=badge_font)
     badge_w = min(width - 2 * margin, (right - left) + 90)
     badge_h = (bottom - top) + 44
@@ -296,10 +296,9 @@ def build_poster_png(institution: Institution, token: VerificationToken) -> byte
     y += qr.height + 36
 
     # Call to action and footer.
-    y = _centered(draw, y, "扫码核验 · 举报问题", cjk_font(68), BRAND, bold=True) + 18
-    y = _centered(draw, y, "Scan to verify this institution · Report a problem", cjk_font(30), MUTED) + 22
-    y = _centered(draw, y, "机构状态以扫码显示的实时结果为准 The scan shows the current status", cjk_font(26), MUTED)
+    y = _centered(draw, y, gettext("扫码核验 · 举报问题"), cjk_font(68), BRAND, bold=True) + 18
+    y = _centered(draw, y, gettext("机构状态以扫码显示的实时结果为准"), cjk_font(26), MUTED)
     footer = cjk_font(24)
-    _centered(draw, height - 96, "重庆市涪陵区教育委员会 监制", footer, MUTED)
+    _centered(draw, height - 96, gettext("重庆市涪陵区教育委员会 监制"), footer, MUTED)
     _centered(draw, height - 58, f"{facts['url']}  ·  {timezone.localdate():%Y-%m-%d}", cjk_font(20), MUTED)
     return png_bytes(image)

@@ -10,6 +10,8 @@ from io import BytesIO
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.models import Attendance, Kind
@@ -18,15 +20,16 @@ from core.errors import DomainError
 from .models import AllocationLine, AllocationRun, PayType
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Documents are written in one language, the requester's (the active one): labels are gettext messages.
 PAY_LABELS = {
-    PayType.PERFORMANCE: "绩效工资（课后服务单列增量）",
-    PayType.LABOUR: "劳务费",
+    PayType.PERFORMANCE: _("绩效工资（课后服务单列增量）"),
+    PayType.LABOUR: _("劳务费"),
 }
 PAY_NOTES = {
-    PayType.PERFORMANCE: "课后服务课酬作为绩效工资单列增量发放，不作为次年绩效工资总量核定基数（R-PAY-1）。"
-    "After-school pay is a separate increment of performance pay, not counted in next year's base.",
-    PayType.LABOUR: "校外人员按实际授课课时及准入课酬标准以劳务费形式结算（R-PAY-1）。"
-    "Outside personnel are paid labour fees per lesson delivered at their admitted rate.",
+    PayType.PERFORMANCE: _(
+        "课后服务课酬作为绩效工资单列增量发放，不作为次年绩效工资总量核定基数（R-PAY-1）。"
+    ),
+    PayType.LABOUR: _("校外人员按实际授课课时及准入课酬标准以劳务费形式结算（R-PAY-1）。"),
 }
 
 
@@ -96,6 +99,11 @@ def _save(wb) -> bytes:
     return out.getvalue()
 
 
+def _cells(values: list) -> list:
+    """A row for openpyxl: gettext_lazy labels as text in the active language."""
+    return [str(v) if isinstance(v, Promise) else v for v in values]
+
+
 def _money(v: Decimal | None):
     return v  # openpyxl writes Decimal as a number: sums in the sheet stay exact to the fen
 
@@ -103,57 +111,60 @@ def _money(v: Decimal | None):
 def statement_xlsx(run: AllocationRun, line: AllocationLine) -> bytes:
     wb = _book()
     ws = wb.active
-    ws.title = "结算单 Statement"
-    ws.append(["学校 School", run.school.name])
-    ws.append(["学期 Term", run.term.name])
-    ws.append(["分配批次 Run", run.pk, run.get_kind_display(), run.get_status_display()])
-    ws.append(["姓名 Name", line.name])
-    ws.append(["发放类别 Pay type", PAY_LABELS[line.pay_type]])
+    ws.title = gettext("结算单")
+    ws.append([gettext("学校"), run.school.name])
+    ws.append([gettext("学期"), run.term.name])
+    ws.append([gettext("分配批次"), run.pk, run.get_kind_display(), run.get_status_display()])
+    ws.append([gettext("姓名"), line.name])
+    ws.append(_cells([gettext("发放类别"), PAY_LABELS[line.pay_type]]))
     ws.append([])
-    ws.append(["项目 Programme", "类型 Kind", "课时 Lessons", "权重 Weight"])
+    ws.append([gettext("项目"), gettext("类型"), gettext("课时"), gettext("权重")])
     for p in _programmes_of(run, line):
         ws.append([p["name"], p["kind_label"], p["lessons"], p["weight"]])
-    ws.append(["合计 Total", "", line.lessons, str(line.weighted_lessons)])
+    ws.append([gettext("合计"), "", line.lessons, str(line.weighted_lessons)])
     ws.append([])
     if line.pay_type == PayType.LABOUR:
-        ws.append(["每课时标准 Rate", _money(line.rate)])
-    ws.append(["应发金额 Amount", _money(line.amount)])
-    ws.append(["说明 Note", PAY_NOTES[line.pay_type]])
+        ws.append([gettext("每课时标准"), _money(line.rate)])
+    ws.append([gettext("应发金额"), _money(line.amount)])
+    ws.append(_cells([gettext("说明"), PAY_NOTES[line.pay_type]]))
     return _save(wb)
 
 
 FIGURE_LABELS = [
-    ("fees", "收费（减免后）Fees charged"),
-    ("refunds", "退费 Refunds"),
-    ("subsidy", "财政补助 Subsidy"),
-    ("other", "其他收入 Other income"),
-    ("pool", "可分配总额 Pool"),
-    ("teacher_share", "教师课酬 Teacher pay"),
-    ("outside_share", "校外人员劳务费 Outside personnel"),
-    ("operations", "运行成本 Operations"),
-    ("reserve", "预留 Reserve"),
-    ("outside_owed", "校外人员应付 Outside personnel owed"),
-    ("outside_surplus", "劳务费结余（转预留）Outside surplus to reserve"),
-    ("teacher_unallocated", "无课时未分配（转预留）Teacher share unallocated"),
-    ("shortfall", "劳务费缺口 Shortfall"),
+    ("fees", _("收费（减免后）")),
+    ("refunds", pgettext_lazy("allocation figure", "退费")),
+    ("subsidy", pgettext_lazy("allocation figure", "财政补助")),
+    ("other", pgettext_lazy("allocation figure", "其他收入")),
+    ("pool", _("可分配总额")),
+    ("teacher_share", _("教师课酬")),
+    ("outside_share", _("校外人员劳务费")),
+    ("operations", _("运行成本")),
+    ("reserve", _("预留")),
+    ("outside_owed", _("校外人员应付")),
+    ("outside_surplus", _("劳务费结余（转预留）")),
+    ("teacher_unallocated", _("无课时未分配（转预留）")),
+    ("shortfall", _("劳务费缺口")),
 ]
 
 
 def summary_xlsx(run: AllocationRun) -> bytes:
     wb = _book()
     ws = wb.active
-    ws.title = "汇总 Summary"
-    ws.append(["学校 School", run.school.name, "学期 Term", run.term.name, "截至 Until", run.until])
-    ws.append(["批次 Run", run.pk, run.get_kind_display(), run.get_status_display()])
-    ws.append(["比例 Shares %"] + [f"{k} {v}" for k, v in run.shares.items()])
+    ws.title = gettext("汇总")
+    ws.append([gettext("学校"), run.school.name, gettext("学期"), run.term.name, gettext("截至"), run.until])
+    ws.append([gettext("批次"), run.pk, run.get_kind_display(), run.get_status_display()])
+    ws.append([gettext("比例（%）")] + [f"{k} {v}" for k, v in run.shares.items()])
     ws.append([])
     for key, label in FIGURE_LABELS:
-        ws.append([label, _money(getattr(run, key))])
-    people = wb.create_sheet("明细 Lines")
-    people.append(["姓名 Name", "发放类别 Pay type", "课时 Lessons", "折算课时 Weighted", "标准 Rate", "金额 Amount"])
+        ws.append(_cells([label, _money(getattr(run, key))]))
+    people = wb.create_sheet(gettext("明细"))
+    people.append(
+        [gettext("姓名"), gettext("发放类别"), gettext("课时"), gettext("折算课时"), gettext("标准"), gettext("金额")]
+    )
     for ln in run.lines.all():
+        weighted = str(ln.weighted_lessons)
         people.append(
-            [ln.name, PAY_LABELS[ln.pay_type], ln.lessons, str(ln.weighted_lessons), _money(ln.rate), _money(ln.amount)]
+            _cells([ln.name, PAY_LABELS[ln.pay_type], ln.lessons, weighted, _money(ln.rate), _money(ln.amount)])
         )
     return _save(wb)
 
@@ -168,33 +179,36 @@ def payroll_xlsx(run: AllocationRun) -> bytes:
         )
     wb = _book()
     ws = wb.active
-    ws.title = "发放表 Payroll"
+    ws.title = gettext("发放表")
     ws.append(
         [
-            "序号 No.",
-            "姓名 Name",
-            "工资项目 Pay item",
-            "计入次年绩效工资基数 In next year's base",
-            "课时 Lessons",
-            "金额 Amount",
-            "说明 Note",
+            gettext("序号"),
+            gettext("姓名"),
+            gettext("工资项目"),
+            gettext("计入次年绩效工资基数"),
+            gettext("课时"),
+            gettext("金额"),
+            gettext("说明"),
         ]
     )
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for i, ln in enumerate(run.lines.all(), start=1):
         ws.append(
-            [
-                i,
-                ln.name,
-                PAY_LABELS[ln.pay_type],
-                "否 No" if ln.pay_type == PayType.PERFORMANCE else "不适用 n/a",
-                ln.lessons,
-                _money(ln.amount),
-                f"{run.school.name} {run.term.name} 课后服务",
-            ]
+            _cells(
+                [
+                    i,
+                    ln.name,
+                    PAY_LABELS[ln.pay_type],
+                    gettext("否") if ln.pay_type == PayType.PERFORMANCE else gettext("不适用"),
+                    ln.lessons,
+                    _money(ln.amount),
+                    gettext("{school} {term} 课后服务").format(school=run.school.name, term=run.term.name),
+                ]
+            )
         )
         totals[ln.pay_type] += ln.amount
     ws.append([])
     for pay_type, label in PAY_LABELS.items():
-        ws.append(["", f"合计 {label}", "", "", "", _money(totals[pay_type].quantize(Decimal("0.01")))])
+        total = gettext("合计 {label}").format(label=label)
+        ws.append(["", total, "", "", "", _money(totals[pay_type].quantize(Decimal("0.01")))])
     return _save(wb)

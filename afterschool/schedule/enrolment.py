@@ -327,7 +327,7 @@ def waitlist_move_up(*, programme: Programme, actor, from_day: date | None = Non
             break
         if student_clash(app.student, programme):
             continue
-        _place(app, actor=actor, from_state=S.WAITLISTED, active_from=start, note="候补递补 moved up from waitlist")
+        _place(app, actor=actor, from_state=S.WAITLISTED, active_from=start, note="候补递补")
         placed.append(app)
         free -= 1
         if app.window_id:

@@ -152,7 +152,7 @@ def schedule_report(
         weekdays.append(
             {
                 "weekday": w,
-                "label": WEEKDAY_LABELS[w],
+                "label": str(WEEKDAY_LABELS[w]),
                 "minutes": minutes,
                 "ends_at": min(ends) if ends else None,
                 "ok": minutes >= need_minutes and bool(ends) and min(ends) >= rules.end_not_before,

@@ -158,8 +158,8 @@ def term_create(
         if not starts_on <= day <= ends_on:
             raise _invalid("term.day_outside", "closures", _("日期不在学期内"))
     term = Term.objects.create(school=school, name=name, starts_on=starts_on, ends_on=ends_on)
-    rows = {d: TermDay(term=term, date=d, note="停课 closed") for d in closures}
-    rows.update({d: TermDay(term=term, date=d, follows_weekday=w, note="补课 school day") for d, w in extra_days})
+    rows = {d: TermDay(term=term, date=d, note="停课") for d in closures}
+    rows.update({d: TermDay(term=term, date=d, follows_weekday=w, note="补课") for d, w in extra_days})
     TermDay.objects.bulk_create(rows.values())
     audit_log(
         actor=actor,

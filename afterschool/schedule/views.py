@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -194,21 +195,30 @@ def roster_xlsx(request, programme_id: int):
     audit_log(actor=request.user, verb="afterschool.roster_exported", obj=programme, data={"day": str(day)})
     wb = Workbook()
     ws = wb.active
-    ws.title = "名单 Roster"
-    ws.append(["班级 Class", "姓名 Name", "优先 Priority", "参加起始 From", "退出生效 Until"])
+    # One language, the requester's (the active one).
+    ws.title = gettext("名单")
+    ws.append([gettext("班级"), gettext("姓名"), gettext("优先"), gettext("参加起始"), gettext("退出生效")])
     for a in _roster(programme, day):
         ws.append(
             [
                 a.student.school_class.label,
                 a.student.name,
-                "是" if a.priority else "",
+                gettext("是") if a.priority else "",
                 a.active_from,
                 a.active_until_excl,
             ]
         )
-    att = wb.create_sheet("考勤 Attendance")
+    att = wb.create_sheet(pgettext("sheet", "考勤"))
     att.append(
-        ["日期 Date", "课时 Session", "班级 Class", "姓名 Name", "考勤 Mark", "离开时间 Left at", "更正原因 Correction"]
+        [
+            gettext("日期"),
+            pgettext("roster column", "课时"),
+            gettext("班级"),
+            gettext("姓名"),
+            gettext("考勤结果"),
+            gettext("离开时间"),
+            gettext("更正原因"),
+        ]
     )
     rows = (
         Attendance.objects.filter(session__programme=programme)

@@ -323,7 +323,7 @@ def _create(actor, filing, institution, new, photos, checked, idempotency_key, r
             name=new.name,
             address=new.address,
             town_id=new.town_id,
-            found_via="家长投诉 parent complaint",
+            found_via="家长投诉",  # stored on the record (data, in Chinese)
         )
     complaint = Complaint(
         parent=actor,

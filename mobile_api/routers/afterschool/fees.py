@@ -539,7 +539,7 @@ def _run_out(run: AllocationRun, lines) -> dict:
                 "staff_id": ln.staff_id,
                 "name": ln.name,
                 "pay_type": ln.pay_type,
-                "pay_label": fee_exports.PAY_LABELS[ln.pay_type],
+                "pay_label": str(fee_exports.PAY_LABELS[ln.pay_type]),
                 "lessons": ln.lessons,
                 "weighted_lessons": str(ln.weighted_lessons),
                 "rate": _m(ln.rate),
