@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
-from .errors import Bilingual, DomainError, preferred_language, render
+from .errors import DomainError, preferred_language, render
 
 # Answers for HTTP statuses that arrive without a DomainError (a path that does not exist, a method not allowed, …).
 STATUS_ERRORS: dict[int, tuple] = {
@@ -34,7 +34,7 @@ def request_language(request) -> str:
 
 
 def error_payload(lang: str, code: str, message, fields: dict | None = None) -> dict:
-    """Messages (lazy translations, plain text, or deprecated (zh, en) pairs) rendered in `lang`."""
+    """Messages (lazy translations or plain text) rendered in `lang`."""
     rendered = {name: render(value, lang) for name, value in (fields or {}).items()}
     return {"error": {"code": code, "message": render(message, lang), "fields": rendered}}
 
@@ -44,20 +44,12 @@ def json_error(
     status: int,
     code: str | None = None,
     message="",
-    message_en: str = "",  # DEPRECATED: the old two-string form, with message (or message_zh=) in Chinese
+    *,
     fields: dict | None = None,
     headers: dict | None = None,
-    *,
-    message_zh: str | None = None,  # DEPRECATED
 ) -> HttpResponse:
     """`json_error(request, 409, "x.y", _("中文"), fields={...})`; the message is rendered in the caller's language."""
     default_code, default_message = STATUS_ERRORS.get(status, STATUS_ERRORS[400 if status < 500 else 500])
-    if message_zh is not None:
-        message = message_zh
-    if message and message_en:
-        message = Bilingual(message, message_en)
-    elif message_en and not message:
-        message = Bilingual(default_message, message_en)
     body = error_payload(request_language(request), code or default_code, message or default_message, fields)
     response = HttpResponse(
         json.dumps(body, ensure_ascii=False), status=status, content_type="application/json; charset=utf-8"

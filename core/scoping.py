@@ -7,11 +7,11 @@ from django.db.models import QuerySet
 from .errors import NotFound
 
 
-def get_in_scope(queryset: QuerySet, pk, message=None, what_en: str | None = None):
+def get_in_scope(queryset: QuerySet, pk, message=None):
     """`queryset` is already narrowed to what the actor may see; anything else is "not found".
 
-    `message`: `_("机构不存在")`; DEPRECATED: ("机构", "institution"), what in each language."""
+    `message`: `_("机构不存在")`."""
     try:
         return queryset.get(pk=pk)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise NotFound(message, what_en) from None
+        raise NotFound(message) from None

@@ -95,11 +95,11 @@ def register_import(*, actor, upload) -> dict:
         source = str(cell("source") or "").strip()[:200]
         listed_on = cell_date(cell("listed_on"))
         if number is None:
-            errors.append({"line": line, "field": "身份证号", "message_en": "invalid ID number"})
+            errors.append({"line": line, "field": "身份证号"})
         if not name or not source:
-            errors.append({"line": line, "field": "姓名/来源", "message_en": "name and source are required"})
+            errors.append({"line": line, "field": "姓名/来源"})
         if listed_on is None:
-            errors.append({"line": line, "field": "列入日期", "message_en": "date must be YYYY-MM-DD"})
+            errors.append({"line": line, "field": "列入日期"})
         if number and name and source and listed_on:
             entries.append(
                 ProhibitedPerson(

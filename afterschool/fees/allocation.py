@@ -332,8 +332,8 @@ def compute(
         )
     try:
         parts = split_by_shares(pool, shares)
-    except ApportionError as exc:
-        raise DomainError("allocation.shares_not_100", "各项比例之和须为 100%", str(exc), status=422) from None
+    except ApportionError:
+        raise DomainError("allocation.shares_not_100", _("各项比例之和须为 100%"), status=422) from None
     by_id = {p.staff_id: p for p in people}
     for staff_id, kind, n in lessons:
         p = by_id[staff_id]

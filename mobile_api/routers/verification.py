@@ -106,7 +106,7 @@ class RotatedOut(Schema):
 
 
 def _invalid_code() -> DomainError:
-    return DomainError("verification.invalid", verification.INVALID_ZH, verification.INVALID_EN, status=404)
+    return DomainError("verification.invalid", verification.INVALID, status=404)
 
 
 def _png(content: bytes, filename: str) -> HttpResponse:

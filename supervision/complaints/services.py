@@ -204,8 +204,7 @@ def _check_photos(photos: list) -> list[uploads.CheckedImage]:
         try:
             checked.append(uploads.check_image(photo, max_bytes=PHOTO_MAX_BYTES, field=f"photos.{i}"))
         except DomainError as exc:
-            exc.message_zh = f"第 {i + 1} 张照片：{exc.message_zh}"
-            exc.message_en = f"Photo {i + 1}: {exc.message_en}"
+            exc.text = format_lazy(_("第 {n} 张照片：{message}"), n=i + 1, message=exc.text)
             raise
     return checked
 

@@ -147,5 +147,5 @@ def test_a_domain_error_renders_in_each_language():
     exc = DomainError("x.y", _("输入有误"), fields={"phone": _("请求无效")})
     assert (exc.message("zh"), exc.message("en")) == ("输入有误", "Invalid input")
     assert exc.field_messages("en") == {"phone": "Bad request"}
-    old = DomainError("x.y", "旧的", "Old", fields={"a": ("甲", "A")})  # the deprecated two-string form still works
-    assert (old.message_zh, old.message_en, old.field_messages("en")) == ("旧的", "Old", {"a": "A"})
+    with pytest.raises(TypeError):  # the old two-string form is gone: one message, English in the catalogue
+        DomainError("x.y", "旧的", "Old")
