@@ -70,10 +70,27 @@ def test_roster_export_and_sign_in_sheet(school_admin_x, schedule, child, teache
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert AuditEvent.objects.filter(verb="afterschool.roster_exported", actor=school_admin_x).count() == 1
     wb = load_workbook(BytesIO(response.content))
-    assert [r[1] for r in wb["名单 Roster"].iter_rows(min_row=2, values_only=True)] == ["张小明"]
-    assert [r[4] for r in wb["考勤 Attendance"].iter_rows(min_row=2, values_only=True)] == ["缺勤"]
+    assert [r[1] for r in wb["名单"].iter_rows(min_row=2, values_only=True)] == ["张小明"]
+    assert [r[4] for r in wb["考勤"].iter_rows(min_row=2, values_only=True)] == ["缺勤"]
     sheet = client_for(teacher_x).get(f"/afterschool/sessions/{session.pk}/sign-in/").content.decode()
     assert "张小明" in sheet and "签到表" in sheet
+
+
+@pytest.mark.parametrize(
+    "language, sheets, header",
+    [
+        (None, ["名单", "考勤"], ("班级", "姓名", "优先", "参加起始", "退出生效")),
+        ("en", ["Roster", "Attendance"], ("Class", "Name", "Priority", "From", "Until")),
+    ],
+)
+def test_the_roster_export_is_in_the_requesters_language(school_admin_x, schedule, language, sheets, header):
+    if language:
+        school_admin_x.language = language
+        school_admin_x.save(update_fields=["language"])
+    response = client_for(school_admin_x).get(f"/afterschool/programmes/{schedule.pk}/roster.xlsx")
+    wb = load_workbook(BytesIO(response.content))
+    assert wb.sheetnames == sheets
+    assert next(wb[sheets[0]].iter_rows(max_row=1, values_only=True)) == header
 
 
 def test_coverage_page_for_the_bureau(bureau_staff, schedule, term_x):
