@@ -34,7 +34,7 @@ demo: install fonts
 	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 serve: install
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on whatever the environment names: the embedded default with nothing set, PostgreSQL + Redis
 # + a real Celery worker with DATABASE_URL and REDIS_URL (see .ci/run).
