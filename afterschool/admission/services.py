@@ -325,7 +325,8 @@ def _in_service_elsewhere(person: OutsidePerson, school: School) -> bool:
     users = Q(user__phone=person.phone) if person.phone else Q(pk__in=[])
     if person.user_id:
         users |= Q(user_id=person.user_id)
-    teaches_elsewhere = Membership.objects.active().filter(users, role=Role.TEACHER).exclude(school=school).exists()
+    teachers = Membership.objects.active().filter(users, role=Role.TEACHER)
+    teaches_elsewhere = teachers.exclude(school_id=school.pk).exists()
     return (
         teaches_elsewhere or StaffMember.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
     )
