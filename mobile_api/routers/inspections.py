@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from core.errors import preferred_language
+from core.money import fmt_optional
 from supervision.inspections import checklists, penalties, permissions, plans, publication, rectification, sync
 from supervision.inspections import selectors as reads
 
@@ -745,8 +746,7 @@ class PenaltiesOut(Schema):
     count: int
 
 
-def _money(value) -> str | None:
-    return f"{value:.2f}" if value is not None else None
+_money = fmt_optional  # amounts leave as text to the fen, "120.00"
 
 
 def _penalty_row(d) -> dict:
@@ -798,7 +798,7 @@ def decide_penalty(request, body: PenaltyIn):
         {
             "id": decision.pk,
             "kind": decision.kind,
-            "amount": f"{decision.amount:.2f}" if decision.amount is not None else None,
+            "amount": fmt_optional(decision.amount),
             "heavier_conditions": decision.heavier_conditions,
             "institution_status": status,
         },

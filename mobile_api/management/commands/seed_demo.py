@@ -126,7 +126,7 @@ class Command(BaseCommand):
                     scope["region"] = regions[where]
                 elif isinstance(where, tuple):
                     kind, place = where
-                    scope[kind] = schools[place] if kind == "school" else institutions[place]
+                    scope[f"{kind}_id"] = (schools[place] if kind == "school" else institutions[place]).pk
                 Membership.objects.get_or_create(user=user, role=role, **scope)
             notify(
                 recipients=[user],

@@ -16,6 +16,7 @@ from pydantic import Field
 from afterschool.admission import permissions, register, selectors, services
 from afterschool.admission.models import Admission, AdmissionDocument, AdmissionReason
 from core.http import uploaded_file_response
+from core.money import fmt_optional
 from institutions import public_cache
 
 from ...api_json import to_json
@@ -100,8 +101,7 @@ class AdmissionPage(Schema):
     count: int
 
 
-def _money(v) -> str | None:
-    return None if v is None else f"{v:.2f}"
+_money = fmt_optional  # amounts leave as text to the fen, "120.00"
 
 
 def admission_out(a: Admission, *, reviewer: bool) -> dict:
