@@ -102,9 +102,9 @@ class InvitationForm(forms.Form):
     """The choices offered are what the inviter may give; the service decides all the same (a forged post of
     another school or a bureau role is refused there, 404 or 403)."""
 
-    phone = forms.CharField(label=_("手机号"), max_length=20, widget=PHONE_WIDGET)
-    name = forms.CharField(label=_("姓名"), max_length=50)
-    role = forms.CharField(label=_("角色"), widget=forms.Select)
+    phone = forms.CharField(label=_("手机号"), max_length=20, required=False, widget=PHONE_WIDGET)
+    name = forms.CharField(label=_("姓名"), max_length=50, required=False)
+    role = forms.CharField(label=_("角色"), required=False, widget=forms.Select)
     region = forms.CharField(label=_("区域"), required=False, widget=forms.Select)
     school = forms.CharField(label=_("学校"), required=False, widget=forms.Select)
 
