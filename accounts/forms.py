@@ -34,12 +34,14 @@ class ThrottledLoginMixin:
 class LoginForm(ThrottledLoginMixin, AuthenticationForm):
     """Web sign-in with a mobile number or a username."""
 
-    username = forms.CharField(label="手机号或用户名", max_length=50, widget=forms.TextInput(attrs={"autofocus": True}))
-    password = forms.CharField(label="密码", strip=False, widget=forms.PasswordInput)
+    username = forms.CharField(
+        label=_("手机号或用户名"), max_length=50, widget=forms.TextInput(attrs={"autofocus": True})
+    )
+    password = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput)
 
-    error_messages = {
-        "invalid_login": "手机号/用户名或密码错误 (wrong phone number, username or password)",
-        "inactive": "该账户已停用 (this account is disabled)",
+    error_messages = {  # one language at a time
+        "invalid_login": _("手机号/用户名或密码错误"),
+        "inactive": _("该账户已停用"),
     }
 
 

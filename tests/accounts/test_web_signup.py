@@ -286,3 +286,26 @@ def test_a_weak_new_password_is_shown_beside_its_field(web):
     html = reset(web, code, password="abc").content.decode()
     assert "errorlist" in field_block(html, "password")
     assert 'href="#id_password"' in summary(html)
+
+
+def test_reset_codes_count_toward_the_same_limit_as_sign_up_codes(web, settings):
+    make_user("王妈妈", Role.PARENT, phone=PHONE)
+    for _ in range(settings.SMS_CODES_PER_PHONE_PER_HOUR):
+        web.send()
+    response = web.post("/accounts/password-reset/", {"action": "send", "phone": PHONE})
+    assert response.status_code == 400
+    assert "验证码发送过于频繁" in field_block(response.content.decode(), "phone")
+
+
+def test_the_coach_link_of_the_login_page_preselects_outside_personnel(web):
+    html = Client().get("/login/").content.decode()
+    assert 'href="/accounts/signup/?kind=outside"' in html
+    web.send(kind="outside")
+    second = web.last.content.decode()
+    assert re.search(r'value="outside"[^>]*checked', second)
+
+
+def test_a_wrong_password_on_the_login_page_is_said_once_in_one_language(db):
+    user = make_user("赵家长", phone="13900000017")
+    html = Client().post("/login/", {"username": user.phone, "password": "wrong-pass"}).content.decode()
+    assert html.count("手机号/用户名或密码错误") == 1 and "wrong phone number" not in html
