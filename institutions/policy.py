@@ -37,6 +37,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import render
+from core.money import fmt
 from core.policy import MissingPolicyValue, policy_decimal, policy_int, policy_time
 
 from .models import Category, ChangeProposal, Course, EscrowAccount, Institution, Mode, StaffMember
@@ -116,8 +117,7 @@ def _hm(value: time) -> str:
     return value.strftime("%H:%M")
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
+_money = fmt  # "120.00": core.money prints every amount
 
 
 def _ages(min_age, max_age):

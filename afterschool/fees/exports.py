@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.models import Attendance, Kind
 from core.errors import DomainError
+from core.money import quantize
 
 from .models import AllocationLine, AllocationRun, PayType
 
@@ -210,5 +211,5 @@ def payroll_xlsx(run: AllocationRun) -> bytes:
     ws.append([])
     for pay_type, label in PAY_LABELS.items():
         total = gettext("合计 {label}").format(label=label)
-        ws.append(["", total, "", "", "", _money(totals[pay_type].quantize(Decimal("0.01")))])
+        ws.append(["", total, "", "", "", _money(quantize(totals[pay_type]))])
     return _save(wb)
