@@ -218,7 +218,7 @@ def test_a_whole_term_from_rates_to_payroll(
     payroll = _cells(school.get(f"fees/allocations/{rid}/payroll.xlsx").content)
     rows = [r for r in payroll[1:] if r[0]]
     assert [(r[1], r[2], r[3], r[4], Decimal(str(r[5]))) for r in rows] == [
-        ("马画师", "劳务费", "不适用 n/a", 2, Decimal("100.00")),
+        ("马画师", "劳务费", "不适用", 2, Decimal("100.00")),
         ("王老师", "绩效工资（课后服务单列增量）", "否", 4, Decimal("282.40")),
         ("赵老师", "绩效工资（课后服务单列增量）", "否", 4, Decimal("353.01")),
     ]
