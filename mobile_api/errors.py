@@ -7,10 +7,11 @@ import logging
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from core.errors import DomainError
+from core.errors import DomainError, is_english
 from core.http import DATABASE_DOWN_ERRORS, domain_error_response, json_error, service_unavailable
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,10 @@ def _message_pair(error: dict) -> tuple[str, str]:
     return zh, en
 
 
+# The validator's own English (pydantic's `msg`) beside our Chinese for its error type: chosen when rendered.
+_validator_message = lazy(lambda zh, en: en if is_english() else zh, str)
+
+
 def bad_multipart(request):
     return json_error(request, 400, "request.bad_multipart", _("上传内容格式有误"))
 
@@ -90,10 +95,10 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(ValidationError)
     def on_validation_error(request, exc: ValidationError):
-        fields: dict[str, tuple[str, str]] = {}
+        fields: dict[str, object] = {}
         for error in exc.errors:
             name = _field_name(list(error.get("loc", [])), HANDLER_ARGUMENT_NAMES)
-            fields.setdefault(name, _message_pair(error))
+            fields.setdefault(name, _validator_message(*_message_pair(error)))
         return json_error(request, 422, "request.invalid", _("输入有误，请检查各字段"), fields=fields)
 
     @api.exception_handler(AuthenticationError)
