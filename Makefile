@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve test test-fast lint bench fonts clean messages
+.PHONY: install demo serve test test-fast lint bench fonts clean messages vendor
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,12 @@ lint: install
 messages: install
 	$(BIN)/python manage.py makemessages --locale en --no-obsolete --add-location file --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*'
 	$(BIN)/python manage.py compilemessages --locale en --ignore '.venv/*'
+
+# The pages' front-end libraries (htmx, Alpine.js CSP build) at the versions pinned in tools/vendor.py, fetched
+# from the npm registry, checked against their sha512 integrity, written to core/static/vendor/ with CHECKSUMS.
+# Only when upgrading: the files are committed, so demo and test need no network and no Node.
+vendor:
+	$(PYTHON) tools/vendor.py
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
