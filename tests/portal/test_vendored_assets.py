@@ -5,6 +5,8 @@ origin (the Content-Security-Policy allows nothing else)."""
 import hashlib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "core" / "static" / "vendor"
 
@@ -48,3 +50,9 @@ def test_a_changed_byte_is_caught(tmp_path):
     data = bytearray((VENDOR / "htmx/htmx.min.js").read_bytes())
     data[0] ^= 1
     assert hashlib.sha256(bytes(data)).hexdigest() != checksums()["htmx/htmx.min.js"][0]
+@pytest.mark.django_db
+def test_pages_load_the_vendored_scripts_deferred_from_our_origin(client):
+    html = client.get("/login/").content.decode()
+    for name in ("vendor/htmx/htmx.min.js", "vendor/alpinejs-csp/alpine-csp.min.js"):
+        assert f'src="/static/{name}" defer' in html, name
+    assert "https://" not in html.split("<body")[0]
