@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role
 from accounts.selectors import memberships_of
@@ -44,7 +45,7 @@ class Entry:
 
 
 HOME = Entry("home", _("首页"), "home", "home")
-INBOX = Entry("notifications", _("通知"), "notifications", "bell")
+INBOX = Entry("notifications", pgettext_lazy("menu", "通知"), "notifications", "bell")
 REGISTRY = Entry("registry", _("机构名录"), "registry", "building")
 INSPECTION_RESULTS = Entry("inspection-results", _("抽查结果"), "inspection-results", "check")
 COMPLAINT_NEW = Entry("complaint-new", _("投诉举报"), "complaint-new", "flag", also=("complaint-page",))
