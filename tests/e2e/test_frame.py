@@ -126,6 +126,8 @@ def test_a_parent_on_a_phone_gets_the_tab_bar_and_live_notifications(asgi_server
         assert tab_bar.get_by_role("link", name="机构名录").is_visible()
         assert tab_bar.get_by_role("button", name="English").is_visible()
         assert document_width(page) <= 390
+        page.keyboard.press("Escape")  # closes the panel again
+        assert not tab_bar.get_by_role("link", name="机构名录").is_visible()
 
         page.get_by_test_id("back").click()  # the way back: home
         page.wait_for_url(f"{asgi_server.url}/")

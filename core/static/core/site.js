@@ -108,3 +108,19 @@
 
   connect();
 })();
+
+/* The phone's "更多" panel (a <details>, which works without script) closes on a tap outside it or on Escape. */
+(function () {
+  "use strict";
+  function closeMore(except) {
+    var open = document.querySelectorAll(".tab-bar details[open]");
+    for (var i = 0; i < open.length; i++) if (open[i] !== except) open[i].removeAttribute("open");
+  }
+  document.addEventListener("click", function (event) {
+    var inside = event.target.closest && event.target.closest(".tab-bar details");
+    closeMore(inside);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeMore(null);
+  });
+})();
