@@ -32,6 +32,13 @@ class Frame:
         return cached
 
     @cached_property
+    def icons(self) -> str:
+        """The icon sprite's address, looked up once per page (not once per menu entry)."""
+        from django.templatetags.static import static
+
+        return static("core/icons.svg")
+
+    @cached_property
     def items(self):
         return menu_items(self.user, getattr(self.request, "resolver_match", None)) if self.signed_in else []
 

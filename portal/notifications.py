@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -49,7 +50,19 @@ def object_url(object_type: str, object_id: str) -> str | None:
 @login_required
 def notification_list(request):
     page = Paginator(inbox.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(n, object_url(n.object_type, n.object_id)) for n in page.object_list]
+    open_url = reverse("notification-open", args=[0]).replace("/0/", "/{}/")  # one reverse, not one per row
+    rows = []
+    for n in page.object_list:
+        at = timezone.localtime(n.created_at)
+        rows.append(
+            {
+                "n": n,
+                "url": object_url(n.object_type, n.object_id),
+                "open": open_url.format(n.pk),
+                "iso": at.isoformat(timespec="seconds"),
+                "when": at.strftime("%Y-%m-%d %H:%M"),
+            }
+        )
     return render(request, "portal/notifications.html", {"page": page, "rows": rows})
 
 
