@@ -108,7 +108,11 @@ def menu_for(user) -> list[Entry]:
     school_ids: dict[int, str | None] = {}
     for m in memberships:
         if m.role in (Role.SCHOOL_ADMIN, Role.TEACHER) and m.school_id:
-            school_ids.setdefault(m.school_id, m.school_name)
+            school_ids.setdefault(m.school_id, None)
+    if len(school_ids) > 1:  # rare: the names tell the timetables apart (one query, only then)
+        from afterschool.schedule.models import School
+
+        school_ids.update(School.objects.filter(pk__in=school_ids).values_list("pk", "name"))
     entries: list[Entry] = []
     seen: set[str] = set()
 

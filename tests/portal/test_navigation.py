@@ -91,3 +91,10 @@ def test_labels_follow_the_language(parent):
 
     with translation.override("zh-hans"):
         assert str(menu_for(parent)[0].label) == "首页"
+
+
+def test_a_teacher_of_two_schools_gets_each_timetable_by_name(school_x, school_y):
+    teacher = make_user("两校老师", Role.TEACHER, school=school_x)
+    MembershipFactory(user=teacher, role=Role.TEACHER, school=school_y)
+    labels = [str(e.label) for e in menu_for(teacher) if e.url_name == "afterschool-timetable"]
+    assert sorted(labels) == sorted([f"课表 · {school_x.name}", f"课表 · {school_y.name}"])
