@@ -75,10 +75,11 @@ def run_page(request, run_id: int):
     gaps = []
     if run.status == AllocationRun.Status.DRAFT and sees_all:
         gaps = fee_allocation.attendance_gaps([run.term], run.until, limit=20).get(run.term_id, [])
+    shares = [(FIGURE_LABELS.get(f"{k}_share") or FIGURE_LABELS.get(k, k), v) for k, v in (run.shares or {}).items()]
     return render(
         request,
         "afterschool/fees/run.html",
-        {"run": run, "figures": figures, "lines": lines, "sees_all": sees_all, "gaps": gaps},
+        {"run": run, "figures": figures, "lines": lines, "sees_all": sees_all, "gaps": gaps, "shares": shares},
     )
 
 
