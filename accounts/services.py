@@ -21,7 +21,7 @@ from core.audit import audit_log
 from core.errors import DomainError, PermissionDenied
 from core.notifications import push_to_group, session_group
 
-from . import authcache
+from . import authcache, places
 from .backends import find_login_user
 from .models import (
     INSTITUTION_ROLES,
@@ -120,9 +120,7 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
     if session.revoked_at is not None or not session.user.is_active:
         raise DomainError("auth.token_revoked", _("登录已失效，请重新登录"), status=401)
     if session.refresh_expires_at <= now:
-        raise DomainError(
-            "auth.refresh_expired", _("登录已过期，请重新登录"), status=401
-        )
+        raise DomainError("auth.refresh_expired", _("登录已过期，请重新登录"), status=401)
     with transaction.atomic():
         new_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)
         new_expires = now + settings.REFRESH_TOKEN_TTL
@@ -148,9 +146,7 @@ def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
     if cached is not None:
         user, session, expires = cached
         if expires <= time.time():
-            raise DomainError(
-                "auth.token_expired", _("访问令牌已过期，请刷新"), status=401
-            )
+            raise DomainError("auth.token_expired", _("访问令牌已过期，请刷新"), status=401)
         return user, session
     token = AccessToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
     if token is None:
@@ -159,9 +155,7 @@ def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
     if session.revoked_at is not None or not session.user.is_active:
         raise DomainError("auth.token_revoked", _("登录已失效，请重新登录"), status=401)
     if token.expires_at <= timezone.now():
-        raise DomainError(
-            "auth.token_expired", _("访问令牌已过期，请刷新"), status=401
-        )
+        raise DomainError("auth.token_expired", _("访问令牌已过期，请刷新"), status=401)
     authcache.put(token_hash, session.user, session, token.expires_at)
     return session.user, session
 
@@ -365,9 +359,7 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
     # The code first: only who holds the phone may learn that it has an account (a taken number's SMS has no code).
     match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
     if User.objects.filter(phone=phone).exists():
-        raise DomainError(
-            "auth.phone_taken", _("该手机号已注册，请直接登录"), status=409
-        )
+        raise DomainError("auth.phone_taken", _("该手机号已注册，请直接登录"), status=409)
     try:
         with transaction.atomic():
             _spend_sms_code(match)
@@ -375,9 +367,7 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
             Membership.objects.create(user=user, role=Role.PARENT)
             audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": Role.PARENT})
     except IntegrityError as exc:  # the same phone registered by a racing request
-        raise DomainError(
-            "auth.phone_taken", _("该手机号已注册，请直接登录"), status=409
-        ) from exc
+        raise DomainError("auth.phone_taken", _("该手机号已注册，请直接登录"), status=409) from exc
     return user
 
 
@@ -385,7 +375,11 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
 
 
 @transaction.atomic
-def membership_grant(*, actor, user: User, role: str, region=None, school=None, institution=None) -> Membership:
+def membership_grant(
+    *, actor, user: User, role: str, region=None, school_id: int | None = None, institution_id: int | None = None
+) -> Membership:
+    """Give `user` a role where it applies: a region (bureau roles), a school or an institution (by id: identity
+    knows no domain model; the owning app answers whether the place exists), or nowhere (a parent)."""
     if actor is not None and not is_bureau_admin(actor):
         raise PermissionDenied()
     role = Role(role)
@@ -398,26 +392,34 @@ def membership_grant(*, actor, user: User, role: str, region=None, school=None, 
         if role in INSTITUTION_ROLES
         else None
     )
-    given = {"region": region, "school": school, "institution": institution}
+    given = {"region": region, "school": school_id, "institution": institution_id}
     if any(v is not None for k, v in given.items() if k != expected) or (expected and given[expected] is None):
         raise DomainError(
             "membership.scope_mismatch",
             _("角色与适用范围不符"),
             status=422,
         )
+    if expected in places.KINDS and not places.exists(expected, given[expected]):
+        raise DomainError("membership.unknown_place", _("该学校或机构不存在"), status=422)
     membership, created = Membership.objects.get_or_create(
-        user=user, role=role, region=region, school=school, institution=institution, defaults={"is_active": True}
+        user=user,
+        role=role,
+        region=region,
+        school_id=school_id,
+        institution_id=institution_id,
+        defaults={"is_active": True},
     )
     if created or not membership.is_active:
         if not membership.is_active:
             Membership.objects.filter(pk=membership.pk).update(is_active=True)
             membership.is_active = True
             authcache.forget_user(user.pk)  # .update() sends no signal
+        scope = str(region) if region else f"{expected} {given[expected]}" if expected else ""
         audit_log(
             actor=actor,
             verb="membership.grant",
             obj=membership,
             to_state="active",
-            data={"user": user.pk, "role": role.value, "scope": str(region or school or institution or "")},
+            data={"user": user.pk, "role": role.value, "scope": scope},
         )
     return membership
