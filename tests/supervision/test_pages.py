@@ -99,3 +99,14 @@ def test_every_problem_is_shown_at_once_beside_its_field_with_a_summary_and_noth
     # What the parent typed comes back.
     assert "李渡街道某小区 3 栋" in html and ">太短</textarea>" in html and "checked" in html
     assert 'value="g3" selected' in html
+
+
+def test_the_form_speaks_one_language_its_categories_too(parent, registered):
+    from supervision.models import ComplaintCategory
+
+    category = ComplaintCategory.objects.filter(is_active=True).exclude(name_en="").first()
+    client = signed_in(parent)
+    assert category.name_zh in client.get(report_url(registered)).content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get(report_url(registered)).content.decode()
+    assert category.name_en in html and f">{category.name_zh}<" not in html
