@@ -70,6 +70,25 @@ def _errors(exc: DomainError) -> dict[str, str]:
     return errors
 
 
+DATE_FIELDS = ("record_issued_on", "health_issued_on", *(f"q{i}_expires_on" for i in range(QUALIFICATION_ROWS)))
+
+
+def _all_dates_or_raise(post) -> None:
+    """Every unreadable date of a form at once (one DomainError naming each field), not only the first."""
+    bad = [field for field in DATE_FIELDS if (post.get(field) or "").strip() and _is_bad_date(post.get(field))]
+    if bad:
+        zh, en = "日期格式应为 年-月-日", "Dates are YYYY-MM-DD"
+        raise DomainError("admission.form_invalid", zh, en, status=422, fields={f: (zh, en) for f in bad})
+
+
+def _is_bad_date(raw: str) -> bool:
+    try:
+        date.fromisoformat(raw.strip())
+    except ValueError:
+        return True
+    return False
+
+
 def _check_new(values: dict, post) -> dict[str, str]:
     """Every problem of the new-application form at once (the service then checks what needs the database and
     stops at its first)."""
@@ -81,8 +100,7 @@ def _check_new(values: dict, post) -> dict[str, str]:
         errors["id_number"] = gettext("请填写身份证号")
     if _int(values["school_id"]) is None:
         errors["school_id"] = gettext("请选择学校")
-    dates = ["record_issued_on", "health_issued_on", *(f"q{i}_expires_on" for i in range(QUALIFICATION_ROWS))]
-    for field in dates:
+    for field in DATE_FIELDS:
         try:
             _date(post.get(field, ""), field)
         except DomainError as exc:
@@ -238,6 +256,7 @@ def detail(request, admission_id: int):
     action = request.POST.get("action", "")
     try:
         if action == "update":
+            _all_dates_or_raise(request.POST)
             services.admission_update(
                 actor=request.user,
                 admission=admission,

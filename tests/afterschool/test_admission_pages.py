@@ -270,3 +270,16 @@ def test_a_return_without_a_message_says_so_beside_the_box(client, coach, school
     html = r.content.decode()
     assert r.status_code == 422 and f'id="message-{a.pk}-error"' in html and f'href="#message-{a.pk}"' in html
     assert 'role="alert"' in html
+
+
+def test_the_application_page_names_every_bad_date_at_once(client, coach, term_x):
+    c = as_user(client, coach)
+    r = c.post(NEW, form_of(term_x.school))
+    url = r["Location"]
+    r = c.post(url, {"action": "update", "record_issued_on": "1.1.2026", "health_issued_on": "soon",
+                     "q1_expires_on": "x", "record_issuer": "涪陵区公安分局"})  # fmt: skip
+    html = r.content.decode()
+    assert r.status_code == 422
+    assert set(r.context["errors"]) == {"record_issued_on", "health_issued_on", "q1_expires_on"}
+    for field in ("record_issued_on", "health_issued_on", "q1_expires_on"):
+        assert f'href="#{field}"' in html and f'id="{field}-error"' in html
