@@ -23,12 +23,28 @@ KINDS = (SCHOOL, INSTITUTION)
 # kind -> f(ids) -> {id: name}, one query for the whole set; ids that do not exist are absent from the answer.
 NameLookup = Callable[[set[int]], dict[int, str]]
 _lookups: dict[str, NameLookup] = {}
+# kind -> f(town ids) -> {id: name} of the places of that kind in those towns, one query.
+_in_towns: dict[str, NameLookup] = {}
 
 
-def register(kind: str, lookup: NameLookup) -> None:
+def register(kind: str, lookup: NameLookup, *, in_towns: NameLookup | None = None) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown kind of place: {kind!r}")
     _lookups[kind] = lookup
+    if in_towns is not None:
+        _in_towns[kind] = in_towns
+
+
+def in_towns(kind: str, town_ids: Iterable[int]) -> dict[int, str]:
+    """{id: name} of the places of that kind in these towns; no query for no town."""
+    towns = {int(t) for t in town_ids}
+    if not towns:
+        return {}
+    try:
+        lookup = _in_towns[kind]
+    except KeyError:
+        raise LookupError(f"no app registered the places of kind {kind!r} per town") from None
+    return lookup(towns)
 
 
 def names(kind: str, ids: Iterable[int | None]) -> dict[int, str]:

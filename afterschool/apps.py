@@ -11,11 +11,11 @@ class AfterschoolConfig(AppConfig):
 
         from accounts import places
         from afterschool.schedule.models import School, Session, Staff
-        from afterschool.schedule.selectors import school_names
+        from afterschool.schedule.selectors import school_names, school_names_in_towns
 
         # Memberships name a school by id (identity knows no domain): this app answers the names, and refuses to
         # delete a school a membership names, as the foreign key's PROTECT did.
-        places.register(places.SCHOOL, school_names)
+        places.register(places.SCHOOL, school_names, in_towns=school_names_in_towns)
         pre_delete.connect(
             places.protect_memberships(places.SCHOOL), sender=School, weak=False, dispatch_uid="afterschool.school_held"
         )
