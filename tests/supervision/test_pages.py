@@ -1,5 +1,7 @@
 """The phone page behind the verification page's "report a problem" link."""
 
+from urllib.parse import quote
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -110,3 +112,12 @@ def test_the_form_speaks_one_language_its_categories_too(parent, registered):
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     html = client.get(report_url(registered)).content.decode()
     assert category.name_en in html and f">{category.name_zh}<" not in html
+
+
+@pytest.mark.django_db
+def test_a_visitor_without_an_account_is_offered_the_web_sign_up_back_to_the_form(client):
+    """No "app" to install: the sign-up page, which brings the visitor back to the complaint form."""
+    response = client.get("/complaints/new?institution=7")
+    link = f'/accounts/signup/?next={quote("/complaints/new?institution=7")}'
+    assert link in response.content.decode()
+    assert "App" not in response.content.decode()
