@@ -122,8 +122,9 @@ def complaint_page(request, complaint_id: int):
 # --- The lists behind the home's cards (later issues grow them into the handler's desk) -----------------------------
 
 PAGE_SIZE = 50
+PARENT_SLICES = ("mine_open", "to_rate", "mine")
 LIST_TITLES = {
-    "mine": _("我的投诉"),
+    "mine": _("我的全部投诉"),
     "mine_open": _("办理中的投诉"),
     "to_rate": _("待评价的答复"),
     "to_accept": _("待受理投诉"),
@@ -145,7 +146,13 @@ def complaint_list(request):
     if qs is None:
         raise Http404
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "filter": name, "title": LIST_TITLES[name], "today": timezone.localdate()}
+    siblings = PARENT_SLICES if name in PARENT_SLICES else ()
+    context = {
+        "page": page,
+        "filter": name,
+        "title": LIST_TITLES[name],
+        "siblings": [(s, LIST_TITLES[s]) for s in siblings if s != name],
+    }
     return render(request, "supervision/complaint_list.html", context)
 
 

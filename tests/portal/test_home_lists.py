@@ -80,6 +80,11 @@ def test_a_parent_finds_their_complaints_again(parent, other_parent, teacher, cl
     assert listed == [str(own.pk)] and str(other.pk) not in listed
     assert rows(parent, "/complaints/") == [str(own.pk)]  # a parent's default slice
     assert f'href="/complaints/{own.pk}/"' in client_for(parent).get("/complaints/").content.decode()
+    answered = ComplaintFactory(parent=parent, status="answered", outcome="substantiated")
+    assert rows(parent, "/complaints/?filter=mine_open") == [str(own.pk)]  # the card's list: open ones
+    assert rows(parent, "/complaints/?filter=to_rate") == [str(answered.pk)]
+    assert set(rows(parent, "/complaints/?filter=mine")) == {str(own.pk), str(answered.pk)}
+    assert 'href="?filter=mine"' in client_for(parent).get("/complaints/?filter=mine_open").content.decode()
     assert status(teacher, "/complaints/?filter=mine") == 404  # not a parent
     response = client.get("/complaints/?filter=mine")
     assert response.status_code == 302 and "/login/" in response["Location"]
