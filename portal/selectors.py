@@ -1,7 +1,9 @@
 """Each role's home: the work waiting, as sections of cards with counts, each card linking to the list behind it.
 
-The counts come from the owning apps' selectors (each one conditional aggregation, scoped like the API) and are
-read once per home however many sections use them, so a home costs a fixed number of queries whatever the data.
+The counts come from the owning apps' selectors (a scoped queryset and named slices, never wider than the API) and
+are read together in one query (core.counting) however many sections use them; the sessions' work adds a few
+queries (term days, sessions) for the roles that have it. So a home costs a fixed number of queries whatever the
+data.
 A user with several roles sees one section per role; an outside person (no membership: known by their admission
 applications) gets the coach's section.
 """
@@ -16,11 +18,12 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.selectors import memberships_of
 from afterschool.admission import selectors as admission_selectors
 from afterschool.fees import selectors as fee_selectors
 from afterschool.schedule import selectors as schedule_selectors
+from core.counting import Slices, counts_at_once
 from institutions import selectors as registry_selectors
 from supervision.complaints import selectors as complaint_selectors
 from supervision.inspections import selectors as inspection_selectors
@@ -66,51 +69,83 @@ def _url(name: str, **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+# Which groups of counts each role's cards read (the admissions are always read: they tell an outside person).
+ROLE_GROUPS: dict[str, tuple[str, ...]] = {
+    Role.INSPECTOR: ("visits", "orders"),
+    Role.BUREAU_STAFF: ("complaints", "registry", "admissions"),
+    Role.BUREAU_ADMIN: ("complaints", "registry", "admissions"),
+    Role.SCHOOL_ADMIN: ("applications", "admissions", "exemptions", "runs"),
+    Role.TEACHER: (),
+    Role.INSTITUTION_STAFF: ("statements", "orders", "proposals"),
+    Role.PARENT: ("children", "absences", "bills", "complaints", "applications"),
+}
+
+# Each group: the owning app's scoped queryset and named slices (never wider than what its API shows the user).
+GROUP_SLICES: dict[str, Callable[[object, date], Slices]] = {
+    "complaints": complaint_selectors.complaint_slices,
+    "statements": lambda user, today: complaint_selectors.statement_slices(user),
+    "visits": inspection_selectors.visit_slices,
+    "orders": lambda user, today: inspection_selectors.order_slices(user),
+    "registry": registry_selectors.registry_slices,
+    "proposals": lambda user, today: registry_selectors.proposal_slices(user),
+    "admissions": admission_selectors.admission_slices,
+    "applications": lambda user, today: schedule_selectors.application_slices(user),
+    "children": lambda user, today: schedule_selectors.children_slices(user),
+    "absences": schedule_selectors.absence_slices,
+    "bills": lambda user, today: fee_selectors.bill_slices(user),
+    "exemptions": lambda user, today: fee_selectors.exemption_slices(user),
+    "runs": lambda user, today: fee_selectors.run_slices(user),
+}
+
+
 class _Counts:
-    """Each domain's counts read at most once per page."""
+    """Every count the user's sections show, read in one query (core.counting), and the sessions' work (a few
+    queries: it needs the term calendar), each read at most once per page."""
 
-    def __init__(self, user, today: date, now: time):
+    def __init__(self, user, today: date, now: time, roles: set[str]):
         self.user, self.today, self.now = user, today, now
-        self._found: dict[str, dict] = {}
+        groups = {"admissions", *(g for role in roles for g in ROLE_GROUPS.get(role, ()))}
+        self._found: dict[str, dict] = counts_at_once(
+            User.objects.filter(pk=user.pk), {g: GROUP_SLICES[g](user, today) for g in sorted(groups)}
+        )
 
-    def get(self, name: str, read: Callable[[], dict]) -> dict:
+    def get(self, name: str, read: Callable[[], dict] | None = None) -> dict:
         if name not in self._found:
-            self._found[name] = read() or {}
+            self._found[name] = (read() if read else None) or {}
         return self._found[name]
 
-    # One method per domain: the selector that counts it.
     def complaints(self) -> dict:
-        return self.get("complaints", lambda: complaint_selectors.complaint_counts(self.user, self.today))
+        return self.get("complaints")
 
     def statements(self) -> dict:
-        return self.get("statements", lambda: complaint_selectors.statement_counts(self.user))
+        return self.get("statements")
 
     def visits(self) -> dict:
-        return self.get("visits", lambda: inspection_selectors.visit_counts(self.user, self.today))
+        return self.get("visits")
 
     def orders(self) -> dict:
-        return self.get("orders", lambda: inspection_selectors.order_counts(self.user))
+        return self.get("orders")
 
     def registry(self) -> dict:
-        return self.get("registry", lambda: registry_selectors.registry_counts(self.user, self.today))
+        return self.get("registry")
 
     def proposals(self) -> dict:
-        return self.get("proposals", lambda: registry_selectors.proposal_counts(self.user))
+        return self.get("proposals")
 
     def admissions(self) -> dict:
-        return self.get("admissions", lambda: admission_selectors.admission_counts(self.user, self.today))
+        return self.get("admissions")
 
     def applications(self) -> dict:
-        return self.get("applications", lambda: schedule_selectors.application_counts(self.user))
+        return self.get("applications")
 
     def children(self) -> dict:
-        return self.get("children", lambda: schedule_selectors.children_counts(self.user, self.today))
+        return {**self.get("children"), **self.get("absences")}
 
     def bills(self) -> dict:
-        return self.get("bills", lambda: fee_selectors.bill_counts_for_parent(self.user))
+        return self.get("bills")
 
     def fees(self) -> dict:
-        return self.get("fees", lambda: fee_selectors.fee_counts_for_admin(self.user))
+        return {"exemptions": self.get("exemptions").get("applied", 0), "runs": self.get("runs").get("draft", 0)}
 
     def _sessions(self, name: str, sessions, *, roll_calls: bool = True) -> dict:
         def read() -> dict:
@@ -249,13 +284,13 @@ def _coach(c: _Counts) -> list[Card]:
 
 def home_sections(user, today: date, now: time) -> list[Section]:
     """The sections of `user`'s home, one per role held (in SECTION_ORDER), each with its cards."""
-    counts = _Counts(user, today, now)
     places: dict[str, list[str]] = {}
     for m in memberships_of(user):
         places.setdefault(m.role, [])
         if m.place_name and m.place_name not in places[m.role]:
             places[m.role].append(m.place_name)
     held = set(places)
+    counts = _Counts(user, today, now, held)
     if Role.INSTITUTION_STAFF not in held and counts.admissions().get("mine", 0):
         held.add(COACH)
         places[COACH] = []

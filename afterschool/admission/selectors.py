@@ -113,6 +113,11 @@ def admission_filters(user, today: date) -> dict[str, Q]:
     return filters
 
 
+def admission_slices(user, today: date):
+    """What a home counts of admissions: the user's scope and its named slices (core.counting)."""
+    return admissions_visible_to(user), admission_filters(user, today)
+
+
 def admission_counts(user, today: date) -> dict[str, int]:
     """{slice: how many} of `admission_filters`: one query."""
     filters = admission_filters(user, today)

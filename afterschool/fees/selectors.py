@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts import scope
@@ -36,6 +36,24 @@ def terms_readable(user):
 
 
 # --- The work waiting (home cards) ----------------------------------------------------------------------------------
+
+
+def exemption_slices(user):
+    """Reductions applied for at the schools the user administers (the school approves them)."""
+    schools = scope.school_ids(user, Role.SCHOOL_ADMIN)
+    return Exemption.objects.filter(school_id__in=schools), ({"applied": Q(status=Exemption.Status.APPLIED)}
+                                                              if schools else {})  # fmt: skip
+
+
+def run_slices(user):
+    """Allocation runs of the schools the user administers still in draft (the school reviews them)."""
+    schools = scope.school_ids(user, Role.SCHOOL_ADMIN)
+    return AllocationRun.objects.filter(school_id__in=schools), ({"draft": Q(status=AllocationRun.Status.DRAFT)}
+                                                                 if schools else {})  # fmt: skip
+
+
+def bill_slices(user):
+    return bills_to_pay(user), ({"to_pay": Q()} if getattr(user, "pk", None) else {})
 
 
 def fee_counts_for_admin(user) -> dict[str, int]:

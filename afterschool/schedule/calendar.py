@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from core.cache import ProcessTTLCache
 from core.workdays import WorkingCalendar
 
 from .models import Term, TermDay
@@ -50,12 +51,14 @@ def next_school_day(term: Term | None, after: date) -> date:
     return day
 
 
-def school_days_on(terms: list[Term], days: set[date]) -> dict[int, dict[date, int]]:
+def school_days_on(
+    terms: list[Term], days: set[date], calendar: WorkingCalendar | None = None
+) -> dict[int, dict[date, int]]:
     """{term id: {date: weekday followed}} for the given dates (one query for the term days, one per year)."""
     overrides: dict[int, dict[date, int | None]] = {}
     for td in TermDay.objects.filter(term__in=terms, date__in=days):
         overrides.setdefault(td.term_id, {})[td.date] = td.follows_weekday
-    cal = WorkingCalendar()
+    cal = calendar or WorkingCalendar()
     out: dict[int, dict[date, int]] = {}
     for term in terms:
         mine = out.setdefault(term.pk, {})
@@ -68,3 +71,17 @@ def school_days_on(terms: list[Term], days: set[date]) -> dict[int, dict[date, i
             elif cal.is_working_day(d):
                 mine[d] = d.weekday() if d.weekday() < 5 else 0
     return out
+
+
+_calendar = ProcessTTLCache(1)
+CALENDAR_SECONDS = 300.0
+
+
+def process_calendar() -> WorkingCalendar:
+    """One working-day calendar per process for five minutes (as complaints' deadlines keep theirs): a page that only
+    reads school days (a home's counts) loads the bureau's table once per year touched, not per request."""
+    found = _calendar.get("calendar")
+    if found is None:
+        found = WorkingCalendar()
+        _calendar.put("calendar", found, CALENDAR_SECONDS)
+    return found

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from accounts import scope
 from accounts.models import Role
 
-from .calendar import school_days_on
+from .calendar import process_calendar, school_days_on
 from .models import Application, Attendance, School, Session, Student, Term
 
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
@@ -140,7 +140,7 @@ def session_work(
         .distinct()
     )
     terms = {s.programme.term_id: s.programme.term for s in candidates}
-    school_days = school_days_on(list(terms.values()), days)
+    school_days = school_days_on(list(terms.values()), days, process_calendar())
     meetings = [
         (s, d)
         for d in sorted(days, reverse=True)
@@ -183,6 +183,23 @@ def application_filters(user) -> dict[str, Q]:
             student__guardians=user,
             status__in=[Application.Status.PENDING, Application.Status.CHOICE, Application.Status.WAITLISTED],
         ),
+    }
+
+
+def application_slices(user) -> tuple[QuerySet[Application], dict[str, Q]]:
+    """What a home counts of applications: those the user may see (each once) and the named slices."""
+    return Application.objects.filter(pk__in=applications_visible_to(user).values("pk")), application_filters(user)
+
+
+def children_slices(user) -> tuple[QuerySet[Student], dict[str, Q]]:
+    return children_of(user), {"children": Q()}
+
+
+def absence_slices(user, today: date) -> tuple[QuerySet[Attendance], dict[str, Q]]:
+    """A parent's children's absences without leave of the last 30 days (as their page shows them)."""
+    since = today - timedelta(days=ABSENCE_DAYS)
+    return Attendance.objects.filter(student__in=children_of(user)), {
+        "absences": Q(mark=Attendance.Mark.ABSENT, date__gte=since, date__lte=today)
     }
 
 

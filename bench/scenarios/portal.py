@@ -167,7 +167,12 @@ def _handler_and_complaints(parent):
 
 
 def setup() -> dict[str, str]:
+    from django.core.management import call_command
     from django.db import connection
+
+    # A page names its stylesheets through the production storage's manifest (DEBUG off): collect them first, as a
+    # deployment does (into STATIC_ROOT, git-ignored; nothing is copied again when unchanged).
+    call_command("collectstatic", interactive=False, verbosity=0)
 
     parent = _parent()
     handler = _handler_and_complaints(parent)

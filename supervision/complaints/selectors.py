@@ -121,6 +121,16 @@ def work_filters(user, today: date) -> dict[str, Q]:
     return filters
 
 
+def complaint_slices(user, today: date) -> tuple[QuerySet[Complaint], dict[str, Q]]:
+    """What a home counts of complaints: the user's scope and its named slices (core.counting)."""
+    return complaints_visible_to(user), work_filters(user, today)
+
+
+def statement_slices(user) -> tuple[QuerySet[StatementRequest], dict[str, Q]]:
+    """Institution staff: the statement requests waiting for their institution's answer."""
+    return statements_visible_to(user), {"open": Q(state=StatementRequest.State.OPEN)}
+
+
 def complaint_counts(user, today: date) -> dict[str, int]:
     """{slice name: how many} for every slice of `work_filters`: one query, whatever the number of complaints."""
     filters = work_filters(user, today)
@@ -144,8 +154,9 @@ def complaint_work_list(user, name: str, today: date) -> QuerySet[Complaint] | N
 
 
 def statement_counts(user) -> dict[str, int]:
-    """Institution staff: the statement requests waiting for their institution's answer (one query)."""
-    return statements_visible_to(user).aggregate(open=Count("pk", filter=Q(state=StatementRequest.State.OPEN)))
+    """{"open": statement requests waiting} (one query)."""
+    qs, filters = statement_slices(user)
+    return qs.aggregate(**{n: Count("pk", filter=q) for n, q in filters.items()})
 
 
 def complaint_detail(pk: int) -> Complaint:

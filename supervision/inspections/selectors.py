@@ -365,6 +365,11 @@ def visit_filters(user, today: date) -> dict[str, Q]:
     }
 
 
+def visit_slices(user, today: date) -> tuple[QuerySet[Inspection], dict[str, Q]]:
+    """What a home counts of visits: the user's scope and the inspector's slices (core.counting)."""
+    return inspections_visible_to(user), visit_filters(user, today)
+
+
 def visit_counts(user, today: date) -> dict[str, int]:
     """{slice: how many} of `visit_filters`: one query."""
     filters = visit_filters(user, today)
@@ -386,6 +391,10 @@ ORDER_FILTERS = {
     # Still waiting for the institution's answer.
     "open": Q(status=OrderStatus.OPEN),
 }
+
+
+def order_slices(user) -> tuple[QuerySet[RectificationOrder], dict[str, Q]]:
+    return orders_visible_to(user), (ORDER_FILTERS if getattr(user, "pk", None) else {})
 
 
 def order_counts(user) -> dict[str, int]:
