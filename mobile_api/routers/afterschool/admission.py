@@ -233,7 +233,7 @@ def add_document(request, admission_id: int):
 @router.get(
     "/admissions/{admission_id}/documents/{document_id}",
     response={200: None, **ERRORS},
-    openapi_extra={"responses": {"200": {"description": "文件 the file", "content": {"application/pdf": {}}}}},
+    openapi_extra={"responses": {200: {"description": "文件 the file", "content": {"application/pdf": {}}}}},
     summary="查看材料（仅审核人，记录每次查看）View a document (reviewers only, each view logged)",
 )
 def view_document(request, admission_id: int, document_id: int):
