@@ -1,9 +1,9 @@
 """Each role's home: the work waiting, as sections of cards with counts, each card linking to the list behind it.
 
-The counts come from the owning apps' selectors (a scoped queryset and named slices, never wider than the API) and
-are read together in one query (core.counting) however many sections use them; the sessions' work adds a few
-queries (term days, sessions) for the roles that have it. So a home costs a fixed number of queries whatever the
-data.
+The counts come from the owning apps' selectors (a scoped queryset and named slices, never wider than the API),
+one query per table by conditional aggregation (core.counting), each read once however many sections use it; the
+sessions' work adds a few queries (sessions, term days) for the roles that have it. So a home costs a fixed number
+of queries whatever the data.
 A user with several roles sees one section per role; an outside person (no membership: known by their admission
 applications) gets the coach's section.
 """
@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
+from accounts.models import Role
 from accounts.selectors import memberships_of
 from afterschool.admission import selectors as admission_selectors
 from afterschool.fees import selectors as fee_selectors
 from afterschool.schedule import selectors as schedule_selectors
-from core.counting import Slices, counts_at_once
+from core.counting import Slices, count_slices
 from institutions import selectors as registry_selectors
 from supervision.complaints import selectors as complaint_selectors
 from supervision.inspections import selectors as inspection_selectors
@@ -69,17 +69,6 @@ def _url(name: str, **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
-# Which groups of counts each role's cards read (the admissions are always read: they tell an outside person).
-ROLE_GROUPS: dict[str, tuple[str, ...]] = {
-    Role.INSPECTOR: ("visits", "orders"),
-    Role.BUREAU_STAFF: ("complaints", "registry", "admissions"),
-    Role.BUREAU_ADMIN: ("complaints", "registry", "admissions"),
-    Role.SCHOOL_ADMIN: ("applications", "admissions", "exemptions", "runs"),
-    Role.TEACHER: (),
-    Role.INSTITUTION_STAFF: ("statements", "orders", "proposals"),
-    Role.PARENT: ("children", "absences", "bills", "complaints", "applications"),
-}
-
 # Each group: the owning app's scoped queryset and named slices (never wider than what its API shows the user).
 GROUP_SLICES: dict[str, Callable[[object, date], Slices]] = {
     "complaints": complaint_selectors.complaint_slices,
@@ -99,19 +88,19 @@ GROUP_SLICES: dict[str, Callable[[object, date], Slices]] = {
 
 
 class _Counts:
-    """Every count the user's sections show, read in one query (core.counting), and the sessions' work (a few
-    queries: it needs the term calendar), each read at most once per page."""
+    """Each group of counts the user's sections show, read at most once per page: one query per group (a table and
+    its slices, core.counting), and the sessions' work (a few queries: it needs the term calendar)."""
 
-    def __init__(self, user, today: date, now: time, roles: set[str]):
+    def __init__(self, user, today: date, now: time):
         self.user, self.today, self.now = user, today, now
-        groups = {"admissions", *(g for role in roles for g in ROLE_GROUPS.get(role, ()))}
-        self._found: dict[str, dict] = counts_at_once(
-            User.objects.filter(pk=user.pk), {g: GROUP_SLICES[g](user, today) for g in sorted(groups)}
-        )
+        self._found: dict[str, dict] = {}
 
     def get(self, name: str, read: Callable[[], dict] | None = None) -> dict:
         if name not in self._found:
-            self._found[name] = (read() if read else None) or {}
+            if read is None:
+                self._found[name] = count_slices(GROUP_SLICES[name](self.user, self.today))
+            else:
+                self._found[name] = read() or {}
         return self._found[name]
 
     def complaints(self) -> dict:
@@ -290,7 +279,7 @@ def home_sections(user, today: date, now: time) -> list[Section]:
         if m.place_name and m.place_name not in places[m.role]:
             places[m.role].append(m.place_name)
     held = set(places)
-    counts = _Counts(user, today, now, held)
+    counts = _Counts(user, today, now)
     if Role.INSTITUTION_STAFF not in held and counts.admissions().get("mine", 0):
         held.add(COACH)
         places[COACH] = []

@@ -6,6 +6,8 @@ Rows (web pages, signed in with a session cookie made in the setup step):
 - `GET /` by a complaint handler (bureau staff of 敦仁街道) with 200 complaints in their town, half of them theirs,
   in every open state, with deadlines around today.
 
+- `GET /` by a signed-in user with no role: what any signed-in page costs before its own work (no goal).
+
 Goal, from issue 16: server time at least 0.3 of the bare view, i.e. requests/s ≥ 0.3 × the bare view's. A home is
 a full page (template, session, memberships, every count of the role), so the ratio says what the counts cost on
 top of rendering.
@@ -28,6 +30,8 @@ CHILDREN = 3
 TRACKING_PREFIX = "BENCH-HOME-"
 
 ENDPOINTS = [
+    # The floor of any signed-in page: session, user, memberships, the one counts query, the template; no cards.
+    Endpoint("GET / home: no role (floor)", "/", {"Cookie": "{portal_norole_cookie}"}),
     Endpoint("GET / home: parent of 3 children", "/", {"Cookie": "{portal_parent_cookie}"}, goal=0.3),
     Endpoint("GET / home: handler, 200 complaints", "/", {"Cookie": "{portal_handler_cookie}"}, goal=0.3),
 ]
@@ -179,4 +183,13 @@ def setup() -> dict[str, str]:
     if connection.vendor == "postgresql":  # as autovacuum would have by the time such tables serve traffic
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE supervision_complaint; ANALYZE afterschool_attendance; ANALYZE afterschool_student")
-    return {"portal_parent_cookie": _cookie(parent), "portal_handler_cookie": _cookie(handler)}
+    from accounts.models import User
+
+    nobody = User.objects.filter(username="bench_home_norole").first() or User.objects.create_user(
+        username="bench_home_norole", name="压测无角色用户"
+    )
+    return {
+        "portal_parent_cookie": _cookie(parent),
+        "portal_handler_cookie": _cookie(handler),
+        "portal_norole_cookie": _cookie(nobody),
+    }
