@@ -114,7 +114,7 @@ def test_a_handler_sees_complaints_to_accept_due_within_a_working_day_and_overdu
     complaint("accepted", due=TODAY, handler=handler_a)  # due today
     complaint("investigating", due=FRIDAY, handler=handler_a)  # two working days left
     complaint("investigating", due=YESTERDAY, handler=handler_a)  # overdue
-    complaint("investigating", due=YESTERDAY, handler=handler_a, paused_since=NOW_AWARE())  # clock paused
+    complaint("investigating", due=YESTERDAY, handler=handler_a, paused_since=_now())  # clock paused
     complaint("answered", due=YESTERDAY, handler=handler_a, outcome="substantiated")  # answered: not open
     complaint("submitted", due=YESTERDAY, institution=in_b)  # another town's: handler_b's
 
@@ -126,7 +126,7 @@ def test_a_handler_sees_complaints_to_accept_due_within_a_working_day_and_overdu
     assert (other["complaints-to-accept"], other["complaints-overdue"], other["complaints-due-soon"]) == ("1", "1", "0")
 
 
-def NOW_AWARE():
+def _now():
     from django.utils import timezone
 
     return timezone.now()

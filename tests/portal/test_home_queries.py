@@ -32,7 +32,7 @@ from tests.portal.test_home import order_for
 
 pytestmark = pytest.mark.django_db
 
-MAX_QUERIES = 15  # session, user, memberships and every count of the busiest home (a school admin: 13 today)
+MAX_QUERIES = 15  # session, user, memberships and every count of the busiest home (inspector + parent: 13)
 
 
 def home_queries(user, django_assert_max_num_queries) -> int:
