@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from accounts.selectors import memberships_of
+from accounts.selectors import memberships_of, with_places
 from afterschool.admission import selectors as admission_selectors
 from afterschool.fees import selectors as fee_selectors
 from afterschool.schedule import selectors as schedule_selectors
@@ -274,10 +274,10 @@ def _coach(c: _Counts) -> list[Card]:
 def home_sections(user, today: date, now: time) -> list[Section]:
     """The sections of `user`'s home, one per role held (in SECTION_ORDER), each with its cards."""
     places: dict[str, list[str]] = {}
-    for m in memberships_of(user):
-        places.setdefault(m.role, [])
-        if m.place_name and m.place_name not in places[m.role]:
-            places[m.role].append(m.place_name)
+    for m in with_places(memberships_of(user)):  # one query per kind of place (schools, institutions)
+        places.setdefault(m.info.role, [])
+        if m.place_name and m.place_name not in places[m.info.role]:
+            places[m.info.role].append(m.place_name)
     held = set(places)
     counts = _Counts(user, today, now)
     if Role.INSTITUTION_STAFF not in held and counts.admissions().get("mine", 0):

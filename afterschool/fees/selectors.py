@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -11,6 +9,7 @@ from accounts import scope
 from accounts.models import Role
 from afterschool.schedule.models import Term
 from afterschool.schedule.selectors import schools_visible_to
+from core.money import ZERO
 
 from .models import AllocationRun, Bill, Exemption, Payment, Refund
 
@@ -23,7 +22,7 @@ def runs_visible_to(user):
 def term_bill_totals(term: Term) -> dict:
     """{"bills": how many bills the term has, "paid": the payments on them}: two aggregate queries."""
     bills = Bill.objects.filter(term=term)
-    return {"bills": bills.count(), "paid": bills.aggregate(s=Sum("payments__amount"))["s"] or Decimal("0.00")}
+    return {"bills": bills.count(), "paid": bills.aggregate(s=Sum("payments__amount"))["s"] or ZERO}
 
 
 def runs_of_term(term: Term):
@@ -70,7 +69,7 @@ def fee_counts_for_admin(user) -> dict[str, int]:
 
 def _sum_of(model, amount="amount"):
     rows = model.objects.filter(bill=OuterRef("pk")).order_by().values("bill").annotate(s=Sum(amount)).values("s")
-    return Coalesce(Subquery(rows, output_field=DecimalField()), Value(Decimal("0")), output_field=DecimalField())
+    return Coalesce(Subquery(rows, output_field=DecimalField()), Value(ZERO), output_field=DecimalField())
 
 
 def bills_to_pay(user):
