@@ -280,7 +280,9 @@ def home_sections(user, today: date, now: time) -> list[Section]:
             places[m.info.role].append(m.place_name)
     held = set(places)
     counts = _Counts(user, today, now)
-    if Role.INSTITUTION_STAFF not in held and counts.admissions().get("mine", 0):
+    # An outside coach signs up without a role (accounts.services): someone with no membership, or who has applied
+    # for admission to a school, gets the coach's section (their applications, their sessions).
+    if not held or (Role.INSTITUTION_STAFF not in held and counts.admissions().get("mine", 0)):
         held.add(COACH)
         places[COACH] = []
     builders = {

@@ -289,9 +289,12 @@ def session_list(request):
     title, sessions_of, part = SESSION_LISTS[name]
     if name.startswith("school_") and not scope.school_ids(request.user, Role.SCHOOL_ADMIN):
         raise Http404
-    if not name.startswith("school_") and not (
-        scope.has_role(request.user, Role.TEACHER) or request.user.outside_persons.exists()
-    ):
+    delivers = (
+        scope.has_role(request.user, Role.TEACHER)
+        or not scope.roles(request.user)  # an outside coach (signed up without a role)
+        or request.user.outside_persons.exists()
+    )
+    if not name.startswith("school_") and not delivers:
         raise Http404
     now = timezone.localtime()
     rows = selectors.session_work(sessions_of(request.user), now.date(), now.time())[part]

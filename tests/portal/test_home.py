@@ -342,9 +342,15 @@ def test_an_outside_coach_sees_their_admissions_and_sessions(school_day, school_
     assert found == {"my-admissions": "1", "admitted": "1", "coach-sessions-today": "1"}
 
 
-def test_someone_without_a_role_or_an_application_sees_no_section():
+def test_someone_without_a_role_sees_the_outside_coachs_section():
+    """An outside coach signs up without a role: their home offers their (not yet made) admission applications."""
     sections, found = home(UserFactory())
-    assert sections == {} and found == {}
+    assert list(sections) == ["outside_coach"]
+    assert found == {"my-admissions": "0", "admitted": "0", "coach-sessions-today": "0"}
+
+
+def test_a_parent_who_never_applied_sees_no_coach_section(parent):
+    assert list(home(parent)[0]) == ["parent"]
 
 
 # --- several roles --------------------------------------------------------------------------------------------------
