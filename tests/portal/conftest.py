@@ -1,4 +1,4 @@
-"""Portal fixtures: time stands on Wednesday 2026-11-25, 17:00 in Chongqing (inside the autumn term, after the
+"""Home-page fixtures: a clock standing on Wednesday 2026-11-25, 17:00 in Chongqing (inside the autumn term, after the
 day's 16:00 sessions started), and helpers that read a home page's cards."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ NOW = datetime(2026, 11, 25, 17, 0, tzinfo=SHANGHAI)  # a Wednesday
 TODAY = NOW.date()
 
 
-@pytest.fixture(autouse=True)
-def _wednesday_afternoon():
+@pytest.fixture
+def wednesday_afternoon():
+    """The home tests' clock (used by their modules' pytestmark, so the folder's other tests keep the real one)."""
     with time_machine.travel(NOW, tick=False):
         yield
 

@@ -32,7 +32,7 @@ from tests.factories import (
 )
 from tests.portal.conftest import TODAY, counts, home
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wednesday_afternoon")]
 
 THURSDAY, FRIDAY, NEXT_MONDAY = TODAY + timedelta(days=1), TODAY + timedelta(days=2), TODAY + timedelta(days=5)
 MONDAY, YESTERDAY = TODAY - timedelta(days=2), TODAY - timedelta(days=1)

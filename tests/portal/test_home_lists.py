@@ -26,7 +26,7 @@ from tests.factories import (
 from tests.portal.conftest import TODAY, client_for, counts
 from tests.portal.test_home import order_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wednesday_afternoon")]
 
 ROW = re.compile(r'data-testid="row-([\d-]+)"')
 

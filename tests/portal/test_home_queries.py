@@ -30,7 +30,7 @@ from tests.factories import (
 from tests.portal.conftest import TODAY, client_for
 from tests.portal.test_home import order_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wednesday_afternoon")]
 
 MAX_QUERIES = 15  # session, user, memberships and every count of the busiest home (inspector + parent: 13)
 
