@@ -7,13 +7,15 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from accounts.models import Region
+from accounts import scope
+from accounts.models import Region, Role
 from core.errors import NotFound
 
-from . import permissions, verification
+from . import permissions, selectors, verification
 from .models import Poster, Status, VerificationToken
 from .selectors import PUBLIC_STATUSES, access_institution_record, filter_registry, institutions_listable_by
 from .tasks import build_poster
@@ -104,3 +106,33 @@ def registry_poster(request, institution_id: int):
     build_poster(institution.pk)  # a no-op when the stored poster is current
     poster = Poster.objects.get(institution=institution)
     return FileResponse(poster.image.open("rb"), content_type="image/png")
+
+
+# --- The lists behind the home's cards ------------------------------------------------------------------------------
+
+LIST_PAGE_SIZE = 50
+
+
+@require_safe
+def expiring_list(request):
+    """Licences of the user's towns that expire within 30 days, soonest first (bureau roles; anyone else: 404)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not scope.has_role(request.user, *selectors.BUREAU_ROLES):
+        raise Http404
+    qs = selectors.expiring_licences(request.user, timezone.localdate())
+    page = Paginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "institutions/expiring_list.html", {"page": page})
+
+
+@require_safe
+def proposal_list(request):
+    """Change proposals waiting for review: institution staff their own institution's, bureau staff those of their
+    towns they review. Anyone else: 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not scope.has_role(request.user, Role.INSTITUTION_STAFF, *selectors.EDITOR_ROLES):
+        raise Http404
+    qs = selectors.proposals_waiting(request.user).select_related("institution").order_by("proposed_at", "id")
+    page = Paginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "institutions/proposal_list.html", {"page": page})

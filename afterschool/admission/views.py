@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -386,3 +388,14 @@ def document(request, admission_id: int, document_id: int):
 def third_parties(request):
     """Public: the admitted third-party institutions (R-ASS-2); individuals are never listed."""
     return render(request, "afterschool/third_parties.html", {"institutions": selectors.admitted_third_parties()[:500]})
+
+
+@require_safe
+@signed_in
+def expiring(request):
+    """A school's admins: admissions to their schools that end within 30 days, soonest first (anyone else: 404)."""
+    qs = selectors.expiring_admissions(request.user, timezone.localdate())
+    if qs is None:
+        raise Http404
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "afterschool/admission/expiring.html", {"page": page})

@@ -7,11 +7,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import scope
 from accounts.models import Region, Role
@@ -20,7 +21,7 @@ from core.idempotency import clean_key
 from institutions.models import Institution
 
 from . import selectors, services
-from .models import ComplaintCategory, Grade
+from .models import ComplaintCategory, Grade, StatementRequest
 from .permissions import access_complaint
 
 
@@ -153,3 +154,55 @@ def complaint_page(request, complaint_id: int):
     except NotFound:
         raise Http404 from None
     return render(request, "supervision/detail.html", {"c": selectors.complaint_detail(complaint.pk)})
+
+
+# --- The lists behind the home's cards (later issues grow them into the handler's desk) -----------------------------
+
+PAGE_SIZE = 50
+PARENT_SLICES = ("mine_open", "to_rate", "mine")
+LIST_TITLES = {
+    "mine": _("我的全部投诉"),
+    "mine_open": _("办理中的投诉"),
+    "to_rate": _("待评价的答复"),
+    "to_accept": _("待受理投诉"),
+    "due_soon": _("一个工作日内到期的投诉"),
+    "overdue": _("已逾期投诉"),
+    "district_overdue": _("辖区逾期投诉"),
+    "open": _("办理中投诉"),
+}
+
+
+@require_safe
+def complaint_list(request):
+    """/complaints/?filter=<slice>: the complaints behind a home card (selectors.work_filters), scoped like the API;
+    a slice that is not the user's answers 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    name = request.GET.get("filter") or ("to_accept" if scope.is_bureau(request.user) else "mine")
+    qs = selectors.complaint_work_list(request.user, name, timezone.localdate()) if name in LIST_TITLES else None
+    if qs is None:
+        raise Http404
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    siblings = PARENT_SLICES if name in PARENT_SLICES else ()
+    context = {
+        "page": page,
+        "filter": name,
+        "title": LIST_TITLES[name],
+        "siblings": [(s, LIST_TITLES[s]) for s in siblings if s != name],
+    }
+    return render(request, "supervision/complaint_list.html", context)
+
+
+@require_safe
+def statement_list(request):
+    """Institution staff: the statement requests addressed to their institutions (open ones first; ?filter=answered
+    for the answered). Anyone else: 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not scope.institution_ids(request.user):
+        raise Http404
+    name = "answered" if request.GET.get("filter") == "answered" else "open"
+    qs = selectors.statements_visible_to(request.user).filter(state=name).order_by("due_on", "id")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    title = _("待说明事项") if name == StatementRequest.State.OPEN else _("已答复的说明")
+    return render(request, "supervision/statement_list.html", {"page": page, "filter": name, "title": title})
