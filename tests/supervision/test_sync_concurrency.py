@@ -60,3 +60,13 @@ def test_two_phones_checking_out_one_visit_at_once_complete_it_once(visit, team)
     assert [(e.from_state, e.to_state) for e in events] == [("in_progress", "complete")]
     visit.refresh_from_db()
     assert visit.status == "complete" and visit.completed_at is not None
+
+
+def test_two_first_draws_at_once_leave_one_draft_to_drawn_event(bureau_staff, team, premises):
+    from core.models import AuditEvent
+
+    plan = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
+    results = race([lambda: plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")] * 2)
+    assert sorted(type(r).__name__ for r in results) == ["DomainError", "PlanDraw"], results
+    events = AuditEvent.objects.filter(object_id=str(plan.pk), verb__startswith="inspection_plan.draw")
+    assert [(e.from_state, e.to_state) for e in events] == [("draft", "drawn")]
