@@ -16,7 +16,7 @@ from afterschool.schedule import attendance, enrolment, services
 from afterschool.schedule.models import Application, Attendance, Session
 from core.errors import DomainError
 from core.models import AuditEvent
-from tests.accounts.test_concurrency import race
+from tests.concurrency import race
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student
 
 pytestmark = [
