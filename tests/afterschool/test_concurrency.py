@@ -16,8 +16,8 @@ from afterschool.schedule import attendance, enrolment, services
 from afterschool.schedule.models import Application, Attendance, Session
 from core.errors import DomainError
 from core.models import AuditEvent
-from tests.concurrency import race
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student
+from tests.concurrency import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

@@ -17,9 +17,9 @@ from afterschool.fees.models import AllocationRun, Refund
 from afterschool.schedule import enrolment
 from core.errors import DomainError
 from core.models import AuditEvent
-from tests.concurrency import race
 from tests.afterschool.conftest import SHANGHAI
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, take_attendance
+from tests.concurrency import race
 from tests.conftest import make_user
 
 pytestmark = [

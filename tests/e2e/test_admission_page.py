@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 
 from afterschool.admission import services
-from institutions.models import Institution
 from tests.conftest import TOWN_A, make_user, region
 from tests.e2e.conftest import school_and_admin
+from tests.factories import InstitutionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -19,7 +19,8 @@ def test_public_page_lists_admitted_third_parties_only(page, live_server):
 
     school, school_admin = school_and_admin()
     bureau = make_user("王科长", Role.BUREAU_STAFF, region=region(TOWN_A).parent)
-    third = Institution.objects.create(
+    third = InstitutionFactory(
+        credit_code=None, category="other", address="", token=False,  # the model's defaults, not the factory's
         name="涪陵区小画家美术培训学校",
         town=region(TOWN_A),
         status="licensed",
