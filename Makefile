@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where the demo is reached: printed by seed_demo and put in poster QR codes (set it to the machine's LAN address,
+# e.g. http://192.168.1.20:8000 with HOST=0.0.0.0, to scan posters with a phone).
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install demo serve test test-fast lint bench fonts clean messages
 
@@ -26,12 +29,12 @@ fonts:
 
 demo: install fonts
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_demo --base-url $(PUBLIC_BASE_URL)
 	@echo "Serving HTTP and websockets on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 serve: install
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite on whatever the environment names: the embedded default with nothing set, PostgreSQL + Redis
 # + a real Celery worker with DATABASE_URL and REDIS_URL (see .ci/run).

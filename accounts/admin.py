@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import places, services
 from .forms import AdminLoginForm
 from .models import AuthSession, Membership, Region, User
 
@@ -9,10 +11,39 @@ from .models import AuthSession, Membership, Region, User
 admin.site.login_form = AdminLoginForm
 
 
+class MembershipForm(forms.ModelForm):
+    """A school or an institution is typed as its id: the app that owns it says whether it exists."""
+
+    class Meta:
+        model = Membership
+        fields = ["role", "region", "school_id", "institution_id", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        for kind in places.KINDS:
+            place_id = data.get(f"{kind}_id")
+            if place_id is not None and not places.exists(kind, place_id):
+                self.add_error(f"{kind}_id", _("该学校或机构不存在"))
+        return data
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     extra = 0
-    raw_id_fields = ["region", "school", "institution"]
+    raw_id_fields = ["region"]
+
+
+class PlaceMembershipsProtected:
+    """For the admin of a place memberships name by id (set `place_kind`): its delete page lists those memberships as
+    protecting it, as it did when they were foreign keys with PROTECT, instead of failing on the delete itself."""
+
+    place_kind: str
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        held = places.memberships_naming(self.place_kind, [o.pk for o in objs])
+        return to_delete, model_count, perms_needed, [*protected, *(str(m) for m in held)]
 
 
 @admin.register(User)

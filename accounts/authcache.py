@@ -31,6 +31,9 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 KEY = "auth:tok:{}"
+# The shape of a cached entry (its memberships are pickled MembershipInfo): an entry of another shape, written by an
+# older release, is a miss, never read into the wrong fields. 2: memberships name schools and institutions by id only.
+FORMAT = 2
 CHANNEL = "shuangjian:auth-invalidate"
 USER_FIELDS = {"id", "username", "phone", "name", "is_active", "is_staff", "is_superuser"}
 LOCAL_MAX_ENTRIES = 10_000
@@ -177,7 +180,7 @@ def get(token_hash: str):
     except Exception as exc:  # noqa: BLE001 - Redis down: a miss, the database answers
         _warn_unavailable("reading", exc)
         return None
-    if entry is None:
+    if entry is None or entry.get("format") != FORMAT:
         return None
     _remember_locally(token_hash, entry, generation)
     return _materialize(entry)
@@ -204,6 +207,7 @@ def put(token_hash: str, user, session, expires_at) -> None:
     if ttl <= 0:
         return
     entry = {
+        "format": FORMAT,
         "user_id": user.pk,
         "user": tuple(getattr(user, f) for f in _user_field_order()),
         "session_id": session.pk,

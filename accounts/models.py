@@ -133,12 +133,10 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField("角色", max_length=20, choices=Role.choices)
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    school = models.ForeignKey(
-        "afterschool.School", null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
-    )
-    institution = models.ForeignKey(
-        "institutions.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
-    )
+    # Identity knows no domain: a school or an institution is named by its id, not by a foreign key (the app that
+    # owns the place answers its name, see accounts.places, and refuses to delete a place a membership names).
+    school_id = models.BigIntegerField("学校", null=True, blank=True, db_index=True)
+    institution_id = models.BigIntegerField("机构", null=True, blank=True, db_index=True)
     is_active = models.BooleanField("有效", default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -156,22 +154,22 @@ class Membership(models.Model):
                     Q(
                         role__in=sorted(r.value for r in REGION_ROLES),
                         region__isnull=False,
-                        school__isnull=True,
-                        institution__isnull=True,
+                        school_id__isnull=True,
+                        institution_id__isnull=True,
                     )
                     | Q(
                         role__in=sorted(r.value for r in SCHOOL_ROLES),
                         region__isnull=True,
-                        school__isnull=False,
-                        institution__isnull=True,
+                        school_id__isnull=False,
+                        institution_id__isnull=True,
                     )
                     | Q(
                         role__in=sorted(r.value for r in INSTITUTION_ROLES),
                         region__isnull=True,
-                        school__isnull=True,
-                        institution__isnull=False,
+                        school_id__isnull=True,
+                        institution_id__isnull=False,
                     )
-                    | Q(role=Role.PARENT, region__isnull=True, school__isnull=True, institution__isnull=True)
+                    | Q(role=Role.PARENT, region__isnull=True, school_id__isnull=True, institution_id__isnull=True)
                 ),
             ),
             # One row per role and place (partial indexes: NULLs would otherwise never collide).
@@ -179,11 +177,13 @@ class Membership(models.Model):
                 fields=["user", "role", "region"], condition=Q(region__isnull=False), name="membership_unique_region"
             ),
             models.UniqueConstraint(
-                fields=["user", "role", "school"], condition=Q(school__isnull=False), name="membership_unique_school"
+                fields=["user", "role", "school_id"],
+                condition=Q(school_id__isnull=False),
+                name="membership_unique_school",
             ),
             models.UniqueConstraint(
-                fields=["user", "role", "institution"],
-                condition=Q(institution__isnull=False),
+                fields=["user", "role", "institution_id"],
+                condition=Q(institution_id__isnull=False),
                 name="membership_unique_institution",
             ),
             models.UniqueConstraint(
@@ -192,7 +192,13 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        where = self.region or self.school or self.institution
+        where = self.region or (
+            f"school #{self.school_id}"
+            if self.school_id
+            else f"institution #{self.institution_id}"
+            if self.institution_id
+            else ""
+        )
         return f"{self.user} · {self.get_role_display()}" + (f" · {where}" if where else "")
 
 
@@ -259,6 +265,7 @@ class SmsCode(models.Model):
 
     class Purpose(models.TextChoices):
         REGISTER = "register", _("注册")
+        RESET = "reset", _("重设密码")
 
     phone = models.CharField(max_length=11, db_index=True)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
@@ -277,3 +284,43 @@ class SmsCode(models.Model):
 
     def __str__(self):
         return f"{mask_phone(self.phone)} {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+INVITABLE_ROLES = (Role.BUREAU_STAFF, Role.INSPECTOR, Role.SCHOOL_ADMIN, Role.TEACHER)
+
+
+class Invitation(models.Model):
+    """A role given by the bureau or a school to a phone: an SMS carries a one-time link (only its hash is kept);
+    the person sets a password there and the membership is created. Expires, serves once."""
+
+    phone = models.CharField("手机号", max_length=11, validators=[validate_mainland_mobile])
+    name = models.CharField("姓名", max_length=50)
+    role = models.CharField("角色", max_length=20, choices=[(r.value, r.label) for r in INVITABLE_ROLES])
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A school by id, as memberships hold it (identity knows no domain; accounts.places answers its name).
+    school_id = models.BigIntegerField("学校", null=True, blank=True, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="invitations_sent")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_accepted"
+    )
+
+    class Meta:
+        verbose_name = _("邀请")
+        verbose_name_plural = pgettext_lazy("plural", "邀请")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="invitation_scope_matches_role",
+                condition=(
+                    Q(role__in=["bureau_staff", "inspector"], region__isnull=False, school_id__isnull=True)
+                    | Q(role__in=["school_admin", "teacher"], region__isnull=True, school_id__isnull=False)
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{mask_phone(self.phone)} · {self.get_role_display()} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from . import places
 from .models import Membership, Region, Role
 
 
 @dataclass(frozen=True, slots=True)
 class MembershipInfo:
-    """One active role and where it applies: plain values, cheap to load, cache and copy."""
+    """One active role and where it applies: plain values, cheap to load, cache and copy. A school or an institution
+    is only an id here: its name belongs to the app that owns it (`with_places`)."""
 
     id: int
     role: str
@@ -20,30 +22,14 @@ class MembershipInfo:
     region_code: str | None
     region_name: str | None
     school_id: int | None
-    school_name: str | None
     institution_id: int | None
-    institution_name: str | None
 
     @property
     def role_label(self) -> str:
         return str(Role(self.role).label)  # in the active language
 
-    @property
-    def place_name(self) -> str:
-        return self.region_name or self.school_name or self.institution_name or ""
 
-
-MEMBERSHIP_COLUMNS = (
-    "id",
-    "role",
-    "region_id",
-    "region__code",
-    "region__name",
-    "school_id",
-    "school__name",
-    "institution_id",
-    "institution__name",
-)
+MEMBERSHIP_COLUMNS = ("id", "role", "region_id", "region__code", "region__name", "school_id", "institution_id")
 
 
 def memberships_of(user) -> list[MembershipInfo]:
@@ -56,6 +42,38 @@ def memberships_of(user) -> list[MembershipInfo]:
         cached = [MembershipInfo(*row) for row in rows]
         user._memberships_cache = cached
     return cached
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedMembership:
+    """A membership with the name of where it applies, for showing (a home page, the API's /me)."""
+
+    info: MembershipInfo
+    school_name: str | None
+    institution_name: str | None
+
+    @property
+    def role_label(self) -> str:
+        return self.info.role_label
+
+    @property
+    def place_name(self) -> str:
+        return self.info.region_name or self.school_name or self.institution_name or ""
+
+
+def with_places(memberships: list[MembershipInfo]) -> list[PlacedMembership]:
+    """The memberships with their places' names: one query per kind of place among them (none for regions, which the
+    memberships carry), however many memberships there are."""
+    schools = places.names(places.SCHOOL, (m.school_id for m in memberships))
+    institutions = places.names(places.INSTITUTION, (m.institution_id for m in memberships))
+    return [
+        PlacedMembership(
+            m,
+            schools.get(m.school_id) if m.school_id else None,
+            institutions.get(m.institution_id) if m.institution_id else None,
+        )
+        for m in memberships
+    ]
 
 
 def regions_valid_on(day):

@@ -18,18 +18,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import push_to_group, session_group
 
-from . import authcache
+from . import authcache, places, scope
 from .backends import find_login_user
 from .models import (
     INSTITUTION_ROLES,
+    INVITABLE_ROLES,
     REGION_ROLES,
     SCHOOL_ROLES,
     AccessToken,
     AuthSession,
+    Invitation,
     Membership,
+    Region,
     RetiredRefreshToken,
     Role,
     SmsCode,
@@ -120,9 +123,7 @@ def auth_refresh(*, refresh_token: str) -> TokenPair:
     if session.revoked_at is not None or not session.user.is_active:
         raise DomainError("auth.token_revoked", _("登录已失效，请重新登录"), status=401)
     if session.refresh_expires_at <= now:
-        raise DomainError(
-            "auth.refresh_expired", _("登录已过期，请重新登录"), status=401
-        )
+        raise DomainError("auth.refresh_expired", _("登录已过期，请重新登录"), status=401)
     with transaction.atomic():
         new_raw = REFRESH_PREFIX + secrets.token_urlsafe(32)
         new_expires = now + settings.REFRESH_TOKEN_TTL
@@ -148,9 +149,7 @@ def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
     if cached is not None:
         user, session, expires = cached
         if expires <= time.time():
-            raise DomainError(
-                "auth.token_expired", _("访问令牌已过期，请刷新"), status=401
-            )
+            raise DomainError("auth.token_expired", _("访问令牌已过期，请刷新"), status=401)
         return user, session
     token = AccessToken.objects.select_related("session__user").filter(token_hash=token_hash).first()
     if token is None:
@@ -159,9 +158,7 @@ def authenticate_access_token(raw: str) -> tuple[User, AuthSession]:
     if session.revoked_at is not None or not session.user.is_active:
         raise DomainError("auth.token_revoked", _("登录已失效，请重新登录"), status=401)
     if token.expires_at <= timezone.now():
-        raise DomainError(
-            "auth.token_expired", _("访问令牌已过期，请刷新"), status=401
-        )
+        raise DomainError("auth.token_expired", _("访问令牌已过期，请刷新"), status=401)
     authcache.put(token_hash, session.user, session, token.expires_at)
     return session.user, session
 
@@ -276,9 +273,11 @@ def _check_sms_limits(phone: str, ip: str | None, now: datetime) -> None:
 
 
 def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: str | None = None) -> SmsCode:
-    """Sends a sign-up code. A number that already has an account is answered exactly alike (same status, body,
-    limits, one SMS and one stored code): its SMS says the account exists and carries no code, so the caller learns
-    nothing about the number unless they hold the phone."""
+    """Sends a sign-up (or password reset) code. A number that already has an account is answered exactly alike
+    (same status, body, limits, one SMS and one stored code): its SMS says the account exists and carries no code,
+    so the caller learns nothing about the number unless they hold the phone. A reset is the mirror image: only a
+    number with an account gets a code; a free one gets an SMS saying so, and the caller is answered alike."""
+    purpose = SmsCode.Purpose(purpose)
     phone = _phone_or_error(phone)
     now = timezone.now()
     with transaction.atomic():
@@ -294,10 +293,16 @@ def sms_code_send(*, phone: str, purpose: str = SmsCode.Purpose.REGISTER, ip: st
             ip=ip,
         )
         minutes = int(settings.SMS_CODE_TTL.total_seconds() // 60)
-        if taken:
-            text = "【双减监管】该手机号已注册账号，请直接登录；忘记密码请联系所在学校或教育局。如非本人操作请忽略。"
-        else:
+        gets_code = taken if purpose == SmsCode.Purpose.RESET else not taken
+        if gets_code:
             text = f"【双减监管】您的验证码是 {code}，{minutes} 分钟内有效。如非本人操作请忽略。"
+        elif taken:
+            text = (
+                "【双减监管】该手机号已注册账号，请直接登录；忘记密码可在登录页用短信验证码重设密码。"
+                "如非本人操作请忽略。"
+            )
+        else:
+            text = "【双减监管】该手机号尚未注册账号，无法重设密码，请先注册。如非本人操作请忽略。"
         transaction.on_commit(lambda: send_sms(phone, text))
     return row
 
@@ -350,34 +355,107 @@ def _spend_sms_code(match: SmsCode) -> None:
         raise _code_used()
 
 
-def parent_register(*, phone: str, code: str, name: str, password: str, ip: str | None = None) -> User:
-    phone = _phone_or_error(phone)
-    name = (name or "").strip()
+class SignupKind(models.TextChoices):
+    """Who signs themselves up: a parent (the parent role), or an outside coach (校外人员), who needs no role to
+    apply for admission to a school (afterschool.admission: the applicant's own OutsidePerson)."""
+
+    PARENT = "parent", _("家长")
+    OUTSIDE = "outside", _("校外人员（教练）")
+
+
+def _check_name_and_password(phone: str, name: str, password: str, *, with_name: bool = True) -> None:
     fields = {}
-    if not name or len(name) > 50:
-        fields["name"] = ("请填写姓名（不超过 50 字）", "Enter a name of at most 50 characters")
+    if with_name and (not name or len(name) > 50):
+        fields["name"] = _("请填写姓名（不超过 50 字）")
     try:
         password_validation.validate_password(password, User(phone=phone, name=name))
     except ValidationError as exc:
-        fields["password"] = ("；".join(exc.messages), " ".join(exc.messages))
+        fields["password"] = "；".join(str(m) for m in exc.messages)
     if fields:
         raise DomainError("request.invalid", _("输入有误"), status=422, fields=fields)
+
+
+def _phone_taken() -> DomainError:
+    return DomainError("auth.phone_taken", _("该手机号已注册，请直接登录"), status=409)
+
+
+def _replayed_signup(match: SmsCode, phone: str, password: str) -> User | None:
+    """The account this very code created, when the same code and password come again (a double-submitted form, a
+    retry after a lost answer): the same result instead of an error. Only the holder of the phone has the code."""
+    user = User.objects.filter(phone=phone, date_joined__gte=match.created_at).first()
+    if user is not None and match.used_at is not None and user.check_password(password):
+        return user
+    return None
+
+
+def self_register(
+    *, phone: str, code: str, name: str, password: str, kind: str = SignupKind.PARENT, ip: str | None = None
+) -> User:
+    """Sign-up with an SMS code (the API's and the web's). A repeat of a successful sign-up (same code, same
+    password) answers the same account and writes nothing."""
+    phone = _phone_or_error(phone)
+    kind = SignupKind(kind)
+    name = (name or "").strip()
+    _check_name_and_password(phone, name, password)
     # The code first: only who holds the phone may learn that it has an account (a taken number's SMS has no code).
-    match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
+    try:
+        match = _check_sms_code(phone, code, SmsCode.Purpose.REGISTER)
+    except DomainError as exc:
+        if exc.code == "auth.sms_code_used":
+            used = _matching_code(phone, code, SmsCode.Purpose.REGISTER)
+            replay = used and _replayed_signup(used, phone, password)
+            if replay:
+                return replay
+        raise
     if User.objects.filter(phone=phone).exists():
-        raise DomainError(
-            "auth.phone_taken", _("该手机号已注册，请直接登录"), status=409
-        )
+        raise _phone_taken()
     try:
         with transaction.atomic():
             _spend_sms_code(match)
             user = User.objects.create_user(phone=phone, name=name, password=password)
-            Membership.objects.create(user=user, role=Role.PARENT)
-            audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": Role.PARENT})
+            if kind == SignupKind.PARENT:
+                Membership.objects.create(user=user, role=Role.PARENT)
+            audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": kind.value})
     except IntegrityError as exc:  # the same phone registered by a racing request
-        raise DomainError(
-            "auth.phone_taken", _("该手机号已注册，请直接登录"), status=409
-        ) from exc
+        raise _phone_taken() from exc
+    except DomainError as exc:  # the same code spent by a racing twin of this request
+        match.refresh_from_db()
+        replay = exc.code == "auth.sms_code_used" and _replayed_signup(match, phone, password)
+        if replay:
+            return replay
+        raise
+    return user
+
+
+def parent_register(*, phone: str, code: str, name: str, password: str, ip: str | None = None) -> User:
+    return self_register(phone=phone, code=code, name=name, password=password, kind=SignupKind.PARENT, ip=ip)
+
+
+def _matching_code(phone: str, code: str, purpose: str) -> SmsCode | None:
+    wanted = _code_hash(phone, (code or "").strip())
+    since = timezone.now() - timedelta(hours=1)
+    rows = SmsCode.objects.filter(phone=phone, purpose=purpose, created_at__gt=since)
+    return next((c for c in rows if hmac.compare_digest(c.code_hash, wanted)), None)
+
+
+def password_reset(*, phone: str, code: str, password: str, ip: str | None = None) -> User:
+    """A forgotten password, set again with a code sent to the phone. A number without an account never received a
+    code (its SMS says so), so it is answered "wrong code", like any wrong guess. Every device signed in with the old
+    password is signed out (its tokens revoked; web sessions end with the password's hash)."""
+    phone = _phone_or_error(phone)
+    _check_name_and_password(phone, "", password, with_name=False)
+    match = _check_sms_code(phone, code, SmsCode.Purpose.RESET)
+    user = User.objects.filter(phone=phone, is_active=True).first()
+    if user is None:  # cannot happen without a code nobody was told; answered as a wrong code all the same
+        raise DomainError("auth.sms_code_invalid", _("验证码错误"), status=400, fields={"code": _("验证码错误")})
+    with transaction.atomic():
+        _spend_sms_code(match)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        ids = _revoke_sessions(AuthSession.objects.filter(user=user), "password_reset")
+        audit_log(actor=user, verb="user.password_reset", obj=user, data={"sessions_revoked": len(ids)})
+    clear_login_failures(login_subject(phone, user))
+    authcache.forget_user(user.pk)
     return user
 
 
@@ -385,7 +463,11 @@ def parent_register(*, phone: str, code: str, name: str, password: str, ip: str 
 
 
 @transaction.atomic
-def membership_grant(*, actor, user: User, role: str, region=None, school=None, institution=None) -> Membership:
+def membership_grant(
+    *, actor, user: User, role: str, region=None, school_id: int | None = None, institution_id: int | None = None
+) -> Membership:
+    """Give `user` a role where it applies: a region (bureau roles), a school or an institution (by id: identity
+    knows no domain model; the owning app answers whether the place exists), or nowhere (a parent)."""
     if actor is not None and not is_bureau_admin(actor):
         raise PermissionDenied()
     role = Role(role)
@@ -398,26 +480,227 @@ def membership_grant(*, actor, user: User, role: str, region=None, school=None, 
         if role in INSTITUTION_ROLES
         else None
     )
-    given = {"region": region, "school": school, "institution": institution}
+    given = {"region": region, "school": school_id, "institution": institution_id}
     if any(v is not None for k, v in given.items() if k != expected) or (expected and given[expected] is None):
         raise DomainError(
             "membership.scope_mismatch",
             _("角色与适用范围不符"),
             status=422,
         )
+    if expected in places.KINDS and not places.exists(expected, given[expected]):
+        raise DomainError("membership.unknown_place", _("该学校或机构不存在"), status=422)
     membership, created = Membership.objects.get_or_create(
-        user=user, role=role, region=region, school=school, institution=institution, defaults={"is_active": True}
+        user=user,
+        role=role,
+        region=region,
+        school_id=school_id,
+        institution_id=institution_id,
+        defaults={"is_active": True},
     )
     if created or not membership.is_active:
         if not membership.is_active:
             Membership.objects.filter(pk=membership.pk).update(is_active=True)
             membership.is_active = True
             authcache.forget_user(user.pk)  # .update() sends no signal
+        scope = str(region) if region else f"{expected} {given[expected]}" if expected else ""
         audit_log(
             actor=actor,
             verb="membership.grant",
             obj=membership,
             to_state="active",
-            data={"user": user.pk, "role": role.value, "scope": str(region or school or institution or "")},
+            data={"user": user.pk, "role": role.value, "scope": scope},
         )
     return membership
+
+
+# --- Invitations: roles given by the bureau or a school -----------------------------------------------------------
+
+INVITATION_TTL = timedelta(hours=72)
+INVITATION_PATH = "/accounts/invitation/{token}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A school as identity knows it: an id and a name, answered by its app through accounts.places."""
+
+    pk: int
+    name: str
+
+
+def invitable_roles(actor) -> list[Role]:
+    """What the actor may give: the bureau's admin every invitable role in the regions and schools they cover; a
+    school's admin teachers of their own school; anyone else nothing."""
+    if scope.has_role(actor, Role.BUREAU_ADMIN):
+        return list(INVITABLE_ROLES)
+    if scope.school_ids(actor, Role.SCHOOL_ADMIN):
+        return [Role.TEACHER]
+    return []
+
+
+def invitable_regions(actor):
+    return Region.objects.filter(pk__in=scope.town_ids(actor, Role.BUREAU_ADMIN), valid_to__isnull=True).order_by(
+        "code"
+    )
+
+
+def with_place_names(invitations):
+    """The invitations, each with `place_name` (its town or school), the schools' names in one query."""
+    invitations = list(invitations)
+    schools = places.names(places.SCHOOL, {i.school_id for i in invitations})
+    for i in invitations:
+        i.place_name = str(i.region) if i.region_id else schools.get(i.school_id, "")
+    return invitations
+
+
+def invitable_schools(actor):
+    ids = scope.school_ids(actor, Role.SCHOOL_ADMIN)
+    towns = scope.town_ids(actor, Role.BUREAU_ADMIN)
+    found = {**places.names(places.SCHOOL, ids), **places.in_towns(places.SCHOOL, towns)}
+    return sorted((Place(pk, name) for pk, name in found.items()), key=lambda p: (p.name, p.pk))
+
+
+def _invitation_link(base_url: str, raw: str) -> str:
+    return base_url.rstrip("/") + INVITATION_PATH.format(token=raw)
+
+
+def invitation_create(
+    *,
+    actor: User,
+    phone: str,
+    name: str,
+    role: str,
+    region_id: int | None = None,
+    school_id: int | None = None,
+    base_url: str | None = None,
+) -> Invitation:
+    """Invites a person to a role: stored with the hash of a one-time token, sent by SMS as a link (after commit).
+    A role or place outside the actor's reach is refused as forbidden; the form offers only what they may give."""
+    allowed = invitable_roles(actor)
+    if not allowed:
+        raise PermissionDenied()
+    fields = {}
+    number = normalize_mainland_mobile(phone)
+    if number is None:
+        fields["phone"] = _("请输入有效的中国大陆手机号")
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        fields["name"] = _("请填写姓名（不超过 50 字）")
+    if role not in {r.value for r in INVITABLE_ROLES}:
+        fields["role"] = _("请选择角色")
+    if fields:
+        raise DomainError("request.invalid", _("输入有误"), status=422, fields=fields)
+    role = Role(role)
+    if role not in allowed:
+        raise PermissionDenied(_("您不能邀请该角色"))
+    region = school = None
+    if role in REGION_ROLES:
+        region = invitable_regions(actor).filter(pk=region_id or 0).first()
+        if region is None and region_id:  # missing and not yours alike
+            raise NotFound(_("区域不存在"))
+        if region is None:
+            raise DomainError(
+                "invitation.region_required",
+                _("请选择您管辖的区域"),
+                status=422,
+                fields={"region": _("请选择您管辖的区域")},
+            )
+    else:
+        school = next((s for s in invitable_schools(actor) if s.pk == school_id), None)
+        if school is None and school_id:  # missing and not yours alike
+            raise NotFound(_("学校不存在"))
+        if school is None:
+            raise DomainError(
+                "invitation.school_required",
+                _("请选择您管理的学校"),
+                status=422,
+                fields={"school": _("请选择您管理的学校")},
+            )
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            phone=number,
+            name=name,
+            role=role,
+            region=region,
+            school_id=school.pk if school else None,
+            token_hash=hash_token(raw),
+            invited_by=actor,
+            created_at=now,
+            expires_at=now + INVITATION_TTL,
+        )
+        audit_log(
+            actor=actor,
+            verb="invitation.create",
+            obj=invitation,
+            to_state="sent",
+            data={"role": role.value, "region": getattr(region, "pk", None), "school": getattr(school, "pk", None)},
+        )
+        link = _invitation_link(base_url or settings.PUBLIC_BASE_URL, raw)
+        hours = int(INVITATION_TTL.total_seconds() // 3600)
+        text = (
+            f"【双减监管】{name}，您被邀请担任{role.label}（{region or school}）。请在 {hours} 小时内打开链接设置密码："
+            f"{link} 如非本人请忽略。"
+        )
+        transaction.on_commit(lambda: send_sms(number, text))
+    return invitation
+
+
+def _invitation_invalid() -> DomainError:
+    return DomainError("invitation.invalid", _("邀请链接无效或已使用"), status=404)
+
+
+def invitation_by_token(raw: str) -> Invitation:
+    """The open invitation behind a link, or one refusal for unknown, used and expired links alike."""
+    invitation = Invitation.objects.select_related("region").filter(token_hash=hash_token(raw or "")).first()
+    if invitation is None or invitation.accepted_at is not None:
+        raise _invitation_invalid()
+    if invitation.expires_at <= timezone.now():
+        raise DomainError("invitation.expired", _("邀请链接已过期，请联系邀请人重新发送"), status=410)
+    return invitation
+
+
+def invitation_accept(*, token: str, password: str, name: str = "", ip: str | None = None) -> User:
+    """Accepts a link: a new account is made with the password set here; an existing account of the same phone
+    proves itself with its current password. The membership is created; the link serves once."""
+    invitation = invitation_by_token(token)
+    user = User.objects.filter(phone=invitation.phone).first()
+    if user is None:
+        name = (name or "").strip() or invitation.name
+        _check_name_and_password(invitation.phone, name, password)
+    else:
+        subject = login_subject(invitation.phone, user)
+        check_login_allowed(subject, ip)
+        if not user.is_active or not user.check_password(password):
+            record_login_failure(subject, ip)
+            raise DomainError(
+                "auth.invalid_credentials",
+                _("密码错误"),
+                status=401,
+                fields={"password": _("请输入该手机号现有账号的密码")},
+            )
+        clear_login_failures(subject)
+    with transaction.atomic():
+        won = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(accepted_at=timezone.now())
+        if not won:
+            raise _invitation_invalid()
+        if user is None:
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(phone=invitation.phone, name=name, password=password)
+            except IntegrityError:
+                raise _phone_taken() from None
+            audit_log(actor=user, verb="user.register", obj=user, to_state="active", data={"role": invitation.role})
+        Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
+        membership_grant(
+            actor=None, user=user, role=invitation.role, region=invitation.region, school_id=invitation.school_id
+        )
+        audit_log(
+            actor=user,
+            verb="invitation.accept",
+            obj=invitation,
+            from_state="sent",
+            to_state="accepted",
+            data={"role": invitation.role, "invited_by": invitation.invited_by_id},
+        )
+    return user

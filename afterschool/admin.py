@@ -4,6 +4,8 @@ applications, attendance) belong in the API and pages, which check and audit the
 from django import forms
 from django.contrib import admin
 
+from accounts import places
+from accounts.admin import PlaceMembershipsProtected
 from afterschool.admission.enforcement import staff_recheck
 from afterschool.admission.models import Admission, OutsidePerson, ProhibitedPerson
 from afterschool.schedule.models import (
@@ -24,7 +26,8 @@ from core.errors import DomainError
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(PlaceMembershipsProtected, admin.ModelAdmin):
+    place_kind = places.SCHOOL
     list_display = ("name", "town", "stage")
     list_filter = ("stage", "town")
     search_fields = ("name",)

@@ -7,9 +7,18 @@ class AfterschoolConfig(AppConfig):
     verbose_name = _("课后服务")
 
     def ready(self):
-        from django.db.models.signals import pre_save
+        from django.db.models.signals import pre_delete, pre_save
 
-        from afterschool.schedule.models import Session, Staff
+        from accounts import places
+        from afterschool.schedule.models import School, Session, Staff
+        from afterschool.schedule.selectors import school_names, school_names_in_towns
+
+        # Memberships name a school by id (identity knows no domain): this app answers the names, and refuses to
+        # delete a school a membership names, as the foreign key's PROTECT did.
+        places.register(places.SCHOOL, school_names, in_towns=school_names_in_towns)
+        pre_delete.connect(
+            places.protect_memberships(places.SCHOOL), sender=School, weak=False, dispatch_uid="afterschool.school_held"
+        )
 
         pre_save.connect(_session_staff_admitted, sender=Session, dispatch_uid="afterschool.session_staff_admitted")
         pre_save.connect(_staff_person_admitted, sender=Staff, dispatch_uid="afterschool.staff_person_admitted")

@@ -58,7 +58,7 @@ def _teacher(school: School, index: int, name: str) -> User:
         user = User.objects.create_user(username=username, name=name, password=None)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    Membership.objects.get_or_create(user=user, role=Role.TEACHER, school=school)
+    Membership.objects.get_or_create(user=user, role=Role.TEACHER, school_id=school.pk)
     return user
 
 
@@ -120,7 +120,7 @@ def _seed_school(school: School, index: int, flaw: str, parent: User | None, dem
     )
     teachers = [_teacher(school, i, f"{SURNAMES[(index * 5 + i) % len(SURNAMES)]}老师") for i in range(1, 6)]
     if demo_teacher is not None:
-        Membership.objects.get_or_create(user=demo_teacher, role=Role.TEACHER, school=school)
+        Membership.objects.get_or_create(user=demo_teacher, role=Role.TEACHER, school_id=school.pk)
         teachers[0] = demo_teacher
     staff = [_staff(school, t) for t in teachers]
     rooms = [

@@ -1,5 +1,8 @@
 from django.contrib import admin
 
+from accounts import places
+from accounts.admin import PlaceMembershipsProtected
+
 from .models import (
     BranchSite,
     ChangeProposal,
@@ -33,9 +36,10 @@ class StaffInline(admin.TabularInline):
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(PlaceMembershipsProtected, admin.ModelAdmin):
     """Status is read-only here: it changes only through the service (reason, audit, notifications, poster)."""
 
+    place_kind = places.INSTITUTION
     list_display = ["name", "town", "category", "status", "licence_expires_on", "risk_grade"]
     list_filter = ["status", "category", "mode", "risk_grade", "town"]
     search_fields = ["name", "name_initials", "credit_code", "licence_number"]

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts import places
 from core.pii import mask_middle, mask_tail
 
 # Mainland China's extent, for coordinates that cannot be right (a swapped lat/lng, a zero).
@@ -52,7 +53,10 @@ class RiskGrade(models.TextChoices):
     D = "D", _("D 高风险")
 
 
-class Institution(models.Model):
+class Institution(places.ProtectedPlace):
+    # Memberships (institution staff) name it by id: deleting an institution a membership names is refused.
+    membership_place_kind = places.INSTITUTION
+
     name = models.CharField("名称", max_length=200)
     name_initials = models.CharField("拼音首字母", max_length=200, blank=True, db_index=True, editable=False)
     credit_code = models.CharField("统一社会信用代码", max_length=18, unique=True, null=True, blank=True)

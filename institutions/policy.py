@@ -34,6 +34,7 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
+from core.money import fmt
 from core.policy import MissingPolicyValue, policy_decimal, policy_int, policy_time
 
 from .models import Category, ChangeProposal, Course, EscrowAccount, Institution, Mode, StaffMember
@@ -114,8 +115,7 @@ def _hm(value: time) -> str:
     return value.strftime("%H:%M")
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
+_money = fmt  # "120.00": core.money prints every amount
 
 
 def _ages(min_age, max_age) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from core.errors import DomainError
+from core.money import MoneyError, is_exact, to_decimal
 
 from .models import CHINA_LAT, CHINA_LNG
 
@@ -96,14 +97,15 @@ def clean_money(
     raw, errors: FieldErrors, field: str, *, allow_zero: bool = True, maximum: Decimal = MONEY_MAX
 ) -> Decimal | None:
     try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
+        # Read from its text: a JSON number or a spreadsheet cell may arrive as a float, never used as one.
+        value = to_decimal(str(raw))
+    except MoneyError:
         errors.add(field, "金额应为数字（元，最多两位小数）", "Amount must be a number of yuan")
         return None
     if not value.is_finite() or abs(value) > maximum:
         errors.add(field, f"数值超出范围（最大 {maximum}）", f"Out of range (at most {maximum})")
         return None
-    if value != value.quantize(Decimal("0.01")):
+    if not is_exact(value):
         errors.add(field, "金额最多两位小数（精确到分）", "At most two decimals (to the fen)")
         return None
     if value < 0 or (value == 0 and not allow_zero):

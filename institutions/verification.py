@@ -8,7 +8,6 @@ address, no device, no person.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.errors import render
+from core.money import fmt
 
 from .models import Category, Course, FeePackage, Institution, ScanCount, StaffMember, Status, VerificationToken
 
@@ -179,10 +179,6 @@ def report_url(institution: Institution | None = None) -> str:
     return f"{REPORT_PATH}?institution={institution.pk}" if institution is not None else REPORT_PATH
 
 
-def money(value: Decimal) -> str:
-    return str(Decimal(value).quantize(Decimal("0.01")))
-
-
 def _public_institution(token_row: VerificationToken) -> Institution:
     courses = Course.objects.filter(is_active=True).order_by("name", "id")
     teachers = StaffMember.objects.filter(role=StaffMember.StaffRole.TEACHER, is_active=True).order_by("name", "id")
@@ -281,7 +277,7 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
                     "grade_range": course.grade_range,
                     "class_minutes": course.class_minutes,
                     "packages": [
-                        {"name": p.name, "price": money(p.price), "hours": p.hours, "months": p.months}
+                        {"name": p.name, "price": fmt(p.price), "hours": p.hours, "months": p.months}
                         for p in course.public_packages
                     ],
                 }

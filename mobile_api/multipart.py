@@ -24,7 +24,8 @@ def multipart_body(fields: dict[str, Any], files: tuple[str, ...]) -> dict:
     schema = {
         "properties": properties,
         "required": [*fields, *files],
-        "title": "MultiPartBodyParams",
+        # The titles ninja gives such a body: files with fields, files alone (so the OpenAPI document is the same).
+        "title": "MultiPartBodyParams" if fields else "FileParams",
         "type": "object",
     }
     return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}, "required": True}}

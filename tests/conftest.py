@@ -21,12 +21,17 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from accounts import scope, sms
 from accounts.models import Role, User
 from institutions import public_cache
 from institutions.models import Category, Status
 from tests.factories import PASSWORD, InstitutionFactory, MembershipFactory, SchoolFactory, UserFactory, region
+
+# Property tests run on a busy 2-core machine beside other lanes: a per-example time limit only makes them flaky.
+hypothesis_settings.register_profile("shuangjian", deadline=None)
+hypothesis_settings.load_profile("shuangjian")
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_LANE = bool(os.environ.get("REDIS_URL"))

@@ -122,8 +122,15 @@ class MembershipFactory(DjangoModelFactory):
     class Meta:
         model = Membership
 
+    class Params:
+        # Tests may still say school=… or institution=…: a membership holds only the place's id.
+        school = None
+        institution = None
+
     user = factory.SubFactory(UserFactory)
     role = "parent"
+    school_id = factory.LazyAttribute(lambda o: o.school.pk if o.school is not None else None)
+    institution_id = factory.LazyAttribute(lambda o: o.institution.pk if o.institution is not None else None)
 
 
 # --- institutions ----------------------------------------------------------------------------------------------

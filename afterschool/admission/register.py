@@ -54,12 +54,17 @@ def cell_date(value) -> date | None:
         return None
 
 
+def require_register_importer(actor) -> None:
+    """Only the bureau's reviewers import the register (checked before an upload's body is read)."""
+    if not scope.town_ids(actor, *REVIEWER_BUREAU_ROLES):
+        raise PermissionDenied(_("只有教育局可以导入从业禁止名单"))
+
+
 def register_import(*, actor, upload) -> dict:
     """Entries from an xlsx sheet (header row 姓名 / 身份证号 / 来源 / 列入日期), all or none. The full ID numbers
     are hashed on the way in and never stored. Entries already on the register (same number, same source) are
     skipped, so importing the same file twice adds nothing. The re-check of admitted people runs after commit."""
-    if not scope.town_ids(actor, *REVIEWER_BUREAU_ROLES):
-        raise PermissionDenied(_("只有教育局可以导入从业禁止名单"))
+    require_register_importer(actor)
     from openpyxl import load_workbook
 
     upload.seek(0)

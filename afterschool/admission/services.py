@@ -10,7 +10,7 @@ suspends an admitted person at once; name + birth date is only a warning for a r
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -24,6 +24,7 @@ from afterschool.schedule.models import Programme, School, Staff
 from core.audit import audit_log
 from core.documents import check_document
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.money import MoneyError, quantize
 from core.notifications import notify
 from core.pii import id_number_hash, normalize_id_number
 from core.policy import policy_decimal, policy_int
@@ -68,8 +69,8 @@ def _money(raw, field: str) -> Decimal | None:
     if raw in (None, ""):
         return None
     try:
-        value = Decimal(str(raw)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError, TypeError):
+        value = quantize(raw)
+    except (MoneyError, TypeError):
         value = None
     if value is None or value < 0 or value >= Decimal("1000000"):
         raise _invalid("admission.money_invalid", field, "金额无效（元，保留两位小数）", "Invalid amount of yuan")
@@ -297,7 +298,7 @@ def _check_fee(fee: Decimal | None, market: Decimal | None, on: date) -> None:
             "A third party gives its fee per lesson and the market price",
         )
     share = policy_decimal("third_party_fee_max_share_of_market", on)
-    if market <= 0 or fee > (market * share).quantize(Decimal("0.01")):
+    if market <= 0 or fee > quantize(market * share):
         raise _invalid(
             "admission.fee_not_below_market",
             "fee_per_lesson",
@@ -325,7 +326,8 @@ def _in_service_elsewhere(person: OutsidePerson, school: School) -> bool:
     users = Q(user__phone=person.phone) if person.phone else Q(pk__in=[])
     if person.user_id:
         users |= Q(user_id=person.user_id)
-    teaches_elsewhere = Membership.objects.active().filter(users, role=Role.TEACHER).exclude(school=school).exists()
+    teachers = Membership.objects.active().filter(users, role=Role.TEACHER)
+    teaches_elsewhere = teachers.exclude(school_id=school.pk).exists()
     return (
         teaches_elsewhere or StaffMember.objects.filter(id_number_hash=person.id_hash, in_service_teacher=True).exists()
     )
@@ -939,5 +941,3 @@ def admission_reminders(on: date | None = None) -> int:
                     )
                 )
     return sent
-
-

@@ -42,6 +42,7 @@ from afterschool.admission.models import Admission
 from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
+from core.money import ZERO, fmt
 from core.transitions import transition
 
 from . import permissions
@@ -49,7 +50,6 @@ from . import services as fees
 from .apportion import ApportionError, split_by_shares, split_by_weights
 from .models import AllocationLine, AllocationPlan, AllocationRun, PayType, SessionNotHeld
 
-ZERO = Decimal("0.00")
 SHARE_KEYS = ("teacher", "outside", "operations", "reserve")
 Status = AllocationRun.Status
 WAS_ADMITTED = ("admitted", "expired", "suspended", "revoked")
@@ -606,10 +606,10 @@ def run_compute(*, actor, term_id: int, until: date | None = None) -> Allocation
         obj=run,
         to_state=Status.DRAFT,
         data={
-            "pool": f"{run.pool:.2f}",
+            "pool": fmt(run.pool),
             "until": str(until),
             "recomputed": not created,
-            "shortfall": f"{run.shortfall:.2f}",
+            "shortfall": fmt(run.shortfall),
         },
     )
     return run
@@ -641,7 +641,7 @@ def run_adjust(*, actor, run_id: int) -> AllocationRun:
         verb="afterschool.allocation_adjustment_computed",
         obj=run,
         to_state=Status.DRAFT,
-        data={"adjusts": base.pk, "pool_change": f"{run.pool:.2f}"},
+        data={"adjusts": base.pk, "pool_change": fmt(run.pool)},
     )
     return run
 
@@ -692,6 +692,6 @@ def _step(run: AllocationRun, actor, to: str, who: str) -> AllocationRun:
     wanted = run.status
     return transition(
         run, actor=actor, verb=f"afterschool.allocation_{who}", allowed_from=wanted, to=to,
-        fields={f"{who}_by": actor, f"{who}_at": timezone.now()}, data={"pool": f"{run.pool:.2f}"},
+        fields={f"{who}_by": actor, f"{who}_at": timezone.now()}, data={"pool": fmt(run.pool)},
         error=lambda run: _state_error(run, wanted),
     )  # fmt: skip

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from afterschool.schedule.models import Attendance, Kind
 from core.errors import DomainError
+from core.money import quantize
 
 from .models import AllocationLine, AllocationRun, PayType
 
@@ -196,5 +197,5 @@ def payroll_xlsx(run: AllocationRun) -> bytes:
         totals[ln.pay_type] += ln.amount
     ws.append([])
     for pay_type, label in PAY_LABELS.items():
-        ws.append(["", f"合计 {label}", "", "", "", _money(totals[pay_type].quantize(Decimal("0.01")))])
+        ws.append(["", f"合计 {label}", "", "", "", _money(quantize(totals[pay_type]))])
     return _save(wb)

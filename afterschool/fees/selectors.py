@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db.models import Sum
 
 from afterschool.schedule.models import Term
 from afterschool.schedule.selectors import schools_visible_to
+from core.money import ZERO
 
 from .models import AllocationRun, Bill
 
@@ -20,7 +19,7 @@ def runs_visible_to(user):
 def term_bill_totals(term: Term) -> dict:
     """{"bills": how many bills the term has, "paid": the payments on them}: two aggregate queries."""
     bills = Bill.objects.filter(term=term)
-    return {"bills": bills.count(), "paid": bills.aggregate(s=Sum("payments__amount"))["s"] or Decimal("0.00")}
+    return {"bills": bills.count(), "paid": bills.aggregate(s=Sum("payments__amount"))["s"] or ZERO}
 
 
 def runs_of_term(term: Term):

@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
@@ -36,6 +36,7 @@ from afterschool.schedule.permissions import access_child
 from afterschool.schedule.selectors import schools_visible_to
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
+from core.money import ZERO, MoneyError, exact, fmt, is_exact, quantize, to_decimal, total
 from core.policy import MissingPolicyValue, policy_decimal
 from core.transitions import transition
 from core.workdays import WorkingCalendar
@@ -56,7 +57,6 @@ from .models import (
 from .permissions import access_term_for_admin, access_term_for_bureau
 from .selectors import terms_readable
 
-FEN = Decimal("0.01")
 POLICY_KEYS = {
     FeeBasis.PER_LESSON: "service_fee_per_student_per_lesson",
     FeeBasis.PER_MONTH: "service_fee_per_student_per_month",
@@ -70,12 +70,13 @@ def invalid(code: str, field: str | None, zh: str, en: str, status: int = 422) -
 
 
 def money(value, field: str, *, positive: bool = False, allow_zero: bool = True) -> Decimal:
-    """Decimal yuan to the fen; a negative amount (or zero where it must be positive) is refused, never rounded."""
+    """Decimal yuan to the fen (read by core.money: str, int or Decimal, never a float); a negative amount (or zero
+    where it must be positive) is refused, never rounded."""
     try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
+        amount = to_decimal(value)
+    except (MoneyError, TypeError):
         raise invalid("fee.bad_amount", field, "金额格式不正确", "Not an amount of money") from None
-    if not amount.is_finite() or amount != amount.quantize(FEN):
+    if not is_exact(amount):
         raise invalid("fee.bad_amount", field, "金额须精确到分", "Give the amount in yuan to the fen")
     if amount < 0:
         raise invalid("fee.negative_amount", field, "金额不能为负数", "The amount cannot be negative")
@@ -83,7 +84,7 @@ def money(value, field: str, *, positive: bool = False, allow_zero: bool = True)
         raise invalid("fee.zero_amount", field, "金额须大于零", "The amount must be more than zero")
     if amount >= Decimal("1e10"):
         raise invalid("fee.bad_amount", field, "金额过大", "The amount is too large")
-    return amount.quantize(FEN)
+    return exact(amount)
 
 
 # --- Scope -----------------------------------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def _lessons_of(sessions: list[Session], cal: Calendar, start: date, end: date) 
 
 def _exempted(exemption: Exemption | None, gross: Decimal) -> Decimal:
     if exemption is None:
-        return Decimal("0.00")
+        return ZERO
     if exemption.kind == Exemption.ExemptionKind.EXEMPT:
         return gross
     return min(exemption.amount, gross)
@@ -257,7 +258,7 @@ def _compute_bills(term: Term, rate: FeeRate) -> dict[int, dict]:
         span = _span(app, term, ignore_withdrawal=app.pk in refunded)
         if span is None:
             continue
-        bill = bills.setdefault(app.student_id, {"lessons": 0, "months": set(), "gross": Decimal("0.00"), "lines": []})
+        bill = bills.setdefault(app.student_id, {"lessons": 0, "months": set(), "gross": ZERO, "lines": []})
         start, end = span
         lessons = _lessons_of(sessions[app.programme_id], cal, start, end)
         own_fee = not app.programme.is_free
@@ -270,18 +271,18 @@ def _compute_bills(term: Term, rate: FeeRate) -> dict[int, dict]:
         }
         if own_fee or rate.basis == FeeBasis.PER_LESSON:
             unit = app.programme.fee_per_lesson if own_fee else rate.amount
-            line.update(basis=FeeBasis.PER_LESSON, rate=f"{unit:.2f}", amount=f"{unit * lessons:.2f}")
+            line.update(basis=FeeBasis.PER_LESSON, rate=fmt(unit), amount=fmt(unit * lessons))
             bill["lessons"] += lessons
             bill["gross"] += unit * lessons
         else:
             months = {(d.year, d.month) for d in cal.school_days(start, end)}
-            line.update(basis=FeeBasis.PER_MONTH, rate=f"{rate.amount:.2f}", months=len(months))
+            line.update(basis=FeeBasis.PER_MONTH, rate=fmt(rate.amount), months=len(months))
             bill["months"] |= months
         bill["lines"].append(line)
     for student_id, bill in bills.items():
         months = len(bill["months"])
         bill["months"] = months
-        bill["gross"] = (bill["gross"] + rate.amount * months * (rate.basis == FeeBasis.PER_MONTH)).quantize(FEN)
+        bill["gross"] = quantize(bill["gross"] + rate.amount * months * (rate.basis == FeeBasis.PER_MONTH))
         bill["exempted"] = _exempted(approved.get(student_id), bill["gross"])
         bill["amount"] = bill["gross"] - bill["exempted"]
     return bills
@@ -333,7 +334,7 @@ def bills_issue(*, actor, term_id: int) -> dict:
     for student_id, bill in existing.items():
         if student_id not in computed and bill.gross:  # no enrolment left in the term: nothing is charged
             bill.lessons = bill.months = 0
-            bill.gross = bill.exempted = bill.amount = Decimal("0.00")
+            bill.gross = bill.exempted = bill.amount = ZERO
             bill.lines = []
             changed.append(bill)
     Bill.objects.bulk_create(new, batch_size=1000)
@@ -342,15 +343,15 @@ def bills_issue(*, actor, term_id: int) -> dict:
         ["basis", "rate", "lessons", "months", "gross", "exempted", "amount", "lines", "issued_at"],
         batch_size=1000,
     )
-    total = sum((f["amount"] for f in computed.values()), Decimal("0.00"))
+    issued = total(f["amount"] for f in computed.values())
     audit_log(
         actor=actor,
         verb="afterschool.fee_bills_issued",
         obj=term,
         to_state="issued",
-        data={"bills": len(computed), "new": len(new), "updated": len(changed), "total": f"{total:.2f}"},
+        data={"bills": len(computed), "new": len(new), "updated": len(changed), "total": fmt(issued)},
     )
-    return {"bills": len(computed), "total": total}
+    return {"bills": len(computed), "total": issued}
 
 
 # --- Exemptions ------------------------------------------------------------------------------------------------------
@@ -450,10 +451,10 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
         billed = len(cal.school_days(start, end))
         not_attended = 0 if still else len(cal.school_days(max(start, effective), end))
         per_month_total = Decimal(line["rate"]) * bill.months
-        amount = (per_month_total * not_attended / billed).quantize(FEN, ROUND_HALF_UP) if billed else Decimal(0)
+        amount = quantize(per_month_total * not_attended / billed) if billed else ZERO
     # Never more than what the bill still charges once an exemption is deducted.
-    already = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
-    amount = max(Decimal("0.00"), min(amount.quantize(FEN), bill.amount - already))
+    already = bill.refunds.aggregate(s=Sum("amount"))["s"] or ZERO
+    amount = max(ZERO, min(quantize(amount), bill.amount - already))
     if not not_attended:
         return None  # withdrawn after the last lesson billed: nothing to give back
     refund = Refund.objects.create(
@@ -470,7 +471,7 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
         verb="afterschool.fee_refund_created",
         obj=refund,
         to_state="refunded",
-        data={"bill_id": bill.pk, "amount": f"{amount:.2f}", "not_attended": not_attended, "billed": billed},
+        data={"bill_id": bill.pk, "amount": fmt(amount), "not_attended": not_attended, "billed": billed},
     )
     return refund
 
@@ -542,15 +543,15 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
                 status=409,
                 fields={"reference": _("流水号已使用")},
             )
-    refunded = bill.refunds.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
-    paid = bill.payments.aggregate(s=Sum("amount"))["s"] or Decimal("0.00")
+    refunded = bill.refunds.aggregate(s=Sum("amount"))["s"] or ZERO
+    paid = bill.payments.aggregate(s=Sum("amount"))["s"] or ZERO
     due = bill.amount - refunded - paid
     if value > due:
         raise invalid(
             "fee.overpayment",
             "amount",
-            f"超出本学期应缴金额（尚欠 {due:.2f} 元），不得跨学期预收",
-            f"More than is still due this term ({due:.2f} yuan): no prepaying across terms",
+            f"超出本学期应缴金额（尚欠 {fmt(due)} 元），不得跨学期预收",
+            f"More than is still due this term ({fmt(due)} yuan): no prepaying across terms",
         )
     if paid_on > bill.term.ends_on:
         raise invalid("fee.after_term", "paid_on", "缴费日期晚于学期结束", "The payment date is after the term")
@@ -569,7 +570,7 @@ def payment_record(*, actor, bill_id: int, account_id: int, amount, paid_on: dat
         actor=actor,
         verb="afterschool.fee_payment_recorded",
         obj=payment,
-        data={"amount": f"{value:.2f}", "bill_id": bill.pk},
+        data={"amount": fmt(value), "bill_id": bill.pk},
     )
     return payment
 
@@ -583,7 +584,7 @@ def subsidy_add(*, actor, term_id: int, amount, note: str = "") -> Subsidy:
     value = money(amount, "amount", positive=True)
     row = Subsidy.objects.create(school=term.school, term=term, amount=value, note=(note or "")[:200], entered_by=actor)
     audit_log(
-        actor=actor, verb="afterschool.fee_subsidy_added", obj=row, data={"amount": f"{value:.2f}", "term_id": term.pk}
+        actor=actor, verb="afterschool.fee_subsidy_added", obj=row, data={"amount": fmt(value), "term_id": term.pk}
     )
     return row
 
@@ -600,7 +601,7 @@ def other_income_add(*, actor, term_id: int, amount, source: str) -> OtherIncome
         actor=actor,
         verb="afterschool.fee_other_income_added",
         obj=row,
-        data={"amount": f"{value:.2f}", "term_id": term.pk},
+        data={"amount": fmt(value), "term_id": term.pk},
     )
     return row
 
@@ -690,7 +691,7 @@ def bills_with_sums(qs):
 
 def pool_of(term_ids: list[int]) -> dict[int, dict[str, Decimal]]:
     """{term id: fees, refunds, subsidy, other}: four GROUP BY queries whatever the number of terms."""
-    zero = Decimal("0.00")
+    zero = ZERO
     out = {t: {"fees": zero, "refunds": zero, "subsidy": zero, "other": zero} for t in term_ids}
     for key, qs, field in (
         ("fees", Bill.objects.filter(term_id__in=term_ids).values("term_id"), "amount"),

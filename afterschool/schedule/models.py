@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts import places
+
 GRADE_LABELS = {
     1: "一年级",
     2: "二年级",
@@ -37,8 +39,11 @@ class Stage(models.TextChoices):
 STAGE_GRADES = {Stage.PRIMARY: (1, 6), Stage.JUNIOR: (7, 9), Stage.NINE_YEAR: (1, 9)}
 
 
-class School(models.Model):
-    """A primary or secondary school. Memberships (school admin, teacher) are scoped to it."""
+class School(places.ProtectedPlace):
+    """A primary or secondary school. Memberships (school admin, teacher) are scoped to it (by its id: deleting a
+    school a membership names is refused)."""
+
+    membership_place_kind = places.SCHOOL
 
     name = models.CharField("名称", max_length=200)
     town = models.ForeignKey(

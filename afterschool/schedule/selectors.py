@@ -15,6 +15,16 @@ from .models import Application, School, Student, Term
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
 
 
+def school_names(ids) -> dict[int, str]:
+    """{id: name} of these schools, in one query (accounts asks it, through accounts.places, for memberships)."""
+    return dict(School.objects.filter(pk__in=list(ids)).values_list("pk", "name"))
+
+
+def school_names_in_towns(town_ids) -> dict[int, str]:
+    """{id: name} of the schools in these towns, in one query (accounts asks it for invitations)."""
+    return dict(School.objects.filter(town_id__in=list(town_ids)).values_list("pk", "name"))
+
+
 def schools_visible_to(user) -> QuerySet[School]:
     """Schools a user may read: their own (school admin, teacher) and those in the towns of their bureau roles."""
     own = scope.school_ids(user)

@@ -8,7 +8,7 @@ Schedule writes of one school are serialized by a lock on the school row, so two
 from __future__ import annotations
 
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +20,7 @@ from accounts.models import Role, User
 from afterschool.schedule.staffing import outside_staff_for
 from core.audit import audit_log
 from core.errors import DomainError
+from core.money import MoneyError, quantize
 
 from . import calendar
 from .models import (
@@ -210,8 +211,8 @@ def programme_create(
     fee = None
     if not is_free:
         try:
-            fee = Decimal(str(fee_per_lesson)).quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError, TypeError):
+            fee = quantize(fee_per_lesson)
+        except (MoneyError, TypeError):
             fee = None
         if fee is None or fee <= 0 or fee >= Decimal("1000000"):
             raise _invalid(

@@ -67,7 +67,7 @@ def _user(username: str, name: str, role: str, school):
     user.is_active = True
     user.set_password(password)
     user.save()
-    Membership.objects.get_or_create(user=user, role=role, school=school, defaults={"is_active": True})
+    Membership.objects.get_or_create(user=user, role=role, school_id=school.pk, defaults={"is_active": True})
     AuthSession.objects.filter(user=user).delete()
     return user, auth_login(identifier=username, password=password, device="bench").access_token
 
@@ -120,7 +120,7 @@ def _bench_school():
         )
         from accounts.models import Membership
 
-        Membership.objects.get_or_create(user=user, role=Role.TEACHER, school=school)
+        Membership.objects.get_or_create(user=user, role=Role.TEACHER, school_id=school.pk)
         staff.append(Staff.objects.get_or_create(school=school, user=user, defaults={"name": user.name})[0])
         rooms.append(Room.objects.get_or_create(school=school, name=f"压测教室{i:02d}")[0])
     Session.objects.filter(school=school).delete()

@@ -97,6 +97,18 @@ def _tokens(pair: services.TokenPair) -> dict:
     }
 
 
+def _membership_out(placed: selectors.PlacedMembership) -> dict:
+    m = placed.info
+    return {
+        "id": m.id,
+        "role": m.role,
+        "role_label": m.role_label,
+        "region": {"id": m.region_id, "code": m.region_code, "name": m.region_name} if m.region_id else None,
+        "school": {"id": m.school_id, "name": placed.school_name or ""} if m.school_id else None,
+        "institution": {"id": m.institution_id, "name": placed.institution_name or ""} if m.institution_id else None,
+    }
+
+
 def me_payload(user) -> dict:
     memberships = selectors.memberships_of(user)
     return {
@@ -105,17 +117,8 @@ def me_payload(user) -> dict:
         "username": user.username,
         "phone": user.phone,  # the user's own number: not masked for themselves
         "roles": sorted({m.role for m in memberships}),
-        "memberships": [
-            {
-                "id": m.id,
-                "role": m.role,
-                "role_label": m.role_label,
-                "region": {"id": m.region_id, "code": m.region_code, "name": m.region_name} if m.region_id else None,
-                "school": {"id": m.school_id, "name": m.school_name} if m.school_id else None,
-                "institution": {"id": m.institution_id, "name": m.institution_name} if m.institution_id else None,
-            }
-            for m in memberships
-        ],
+        # The places' names come from the apps that own them: one query per kind of place, however many roles.
+        "memberships": [_membership_out(p) for p in selectors.with_places(memberships)],
     }
 
 

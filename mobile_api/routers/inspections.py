@@ -8,14 +8,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from ninja import File, Form, Query, Router, Schema, Status
-from ninja.files import UploadedFile
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from core.errors import preferred_language
+from core.money import fmt_optional
 from supervision.inspections import checklists, penalties, permissions, plans, publication, rectification, sync
 from supervision.inspections import selectors as reads
 
+from ..multipart import multipart_body, read_parts
 from ..pagination import PageParams, paginate
 from ..schemas import MAX_ID, ErrorOut
 
@@ -486,6 +487,11 @@ def get_inspection(request, inspection_id: int):
     return reads.inspection_detail(permissions.access_inspection(request.auth, inspection_id))
 
 
+# A photo upload's multipart body (read by the handler after the access check: mobile_api/multipart.py).
+PHOTO_FIELDS: dict[str, Any] = {"sha256": str}
+PHOTO_FILES = ("file",)
+
+
 class PhotoOut(Schema):
     uuid: str
     sha256: str
@@ -498,16 +504,17 @@ class PhotoOut(Schema):
     "/inspections/{inspection_id}/photos/{photo_uuid}",
     response={200: PhotoOut, 201: PhotoOut, **UPLOAD_ERRORS},
     summary="上传检查照片（按 UUID 与 SHA-256）Upload a visit photo by UUID and SHA-256",
+    openapi_extra=multipart_body(PHOTO_FIELDS, PHOTO_FILES),
 )
-def upload_photo(
-    request,
-    sha256: Form[str],
-    file: File[UploadedFile],
-    photo_uuid: str,
-    inspection_id: int,
-):
+def upload_photo(request, photo_uuid: str, inspection_id: int):
+    permissions.access_assigned_inspection(request.auth, inspection_id)  # before the body is read: strangers get 404
+    parts = read_parts(request, PHOTO_FIELDS, PHOTO_FILES)
     photo, stored = sync.photo_upload(
-        actor=request.auth, inspection_id=inspection_id, photo_uuid=photo_uuid, sha256=sha256, upload=file
+        actor=request.auth,
+        inspection_id=inspection_id,
+        photo_uuid=photo_uuid,
+        sha256=parts["sha256"],
+        upload=parts["file"],
     )
     visit = photo.inspection
     visit.refresh_from_db(fields=["status"])
@@ -636,10 +643,13 @@ class EvidenceOut(Schema):
     "/rectification-orders/{order_id}/photos/{photo_uuid}",
     response={200: EvidenceOut, 201: EvidenceOut, **UPLOAD_ERRORS},
     summary="上传整改佐证照片（按 UUID 与 SHA-256）Upload an evidence photo",
+    openapi_extra=multipart_body(PHOTO_FIELDS, PHOTO_FILES),
 )
-def upload_evidence(request, order_id: int, photo_uuid: str, sha256: Form[str], file: File[UploadedFile]):
+def upload_evidence(request, order_id: int, photo_uuid: str):
+    rectification.evidence_order(request.auth, order_id)  # before the body is read: strangers get 404 (or 403)
+    parts = read_parts(request, PHOTO_FIELDS, PHOTO_FILES)
     row, stored = rectification.evidence_upload(
-        actor=request.auth, order_id=order_id, photo_uuid=photo_uuid, sha256=sha256, upload=file
+        actor=request.auth, order_id=order_id, photo_uuid=photo_uuid, sha256=parts["sha256"], upload=parts["file"]
     )
     return Status(201 if stored else 200, {"uuid": str(row.uuid), "sha256": row.sha256, "stored": stored})
 
@@ -736,8 +746,7 @@ class PenaltiesOut(Schema):
     count: int
 
 
-def _money(value) -> str | None:
-    return f"{value:.2f}" if value is not None else None
+_money = fmt_optional  # amounts leave as text to the fen, "120.00"
 
 
 def _penalty_row(d) -> dict:
@@ -789,7 +798,7 @@ def decide_penalty(request, body: PenaltyIn):
         {
             "id": decision.pk,
             "kind": decision.kind,
-            "amount": f"{decision.amount:.2f}" if decision.amount is not None else None,
+            "amount": fmt_optional(decision.amount),
             "heavier_conditions": decision.heavier_conditions,
             "institution_status": status,
         },

@@ -10,8 +10,7 @@ from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
-from ninja import File, Query, Router, Schema, Status
-from ninja.files import UploadedFile
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from core.http import request_language
@@ -20,6 +19,7 @@ from institutions import exports, imports
 from institutions.models import Category
 from institutions.models import Status as InstitutionStatus
 
+from ..multipart import multipart_body, read_parts
 from ..schemas import ErrorOut
 
 router = Router(tags=["institutions 培训机构"])
@@ -94,8 +94,11 @@ class ExportFilters(Schema):
         '422 lists each bad cell under "<line>.<column>". A known credit code (or 系统编号, institution_id) updates, '
         "otherwise the row registers. Small files are imported at once (200); large ones become a job (202) to poll."
     ),
+    openapi_extra=multipart_body({}, ("file",)),
 )
-def import_institutions(request, file: File[UploadedFile]):
+def import_institutions(request):
+    imports.require_importer(request.auth)  # before the body is read: a caller without the role gets 403 at once
+    file = read_parts(request, {}, ("file",))["file"]
     submitted = imports.registry_import_submit(actor=request.auth, upload=file, filename=file.name or "")
     if submitted.job is not None:
         return Status(202, {"job_id": submitted.job.pk})

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import scope
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
+from core.money import FEN, fmt
 from core.policy import policy_decimal, policy_int
 from institutions.models import Institution, Status
 from institutions.services import institution_change_status
@@ -57,13 +58,13 @@ def check_amount(*, kind, violation, very_serious, amount, illegal_income, on=No
             low = policy_decimal("disguised_subject_fine_very_serious_min", on)
             high = policy_decimal("disguised_subject_fine_very_serious_max", on)
         else:
-            low, high = Decimal("0.01"), policy_decimal("disguised_subject_fine_serious_max", on)
+            low, high = FEN, policy_decimal("disguised_subject_fine_serious_max", on)
     else:
         return
     if not low <= amount <= high:
         raise _amount_error(
-            f"罚款金额须在 {low:.2f} 至 {high:.2f} 元之间（R-PEN-1）",
-            f"The fine must be between {low:.2f} and {high:.2f} yuan (R-PEN-1)",
+            f"罚款金额须在 {fmt(low)} 至 {fmt(high)} 元之间（R-PEN-1）",
+            f"The fine must be between {fmt(low)} and {fmt(high)} yuan (R-PEN-1)",
         )
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import scope
 from core.errors import NotFound, PermissionDenied
 
-from .models import Inspection, InspectionPlan, PenaltyDecision, RectificationOrder
+from .models import Inspection, InspectionAssignment, InspectionPlan, PenaltyDecision, RectificationOrder
 from .selectors import inspections_visible_to, orders_visible_to, penalties_visible_to, plans_visible_to
 
 
@@ -22,6 +22,12 @@ def access_inspection(user, inspection_id: int) -> Inspection:
     if row is None:
         raise NotFound(_("检查不存在"))
     return row
+
+
+def access_assigned_inspection(user, inspection_id: int) -> None:
+    """Only a member of the visit's team sends its photos: anyone else (and a missing visit) gets the same 404."""
+    if not InspectionAssignment.objects.filter(inspection_id=inspection_id, inspector_id=user.pk).exists():
+        raise NotFound(_("检查不存在"))
 
 
 def access_plan(user, plan_id: int, *, for_update: bool = False) -> InspectionPlan:

@@ -262,6 +262,17 @@ def inspection_risk_signals(institution_id: int) -> dict[str, int]:
     return {name: n for name, n in signals.items() if n}  # only what there is: the audit shows real signals
 
 
+def evidence_order(actor, order_id: int) -> RectificationOrder:
+    """The open order whose institution the actor works for: 404 for a missing or unseen order, 403 for one the
+    actor sees but does not answer, 409 once it is answered. Checked before an upload's body is read."""
+    order = access_order(actor, order_id)
+    if order.institution_id not in scope.institution_ids(actor):
+        raise PermissionDenied(_("仅被检查机构可以提交整改佐证"))
+    if order.status != OrderStatus.OPEN:
+        raise DomainError("order.not_open", _("该整改通知不在待整改状态"), status=409)
+    return order
+
+
 def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, upload):
     """(evidence, stored now): institution staff add a photo to their answer, by UUID and SHA-256, with the same
     rules as visit photos (same content again: no copy; other content under a used UUID: 409; hash mismatch: 422)."""
@@ -271,11 +282,7 @@ def evidence_upload(*, actor, order_id: int, photo_uuid: str, sha256: str, uploa
         raise DomainError(
             "sync.bad_uuid", _("不是有效的 UUID"), status=422, fields={"uuid": _("格式不正确")}
         ) from None
-    order = access_order(actor, order_id)
-    if order.institution_id not in scope.institution_ids(actor):
-        raise PermissionDenied(_("仅被检查机构可以提交整改佐证"))
-    if order.status != OrderStatus.OPEN:
-        raise DomainError("order.not_open", _("该整改通知不在待整改状态"), status=409)
+    order = evidence_order(actor, order_id)
     if upload.size > PHOTO_MAX_BYTES:
         raise DomainError("photo.too_large", _("照片不能超过 10 MB"), status=413)
     content = upload.read()

@@ -56,6 +56,7 @@ from .models import (
     Severity,
     VisitRecord,
 )
+from .permissions import access_assigned_inspection
 from .selectors import inspections_visible_to
 
 MAX_BATCH = 200
@@ -519,8 +520,7 @@ def photo_upload(*, actor, inspection_id: int, photo_uuid: str, sha256: str, upl
             "photo.bad_hash", _("sha256 须为 64 位十六进制"), status=422,
             fields={"sha256": _("格式不正确")},
         )  # fmt: skip
-    if not InspectionAssignment.objects.filter(inspection_id=inspection_id, inspector_id=actor.pk).exists():
-        raise NotFound(_("检查不存在"))
+    access_assigned_inspection(actor, inspection_id)
     if upload.size > PHOTO_MAX_BYTES:
         raise DomainError("photo.too_large", _("照片不能超过 10 MB"), status=413)
     content = upload.read()

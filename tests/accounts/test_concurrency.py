@@ -7,6 +7,7 @@ from django.db import connection
 from accounts.models import SmsCode, User
 from accounts.services import _code_hash, auth_refresh, parent_register
 from core.errors import DomainError
+from core.models import AuditEvent
 from tests.concurrency import race
 from tests.conftest import login_tokens
 
@@ -39,6 +40,10 @@ def test_one_sms_code_used_twice_at_once_registers_one_user(db):
         expires_at=timezone.now() + timedelta(minutes=5),
     )
     results = race(lambda: parent_register(phone=phone, code="123456", name="并发", password="Spring-Rain-88"))
-    assert sum(isinstance(r, User) for r in results) == 1
     assert all(isinstance(r, (User, DomainError)) for r in results), results
     assert User.objects.filter(phone=phone).count() == 1
+    # A twin that comes after the winner is a replay (same code, same password): the same account, nothing written;
+    # one caught mid-race may be refused instead. Never a second account or a second audit event.
+    user = User.objects.get(phone=phone)
+    assert {r.pk for r in results if isinstance(r, User)} == {user.pk}
+    assert AuditEvent.objects.filter(verb="user.register", object_id=str(user.pk)).count() == 1

@@ -63,7 +63,7 @@ def test_the_database_refuses_a_role_without_its_place(role, scope, school_x):
     if scope.get("region"):
         kwargs["region"] = region(TOWN_A)
     if scope.get("school"):
-        kwargs["school"] = school_x
+        kwargs["school_id"] = school_x.pk
     with pytest.raises(IntegrityError), transaction.atomic():
         Membership.objects.create(user=user, role=role, **kwargs)
 
@@ -90,7 +90,7 @@ def test_others_cannot_grant_roles(bureau_staff):
 
 def test_grant_refuses_a_mismatched_scope(bureau_admin, school_x):
     with pytest.raises(DomainError) as refused:
-        membership_grant(actor=bureau_admin, user=make_user("某人"), role=Role.INSPECTOR, school=school_x)
+        membership_grant(actor=bureau_admin, user=make_user("某人"), role=Role.INSPECTOR, school_id=school_x.pk)
     assert refused.value.code == "membership.scope_mismatch"
 
 

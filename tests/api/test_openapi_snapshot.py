@@ -26,3 +26,17 @@ def test_openapi_document_matches_the_committed_copy(client):
         diff = difflib.unified_diff(_lines(committed), _lines(document), "committed", "now", lineterm="")
         diff = "\n".join(list(diff)[:80])
         raise AssertionError("the OpenAPI document changed; review and regenerate the snapshot:\n" + diff)
+
+
+def test_openapi_document_has_no_duplicated_keys(client):
+    """Swagger UI reads the document with a YAML parser that refuses a key twice in one object ("duplicated mapping
+    key": the docs page rendered no operation). Python's json writes an int 200 and a str "200" as the same key."""
+    duplicated = []
+
+    def refuse_duplicates(pairs):
+        keys = [key for key, _ in pairs]
+        duplicated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(pairs)
+
+    json.loads(client.get("/api/v1/openapi.json").content, object_pairs_hook=refuse_duplicates)
+    assert duplicated == []

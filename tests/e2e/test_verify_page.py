@@ -105,7 +105,8 @@ def test_a_live_code_on_a_phone(live_server, phone, tmp_path):
     assert "¥5760.00" in phone.get_by_test_id("courses").inner_text()
     report = phone.get_by_test_id("report-link")
     assert report.is_visible()
-    assert report.get_attribute("href") == f"/complaints/new?institution={institution.pk}"
+    # through sign-up (or sign-in) to the complaint form of this institution
+    assert report.get_attribute("href") == f"/accounts/signup/?next=/complaints/new%3Finstitution%3D{institution.pk}"
     assert phone.evaluate(CJK_GLYPHS_DIFFER), "Chinese drawn as boxes: apt-get install fonts-wqy-microhei"
 
     image = shoot(phone, tmp_path / "verify-valid.png")
@@ -145,7 +146,7 @@ def test_a_rotated_code_warns_in_red_and_an_unknown_one_too(live_server, phone, 
     assert notice.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(183, 28, 28)"
     assert phone.get_by_test_id("institution-name").count() == 0
     assert "被仿冒" not in phone.content()
-    assert phone.get_by_test_id("report-link").get_attribute("href") == "/complaints/new"
+    assert phone.get_by_test_id("report-link").get_attribute("href") == "/accounts/signup/?next=/complaints/new"
     assert phone.evaluate(NO_SIDEWAYS_SCROLL) <= PHONE["width"]
     shoot(phone, tmp_path / "verify-rotated.png")
 

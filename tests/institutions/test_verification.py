@@ -202,8 +202,8 @@ def test_the_page_shows_what_the_json_shows(full_record, client):
     text = response.content.decode()
     for expected in ("A 培训学校", "有效", "文化艺术类", "教民150010270000042号", "2099-06-30", "涪陵区兴华中路 8 号",
                      "敦仁街道", "少儿美术", "¥3000.00", "¥99.50", "王老师", "2019**********890",
-                     "预收费进入监管账户", f'href="/complaints/new?institution={full_record.pk}"',
-                     'name="viewport"'):
+                     "预收费进入监管账户", 'name="viewport"',
+                     f'href="/accounts/signup/?next=/complaints/new%3Finstitution%3D{full_record.pk}"'):
         assert expected in text, expected
     assert "已停售课程" not in text
 

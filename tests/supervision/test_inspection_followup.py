@@ -241,7 +241,9 @@ def test_the_institution_answers_with_evidence_photos(api_as, finding, team):
     r = client.post(f"rectification-orders/{order.pk}/respond", {"response": "已整改", "photo_uuids": [pid]})
     assert r.status_code == 200 and r.json()["status"] == "answered"
     assert_error(upload(str(uuid.uuid4()), content), 409, "order.not_open")  # answered: wait for the verification
-    assert_error(api_as(team[0]).post(f"rectification-orders/{order.pk}/photos/{uuid.uuid4()}", {}), 422)
+    # The inspector sees the order but does not answer it: refused before the body is read (no 422 about its parts).
+    refused = api_as(team[0]).post(f"rectification-orders/{order.pk}/photos/{uuid.uuid4()}", {})
+    assert_error(refused, 403, "permission_denied")
     assert order.evidence.count() == 1
 
 

@@ -10,13 +10,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.http import HttpResponse
-from ninja import File, Query, Router, Schema, Status
-from ninja.files import UploadedFile
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from afterschool.admission import permissions, register, selectors, services
 from afterschool.admission.models import Admission, AdmissionDocument, AdmissionReason
 from core.http import uploaded_file_response
+from core.money import fmt_optional
 from institutions import public_cache
 
 from ...api_json import to_json
@@ -101,8 +101,7 @@ class AdmissionPage(Schema):
     count: int
 
 
-def _money(v) -> str | None:
-    return None if v is None else f"{v:.2f}"
+_money = fmt_optional  # amounts leave as text to the fen, "120.00"
 
 
 def admission_out(a: Admission, *, reviewer: bool) -> dict:
@@ -233,7 +232,7 @@ def add_document(request, admission_id: int):
 @router.get(
     "/admissions/{admission_id}/documents/{document_id}",
     response={200: None, **ERRORS},
-    openapi_extra={"responses": {"200": {"description": "文件 the file", "content": {"application/pdf": {}}}}},
+    openapi_extra={"responses": {200: {"description": "文件 the file", "content": {"application/pdf": {}}}}},
     summary="查看材料（仅审核人，记录每次查看）View a document (reviewers only, each view logged)",
 )
 def view_document(request, admission_id: int, document_id: int):
@@ -340,9 +339,11 @@ class RegisterImportOut(Schema):
     "/admission-register/import",
     response={200: RegisterImportOut, **UPLOAD_ERRORS},
     summary="导入从业禁止名单（xlsx：姓名、身份证号、来源、列入日期）Import the prohibited-persons register",
+    openapi_extra=multipart_body({}, ("file",)),
 )
-def import_register(request, file: File[UploadedFile]):
-    return register.register_import(actor=request.auth, upload=file)
+def import_register(request):
+    register.require_register_importer(request.auth)  # before the body is read: others get 403 at once
+    return register.register_import(actor=request.auth, upload=read_parts(request, {}, ("file",))["file"])
 
 
 class ThirdPartyOut(Schema):

@@ -10,6 +10,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field
 
 from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Programme, Session, Student
+from core.money import fmt_optional
 
 from ...schemas import ErrorOut
 
@@ -121,7 +122,7 @@ def programme_out(p: Programme) -> dict:
         "grade_max": p.grade_max,
         "capacity": p.capacity,
         "is_free": p.is_free,
-        "fee_per_lesson": None if p.fee_per_lesson is None else f"{p.fee_per_lesson:.2f}",
+        "fee_per_lesson": fmt_optional(p.fee_per_lesson),
     }
 
 

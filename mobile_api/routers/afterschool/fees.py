@@ -23,6 +23,7 @@ from afterschool.fees import selectors as fee_selectors
 from afterschool.fees import services as fees
 from afterschool.fees.models import AllocationLine, AllocationRun, Bill, Exemption
 from core.errors import NotFound
+from core.money import ZERO, fmt_optional
 
 from ...pagination import PageParams, paginate
 from ...schemas import MAX_ID
@@ -33,8 +34,7 @@ router = Router(tags=["fees 课后服务费"])
 Money = Field(..., max_digits=12, decimal_places=2, description="元，精确到分 / yuan to the fen")
 
 
-def _m(v: Decimal | None) -> str | None:
-    return None if v is None else f"{v:.2f}"
+_m = fmt_optional  # amounts leave as text to the fen, "120.00"
 
 
 # --- Rate, plan, money in --------------------------------------------------------------------------------------------
@@ -283,8 +283,8 @@ class BillPage(Schema):
 
 
 def _bill_out(b: Bill) -> dict:
-    refunded = b.refunded_sum or Decimal("0.00")
-    paid = b.paid_sum or Decimal("0.00")
+    refunded = b.refunded_sum or ZERO
+    paid = b.paid_sum or ZERO
     return {
         "id": b.pk,
         "student_id": b.student_id,
