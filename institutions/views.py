@@ -1,5 +1,7 @@
 """Web pages of the registry: the public verification page a poster's QR code opens, and the registry console."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -8,11 +10,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from accounts.models import Region
 from core.errors import NotFound
 
 from . import permissions, verification
-from .models import Poster, VerificationToken
-from .selectors import access_institution_record, institutions_listable_by, matching_text
+from .models import Poster, Status, VerificationToken
+from .selectors import PUBLIC_STATUSES, access_institution_record, filter_registry, institutions_listable_by
 from .tasks import build_poster
 
 
@@ -36,7 +39,10 @@ def verify(request, token: str):
 # --- The bureau's registry console (signed in with the web session) ---------------------------------------------------
 
 
-def _registry_rows(user, q: str):
+PAGE_SIZE = 20
+
+
+def _registry_rows(user, *, q: str, town_id: int | None, status: str):
     qs = (
         institutions_listable_by(user)
         .select_related("town")
@@ -46,17 +52,45 @@ def _registry_rows(user, q: str):
             )
         )
     )
-    return matching_text(qs, q).order_by("town__code", "name", "id")
+    return filter_registry(qs, town_id=town_id, status=status, q=q).order_by("town__code", "name", "id")
+
+
+def _towns():
+    return Region.objects.filter(parent__isnull=False, valid_to__isnull=True).order_by("code")
 
 
 def registry(request):
-    """The registry at a glance for the bureau and institution staff: status, town, risk, poster and public page."""
+    """The registry at a glance for the bureau and institution staff: status, town, risk, poster and public page.
+    Twenty a page, searched by name / pinyin initials / credit code and filtered by town and status on the server,
+    within what the user may list (institutions_listable_by)."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     q = request.GET.get("q", "").strip()[:50]
-    page = Paginator(_registry_rows(request.user, q), 50).get_page(request.GET.get("page"))
+    raw_town = request.GET.get("town", "").strip()
+    town_id = int(raw_town) if raw_town.isdigit() and len(raw_town) < 10 else None
     can_see_records = permissions.sees_records(request.user)
-    return render(request, "institutions/registry.html", {"page": page, "q": q, "can_see_records": can_see_records})
+    statuses = Status.choices if can_see_records else [(s, Status(s).label) for s in PUBLIC_STATUSES]
+    status = request.GET.get("status", "")
+    if status not in {value for value, _label in statuses}:
+        status = ""
+    rows = _registry_rows(request.user, q=q, town_id=town_id, status=status)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    kept = urlencode({k: v for k, v in (("q", q), ("town", town_id or ""), ("status", status)) if v})
+    return render(
+        request,
+        "institutions/registry.html",
+        {
+            "page": page,
+            "q": q,
+            "town_id": town_id,
+            "status": status,
+            "towns": _towns(),
+            "statuses": statuses,
+            "kept": kept,
+            "filtered": bool(q or town_id or status),
+            "can_see_records": can_see_records,
+        },
+    )
 
 
 def registry_poster(request, institution_id: int):

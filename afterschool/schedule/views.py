@@ -11,10 +11,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from core.audit import audit_log
-from core.errors import NotFound
+from core.errors import NotFound, is_english
 
 from . import attendance as attendance_service
 from . import permissions, policy, selectors
@@ -52,9 +53,9 @@ def _clashes(sessions: list[Session]) -> dict[int, list[str]]:
             if not sessions_overlap(a, b):
                 continue
             if a.staff_id and a.staff_id == b.staff_id:
-                why = f"教师冲突 teacher clash: {a.staff.name}"
+                why = gettext("教师冲突：%(name)s") % {"name": a.staff.name}
             elif a.room_id and a.room_id == b.room_id:
-                why = f"场地冲突 room clash: {a.room.name}"
+                why = gettext("场地冲突：%(name)s") % {"name": a.room.name}
             else:
                 continue
             out.setdefault(a.pk, []).append(f"{why} · {b.programme.name}")
@@ -101,7 +102,7 @@ def timetable(request, school_id: int):
     day_warnings: dict[int, list[str]] = {}
     for f in (report or {}).get("findings", []):
         if f.get("weekday") is not None:
-            day_warnings.setdefault(f["weekday"], []).append(f["message_zh"])
+            day_warnings.setdefault(f["weekday"], []).append(f["message_en" if is_english() else "message_zh"])
     columns = []
     for w in range(5):
         mine = [s for s in sessions if s.weekday == w]
@@ -119,8 +120,7 @@ def timetable(request, school_id: int):
         columns.append(
             {
                 "weekday": w,
-                "label": WEEKDAY_LABELS[w],
-                "label_en": WEEKDAY_LABELS_EN[w],
+                "label": (WEEKDAY_LABELS_EN if is_english() else WEEKDAY_LABELS)[w],
                 "warnings": day_warnings.get(w, []),
                 "blocks": [
                     {
@@ -169,6 +169,7 @@ def roster(request, programme_id: int):
     programme = permissions.access_programme_roster(request.user, programme_id)
     day = timezone.localdate()
     audit_log(actor=request.user, verb="afterschool.roster_viewed", obj=programme, data={"day": str(day)})
+    labels = WEEKDAY_LABELS_EN if is_english() else WEEKDAY_LABELS
     return render(
         request,
         "afterschool/roster.html",
@@ -176,7 +177,10 @@ def roster(request, programme_id: int):
             "programme": programme,
             "day": day,
             "enrolments": _roster(programme, day),
-            "sessions": programme.sessions.select_related("room", "staff").order_by("weekday", "starts_at"),
+            "sessions": [
+                (s, labels[s.weekday])
+                for s in programme.sessions.select_related("room", "staff").order_by("weekday", "starts_at")
+            ],
         },
     )
 

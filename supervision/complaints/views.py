@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
@@ -39,6 +39,55 @@ def _form_context(request, institution, values: dict, errors: dict, message: str
     }
 
 
+# Error keys of the service -> the id of the form's field (the summary links to it).
+FIELD_IDS = {"new_institution.town_id": "town_id", "institution_id": "new_name", "verification_token": "new_name"}
+
+
+def _errors_of(exc: DomainError) -> dict[str, str]:
+    errors = {}
+    for key, text in exc.field_messages().items():
+        if key.startswith("photos"):  # "photos.1": the message says which photo
+            errors["photos"] = exc.message()
+        else:
+            errors[FIELD_IDS.get(key, key)] = text
+    return errors
+
+
+def _check_form(values: dict, institution, photos: list) -> tuple[dict, datetime | None]:
+    """Every field's problem at once, in the form's order: {field id: message}, and the parsed time."""
+    errors: dict[str, str] = {}
+    if institution is None:
+        if not values["new_name"].strip():
+            errors["new_name"] = _("请填写机构名称")
+        if not values["new_address"].strip():
+            errors["new_address"] = _("请填写机构地址")
+        town = values["town_id"]
+        if not (town.isdigit() and len(town) < 19):
+            errors["town_id"] = _("请选择所在镇街")
+    if not ComplaintCategory.objects.filter(is_active=True, code=values["category"]).exists():
+        errors["category"] = _("请选择问题类别")
+    length = len(values["description"].strip())
+    if not services.DESCRIPTION_MIN <= length <= services.DESCRIPTION_MAX:
+        errors["description"] = _("情况描述须为 %(min)s–%(max)s 个字（现为 %(n)s 个）") % {
+            "min": services.DESCRIPTION_MIN,
+            "max": services.DESCRIPTION_MAX,
+            "n": length,
+        }
+    occurred = None
+    try:
+        occurred = timezone.make_aware(datetime.fromisoformat(values["occurred_at"]))
+    except ValueError:
+        errors["occurred_at"] = _("请填写发生时间")
+    if occurred is not None and occurred > timezone.now() + timedelta(minutes=10):
+        errors["occurred_at"] = _("发生时间不能晚于现在")
+    if len(photos) > services.MAX_PHOTOS:
+        errors["photos"] = _("最多上传 %(max)s 张照片（现为 %(n)s 张）") % {
+            "max": services.MAX_PHOTOS,
+            "n": len(photos),
+        }
+    return errors, occurred
+
+
 def _institution_from(raw: str | None) -> Institution | None:
     if raw and raw.isdigit() and len(raw) < 19:
         return Institution.objects.filter(pk=int(raw)).first()
@@ -60,31 +109,19 @@ def complaint_new(request):
     values = {k: request.POST.get(k, "") for k in ("category", "description", "occurred_at", "child_grade",
                                                     "new_name", "new_address", "town_id", "key")}  # fmt: skip
     values["disclose_identity"] = request.POST.get("disclose_identity") == "on"
+    photos = request.FILES.getlist("photos")
+    errors, occurred = _check_form(values, institution, photos)
+    if errors:  # every problem at once, before the service (which stops at the first)
+        context = _form_context(request, institution, values, errors)
+        return render(request, "supervision/new.html", context, status=422)
     try:
         new = None
         if institution is None:
-            town = values["town_id"]
             new = services.NewInstitution(
                 name=values["new_name"].strip()[:200],
                 address=values["new_address"].strip()[:300],
-                town_id=int(town) if town.isdigit() and len(town) < 19 else 0,
+                town_id=int(values["town_id"]),
             )
-            if not (new.name and new.address and new.town_id):
-                raise DomainError(
-                    "complaint.new_institution_incomplete",
-                    _("请填写机构名称、地址和所在镇街"),
-                    status=422,
-                    fields={"new_name": _("请填写机构名称、地址和所在镇街")},
-                )
-        try:
-            occurred = timezone.make_aware(datetime.fromisoformat(values["occurred_at"]))
-        except ValueError:
-            raise DomainError(
-                "complaint.occurred_at",
-                _("请填写发生时间"),
-                status=422,
-                fields={"occurred_at": _("请填写发生时间")},
-            ) from None
         filing = services.Filing(
             category=values["category"],
             description=values["description"],
@@ -97,12 +134,12 @@ def complaint_new(request):
         complaint, _unused = services.complaint_file(
             actor=request.user,
             filing=filing,
-            photos=request.FILES.getlist("photos"),
+            photos=photos,
             idempotency_key=clean_key(values["key"] or None),
         )
     except DomainError as exc:
-        errors = exc.field_messages()
-        context = _form_context(request, institution, values, errors, exc.message())
+        errors = _errors_of(exc)
+        context = _form_context(request, institution, values, errors, "" if errors else exc.message())
         return render(request, "supervision/new.html", context, status=exc.status if exc.status < 500 else 503)
     return redirect("complaint-page", complaint_id=complaint.pk)
 
