@@ -8,7 +8,7 @@ PORT ?= 8000
 # e.g. http://192.168.1.20:8000 with HOST=0.0.0.0, to scan posters with a phone).
 PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install demo serve test test-fast lint bench fonts clean messages
+.PHONY: install demo serve test test-fast lint bench fonts clean messages vendor
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,12 @@ lint: install
 messages: install
 	$(BIN)/python manage.py makemessages --locale en --no-obsolete --add-location file --ignore '.venv/*' --ignore 'bench/*' --ignore 'tests/*'
 	$(BIN)/python manage.py compilemessages --locale en --ignore '.venv/*'
+
+# The pages' front-end libraries (htmx, Alpine.js CSP build) at the versions pinned in tools/vendor.py, fetched
+# from the npm registry, checked against their sha512 integrity, written to core/static/vendor/ with CHECKSUMS.
+# Only when upgrading: the files are committed, so demo and test need no network and no Node.
+vendor:
+	$(PYTHON) tools/vendor.py
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

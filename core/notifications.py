@@ -9,6 +9,7 @@ catalogue needed to read it back; a person who later switches language keeps the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import queue
@@ -37,6 +38,11 @@ def user_group(user_id: int) -> str:
 
 def session_group(session_id: int) -> str:
     return f"session.{session_id}"
+
+
+def web_session_group(session_key: str) -> str:
+    """The sockets a browser opened with its session cookie (keyed by a digest: the key itself is a credential)."""
+    return "websession." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
 
 
 def notification_event(n: Notification) -> dict[str, Any]:

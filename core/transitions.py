@@ -12,6 +12,9 @@
    `stale(row)` (by default the same error as a wrong state); `where` adds conditions (a version read);
 4. writes the AuditEvent (actor, verb, object, from → to, data) in the same transaction;
 5. hands each `on_commit` callable to `transaction.on_commit`: nothing leaves the process before the commit.
+
+`transition_many(...)` is the same for a set of rows moved together (the visits of a superseded draw): locked in id
+order, moved by one conditional `UPDATE` per state they leave, one audit event each, written in bulk.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from django.db import models, transaction
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .audit import audit_log
+from .audit import audit_event, audit_log
 from .errors import DomainError, PermissionDenied
+from .models import AuditEvent
 
 
 def invalid_transition(row: models.Model, state_field: str = "status") -> DomainError:
@@ -95,3 +99,41 @@ def transition(
         for callback in on_commit:
             transaction.on_commit(callback)
     return row
+
+
+def transition_many(
+    queryset: models.QuerySet,
+    *,
+    actor,
+    verb: str,
+    allowed_from: str | Iterable[str],
+    to: str,
+    fields: dict[str, Any] | None = None,
+    data: dict | None = None,
+    state_field: str = "status",
+) -> list[Any]:
+    """Move the rows of `queryset` that are in one of `allowed_from` to `to` (the others are left alone); return the
+    primary keys of the rows moved."""
+    allowed = (allowed_from,) if isinstance(allowed_from, str) else tuple(allowed_from)
+    model = queryset.model
+    with transaction.atomic():
+        rows = list(
+            queryset.filter(**{f"{state_field}__in": allowed})
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", state_field)
+        )
+        by_state: dict[str, list[Any]] = {}
+        for pk, state in rows:
+            by_state.setdefault(state, []).append(pk)
+        for state, pks in by_state.items():
+            model._base_manager.filter(pk__in=pks, **{state_field: state}).update(**{state_field: to, **(fields or {})})
+        label = model._meta.label_lower
+        events = [
+            audit_event(
+                actor=actor, verb=verb, object_type=label, object_id=pk, from_state=state, to_state=to, data=data
+            )
+            for pk, state in rows
+        ]
+        AuditEvent.objects.bulk_create(events, batch_size=500)
+    return [pk for pk, _state in rows]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 
 from django.db import connections
-from django.db.models import BooleanField, F, FloatField, Q, QuerySet
+from django.db.models import BooleanField, Count, F, FloatField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,7 @@ from accounts import scope
 from accounts.models import Role
 from core.scoping import get_in_scope
 
-from .models import Institution, Status
+from .models import ChangeProposal, Institution, Status
 
 CREDIT_CODE_LENGTH = 18
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
@@ -116,3 +117,60 @@ def near(qs: QuerySet, lat: float, lng: float, radius_km: float) -> QuerySet:
     ) * Sin(Radians(F("latitude")))
     distance = 6371.0 * ACos(Least(Greatest(cosine, -1.0), 1.0), output_field=FloatField())
     return qs.annotate(distance_km=distance).filter(distance_km__lte=radius_km).order_by("distance_km", "id")
+
+
+# --- The work waiting (home cards) and the lists behind them --------------------------------------------------------
+
+EXPIRY_WINDOW_DAYS = 30  # the licence reminder's window (licences.REMINDER_DAYS)
+WATCHED_STATUSES = (Status.LICENSED, Status.RECTIFYING, Status.SUSPENDED)  # as licences.WATCHED
+
+
+def expiring_filter(today: date) -> Q:
+    return Q(
+        status__in=WATCHED_STATUSES,
+        licence_expires_on__gte=today,
+        licence_expires_on__lte=today + timedelta(days=EXPIRY_WINDOW_DAYS),
+    )
+
+
+def registry_slices(user, today: date) -> tuple[QuerySet, dict[str, Q]]:
+    """The bureau's summary of the institutions it supervises (its towns; the district: all): how many, licensed,
+    unlicensed, and licences expiring within 30 days."""
+    return institutions_supervised_by(user), {
+        "total": Q(),
+        "licensed": Q(status__in=PUBLIC_STATUSES),
+        "unlicensed": Q(status=Status.UNLICENSED),
+        "expiring": expiring_filter(today),
+    }
+
+
+def registry_counts(user, today: date) -> dict[str, int]:
+    """{slice: how many} of `registry_slices`: one query."""
+    qs, filters = registry_slices(user, today)
+    return qs.aggregate(**{n: Count("pk", filter=q) for n, q in filters.items()})
+
+
+def expiring_licences(user, today: date) -> QuerySet:
+    """Institutions of the user's towns whose licence expires within 30 days, soonest first."""
+    return (
+        institutions_supervised_by(user).filter(expiring_filter(today)).select_related("town")
+        .order_by("licence_expires_on", "id")
+    )  # fmt: skip
+
+
+def proposals_waiting(user) -> QuerySet:
+    """Change proposals waiting for review: those of the user's own institutions (institution staff) and, for bureau
+    staff, those they review (institutions of their towns)."""
+    institutions = institutions_of_staff(user) | institutions_editable_by(user)
+    return ChangeProposal.objects.filter(
+        state=ChangeProposal.State.PENDING, institution__in=institutions.values("pk")
+    )
+
+
+def proposal_slices(user) -> tuple[QuerySet, dict[str, Q]]:
+    return proposals_waiting(user), {"pending": Q()}
+
+
+def proposal_counts(user) -> dict[str, int]:
+    """{"pending": how many change proposals wait} (one query)."""
+    return {"pending": proposals_waiting(user).count()}

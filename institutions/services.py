@@ -532,6 +532,10 @@ def proposal_submit(
     return proposal
 
 
+def _not_pending(proposal: ChangeProposal) -> DomainError:
+    return DomainError("proposal.not_pending", _("该申请已处理"), status=409)
+
+
 def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -> ChangeProposal:
     with transaction.atomic():
         proposal = (
@@ -539,8 +543,8 @@ def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -
         )
         if proposal is None or proposal.institution.town_id not in scope.town_ids(actor, *EDITOR_ROLES):
             raise NotFound(_("变更申请不存在"))
-        if proposal.state != ChangeProposal.State.PENDING:
-            raise DomainError("proposal.not_pending", _("该申请已处理"), status=409)
+        if proposal.state != ChangeProposal.State.PENDING:  # before the change is applied; the transition holds it
+            raise _not_pending(proposal)
         institution = proposal.institution
         to_state = ChangeProposal.State.APPROVED if approve else ChangeProposal.State.REJECTED
         if approve:
@@ -551,17 +555,15 @@ def proposal_review(*, actor, proposal_id: int, approve: bool, note: str = "") -
             )
             proposal.applied_object_id = _apply(institution, proposal.kind, proposal.action, current, after)
             _schedule_poster(institution)
-        proposal.state, proposal.reviewed_by, proposal.reviewed_at = to_state, actor, timezone.now()
-        proposal.review_note = (note or "")[:500]
-        proposal.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_note", "applied_object_id"])
-        audit_log(
-            actor=actor,
-            verb="proposal.review",
-            obj=proposal,
-            from_state=ChangeProposal.State.PENDING,
-            to_state=to_state,
+        transition(
+            proposal, actor=actor, verb="proposal.review", state_field="state",
+            allowed_from=ChangeProposal.State.PENDING, to=to_state, error=_not_pending,
+            fields={
+                "reviewed_by": actor, "reviewed_at": timezone.now(), "review_note": (note or "")[:500],
+                "applied_object_id": proposal.applied_object_id,
+            },
             data={"note": note, "diff": proposal.diff},
-        )
+        )  # fmt: skip
         notify(
             recipients=[proposal.proposed_by_id],
             kind="proposal.reviewed",

@@ -9,3 +9,6 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self):
+        from . import signals  # noqa: F401 - connects the receivers

@@ -1,10 +1,21 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
 
-from accounts.selectors import memberships_of, with_places
+from accounts.selectors import memberships_of
+
+from .selectors import home_sections
 
 
+@require_safe
 @login_required
 def home(request):
-    # Where each role applies, named by the apps that own the places: one query per kind of place, not per role.
-    return render(request, "accounts/home.html", {"memberships": with_places(memberships_of(request.user))})
+    """Each role's home: one section per role the user holds, with the work waiting as cards with counts (a fixed
+    number of queries whatever the data: portal.selectors)."""
+    now = timezone.localtime()
+    return render(
+        request,
+        "portal/home.html",
+        {"sections": home_sections(request.user, now.date(), now.time()), "memberships": memberships_of(request.user)},
+    )

@@ -6,7 +6,11 @@ from .complaints import views as complaint_views
 from .inspections import views as inspection_views
 
 urlpatterns = [
+    path("complaints/", complaint_views.complaint_list, name="complaint-list"),
+    path("complaints/statements/", complaint_views.statement_list, name="complaint-statements"),
     path("complaints/new", complaint_views.complaint_new, name="complaint-new"),
     path("complaints/<int:complaint_id>/", complaint_views.complaint_page, name="complaint-page"),
     path("inspections/results/", inspection_views.inspection_results, name="inspection-results"),
+    path("inspections/visits/", inspection_views.visit_list, name="inspection-visits"),
+    path("inspections/orders/", inspection_views.order_list, name="inspection-orders"),
 ]

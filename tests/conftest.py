@@ -26,9 +26,9 @@ from hypothesis import settings as hypothesis_settings
 from accounts import scope, sms
 from accounts.models import Role, User
 from institutions import public_cache
-from institutions.models import Institution
+from institutions.models import Category, Status
 from tests import pending_translations
-from tests.factories import PASSWORD, MembershipFactory, SchoolFactory, UserFactory, region
+from tests.factories import PASSWORD, InstitutionFactory, MembershipFactory, SchoolFactory, UserFactory, region
 
 # Property tests run on a busy 2-core machine beside other lanes: a per-example time limit only makes them flaky.
 hypothesis_settings.register_profile("shuangjian", deadline=None)
@@ -153,12 +153,18 @@ def school_y(db):
 @pytest.fixture
 def institution_a(db):
     # An applicant whose licence is issued: the bureau can put it on the whitelist (licensed needs a licence).
-    return Institution.objects.create(
+    # The model's defaults where the factory has its own (status, category, no credit code or address, no QR token).
+    return InstitutionFactory(
         name="A 培训学校",
         town=region(TOWN_A),
+        status=Status.APPLIED,
+        category=Category.OTHER,
+        credit_code=None,
+        address="",
         licence_number="教民150010270009901号",
         licence_issued_on=datetime.date(2025, 9, 1),
         licence_expires_on=datetime.date(2099, 8, 31),
+        token=False,
     )
 
 

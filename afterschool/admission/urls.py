@@ -9,6 +9,7 @@ urlpatterns = [
     path("afterschool/admissions/", views.mine, name="afterschool-admissions"),
     path("afterschool/admissions/new/", views.new, name="afterschool-admission-new"),
     path("afterschool/admissions/review/", views.queue, name="afterschool-admission-queue"),
+    path("afterschool/admissions/expiring/", views.expiring, name="afterschool-admissions-expiring"),
     path("afterschool/admissions/<int:admission_id>/", views.detail, name="afterschool-admission"),
     path("afterschool/admissions/<int:admission_id>/review", views.review, name="afterschool-admission-review"),
     path(

@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -62,7 +65,49 @@ def _qualification_rows(qualifications: list[dict]) -> list[dict]:
 
 
 def _errors(exc: DomainError) -> dict[str, str]:
-    return exc.field_messages()
+    """{field id on the page: message}: the summary at the top links each to its field."""
+    errors = {}
+    for key, text in exc.field_messages().items():
+        errors["q0_kind" if key.startswith("qualifications") else key] = text
+    return errors
+
+
+DATE_FIELDS = ("record_issued_on", "health_issued_on", *(f"q{i}_expires_on" for i in range(QUALIFICATION_ROWS)))
+
+
+def _all_dates_or_raise(post) -> None:
+    """Every unreadable date of a form at once (one DomainError naming each field), not only the first."""
+    bad = [field for field in DATE_FIELDS if (post.get(field) or "").strip() and _is_bad_date(post.get(field))]
+    if bad:
+        zh, en = "日期格式应为 年-月-日", "Dates are YYYY-MM-DD"
+        raise DomainError("admission.form_invalid", zh, en, status=422, fields={f: (zh, en) for f in bad})
+
+
+def _is_bad_date(raw: str) -> bool:
+    try:
+        date.fromisoformat(raw.strip())
+    except ValueError:
+        return True
+    return False
+
+
+def _check_new(values: dict, post) -> dict[str, str]:
+    """Every problem of the new-application form at once (the service then checks what needs the database and
+    stops at its first)."""
+    errors: dict[str, str] = {}
+    name = values["name"].strip()
+    if not name or len(name) > 50:
+        errors["name"] = gettext("请填写姓名（不超过 50 字）")
+    if not values["id_number"].strip():
+        errors["id_number"] = gettext("请填写身份证号")
+    if _int(values["school_id"]) is None:
+        errors["school_id"] = gettext("请选择学校")
+    for field in DATE_FIELDS:
+        try:
+            _date(post.get(field, ""), field)
+        except DomainError as exc:
+            errors[field] = exc.message()
+    return errors
 
 
 def _status(exc: DomainError) -> int:
@@ -134,10 +179,13 @@ def new(request):
     values["qualifications"] = _qualification_rows(
         [{k: post.get(f"q{i}_{k}", "") for k in ("kind", "number", "issuer", "expires_on")} for i in range(3)]
     )
+    errors = _check_new(values, post)
+    if errors:
+        values["id_number"] = ""  # never echoed back
+        context = {**context, "values": values, "errors": errors}
+        return render(request, "afterschool/admission/new.html", context, status=422)
     try:
         school_id = _int(values["school_id"])
-        if school_id is None:
-            raise _field_error("school_id", _("请选择学校"))
         admission = services.admission_create(
             actor=request.user,
             school_id=school_id,
@@ -163,7 +211,7 @@ def new(request):
             {**context, "values": values, "errors": _errors(exc), "message": exc.message()},
             status=_status(exc),
         )
-    messages.success(request, "草稿已保存，请上传材料后提交")
+    messages.success(request, gettext("草稿已保存，请上传材料后提交"))
     return redirect("afterschool-admission", admission_id=admission.pk)
 
 
@@ -210,6 +258,7 @@ def detail(request, admission_id: int):
     action = request.POST.get("action", "")
     try:
         if action == "update":
+            _all_dates_or_raise(request.POST)
             services.admission_update(
                 actor=request.user,
                 admission=admission,
@@ -229,7 +278,7 @@ def detail(request, admission_id: int):
                     else {}
                 ),
             )
-            messages.success(request, "已保存")
+            messages.success(request, gettext("已保存"))
         elif action == "upload":
             upload = request.FILES.get("file")
             if upload is None:
@@ -237,10 +286,10 @@ def detail(request, admission_id: int):
             services.document_add(
                 actor=request.user, admission=admission, kind=request.POST.get("kind", ""), upload=upload
             )
-            messages.success(request, "材料已上传")
+            messages.success(request, gettext("材料已上传"))
         elif action == "submit":
             services.admission_submit(actor=request.user, admission=admission)
-            messages.success(request, "已提交，等待学校审核")
+            messages.success(request, gettext("已提交，等待学校审核"))
         elif action in ("suspend", "revoke"):
             service = services.admission_suspend if action == "suspend" else services.admission_revoke
             service(
@@ -249,13 +298,16 @@ def detail(request, admission_id: int):
                 reason=request.POST.get("reason", ""),
                 note=request.POST.get("note", "")[:200],
             )
-            messages.success(request, "已暂停，其后续课时已撤下" if action == "suspend" else "已撤销，其后续课时已撤下")
+            messages.success(
+                request,
+                gettext("已暂停，其后续课时已撤下") if action == "suspend" else gettext("已撤销，其后续课时已撤下"),
+            )
         elif action == "reinstate":
             services.admission_reinstate(actor=request.user, admission=admission, note=request.POST.get("note", ""))
-            messages.success(request, "已恢复准入，请学校重新排课")
+            messages.success(request, gettext("已恢复准入，请学校重新排课"))
         elif action == "renew":
             draft = services.admission_renew(actor=request.user, admission=admission)
-            messages.success(request, "已按上次申请预填续期草稿，请更新证明日期并重新上传材料")
+            messages.success(request, gettext("已按上次申请预填续期草稿，请更新证明日期并重新上传材料"))
             return redirect("afterschool-admission", admission_id=draft.pk)
         else:
             raise _field_error("action", _("未知操作"))
@@ -280,12 +332,12 @@ def _queue(user):
     )
 
 
-def _queue_page(request, *, message: str = "", status: int = 200, failed: int | None = None):
+def _queue_page(request, *, message: str = "", status: int = 200, failed: int | None = None, sent: str = ""):
     rows = list(_queue(request.user)[:200])
     return render(
         request,
         "afterschool/admission/queue.html",
-        {"rows": rows, "message": message, "failed": failed},
+        {"rows": rows, "message": message, "failed": failed, "sent_message": sent},
         status=status,
     )
 
@@ -316,9 +368,9 @@ def review(request, admission_id: int):
         )
         service(actor=request.user, admission=admission, approve=decision == "approve", message=message)
     except DomainError as exc:
-        return _queue_page(request, message=exc.message(), status=_status(exc), failed=admission.pk)
+        return _queue_page(request, message=exc.message(), status=_status(exc), failed=admission.pk, sent=message)
     admission.refresh_from_db()
-    done = "已通过" if decision == "approve" else "已退回"
+    done = gettext("已通过") if decision == "approve" else gettext("已退回")
     messages.success(request, f"{admission.person.name}：{done}（{admission.get_status_display()}）")
     return redirect("afterschool-admission-queue")
 
@@ -336,3 +388,14 @@ def document(request, admission_id: int, document_id: int):
 def third_parties(request):
     """Public: the admitted third-party institutions (R-ASS-2); individuals are never listed."""
     return render(request, "afterschool/third_parties.html", {"institutions": selectors.admitted_third_parties()[:500]})
+
+
+@require_safe
+@signed_in
+def expiring(request):
+    """A school's admins: admissions to their schools that end within 30 days, soonest first (anyone else: 404)."""
+    qs = selectors.expiring_admissions(request.user, timezone.localdate())
+    if qs is None:
+        raise Http404
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(request, "afterschool/admission/expiring.html", {"page": page})

@@ -39,6 +39,7 @@ from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.money import ZERO, MoneyError, exact, fmt, is_exact, quantize, to_decimal, total
 from core.policy import MissingPolicyValue, policy_decimal
+from core.transitions import transition
 from core.workdays import WorkingCalendar
 
 from .models import (
@@ -406,26 +407,18 @@ def exemption_decide(*, actor, exemption_id: int, approve: bool, note: str = "")
     )
     if exemption is None:
         raise NotFound(_("减免申请不存在"))
-    if exemption.status != Exemption.Status.APPLIED:
-        raise DomainError(
-            "fee.exemption_decided", _("该申请已审批"), status=409
-        )
-    exemption.status = Exemption.Status.APPROVED if approve else Exemption.Status.REJECTED
-    exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, timezone.now(), (note or "")[:200]
-    exemption.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    transition(
+        exemption, actor=actor, verb="afterschool.fee_exemption_decided", allowed_from=Exemption.Status.APPLIED,
+        to=Exemption.Status.APPROVED if approve else Exemption.Status.REJECTED,
+        fields={"decided_by": actor, "decided_at": timezone.now(), "decision_note": (note or "")[:200]},
+        data={"note": (note or "")[:200]},
+        error=lambda exemption: DomainError("fee.exemption_decided", _("该申请已审批"), status=409),
+    )  # fmt: skip
     bill = Bill.objects.select_for_update().filter(student_id=exemption.student_id, term_id=exemption.term_id).first()
     if bill is not None and approve:
         bill.exempted = _exempted(exemption, bill.gross)
         bill.amount = bill.gross - bill.exempted
         bill.save(update_fields=["exempted", "amount", "issued_at"])
-    audit_log(
-        actor=actor,
-        verb="afterschool.fee_exemption_decided",
-        obj=exemption,
-        from_state="applied",
-        to_state=exemption.status,
-        data={"note": exemption.decision_note},
-    )
     return exemption
 
 

@@ -12,18 +12,40 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Session, Term
+from afterschool.schedule.models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Session, Term
 from afterschool.schedule.selectors import children_of, schools_visible_to
 from afterschool.schedule.views import signed_in
-from core.errors import DomainError
+from core.errors import DomainError, is_english
 
 from . import allocation as fee_allocation
 from . import exports as fee_exports
 from . import permissions
 from . import services as fee_services
-from .models import AllocationRun, Bill, Exemption
+from .models import AllocationRun, Bill, Exemption, PayType
+
+# The run page's labels, one language at a time (the exports keep their two-language headings).
+FIGURE_LABELS = {
+    "fees": _("收费（减免后）"),
+    "refunds": _("退费"),
+    "subsidy": _("财政补助"),
+    "other": _("其他收入"),
+    "pool": _("可分配总额"),
+    "teacher_share": _("教师课酬"),
+    "outside_share": _("校外人员劳务费"),
+    "operations": _("运行成本"),
+    "reserve": _("预留"),
+    "outside_owed": _("校外人员应付"),
+    "outside_surplus": _("劳务费结余（转预留）"),
+    "teacher_unallocated": _("无课时未分配（转预留）"),
+    "shortfall": _("劳务费缺口"),
+}
+PAY_LABELS = {
+    PayType.PERFORMANCE: _("绩效工资（课后服务单列增量）"),
+    PayType.LABOUR: _("劳务费"),
+}
 
 
 def _run(user, run_id: int) -> AllocationRun:
@@ -48,15 +70,16 @@ def terms(request):
 def run_page(request, run_id: int):
     run = _run(request.user, run_id)
     sees_all = permissions.sees_every_line(request.user, run)
-    figures = [(label, getattr(run, key)) for key, label in fee_exports.FIGURE_LABELS]
-    lines = [(ln, fee_exports.PAY_LABELS[ln.pay_type]) for ln in permissions.lines_visible_to(request.user, run)]
+    figures = [(FIGURE_LABELS.get(key, label), getattr(run, key)) for key, label in fee_exports.FIGURE_LABELS]
+    lines = [(ln, PAY_LABELS.get(ln.pay_type, ln.pay_type)) for ln in permissions.lines_visible_to(request.user, run)]
     gaps = []
     if run.status == AllocationRun.Status.DRAFT and sees_all:
         gaps = fee_allocation.attendance_gaps([run.term], run.until, limit=20).get(run.term_id, [])
+    shares = [(FIGURE_LABELS.get(f"{k}_share") or FIGURE_LABELS.get(k, k), v) for k, v in (run.shares or {}).items()]
     return render(
         request,
         "afterschool/fees/run.html",
-        {"run": run, "figures": figures, "lines": lines, "sees_all": sees_all, "gaps": gaps},
+        {"run": run, "figures": figures, "lines": lines, "sees_all": sees_all, "gaps": gaps, "shares": shares},
     )
 
 
@@ -140,6 +163,7 @@ def my_children(request):
     exemptions_of: dict[int, list] = {}
     for exemption in Exemption.objects.filter(student__in=children).select_related("term").order_by("-applied_at"):
         exemptions_of.setdefault(exemption.student_id, []).append(exemption)
+    labels = WEEKDAY_LABELS_EN if is_english() else WEEKDAY_LABELS
     cards = []
     for child in children:
         mine = sorted(
@@ -149,9 +173,7 @@ def my_children(request):
         cards.append(
             {
                 "child": child,
-                "days": [
-                    {"label": WEEKDAY_LABELS[w], "sessions": [s for s in mine if s.weekday == w]} for w in range(5)
-                ],
+                "days": [{"label": labels[w], "sessions": [s for s in mine if s.weekday == w]} for w in range(5)],
                 "marks": [m for m in marks if m.student_id == child.pk],
                 "pending": pending_of.get(child.pk, []),
                 "bills": bills_of.get(child.pk, []),

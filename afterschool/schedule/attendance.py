@@ -25,9 +25,9 @@ from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound
 from core.models import AuditEvent
 from core.notifications import notify
-from core.workdays import WorkingCalendar
 
-from .models import Application, Attendance, Session, Term, TermDay
+from .calendar import school_days_on as _school_days_by_term
+from .models import Application, Attendance, Session
 from .selectors import enrolled_on
 
 Mark = Attendance.Mark
@@ -51,26 +51,6 @@ def _sessions_of(actor):
         Q(staff__user=actor, school_id__in=scope.school_ids(actor))
         | Q(school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN))
     )
-
-
-def _school_days_by_term(terms: list[Term], days: set[date]) -> dict[int, dict[date, int]]:
-    """{term id: {date: weekday followed}} for the given dates (one query for the term days, one per year)."""
-    overrides: dict[int, dict[date, int | None]] = {}
-    for td in TermDay.objects.filter(term__in=terms, date__in=days):
-        overrides.setdefault(td.term_id, {})[td.date] = td.follows_weekday
-    cal = WorkingCalendar()
-    out: dict[int, dict[date, int]] = {}
-    for term in terms:
-        mine = out.setdefault(term.pk, {})
-        for d in days:
-            if not term.starts_on <= d <= term.ends_on:
-                continue
-            if d in overrides.get(term.pk, {}):
-                if overrides[term.pk][d] is not None:
-                    mine[d] = overrides[term.pk][d]
-            elif cal.is_working_day(d):
-                mine[d] = d.weekday() if d.weekday() < 5 else 0
-    return out
 
 
 def sessions_on(actor, day: date) -> list[Session]:

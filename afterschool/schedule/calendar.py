@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from core.cache import ProcessTTLCache
 from core.workdays import WorkingCalendar
 
-from .models import Term
+from .models import Term, TermDay
 
 
 def school_days(term: Term, start: date | None = None, end: date | None = None) -> dict[date, int]:
@@ -48,3 +49,39 @@ def next_school_day(term: Term | None, after: date) -> date:
     while not calendar.is_working_day(day):
         day += timedelta(days=1)
     return day
+
+
+def school_days_on(
+    terms: list[Term], days: set[date], calendar: WorkingCalendar | None = None
+) -> dict[int, dict[date, int]]:
+    """{term id: {date: weekday followed}} for the given dates (one query for the term days, one per year)."""
+    overrides: dict[int, dict[date, int | None]] = {}
+    for td in TermDay.objects.filter(term__in=terms, date__in=days):
+        overrides.setdefault(td.term_id, {})[td.date] = td.follows_weekday
+    cal = calendar or WorkingCalendar()
+    out: dict[int, dict[date, int]] = {}
+    for term in terms:
+        mine = out.setdefault(term.pk, {})
+        for d in days:
+            if not term.starts_on <= d <= term.ends_on:
+                continue
+            if d in overrides.get(term.pk, {}):
+                if overrides[term.pk][d] is not None:
+                    mine[d] = overrides[term.pk][d]
+            elif cal.is_working_day(d):
+                mine[d] = d.weekday() if d.weekday() < 5 else 0
+    return out
+
+
+_calendar = ProcessTTLCache(1)
+CALENDAR_SECONDS = 300.0
+
+
+def process_calendar() -> WorkingCalendar:
+    """One working-day calendar per process for five minutes (as complaints' deadlines keep theirs): a page that only
+    reads school days (a home's counts) loads the bureau's table once per year touched, not per request."""
+    found = _calendar.get("calendar")
+    if found is None:
+        found = WorkingCalendar()
+        _calendar.put("calendar", found, CALENDAR_SECONDS)
+    return found

@@ -22,6 +22,7 @@ from core.dispatch import enqueue_on_commit
 from core.errors import DomainError, NotFound
 from core.models import AuditEvent
 from core.notifications import notify
+from core.transitions import transition, transition_many
 
 from . import calendar
 from .allocation import Applicant, allocate
@@ -189,39 +190,46 @@ def _access_for_decision(actor, application_id: int) -> Application:
     return app
 
 
+def _not_pending(app: Application) -> DomainError:
+    return DomainError("application.not_pending", _("该报名不在待审核状态"), status=409)
+
+
+def _not_live(app: Application) -> DomainError:
+    return DomainError("application.not_live", _("该报名已结束"), status=409)
+
+
 def _place(app: Application, *, actor, from_state: str, active_from: date, note: str = "") -> None:
-    app.status = S.APPROVED
-    app.active_from = active_from
-    app.decided_by = actor if getattr(actor, "pk", None) else None
-    app.decided_at = timezone.now()
-    app.note = note or app.note
-    app.save(update_fields=["status", "active_from", "decided_by", "decided_at", "note"])
-    audit_log(
+    transition(
+        app,
         actor=actor,
         verb="afterschool.application_approved",
-        obj=app,
-        from_state=from_state,
-        to_state=S.APPROVED,
+        allowed_from=from_state,
+        to=S.APPROVED,
+        fields={
+            "active_from": active_from,
+            "decided_by": actor if getattr(actor, "pk", None) else None,
+            "decided_at": timezone.now(),
+            "note": note or app.note,
+        },
         data={"active_from": str(active_from), "note": note},
+        error=_not_pending if from_state == S.PENDING else None,
     )
 
 
 @transaction.atomic
 def application_approve(*, actor, application_id: int) -> Application:
     app = _access_for_decision(actor, application_id)
-    if app.status != S.PENDING:
-        raise DomainError("application.not_pending", _("该报名不在待审核状态"), status=409)
+    if app.status != S.PENDING:  # before the programme's lock; the transition holds the same rule
+        raise _not_pending(app)
     programme = _lock_programme(app.programme_id)
     clash = student_clash(app.student, programme)
     if clash:
         raise _student_clash_error(app.student, clash)
     if _occupied(programme) >= programme.capacity:
-        app.status = S.WAITLISTED
-        app.decided_by, app.decided_at = actor, timezone.now()
-        app.save(update_fields=["status", "decided_by", "decided_at"])
-        audit_log(
-            actor=actor, verb="afterschool.application_waitlisted", obj=app, from_state=S.PENDING, to_state=S.WAITLISTED
-        )
+        transition(
+            app, actor=actor, verb="afterschool.application_waitlisted", allowed_from=S.PENDING, to=S.WAITLISTED,
+            fields={"decided_by": actor, "decided_at": timezone.now()}, error=_not_pending,
+        )  # fmt: skip
         _notify_parents(
             app,
             "afterschool.application_waitlisted",
@@ -242,8 +250,8 @@ def application_approve(*, actor, application_id: int) -> Application:
 @transaction.atomic
 def application_reject(*, actor, application_id: int, reason: str) -> Application:
     app = _access_for_decision(actor, application_id)
-    if app.status != S.PENDING:
-        raise DomainError("application.not_pending", _("该报名不在待审核状态"), status=409)
+    if app.status != S.PENDING:  # before the reason is looked at; the transition holds the same rule
+        raise _not_pending(app)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(
@@ -252,16 +260,11 @@ def application_reject(*, actor, application_id: int, reason: str) -> Applicatio
             status=422,
             fields={"reason": _("必填")},
         )
-    app.status, app.note, app.decided_by, app.decided_at = S.REJECTED, reason[:200], actor, timezone.now()
-    app.save(update_fields=["status", "note", "decided_by", "decided_at"])
-    audit_log(
-        actor=actor,
-        verb="afterschool.application_rejected",
-        obj=app,
-        from_state=S.PENDING,
-        to_state=S.REJECTED,
-        data={"reason": reason[:200]},
-    )
+    transition(
+        app, actor=actor, verb="afterschool.application_rejected", allowed_from=S.PENDING, to=S.REJECTED,
+        fields={"note": reason[:200], "decided_by": actor, "decided_at": timezone.now()},
+        data={"reason": reason[:200]}, error=_not_pending,
+    )  # fmt: skip
     _notify_parents(
         app, "afterschool.application_rejected", _("课后服务报名未通过"), f"{app.programme.name}：{reason[:100]}"
     )
@@ -283,24 +286,18 @@ def application_withdraw(*, actor, application_id: int) -> Application:
         or app.programme.school_id in scope.school_ids(actor, Role.SCHOOL_ADMIN)
     ):
         raise NotFound(_("报名不存在"))
-    if app.status not in Application.LIVE:
-        raise DomainError("application.not_live", _("该报名已结束"), status=409)
+    if app.status not in Application.LIVE:  # before the programme's lock; the transition holds the same rule
+        raise _not_live(app)
     before = app.status
     programme = _lock_programme(app.programme_id)
     effective = None
     if before == S.APPROVED:
         effective = max(calendar.next_school_day(programme.term, _today()), app.active_from or _today())
-        app.active_until_excl = effective
-    app.status = S.WITHDRAWN
-    app.save(update_fields=["status", "active_until_excl"])
-    audit_log(
-        actor=actor,
-        verb="afterschool.application_withdrawn",
-        obj=app,
-        from_state=before,
-        to_state=S.WITHDRAWN,
-        data={"effective_from": str(effective) if effective else None},
-    )
+    transition(
+        app, actor=actor, verb="afterschool.application_withdrawn", allowed_from=Application.LIVE, to=S.WITHDRAWN,
+        fields={"active_until_excl": effective or app.active_until_excl},
+        data={"effective_from": str(effective) if effective else None}, error=_not_live,
+    )  # fmt: skip
     if before == S.APPROVED:
         # R-ASS-3: fees refunds pro rata, once the bill is out (afterschool.fees.services.refund_on_withdrawal)
         application_withdrawn.send(sender=Application, app=app, effective=effective, actor=actor)
@@ -331,20 +328,11 @@ def waitlist_move_up(*, programme: Programme, actor, from_day: date | None = Non
         placed.append(app)
         free -= 1
         if app.window_id:
-            others = Application.objects.filter(
-                window_id=app.window_id, student_id=app.student_id, status=S.WAITLISTED
-            ).exclude(pk=app.pk)
-            for other in others:
-                other.status = S.NOT_PLACED
-                other.save(update_fields=["status"])
-                audit_log(
-                    actor=actor,
-                    verb="afterschool.application_not_placed",
-                    obj=other,
-                    from_state=S.WAITLISTED,
-                    to_state=S.NOT_PLACED,
-                    data={"placed_in": programme.pk},
-                )
+            transition_many(
+                Application.objects.filter(window_id=app.window_id, student_id=app.student_id).exclude(pk=app.pk),
+                actor=actor, verb="afterschool.application_not_placed", allowed_from=S.WAITLISTED, to=S.NOT_PLACED,
+                data={"placed_in": programme.pk},
+            )  # fmt: skip
         _notify_parents(
             app,
             "afterschool.waitlist_moved_up",
@@ -498,8 +486,8 @@ def window_allocate(*, actor, window_id: int, seed: int | None = None, early: bo
     window = ChoiceWindow.objects.select_for_update().filter(pk=window_id).first()
     if window is None:
         raise NotFound(_("志愿填报不存在"))
-    if window.status != ChoiceWindow.Status.OPEN:
-        raise DomainError("window.already_allocated", _("该志愿填报已分配"), status=409)
+    if window.status != ChoiceWindow.Status.OPEN:  # before the work; the transition holds the same rule
+        raise _already_allocated(window)
     if not early and window.closes_at > timezone.now():
         raise DomainError("window.not_closed", _("志愿填报尚未截止"), status=409)
     seed = seed if seed is not None else secrets.randbits(62)
@@ -558,27 +546,24 @@ def window_allocate(*, actor, window_id: int, seed: int | None = None, early: bo
             )
     _write_allocation(window, rows, now=now, decider=decider)
     AuditEvent.objects.bulk_create(audits, batch_size=500)
-    window.status = ChoiceWindow.Status.ALLOCATED
-    window.seed = seed
-    window.allocated_at = now
-    window.result = {
+    summary = {
         "seed": seed,
         "applicants": len(applicants),
         "placed": len(result.placed),
         "waitlisted": len({sid for sids in result.waitlist.values() for sid in sids}),
         "free_places_before": {str(k): v for k, v in free.items()},
     }
-    window.save(update_fields=["status", "seed", "allocated_at", "result"])
-    audit_log(
-        actor=actor,
-        verb="afterschool.window_allocated",
-        obj=window,
-        from_state=ChoiceWindow.Status.OPEN,
-        to_state=ChoiceWindow.Status.ALLOCATED,
-        data=window.result,
-    )
+    transition(
+        window, actor=actor, verb="afterschool.window_allocated", allowed_from=ChoiceWindow.Status.OPEN,
+        to=ChoiceWindow.Status.ALLOCATED, fields={"seed": seed, "allocated_at": now, "result": summary},
+        data=summary, error=_already_allocated,
+    )  # fmt: skip
     enqueue_on_commit("afterschool.notify_allocation_results", args=[window.pk])
     return window
+
+
+def _already_allocated(window: ChoiceWindow) -> DomainError:
+    return DomainError("window.already_allocated", _("该志愿填报已分配"), status=409)
 
 
 def _chunks(items: list, size: int = 1000):

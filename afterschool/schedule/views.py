@@ -8,6 +8,7 @@ from datetime import date
 from io import BytesIO
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,6 +17,8 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from accounts import scope
+from accounts.models import Role
 from core.audit import audit_log
 from core.errors import NotFound
 
@@ -171,6 +174,7 @@ def roster(request, programme_id: int):
     programme = permissions.access_programme_roster(request.user, programme_id)
     day = timezone.localdate()
     audit_log(actor=request.user, verb="afterschool.roster_viewed", obj=programme, data={"day": str(day)})
+    labels = [str(label) for label in WEEKDAY_LABELS]
     return render(
         request,
         "afterschool/roster.html",
@@ -178,7 +182,10 @@ def roster(request, programme_id: int):
             "programme": programme,
             "day": day,
             "enrolments": _roster(programme, day),
-            "sessions": programme.sessions.select_related("room", "staff").order_by("weekday", "starts_at"),
+            "sessions": [
+                (s, labels[s.weekday])
+                for s in programme.sessions.select_related("room", "staff").order_by("weekday", "starts_at")
+            ],
         },
     )
 
@@ -271,3 +278,49 @@ def coverage(request):
     for r in reports:
         r["hours_min"] = min((w["minutes"] for w in r.get("weekdays", [])), default=0) / 60
     return render(request, "afterschool/coverage.html", {"reports": reports})
+
+
+# --- The lists behind the home's cards ------------------------------------------------------------------------------
+
+SESSION_LISTS = {
+    # filter: (title, which sessions, which part of the work)
+    "today": (_("今日课时"), selectors.sessions_delivered_by, "today"),
+    "roll_calls": (_("未点名的课时"), selectors.sessions_delivered_by, "roll_calls"),
+    "school_today": (_("今日课后服务"), selectors.sessions_of_admin, "today"),
+    "school_gaps": (_("考勤缺漏"), selectors.sessions_of_admin, "roll_calls"),
+}
+
+
+@require_safe
+@signed_in
+def session_list(request):
+    """/afterschool/sessions/?filter=today|roll_calls (the sessions one delivers: a teacher, an admitted outside
+    person) or school_today|school_gaps (a school's admins: every session of their schools); each a list of
+    (session, day) with the sign-in sheet. A list that is not the user's: 404."""
+    name = request.GET.get("filter") or "today"
+    if name not in SESSION_LISTS:
+        raise Http404
+    title, sessions_of, part = SESSION_LISTS[name]
+    if name.startswith("school_") and not scope.school_ids(request.user, Role.SCHOOL_ADMIN):
+        raise Http404
+    delivers = (
+        scope.has_role(request.user, Role.TEACHER)
+        or not scope.roles(request.user)  # an outside coach (signed up without a role)
+        or request.user.outside_persons.exists()
+    )
+    if not name.startswith("school_") and not delivers:
+        raise Http404
+    now = timezone.localtime()
+    rows = selectors.session_work(sessions_of(request.user), now.date(), now.time())[part]
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "afterschool/session_list.html", {"page": page, "filter": name, "title": title})
+
+
+@require_safe
+@signed_in
+def application_list(request):
+    """Applications waiting for the class teacher or the school's admins (anyone else: 404)."""
+    if not (scope.school_ids(request.user, Role.SCHOOL_ADMIN) or scope.has_role(request.user, Role.TEACHER)):
+        raise Http404
+    page = Paginator(selectors.applications_to_decide(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "afterschool/application_list.html", {"page": page})

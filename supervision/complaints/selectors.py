@@ -9,9 +9,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role
@@ -80,6 +80,83 @@ def complaint_list_for(
     if q:
         qs = qs.filter(Q(tracking_number__icontains=q) | Q(institution__name__icontains=q))
     return qs.order_by("-created_at", "-id")
+
+
+# --- The work waiting (home cards) and the lists behind them --------------------------------------------------------
+
+
+def work_filters(user, today: date) -> dict[str, Q]:
+    """The named slices of `complaints_visible_to(user)` that a home card counts and a list page shows, so the count
+    and the list cannot disagree. Each is narrower than the scope, never wider:
+
+    - a parent's own: `mine` (all), `mine_open`, `to_rate` (answered, waiting for their rating);
+    - a handler's (bureau staff or admin, in the towns they cover; theirs or still unassigned): `to_accept`
+      (submitted), `due_soon` (the running clock ends today or by the next working day), `overdue`;
+    - the towns' (bureau): `district_overdue` (every overdue complaint of their towns), `open`.
+    """
+    from .sla import add_working_days  # the working-day calendar of the deadlines (core.workdays, cached)
+
+    filters: dict[str, Q] = {}
+    if not getattr(user, "pk", None):
+        return filters
+    if has_role(user, Role.PARENT):
+        mine = Q(parent_id=user.pk)
+        filters.update(
+            mine=mine,
+            mine_open=mine & Q(status__in=OPEN_STATUSES),
+            to_rate=mine & Q(status=ComplaintStatus.ANSWERED),
+        )
+    if is_bureau(user):
+        towns = Q(town_id__in=town_ids(user))
+        theirs = towns & (Q(handler_id=user.pk) | Q(handler__isnull=True))
+        running = Q(status__in=OPEN_STATUSES, paused_since__isnull=True, sla_due_on__isnull=False)
+        overdue = running & Q(sla_due_on__lt=today)
+        filters.update(
+            to_accept=theirs & Q(status=ComplaintStatus.SUBMITTED),
+            due_soon=theirs & running & Q(sla_due_on__gte=today, sla_due_on__lte=add_working_days(today, 1)),
+            overdue=theirs & overdue,
+            district_overdue=towns & overdue,
+            open=towns & Q(status__in=OPEN_STATUSES),
+        )
+    return filters
+
+
+def complaint_slices(user, today: date) -> tuple[QuerySet[Complaint], dict[str, Q]]:
+    """What a home counts of complaints: the user's scope and its named slices (core.counting)."""
+    return complaints_visible_to(user), work_filters(user, today)
+
+
+def statement_slices(user) -> tuple[QuerySet[StatementRequest], dict[str, Q]]:
+    """Institution staff: the statement requests waiting for their institution's answer."""
+    return statements_visible_to(user), {"open": Q(state=StatementRequest.State.OPEN)}
+
+
+def complaint_counts(user, today: date) -> dict[str, int]:
+    """{slice name: how many} for every slice of `work_filters`: one query, whatever the number of complaints."""
+    filters = work_filters(user, today)
+    if not filters:
+        return {}
+    return complaints_visible_to(user).aggregate(**{name: Count("pk", filter=q) for name, q in filters.items()})
+
+
+def complaint_work_list(user, name: str, today: date) -> QuerySet[Complaint] | None:
+    """The complaints behind one card (None when the slice is not the user's), with what a row shows: the deadline
+    slices soonest first, the others newest first."""
+    q = work_filters(user, today).get(name)
+    if q is None:
+        return None
+    return (
+        complaints_visible_to(user)
+        .filter(q)
+        .select_related("institution", "category", "town", "handler")
+        .order_by("sla_due_on" if name in ("due_soon", "overdue", "district_overdue") else "-created_at", "-id")
+    )
+
+
+def statement_counts(user) -> dict[str, int]:
+    """{"open": statement requests waiting} (one query)."""
+    qs, filters = statement_slices(user)
+    return qs.aggregate(**{n: Count("pk", filter=q) for n, q in filters.items()})
 
 
 def complaint_detail(pk: int) -> Complaint:

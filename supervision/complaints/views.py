@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import scope
 from accounts.models import Region, Role
@@ -20,7 +21,7 @@ from core.idempotency import clean_key
 from institutions.models import Institution
 
 from . import selectors, services
-from .models import ComplaintCategory, Grade
+from .models import ComplaintCategory, Grade, StatementRequest
 from .permissions import access_complaint
 
 
@@ -37,6 +38,55 @@ def _form_context(request, institution, values: dict, errors: dict, message: str
         "key": values.get("key") or uuid.uuid4().hex,
         "now": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
     }
+
+
+# Error keys of the service -> the id of the form's field (the summary links to it).
+FIELD_IDS = {"new_institution.town_id": "town_id", "institution_id": "new_name", "verification_token": "new_name"}
+
+
+def _errors_of(exc: DomainError) -> dict[str, str]:
+    errors = {}
+    for key, text in exc.field_messages().items():
+        if key.startswith("photos"):  # "photos.1": the message says which photo
+            errors["photos"] = exc.message()
+        else:
+            errors[FIELD_IDS.get(key, key)] = text
+    return errors
+
+
+def _check_form(values: dict, institution, photos: list) -> tuple[dict, datetime | None]:
+    """Every field's problem at once, in the form's order: {field id: message}, and the parsed time."""
+    errors: dict[str, str] = {}
+    if institution is None:
+        if not values["new_name"].strip():
+            errors["new_name"] = _("请填写机构名称")
+        if not values["new_address"].strip():
+            errors["new_address"] = _("请填写机构地址")
+        town = values["town_id"]
+        if not (town.isdigit() and len(town) < 19):
+            errors["town_id"] = _("请选择所在镇街")
+    if not ComplaintCategory.objects.filter(is_active=True, code=values["category"]).exists():
+        errors["category"] = _("请选择问题类别")
+    length = len(values["description"].strip())
+    if not services.DESCRIPTION_MIN <= length <= services.DESCRIPTION_MAX:
+        errors["description"] = _("情况描述须为 %(min)s–%(max)s 个字（现为 %(n)s 个）") % {
+            "min": services.DESCRIPTION_MIN,
+            "max": services.DESCRIPTION_MAX,
+            "n": length,
+        }
+    occurred = None
+    try:
+        occurred = timezone.make_aware(datetime.fromisoformat(values["occurred_at"]))
+    except ValueError:
+        errors["occurred_at"] = _("请填写发生时间")
+    if occurred is not None and occurred > timezone.now() + timedelta(minutes=10):
+        errors["occurred_at"] = _("发生时间不能晚于现在")
+    if len(photos) > services.MAX_PHOTOS:
+        errors["photos"] = _("最多上传 %(max)s 张照片（现为 %(n)s 张）") % {
+            "max": services.MAX_PHOTOS,
+            "n": len(photos),
+        }
+    return errors, occurred
 
 
 def _institution_from(raw: str | None) -> Institution | None:
@@ -60,31 +110,19 @@ def complaint_new(request):
     values = {k: request.POST.get(k, "") for k in ("category", "description", "occurred_at", "child_grade",
                                                     "new_name", "new_address", "town_id", "key")}  # fmt: skip
     values["disclose_identity"] = request.POST.get("disclose_identity") == "on"
+    photos = request.FILES.getlist("photos")
+    errors, occurred = _check_form(values, institution, photos)
+    if errors:  # every problem at once, before the service (which stops at the first)
+        context = _form_context(request, institution, values, errors)
+        return render(request, "supervision/new.html", context, status=422)
     try:
         new = None
         if institution is None:
-            town = values["town_id"]
             new = services.NewInstitution(
                 name=values["new_name"].strip()[:200],
                 address=values["new_address"].strip()[:300],
-                town_id=int(town) if town.isdigit() and len(town) < 19 else 0,
+                town_id=int(values["town_id"]),
             )
-            if not (new.name and new.address and new.town_id):
-                raise DomainError(
-                    "complaint.new_institution_incomplete",
-                    _("请填写机构名称、地址和所在镇街"),
-                    status=422,
-                    fields={"new_name": _("请填写机构名称、地址和所在镇街")},
-                )
-        try:
-            occurred = timezone.make_aware(datetime.fromisoformat(values["occurred_at"]))
-        except ValueError:
-            raise DomainError(
-                "complaint.occurred_at",
-                _("请填写发生时间"),
-                status=422,
-                fields={"occurred_at": _("请填写发生时间")},
-            ) from None
         filing = services.Filing(
             category=values["category"],
             description=values["description"],
@@ -97,12 +135,12 @@ def complaint_new(request):
         complaint, _unused = services.complaint_file(
             actor=request.user,
             filing=filing,
-            photos=request.FILES.getlist("photos"),
+            photos=photos,
             idempotency_key=clean_key(values["key"] or None),
         )
     except DomainError as exc:
-        errors = exc.field_messages()
-        context = _form_context(request, institution, values, errors, exc.message())
+        errors = _errors_of(exc)
+        context = _form_context(request, institution, values, errors, "" if errors else exc.message())
         return render(request, "supervision/new.html", context, status=exc.status if exc.status < 500 else 503)
     return redirect("complaint-page", complaint_id=complaint.pk)
 
@@ -116,3 +154,55 @@ def complaint_page(request, complaint_id: int):
     except NotFound:
         raise Http404 from None
     return render(request, "supervision/detail.html", {"c": selectors.complaint_detail(complaint.pk)})
+
+
+# --- The lists behind the home's cards (later issues grow them into the handler's desk) -----------------------------
+
+PAGE_SIZE = 50
+PARENT_SLICES = ("mine_open", "to_rate", "mine")
+LIST_TITLES = {
+    "mine": _("我的全部投诉"),
+    "mine_open": _("办理中的投诉"),
+    "to_rate": _("待评价的答复"),
+    "to_accept": _("待受理投诉"),
+    "due_soon": _("一个工作日内到期的投诉"),
+    "overdue": _("已逾期投诉"),
+    "district_overdue": _("辖区逾期投诉"),
+    "open": _("办理中投诉"),
+}
+
+
+@require_safe
+def complaint_list(request):
+    """/complaints/?filter=<slice>: the complaints behind a home card (selectors.work_filters), scoped like the API;
+    a slice that is not the user's answers 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    name = request.GET.get("filter") or ("to_accept" if scope.is_bureau(request.user) else "mine")
+    qs = selectors.complaint_work_list(request.user, name, timezone.localdate()) if name in LIST_TITLES else None
+    if qs is None:
+        raise Http404
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    siblings = PARENT_SLICES if name in PARENT_SLICES else ()
+    context = {
+        "page": page,
+        "filter": name,
+        "title": LIST_TITLES[name],
+        "siblings": [(s, LIST_TITLES[s]) for s in siblings if s != name],
+    }
+    return render(request, "supervision/complaint_list.html", context)
+
+
+@require_safe
+def statement_list(request):
+    """Institution staff: the statement requests addressed to their institutions (open ones first; ?filter=answered
+    for the answered). Anyone else: 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not scope.institution_ids(request.user):
+        raise Http404
+    name = "answered" if request.GET.get("filter") == "answered" else "open"
+    qs = selectors.statements_visible_to(request.user).filter(state=name).order_by("due_on", "id")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    title = _("待说明事项") if name == StatementRequest.State.OPEN else _("已答复的说明")
+    return render(request, "supervision/statement_list.html", {"page": page, "filter": name, "title": title})

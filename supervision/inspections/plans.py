@@ -23,7 +23,7 @@ from core.audit import audit_log
 from core.errors import DomainError, NotFound, PermissionDenied
 from core.notifications import notify as tell
 from core.policy import policy_decimal, policy_int
-from core.transitions import transition
+from core.transitions import transition, transition_many
 from core.workdays import add_working_days
 from institutions.models import Category, Institution, Status
 
@@ -191,6 +191,13 @@ def draw_inputs(plan: InspectionPlan, *, today=None) -> dict:
     return {"candidates": candidates, "recent": recent, "inspectors": inspectors}
 
 
+DRAWABLE = (PlanStatus.DRAFT, PlanStatus.DRAWN)  # a drawn plan may be drawn again (with a reason)
+
+
+def _finished(plan: InspectionPlan) -> DomainError:
+    return DomainError("plan.finished", _("计划已结束，不能再抽取"), status=409)
+
+
 def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "") -> PlanDraw:
     """Draw institutions and teams (R-INSP-1). A second draw needs a reason; the first stays in the audit trail and
     in PlanDraw, its visits not yet started are cancelled. Inspectors are told of their visits after commit."""
@@ -201,8 +208,8 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
     with transaction.atomic():
         plan = access_plan(actor, plan_id, for_update=True)
         previous = plan.draws.filter(is_current=True).first()
-        if plan.status == PlanStatus.FINISHED:
-            raise DomainError("plan.finished", _("计划已结束，不能再抽取"), status=409)
+        if plan.status not in DRAWABLE:  # before any work; the transition below holds the same rule
+            raise _finished(plan)
         if previous is not None:
             if not reason:
                 raise _invalid("plan.redraw_reason_required", "reason", _("重新抽取须说明原因"))
@@ -211,7 +218,10 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
                 raise DomainError(
                     "plan.visits_started", _("已有检查开始，不能重新抽取"), status=409
                 )
-            previous.visits.update(status=InspectionStatus.CANCELLED)
+            transition_many(
+                previous.visits.all(), actor=actor, verb="inspection.cancel", allowed_from=InspectionStatus.ASSIGNED,
+                to=InspectionStatus.CANCELLED, data={"plan": plan.pk, "redraw": previous.number + 1},
+            )  # fmt: skip
             PlanDraw.objects.filter(pk=previous.pk).update(is_current=False)
         inputs = draw_inputs(plan)
         result = random_draw.draw(
@@ -259,15 +269,14 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
             for visit, a in zip(visits, result.assignments, strict=True)
             for uid in a.inspector_ids
         )
-        from_status = plan.status
-        plan.status, plan.seed = PlanStatus.DRAWN, seed
-        plan.save(update_fields=["status", "seed"])
-        audit_log(
+        transition(
+            plan,
             actor=actor,
             verb="inspection_plan.draw" if previous is None else "inspection_plan.redraw",
-            obj=plan,
-            from_state=from_status,
-            to_state=PlanStatus.DRAWN,
+            allowed_from=DRAWABLE,
+            to=PlanStatus.DRAWN,
+            fields={"seed": seed},
+            error=_finished,
             data={
                 "draw": record.number,
                 "seed": seed,

@@ -8,7 +8,7 @@ Who sees what (404 for the rest):
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -343,3 +343,69 @@ def orders_list(
         late = Q(status__in=[OrderStatus.OPEN, OrderStatus.ANSWERED], due_on__lt=timezone.localdate())
         qs = qs.filter(late if overdue else ~late)
     return qs.order_by("due_on", "id")
+
+
+# --- The work waiting (home cards) and the lists behind them --------------------------------------------------------
+
+OPEN_VISIT = ~Q(status__in=[InspectionStatus.CANCELLED, InspectionStatus.COMPLETE])
+
+
+def visit_filters(user, today: date) -> dict[str, Q]:
+    """An inspector's own open visits by their deadline: `today`, `week` (due Monday to Sunday of this week, today's
+    and any still open from earlier days of the week included), and `unsubmitted` (checked in on the phone, not yet
+    complete on the server: in progress or waiting for photos). Empty for someone who is not an inspector."""
+    if not has_role(user, Role.INSPECTOR):
+        return {}
+    mine = Q(pk__in=_assigned(user)) & OPEN_VISIT
+    monday = today - timedelta(days=today.weekday())
+    return {
+        "today": mine & Q(due_by=today),
+        "week": mine & Q(due_by__gte=monday, due_by__lte=monday + timedelta(days=6)),
+        "unsubmitted": mine & Q(status__in=[InspectionStatus.IN_PROGRESS, InspectionStatus.AWAITING_PHOTOS]),
+    }
+
+
+def visit_slices(user, today: date) -> tuple[QuerySet[Inspection], dict[str, Q]]:
+    """What a home counts of visits: the user's scope and the inspector's slices (core.counting)."""
+    return inspections_visible_to(user), visit_filters(user, today)
+
+
+def visit_counts(user, today: date) -> dict[str, int]:
+    """{slice: how many} of `visit_filters`: one query."""
+    filters = visit_filters(user, today)
+    if not filters:
+        return {}
+    return inspections_visible_to(user).aggregate(**{n: Count("pk", filter=q) for n, q in filters.items()})
+
+
+def visit_work_list(user, name: str, today: date) -> QuerySet[Inspection] | None:
+    q = visit_filters(user, today).get(name)
+    if q is None:
+        return None
+    return inspections_visible_to(user).filter(q).select_related("institution", "town").order_by("due_by", "id")
+
+
+ORDER_FILTERS = {
+    # Answered by the institution with its evidence: an inspector (or the bureau) verifies it.
+    "to_verify": Q(status=OrderStatus.ANSWERED),
+    # Still waiting for the institution's answer.
+    "open": Q(status=OrderStatus.OPEN),
+}
+
+
+def order_slices(user) -> tuple[QuerySet[RectificationOrder], dict[str, Q]]:
+    return orders_visible_to(user), (ORDER_FILTERS if getattr(user, "pk", None) else {})
+
+
+def order_counts(user) -> dict[str, int]:
+    """{slice: how many} of the rectification orders the user may see (`orders_visible_to`): one query."""
+    if not getattr(user, "pk", None):
+        return {}
+    return orders_visible_to(user).aggregate(**{n: Count("pk", filter=q) for n, q in ORDER_FILTERS.items()})
+
+
+def order_work_list(user, name: str) -> QuerySet[RectificationOrder] | None:
+    q = ORDER_FILTERS.get(name)
+    if q is None:
+        return None
+    return orders_visible_to(user).filter(q).select_related("institution", "finding").order_by("due_on", "id")

@@ -42,6 +42,7 @@ from core.errors import DomainError, NotFound, render
 from core.idempotency import fingerprint
 from core.notifications import notify
 from core.policy import policy_int
+from core.transitions import transition
 
 from .models import (
     AnswerType,
@@ -276,6 +277,7 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
         )
         .order_by("pk")
     }
+    loaded = {pk: v.status for pk, v in visits.items()}  # the state each visit leaves when the batch is written
     stored = {
         r.client_uuid: r
         for r in VisitRecord.objects.filter(client_uuid__in=[p.uuid for p in parsed]).only(
@@ -368,7 +370,7 @@ def _sync(actor, records: list, lang: str) -> list[dict]:  # noqa: C901 - one pa
         Finding.objects.bulk_create([f for f, _ in new_findings])
         InspectionPhoto.objects.bulk_create(new_photos.values())
         for visit in touched.values():
-            _save_visit(actor, visit)
+            _save_visit(actor, visit, loaded[visit.pk])
     return [f.as_dict() for f in fates]
 
 
@@ -469,35 +471,31 @@ def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_f
     return None
 
 
-def _save_visit(actor, visit: Inspection) -> None:
-    before = Inspection.objects.filter(pk=visit.pk).values_list("status", flat=True).first()
-    _settle(visit)
-    Inspection.objects.filter(pk=visit.pk).update(
-        status=visit.status,
-        version=visit.version,
-        checkin_at=visit.checkin_at,
-        checkin_latitude=visit.checkin_latitude,
-        checkin_longitude=visit.checkin_longitude,
-        checkin_distance_m=visit.checkin_distance_m,
-        checkin_flagged=visit.checkin_flagged,
-        notes=visit.notes,
-        acknowledged_by=visit.acknowledged_by,
-        acknowledged_at=visit.acknowledged_at,
-        checkout_at=visit.checkout_at,
-        completed_at=visit.completed_at,
-    )
-    if before != visit.status:
-        audit_log(actor=actor, verb="inspection.status", obj=visit, from_state=before, to_state=visit.status)
+SYNCED_FIELDS = (
+    "version", "checkin_at", "checkin_latitude", "checkin_longitude", "checkin_distance_m", "checkin_flagged",
+    "notes", "acknowledged_by", "acknowledged_at", "checkout_at", "completed_at",
+)  # fmt: skip
 
 
-def _settle(visit: Inspection) -> None:
-    """Checked out and every named photo arrived: complete. Checked out with photos missing: awaiting them."""
-    if visit.checkout_at is None or visit.status in FINISHED:
+def _save_visit(actor, visit: Inspection, before: str) -> None:
+    """Write what the batch changed on the (locked) visit; a change of state goes through the one transition."""
+    to, visit.completed_at = _settled(visit)
+    fields = {name: getattr(visit, name) for name in SYNCED_FIELDS}
+    if to == before:
+        Inspection.objects.filter(pk=visit.pk).update(**fields)
         return
+    visit.status = before
+    transition(visit, actor=actor, verb="inspection.status", allowed_from=before, to=to, fields=fields)
+
+
+def _settled(visit: Inspection) -> tuple[str, datetime | None]:
+    """(state, completed_at) of a visit once its records are in. Checked out and every named photo arrived:
+    complete. Checked out with photos missing: awaiting them."""
+    if visit.checkout_at is None or visit.status in FINISHED:
+        return visit.status, visit.completed_at
     if InspectionPhoto.objects.filter(inspection_id=visit.pk, received=False).exists():
-        visit.status = InspectionStatus.AWAITING_PHOTOS
-    else:
-        visit.status, visit.completed_at = InspectionStatus.COMPLETE, timezone.now()
+        return InspectionStatus.AWAITING_PHOTOS, visit.completed_at
+    return InspectionStatus.COMPLETE, timezone.now()
 
 
 # --- Photos --------------------------------------------------------------------------------------------------------
@@ -553,13 +551,12 @@ def photo_upload(*, actor, inspection_id: int, photo_uuid: str, sha256: str, upl
         photo.uploaded_by, photo.received_at = actor, timezone.now()
         photo.save()
         visit = Inspection.objects.select_for_update().get(pk=inspection_id)
-        before = visit.status
-        _settle(visit)
-        if visit.status != before:
-            Inspection.objects.filter(pk=visit.pk).update(
-                status=visit.status, completed_at=visit.completed_at, version=F("version") + 1
-            )
-            audit_log(actor=actor, verb="inspection.status", obj=visit, from_state=before, to_state=visit.status)
+        to, completed_at = _settled(visit)
+        if to != visit.status:
+            transition(
+                visit, actor=actor, verb="inspection.status", allowed_from=visit.status, to=to,
+                fields={"completed_at": completed_at, "version": F("version") + 1},
+            )  # fmt: skip
     return photo, True
 
 

@@ -45,12 +45,12 @@ def test_login_with_username(anon, inspector_a):
 
 
 def test_me_lists_several_roles_with_where_they_apply(db, school_x):
-    from accounts.models import Membership, Role
-    from tests.conftest import region
+    from accounts.models import Role
+    from tests.factories import MembershipFactory, region
 
     user = make_user("多角色", Role.TEACHER, school=school_x)
-    Membership.objects.create(user=user, role=Role.PARENT)
-    Membership.objects.create(user=user, role=Role.INSPECTOR, region=region("500102011"))
+    MembershipFactory(user=user, role=Role.PARENT)
+    MembershipFactory(user=user, role=Role.INSPECTOR, region=region("500102011"))
     client = ApiClient(login(ApiClient(), user.username).json()["access_token"])
     me = client.get("me").json()
     assert me["roles"] == ["inspector", "parent", "teacher"]

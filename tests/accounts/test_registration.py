@@ -11,6 +11,7 @@ from accounts import sms
 from accounts.models import Membership, Role, SmsCode, User
 from core.models import AuditEvent
 from tests.conftest import ApiClient, assert_error
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +181,7 @@ def test_who_holds_the_phone_learns_it_is_registered(anon, request_code):
     """A code sent while the number was free, and the number registered meanwhile: the code proves the phone, so the
     answer may say so."""
     code = request_code(anon, phone=FREE)
-    User.objects.create_user(phone=FREE, name="先注册的", password="Spring-Rain-88")
+    UserFactory(username=None, phone=FREE, name="先注册的", password="Spring-Rain-88")
     assert_error(register(anon, code, phone=FREE), 409, "auth.phone_taken")
     assert User.objects.filter(phone=FREE).count() == 1
 

@@ -12,7 +12,7 @@ from afterschool.admission.models import Admission, OutsidePerson
 from afterschool.schedule import services as schedule
 from afterschool.schedule.models import Session
 from core.errors import DomainError
-from tests.accounts.test_concurrency import race
+from tests.concurrency import race
 from tests.conftest import make_user
 
 from .admission_support import add_documents, admitted, service_data

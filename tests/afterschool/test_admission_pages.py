@@ -245,3 +245,41 @@ def test_the_bureau_suspends_reinstates_and_revokes_from_the_page(client, coach,
     a.refresh_from_db()
     assert a.status == "revoked" and a.reason == "poaching"
     assert "招揽学生" in as_user(client, coach).get(MINE).content.decode()
+
+
+def test_every_problem_of_the_new_form_is_shown_at_once_with_a_summary_and_the_values_kept(client, coach, term_x):
+    c = as_user(client, coach)
+    sent = form_of(term_x.school, name="", id_number="", school_id="", record_issued_on="2026/01/01",
+                   q0_expires_on="soon", record_issuer="涪陵区公安分局李渡派出所")  # fmt: skip
+    r = c.post(NEW, sent)
+    html = r.content.decode()
+    assert r.status_code == 422 and Admission.objects.count() == 0
+    wanted = {"name", "id_number", "school_id", "record_issued_on", "q0_expires_on"}
+    assert set(r.context["errors"]) == wanted
+    opening = '<div class="error-summary" role="alert" data-testid="error-summary">'
+    summary = html[html.index(opening) : html.index("</div>", html.index(opening))]
+    for field in wanted:
+        assert f'href="#{field}"' in summary and f'id="{field}"' in html  # the summary links to the field
+        assert f'id="{field}-error"' in html  # and the message stands beside it
+    assert 'value="涪陵区公安分局李渡派出所"' in html and 'value="JL-001"' in html and 'value="涪陵区体育局"' in html
+
+
+def test_a_return_without_a_message_says_so_beside_the_box(client, coach, school_admin_x, term_x):
+    a = submitted(client, coach, term_x.school)
+    r = as_user(client, school_admin_x).post(f"/afterschool/admissions/{a.pk}/review", {"decision": "return"})
+    html = r.content.decode()
+    assert r.status_code == 422 and f'id="message-{a.pk}-error"' in html and f'href="#message-{a.pk}"' in html
+    assert 'role="alert"' in html
+
+
+def test_the_application_page_names_every_bad_date_at_once(client, coach, term_x):
+    c = as_user(client, coach)
+    r = c.post(NEW, form_of(term_x.school))
+    url = r["Location"]
+    r = c.post(url, {"action": "update", "record_issued_on": "1.1.2026", "health_issued_on": "soon",
+                     "q1_expires_on": "x", "record_issuer": "涪陵区公安分局"})  # fmt: skip
+    html = r.content.decode()
+    assert r.status_code == 422
+    assert set(r.context["errors"]) == {"record_issued_on", "health_issued_on", "q1_expires_on"}
+    for field in ("record_issued_on", "health_issued_on", "q1_expires_on"):
+        assert f'href="#{field}"' in html and f'id="{field}-error"' in html

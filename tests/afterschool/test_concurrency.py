@@ -15,8 +15,9 @@ from django.db import connection
 from afterschool.schedule import attendance, enrolment, services
 from afterschool.schedule.models import Application, Attendance, Session
 from core.errors import DomainError
-from tests.accounts.test_concurrency import race
+from core.models import AuditEvent
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student
+from tests.concurrency import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -126,3 +127,24 @@ def test_the_same_batch_sent_twice_at_once_is_unchanged_never_a_conflict(term_x,
         seen.update(_outcome(r) for r in results)
     assert seen == {"created": ROUNDS, "unchanged": ROUNDS}, seen
     assert Attendance.objects.count() == 2
+
+
+def test_an_approval_and_a_rejection_at_once_decide_once(term_x, teacher_x, school_admin_x, child):
+    app = Application.objects.create(student=child, programme=make_programme(term_x))
+    results = race([
+        lambda: enrolment.application_approve(actor=teacher_x, application_id=app.pk),
+        lambda: enrolment.application_reject(actor=school_admin_x, application_id=app.pk, reason="名额调整"),
+    ])
+    assert sorted(type(r).__name__ for r in results) == ["Application", "DomainError"], results
+    assert [r.code for r in results if isinstance(r, DomainError)] == ["application.not_pending"]
+    app.refresh_from_db()
+    events = AuditEvent.objects.filter(object_id=str(app.pk), from_state="pending")
+    assert [(e.from_state, e.to_state) for e in events] == [("pending", app.status)]
+
+
+def test_a_withdrawal_sent_twice_at_once_withdraws_once(term_x, parent, child):
+    app = enrol(child, make_programme(term_x))
+    results = race(lambda: enrolment.application_withdraw(actor=parent, application_id=app.pk), n=2)
+    assert sorted(type(r).__name__ for r in results) == ["Application", "DomainError"], results
+    events = AuditEvent.objects.filter(verb="afterschool.application_withdrawn", object_id=str(app.pk))
+    assert [(e.from_state, e.to_state) for e in events] == [("approved", "withdrawn")]

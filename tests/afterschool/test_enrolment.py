@@ -158,3 +158,28 @@ def test_parents_see_their_childs_programmes_and_timetable(parent, other_parent,
     assert_error(api_as(other_parent).get(f"afterschool/children/{child.pk}/timetable"), 404, "not_found")
     assert_error(api_as(other_parent).get(f"afterschool/children/{child.pk}/attendance"), 404, "not_found")
     assert api_as(other_parent).get("afterschool/children").json() == []
+
+
+def test_each_decision_on_an_application_is_one_audit_event_from_to(
+    teacher_x, child, other_child, term_x, school_x, class_x
+):
+    from afterschool.schedule import enrolment
+    from core.errors import DomainError
+
+    p = make_programme(term_x, capacity=1)
+    full = make_programme(term_x, capacity=1)
+    enrol(make_student(school_x, class_x), full)
+    rejected = Application.objects.create(student=child, programme=p)
+    waitlisted = Application.objects.create(student=other_child, programme=full)
+    enrolment.application_reject(actor=teacher_x, application_id=rejected.pk, reason="时间冲突")
+    enrolment.application_approve(actor=teacher_x, application_id=waitlisted.pk)
+    moves = AuditEvent.objects.filter(verb__startswith="afterschool.application_").exclude(to_state="pending")
+    assert sorted((e.object_id, e.from_state, e.to_state, e.actor_id) for e in moves) == sorted([
+        (str(rejected.pk), "pending", "rejected", teacher_x.pk),
+        (str(waitlisted.pk), "pending", "waitlisted", teacher_x.pk),
+    ])
+    for decided in (rejected, waitlisted):  # decided once: a second decision is refused, and not audited
+        with pytest.raises(DomainError) as refused:
+            enrolment.application_reject(actor=teacher_x, application_id=decided.pk, reason="再次")
+        assert refused.value.code == "application.not_pending"
+    assert moves.count() == 2

@@ -495,3 +495,19 @@ def test_the_overview_costs_the_same_queries_for_10_and_100_terms(api_as, scene,
         return len(ctx.captured_queries)
 
     assert count(10) == count(100)
+
+
+def test_an_exemption_decision_is_one_audit_event_from_to_and_cannot_be_made_twice(scene, school_admin_x, parent):
+    from afterschool.fees import services as fees
+    from core.errors import DomainError
+    from core.models import AuditEvent
+
+    e = fees.exemption_apply(actor=parent, student_id=scene.c1.pk, term_id=scene.term.pk, kind="exempt", reason="失业")
+    fees.exemption_decide(actor=school_admin_x, exemption_id=e.pk, approve=False, note="材料不全")
+    with pytest.raises(DomainError) as refused:
+        fees.exemption_decide(actor=school_admin_x, exemption_id=e.pk, approve=True)
+    assert (refused.value.code, refused.value.status) == ("fee.exemption_decided", 409)
+    events = AuditEvent.objects.filter(verb="afterschool.fee_exemption_decided", object_id=str(e.pk))
+    assert [(x.from_state, x.to_state, x.actor_id, x.data) for x in events] == [
+        ("applied", "rejected", school_admin_x.pk, {"note": "材料不全"})
+    ]

@@ -17,9 +17,9 @@ from afterschool.fees.models import AllocationRun, Refund
 from afterschool.schedule import enrolment
 from core.errors import DomainError
 from core.models import AuditEvent
-from tests.accounts.test_concurrency import race
 from tests.afterschool.conftest import SHANGHAI
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, take_attendance
+from tests.concurrency import race
 from tests.conftest import make_user
 
 pytestmark = [
@@ -94,3 +94,16 @@ def test_one_withdrawal_sent_twice_refunds_once(scene, school_admin_x):
     assert [e.code for e in results if isinstance(e, DomainError)] == ["application.not_live"]
     # Effective Fri 11 Sep: care lessons 14, 15, 16 Sep not attended, 3 × 3.00.
     assert list(Refund.objects.filter(application=app).values_list("amount", flat=True)) == [Decimal("9.00")]
+
+
+def test_an_exemption_approved_and_rejected_at_once_is_decided_once(scene, school_admin_x, parent):
+    e = fees.exemption_apply(actor=parent, student_id=scene.c1.pk, term_id=scene.term.pk, kind="exempt", reason="失业")
+    results = race([
+        lambda: fees.exemption_decide(actor=school_admin_x, exemption_id=e.pk, approve=True),
+        lambda: fees.exemption_decide(actor=school_admin_x, exemption_id=e.pk, approve=False),
+    ])
+    losses = [r for r in results if isinstance(r, DomainError)]
+    assert len(losses) == 1 and losses[0].code == "fee.exemption_decided", results
+    e.refresh_from_db()
+    events = AuditEvent.objects.filter(verb="afterschool.fee_exemption_decided", object_id=str(e.pk))
+    assert [(x.from_state, x.to_state) for x in events] == [("applied", e.status)]

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 
 from institutions import verification
-from institutions.models import Institution, VerificationToken
 from tests.conftest import region
+from tests.factories import InstitutionFactory
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
@@ -97,10 +97,10 @@ def test_pages_follow_the_browser_language_too(client, db):
 
 
 def test_the_verify_page_in_each_language(client, db):
-    institution = Institution.objects.create(
-        name="涪陵区小星星艺术培训学校", town=region("500102006"), status="licensed", category="arts"
-    )
-    VerificationToken.objects.create(institution=institution)
+    institution = InstitutionFactory(  # with its live token; no licence, credit code or address, as the page's test
+        name="涪陵区小星星艺术培训学校", town=region("500102006"), status="licensed", category="arts",
+        credit_code=None, licence_number="", licence_expires_on=None, address="",
+    )  # fmt: skip
     path = verification.VERIFY_PATH.format(token=verification.live_token(institution).token)
     page = client.get(path).content.decode()
     assert "有效" in page and "文化艺术类" in page and "Valid" not in page

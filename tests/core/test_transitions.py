@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 
 from core.errors import DomainError
 from core.models import AuditEvent, Job
-from core.transitions import transition
+from core.transitions import transition, transition_many
 from tests.concurrency import race
 from tests.factories import UserFactory
 
@@ -131,3 +131,34 @@ def test_where_adds_conditions_to_the_write(job):
         start(job, where={"attempts": 3})
     assert caught.value.code == "job.invalid_transition" and job.status == S.PENDING
     assert start(job, where={"attempts": 0}).status == S.RUNNING
+
+
+def test_many_rows_move_together_each_audited_and_the_others_left_alone(user):
+    jobs = [Job.objects.create(kind="import", created_by=user) for _ in range(3)]
+    Job.objects.filter(pk=jobs[2].pk).update(status=S.DONE)
+    moved = transition_many(
+        Job.objects.filter(kind="import"), actor=user, verb="job.cancel", allowed_from=S.PENDING, to=S.FAILED,
+        fields={"owner": ""}, data={"why": "test"},
+    )  # fmt: skip
+    assert moved == [jobs[0].pk, jobs[1].pk]
+    assert list(Job.objects.order_by("pk").values_list("status", flat=True)) == [S.FAILED, S.FAILED, S.DONE]
+    events = AuditEvent.objects.filter(verb="job.cancel").order_by("id")
+    assert [(e.object_type, e.object_id, e.from_state, e.to_state, e.actor, e.data) for e in events] == [
+        ("core.job", str(j.pk), S.PENDING, S.FAILED, user, {"why": "test"}) for j in jobs[:2]
+    ]
+    assert transition_many(Job.objects.all(), actor=user, verb="job.cancel", allowed_from=S.PENDING, to=S.FAILED) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: production lane")
+def test_many_rows_moved_twice_at_once_move_once():
+    user = UserFactory(name="丙")
+    for _ in range(5):
+        Job.objects.create(kind="import", created_by=user)
+
+    def cancel():
+        return transition_many(Job.objects.all(), actor=None, verb="job.cancel", allowed_from=S.PENDING, to=S.FAILED)
+
+    results = race(cancel, n=2)
+    assert sorted(len(r) for r in results) == [0, 5], results
+    assert AuditEvent.objects.filter(verb="job.cancel").count() == 5

@@ -61,3 +61,13 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+def school_and_admin(name: str = "涪陵区实验小学"):
+    """The school most browser scenes happen in (town A) and its admin 陈校长: (school, admin)."""
+    from accounts.models import Role
+    from tests.conftest import TOWN_A, make_user
+    from tests.factories import SchoolFactory, region
+
+    school = SchoolFactory(name=name, town=region(TOWN_A))
+    return school, make_user("陈校长", Role.SCHOOL_ADMIN, school=school)

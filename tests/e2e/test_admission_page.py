@@ -6,21 +6,21 @@ from datetime import date
 import pytest
 
 from afterschool.admission import services
-from institutions.models import Institution
 from tests.conftest import TOWN_A, make_user, region
+from tests.e2e.conftest import school_and_admin
+from tests.factories import InstitutionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_public_page_lists_admitted_third_parties_only(page, live_server):
     from accounts.models import Role
-    from afterschool.schedule.models import School
     from tests.afterschool.admission_support import admitted
 
-    school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))
-    school_admin = make_user("陈校长", Role.SCHOOL_ADMIN, school=school)
+    school, school_admin = school_and_admin()
     bureau = make_user("王科长", Role.BUREAU_STAFF, region=region(TOWN_A).parent)
-    third = Institution.objects.create(
+    third = InstitutionFactory(
+        credit_code=None, category="other", address="", token=False,  # the model's defaults, not the factory's
         name="涪陵区小画家美术培训学校",
         town=region(TOWN_A),
         status="licensed",

@@ -10,9 +10,9 @@ import time_machine
 from accounts.models import Role
 from afterschool.admission import services
 from afterschool.admission.models import Admission
-from afterschool.schedule.models import School
 from core.models import AuditEvent
-from tests.conftest import DISTRICT, PASSWORD, TOWN_A, make_user, region
+from tests.conftest import DISTRICT, PASSWORD, make_user, region
+from tests.e2e.conftest import school_and_admin
 from tests.e2e.test_login_page import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -22,8 +22,7 @@ def submitted_application():
 
     from tests.afterschool.admission_support import add_documents, service_data
 
-    school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))
-    school_admin = make_user("陈校长", Role.SCHOOL_ADMIN, school=school)
+    school, school_admin = school_and_admin()
     bureau = make_user("王科长", Role.BUREAU_STAFF, region=region(DISTRICT))
     coach = make_user("何教练")
     data = service_data(school, seq=7, name="何教练")

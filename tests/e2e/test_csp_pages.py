@@ -83,9 +83,12 @@ def test_school_pages_timetable_and_sign_in_sheet(live_server, watched):
         sign_in(page, live_server.url, admin.username, PASSWORD)
         assert violations() == []
         visit(page, violations, f"{live_server.url}/afterschool/schools/{school.pk}/timetable/")
-        # Placed by the static script from the data attributes: the blocks have their heights.
+        assert page.get_by_test_id("timetable-days").is_visible()  # on a phone: one row per day
+        # On a wider screen the grid, placed by the static script from the data attributes: blocks have heights.
+        page.set_viewport_size({"width": 1280, "height": 800})
         block = page.get_by_test_id("col-0").get_by_test_id("session").first.bounding_box()
         assert block["height"] > 50
+        page.set_viewport_size({"width": 390, "height": 844})
         session = Session.objects.filter(school=school).first()
         visit(page, violations, f"{live_server.url}/afterschool/sessions/{session.pk}/sign-in/")
         visit(page, violations, f"{live_server.url}/afterschool/admissions/review/")

@@ -13,17 +13,15 @@ from afterschool.fees import allocation as fee_allocation
 from afterschool.fees import services as fees
 from afterschool.schedule.models import SchoolClass
 from tests.afterschool.test_fee_helpers import build_term, bureau_of_town, take_attendance
-from tests.conftest import PASSWORD, TOWN_A, make_user, region
+from tests.conftest import PASSWORD, make_user
+from tests.e2e.conftest import school_and_admin
 from tests.e2e.test_login_page import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def build():
-    from afterschool.schedule.models import School
-
-    school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))
-    admin = make_user("陈校长", Role.SCHOOL_ADMIN, school=school)
+    school, admin = school_and_admin()
     a = make_user("王老师", Role.TEACHER, school=school)
     b = make_user("赵老师", Role.TEACHER, school=school)
     parent = make_user("张家长", Role.PARENT, phone="13800000001")

@@ -9,44 +9,30 @@ import time_machine
 from PIL import Image
 
 from accounts.models import Role
-from afterschool.schedule.models import Programme, Room, School, Session, Staff, Term
 from tests.conftest import PASSWORD, TOWN_A, make_user, region
+from tests.e2e.conftest import school_and_admin
 from tests.e2e.test_login_page import CJK_GLYPHS_DIFFER, sign_in
+from tests.factories import ProgrammeFactory, RoomFactory, SchoolFactory, SessionFactory, StaffFactory, TermFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def build():
-    school = School.objects.create(name="涪陵区实验小学", town=region(TOWN_A))
-    admin = make_user("陈校长", Role.SCHOOL_ADMIN, school=school)
+    school, admin = school_and_admin()
     teacher = make_user("刘老师", Role.TEACHER, school=school)
-    term = Term.objects.create(
-        school=school, name="2026 秋季学期", starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31)
-    )
-    staff = Staff.objects.create(school=school, user=teacher, name=teacher.name)
-    room = Room.objects.create(school=school, name="阅览室")
+    term = TermFactory(school=school, name="2026 秋季学期", starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31))
+    staff = StaffFactory(school=school, user=teacher)
+    room = RoomFactory(school=school, name="阅览室")
 
     def session(programme, weekday, start, end):
-        return Session.objects.create(
-            programme=programme,
-            school=school,
-            weekday=weekday,
-            starts_at=time(*start),
-            ends_at=time(*end),
-            room=room,
-            staff=staff,
-            first_date=term.starts_on,
-            last_date=term.ends_on,
+        return SessionFactory(
+            programme=programme, weekday=weekday, starts_at=time(*start), ends_at=time(*end), room=room, staff=staff
         )
 
-    reading = Programme.objects.create(
-        school=school, term=term, name="阅读社", kind="reading", grade_min=1, grade_max=6, capacity=30
-    )
+    reading = ProgrammeFactory(term=term, name="阅读社", kind="reading", grade_min=1, grade_max=6, capacity=30)
     for w in range(4):  # Friday left empty
         session(reading, w, (16, 0), (18, 0))
-    calligraphy = Programme.objects.create(
-        school=school, term=term, name="书法", kind="arts", grade_min=1, grade_max=6, capacity=20
-    )
+    calligraphy = ProgrammeFactory(term=term, name="书法", kind="arts", grade_min=1, grade_max=6, capacity=20)
     session(calligraphy, 0, (17, 0), (18, 30))  # same teacher and room as Monday's reading: a clash
     return school, admin
 
@@ -93,7 +79,7 @@ def test_timetable_grid_with_clash_and_policy_warning(live_server, page, tmp_pat
 def test_another_schools_admin_gets_404(live_server, page):
     with time_machine.travel(datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True):
         school, _ = build()
-        other = School.objects.create(name="别的学校", town=region(TOWN_A))
+        other = SchoolFactory(name="别的学校", town=region(TOWN_A))
         stranger = make_user("别校长", Role.SCHOOL_ADMIN, school=other)
         sign_in(page, live_server.url, stranger.username, PASSWORD)
         response = page.goto(f"{live_server.url}/afterschool/schools/{school.pk}/timetable/")

@@ -16,6 +16,7 @@ from institutions import services as institution_services
 from institutions import verification
 from institutions.models import Course, EscrowAccount, FeePackage, Institution, StaffMember, Status
 from tests.conftest import DISTRICT, TOWN_A, make_user, region
+from tests.factories import InstitutionFactory
 
 # live_server implies a transactional database, flushed after each test; serialized_rollback brings back what the
 # migrations loaded (the Fuling regions) before each one.
@@ -53,12 +54,11 @@ def _media(settings, tmp_path):
 
 
 def make_institution(name, status=Status.LICENSED, **extra) -> Institution:
-    institution = Institution.objects.create(
+    extra = {"credit_code": None, "licence_issued_on": None, **extra}  # the model's defaults, not the factory's
+    return InstitutionFactory(  # with its live token
         name=name, town=region(TOWN_A), status=status, category="subject", licence_number="教民150010270000123号",
         licence_expires_on=date(2099, 8, 31), address="重庆市涪陵区敦仁街道兴华中路 18 号 3 楼 301-305 室", **extra,
     )
-    verification.live_token(institution)
-    return institution
 
 
 def with_courses_and_teachers(institution):

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts import scope
-from tests.conftest import TOWN_B, make_user
+from tests.conftest import TOWN_B, make_user, region
 from tests.institutions.helpers import make_institution
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +75,42 @@ def test_other_institution_staff_get_404_on_a_poster(institution_a):
     other = make_institution("别家")
     user = make_user("别家员工", Role.INSTITUTION_STAFF, institution=other)
     assert signed_in(user).get(f"/registry/{institution_a.pk}/poster.png").status_code == 404
+
+
+# --- Twenty a page, searched and filtered on the server, within what the user may list ----------------------------
+
+
+def test_the_registry_shows_twenty_a_page_with_links_that_keep_the_filters(bureau_staff):
+    for i in range(45):
+        make_institution(f"机构{i:02d}")
+    client = signed_in(bureau_staff)
+    first = client.get("/registry/")
+    assert len(first.context["page"].object_list) == 20 and first.context["page"].paginator.num_pages == 3
+    html = first.content.decode()
+    assert 'data-testid="pager"' in html and 'href="?page=2"' in html
+    third = client.get("/registry/", {"page": 3})
+    assert len(third.context["page"].object_list) == 5
+    filtered = client.get("/registry/", {"status": "licensed", "q": "机构", "page": 2}).content.decode()
+    assert "?q=%E6%9C%BA%E6%9E%84&amp;status=licensed&amp;page=3" in filtered
+    assert "?q=%E6%9C%BA%E6%9E%84&amp;status=licensed&amp;page=1" in filtered
+
+
+def test_the_registry_filters_by_town_and_status(bureau_staff):
+    make_institution("甲美术培训学校")
+    make_institution("乙体育培训中心", status="suspended", town=TOWN_B)
+    make_institution("丙书法培训中心", town=TOWN_B)
+    client = signed_in(bureau_staff)
+    by_town = client.get("/registry/", {"town": region(TOWN_B).pk}).content.decode()
+    assert "乙体育培训中心" in by_town and "丙书法培训中心" in by_town and "甲美术培训学校" not in by_town
+    by_both = client.get("/registry/", {"town": region(TOWN_B).pk, "status": "suspended"}).content.decode()
+    assert "乙体育培训中心" in by_both and "丙书法培训中心" not in by_both
+    nonsense = client.get("/registry/", {"town": "x'; drop", "status": "nope", "page": "zz"})
+    assert nonsense.status_code == 200 and nonsense.context["page"].paginator.count == 3
+
+
+def test_a_parent_cannot_filter_their_way_past_the_whitelist(parent):
+    make_institution("停业机构", status="suspended")
+    response = signed_in(parent).get("/registry/", {"status": "suspended"})
+    assert "停业机构" not in response.content.decode()
+    assert {value for value, _label in response.context["statuses"]} == {"licensed", "rectifying"}
+    assert response.context["status"] == ""  # a status a parent may not filter by is dropped, not obeyed

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.errors import DomainError
 from core.models import AuditEvent, Notification
 from supervision.inspections import plans
 from supervision.models import ConflictDeclaration, Inspection, InspectionStatus, PlanDraw
@@ -195,3 +196,26 @@ def test_a_plan_draws_only_within_its_scope_of_towns_categories_and_statuses(api
     outside = plan_body(team, town_ids=[region(TOWN_B).pk])
     assert_error(api_as(staff_a).post("inspection-plans", outside), 422, "plan.scope_outside")
     assert_error(api_as(staff_a).post("inspection-plans", plan_body(team, categories=["cooking"])), 422)
+
+
+def test_a_draw_and_a_redraw_are_audited_from_to_with_each_cancelled_visit(bureau_staff, team):
+    registry(20)
+    plan = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": Decimal("0.2")})
+    first = plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="a")
+    plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="b", reason="人员调整")
+    verbs = ["inspection_plan.draw", "inspection_plan.redraw"]
+    moves = AuditEvent.objects.filter(object_id=str(plan.pk), verb__in=verbs)
+    assert [(e.verb, e.from_state, e.to_state) for e in moves.order_by("id")] == [
+        ("inspection_plan.draw", "draft", "drawn"),
+        ("inspection_plan.redraw", "drawn", "drawn"),
+    ]
+    cancelled = AuditEvent.objects.filter(verb="inspection.cancel", object_type="supervision.inspection")
+    assert sorted(int(e.object_id) for e in cancelled) == sorted(first.visits.values_list("pk", flat=True))
+    assert {(e.from_state, e.to_state, e.actor_id) for e in cancelled} == {("assigned", "cancelled", bureau_staff.pk)}
+    plan.refresh_from_db()
+    assert plan.status == "drawn" and plan.seed == "b"
+
+    plans.plan_finish(actor=bureau_staff, plan_id=plan.pk)
+    with pytest.raises(DomainError) as refused:
+        plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="c", reason="再抽")
+    assert refused.value.code == "plan.finished" and refused.value.status == 409

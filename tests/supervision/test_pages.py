@@ -1,5 +1,7 @@
 """The phone page behind the verification page's "report a problem" link."""
 
+from urllib.parse import quote
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -73,3 +75,49 @@ def test_others_cannot_file_or_see(parent, other_parent, staff_a, registered):
     cid = Complaint.objects.get().pk
     assert signed_in(parent).get(f"/complaints/{cid}/").status_code == 200
     assert signed_in(other_parent).get(f"/complaints/{cid}/").status_code == 404
+
+
+def test_every_problem_is_shown_at_once_beside_its_field_with_a_summary_and_nothing_lost(parent):
+    form_data = {
+        "category": "no-such-category",
+        "description": "太短",
+        "occurred_at": "",
+        "new_name": "",
+        "new_address": "李渡街道某小区 3 栋",
+        "child_grade": "g3",
+        "disclose_identity": "on",
+        "key": "web-key-0002",
+    }
+    response = signed_in(parent).post("/complaints/new", form_data)
+    html = response.content.decode()
+    assert response.status_code == 422 and Complaint.objects.count() == 0
+    assert set(response.context["errors"]) == {"new_name", "town_id", "category", "description", "occurred_at"}
+    opening = '<div class="error-summary" role="alert" data-testid="error-summary">'
+    summary = html[html.index(opening) : html.index("</div>", html.index(opening))]
+    for field in ("new_name", "town_id", "category", "description", "occurred_at"):
+        assert f'href="#{field}"' in summary  # the summary links to the field
+        assert f'id="{field}-error"' in html and f'aria-describedby="{field}-error"' in html  # and it says so beside it
+    assert "10–2000" in summary and "现为 2 个" in html
+    # What the parent typed comes back.
+    assert "李渡街道某小区 3 栋" in html and ">太短</textarea>" in html and "checked" in html
+    assert 'value="g3" selected' in html
+
+
+def test_the_form_speaks_one_language_its_categories_too(parent, registered):
+    from supervision.models import ComplaintCategory
+
+    category = ComplaintCategory.objects.filter(is_active=True).exclude(name_en="").first()
+    client = signed_in(parent)
+    assert category.name_zh in client.get(report_url(registered)).content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get(report_url(registered)).content.decode()
+    assert category.name_en in html and f">{category.name_zh}<" not in html
+
+
+@pytest.mark.django_db
+def test_a_visitor_without_an_account_is_offered_the_web_sign_up_back_to_the_form(client):
+    """No "app" to install: the sign-up page, which brings the visitor back to the complaint form."""
+    response = client.get("/complaints/new?institution=7")
+    link = f'/accounts/signup/?next={quote("/complaints/new?institution=7")}'
+    assert link in response.content.decode()
+    assert "App" not in response.content.decode()

@@ -44,3 +44,29 @@ def test_two_draws_of_one_plan_at_once_give_one_draw(bureau_staff, team, premise
     results = race([lambda: plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")] * 2)
     assert PlanDraw.objects.filter(plan=plan).count() == 1
     assert sum(isinstance(r, PlanDraw) for r in results) == 1  # the other needs a reason for a redraw
+
+
+def test_two_phones_checking_out_one_visit_at_once_complete_it_once(visit, team):
+    from core.models import AuditEvent
+
+    sync.sync_batch(actor=team[0], records=[record(visit, "checkin", {"latitude": 29.7032, "longitude": 107.3897})])
+    checkouts = [record(visit, "checkout", {}) for _ in (0, 1)]
+    results = race([lambda i=i: sync.sync_batch(actor=team[i], records=[checkouts[i]]) for i in (0, 1)])
+    # the second waits for the first's lock, then finds the visit complete: closed to records
+    assert sorted((r[0]["status"], r[0]["code"]) for r in results) == [
+        ("applied", ""), ("rejected", "sync.visit_closed")
+    ], results
+    events = AuditEvent.objects.filter(verb="inspection.status", object_id=str(visit.pk), to_state="complete")
+    assert [(e.from_state, e.to_state) for e in events] == [("in_progress", "complete")]
+    visit.refresh_from_db()
+    assert visit.status == "complete" and visit.completed_at is not None
+
+
+def test_two_first_draws_at_once_leave_one_draft_to_drawn_event(bureau_staff, team, premises):
+    from core.models import AuditEvent
+
+    plan = make_plan(bureau_staff, team, sampling_mode="overall", shares={"overall": 1})
+    results = race([lambda: plans.plan_draw(actor=bureau_staff, plan_id=plan.pk, seed="s")] * 2)
+    assert sorted(type(r).__name__ for r in results) == ["DomainError", "PlanDraw"], results
+    events = AuditEvent.objects.filter(object_id=str(plan.pk), verb__startswith="inspection_plan.draw")
+    assert [(e.from_state, e.to_state) for e in events] == [("draft", "drawn")]

@@ -241,3 +241,23 @@ def test_a_phone_clock_a_few_minutes_ahead_is_within_the_skew(api_as, visit, tea
     assert statuses == ["applied"]
     _, [fate] = sync(phone, [record(visit, "note", {"text": "快 11 分钟"}, when=now_iso(timedelta(minutes=11)))])
     assert fate["code"] == "sync.time_in_future" and "10" in fate["message"]
+
+
+def test_each_change_of_a_visits_state_is_one_audit_event_from_to(api_as, visit, team):
+    """assigned → in progress (check-in), → awaiting photos (check-out with a photo missing), → complete (the photo
+    arrives): one `inspection.status` event each, by the inspector who caused it; an edit that changes no state
+    writes none."""
+    from core.models import AuditEvent
+
+    phone = api_as(team[0])
+    p1 = str(uuid.uuid4())
+    sync(phone, [record(visit, "checkin", {"latitude": NEARBY[0], "longitude": NEARBY[1]})])
+    sync(phone, [record(visit, "answer", {"item_code": "LIC-1", "value": "yes"})])
+    sync(phone, [record(visit, "note", {"text": "现场照片", "photo_uuids": [p1]}), record(visit, "checkout", {})])
+    assert upload_photo(phone, visit.pk, p1, photo_bytes()).status_code == 201
+    events = AuditEvent.objects.filter(verb="inspection.status", object_id=str(visit.pk)).order_by("id")
+    assert [(e.from_state, e.to_state, e.actor_id) for e in events] == [
+        ("assigned", "in_progress", team[0].pk),
+        ("in_progress", "awaiting_photos", team[0].pk),
+        ("awaiting_photos", "complete", team[0].pk),
+    ]
