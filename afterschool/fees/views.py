@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from afterschool.schedule.models import WEEKDAY_LABELS, WEEKDAY_LABELS_EN, Application, Attendance, Session, Term
+from afterschool.schedule.models import WEEKDAY_LABELS, Application, Attendance, Session, Term
 from afterschool.schedule.selectors import children_of, schools_visible_to
 from afterschool.schedule.views import signed_in
-from core.errors import DomainError, is_english
+from core.errors import DomainError
 
 from . import allocation as fee_allocation
 from . import exports as fee_exports
@@ -163,7 +163,7 @@ def my_children(request):
     exemptions_of: dict[int, list] = {}
     for exemption in Exemption.objects.filter(student__in=children).select_related("term").order_by("-applied_at"):
         exemptions_of.setdefault(exemption.student_id, []).append(exemption)
-    labels = WEEKDAY_LABELS_EN if is_english() else WEEKDAY_LABELS
+    labels = [str(label) for label in WEEKDAY_LABELS]
     cards = []
     for child in children:
         mine = sorted(
