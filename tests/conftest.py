@@ -27,7 +27,6 @@ from accounts import scope, sms
 from accounts.models import Role, User
 from institutions import public_cache
 from institutions.models import Category, Status
-from tests import pending_translations
 from tests.factories import PASSWORD, InstitutionFactory, MembershipFactory, SchoolFactory, UserFactory, region
 
 # Property tests run on a busy 2-core machine beside other lanes: a per-example time limit only makes them flaky.
@@ -70,12 +69,6 @@ def _is_transactional(request) -> bool:
     return bool(marker and marker.kwargs.get("transaction")) or bool(
         {"live_server", "transactional_db"} & set(request.fixturenames)
     )
-
-
-@pytest.fixture(autouse=True)
-def _pending_translations():
-    """English for msgids listed in .i18n/*.txt and not yet in the catalogue (see tests/pending_translations.py)."""
-    pending_translations.install()
 
 
 @pytest.fixture(autouse=True)
