@@ -28,14 +28,18 @@ def verify(request, token: str):
     forged" warning (200: the code was real once, the page is the right answer); a code never issued the same
     warning with 404. A GET counts as a scan of the day (HEAD, as link previews send, does not)."""
     found = verification.cached_verification(token)
+    # Complaints are filed by parents: a visitor (who may sign up as one) or a parent sees "举报问题"; a signed-in
+    # member of staff would be led to a form that refuses them.
+    user = request.user
+    may_report = not user.is_authenticated or scope.has_role(user, Role.PARENT)
     if found is None:
-        return render(
-            request, "institutions/verify.html", {"v": None, "report_url": verification.report_url()}, status=404
-        )
+        context = {"v": None, "report_url": verification.report_url(), "may_report": may_report}
+        return render(request, "institutions/verify.html", context, status=404)
     token_id, payload = found
     if request.method == "GET":
         verification.record_scan_of(token_id)
-    return render(request, "institutions/verify.html", {"v": payload, "report_url": payload["report_url"]})
+    context = {"v": payload, "report_url": payload["report_url"], "may_report": may_report}
+    return render(request, "institutions/verify.html", context)
 
 
 # --- The bureau's registry console (signed in with the web session) ---------------------------------------------------

@@ -59,6 +59,7 @@ ADMISSION_QUEUE = Entry("admission-queue", _("准入审核"), "afterschool-admis
 MY_ADMISSIONS = Entry("admissions", _("我的准入"), "afterschool-admissions", "id", also=("afterschool-admission",))
 ADMISSION_NEW = Entry("admission-new", _("申请准入"), "afterschool-admission-new", "plus")
 FEES = Entry("fees", _("课后服务费"), "afterschool-fees", "coin", also=("afterschool-fee-run",))
+INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -68,11 +69,13 @@ def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
 
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
-    Role.BUREAU_ADMIN: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
+    Role.BUREAU_ADMIN: (
+        REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE
+    ),
     Role.BUREAU_STAFF: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
-    Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES),
+    Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),
     Role.TEACHER: (AFTERSCHOOL,),
     Role.INSTITUTION_STAFF: (REGISTRY, MY_ADMISSIONS, ADMISSION_NEW),
     Role.PARENT: (MY_CHILDREN, COMPLAINT_NEW, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),

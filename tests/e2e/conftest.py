@@ -7,6 +7,7 @@ browser tests are skipped with that reason.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,35 @@ def school_and_admin(name: str = "涪陵区实验小学"):
 
     school = SchoolFactory(name=name, town=region(TOWN_A))
     return school, make_user("陈校长", Role.SCHOOL_ADMIN, school=school)
+
+
+@dataclass
+class Persona:
+    user: object
+    role: str | None  # None: an outside coach, signed up without a role
+    counts: dict[str, str]  # card -> the count the home must show
+    school: object | None = None
+
+
+def role_personas() -> list[Persona]:
+    """One user of each of the eight kinds, in town A, with a little waiting work: a parent's complaint that the
+    town's handler has to accept."""
+    from accounts.models import Role
+    from tests.conftest import DISTRICT, TOWN_A, make_user
+    from tests.factories import ComplaintFactory, InstitutionFactory, region
+
+    town = region(TOWN_A)
+    school, school_admin = school_and_admin()
+    institution = InstitutionFactory(name="敦仁小画家美术培训学校", town=town)
+    parent = make_user("张女士", Role.PARENT)
+    ComplaintFactory(parent=parent, institution=institution)
+    return [
+        Persona(make_user("周局长", Role.BUREAU_ADMIN, region=region(DISTRICT)), Role.BUREAU_ADMIN, {}),
+        Persona(make_user("王科长", Role.BUREAU_STAFF, region=town), Role.BUREAU_STAFF, {"complaints-to-accept": "1"}),
+        Persona(make_user("李督查", Role.INSPECTOR, region=town), Role.INSPECTOR, {}),
+        Persona(school_admin, Role.SCHOOL_ADMIN, {}, school),
+        Persona(make_user("刘老师", Role.TEACHER, school=school), Role.TEACHER, {}, school),
+        Persona(make_user("赵经理", Role.INSTITUTION_STAFF, institution=institution), Role.INSTITUTION_STAFF, {}),
+        Persona(parent, Role.PARENT, {"my-complaints": "1"}),
+        Persona(make_user("何教练"), None, {}),
+    ]

@@ -9,33 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Role
-from tests.conftest import DISTRICT, PASSWORD, TOWN_A, make_user
-from tests.e2e.conftest import school_and_admin
-from tests.factories import ComplaintFactory, InstitutionFactory, region
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import role_personas
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _personas():
-    """(login, the role's section on the home, {card: count expected}) for each of the eight kinds of user."""
-    town = region(TOWN_A)
-    school, school_admin = school_and_admin()
-    institution = InstitutionFactory(name="敦仁小画家美术培训学校", town=town)
-    parent = make_user("张女士", Role.PARENT)
-    ComplaintFactory(parent=parent, institution=institution)  # filed, waiting to be accepted by the town's handler
-    return [
-        (make_user("周局长", Role.BUREAU_ADMIN, region=region(DISTRICT)), Role.BUREAU_ADMIN, {}),
-        (make_user("王科长", Role.BUREAU_STAFF, region=town), Role.BUREAU_STAFF, {"complaints-to-accept": "1"}),
-        (make_user("李督查", Role.INSPECTOR, region=town), Role.INSPECTOR, {}),
-        (school_admin, Role.SCHOOL_ADMIN, {}),
-        (make_user("刘老师", Role.TEACHER, school=school), Role.TEACHER, {}),
-        (make_user("赵经理", Role.INSTITUTION_STAFF, institution=institution), Role.INSTITUTION_STAFF, {}),
-        (parent, Role.PARENT, {"my-complaints": "1"}),
-        (make_user("何教练"), None, {}),  # an outside coach: signed up without a role
-    ]
 
 
 def _sign_in(page, base_url, user):
@@ -51,7 +30,8 @@ def _width(page) -> int:
 
 
 def test_every_role_signs_in_sees_its_cards_opens_each_list_comes_back_and_signs_out(browser, live_server):
-    for user, role, expected in _personas():
+    for persona in role_personas():
+        user, role, expected = persona.user, persona.role, persona.counts
         context = browser.new_context(locale="zh-CN", viewport=PHONE)
         context.set_default_timeout(20_000)
         page = context.new_page()

@@ -427,3 +427,13 @@ def test_the_verify_operation_is_public_and_documented(db):
     png = schema["paths"]["/api/v1/institutions/{institution_id}/qrcode.png"]["get"]
     assert "image/png" in png["responses"]["200"]["content"]
     assert png.get("security")
+
+
+def test_report_a_problem_is_offered_to_visitors_and_parents_not_to_staff(full_record, client, parent, town_a_staff):
+    """Complaints are filed by parents: a member of staff scanning a poster is not led to a form that refuses them."""
+    page = f"/v/{token_of(full_record)}"
+    assert 'data-testid="report-link"' in client.get(page).content.decode()
+    client.force_login(parent)
+    assert 'data-testid="report-link"' in client.get(page).content.decode()
+    client.force_login(town_a_staff)
+    assert 'data-testid="report-link"' not in client.get(page).content.decode()
