@@ -79,8 +79,8 @@ def _all_dates_or_raise(post) -> None:
     """Every unreadable date of a form at once (one DomainError naming each field), not only the first."""
     bad = [field for field in DATE_FIELDS if (post.get(field) or "").strip() and _is_bad_date(post.get(field))]
     if bad:
-        zh, en = "日期格式应为 年-月-日", "Dates are YYYY-MM-DD"
-        raise DomainError("admission.form_invalid", zh, en, status=422, fields={f: (zh, en) for f in bad})
+        message = _("日期格式应为 年-月-日")
+        raise DomainError("admission.form_invalid", message, status=422, fields={f: message for f in bad})
 
 
 def _is_bad_date(raw: str) -> bool:
