@@ -38,7 +38,7 @@ def test_the_first_load_of_each_home_is_under_150_kb_compressed(browser, live_se
             try:
                 fresh = first_visit.new_page()
                 answers = []
-                fresh.on("response", lambda answer: answers.append(answer))
+                fresh.on("response", lambda answer, answers=answers: answers.append(answer))
                 fresh.goto(f"{live_server.url}/", wait_until="networkidle")
                 total = sum(len(gzip.compress(r.body(), 9)) for r in answers if r.status == 200)
             finally:
