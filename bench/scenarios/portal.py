@@ -41,6 +41,9 @@ def _user(username: str, name: str, role: str, **where):
     from accounts.models import Membership, User
 
     user = User.objects.filter(username=username).first() or User.objects.create_user(username=username, name=name)
+    # Memberships name a school or an institution by id (identity knows no domain model).
+    where = {f"{k}_id" if k in ("school", "institution") else k: getattr(v, "pk", v) if k != "region" else v
+             for k, v in where.items()}
     Membership.objects.get_or_create(user=user, role=role, **where, defaults={"is_active": True})
     return user
 
