@@ -39,7 +39,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts import scope
 from accounts.models import Role
 from afterschool.admission.models import Admission
-from afterschool.schedule.models import Application, Attendance, Kind, Session, Staff, Term
+from afterschool.schedule.models import Attendance, Kind, Session, Staff, Term
+from afterschool.schedule.selectors import roster_spans
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.money import ZERO, fmt
@@ -209,7 +210,7 @@ def attendance_gaps(
             "id", "programme__term_id", "programme_id", "weekday", "first_date", "last_date"
         )
     )
-    rosters = _roster_spans(term_ids)
+    rosters = roster_spans(term_ids=term_ids)
     expected: dict[int, list[date]] = {}
     suspect = []
     for sid, tid, pid, weekday, first, last in sessions:
@@ -241,30 +242,6 @@ def attendance_gaps(
         if limit:
             del gaps[limit:]
     return out
-
-
-def _roster_spans(term_ids) -> dict[int, tuple[date, date]]:
-    """{programme id: (first day a child was on its roster, last day one was)}: one GROUP BY over the enrolments.
-    Before the first child and after the last one left there is no roster, so no attendance to take."""
-    from django.db.models import Max, Min, Q
-
-    far = date(9999, 12, 31)
-    rows = (
-        Application.objects.filter(
-            programme__term_id__in=term_ids,
-            status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
-            active_from__isnull=False,
-        )
-        .values("programme_id")
-        .annotate(
-            start=Min("active_from"),
-            end=Max("active_until_excl"),
-            open=Min("id", filter=Q(active_until_excl__isnull=True)),
-        )
-    )
-    return {
-        r["programme_id"]: (r["start"], far if r["open"] is not None else r["end"] - timedelta(days=1)) for r in rows
-    }
 
 
 def _not_held_counts(term_ids, until):

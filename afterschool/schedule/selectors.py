@@ -107,13 +107,15 @@ def sessions_of_children(user, day: date) -> QuerySet[Session]:
     return Session.objects.filter(programme_id__in=enrolled.values("programme_id"))
 
 
-def _roster_spans(programme_ids) -> dict[int, tuple[date, date]]:
-    """{programme id: (first day a child was on its roster, last day one was)}: one GROUP BY (as fees' allocation
-    reads it): before the first child and after the last one left there is no roll to call."""
+def roster_spans(*, programme_ids=None, term_ids=None) -> dict[int, tuple[date, date]]:
+    """{programme id: (first day a child was on its roster, last day one was)} for these programmes or the
+    programmes of these terms, in one GROUP BY: before the first child and after the last one left there is no roll
+    to call (the attendance gaps of a home, the missing attendance that blocks a fee allocation)."""
     far = date(9999, 12, 31)
+    which = {"programme_id__in": programme_ids} if programme_ids is not None else {"programme__term_id__in": term_ids}
     rows = (
         Application.objects.filter(
-            programme_id__in=programme_ids,
+            **which,
             status__in=[Application.Status.APPROVED, Application.Status.WITHDRAWN],
             active_from__isnull=False,
         )
@@ -163,7 +165,7 @@ def session_work(
         out["roll_calls"] = []
         return out
     ids = {s.pk for s, _d in due}
-    spans = _roster_spans({s.programme_id for s, _d in due})
+    spans = roster_spans(programme_ids={s.programme_id for s, _d in due})
     taken = set(
         Attendance.objects.filter(session_id__in=ids, date__in=days).values_list("session_id", "date").distinct()
     )
