@@ -36,6 +36,10 @@ def browser():
     """
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium not found at /usr/bin/chromium: apt-get install chromium")
+    if os.environ.get("DATABASE_URL") and not os.environ.get("BROWSER_TESTS_ALL_LANES"):
+        # The journeys run in one lane (the embedded default, as a newcomer's `make test`), keeping the production
+        # lane well under its time budget; BROWSER_TESTS_ALL_LANES=1 runs them against PostgreSQL too.
+        pytest.skip("browser journeys run in the embedded-default lane (BROWSER_TESTS_ALL_LANES=1 to run them here)")
     from playwright.sync_api import sync_playwright
 
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
