@@ -343,12 +343,26 @@ if not DEBUG:
 # Content-Security-Policy (django-csp, core.csp) on every response: nothing from another origin, no inline script,
 # style or event handler (pages load their CSS and JS from static files), no framing. connect-src 'self' covers the
 # websocket on the same host (ws:/wss: match 'self' under CSP Level 3).
+# Map tiles for the inspector app and the registry map (Leaflet), e.g. "https://tiles.example.cn/{z}/{x}/{y}.png".
+# Empty by default: maps then draw their points on a blank background and nothing is loaded from another origin.
+# When set, its origin is added to img-src below.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
+
+
+def _origin(url: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "a"))
+    return [f"{parts.scheme}://{parts.netloc}".replace("://a.", "://*.")] if parts.scheme and parts.netloc else []
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", "blob:", *_origin(MAP_TILE_URL)],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],

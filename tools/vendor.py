@@ -47,6 +47,40 @@ PACKAGES = [
         "alpinejs-csp",
         {"package/dist/cdn.min.js": "alpine-csp.min.js"},
     ),
+    (
+        # Maps of visits and of the registry (inspector app, bureau console). The tile address is a setting, empty
+        # by default: without tiles the map still draws its points, and nothing is loaded from another origin.
+        "leaflet",
+        "1.9.4",
+        "sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA==",
+        "leaflet",
+        {
+            "package/dist/leaflet.js": "leaflet.js",
+            "package/dist/leaflet.css": "leaflet.css",
+            "package/dist/images/marker-icon.png": "images/marker-icon.png",
+            "package/dist/images/marker-icon-2x.png": "images/marker-icon-2x.png",
+            "package/dist/images/marker-shadow.png": "images/marker-shadow.png",
+            "package/dist/images/layers.png": "images/layers.png",
+            "package/dist/images/layers-2x.png": "images/layers-2x.png",
+            "package/LICENSE": "LICENSE",
+        },
+    ),
+    (
+        # IndexedDB for the phone apps' outbox (records and photo Blobs survive closing the browser).
+        "dexie",
+        "4.4.7",
+        "sha512-wemFiCl3DTCnfzyqepUTX1ugbYbkTrw3aEZOG7YjAOUoEQB5g5PrEywPzk5JpbX/SxqQ9IvjUpxCDIEjoOWEfA==",
+        "dexie",
+        {"package/dist/dexie.min.js": "dexie.min.js", "package/LICENSE": "LICENSE"},
+    ),
+    (
+        # The district dashboard's charts (each chart's numbers are also shown as a table). Loaded by that page only.
+        "echarts",
+        "6.1.0",
+        "sha512-q0yaFPggC9FUdsWH4blavRWFmxdrIodbkoKNAjJudAI6CA9gNPxHtV2RcZNEepZVlk4yvBYkOkbk6HIVpIyHZA==",
+        "echarts",
+        {"package/dist/echarts.min.js": "echarts.min.js", "package/LICENSE": "LICENSE"},
+    ),
 ]
 
 
@@ -82,6 +116,7 @@ def vendor_one(name: str, version: str, integrity: str, folder: str, files: dict
                 raise SystemExit(f"{name}@{version}: {member_name} is not a file")
             data = tar.extractfile(member).read()
             path = out / target
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             written.append(path)
     print(f"{name}@{version}: {', '.join(str(p.relative_to(VENDOR)) for p in written)}")
