@@ -10,6 +10,21 @@ urlpatterns = [
     path("complaints/statements/", complaint_views.statement_list, name="complaint-statements"),
     path("complaints/new", complaint_views.complaint_new, name="complaint-new"),
     path("complaints/<int:complaint_id>/", complaint_views.complaint_page, name="complaint-page"),
+    path(
+        "complaints/<int:complaint_id>/photos/<int:photo_id>",
+        complaint_views.complaint_photo,
+        name="complaint-photo",
+    ),
+    path(
+        "inspections/<int:inspection_id>/photos/<uuid:photo_uuid>",
+        inspection_views.visit_photo,
+        name="inspection-photo",
+    ),
+    path(
+        "inspections/orders/<int:order_id>/evidence/<uuid:evidence_uuid>",
+        inspection_views.order_evidence,
+        name="order-evidence",
+    ),
     path("inspections/results/", inspection_views.inspection_results, name="inspection-results"),
     path("inspections/visits/", inspection_views.visit_list, name="inspection-visits"),
     path("inspections/orders/", inspection_views.order_list, name="inspection-orders"),

@@ -17,11 +17,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts import scope
 from accounts.models import Region, Role
 from core.errors import DomainError, NotFound
+from core.http import uploaded_file_response
 from core.idempotency import clean_key
 from institutions.models import Institution
 
 from . import selectors, services
-from .models import ComplaintCategory, Grade, StatementRequest
+from .models import ComplaintCategory, ComplaintPhoto, Grade, StatementRequest
 from .permissions import access_complaint
 
 
@@ -206,3 +207,27 @@ def statement_list(request):
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     title = _("待说明事项") if name == StatementRequest.State.OPEN else _("已答复的说明")
     return render(request, "supervision/statement_list.html", {"page": page, "filter": name, "title": title})
+
+
+# --- Evidence: a complaint's photos, for whoever may see the complaint ------------------------------------------------
+
+
+@require_safe
+def complaint_photo(request, complaint_id: int, photo_id: int):
+    """A complaint's photo (?size=thumb for the thumbnail), to whoever may see the complaint; 404 otherwise. The
+    files were re-encoded without EXIF (core.uploads); they are never served from /media/."""
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        complaint = access_complaint(request.user, complaint_id)
+    except NotFound:
+        raise Http404 from None
+    photo = complaint.photos.filter(pk=photo_id, state=ComplaintPhoto.State.READY).first()
+    if photo is None:
+        raise Http404
+    stored = photo.thumbnail if request.GET.get("size") == "thumb" and photo.thumbnail else photo.image
+    if not stored:
+        raise Http404
+    return uploaded_file_response(
+        stored.open("rb"), content_type="image/jpeg", filename=f"complaint-{complaint.pk}-{photo.position + 1}.jpg"
+    )

@@ -13,8 +13,11 @@ from django.views.decorators.http import require_GET, require_safe
 
 from accounts import scope
 from accounts.models import Role
+from core.errors import NotFound
+from core.http import uploaded_file_response
 
 from . import publication, selectors
+from .permissions import access_inspection, access_order
 
 PAGE_SIZE = 100
 LIST_PAGE_SIZE = 50
@@ -71,3 +74,42 @@ def order_list(request):
     page = Paginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "filter": name, "title": ORDER_TITLES[name], "today": timezone.localdate()}
     return render(request, "supervision/order_list.html", context)
+
+
+# --- Evidence: visit photos and rectification evidence, for whoever may see the visit or the order -------------------
+
+
+@require_safe
+def visit_photo(request, inspection_id: int, photo_uuid):
+    """A visit's photo, to whoever may see the inspection (its team, the bureau in scope); 404 otherwise."""
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        inspection = access_inspection(request.user, inspection_id)
+    except NotFound:
+        raise Http404 from None
+    photo = inspection.photos.filter(uuid=photo_uuid, received=True).exclude(image="").first()
+    if photo is None:
+        raise Http404
+    return uploaded_file_response(
+        photo.image.open("rb"), content_type=photo.content_type or "image/jpeg", filename=f"visit-{photo.uuid}.jpg"
+    )
+
+
+@require_safe
+def order_evidence(request, order_id: int, evidence_uuid):
+    """A photo the institution sent with its answer to a rectification order, to whoever may see the order."""
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        order = access_order(request.user, order_id)
+    except NotFound:
+        raise Http404 from None
+    evidence = order.evidence.filter(uuid=evidence_uuid).first()
+    if evidence is None:
+        raise Http404
+    return uploaded_file_response(
+        evidence.image.open("rb"),
+        content_type=evidence.content_type or "image/jpeg",
+        filename=f"order-{order.pk}-{evidence.uuid}.jpg",
+    )

@@ -277,3 +277,25 @@ def test_a_photo_that_passes_the_checks_but_will_not_decode_is_marked_and_the_pa
     photo.refresh_from_db()
     assert photo.state == "failed" and not photo.upload and not stored_files()
     assert Notification.objects.filter(recipient=parent, kind="complaint.photo_failed").count() == 1
+
+
+def test_the_web_pages_show_photos_to_those_who_may_see_the_complaint_only(
+    client, parent, other_parent, inst_staff, staff_b, staff_a, api_as, registered, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = file_with_photos(api_as(parent), registered, [upload("a.jpg", image_bytes(size=(900, 600)))])
+    c = Complaint.objects.get(pk=response.json()["id"])
+    url = f"/complaints/{c.pk}/photos/{c.photos.get().pk}"
+    assert client.get(url).status_code == 404  # signed out
+    for viewer in (parent, staff_a):
+        client.force_login(viewer)
+        full = client.get(url)
+        assert full.status_code == 200 and full["Content-Type"] == "image/jpeg"
+        assert Image.open(io.BytesIO(b"".join(full.streaming_content))).size == (900, 600)
+        thumb = client.get(url + "?size=thumb")
+        assert max(Image.open(io.BytesIO(b"".join(thumb.streaming_content))).size) <= 320
+        assert full["Content-Security-Policy"].startswith("sandbox") and full["Cache-Control"] == "private, no-store"
+    for outsider in (other_parent, inst_staff, staff_b):
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404
+        assert client.get(f"/complaints/{c.pk}/photos/999999").status_code == 404
