@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "afterschool",
     "mobile_api",
     "portal",
+    "console",
 ]
 
 MIDDLEWARE = [

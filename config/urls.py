@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("institutions.urls")),
     path("", include("supervision.urls")),
     path("", include("afterschool.urls")),
+    path("", include("console.urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:

@@ -1,0 +1,3 @@
+"""The bureau console's dashboard pages (see console/apps.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The bureau console's planning pages (see console/apps.py)."""
+
+urlpatterns: list = []
