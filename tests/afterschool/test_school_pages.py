@@ -110,7 +110,7 @@ def test_anonymous_is_sent_to_sign_in(term_x):
     assert r.status_code == 302 and "/login/" in r["Location"]
 
 
-# --- Terms and rooms ----------------------------------------------------------------------------------------------------
+# --- Terms and rooms --------------------------------------------------------------------------------------------------
 
 
 def test_a_term_overlapping_another_is_warned_about_and_made_only_once_confirmed(school_admin_x, term_x):
@@ -146,7 +146,7 @@ def test_rooms_are_added_and_a_duplicate_is_refused(school_admin_x, school_x):
     assert Room.objects.filter(school=school_x).count() == 1
 
 
-# --- The class list -------------------------------------------------------------------------------------------------
+# --- The class list ---------------------------------------------------------------------------------------------------
 
 
 def test_a_class_list_is_imported_with_guardians_phones_and_registered_parents_linked(school_admin_x, school_x, parent):
@@ -216,7 +216,8 @@ def test_a_student_is_edited_one_by_one(school_admin_x, school_x, class_x, class
     child.refresh_from_db()
     assert child.name == "张晓明" and child.school_class == class_x2
     assert set(child.guardian_phones.values_list("phone", flat=True)) == {"13800000001", "13811110000"}
-    r = c.post(url("school-student-new", school_x), {"name": "张晓明", "class_id": class_x2.pk, "guardian_phones": "13811110000"})
+    new = {"name": "张晓明", "class_id": class_x2.pk, "guardian_phones": "13811110000"}
+    r = c.post(url("school-student-new", school_x), new)
     assert r.status_code == 422 and "该班已有同名学生" in r.content.decode()
 
 
@@ -253,7 +254,7 @@ def test_a_programme_with_three_decimals_or_no_fee_is_refused(school_admin_x, te
     assert r.status_code == 422 and "收费项目须填写每次课收费" in r.content.decode()
 
 
-# --- The timetable editor and its inline check --------------------------------------------------------------------------
+# --- The timetable editor and its inline check ------------------------------------------------------------------------
 
 
 def _check(c, school, term, **params):
@@ -347,8 +348,8 @@ def test_the_picker_shows_admission_status_and_expiry_and_offers_only_who_may_te
     html = c.get(url("school-session-staff", school_x, s.pk)).content.decode()
     until = admitted.outside_person.admissions.get().valid_until
     assert "陈教练" in html and "已准入" in html and f"有效期至 {until:%Y-%m-%d}" in html
-    assert 'value="o%d" disabled' % lapsed.outside_person_id in html
-    assert 'value="o%d">' % admitted.outside_person_id in html
+    assert f'value="o{lapsed.outside_person_id}" disabled' in html
+    assert f'value="o{admitted.outside_person_id}">' in html
     r = c.post(url("school-session-staff", school_x, s.pk), {"staff": f"o{lapsed.outside_person_id}"})
     assert r.status_code == 422
     r = c.post(url("school-session-staff", school_x, s.pk), {"staff": f"o{admitted.outside_person_id}"})
@@ -367,7 +368,7 @@ def test_teachers_with_the_same_name_are_told_apart_by_their_class(school_admin_
     assert f"王芳（{b.masked_phone}）" in html
 
 
-# --- Windows, the lottery, approvals -------------------------------------------------------------------------------
+# --- Windows, the lottery, approvals ----------------------------------------------------------------------------------
 
 
 def test_a_window_is_opened_and_the_lottery_run_with_its_seed_results_and_waitlist(
@@ -450,7 +451,7 @@ def test_the_api_filters_applications_by_window_and_term_and_pages_beyond_100(
     assert api.get("afterschool/applications", {"window_id": 0}).json()["count"] == 130
 
 
-# --- Rosters and gaps --------------------------------------------------------------------------------------------------
+# --- Rosters and gaps -------------------------------------------------------------------------------------------------
 
 
 def test_rosters_list_each_programme_with_the_children_on_it(school_admin_x, school_x, term_x, child):
