@@ -40,10 +40,10 @@ from afterschool.schedule.models import (
     Student,
     Term,
 )
+from afterschool.schedule.calendar import process_calendar
 from afterschool.schedule.views import signed_in
 from core import workdays
 from core.errors import DomainError, NotFound
-from core.workdays import WorkingCalendar
 
 from . import selectors as school_selectors
 
@@ -552,7 +552,7 @@ def _term_sessions(term: Term) -> list[Session]:
 def _five_plus_two(term: Term, sessions: list[Session], extra: list[Session] = ()) -> dict:
     """The R-ASS-1 report of the term's sessions (plus the ones being added): the same pure check the API runs."""
     overrides = {d.date: d.follows_weekday for d in term.days.all()}
-    days = policy.school_days_of(term, overrides, WorkingCalendar())
+    days = policy.school_days_of(term, overrides, process_calendar())
     programmes = list(Programme.objects.filter(term=term).only("id", "school_id", "name", "kind"))
     return policy.schedule_report(term, days, [*sessions, *extra], programmes, policy.Rules.on(term.starts_on))
 
@@ -560,8 +560,23 @@ def _five_plus_two(term: Term, sessions: list[Session], extra: list[Session] = (
 def _editor_context(school: School, term: Term, form_values: dict | None = None) -> dict:
     sessions = _term_sessions(term)
     by_day = [{"weekday": w, "label": WEEKDAY_LABELS[w], "sessions": []} for w in range(5)]
+    # Rows as plain text, computed here once: 200 rows through template tags (url, time filters) cost more than
+    # the rest of the page together.
+    staff_url = reverse("school-session-staff", args=(school.pk, 0)).replace("/0/", "/{}/")
     for s in sessions:
-        by_day[s.weekday]["sessions"].append(s)
+        span = ""
+        if s.first_date != term.starts_on or s.last_date != term.ends_on:
+            span = f"{s.first_date:%m-%d}–{s.last_date:%m-%d}"
+        by_day[s.weekday]["sessions"].append(
+            {
+                "when": f"{s.starts_at:%H:%M}–{s.ends_at:%H:%M}",
+                "programme": s.programme.name,
+                "staff": s.staff.name if s.staff_id else "",
+                "room": s.room.name if s.room_id else "",
+                "span": span,
+                "url": staff_url.format(s.pk),
+            }
+        )
     report = _five_plus_two(term, sessions)
     return {
         "school": school,
@@ -852,6 +867,25 @@ def applications(request, school_id: int):
         term_id=term.pk if term else None,
     ).select_related("student__school_class", "programme")
     page = Paginator(qs.order_by("-priority", "created_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Rows as plain values, computed once (labels, addresses): fifty rows through template lookups and lazy labels
+    # cost more than the query.
+    labels = {value: str(label) for value, label in S.choices}
+    decide = reverse("school-application-decide", args=(school.pk, 0)).replace("/0/", "/{}/")
+    rows = [
+        {
+            "pk": a.pk,
+            "student": a.student.name,
+            "klass": a.student.school_class.label,
+            "priority": a.priority,
+            "programme": a.programme.name,
+            "status": a.status,
+            "status_label": labels[a.status],
+            "rank": a.rank,
+            "lottery_number": a.lottery_number,
+            "decide": decide.format(a.pk) if a.status == S.PENDING else "",
+        }
+        for a in page.object_list
+    ]
     query = {"term": term.pk if term else "", "window": window_raw, "status": status, "programme": programme_id or ""}
     return render(
         request,
@@ -859,15 +893,29 @@ def applications(request, school_id: int):
         {
             "school": school,
             "term": term,
-            "terms": school.terms.all(),
-            "windows": ChoiceWindow.objects.filter(term=term) if term else [],
-            "programmes": Programme.objects.filter(term=term).order_by("name") if term else [],
-            "statuses": S.choices,
+            "options": _filter_options(term, school, window_raw, status, programme_id, labels),
             "page": page,
+            "rows": rows,
+            "here": request.get_full_path(),
             "filters": {k: str(v) for k, v in query.items()},
             "query": urlencode({k: v for k, v in query.items() if v != ""}),
         },
     )
+
+
+def _filter_options(term, school, window_raw, status, programme_id, labels) -> dict[str, list[tuple]]:
+    """The filter menus as (value, label, selected) rows, decided here rather than in template conditions."""
+    terms = [(t.pk, t.name, t == term) for t in school.terms.all()]
+    windows = [("0", gettext("非志愿报名"), window_raw == "0")]
+    programmes = []
+    if term is not None:
+        windows += [(w.pk, w.name, window_raw == str(w.pk)) for w in ChoiceWindow.objects.filter(term=term)]
+        programmes = [
+            (pk, name, pk == programme_id)
+            for pk, name in Programme.objects.filter(term=term).order_by("name").values_list("pk", "name")
+        ]
+    statuses = [(value, label, value == status) for value, label in labels.items()]
+    return {"terms": terms, "windows": windows, "programmes": programmes, "statuses": statuses}
 
 
 @require_POST
