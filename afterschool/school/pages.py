@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from afterschool.fees import allocation as fee_allocation
 from afterschool.schedule import classlist, enrolment, permissions, policy, selectors, services
+from afterschool.schedule.calendar import process_calendar
 from afterschool.schedule.models import (
     WEEKDAY_LABELS,
     Application,
@@ -40,7 +41,6 @@ from afterschool.schedule.models import (
     Student,
     Term,
 )
-from afterschool.schedule.calendar import process_calendar
 from afterschool.schedule.views import signed_in
 from core import workdays
 from core.errors import DomainError, NotFound
