@@ -119,6 +119,7 @@ def test_a_school_admin_sets_up_a_term_to_a_published_timetable_and_runs_the_lot
             page.get_by_test_id("check-ok").wait_for()
             page.get_by_test_id("session-save").click()
             assert page.get_by_test_id("edit-session").count() == 6
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
             # The published timetable shows them
             page.get_by_test_id("published-timetable").click()
