@@ -111,6 +111,7 @@ def seed_afterschool() -> None:
         _seed_school(school, index, flaw, parent if index == 0 else None, demo_teacher if index == 0 else None)
     seed_admission()
     seed_fees()
+    seed_school_pages()
 
 
 def _seed_school(school: School, index: int, flaw: str, parent: User | None, demo_teacher: User | None) -> None:
@@ -598,3 +599,51 @@ def _spring_attendance(term: Term, skip: set) -> None:
                     )
                 )
     Attendance.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+
+
+# --- What the school admin's scheduling pages need to be tried (issue 19) ---------------------------------------------
+
+
+def seed_school_pages() -> None:
+    """At 涪陵区实验小学 (the demo school admin's): the class list's guardians' phones (the demo parent's on their
+    children), and an open choice window for a small club with a few children's choices, so the lottery can be run
+    from the page. Idempotent."""
+    from afterschool.schedule.models import GuardianPhone
+
+    school = School.objects.filter(name=DEMO_SCHOOLS[0][0]).first()
+    term = Term.objects.filter(school=school, name=TERM_NAME).first() if school else None
+    if school is None or term is None:
+        return
+    parent = User.objects.filter(phone=DEMO_PARENT_PHONE).first()
+    students = list(Student.objects.filter(school=school).select_related("school_class").order_by("id"))
+    have = set(GuardianPhone.objects.filter(student__school=school).values_list("student_id", flat=True))
+    GuardianPhone.objects.bulk_create(
+        [
+            GuardianPhone(
+                student=st,
+                phone=parent.phone if parent and st.guardians.filter(pk=parent.pk).exists() else f"1370000{i:04d}",
+            )
+            for i, st in enumerate(students)
+            if st.pk not in have
+        ]
+    )
+    club = _programme(school, term, "航模社", "science_tech", 4, (3, 6))
+    room = Room.objects.filter(school=school, name="科创室").first()
+    teacher = User.objects.filter(username=f"as{school.pk}t5").first()
+    if not club.sessions.exists() and teacher is not None:
+        _session(club, 2, (17, 0), (18, 0), room, _staff(school, teacher), term)
+    now = timezone.now()
+    window, created = ChoiceWindow.objects.get_or_create(
+        school=school,
+        term=term,
+        name="航模社志愿填报",
+        defaults={"opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=14)},
+    )
+    if created:
+        window.programmes.set([club])
+        Application.objects.bulk_create(
+            Application(student=st, programme=club, status=Application.Status.CHOICE, window=window, rank=1,
+                        priority=st.has_priority)
+            for st in [st for st in students if club.admits_grade(st.school_class.grade)][:9]
+            if not Application.objects.filter(student=st, programme=club, status__in=Application.LIVE).exists()
+        )  # fmt: skip

@@ -67,6 +67,19 @@ def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
     return Entry(f"timetable-{school_id}", label, "afterschool-timetable", "calendar", args=(school_id,))
 
 
+SCHOOL_PAGES = (
+    "school-terms", "school-rooms", "school-students", "school-students-import", "school-student-new", "school-student",
+    "school-programmes", "school-programme", "school-timetable-edit", "school-session-staff", "school-windows",
+    "school-window", "school-applications", "school-rosters", "school-gaps",
+)  # fmt: skip
+
+
+def _school_admin_home(school_id: int, name: str | None, several: bool) -> Entry:
+    """A school admin's scheduling pages (terms, rooms, class list, programmes, timetable, windows, applications)."""
+    label = _("排课管理") if not several else f"{_('排课管理')} · {name or school_id}"
+    return Entry(f"school-{school_id}", label, "school-home", "list", args=(school_id,), also=SCHOOL_PAGES)
+
+
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
@@ -109,9 +122,12 @@ def menu_for(user) -> list[Entry]:
         return []
     memberships = memberships_of(user)
     school_ids: dict[int, str | None] = {}
+    admin_of: list[int] = []
     for m in memberships:
         if m.role in (Role.SCHOOL_ADMIN, Role.TEACHER) and m.school_id:
             school_ids.setdefault(m.school_id, None)
+        if m.role == Role.SCHOOL_ADMIN and m.school_id and m.school_id not in admin_of:
+            admin_of.append(m.school_id)
     if len(school_ids) > 1:  # rare: the names tell the timetables apart (one query, only then)
         from afterschool.schedule.models import School
 
@@ -128,6 +144,9 @@ def menu_for(user) -> list[Entry]:
         if role in (Role.SCHOOL_ADMIN, Role.TEACHER):
             for school_id, name in school_ids.items():
                 add(_timetable(school_id, name, len(school_ids) > 1))
+        if role == Role.SCHOOL_ADMIN:
+            for school_id in admin_of:
+                add(_school_admin_home(school_id, school_ids.get(school_id), len(admin_of) > 1))
         for entry in ROLE_ENTRIES[role]:
             add(entry)
     entries.insert(min(2, len(entries)), INBOX)

@@ -444,6 +444,18 @@ def default_until(term: Term) -> date:
     return min(term.ends_on, timezone.localdate() - timedelta(days=1))
 
 
+def gaps_until(term: Term, until: date | None = None) -> date:
+    """The "up to" date of a term's attendance gaps: the one asked for, else the date its allocation counts to
+    (the regular run's, which a school may have computed up to today), else the allocation's default: so the gaps
+    listed are the ones that block the allocation."""
+    if until is None:
+        until = (
+            AllocationRun.objects.filter(term=term, kind="regular").values_list("until", flat=True).first()
+            or default_until(term)
+        )
+    return min(until, term.ends_on)
+
+
 # --- Workflow --------------------------------------------------------------------------------------------------------
 
 

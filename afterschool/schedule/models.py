@@ -430,3 +430,20 @@ class Attendance(models.Model):
     def __str__(self):
         return f"{self.student} {self.date} {self.get_mark_display()}"
 
+
+
+class GuardianPhone(models.Model):
+    """A guardian's phone as the school's class list gives it (imported or typed by the school): the guardian may not
+    have an account yet; a parent who signs up with this phone is matched to the child by it."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardian_phones")
+    phone = models.CharField("监护人手机号", max_length=11, db_index=True)
+
+    class Meta:
+        verbose_name = _("监护人手机号")
+        verbose_name_plural = pgettext_lazy("plural", "监护人手机号")
+        ordering = ["student", "id"]
+        constraints = [models.UniqueConstraint(fields=["student", "phone"], name="guardian_phone_unique")]
+
+    def __str__(self):
+        return self.phone

@@ -247,3 +247,37 @@ def children_counts(user, today: date) -> dict[str, int]:
                                               attendance__date__gte=since, attendance__date__lte=today),
                        distinct=True),  # fmt: skip
     )
+
+
+def terms_overlapping(school: School, starts_on: date, ends_on: date, exclude_id: int | None = None) -> list[Term]:
+    """The school's terms sharing at least one day with [starts_on, ends_on] (a new term is warned about them)."""
+    qs = Term.objects.filter(school=school, starts_on__lte=ends_on, ends_on__gte=starts_on)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return list(qs.order_by("starts_on", "id"))
+
+
+def applications_filtered(
+    qs: QuerySet[Application],
+    *,
+    status: str | None = None,
+    programme_id: int | None = None,
+    window_id: int | None = None,
+    term_id: int | None = None,
+) -> QuerySet[Application]:
+    """The applications list's filters, shared by the API and the school's page: status, programme, choice window
+    (`window_id=0`: applied outside any window) and term."""
+    if status:
+        qs = qs.filter(status=status)
+    if programme_id:
+        qs = qs.filter(programme_id=programme_id)
+    if window_id is not None:
+        qs = qs.filter(window__isnull=True) if window_id == 0 else qs.filter(window_id=window_id)
+    if term_id:
+        qs = qs.filter(programme__term_id=term_id)
+    return qs
+
+
+def applications_of_school(school: School) -> QuerySet[Application]:
+    """Every application to the school's programmes (its admins' list: one school, no join through guardians)."""
+    return Application.objects.filter(programme__school=school)

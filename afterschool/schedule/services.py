@@ -284,10 +284,8 @@ def students_of_programme_from(programme: Programme, day: date):
     ).values_list("student_id", flat=True)
 
 
-@transaction.atomic
-def session_create(
+def session_plan(
     *,
-    actor,
     programme: Programme,
     weekdays: list[int],
     starts_at: time,
@@ -297,9 +295,15 @@ def session_create(
     room_id: int | None = None,
     first_date: date | None = None,
     last_date: date | None = None,
-) -> list[Session]:
-    """One session per weekday, all or none; delivered by a teacher of the school or an admitted outside person."""
-    school = _lock_school(programme.school)
+    school: School | None = None,
+    exclude_ids: tuple[int, ...] = (),
+    dry_run: bool = False,
+):
+    """Every check `session_create` makes (term, school days, room, staff and their admission, clashes of staff, room
+    and enrolled students), without writing: (school, staff, room, first date, last date), or the DomainError naming
+    the first problem. The page's inline check asks it before saving, as the save does (`dry_run`: nothing written,
+    not even the teacher's staff row; the staff returned may then be None for a teacher who never taught here)."""
+    school = school or programme.school
     term = programme.term
     if ends_at <= starts_at:
         raise _invalid(
@@ -341,12 +345,14 @@ def session_create(
         )
     if teacher_id is not None:
         teacher = _teacher_of(school, teacher_id, "teacher_id")
-        staff = staff_for_teacher(school, teacher)
+        staff = (
+            Staff.objects.filter(school=school, user=teacher).first() if dry_run else staff_for_teacher(school, teacher)
+        )
     else:
         staff = outside_staff_for(school, outside_person_id, first_date, last_date)
         teacher = staff
 
-    school_sessions = Session.objects.filter(school=school).select_related("programme")
+    school_sessions = Session.objects.filter(school=school).exclude(pk__in=exclude_ids).select_related("programme")
     enrolled_ids = list(students_of_programme_from(programme, first_date))
     for w in weekdays:
         slot = {
@@ -356,7 +362,7 @@ def session_create(
             "first_date": first_date,
             "last_date": last_date,
         }
-        other = overlapping(school_sessions.filter(staff=staff), **slot).first()
+        other = overlapping(school_sessions.filter(staff=staff), **slot).first() if staff is not None else None
         if other:
             field = "teacher_id" if teacher_id is not None else "outside_person_id"
             raise _clash("session.staff_clash", format_lazy(_("{name}老师"), name=teacher.name), other, field)
@@ -386,6 +392,36 @@ def session_create(
                 )
                 name = student.name if student else ""
                 raise _clash("session.student_clash", format_lazy(_("学生{name}"), name=name), other, "weekdays")
+    return school, staff, room, first_date, last_date
+
+
+@transaction.atomic
+def session_create(
+    *,
+    actor,
+    programme: Programme,
+    weekdays: list[int],
+    starts_at: time,
+    ends_at: time,
+    teacher_id: int | None = None,
+    outside_person_id: int | None = None,
+    room_id: int | None = None,
+    first_date: date | None = None,
+    last_date: date | None = None,
+) -> list[Session]:
+    """One session per weekday, all or none; delivered by a teacher of the school or an admitted outside person."""
+    school, staff, room, first_date, last_date = session_plan(
+        programme=programme,
+        weekdays=weekdays,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        teacher_id=teacher_id,
+        outside_person_id=outside_person_id,
+        room_id=room_id,
+        first_date=first_date,
+        last_date=last_date,
+        school=_lock_school(programme.school),
+    )
     created = Session.objects.bulk_create(
         [
             Session(
@@ -438,3 +474,74 @@ def sessions_overlap(a: Session, b: Session) -> bool:
 
 def today() -> date:
     return timezone.localdate()
+
+
+# --- Editing what was built (the school admin's pages) ----------------------------------------------------------------
+
+
+@transaction.atomic
+def programme_update(*, actor, programme: Programme, capacity: int, name: str | None = None) -> Programme:
+    """A programme's places (and name): never fewer places than children already enrolled."""
+    programme = Programme.objects.select_for_update().select_related("term", "school").get(pk=programme.pk)
+    if capacity < 1:
+        raise _invalid("programme.capacity_not_positive", "capacity", _("名额至少为 1"))
+    enrolled = Application.objects.filter(programme=programme, status=Application.Status.APPROVED).count()
+    if capacity < enrolled:
+        raise _invalid(
+            "programme.capacity_below_enrolled",
+            "capacity",
+            format_lazy(_("名额不能少于已录取的 {n} 人"), n=enrolled),
+            status=409,
+        )
+    before = {"capacity": programme.capacity, "name": programme.name}
+    fields = ["capacity"]
+    programme.capacity = capacity
+    if name is not None and name.strip() and name.strip() != programme.name:
+        name = name.strip()
+        if Programme.objects.filter(term=programme.term, name=name).exclude(pk=programme.pk).exists():
+            raise _invalid("programme.duplicate", "name", _("本学期已有同名项目"), status=409)
+        programme.name = name
+        fields.append("name")
+    programme.save(update_fields=fields)
+    audit_log(
+        actor=actor,
+        verb="afterschool.programme_updated",
+        obj=programme,
+        data={"before": before, "capacity": capacity, "name": programme.name, "enrolled": enrolled},
+    )
+    return programme
+
+
+@transaction.atomic
+def session_staff_assign(
+    *, actor, session: Session, teacher_id: int | None = None, outside_person_id: int | None = None
+) -> Session:
+    """Put a teacher of the school or an admitted outside person on a session (one taken off when an admission
+    lapsed, or a change of teacher), with the checks scheduling makes: admission valid, no clash."""
+    _lock_school(session.school)
+    session = Session.objects.select_related("programme__term", "school").get(pk=session.pk)
+    _school, staff, _room, _first, _last = session_plan(
+        programme=session.programme,
+        weekdays=[session.weekday],
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        teacher_id=teacher_id,
+        outside_person_id=outside_person_id,
+        room_id=None,
+        first_date=session.first_date,
+        last_date=session.last_date,
+        school=session.school,
+        exclude_ids=(session.pk,),
+    )
+    before = session.staff_id
+    session.staff, session.needs_staff = staff, False
+    session.save(update_fields=["staff", "needs_staff"])
+    audit_log(
+        actor=actor,
+        verb="afterschool.session_staff_assigned",
+        obj=session,
+        from_state=str(before or ""),
+        to_state=str(staff.pk),
+        data={"staff": staff.pk, "name": staff.name},
+    )
+    return session

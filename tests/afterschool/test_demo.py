@@ -29,6 +29,14 @@ def test_demo_after_school_data():
         assert Attendance.objects.filter(session__school=school).exists()
     window = ChoiceWindow.objects.filter(status="allocated").first()
     assert window is not None and window.seed == 20260901
+    # The school admin's pages have something to try: guardians' phones on the class list, a window to draw.
+    from afterschool.schedule.models import GuardianPhone
+
+    first = School.objects.get(name="涪陵区实验小学")
+    assert GuardianPhone.objects.filter(student__school=first).count() == first.students.count()
+    assert GuardianPhone.objects.filter(student__guardians__phone="13900000008", phone="13900000008").exists()
+    open_window = ChoiceWindow.objects.get(school=first, status="open")
+    assert Application.objects.filter(window=open_window, status="choice").count() > 4
 
     staff = User.objects.get(username="staff")
     coverage = api_as(staff).get("afterschool/coverage").json()

@@ -65,6 +65,17 @@ PAGES = {
         "afterschool-applications",
         "afterschool-admissions-expiring",
         "invite",
+        # The scheduling pages of the admin's school (issue 19)
+        "school-home",
+        "school-terms",
+        "school-rooms",
+        "school-students",
+        "school-students-import",
+        "school-programmes",
+        "school-windows",
+        "school-applications",
+        "school-rosters",
+        "school-gaps",
     ],
     Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions"],
     Role.INSTITUTION_STAFF: [
@@ -98,6 +109,8 @@ def _expected_paths(persona) -> dict[str, str]:
     for name in EVERYONE + PAGES[persona.role]:
         if name == "timetable":
             paths[name] = reverse("afterschool-timetable", args=(persona.school.pk,))
+        elif name.startswith("school-"):
+            paths[name] = reverse(name, args=(persona.school.pk,))
         elif name == "complaint-page":
             paths[name] = _kind(reverse("complaint-page", args=(1,)))
         else:

@@ -250,7 +250,7 @@ class GapOut(Schema):
 )
 def attendance_gaps(request, term_id: int, until: Date | None = None):
     term = fee_permissions.access_term(request.auth, term_id)
-    until = min(until or fee_allocation.default_until(term), term.ends_on)
+    until = fee_allocation.gaps_until(term, until)
     gaps = fee_allocation.attendance_gaps([term], until, limit=500).get(term.pk, [])
     return [g.__dict__ for g in gaps]
 

@@ -59,6 +59,8 @@ def apply(request, payload: ApplicationIn):
 class ApplicationFilters(PageParams):
     status: StatusCode | None = None
     programme_id: int | None = Field(None, ge=1, le=MAX_ID)
+    window_id: int | None = Field(None, ge=0, le=MAX_ID, description="志愿填报，0 = 无 / choice window, 0: none")
+    term_id: int | None = Field(None, ge=1, le=MAX_ID, description="学期 / term")
 
 
 class ApplicationPage(Schema):
@@ -69,10 +71,13 @@ class ApplicationPage(Schema):
 @router.get("/applications", response={200: ApplicationPage, **ERRORS}, summary="报名列表 Applications I may see")
 def list_applications(request, filters: Query[ApplicationFilters]):
     qs = selectors.applications_visible_to(request.auth).select_related("student__school_class", "programme")
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.programme_id:
-        qs = qs.filter(programme_id=filters.programme_id)
+    qs = selectors.applications_filtered(
+        qs,
+        status=filters.status,
+        programme_id=filters.programme_id,
+        window_id=filters.window_id,
+        term_id=filters.term_id,
+    )
     page = paginate(qs.order_by("-priority", "created_at", "id"), filters)
     return {"items": [application_out(a) for a in page["items"]], "count": page["count"]}
 
