@@ -186,6 +186,15 @@ def _page_context(request, complaint, *, errors=None, values=None) -> dict:
     awaiting = c.paused_since is not None and c.is_open
     thread = list(selectors.complaint_messages(c))
     done = request.GET.get("done", "")
+    can_message = is_parent and c.status not in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED)
+    shown = {
+        "message": can_message and not awaiting,
+        "supplement": is_parent and awaiting,
+        "rate": "rate" in actions,
+        "reopen": reopen_state == "open",
+    }
+    # A refusal for a form the fresh state no longer offers (a stale page) is shown at the top, with that state.
+    refusal = next((errors[f] for f in FORMS if errors and f in errors and not shown[f]), "")
     return {
         "c": c,
         "is_parent": is_parent,
@@ -195,7 +204,8 @@ def _page_context(request, complaint, *, errors=None, values=None) -> dict:
         "thread": thread,
         "awaiting": awaiting,
         "asked": next((m for m in reversed(thread) if m.awaiting_parent), None) if awaiting else None,
-        "can_message": is_parent and c.status not in (ComplaintStatus.CLOSED, ComplaintStatus.REJECTED),
+        "can_message": can_message,
+        "refusal": refusal,
         "can_rate": "rate" in actions,
         "reopen_state": reopen_state,
         "reopen_until": reopen_until,
