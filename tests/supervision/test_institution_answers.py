@@ -55,7 +55,8 @@ def statement_request(parent, staff_a, institution, *, disclose=False):
     )
     c, _ = services.complaint_file(actor=parent, filing=filing)
     services.complaint_act(actor=staff_a, complaint_id=c.pk, action="accept", data={})
-    return services.statement_request_create(actor=staff_a, complaint_id=c.pk, question="请说明退费规则及本次处理情况。")
+    question = "请说明退费规则及本次处理情况。"
+    return services.statement_request_create(actor=staff_a, complaint_id=c.pk, question=question)
 
 
 def test_staff_reach_the_request_from_home_and_answer_it_with_a_photo_and_a_pdf(parent, staff_a, staff_of, registered):
@@ -73,7 +74,8 @@ def test_staff_reach_the_request_from_home_and_answer_it_with_a_photo_and_a_pdf(
         SimpleUploadedFile("规则.jpg", image_bytes(), "image/jpeg"),
         SimpleUploadedFile("退费规则.pdf", PDF, "application/pdf"),
     ]
-    response = client.post(f"/complaints/statements/{r.pk}/", {"statement": "按合同退还剩余课时费。", "evidence": files})
+    answer = {"statement": "按合同退还剩余课时费。", "evidence": files}
+    response = client.post(f"/complaints/statements/{r.pk}/", answer)
     assert response.status_code == 302
     r.refresh_from_db()
     assert r.state == "answered" and r.statement == "按合同退还剩余课时费。"
@@ -90,7 +92,8 @@ def test_bad_statements_and_files_are_refused_and_nothing_is_kept(parent, staff_
     short = client.post(f"/complaints/statements/{r.pk}/", {"statement": "好"})
     assert short.status_code == 422 and "情况说明须为 5–4000 字" in short.content.decode()
     fake = SimpleUploadedFile("a.jpg", b"this is not an image" * 10, "image/jpeg")
-    response = client.post(f"/complaints/statements/{r.pk}/", {"statement": "按合同退还剩余课时费。", "evidence": [fake]})
+    answer = {"statement": "按合同退还剩余课时费。", "evidence": [fake]}
+    response = client.post(f"/complaints/statements/{r.pk}/", answer)
     assert response.status_code == 415 and "第 1 个文件（a.jpg）" in response.content.decode()
     r.refresh_from_db()
     assert r.state == "open" and not StatementEvidence.objects.exists()

@@ -194,7 +194,9 @@ def test_the_page_costs_the_same_queries_with_many_messages(parent, staff_a, reg
 # --- The SMS of the outcome ----------------------------------------------------------------------------------------
 
 
-def test_the_parent_gets_one_sms_when_the_outcome_is_given(parent, staff_a, registered, django_capture_on_commit_callbacks):
+def test_the_parent_gets_one_sms_when_the_outcome_is_given(
+    parent, staff_a, registered, django_capture_on_commit_callbacks
+):
     c = investigating(parent, staff_a, registered)
     sms.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
