@@ -98,7 +98,7 @@ def role_personas() -> list[Persona]:
     institution = InstitutionFactory(name="敦仁小画家美术培训学校", town=town)
     parent = make_user("张女士", Role.PARENT)
     complaint = ComplaintFactory(parent=parent, institution=institution)
-    _institution_work(complaint)
+    institution_work(complaint)
     return [
         Persona(make_user("周局长", Role.BUREAU_ADMIN, region=region(DISTRICT)), Role.BUREAU_ADMIN, {}),
         Persona(make_user("王科长", Role.BUREAU_STAFF, region=town), Role.BUREAU_STAFF, {"complaints-to-accept": "1"}),
@@ -111,7 +111,7 @@ def role_personas() -> list[Persona]:
     ]
 
 
-def _institution_work(complaint) -> None:
+def institution_work(complaint) -> None:
     """What the institution complained about has to answer in the browser: a statement request about the complaint
     and a rectification order from a visit (issue 17)."""
     from datetime import timedelta
