@@ -48,7 +48,12 @@ HOME = Entry("home", _("首页"), "home", "home")
 INBOX = Entry("notifications", pgettext_lazy("menu", "通知"), "notifications", "bell")
 REGISTRY = Entry("registry", _("机构名录"), "registry", "building")
 INSPECTION_RESULTS = Entry("inspection-results", _("抽查结果"), "inspection-results", "check")
-COMPLAINT_NEW = Entry("complaint-new", _("投诉举报"), "complaint-new", "flag", also=("complaint-page",))
+COMPLAINT_NEW = Entry("complaint-new", _("投诉举报"), "complaint-new", "flag")
+# A parent's complaints: the list (?filter=mine) and each complaint's page.
+MY_COMPLAINTS = Entry("my-complaints", _("我的投诉"), "complaint-list", "list", also=("complaint-page",))
+# Institution staff: the bureau's statement requests and the rectification orders, each answered on its page.
+STATEMENTS = Entry("statements", _("待说明事项"), "complaint-statements", "inbox", also=("complaint-statement",))
+ORDERS = Entry("orders", _("整改通知"), "inspection-orders", "check", also=("inspection-order",))
 AFTERSCHOOL = Entry(
     "afterschool", _("课后服务"), "afterschool-index", "school", also=("afterschool-roster", "afterschool-sign-in")
 )
@@ -90,8 +95,8 @@ ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),
     Role.TEACHER: (AFTERSCHOOL,),
-    Role.INSTITUTION_STAFF: (REGISTRY, MY_ADMISSIONS, ADMISSION_NEW),
-    Role.PARENT: (MY_CHILDREN, COMPLAINT_NEW, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
+    Role.INSTITUTION_STAFF: (STATEMENTS, ORDERS, REGISTRY, MY_ADMISSIONS, ADMISSION_NEW),
+    Role.PARENT: (MY_CHILDREN, MY_COMPLAINTS, COMPLAINT_NEW, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     OUTSIDE_COACH: (MY_ADMISSIONS, ADMISSION_NEW),
 }
 

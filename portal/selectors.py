@@ -249,6 +249,8 @@ def _parent(c: _Counts) -> list[Card]:
              _url("complaint-list", filter="mine_open")),
         Card("complaints-to-rate", _("待评价的答复"), complaints.get("to_rate", 0),
              _url("complaint-list", filter="to_rate")),
+        Card("complaints-to-supplement", _("待补充材料"), complaints.get("to_supplement", 0),
+             _url("complaint-list", filter="to_supplement")),
         Card("my-applications", _("报名待定"), applications.get("children_live", 0), mine),
     ]  # fmt: skip
 

@@ -15,6 +15,7 @@ from .complaints.models import (
     RejectionReason,
     RoutingRule,
     SlaPhase,
+    StatementEvidence,
     StatementRequest,
 )
 from .inspections.models import (
@@ -60,6 +61,7 @@ __all__ = [
     "ComplaintPhoto",
     "ComplaintMessage",
     "StatementRequest",
+    "StatementEvidence",
     "AnswerType",
     "Severity",
     "ChecklistTemplate",

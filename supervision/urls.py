@@ -28,4 +28,18 @@ urlpatterns = [
     path("inspections/results/", inspection_views.inspection_results, name="inspection-results"),
     path("inspections/visits/", inspection_views.visit_list, name="inspection-visits"),
     path("inspections/orders/", inspection_views.order_list, name="inspection-orders"),
+    path("complaints/<int:complaint_id>/messages", complaint_views.complaint_message, name="complaint-message"),
+    path(
+        "complaints/<int:complaint_id>/supplement", complaint_views.complaint_supplement, name="complaint-supplement"
+    ),
+    path("complaints/<int:complaint_id>/rate", complaint_views.complaint_rate, name="complaint-rate"),
+    path("complaints/<int:complaint_id>/reopen", complaint_views.complaint_reopen, name="complaint-reopen"),
+    path("complaints/statements/<int:request_id>/", complaint_views.statement_page, name="complaint-statement"),
+    path(
+        "complaints/statements/<int:request_id>/evidence/<int:evidence_id>",
+        complaint_views.statement_evidence,
+        name="statement-evidence",
+    ),
+    path("inspections/orders/<int:order_id>/", inspection_views.order_page, name="inspection-order"),
+    path("inspections/<int:inspection_id>/", inspection_views.visit_page, name="inspection-visit"),
 ]

@@ -2,9 +2,10 @@
 
 Complaints of the demo parent 张女士 in every state, made through the services (so each has its audit trail and
 notifications): submitted, in the district queue (an unlicensed operator), accepted, rejected, merged as a
-duplicate, assigned, investigating with a thread and a statement from 涪陵区小画家美术培训学校 (赵经理), overdue and
-escalated, answered, closed with a rating, and closed automatically. Each is filed with a fixed Idempotency-Key, so
-a second run finds them and does nothing.
+duplicate, assigned and waiting for the parent's photos (the clock paused), investigating with a thread, a statement
+from 涪陵区小画家美术培训学校 (赵经理) and a second request it has still to answer, overdue and escalated, answered
+(waiting for the parent's rating; the parent was texted the outcome), closed with a rating, and closed automatically.
+Each is filed with a fixed Idempotency-Key, so a second run finds them and does nothing.
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ def _seed(parent, handler, supervisor, staff, showcase, others) -> None:
                         description="宣传单上写“保证提分 30 分”，与实际完全不符。", days_ago=2)  # fmt: skip
     _act(handler, assigned, "accept")
     _act(handler, assigned, "assign", handler_id=handler.pk)
+    # The handler waits for the parent (the clock paused): 张女士 answers on the complaint's page, with photos.
+    services.complaint_message_post(actor=handler, complaint_id=assigned.pk, awaiting_parent=True,
+                                    body="请补充传单的照片，以及拿到传单的时间和地点。")  # fmt: skip
 
     duplicate, _ = _file(parent, "demo-complaint-duplicate", others[2], category="false_advertising",
                          description="又看到这家机构发“保证提分”的传单了。", days_ago=1)  # fmt: skip
@@ -135,6 +139,12 @@ def _seed(parent, handler, supervisor, staff, showcase, others) -> None:
         services.statement_answer(
             actor=staff, request_id=request.pk, statement="周六上午由刘老师任教，其教师资格证正在办理中，已暂停其授课。"
         )
+    # A second question still open: 赵经理 answers it in the browser (待说明事项), with photos or documents.
+    services.statement_request_create(
+        actor=handler,
+        complaint_id=investigating.pk,
+        question="请提供暂停刘老师授课后周六上午美术课的排课表和代课教师的资格证明。",
+    )
 
     overdue, _ = _file(parent, "demo-complaint-overdue", others[3], category="safety",
                        description="教室只有一个出口，走廊堆满杂物，消防通道被堵。", days_ago=10)  # fmt: skip

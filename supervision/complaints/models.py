@@ -368,4 +368,32 @@ class StatementRequest(models.Model):
         return f"{self.institution_id} / {self.complaint_id} ({self.state})"
 
 
+class StatementEvidence(models.Model):
+    """A photo or a PDF document the institution sends with its statement (issue 17). Photos are re-encoded
+    without EXIF (core.uploads) with a thumbnail; documents are kept as sent, checked to be a PDF. Served only
+    through a permission-checked view (the institution that answered, the bureau handling the complaint)."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("照片")
+        DOCUMENT = "document", _("文件")
+
+    request = models.ForeignKey(StatementRequest, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    file = models.FileField(upload_to="complaints/statements/")
+    thumbnail = models.FileField(upload_to="complaints/statements/thumbs/", blank=True)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    name = models.CharField("文件名", max_length=100, blank=True)  # a document's name as sent (cleaned), shown
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("情况说明佐证")
+        verbose_name_plural = pgettext_lazy("plural", "情况说明佐证")
+        ordering = ["request", "id"]
+
+    def __str__(self):
+        return f"{self.request_id} {self.kind} {self.name}"
+
+
 # --- Inspections (issue 4): checklists, plans and draws, visits, findings, rectification, penalties ---------------

@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from accounts.scope import has_role, institution_ids, is_bureau, town_ids
@@ -89,7 +91,8 @@ def work_filters(user, today: date) -> dict[str, Q]:
     """The named slices of `complaints_visible_to(user)` that a home card counts and a list page shows, so the count
     and the list cannot disagree. Each is narrower than the scope, never wider:
 
-    - a parent's own: `mine` (all), `mine_open`, `to_rate` (answered, waiting for their rating);
+    - a parent's own: `mine` (all), `mine_open`, `to_rate` (answered, waiting for their rating), `to_supplement`
+      (the handler asked them for more: the clock is paused until they answer);
     - a handler's (bureau staff or admin, in the towns they cover; theirs or still unassigned): `to_accept`
       (submitted), `due_soon` (the running clock ends today or by the next working day), `overdue`;
     - the towns' (bureau): `district_overdue` (every overdue complaint of their towns), `open`.
@@ -105,6 +108,7 @@ def work_filters(user, today: date) -> dict[str, Q]:
             mine=mine,
             mine_open=mine & Q(status__in=OPEN_STATUSES),
             to_rate=mine & Q(status=ComplaintStatus.ANSWERED),
+            to_supplement=mine & Q(status__in=OPEN_STATUSES, paused_since__isnull=False),
         )
     if is_bureau(user):
         towns = Q(town_id__in=town_ids(user))
@@ -197,3 +201,72 @@ def statements_visible_to(user) -> QuerySet[StatementRequest]:
     return StatementRequest.objects.filter(institution_id__in=ids).select_related(
         "institution", "complaint__category", "complaint__parent"
     )
+
+
+# --- The parent's page (issue 17): the timeline of a complaint ------------------------------------------------------
+
+# The events a parent follows, by audit verb, with what the timeline says. Who acted is never shown (no staff name,
+# no institution staff): a state and its time. Verbs not listed (views of personal data, warnings, statements the
+# institution was asked for) stay off the parent's timeline.
+TIMELINE_VERBS = {
+    "complaint.submit": _("已提交"),
+    "complaint.accept": _("已受理"),
+    "complaint.reject": _("不予受理"),
+    "complaint.merge": _("与另一件投诉合并办理"),
+    "complaint.assign": _("已分派承办人"),
+    "complaint.start": _("开始调查"),
+    "complaint.pause": _("承办人请您补充材料（暂停计时）"),
+    "complaint.resume": _("您已补充材料（恢复计时）"),
+    "complaint.supplement": _("您补充了材料"),
+    "complaint.escalate": _("已超期，上报区级督办"),
+    "complaint.answer": _("已答复"),
+    "complaint.outcome_shared": _("已同步合并投诉的处理结果"),
+    "complaint.reopen": _("您申请重新办理"),
+    "complaint.rate": _("您已评价，投诉办结"),
+    "complaint.auto_close": _("答复后未评价，自动办结"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    verb: str
+    label: object
+    photos: int = 0
+
+
+def complaint_timeline(complaint: Complaint) -> list[TimelineEntry]:
+    """The steps of one complaint, oldest first, from its audit trail (one query)."""
+    from core.models import AuditEvent
+
+    rows = AuditEvent.objects.filter(
+        object_type=Complaint._meta.label_lower, object_id=str(complaint.pk), verb__in=list(TIMELINE_VERBS)
+    ).order_by("at", "id")
+    return [
+        TimelineEntry(e.at, e.verb, TIMELINE_VERBS[e.verb], int((e.data or {}).get("photos") or 0))
+        for e in rows.only("at", "verb", "data")
+    ]
+
+
+def complaint_messages(complaint: Complaint):
+    """The thread between the parent and the bureau, oldest first."""
+    return complaint.messages.order_by("created_at", "id")
+
+
+def statement_evidence_visible_to(user, evidence_id: int, request_id: int):
+    """A statement's evidence for who may see it: staff of the institution asked, and bureau staff covering the
+    complaint's town; None for anyone else (the parent included: it is the institution's account to the bureau)."""
+    from .models import StatementEvidence
+
+    row = (
+        StatementEvidence.objects.select_related("request__complaint")
+        .filter(pk=evidence_id, request_id=request_id)
+        .first()
+    )
+    if row is None or not getattr(user, "pk", None):
+        return None
+    if row.request.institution_id in institution_ids(user):
+        return row
+    if is_bureau(user) and row.request.complaint.town_id in town_ids(user):
+        return row
+    return None

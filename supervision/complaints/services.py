@@ -390,9 +390,11 @@ def _store_filing(day: date, complaint: Complaint, event, inbox: list) -> None:
     Notification.objects.bulk_create(inbox)
 
 
-def _store_photos(complaint: Complaint, photos: list, checked: list, stored: list[str]) -> None:
+def _store_photos(
+    complaint: Complaint, photos: list, checked: list, stored: list[str], first_position: int = 0
+) -> None:
     photo_rows = []
-    for position, (upload, info) in enumerate(zip(photos, checked, strict=True)):
+    for position, (upload, info) in enumerate(zip(photos, checked, strict=True), start=first_position):
         upload.seek(0)
         try:
             name = default_storage.save(
@@ -417,7 +419,9 @@ def _store_photos(complaint: Complaint, photos: list, checked: list, stored: lis
             )
         )
     ComplaintPhoto.objects.bulk_create(photo_rows)
-    ids = list(ComplaintPhoto.objects.filter(complaint=complaint).values_list("pk", flat=True))
+    ids = list(
+        ComplaintPhoto.objects.filter(complaint=complaint, position__gte=first_position).values_list("pk", flat=True)
+    )
     for pk in ids:
         enqueue_on_commit("supervision.process_complaint_photo", args=[pk])
 
@@ -574,6 +578,8 @@ def _after_change(complaint: Complaint, action: str) -> None:
         enqueue_on_commit("institutions.recompute_risk", args=[complaint.institution_id])
     if action == "answer":
         _inform_merged(complaint)
+        # The parent hears of the outcome by SMS too, once the answer is committed (complaint_outcome_sms).
+        enqueue_on_commit("supervision.complaint_outcome_sms", args=[complaint.pk])
 
 
 def _inform_merged(primary: Complaint) -> None:
@@ -933,10 +939,25 @@ def statement_request_create(*, actor, complaint_id, question: str, due_working_
     return request
 
 
-def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
+def statement_answer(*, actor, request_id, statement: str, evidence: list | None = None) -> StatementRequest:
+    """Institution staff answer a statement request, optionally with photos or PDF documents as evidence (checked
+    by content before anything is stored; if the answer fails, the stored files are deleted)."""
     statement = (statement or "").strip()
     if not STATEMENT_MIN <= len(statement) <= STATEMENT_MAX:
         raise _field_error("statement.length", "statement", _("情况说明须为 5–4000 字"))
+    evidence = evidence or []
+    if evidence:
+        access_statement(actor, request_id)  # who may not answer learns nothing from the checks of the files
+    checked = _check_statement_evidence(evidence)
+    stored: list[str] = []
+    try:
+        return _statement_answer(actor, request_id, statement, evidence, checked, stored)
+    except BaseException:
+        _delete_files(stored)
+        raise
+
+
+def _statement_answer(actor, request_id, statement, evidence, checked, stored) -> StatementRequest:
     with transaction.atomic():
         request = access_statement(actor, request_id)
         now = timezone.now()
@@ -948,13 +969,15 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
                 "statement.already_answered", _("该说明已答复"), status=409
             )
         request.refresh_from_db()
+        if evidence:
+            _store_statement_evidence(actor, request, evidence, checked, stored)
         audit_log(
             actor=actor,
             verb="statement.answer",
             obj=request,
             from_state="open",
             to_state="answered",
-            data={"complaint_id": request.complaint_id},
+            data={"complaint_id": request.complaint_id, "evidence": len(evidence)},
         )
         c = request.complaint
         notify(
@@ -966,6 +989,96 @@ def statement_answer(*, actor, request_id, statement: str) -> StatementRequest:
             payload={"status": c.status, "statement_request_id": request.pk},
         )
     return request
+
+
+STATEMENT_MAX_FILES = 9
+STATEMENT_FILE_MAX_BYTES = 10 * 1024 * 1024
+PDF_MAGIC = b"%PDF-"
+
+
+@dataclass
+class CheckedEvidence:
+    kind: str  # StatementEvidence.Kind
+    content_type: str
+    size: int
+    image: uploads.CheckedImage | None = None
+
+
+def _check_statement_evidence(files: list) -> list[CheckedEvidence]:
+    """Each file is a photo (JPEG, PNG, WebP: opened and verified) or a PDF document (by its first bytes), at most
+    10 MB, at most 9 files: a clear error naming the file otherwise."""
+    if len(files) > STATEMENT_MAX_FILES:
+        raise _field_error(
+            "statement.too_many_files",
+            "evidence",
+            format_lazy(_("最多上传 {max} 个文件（现为 {n} 个）"), max=STATEMENT_MAX_FILES, n=len(files)),
+        )
+    checked = []
+    for i, upload in enumerate(files):
+        try:
+            upload.seek(0)
+            head = upload.read(len(PDF_MAGIC))
+            upload.seek(0)
+            if head == PDF_MAGIC:
+                if upload.size > STATEMENT_FILE_MAX_BYTES:
+                    raise DomainError(
+                        "upload.too_large", _("文件不能超过 10 MB"), status=413, fields={f"evidence.{i}": _("过大")}
+                    )
+                checked.append(CheckedEvidence("document", "application/pdf", upload.size))
+            else:
+                image = uploads.check_image(upload, max_bytes=STATEMENT_FILE_MAX_BYTES, field=f"evidence.{i}")
+                checked.append(CheckedEvidence("photo", "image/jpeg", image.size, image))
+        except DomainError as exc:
+            exc.text = format_lazy(
+                _("第 {n} 个文件（{name}）：{message}"), n=i + 1, name=_file_label(upload), message=exc.text
+            )
+            raise
+    return checked
+
+
+def _file_label(upload) -> str:
+    name = (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(ch for ch in name if ch.isprintable())[:100]
+
+
+def _store_statement_evidence(actor, request: StatementRequest, files: list, checked: list, stored: list[str]):
+    from .models import StatementEvidence
+
+    rows = []
+    for upload, info in zip(files, checked, strict=True):
+        upload.seek(0)
+        try:
+            if info.kind == "photo":
+                kept, thumb, _size = uploads.clean_image(upload)  # no EXIF, no GPS
+                name = default_storage.save(f"complaints/statements/{uploads.random_name('.jpg')}", ContentFile(kept))
+                stored.append(name)
+                thumb_name = default_storage.save(
+                    f"complaints/statements/thumbs/{uploads.random_name('.jpg')}", ContentFile(thumb)
+                )
+                stored.append(thumb_name)
+            else:
+                name = default_storage.save(
+                    f"complaints/statements/{uploads.random_name('.pdf')}", ContentFile(upload.read())
+                )
+                stored.append(name)
+                thumb_name = ""
+        except OSError as exc:
+            raise DomainError(
+                "upload.storage_failed", _("文件保存失败，说明未提交，请稍后重试"), status=503
+            ) from exc
+        rows.append(
+            StatementEvidence(
+                request=request,
+                kind=info.kind,
+                file=name,
+                thumbnail=thumb_name,
+                content_type=info.content_type,
+                size=info.size,
+                name=_file_label(upload),
+                uploaded_by=actor,
+            )
+        )
+    StatementEvidence.objects.bulk_create(rows)
 
 
 # --- Routing table (the bureau edits it) ---------------------------------------------------------------------------
@@ -1194,3 +1307,95 @@ def complaint_risk_signals(institution_id: int) -> dict[str, int]:
         status__in=[S.ANSWERED, S.CLOSED],
     ).count()
     return {"complaints_substantiated_12m": count}
+
+
+# --- The parent's side (issue 17): supplements when asked, the SMS of the outcome ------------------------------------
+
+SUPPLEMENT_MAX_PHOTOS_TOTAL = 2 * MAX_PHOTOS  # those filed and those added when the handler asked for more
+
+
+def complaint_supplement(*, actor, complaint_id, body: str, photos: list | None = None) -> ComplaintMessage:
+    """The parent answers the handler's request for more information: a message (which resumes the paused clock,
+    complaint_message_post) and photos added to the complaint's evidence, cleaned by the same task as at filing.
+    Only while the handler waits for the parent; nothing is kept if anything fails."""
+    photos = photos or []
+    visible = access_complaint(actor, complaint_id)
+    require_parent(actor, visible)
+    if visible.paused_since is None or visible.status not in OPEN_STATUSES:
+        raise DomainError(
+            "complaint.not_awaiting_parent",
+            _("承办人目前没有请您补充材料，可以直接留言"),
+            status=409,
+        )
+    checked = _check_photos(photos)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            message = complaint_message_post(actor=actor, complaint_id=visible.pk, body=body)
+            c = Complaint.objects.select_for_update().get(pk=visible.pk)
+            if photos:
+                existing = c.photos.count()
+                if existing + len(photos) > SUPPLEMENT_MAX_PHOTOS_TOTAL:
+                    raise _field_error(
+                        "complaint.too_many_photos",
+                        "photos",
+                        format_lazy(
+                            _("每件投诉最多 {max} 张照片（已有 {n} 张）"), max=SUPPLEMENT_MAX_PHOTOS_TOTAL, n=existing
+                        ),
+                    )
+                _store_photos(c, photos, checked, stored, first_position=existing)
+            audit_log(
+                actor=actor,
+                verb="complaint.supplement",
+                obj=c,
+                from_state=c.status,
+                to_state=c.status,
+                data={"message_id": message.pk, "photos": len(photos)},
+            )
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return message
+
+
+OUTCOME_SMS_VERB = "complaint.outcome_sms"
+
+
+def complaint_outcome_sms(complaint_id: int) -> str:
+    """Text the parent that their complaint has an outcome (after the answer is committed; a task). Once per answer:
+    the audit event written with the send is the mark a second delivery of the task finds (a reopened complaint
+    answered again is a new answer, texted again). The text names the tracking number and the outcome, nothing of
+    the handler."""
+    from accounts.sms import send_sms
+    from core.errors import render
+    from core.models import AuditEvent
+
+    with transaction.atomic():
+        c = (
+            Complaint.objects.select_for_update()
+            .select_related("parent")
+            .filter(pk=complaint_id, status__in=[S.ANSWERED, S.CLOSED])
+            .first()
+        )
+        if c is None or c.answered_at is None or not c.outcome:
+            return "no answer"
+        phone = c.parent.phone
+        if not phone:
+            return "no phone"
+        answer_key = c.answered_at.isoformat()
+        sent = AuditEvent.objects.filter(
+            verb=OUTCOME_SMS_VERB, object_type=Complaint._meta.label_lower, object_id=str(c.pk)
+        ).values_list("data", flat=True)
+        if any(d.get("answered_at") == answer_key for d in sent):
+            return "already sent"
+        text = render(
+            format_lazy(
+                _("【双减监管】您的投诉 {number} 已有处理结果：{outcome}。请登录查看答复并评价。"),
+                number=c.tracking_number,
+                outcome=Outcome(c.outcome).label,
+            ),
+            c.parent.language or None,
+        )
+        audit_log(actor=None, verb=OUTCOME_SMS_VERB, obj=c, data={"answered_at": answer_key})
+        transaction.on_commit(lambda: send_sms(phone, text))
+    return "sent"

@@ -3,6 +3,7 @@ what queued messages and the beat schedule carry: they never change when the cod
 
 from celery import shared_task
 
+from .services import complaint_outcome_sms as outcome_sms
 from .services import complaint_sweep as sweep
 from .services import photo_process
 
@@ -27,3 +28,14 @@ def process_complaint_photo(photo_id: int) -> str:
 )
 def complaint_sweep() -> dict:
     return sweep()
+
+
+@shared_task(
+    name="supervision.complaint_outcome_sms",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def complaint_outcome_sms(complaint_id: int) -> str:
+    return outcome_sms(complaint_id)

@@ -3,20 +3,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from accounts import scope
 from accounts.models import Role
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from core.http import uploaded_file_response
 
-from . import publication, selectors
+from . import publication, rectification, selectors
+from .models import OrderStatus, RectificationOrder
 from .permissions import access_inspection, access_order
 
 PAGE_SIZE = 100
@@ -74,6 +80,113 @@ def order_list(request):
     page = Paginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "filter": name, "title": ORDER_TITLES[name], "today": timezone.localdate()}
     return render(request, "supervision/order_list.html", context)
+
+
+# --- One rectification order: institution staff answer it with text and photos (issue 17) ---------------------------
+
+RESPONSE_MAX = 4000
+EVIDENCE_MAX_PHOTOS = 9
+EVIDENCE_NAMESPACE = uuid.UUID("6f1c8e0e-5d3a-4c55-9a57-0b8c3c2f1d17")
+
+
+def _order_context(request, order, *, error="", errors=None, values=None) -> dict:
+    user = request.user
+    return {
+        "o": order,
+        "evidence": list(order.evidence.all()),
+        "can_answer": order.status == OrderStatus.OPEN and order.institution_id in scope.institution_ids(user),
+        "overdue": rectification.is_overdue(order),
+        "error": error,
+        "errors": errors or {},
+        "values": values or {},
+        "max_photos": EVIDENCE_MAX_PHOTOS,
+        "done": request.GET.get("done") == "answered",
+    }
+
+
+def _order(request, order_id: int):
+    try:
+        order = access_order(request.user, order_id)
+    except NotFound:
+        raise Http404 from None
+    return (
+        RectificationOrder.objects.select_related("institution", "finding", "finding__inspection")
+        .prefetch_related("evidence")
+        .get(pk=order.pk)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def order_page(request, order_id: int):
+    """/inspections/orders/<id>/: the order (the problem found, what to rectify, by when) and, once answered, the
+    institution's account with its photos; its institution's staff answer it here while it is open: the photos go
+    through the same checks as the API's uploads (core.uploads: content, size, pixels, EXIF removed), then
+    order_respond names them. Anyone who may not see the order: 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    order = _order(request, order_id)
+    if request.method == "GET":
+        return render(request, "supervision/order.html", _order_context(request, order))
+    response = request.POST.get("response", "").strip()
+    photos = request.FILES.getlist("photos")
+    values = {"response": response}
+    errors = {}
+    if not response:
+        errors["response"] = _("请填写整改情况")
+    elif len(response) > RESPONSE_MAX:
+        errors["response"] = _("整改情况不超过 %(max)s 字") % {"max": RESPONSE_MAX}
+    if len(photos) > EVIDENCE_MAX_PHOTOS:
+        n = {"max": EVIDENCE_MAX_PHOTOS, "n": len(photos)}
+        errors["photos"] = _("最多上传 %(max)s 张照片（现为 %(n)s 张）") % n
+    if errors:
+        context = _order_context(request, order, errors=errors, values=values)
+        return render(request, "supervision/order.html", context, status=422)
+    try:
+        uuids = []
+        for i, upload in enumerate(photos):
+            content = upload.read()
+            digest = hashlib.sha256(content).hexdigest()
+            upload.seek(0)
+            # The same photo sent again (a double tap, a retry after an error) is the same evidence, not a copy.
+            key = uuid.uuid5(EVIDENCE_NAMESPACE, f"{order.pk}:{digest}")
+            try:
+                rectification.evidence_upload(
+                    actor=request.user, order_id=order.pk, photo_uuid=str(key), sha256=digest, upload=upload
+                )
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                exc.text = format_lazy(_("第 {n} 张照片：{message}"), n=i + 1, message=exc.text)
+                exc.fields = {"photos": exc.text}
+                raise
+            uuids.append(str(key))
+        rectification.order_respond(actor=request.user, order_id=order.pk, response=response, photo_uuids=uuids)
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        fresh = _order(request, order.pk)
+        errors = {"photos": exc.message()} if "photos" in exc.fields else {}
+        context = _order_context(request, fresh, error=exc.message(), errors=errors, values=values)
+        return render(request, "supervision/order.html", context, status=exc.status if exc.status < 500 else 503)
+    return redirect(f"{reverse('inspection-order', args=(order.pk,))}?done=answered")
+
+
+# --- One visit, read-only, for its team and the bureau (issue 17: its photos viewable) ------------------------------
+
+
+@require_safe
+def visit_page(request, inspection_id: int):
+    """/inspections/<id>/: a visit as recorded (institution, state, times, findings with their orders, photos) for
+    its inspectors and the bureau of its town; recording stays on the phone app. Anyone else: 404."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    try:
+        visit = access_inspection(request.user, inspection_id)
+    except NotFound:
+        raise Http404 from None
+    findings = list(visit.findings.select_related("order").order_by("id"))
+    photos = list(visit.photos.filter(received=True).exclude(image="").order_by("received_at", "id"))
+    return render(request, "supervision/visit.html", {"v": visit, "findings": findings, "photos": photos})
 
 
 # --- Evidence: visit photos and rectification evidence, for whoever may see the visit or the order -------------------

@@ -97,7 +97,8 @@ def role_personas() -> list[Persona]:
     school, school_admin = school_and_admin()
     institution = InstitutionFactory(name="敦仁小画家美术培训学校", town=town)
     parent = make_user("张女士", Role.PARENT)
-    ComplaintFactory(parent=parent, institution=institution)
+    complaint = ComplaintFactory(parent=parent, institution=institution)
+    institution_work(complaint)
     return [
         Persona(make_user("周局长", Role.BUREAU_ADMIN, region=region(DISTRICT)), Role.BUREAU_ADMIN, {}),
         Persona(make_user("王科长", Role.BUREAU_STAFF, region=town), Role.BUREAU_STAFF, {"complaints-to-accept": "1"}),
@@ -108,3 +109,34 @@ def role_personas() -> list[Persona]:
         Persona(parent, Role.PARENT, {"my-complaints": "1"}),
         Persona(make_user("何教练"), None, {}),
     ]
+
+
+def institution_work(complaint) -> None:
+    """What the institution complained about has to answer in the browser: a statement request about the complaint
+    and a rectification order from a visit (issue 17)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from supervision.models import RectificationOrder, StatementRequest
+    from tests.factories import FindingFactory, InspectionFactory, UserFactory
+    from tests.supervision.inspection_fixtures import ensure_checklist
+
+    ensure_checklist()  # a transactional test may have flushed the migrations' rows
+    asker = UserFactory(name="承办人")
+    StatementRequest.objects.create(
+        complaint=complaint,
+        institution=complaint.institution,
+        requested_by=asker,
+        question="请说明退费规则。",
+        due_on=timezone.localdate() + timedelta(days=3),
+    )
+    finding = FindingFactory(inspection=InspectionFactory(institution=complaint.institution), description="未公示收费")
+    RectificationOrder.objects.create(
+        finding=finding,
+        institution=complaint.institution,
+        town=complaint.town,
+        due_on=timezone.localdate() + timedelta(days=10),
+        evidence_required="公示收费标准",
+        issued_by=asker,
+    )

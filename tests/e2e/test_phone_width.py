@@ -14,12 +14,15 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Role, User
 from afterschool.admission import services as admission_services
 from afterschool.schedule.models import Programme, Session
+from supervision.models import RectificationOrder, StatementRequest
 from tests.afterschool.admission_support import add_documents, service_data
 from tests.conftest import make_user
+from tests.e2e.conftest import institution_work
 from tests.e2e.test_fee_page import build as build_fee_school
 from tests.factories import ComplaintFactory, InstitutionFactory
 from tests.institutions.helpers import make_institution
@@ -82,6 +85,13 @@ def world():
     institutions = [make_institution(f"{long_name}{i:02d}") for i in range(25)]
     staff = make_user("机构员工", Role.INSTITUTION_STAFF, institution=institutions[0])
     complaint = ComplaintFactory(parent=parent, institution=institutions[1])
+    answered = ComplaintFactory(
+        parent=parent, institution=institutions[0], status="answered", outcome="substantiated",
+        answer="经查属实，已责令机构退还剩余费用。" * 3, answered_at=timezone.now(),
+    )  # fmt: skip
+    institution_work(answered)  # a statement request and a rectification order for institutions[0]
+    statement = StatementRequest.objects.get(complaint=answered)
+    order = RectificationOrder.objects.get(institution=institutions[0])
     InstitutionFactory(name="停业整顿的机构", town=school.town, status="suspended")
     programme = Programme.objects.filter(term=run.term).first()
     session = Session.objects.filter(programme=programme).first()
@@ -94,6 +104,8 @@ def world():
             f"/complaints/new?institution={institutions[1].pk}",
             "/complaints/new",
             f"/complaints/{complaint.pk}/",
+            f"/complaints/{answered.pk}/",
+            "/complaints/?filter=mine",
             "/afterschool/",
             "/afterschool/children/",
         ],
@@ -122,7 +134,12 @@ def world():
         teacher: ["/afterschool/", t, f"/afterschool/fees/runs/{run.pk}/"],
         coach: ["/afterschool/admissions/", "/afterschool/admissions/new/", f"/afterschool/admissions/{waiting.pk}/"],
         drafter: [f"/afterschool/admissions/{draft.pk}/", "/afterschool/admissions/new/"],
-        staff: ["/registry/", "/afterschool/admissions/"],
+        staff: [
+            "/registry/",
+            "/afterschool/admissions/",
+            f"/complaints/statements/{statement.pk}/",
+            f"/inspections/orders/{order.pk}/",
+        ],
     }
 
 

@@ -83,7 +83,9 @@ PAGES = {
         "afterschool-admissions",
         "afterschool-admission-new",
         "complaint-statements",
+        "complaint-statement",
         "inspection-orders",
+        "inspection-order",
         "registry-proposals",
     ],
     Role.PARENT: [
@@ -111,8 +113,8 @@ def _expected_paths(persona) -> dict[str, str]:
             paths[name] = reverse("afterschool-timetable", args=(persona.school.pk,))
         elif name.startswith("school-"):
             paths[name] = reverse(name, args=(persona.school.pk,))
-        elif name == "complaint-page":
-            paths[name] = _kind(reverse("complaint-page", args=(1,)))
+        elif name in ("complaint-page", "complaint-statement", "inspection-order"):  # one of its kind
+            paths[name] = _kind(reverse(name, args=(1,)))
         else:
             paths[name] = reverse(name)
     return paths

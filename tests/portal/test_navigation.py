@@ -17,8 +17,8 @@ def keys(user) -> list[str]:
 
 
 def test_a_parent_sees_children_complaints_and_the_inbox_as_tabs(parent):
-    assert keys(parent)[:4] == ["home", "my-children", "complaint-new", "notifications"]
-    assert {"registry", "inspection-results", "third-parties"} <= set(keys(parent))
+    assert keys(parent)[:4] == ["home", "my-children", "my-complaints", "notifications"]
+    assert {"complaint-new", "registry", "inspection-results", "third-parties"} <= set(keys(parent))
     assert "admission-queue" not in keys(parent) and "coverage" not in keys(parent)
 
 
@@ -69,8 +69,8 @@ def test_every_entry_resolves_to_a_page(parent, bureau_admin, institution_staff,
 def test_the_current_page_is_marked_once(parent):
     items = menu_items(parent, resolve("/afterschool/children/"))
     assert [i.key for i in items if i.current] == ["my-children"]
-    items = menu_items(parent, resolve("/complaints/12/"))  # a page under the complaint form
-    assert [i.key for i in items if i.current] == ["complaint-new"]
+    items = menu_items(parent, resolve("/complaints/12/"))  # a complaint's page: under the parent's complaints
+    assert [i.key for i in items if i.current] == ["my-complaints"]
     assert not any(i.current for i in menu_items(parent, resolve("/login/")))
 
 

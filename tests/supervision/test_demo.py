@@ -19,6 +19,11 @@ def test_the_demo_has_complaints_in_every_state_and_is_idempotent(django_capture
     assert Complaint.objects.filter(sla_escalated=True).exists()
     assert Complaint.objects.filter(closed_how="auto").exists() and Complaint.objects.filter(rating=4).exists()
     assert StatementRequest.objects.filter(state="answered").exists()
+    # Issue 17: the demo institution has a request to answer in the browser; the parent one to complete with photos
+    # and an answer to rate, of which she was texted.
+    assert StatementRequest.objects.filter(state="open", institution__name="涪陵区小画家美术培训学校").exists()
+    assert Complaint.objects.filter(paused_since__isnull=False, status="assigned").exists()
+    assert AuditEvent.objects.filter(verb="complaint.outcome_sms").count() >= 3
     assert ComplaintPhoto.objects.filter(state="ready").exists()
     counts = (Complaint.objects.count(), AuditEvent.objects.count(), Notification.objects.count())
     call_command("seed_demo")

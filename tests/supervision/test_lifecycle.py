@@ -85,9 +85,10 @@ def test_the_whole_life_of_a_complaint(
     assert body["status"] == "closed" and body["rating"] == 4 and body["closed_how"] == "rated"
     assert body["outcome"] == "referred" and body["referred_to"] == "涪陵区市场监督管理局"
 
+    events = AuditEvent.objects.filter(object_type="supervision.complaint", object_id=str(cid))
+    assert events.filter(verb="complaint.outcome_sms").exists()  # the parent was texted the outcome
     verbs = list(
-        AuditEvent.objects.filter(object_type="supervision.complaint", object_id=str(cid))
-        .exclude(verb="personal_data.view")
+        events.exclude(verb__in=["personal_data.view", "complaint.outcome_sms"])
         .order_by("at", "id")
         .values_list("verb", "from_state", "to_state")
     )
