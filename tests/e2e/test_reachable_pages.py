@@ -36,6 +36,7 @@ PAGES = {
         "afterschool-third-parties",
         "complaint-list",
         "invite",
+        "afterschool-fee-approvals",
     ],
     Role.BUREAU_STAFF: [
         "registry",
@@ -47,6 +48,7 @@ PAGES = {
         "inspection-results",
         "afterschool-third-parties",
         "complaint-list",
+        "afterschool-fee-approvals",
     ],
     Role.INSPECTOR: [
         "registry",
@@ -65,6 +67,7 @@ PAGES = {
         "afterschool-applications",
         "afterschool-admissions-expiring",
         "invite",
+        "afterschool-link-requests",
     ],
     Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions"],
     Role.INSTITUTION_STAFF: [
@@ -74,6 +77,7 @@ PAGES = {
         "complaint-statements",
         "inspection-orders",
         "registry-proposals",
+        "afterschool-coach-people",
     ],
     Role.PARENT: [
         "afterschool-my-children",
@@ -83,8 +87,9 @@ PAGES = {
         "afterschool-third-parties",
         "complaint-list",
         "complaint-page",
+        "afterschool-child-link",
     ],
-    None: ["afterschool-admissions", "afterschool-admission-new"],
+    None: ["afterschool-admissions", "afterschool-admission-new", "afterschool-coach"],
 }
 
 
