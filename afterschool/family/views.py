@@ -67,7 +67,7 @@ def _int(value) -> int | None:
 def link(request):
     """A parent names their child: linked at once when the class list holds their phone, else asked of the school."""
     schools = School.objects.select_related("town").order_by("town__code", "name")
-    values, errors, message, outcome = {}, {}, "", None
+    values, errors, message, outcome, status = {}, {}, "", None, 200
     if request.method == "POST":
         values = {k: request.POST.get(k, "").strip() for k in ("school_id", "grade", "class_number", "child_name",
                                                                "relation")}  # fmt: skip
@@ -88,7 +88,9 @@ def link(request):
                     relation=values["relation"],
                 )
             except DomainError as exc:
-                errors, message = _errors(exc), exc.message()
+                errors, message, status = _errors(exc), exc.message(), exc.status
+        else:
+            status = 422
         if outcome is not None and outcome.status == ChildLinkRequest.Status.CONFIRMED:
             messages.success(
                 request, format_lazy(_("已关联{name}：学校名单中登记了您的手机号。"), name=outcome.child_name)
@@ -100,7 +102,7 @@ def link(request):
         "afterschool/family/link.html",
         {"schools": schools, "grades": range(1, 10), "values": values, "errors": errors, "message": message,
          "outcome": outcome, "mine": mine},
-        status=422 if errors or message else 200,
+        status=status,
     )  # fmt: skip
 
 
@@ -342,7 +344,7 @@ def exemption(request, student_id: int):
     terms = list(Term.objects.filter(school_id=child.school_id, ends_on__gte=today).order_by("starts_on"))
     if not terms:
         raise Http404
-    values, errors, message = {"kind": "exempt", "term_id": str(terms[0].pk)}, {}, ""
+    values, errors, message, status = {"kind": "exempt", "term_id": str(terms[0].pk)}, {}, "", 200
     if request.method == "POST":
         values = {k: request.POST.get(k, "").strip() for k in ("term_id", "kind", "amount", "reason")}
         try:
@@ -356,7 +358,7 @@ def exemption(request, student_id: int):
                 document=request.FILES.get("document"),
             )
         except DomainError as exc:
-            errors, message = _errors(exc), exc.message()
+            errors, message, status = _errors(exc), exc.message(), exc.status
         else:
             messages.success(request, gettext("减免申请已提交，学校审批后会通知您。"))
             return redirect("afterschool-child", student_id=child.pk)
@@ -364,7 +366,7 @@ def exemption(request, student_id: int):
         request,
         "afterschool/family/exemption.html",
         {"child": child, "terms": terms, "values": values, "errors": errors, "message": message},
-        status=422 if errors or message else 200,
+        status=status,
     )
 
 
