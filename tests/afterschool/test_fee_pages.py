@@ -196,7 +196,8 @@ def test_the_allocation_is_reviewed_approved_locked_and_the_payroll_exported(sce
     ws = load_workbook(BytesIO(payroll.content)).active
     rows = list(ws.iter_rows(values_only=True))
     headings = rows[3]
-    wanted = ("姓名", "人员类别", "工资项目", "派出机构", "身份证号（后四位）", "课时", "每课时标准（元）", "金额（元）")
+    wanted = ("姓名", "人员类别", "工资项目", "派出机构", "身份证号（后四位）", "课时", "每课时标准（元）",
+              "金额（元）")  # fmt: skip
     for column in wanted:
         assert column in headings, column
     amount_col = headings.index("金额（元）")
