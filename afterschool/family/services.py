@@ -162,7 +162,7 @@ def child_link_decide(
 ) -> ChildLinkRequest:
     """The school confirms (naming the child on its list) or declines a parent's request; the parent is told."""
     req = access_link_request_for_admin(actor, request_id)
-    req = ChildLinkRequest.objects.select_for_update().select_related("parent", "school_class").get(pk=req.pk)
+    req = ChildLinkRequest.objects.select_for_update(of=("self",)).select_related("parent").get(pk=req.pk)
     student = None
     if approve:
         student_id = student_id or req.student_id
