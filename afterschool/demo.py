@@ -111,6 +111,7 @@ def seed_afterschool() -> None:
         _seed_school(school, index, flaw, parent if index == 0 else None, demo_teacher if index == 0 else None)
     seed_admission()
     seed_fees()
+    seed_family()  # first: the class list's phones it gives are kept by the school pages' seed
     seed_school_pages()
 
 
@@ -647,3 +648,73 @@ def seed_school_pages() -> None:
             for st in [st for st in students if club.admits_grade(st.school_class.grade)][:9]
             if not Application.objects.filter(student=st, programme=club, status__in=Application.LIVE).exists()
         )  # fmt: skip
+
+
+# --- Issue 19: the family's, the school's fee and the coach's pages (appended) ---------------------------------------
+DEMO_NEW_PARENT_PHONE = "13900000018"  # on the class list of 四年级1班's first child: signs up, then links at once
+DEMO_ASKING_PARENT_PHONE = "13900000019"  # a parent the class list does not name: their request waits for the school
+
+
+def seed_family() -> None:
+    """涪陵区实验小学's autumn term ready for the fee pages and the parents' pages: the class list's guardian phones, a
+    parent whose request waits for the school, the term's rate and bills, a reduction waiting for the school with its
+    reason, and an open choice window (合唱团, 创客空间) the demo parent can rank for their child. Idempotent."""
+    from afterschool.family import services as family
+    from afterschool.family.models import ChildLinkRequest
+    from afterschool.fees import services as fees
+    from afterschool.fees.models import Bill, Exemption
+    from afterschool.schedule.models import GuardianPhone
+
+    school = School.objects.filter(name=DEMO_SCHOOLS[0][0]).first()
+    admin = User.objects.filter(username="school").first()
+    parent = User.objects.filter(phone=DEMO_PARENT_PHONE).first()
+    term = Term.objects.filter(school=school, name=TERM_NAME).first() if school else None
+    if school is None or admin is None or term is None:
+        return
+    students = list(Student.objects.filter(school=school).select_related("school_class").order_by("id"))
+    # The class list's phones: each linked guardian's, and one for a parent who has not signed up yet.
+    for student in students:
+        phones = [g.phone for g in student.guardians.all() if g.phone]
+        if phones and not GuardianPhone.objects.filter(student=student).exists():
+            family.guardian_phones_set(actor=admin, student=student, phones=phones)
+    waiting = next((s for s in students if s.school_class.grade == 4 and not s.guardians.exists()), None)
+    if waiting is not None:
+        family.guardian_phones_set(actor=admin, student=waiting, phones=[DEMO_NEW_PARENT_PHONE])
+    asking = User.objects.filter(phone=DEMO_ASKING_PARENT_PHONE).first()
+    if asking is None:
+        asking = User.objects.create_user(phone=DEMO_ASKING_PARENT_PHONE, name="王先生", password="Demo@2026")
+        Membership.objects.get_or_create(user=asking, role=Role.PARENT)
+    other = next((s for s in students if s.school_class.grade == 2 and not s.guardians.exists()), None)
+    if other is not None and not ChildLinkRequest.objects.filter(parent=asking).exists():
+        family.child_link_request(actor=asking, school_id=school.pk, grade=2, class_number=other.school_class.number,
+                                  child_name=other.name, relation="爸爸")  # fmt: skip
+
+    # Fees of the autumn term: the rate (the policy value), bills, then a reduction waiting for the school.
+    if getattr(term, "fee_rate", None) is None:
+        fees.rate_set(actor=admin, term_id=term.pk, basis="per_lesson")
+    pending = Exemption.objects.filter(term=term, status="applied").exists()
+    if not Bill.objects.filter(term=term).exists() and not pending:
+        fees.bills_issue(actor=admin, term_id=term.pk)
+    mine = [s for s in students if parent is not None and s.guardians.filter(pk=parent.pk).exists()]
+    if mine and not Exemption.objects.filter(term=term).exists():
+        fees.exemption_apply(actor=parent, student_id=mine[-1].pk, term_id=term.pk, kind="reduce", amount="50.00",
+                             reason="家中突发变故，收入减少")  # fmt: skip
+
+    # An open choice window the demo parent can rank for 张小明 (grade 3).
+    staff = list(Staff.objects.filter(school=school, kind=Staff.StaffKind.TEACHER).order_by("id")[:5])
+    if not staff:
+        return
+    choir = _programme(school, term, "合唱团", "arts", 20, (2, 6))
+    maker = _programme(school, term, "创客空间", "science_tech", 12, (3, 6))
+    _session(choir, 2, (17, 0), (18, 0), None, staff[-1], term)
+    _session(maker, 2, (17, 0), (18, 0), None, staff[-2 if len(staff) > 1 else 0], term)
+    now = timezone.now()
+    window, created = ChoiceWindow.objects.get_or_create(
+        school=school,
+        term=term,
+        name="合唱团与创客空间志愿填报",
+        defaults={"opens_at": now - timedelta(days=1), "closes_at": min(now + timedelta(days=14),
+                  timezone.make_aware(timezone.datetime(2027, 1, 10, 18, 0)))},
+    )  # fmt: skip
+    if created:
+        window.programmes.set([choir, maker])

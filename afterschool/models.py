@@ -9,6 +9,7 @@ from afterschool.admission.models import (  # noqa: F401
     OutsidePerson,
     ProhibitedPerson,
 )
+from afterschool.family.models import ChildLinkRequest  # noqa: F401
 from afterschool.fees.models import (  # noqa: F401
     AllocationLine,
     AllocationPlan,

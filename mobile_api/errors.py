@@ -53,6 +53,10 @@ _VALIDATION_ZH = {
     "too_long": "条目过多",
     "too_short": "条目过少",
     "value_error": "取值无效",
+    "decimal_max_places": "最多两位小数",
+    "decimal_max_digits": "数字位数过多",
+    "decimal_whole_digits": "数值过大",
+    "decimal_type": "应为数字",
     "json_invalid": "JSON 格式错误",
 }
 
@@ -77,6 +81,9 @@ def _message_pair(error: dict) -> tuple[str, str]:
     expected = (error.get("ctx") or {}).get("expected")
     if kind in {"literal_error", "enum"} and expected:
         zh = f"取值无效，可选：{expected}"
+    places = (error.get("ctx") or {}).get("decimal_places")
+    if kind == "decimal_max_places" and places is not None and places != 2:
+        zh = f"最多 {places} 位小数"
     return zh, en
 
 

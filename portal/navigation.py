@@ -193,3 +193,22 @@ def menu_items(user, resolver_match=None) -> list[MenuItem]:
 def split_for_tabs(items: list[MenuItem]) -> tuple[list[MenuItem], list[MenuItem]]:
     """(the phone's tabs, the entries under "更多"): at most TABS tabs, "更多" making the fifth place."""
     return items[:TABS], items[TABS:]
+
+
+# --- Issue 19: fees, families and coaches (appended) -----------------------------------------------------------------
+LINK_REQUESTS = Entry(
+    "link-requests", _("家长关联"), "afterschool-link-requests", "child", also=("afterschool-link-decide",)
+)
+FEE_APPROVALS = Entry(
+    "fee-approvals", _("收费审批"), "afterschool-fee-approvals", "check", also=("afterschool-fee-term",)
+)
+COACH_WORK = Entry("coach", _("我的课时"), "afterschool-coach", "calendar")
+COACH_PEOPLE = Entry("coach-people", _("派出人员"), "afterschool-coach-people", "list")
+CHILD_LINK = Entry("child-link", _("关联孩子"), "afterschool-child-link", "plus")
+
+ROLE_ENTRIES[Role.SCHOOL_ADMIN] += (LINK_REQUESTS,)
+ROLE_ENTRIES[Role.BUREAU_ADMIN] += (FEE_APPROVALS,)
+ROLE_ENTRIES[Role.BUREAU_STAFF] += (FEE_APPROVALS,)
+ROLE_ENTRIES[Role.INSTITUTION_STAFF] += (COACH_PEOPLE,)
+ROLE_ENTRIES[Role.PARENT] += (CHILD_LINK,)
+ROLE_ENTRIES[OUTSIDE_COACH] = (COACH_WORK, *ROLE_ENTRIES[OUTSIDE_COACH])

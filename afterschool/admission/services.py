@@ -892,6 +892,25 @@ def admissions_expire(on: date | None = None) -> int:
                     "expired",
                     format_lazy(_("{name} 的准入已过期"), name=a.person.name),
                 )
+                # Lapsed mid-term: off the school's future sessions (unless a renewal holds from today), and the
+                # school is told how many now need someone (R-ASS-2).
+                renewed = Admission.objects.filter(
+                    person_id=a.person_id, school_id=a.school_id, status=S.ADMITTED, valid_from__lte=on,
+                    valid_until__gte=on,
+                ).exclude(pk=a.pk).exists()  # fmt: skip
+                freed = [] if renewed else release_sessions(a)
+                if freed:
+                    audit_log(actor=None, verb="admission.sessions_released", obj=a, data={"sessions": freed})
+                    _notify(
+                        a,
+                        school_reviewer_ids(a.school),
+                        "needs_staff",
+                        format_lazy(
+                            _("{name} 的准入已过期，已停止授课，{n} 个课时待安排授课人员"),
+                            name=a.person.name,
+                            n=len(freed),
+                        ),
+                    )
                 n += 1
     return n
 

@@ -170,8 +170,24 @@ def summary_xlsx(run: AllocationRun) -> bytes:
     return _save(wb)
 
 
+MONEY_FORMAT = "#,##0.00"
+
+
+def _money_cell(ws, row: int, column: int, value: Decimal | None) -> None:
+    """An amount as a number with two decimals: quantized to the fen and shown as 0.00 (finance offices sum them)."""
+    cell = ws.cell(row=row, column=column)
+    if value is None:
+        cell.value = None
+        return
+    cell.value = quantize(value)
+    cell.number_format = MONEY_FORMAT
+
+
 def payroll_xlsx(run: AllocationRun) -> bytes:
-    """For the finance office: only a locked run is paid."""
+    """For the finance office: only a locked run is paid. One row per person with what payroll needs (staff kind,
+    pay item, whether it counts in next year's base, the sending institution, masked ID and phone for outside
+    personnel, lessons, rate, amount, the period), then a total per pay item and a grand total. Amounts are numbers
+    to the fen formatted 0.00, never text."""
     if run.status != AllocationRun.Status.LOCKED:
         raise DomainError(
             "allocation.not_locked",
@@ -181,35 +197,78 @@ def payroll_xlsx(run: AllocationRun) -> bytes:
     wb = _book()
     ws = wb.active
     ws.title = gettext("发放表")
-    ws.append(
-        [
-            gettext("序号"),
-            gettext("姓名"),
-            gettext("工资项目"),
-            gettext("计入次年绩效工资基数"),
-            gettext("课时"),
-            gettext("金额"),
-            gettext("说明"),
-        ]
-    )
+    ws.append([gettext("学校"), run.school.name, gettext("学期"), run.term.name])
+    ws.append([gettext("计算期间"), f"{run.term.starts_on} – {run.until}", gettext("分配批次"), run.pk,
+               str(run.get_kind_display()), str(run.get_status_display())])  # fmt: skip
+    ws.append([])
+    headings = [
+        gettext("序号"),
+        gettext("姓名"),
+        gettext("人员类别"),
+        gettext("工资项目"),
+        gettext("计入次年绩效工资基数"),
+        gettext("派出机构"),
+        gettext("身份证号（后四位）"),
+        gettext("手机号"),
+        gettext("课时"),
+        gettext("每课时标准（元）"),
+        gettext("金额（元）"),
+        gettext("说明"),
+    ]
+    ws.append(headings)
+    rate_col, amount_col = headings.index(gettext("每课时标准（元）")) + 1, headings.index(gettext("金额（元）")) + 1
+    lines = list(run.lines.select_related("staff__outside_person", "staff__user").order_by("pay_type", "name", "pk"))
+    institutions = _sending_institutions(run, [ln.staff for ln in lines])
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for i, ln in enumerate(run.lines.all(), start=1):
+    note = gettext("{school} {term} 课后服务").format(school=run.school.name, term=run.term.name)
+    for i, ln in enumerate(lines, start=1):
+        person = ln.staff.outside_person if ln.staff.kind == "outside" else None
+        phone = (person.phone if person else getattr(ln.staff.user, "phone", "")) or ""
         ws.append(
             _cells(
                 [
                     i,
                     ln.name,
+                    ln.staff.get_kind_display(),
                     PAY_LABELS[ln.pay_type],
                     gettext("否") if ln.pay_type == PayType.PERFORMANCE else gettext("不适用"),
+                    institutions.get(ln.staff_id, ""),
+                    f"****{person.id_last4}" if person else "",
+                    f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else "",
                     ln.lessons,
-                    _money(ln.amount),
-                    gettext("{school} {term} 课后服务").format(school=run.school.name, term=run.term.name),
+                    None,
+                    None,
+                    note,
                 ]
             )
         )
+        _money_cell(ws, ws.max_row, rate_col, ln.rate)
+        _money_cell(ws, ws.max_row, amount_col, ln.amount)
         totals[ln.pay_type] += ln.amount
     ws.append([])
     for pay_type, label in PAY_LABELS.items():
-        total = gettext("合计 {label}").format(label=label)
-        ws.append(["", total, "", "", "", _money(quantize(totals[pay_type]))])
+        ws.append(["", gettext("合计 {label}").format(label=label)])
+        _money_cell(ws, ws.max_row, amount_col, totals[pay_type])
+    ws.append(["", gettext("总计"), "", "", "", "", "", "", sum(ln.lessons for ln in lines)])
+    _money_cell(ws, ws.max_row, amount_col, sum(totals.values(), Decimal(0)))
+    widths = {1: 6, 2: 12, 3: 10, 4: 26, 5: 10, 6: 22, 7: 12, 8: 14, 9: 8, 10: 14, 11: 14, 12: 30}
+    for col, width in widths.items():
+        ws.column_dimensions[chr(64 + col)].width = width
     return _save(wb)
+
+
+def _sending_institutions(run: AllocationRun, staff: list) -> dict[int, str]:
+    """{staff id: the institution that sent the outside person to this school}, from their admissions (one query)."""
+    from afterschool.admission.models import Admission
+
+    people = {s.outside_person_id: s.pk for s in staff if s.outside_person_id}
+    if not people:
+        return {}
+    out: dict[int, str] = {}
+    for person_id, name in (
+        Admission.objects.filter(person_id__in=people, school_id=run.school_id, institution__isnull=False)
+        .order_by("created_at")
+        .values_list("person_id", "institution__name")
+    ):
+        out[people[person_id]] = name
+    return out

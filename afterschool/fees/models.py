@@ -89,6 +89,10 @@ class Exemption(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField("审批意见", max_length=200, blank=True)
+    # The family's proof (a certificate of difficulty): an image re-encoded without EXIF or a plain PDF, served only
+    # through a permission-checked view.
+    document = models.FileField("证明材料", upload_to="exemption/%Y/%m/", blank=True)
+    document_type = models.CharField(max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("减免")

@@ -3,6 +3,7 @@ asked for, or the same 404 for missing and not yours; the bureau's fee approvers
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts import scope
@@ -42,7 +43,17 @@ def lines_visible_to(user, run: AllocationRun):
 
 
 def access_statement(user, run_id, staff_id) -> tuple[AllocationRun, AllocationLine]:
-    """A run and one person's line of it (their pay statement), or the same 404."""
+    """A run and one person's line of it (their pay statement), or the same 404. A person's own line is theirs even
+    where they read nothing else of the school (an outside coach holds no membership)."""
+    if getattr(user, "pk", None):
+        own = (
+            AllocationLine.objects.select_related("staff", "run__school", "run__term")
+            .filter(run_id=run_id, staff_id=staff_id)
+            .filter(Q(staff__user=user) | Q(staff__outside_person__user=user))
+            .first()
+        )
+        if own is not None:
+            return own.run, own
     run = access_run(user, run_id)
     line = lines_visible_to(user, run).filter(staff_id=staff_id).first()
     if line is None:

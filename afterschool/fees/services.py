@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
@@ -36,10 +37,12 @@ from afterschool.schedule.models import Application, Attendance, School, Session
 from afterschool.schedule.permissions import access_child
 from afterschool.schedule.selectors import schools_visible_to
 from core.audit import audit_log
+from core.documents import check_document
 from core.errors import DomainError, NotFound
 from core.money import ZERO, MoneyError, exact, fmt, is_exact, quantize, to_decimal, total
 from core.policy import MissingPolicyValue, policy_decimal
 from core.transitions import transition
+from core.uploads import random_name
 from core.workdays import WorkingCalendar
 
 from .models import (
@@ -78,7 +81,7 @@ def money(value, field: str, *, positive: bool = False, allow_zero: bool = True)
     except (MoneyError, TypeError):
         raise invalid("fee.bad_amount", field, _("金额格式不正确")) from None
     if not is_exact(amount):
-        raise invalid("fee.bad_amount", field, _("金额须精确到分"))
+        raise invalid("fee.bad_amount", field, _("金额最多两位小数（精确到分）"))
     if amount < 0:
         raise invalid("fee.negative_amount", field, _("金额不能为负数"))
     if positive and amount == 0:
@@ -354,12 +357,35 @@ def bills_issue(*, actor, term_id: int) -> dict:
     return {"bills": len(computed), "total": issued}
 
 
+def bills_changes(term: Term) -> dict[str, int] | None:
+    """What issuing the term's bills again would change (enrolments, withdrawals or exemptions since the last
+    issue): {"new", "changed", "cleared"} counts; None before the term has a rate. Nothing is written."""
+    rate = FeeRate.objects.filter(term=term).first()
+    if rate is None:
+        return None
+    computed = _compute_bills(term, rate)
+    existing = {b.student_id: b for b in Bill.objects.filter(term=term)}
+    new = sum(1 for sid in computed if sid not in existing)
+    changed = sum(
+        1
+        for sid, f in computed.items()
+        if sid in existing
+        and (existing[sid].amount, existing[sid].gross, existing[sid].rate, existing[sid].basis)
+        != (f["amount"], f["gross"], rate.amount, rate.basis)
+    )
+    cleared = sum(1 for sid, b in existing.items() if sid not in computed and b.gross)
+    return {"new": new, "changed": changed, "cleared": cleared, "issued": len(existing)}
+
+
 # --- Exemptions ------------------------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=None, reason: str) -> Exemption:
-    """A parent for their child, or the school for a family it knows, applies; the school decides."""
+def exemption_apply(
+    *, actor, student_id: int, term_id: int, kind: str, amount=None, reason: str, document=None
+) -> Exemption:
+    """A parent for their child, or the school for a family it knows, applies; the school decides. `document` (an
+    upload: a certificate of difficulty) is checked by content, stored under a random name, EXIF removed."""
     student = Student.objects.filter(pk=student_id, school_id__in=scope.school_ids(actor, Role.SCHOOL_ADMIN)).first()
     if student is None:
         student = access_child(actor, student_id)
@@ -383,7 +409,8 @@ def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=N
             _("该学生本学期已有减免申请"),
             status=409,
         )
-    exemption = Exemption.objects.create(
+    checked = check_document(document, field="document") if document is not None else None
+    exemption = Exemption(
         student=student,
         term=term,
         school_id=student.school_id,
@@ -392,6 +419,10 @@ def exemption_apply(*, actor, student_id: int, term_id: int, kind: str, amount=N
         reason=reason[:200],
         applied_by=actor,
     )
+    if checked is not None:
+        exemption.document_type = checked.content_type
+        exemption.document.save(random_name("." + checked.extension), ContentFile(checked.content), save=False)
+    exemption.save()
     audit_log(
         actor=actor, verb="afterschool.fee_exemption_applied", obj=exemption, to_state="applied", data={"kind": kind}
     )
@@ -425,11 +456,13 @@ def exemption_decide(*, actor, exemption_id: int, approve: bool, note: str = "")
 # --- Refunds ---------------------------------------------------------------------------------------------------------
 
 
-def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund | None:
-    """Called inside the withdrawal's transaction: the lessons (per month: school days) not attended from
-    `effective` on, at the rate billed, when the term's bill was already issued. Nothing billed, nothing refunded."""
+def refund_preview(app: Application, effective: date, *, lock: bool = False) -> dict | None:
+    """What a withdrawal taking effect on `effective` would give back (nothing written): {"bill", "amount",
+    "not_attended", "billed"}, or None when nothing was billed or nothing would be refunded. The parent sees this
+    before confirming; refund_on_withdrawal writes the same figure."""
     term = app.programme.term
-    bill = Bill.objects.select_for_update().filter(student_id=app.student_id, term=term).first()
+    bills = Bill.objects.select_for_update() if lock else Bill.objects
+    bill = bills.filter(student_id=app.student_id, term=term).first()
     if bill is None:
         return None
     line = next((ln for ln in bill.lines if ln.get("application_id") == app.pk), None)
@@ -457,6 +490,16 @@ def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund 
     amount = max(ZERO, min(quantize(amount), bill.amount - already))
     if not not_attended:
         return None  # withdrawn after the last lesson billed: nothing to give back
+    return {"bill": bill, "amount": amount, "not_attended": not_attended, "billed": billed}
+
+
+def refund_on_withdrawal(*, app: Application, effective: date, actor) -> Refund | None:
+    """Called inside the withdrawal's transaction: the lessons (per month: school days) not attended from
+    `effective` on, at the rate billed, when the term's bill was already issued. Nothing billed, nothing refunded."""
+    preview = refund_preview(app, effective, lock=True)
+    if preview is None:
+        return None
+    bill, amount, not_attended, billed = preview["bill"], preview["amount"], preview["not_attended"], preview["billed"]
     refund = Refund.objects.create(
         bill=bill,
         application=app,

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import pages as fee_pages
 from . import views as fee_views
 
 urlpatterns = [
@@ -13,9 +14,14 @@ urlpatterns = [
         fee_views.statement,
         name="afterschool-fee-statement",
     ),
+    path("afterschool/fees/terms/<int:term_id>/", fee_pages.term_page, name="afterschool-fee-term"),
+    path("afterschool/fees/terms/<int:term_id>/bills/", fee_pages.bills_page, name="afterschool-fee-bills"),
+    path("afterschool/fees/terms/<int:term_id>/<slug:action>", fee_pages.term_action, name="afterschool-fee-action"),
+    path("afterschool/fees/approvals/", fee_pages.approvals, name="afterschool-fee-approvals"),
     path(
         "afterschool/fees/runs/<int:run_id>/<str:what>.xlsx",
         fee_views.school_document,
         name="afterschool-fee-document",
     ),
+    path("afterschool/fees/runs/<int:run_id>/<slug:step>", fee_pages.run_step, name="afterschool-fee-run-step"),
 ]

@@ -76,11 +76,14 @@ def run_page(request, run_id: int):
     if run.status == AllocationRun.Status.DRAFT and sees_all:
         gaps = fee_allocation.attendance_gaps([run.term], run.until, limit=20).get(run.term_id, [])
     shares = [(FIGURE_LABELS.get(f"{k}_share") or FIGURE_LABELS.get(k, k), v) for k, v in (run.shares or {}).items()]
+    from .pages import run_actions
+
     return render(
         request,
         "afterschool/fees/run.html",
-        {"run": run, "figures": figures, "lines": lines, "sees_all": sees_all, "gaps": gaps, "shares": shares},
-    )
+        {"run": run, "figures": figures, "lines": lines, "sees_all": sees_all, "gaps": gaps, "shares": shares,
+         "actions": run_actions(request.user, run)},
+    )  # fmt: skip
 
 
 def _download(request, run, content: bytes, content_type: str, filename: str, what: str, staff_id=None):

@@ -446,4 +446,4 @@ class GuardianPhone(models.Model):
         constraints = [models.UniqueConstraint(fields=["student", "phone"], name="guardian_phone_unique")]
 
     def __str__(self):
-        return self.phone
+        return f"{self.student} {self.phone[:3]}****{self.phone[-4:]}"

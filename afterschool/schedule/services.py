@@ -320,7 +320,6 @@ def session_plan(
             format_lazy(
                 _("上课日期须在学期内（{starts_on}至{ends_on}）"), starts_on=term.starts_on, ends_on=term.ends_on
             ),
-            status=409,
         )
     followed = set(calendar.school_days(term, first_date, last_date).values())
     for w in weekdays:
@@ -330,7 +329,6 @@ def session_plan(
                 "session.not_a_school_day",
                 "weekdays",
                 format_lazy(_("{label}在该时段内没有上学日"), label=label),
-                status=409,
             )
     room = None
     if room_id is not None:

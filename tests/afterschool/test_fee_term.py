@@ -216,14 +216,19 @@ def test_a_whole_term_from_rates_to_payroll(
     assert figures["劳务费结余（转预留）"] == 111.8
 
     payroll = _cells(school.get(f"fees/allocations/{rid}/payroll.xlsx").content)
-    rows = [r for r in payroll[1:] if r[0]]
-    assert [(r[1], r[2], r[3], r[4], Decimal(str(r[5]))) for r in rows] == [
+    headings = next(r for r in payroll if r and r[0] == "序号")
+    name, item, base, lessons, amount = (headings.index(h) for h in ("姓名", "工资项目", "计入次年绩效工资基数", "课时",
+                                                                   "金额（元）"))  # fmt: skip
+    rows = [r for r in payroll if r and isinstance(r[0], int)]
+    assert [(r[name], r[item], r[base], r[lessons], Decimal(str(r[amount]))) for r in rows] == [
         ("马画师", "劳务费", "不适用", 2, Decimal("100.00")),
         ("王老师", "绩效工资（课后服务单列增量）", "否", 4, Decimal("282.40")),
         ("赵老师", "绩效工资（课后服务单列增量）", "否", 4, Decimal("353.01")),
     ]
-    totals = {r[1]: Decimal(str(r[5])) for r in payroll if r[1] and str(r[1]).startswith("合计")}
+    totals = {r[name]: Decimal(str(r[amount])) for r in payroll if r and r[name] and str(r[name]).startswith("合计")}
     assert totals == {"合计 绩效工资（课后服务单列增量）": Decimal("635.41"), "合计 劳务费": Decimal("100.00")}
+    grand = next(r for r in payroll if r and r[name] == "总计")
+    assert (grand[lessons], Decimal(str(grand[amount]))) == (10, Decimal("735.41"))
 
 
 def test_a_statement_pdf_leaves_pillow_strict():

@@ -92,15 +92,16 @@ def test_session_outside_the_term_or_on_no_school_day(school_admin_x, api_as, te
     p = make_programme(term_x)
     api = api_as(school_admin_x)
     r = api.post(f"afterschool/programmes/{p.pk}/sessions", session_body(teacher_x, last_date="2027-02-01"))
-    assert_error(r, 409, "session.outside_term")
+    err = assert_error(r, 422, "session.outside_term")
+    assert "2026-09-01" in err["message"] and "first_date" in err["fields"]
     r = api.post(f"afterschool/programmes/{p.pk}/sessions", session_body(teacher_x, weekdays=[5]))
-    assert_error(r, 409, "session.not_a_school_day")
+    assert_error(r, 422, "session.not_a_school_day")
     # The National Day week (2026-10-01..07) has no school: a session only on Thursday 1 October is refused.
     r = api.post(
         f"afterschool/programmes/{p.pk}/sessions",
         session_body(teacher_x, weekdays=[3], first_date="2026-10-01", last_date="2026-10-01"),
     )
-    assert_error(r, 409, "session.not_a_school_day")
+    assert_error(r, 422, "session.not_a_school_day")
     assert not Session.objects.exists()
 
 

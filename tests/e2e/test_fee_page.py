@@ -64,7 +64,7 @@ def test_school_sees_the_allocation_and_downloads_statements(live_server, page, 
         book = tmp_path / "payroll.xlsx"
         payroll.value.save_as(book)
         rows = list(openpyxl.load_workbook(book).active.iter_rows(values_only=True))
-        assert {r[1] for r in rows[1:4]} == {"王老师", "赵老师", "马画师"}
+        assert {r[1] for r in rows if r and isinstance(r[0], int)} == {"王老师", "赵老师", "马画师"}
 
         # The teacher: their own line, no money figures, no payroll.
         page.context.clear_cookies()

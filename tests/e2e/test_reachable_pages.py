@@ -36,6 +36,7 @@ PAGES = {
         "afterschool-third-parties",
         "complaint-list",
         "invite",
+        "afterschool-fee-approvals",
     ],
     Role.BUREAU_STAFF: [
         "registry",
@@ -47,6 +48,7 @@ PAGES = {
         "inspection-results",
         "afterschool-third-parties",
         "complaint-list",
+        "afterschool-fee-approvals",
     ],
     Role.INSPECTOR: [
         "registry",
@@ -76,6 +78,7 @@ PAGES = {
         "school-applications",
         "school-rosters",
         "school-gaps",
+        "afterschool-link-requests",
     ],
     Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions"],
     Role.INSTITUTION_STAFF: [
@@ -87,6 +90,7 @@ PAGES = {
         "inspection-orders",
         "inspection-order",
         "registry-proposals",
+        "afterschool-coach-people",
     ],
     Role.PARENT: [
         "afterschool-my-children",
@@ -96,8 +100,9 @@ PAGES = {
         "afterschool-third-parties",
         "complaint-list",
         "complaint-page",
+        "afterschool-child-link",
     ],
-    None: ["afterschool-admissions", "afterschool-admission-new"],
+    None: ["afterschool-admissions", "afterschool-admission-new", "afterschool-coach"],
 }
 
 

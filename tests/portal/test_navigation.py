@@ -45,7 +45,7 @@ def test_institution_staff_and_an_outside_coach_apply_for_admission(institution_
     assert {"registry", "admissions", "admission-new"} <= set(keys(institution_staff))
     coach = make_user("校外教练")  # signed up, holds no role
     assert menu_roles(coach) == ["outside_coach"]
-    assert keys(coach) == ["home", "admissions", "admission-new", "notifications"]
+    assert keys(coach) == ["home", "coach", "admissions", "notifications", "admission-new"]
 
 
 def test_several_roles_see_the_union_without_duplicates(school_x):
