@@ -35,7 +35,7 @@ def test_demo_after_school_data():
     first = School.objects.get(name="涪陵区实验小学")
     assert GuardianPhone.objects.filter(student__school=first).count() == first.students.count()
     assert GuardianPhone.objects.filter(student__guardians__phone="13900000008", phone="13900000008").exists()
-    open_window = ChoiceWindow.objects.get(school=first, status="open")
+    open_window = ChoiceWindow.objects.get(school=first, status="open", name="航模社志愿填报")
     assert Application.objects.filter(window=open_window, status="choice").count() > 4
 
     staff = User.objects.get(username="staff")
