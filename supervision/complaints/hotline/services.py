@@ -62,7 +62,7 @@ def backoff_seconds(attempts: int) -> int:
     return min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
 
 
-# --- Systems (the bureau registers them in the admin) ---------------------------------------------------------------
+# --- Systems (the bureau registers them in the admin) -----------------------------------------------------------------
 
 
 def _require_bureau_admin(actor) -> None:
@@ -103,7 +103,7 @@ def system_for_key(raw: str | None) -> HotlineSystem | None:
     return HotlineSystem.objects.select_related("user").filter(key_hash=hash_key(raw), is_active=True).first()
 
 
-# --- Intake ---------------------------------------------------------------------------------------------------------
+# --- Intake -----------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -237,7 +237,7 @@ def _existing(system: HotlineSystem, order_number: str, request_hash: str) -> Ho
     return row
 
 
-# --- The outbox -----------------------------------------------------------------------------------------------------
+# --- The outbox -------------------------------------------------------------------------------------------------------
 
 
 def _write_event(order: HotlineOrder, complaint: Complaint, *, kind: str, from_state: str = "", extra=None):

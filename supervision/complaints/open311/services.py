@@ -40,7 +40,7 @@ def _bad(code: str, message, status: int = 400) -> DomainError:
     return DomainError(code, message, status=status)
 
 
-# --- Clients (registered by the bureau in the admin) -------------------------------------------------------------------
+# --- Clients (registered by the bureau in the admin) ------------------------------------------------------------------
 
 
 def client_register(*, actor, name: str, requests_per_minute: int = 30) -> tuple[Open311Client, str]:
@@ -100,7 +100,7 @@ def throttle(client: Open311Client) -> None:
         )
 
 
-# --- Services: the complaint categories ------------------------------------------------------------------------------
+# --- Services: the complaint categories -------------------------------------------------------------------------------
 
 
 def categories() -> list[ComplaintCategory]:
@@ -115,7 +115,7 @@ def towns():
     return Region.objects.filter(parent__isnull=False, valid_to__isnull=True).order_by("code")
 
 
-# --- Filing ------------------------------------------------------------------------------------------------------------
+# --- Filing -----------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -176,7 +176,9 @@ def _institution(filing: Open311Filing) -> tuple[int | None, str | None, service
     return None, None, services.NewInstitution(name=name, address=filing.address_string.strip()[:300], town_id=town.pk)
 
 
-def request_file(*, client: Open311Client, filing: Open311Filing, idempotency_key: str = "") -> tuple[Open311Request, bool]:
+def request_file(
+    *, client: Open311Client, filing: Open311Filing, idempotency_key: str = ""
+) -> tuple[Open311Request, bool]:
     """File a complaint for the client; the same request again (or the same Idempotency-Key) answers the first."""
     if category(filing.service_code) is None:
         raise _bad("open311.unknown_service_code", _("service_code 不存在"), status=400)
@@ -245,7 +247,7 @@ def _filed(client: Open311Client, key: str, request_hash: str) -> Open311Request
     return row
 
 
-# --- Reading back: status and notes, never who reported -------------------------------------------------------------
+# --- Reading back: status and notes, never who reported ---------------------------------------------------------------
 
 
 def public_status(complaint: Complaint) -> str:

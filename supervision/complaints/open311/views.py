@@ -198,7 +198,7 @@ def service_definition(request, fmt, service_code: str):
     return _render({"service_code": service_code, "attributes": _attributes()}, fmt, "service_definition")
 
 
-# --- Requests ----------------------------------------------------------------------------------------------------------
+# --- Requests ---------------------------------------------------------------------------------------------------------
 
 
 def _request_out(row) -> dict:
