@@ -29,3 +29,11 @@ urlpatterns = [
     path("inspections/visits/", inspection_views.visit_list, name="inspection-visits"),
     path("inspections/orders/", inspection_views.order_list, name="inspection-orders"),
 ]
+
+# The 12345 outbox for district supervisors (issue 17).
+from .complaints.hotline import views as hotline_views  # noqa: E402
+
+urlpatterns += [
+    path("hotline/outbox/", hotline_views.outbox, name="hotline-outbox"),
+    path("hotline/outbox/<int:event_id>/resend", hotline_views.resend, name="hotline-outbox-resend"),
+]

@@ -36,6 +36,7 @@ PAGES = {
         "afterschool-third-parties",
         "complaint-list",
         "invite",
+        "hotline-outbox",
     ],
     Role.BUREAU_STAFF: [
         "registry",
