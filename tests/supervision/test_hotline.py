@@ -283,5 +283,6 @@ def test_a_new_operator_named_by_the_caller_becomes_an_unlicensed_record(system,
     complaint = Complaint.objects.get()
     assert complaint.institution.name == "某小区家教点" and complaint.institution.status == "unlicensed"
     # A name the registry knows is that institution.
-    known = send(system, {**order(registered, number="CQ-2"), "institution_id": None, "institution_name": registered.name})
+    by_name = {**order(registered, number="CQ-2"), "institution_id": None, "institution_name": registered.name}
+    known = send(system, by_name)
     assert Complaint.objects.get(pk=known.json()["complaint_id"]).institution == registered
