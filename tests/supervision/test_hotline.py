@@ -286,3 +286,25 @@ def test_a_new_operator_named_by_the_caller_becomes_an_unlicensed_record(system,
     by_name = {**order(registered, number="CQ-2"), "institution_id": None, "institution_name": registered.name}
     known = send(system, by_name)
     assert Complaint.objects.get(pk=known.json()["complaint_id"]).institution == registered
+
+
+def test_an_order_merged_as_a_duplicate_hears_the_outcome_of_the_complaint_it_joined(
+    system, registered, handler, parent, receiver, django_capture_on_commit_callbacks
+):
+    first = ApiClient(login_tokens(parent)["access"]).post("complaints", complaint_body(registered)).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        duplicate = send(system, order(registered)).json()["complaint_id"]
+        services.complaint_act(actor=handler, complaint_id=first, action="accept", data={})
+        services.complaint_act(
+            actor=handler, complaint_id=duplicate, action="reject", data={"reason": "duplicate", "duplicate_of": first}
+        )
+        for action in ("assign", "start"):
+            services.complaint_act(actor=handler, complaint_id=first, action=action, data={})
+        answer = {"outcome": "referred", "answer": "已移送市场监管局处理。", "referred_to": "区市场监管局"}
+        services.complaint_act(actor=handler, complaint_id=first, action="answer", data=answer)
+    events = receiver.delivered()
+    assert [e["event"] for e in events] == ["received", "reject", "outcome_shared"]
+    assert events[1]["status"] == "rejected" and events[1]["rejection_reason"] == "duplicate"
+    shared = events[2]
+    assert shared["outcome"] == "referred" and shared["referred_to"] == "区市场监管局"
+    assert shared["merged_into"] == Complaint.objects.get(pk=first).tracking_number

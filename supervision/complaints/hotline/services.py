@@ -269,13 +269,35 @@ def _write_event(order: HotlineOrder, complaint: Complaint, *, kind: str, from_s
 
 def on_complaint_change(complaint: Complaint, *, verb: str, from_state: str, data: dict) -> None:
     """A listener of services._save_transition: every state change of a hotline complaint becomes an event. Other
-    complaints cost nothing (their idempotency key says they are not from the hotline)."""
+    complaints cost nothing (their idempotency key says they are not from the hotline), except an answer: hotline
+    complaints merged into the one answered get its outcome (one query)."""
+    if verb == "complaint.answer":
+        _share_outcome(complaint)
     if not complaint.idempotency_key.startswith(IDEMPOTENCY_PREFIX) or complaint.status == from_state:
         return
     order = HotlineOrder.objects.filter(complaint_id=complaint.pk).first()
     if order is None:
         return
     _write_event(order, complaint, kind=verb.removeprefix("complaint."), from_state=from_state)
+
+
+def _share_outcome(primary: Complaint) -> None:
+    """The outcome of a complaint reaches the 12345 orders merged into it as duplicates (their own state stays
+    `rejected`, as a duplicate; services._inform_merged gives their rows the outcome in the same transaction)."""
+    for order in HotlineOrder.objects.select_related("complaint").filter(complaint__merged_into_id=primary.pk):
+        child = order.complaint
+        _write_event(
+            order,
+            child,
+            kind="outcome_shared",
+            from_state=child.status,
+            extra={
+                "outcome": primary.outcome,
+                "answer": primary.answer,
+                "referred_to": primary.referred_to,
+                "merged_into": primary.tracking_number,
+            },
+        )
 
 
 def _post(url: str, body: dict, event_id: str) -> str:
