@@ -174,6 +174,7 @@ class HotlineSystemAdmin(admin.ModelAdmin):
 
     list_display = ["name", "key_prefix", "callback_url", "is_active", "created_at"]
     fields = ["name", "callback_url", "is_active", "key_prefix"]
+    formfield_overrides = {HotlineSystem._meta.get_field("callback_url").__class__: {"assume_scheme": "https"}}
     readonly_fields = ["key_prefix"]
     actions = ["rotate_key"]
 

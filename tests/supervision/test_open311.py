@@ -221,3 +221,29 @@ def test_lists_cost_the_same_queries_for_more_requests(client, registered, handl
 
     assert count(2) == count(12)
     assert len(client.get(f"{ROOT}/requests.json").json()) == 14
+
+
+FIELDS = ["service_code", "lat", "long", "address_string", "description", "email", "phone", "first_name",
+          "attribute[institution_id]", "attribute[institution_name]", "attribute[town]", "attribute[occurred_at]",
+          "attribute[verification_token]"]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_no_input_breaks_the_open311_endpoints(client, registered, handler, api_key):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60)
+    values = st.one_of(text, st.sampled_from(["refund", "29.7", "107.39", "nan", "1e999", "-0", TOWN_A, "9" * 30]))
+
+    @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(form=st.dictionaries(st.sampled_from(FIELDS), values, max_size=8), query=st.dictionaries(
+        st.sampled_from(["service_request_id", "service_code", "start_date", "end_date", "status", "format"]), text,
+        max_size=3))
+    def check(form, query):
+        posted = client.post(f"{ROOT}/requests.json", {"api_key": api_key, **form})
+        assert posted.status_code < 500, (form, posted.content)
+        got = client.get(f"{ROOT}/requests", query)
+        assert got.status_code < 500, (query, got.content)
+
+    check()
