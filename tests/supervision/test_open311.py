@@ -247,3 +247,11 @@ def test_no_input_breaks_the_open311_endpoints(client, registered, handler, api_
         assert got.status_code < 500, (query, got.content)
 
     check()
+
+
+@pytest.mark.django_db
+def test_a_malformed_body_is_a_400_in_the_specs_shape(client):
+    response = client.generic(
+        "POST", f"{ROOT}/requests.json", b"--x\r\nbroken", content_type="multipart/form-data"
+    )
+    spec_error(response, 400)

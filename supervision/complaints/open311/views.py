@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, time
 from xml.etree import ElementTree
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -260,7 +262,10 @@ def requests_view(request, fmt):
 
 
 def _create(request, fmt):
-    post = request.POST
+    try:
+        post = request.POST
+    except (MultiPartParserError, SuspiciousOperation):  # a malformed body, or too many fields
+        return _errors(fmt, 400, _("请求体格式有误"))
     client = services.client_for_key(post.get("api_key") or request.GET.get("api_key"))
     services.throttle(client)
     key = clean_key(request.headers.get("Idempotency-Key"))
