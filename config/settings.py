@@ -241,7 +241,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.job_sweep",
         "schedule": timedelta(minutes=1),
     },
+    # 12345 outbox events whose delivery was lost (a dropped message, a killed worker) are sent again.
+    "hotline-outbox-sweep": {
+        "task": "supervision.hotline_outbox_sweep",
+        "schedule": timedelta(minutes=5),
+    },
 }
+# 12345 outbox: attempts per event before it is shown to the bureau as failed (backoff 30 s, 60 s, … up to 10 min).
+HOTLINE_MAX_ATTEMPTS = env_int("HOTLINE_MAX_ATTEMPTS", 6)
 # A running job's owner writes a heartbeat this often (0: off, as in the embedded default where jobs run eagerly in
 # the request); a job not heard of for JOB_STALE_SECONDS is taken over, at most JOB_MAX_ATTEMPTS runs in all; a
 # pending job whose message never came is sent again after JOB_REQUEUE_SECONDS.

@@ -30,3 +30,6 @@ if settings.BENCH_ENDPOINTS:
 
 handler404 = "core.views.handler404"
 handler500 = "core.views.handler500"
+
+# Open311 GeoReport v2 (issue 17): civic-reporting clients file and follow complaints.
+urlpatterns.insert(0, path("open311/v2/", include("supervision.complaints.open311.urls")))

@@ -148,3 +148,7 @@ api.add_router("/", inspections.router)
 api.add_router("/", afterschool.router)
 api.add_router("/fees", afterschool.fees_router)
 api.operation_id_modules = afterschool.OPERATION_ID_MODULES
+
+from .routers import hotline  # noqa: E402 - the 12345 intake (issue 17)
+
+api.add_router("/hotline", hotline.router)

@@ -65,6 +65,7 @@ MY_ADMISSIONS = Entry("admissions", _("我的准入"), "afterschool-admissions",
 ADMISSION_NEW = Entry("admission-new", _("申请准入"), "afterschool-admission-new", "plus")
 FEES = Entry("fees", _("课后服务费"), "afterschool-fees", "coin", also=("afterschool-fee-run",))
 INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
+HOTLINE_OUTBOX = Entry("hotline-outbox", _("12345 回传"), "hotline-outbox", "out")
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -88,7 +89,8 @@ def _school_admin_home(school_id: int, name: str | None, several: bool) -> Entry
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
-        REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE
+        REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE,
+        HOTLINE_OUTBOX,
     ),
     Role.BUREAU_STAFF: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),

@@ -122,3 +122,119 @@ class RectificationOrderAdmin(ReadOnlyAdmin):
 class PenaltyDecisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "institution", "kind", "violation", "amount", "decided_at"]
     list_filter = ["kind", "violation"]
+
+
+# --- Interop (issue 17): Open311 clients, 12345 sending systems, their work orders and outbox -------------------------
+
+from django.contrib import messages  # noqa: E402
+
+from core.errors import DomainError  # noqa: E402
+
+from .complaints.hotline import services as hotline_services  # noqa: E402
+from .complaints.open311 import services as open311_services  # noqa: E402
+from .models import HotlineEvent, HotlineOrder, HotlineSystem, Open311Client, OutboxState  # noqa: E402
+
+
+def _show_key(request, name, raw: str) -> None:
+    messages.warning(request, f"{name} 的密钥（只显示这一次，请妥善转交）/ key, shown once: {raw}")
+
+
+def _registered(obj, created) -> None:
+    """The admin saves `obj`: make it the row the service created."""
+    obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_") or k == "_state"})
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(admin.ModelAdmin):
+    """Registering a client makes its system user and its api_key (shown once, stored hashed)."""
+
+    list_display = ["name", "key_prefix", "requests_per_minute", "is_active", "created_at"]
+    fields = ["name", "requests_per_minute", "is_active", "key_prefix"]
+    readonly_fields = ["key_prefix"]
+    actions = ["rotate_key"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        client, raw = open311_services.client_register(
+            actor=request.user, name=obj.name, requests_per_minute=obj.requests_per_minute
+        )
+        _registered(obj, client)
+        _show_key(request, client.name, raw)
+
+    @admin.action(description="重新生成 api_key（旧密钥立即失效）")
+    def rotate_key(self, request, queryset):
+        for client in queryset:
+            _show_key(request, client.name, open311_services.client_rotate_key(actor=request.user, client_id=client.pk))
+
+
+@admin.register(HotlineSystem)
+class HotlineSystemAdmin(admin.ModelAdmin):
+    """Registering a 12345 sending system makes its system user and its key (shown once, stored hashed)."""
+
+    list_display = ["name", "key_prefix", "callback_url", "is_active", "created_at"]
+    fields = ["name", "callback_url", "is_active", "key_prefix"]
+    formfield_overrides = {HotlineSystem._meta.get_field("callback_url").__class__: {"assume_scheme": "https"}}
+    readonly_fields = ["key_prefix"]
+    actions = ["rotate_key"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        system, raw = hotline_services.system_register(
+            actor=request.user, name=obj.name, callback_url=obj.callback_url
+        )
+        _registered(obj, system)
+        _show_key(request, system.name, raw)
+
+    @admin.action(description="重新生成密钥（旧密钥立即失效）")
+    def rotate_key(self, request, queryset):
+        for system in queryset:
+            _show_key(request, system.name, hotline_services.system_rotate_key(actor=request.user, system_id=system.pk))
+
+
+@admin.register(HotlineOrder)
+class HotlineOrderAdmin(admin.ModelAdmin):
+    list_display = ["order_number", "system", "complaint", "category", "deadline", "received_at"]
+    list_filter = ["system"]
+    search_fields = ["order_number", "complaint__tracking_number"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HotlineEvent)
+class HotlineEventAdmin(admin.ModelAdmin):
+    """The outbox: what was reported back to 12345 and what failed; failed events can be resent."""
+
+    list_display = ["order", "sequence", "kind", "state", "attempts", "last_error", "created_at", "delivered_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["order__order_number", "event_id"]
+    list_select_related = ["order"]
+    actions = ["resend"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="重发所选的失败事件")
+    def resend(self, request, queryset):
+        sent = 0
+        for event in queryset.filter(state=OutboxState.FAILED):
+            try:
+                hotline_services.event_resend(actor=request.user, event_pk=event.pk)
+                sent += 1
+            except DomainError as exc:
+                messages.error(request, exc.message())
+        messages.info(request, f"已重发 {sent} 个事件 / resent {sent}")

@@ -88,3 +88,9 @@ __all__ = [
     "PenaltyDecision",
     "RectificationEvidence",
 ]
+
+# Interop (issue 17): Open311 clients and requests; 12345 systems, work orders and their outbox.
+from .complaints.hotline.models import HotlineEvent, HotlineOrder, HotlineSystem, OutboxState  # noqa: E402
+from .complaints.open311.models import Open311Client, Open311Request  # noqa: E402
+
+__all__ += ["HotlineEvent", "HotlineOrder", "HotlineSystem", "OutboxState", "Open311Client", "Open311Request"]

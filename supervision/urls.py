@@ -43,3 +43,11 @@ urlpatterns = [
     path("inspections/orders/<int:order_id>/", inspection_views.order_page, name="inspection-order"),
     path("inspections/<int:inspection_id>/", inspection_views.visit_page, name="inspection-visit"),
 ]
+
+# The 12345 outbox for district supervisors (issue 17).
+from .complaints.hotline import views as hotline_views  # noqa: E402
+
+urlpatterns += [
+    path("hotline/outbox/", hotline_views.outbox, name="hotline-outbox"),
+    path("hotline/outbox/<int:event_id>/resend", hotline_views.resend, name="hotline-outbox-resend"),
+]

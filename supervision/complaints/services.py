@@ -504,6 +504,19 @@ def _save_transition(
         where={"version": from_version}, error=lambda complaint: _conflict(), data=data, audit=bool(verb),
     )  # fmt: skip
     complaints_changed()
+    if verb:
+        for listener in _change_listeners:
+            listener(complaint, verb=verb, from_state=from_state, data=data or {})
+
+
+# Told of every audited change saved by _save_transition, in its transaction (the 12345 outbox writes its event row
+# there: an event exists exactly when the change does). A listener must cost nothing for complaints not its own.
+_change_listeners: list = []
+
+
+def register_change_listener(listener) -> None:
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
 
 
 def _load_for_change(actor, complaint_id, expected_version: int | None) -> Complaint:

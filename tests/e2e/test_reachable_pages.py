@@ -37,6 +37,7 @@ PAGES = {
         "complaint-list",
         "invite",
         "afterschool-fee-approvals",
+        "hotline-outbox",
     ],
     Role.BUREAU_STAFF: [
         "registry",

@@ -15,6 +15,7 @@ from core.notifications import notify
 from institutions.demo import seed_institutions
 from institutions.models import Institution
 from supervision.complaints.demo import seed_complaints
+from supervision.complaints.interop_demo import HOTLINE_KEY, OPEN311_KEY, ORDER_NUMBER, seed_interop
 from supervision.inspections.demo import seed_inspections
 
 DEMO_PASSWORD = "Demo@2026"
@@ -137,6 +138,7 @@ class Command(BaseCommand):
             )
         seed_afterschool()  # after the demo users: teachers and parents are among them
         seed_complaints()
+        seed_interop()  # after the complaints: the routing rules are set
         seed_inspections()
         return created
 
@@ -177,6 +179,9 @@ class Command(BaseCommand):
             f"  Inspections   {base}/inspections/results/   (检查结果公示 published results)",
             f"  Scan page     {pages['verify']}   (机构核验页 what a poster's QR code opens)",
             f"  Websocket     {ws}/ws/notifications/?access_token=…",
+            f"  Open311       {base}/open311/v2/discovery.json   api_key={OPEN311_KEY}  (GeoReport v2 clients)",
+            f"  12345 intake  POST {base}/api/v1/hotline/work-orders   X-Hotline-Key: {HOTLINE_KEY}",
+            f"  12345 outbox  {base}/hotline/outbox/   (回传失败与重发 failed events, resend; order {ORDER_NUMBER})",
             "",
             f"  One login per role (password for all: {DEMO_PASSWORD}); sign in at {base}/login/ and try first:",
         ]
