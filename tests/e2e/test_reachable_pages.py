@@ -34,7 +34,10 @@ PAGES = {
         "afterschool-fees",
         "inspection-results",
         "afterschool-third-parties",
-        "complaint-list",
+        "desk-queue",
+        "desk-complaint",
+        "desk-board",
+        "desk-templates",
         "invite",
     ],
     Role.BUREAU_STAFF: [
@@ -46,7 +49,8 @@ PAGES = {
         "afterschool-fees",
         "inspection-results",
         "afterschool-third-parties",
-        "complaint-list",
+        "desk-queue",
+        "desk-complaint",
     ],
     Role.INSPECTOR: [
         "registry",
@@ -98,8 +102,8 @@ def _expected_paths(persona) -> dict[str, str]:
     for name in EVERYONE + PAGES[persona.role]:
         if name == "timetable":
             paths[name] = reverse("afterschool-timetable", args=(persona.school.pk,))
-        elif name == "complaint-page":
-            paths[name] = _kind(reverse("complaint-page", args=(1,)))
+        elif name in ("complaint-page", "desk-complaint"):
+            paths[name] = _kind(reverse(name, args=(1,)))
         else:
             paths[name] = reverse(name)
     return paths

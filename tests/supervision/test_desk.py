@@ -155,7 +155,8 @@ def test_transfer_to_a_town_without_a_handler_is_refused_clearly(parent, staff_a
     c = filed(parent, registered)
     no_handler = region("500102007")  # a town without a routing rule
     response = signed_in(staff_a).post(
-        f"/desk/complaints/{c.pk}/transfer", {"version": c.version, "town_id": no_handler.pk, "reason": "机构实际在该镇"}
+        f"/desk/complaints/{c.pk}/transfer",
+        {"version": c.version, "town_id": no_handler.pk, "reason": "机构实际在该镇"},
     )
     assert response.status_code == 422
     assert "尚未设置投诉承办人" in response.content.decode()
@@ -186,7 +187,9 @@ def test_an_answer_shorter_than_the_minimum_is_refused(parent, staff_a, register
 
 def test_send_back_ask_the_parent_and_press(parent, staff_a, supervisor, registered, routed):
     c = filed(parent, registered)
-    response = signed_in(staff_a).post(f"/desk/complaints/{c.pk}/send_back", {"version": c.version, "reason": "非本人辖区业务"})
+    response = signed_in(staff_a).post(
+        f"/desk/complaints/{c.pk}/send_back", {"version": c.version, "reason": "非本人辖区业务"}
+    )
     assert response.status_code == 302
     c = fresh(c)
     assert c.handler is None and Notification.objects.filter(recipient=supervisor, kind="complaint.send_back").exists()
