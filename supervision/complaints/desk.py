@@ -29,7 +29,7 @@ from core.errors import DomainError, NotFound
 from institutions.models import Institution
 
 from . import selectors, services
-from .models import AnswerTemplate, ComplaintCategory, ComplaintStatus, Outcome, RejectionReason
+from .models import AnswerTemplate, ComplaintStatus, Outcome, RejectionReason
 from .permissions import access_complaint, desk_actions
 from .selectors import DESK_PERIODS, DeskFilters
 
@@ -149,8 +149,7 @@ def queue(request):
     counts = selectors.desk_counts(user, f, today)
     states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
     state_counts = {**counts["state"], "": counts["state"]["all"]}
-    categories = [(code, name) for code, name in
-                  ComplaintCategory.objects.filter(is_active=True).values_list("code", "name_zh")]  # fmt: skip
+    categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
     towns = sorted(
         ((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1]
     )

@@ -341,11 +341,12 @@ def test_the_queue_costs_the_same_queries_for_5_or_50_rows(parent, staff_a, supe
                                                            django_assert_max_num_queries):  # fmt: skip
     _more(5, parent, registered, staff_a)
     client = signed_in(supervisor)
+    client.get("/desk/")  # the per-process tables (categories, regions) are read once
     small = _queries(client, "/desk/")
     _more(60, parent, registered, staff_a)
     with django_assert_max_num_queries(small):
         assert client.get("/desk/").status_code == 200
-    assert small <= 14
+    assert small <= 13
 
 
 def test_a_complaint_page_and_the_board_cost_a_bounded_number_of_queries(
