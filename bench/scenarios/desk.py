@@ -80,9 +80,11 @@ def seed(count: int) -> int:
         for n in range(start, min(count, start + 5000)):
             rnd = random.Random(n)
             t = n % len(towns)
-            status = statuses[n % len(statuses)]
+            age = rnd.randint(0, 400)
+            # Open ones are recent (a few weeks of work in hand); older ones are answered or closed.
+            status = statuses[n % len(statuses)] if age < 20 else statuses[4 + n % 4]
             done = status in ("answered", "closed")
-            created = now - timedelta(days=rnd.randint(0, 400), minutes=n % 1440)
+            created = now - timedelta(days=age, minutes=n % 1440)
             rows.append(
                 Complaint(
                     tracking_number=f"TS-DESK-{n:07d}",

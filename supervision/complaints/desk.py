@@ -13,7 +13,7 @@ import io
 from datetime import date
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,9 +25,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts import scope
 from accounts.models import Region, Role, User
 from accounts.phones import mask_phone
+from accounts.selectors import memberships_of
 from core.errors import DomainError, NotFound
 from institutions.models import Institution
 
+from . import cache as complaint_cache
 from . import selectors, services
 from .models import AnswerTemplate, ComplaintStatus, Outcome, RejectionReason
 from .permissions import access_complaint, desk_actions
@@ -137,6 +139,23 @@ def _chips(f: DeskFilters) -> list[dict]:
     return chips
 
 
+def _queue_page(user, f: DeskFilters, today: date, number) -> tuple[Page, dict]:
+    """The page of rows and the filters' counts, kept a few seconds per process under the complaints' generation
+    (complaint_cache: any change made through the services makes them stale at once), so a handler refreshing
+    the queue does not recount the district each time."""
+    qs = selectors.desk_queue(user, f, today)
+
+    def compute():
+        page = Paginator(qs, PAGE_SIZE).get_page(number)
+        return page.paginator.count, page.number, list(page.object_list), selectors.desk_counts(user, f, today)
+
+    key = ("desk-queue", user.pk, tuple(memberships_of(user)), f.query(), str(number), today)
+    count, page_number, rows, counts = complaint_cache.cached_list(key, compute)
+    paginator = Paginator(qs, PAGE_SIZE)
+    paginator.__dict__["count"] = count  # known: no COUNT query again
+    return Page(rows, page_number, paginator), counts
+
+
 @require_safe
 def queue(request):
     """/desk/: the complaints of the user's towns, filtered (state, category, town, institution, deadline, ...), each
@@ -145,8 +164,7 @@ def queue(request):
         return response
     user, today = request.user, timezone.localdate()
     f = DeskFilters.from_query(request.GET)
-    page = Paginator(selectors.desk_queue(user, f, today), PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = selectors.desk_counts(user, f, today)
+    page, counts = _queue_page(user, f, today, request.GET.get("page"))
     states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
     state_counts = {**counts["state"], "": counts["state"]["all"]}
     categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]

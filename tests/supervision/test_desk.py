@@ -365,3 +365,14 @@ def test_a_complaint_page_and_the_board_cost_a_bounded_number_of_queries(
     with django_assert_max_num_queries(board):
         client.get("/desk/board/")
     assert board <= 10
+
+
+def test_the_queue_kept_a_few_seconds_is_never_stale_after_a_change(parent, staff_a, registered, routed, settings,
+                                                                     django_capture_on_commit_callbacks):  # fmt: skip
+    settings.COMPLAINT_LIST_CACHE_SECONDS = 30
+    c = filed(parent, registered)
+    client = signed_in(staff_a)
+    assert f"row-{c.pk}" in client.get("/desk/?state=submitted").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.complaint_take(actor=staff_a, complaint_id=c.pk)
+    assert f"row-{c.pk}" not in client.get("/desk/?state=submitted").content.decode()
