@@ -66,6 +66,8 @@ ADMISSION_NEW = Entry("admission-new", _("申请准入"), "afterschool-admission
 FEES = Entry("fees", _("课后服务费"), "afterschool-fees", "coin", also=("afterschool-fee-run",))
 INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
 HOTLINE_OUTBOX = Entry("hotline-outbox", _("12345 回传"), "hotline-outbox", "out")
+DESK = Entry("desk", _("投诉工作台"), "desk-queue", "inbox", also=("desk-complaint",))
+DESK_BOARD = Entry("desk-board", _("督办看板"), "desk-board", "chart", also=("desk-templates",))
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -89,10 +91,12 @@ def _school_admin_home(school_id: int, name: str | None, several: bool) -> Entry
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
-        REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE,
-        HOTLINE_OUTBOX,
+        DESK, REGISTRY, DESK_BOARD, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES,
+        INVITE, HOTLINE_OUTBOX,
     ),
-    Role.BUREAU_STAFF: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
+    Role.BUREAU_STAFF: (
+        DESK, REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES
+    ),
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),

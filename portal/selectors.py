@@ -183,14 +183,14 @@ def _inspector(c: _Counts) -> list[Card]:
 
 
 def _handler(c: _Counts) -> list[Card]:
-    complaints = c.complaints()
+    complaints = c.complaints()  # each card leads to the desk's queue narrowed to the same slice
     return [
         Card("complaints-to-accept", _("待受理投诉"), complaints.get("to_accept", 0),
-             _url("complaint-list", filter="to_accept")),
+             _url("desk-queue", state="submitted", flag="theirs")),
         Card("complaints-due-soon", _("一个工作日内到期"), complaints.get("due_soon", 0),
-             _url("complaint-list", filter="due_soon")),
+             _url("desk-queue", state="open", flag="theirs", deadline="due_soon")),
         Card("complaints-overdue", _("已逾期投诉"), complaints.get("overdue", 0),
-             _url("complaint-list", filter="overdue")),
+             _url("desk-queue", state="open", flag="theirs", deadline="overdue")),
     ]  # fmt: skip
 
 
@@ -198,7 +198,7 @@ def _bureau(c: _Counts, *, supervisor: bool) -> list[Card]:
     registry, admissions, complaints = c.registry(), c.admissions(), c.complaints()
     cards = [
         Card("institutions", _("监管机构"), registry.get("total", 0), reverse("registry")),
-        Card("complaints-open", _("办理中投诉"), complaints.get("open", 0), _url("complaint-list", filter="open")),
+        Card("complaints-open", _("办理中投诉"), complaints.get("open", 0), _url("desk-queue", state="open")),
         Card("admission-reviews", _("准入待审核"), admissions.get("to_review", 0),
              reverse("afterschool-admission-queue")),
         Card("licences-expiring", _("许可证 30 天内到期"), registry.get("expiring", 0), reverse("registry-expiring")),
@@ -206,7 +206,7 @@ def _bureau(c: _Counts, *, supervisor: bool) -> list[Card]:
     if supervisor:
         cards.append(
             Card("complaints-district-overdue", _("逾期投诉"), complaints.get("district_overdue", 0),
-                 _url("complaint-list", filter="district_overdue"))
+                 _url("desk-queue", state="open", deadline="overdue"))
         )  # fmt: skip
     return cards
 

@@ -4,6 +4,7 @@ looks for them (a model's app label is that of the app containing its module). T
 from .complaints.models import (
     OPEN_STATUSES,
     SUBSTANTIATED_OUTCOMES,
+    AnswerTemplate,
     ClosedHow,
     Complaint,
     ComplaintCategory,
@@ -62,6 +63,7 @@ __all__ = [
     "ComplaintMessage",
     "StatementRequest",
     "StatementEvidence",
+    "AnswerTemplate",
     "AnswerType",
     "Severity",
     "ChecklistTemplate",

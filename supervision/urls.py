@@ -2,7 +2,9 @@
 
 from django.urls import path
 
+from .complaints import desk
 from .complaints import views as complaint_views
+from .inspections import from_complaint
 from .inspections import views as inspection_views
 
 urlpatterns = [
@@ -25,6 +27,15 @@ urlpatterns = [
         inspection_views.order_evidence,
         name="order-evidence",
     ),
+    # The handler's desk and the supervisor's board (complaints/desk.py).
+    path("desk/", desk.queue, name="desk-queue"),
+    path("desk/complaints/<int:complaint_id>/", desk.complaint, name="desk-complaint"),
+    path("desk/complaints/<int:complaint_id>/contact", desk.reveal, name="desk-contact"),
+    path("desk/complaints/<int:complaint_id>/inspection", from_complaint.open_from_complaint, name="desk-inspection"),
+    path("desk/complaints/<int:complaint_id>/<slug:action>", desk.act, name="desk-act"),
+    path("desk/board/", desk.board, name="desk-board"),
+    path("desk/board.xlsx", desk.board_xlsx, name="desk-board-xlsx"),
+    path("desk/templates/", desk.answer_templates, name="desk-templates"),
     path("inspections/results/", inspection_views.inspection_results, name="inspection-results"),
     path("inspections/visits/", inspection_views.visit_list, name="inspection-visits"),
     path("inspections/orders/", inspection_views.order_list, name="inspection-orders"),

@@ -21,7 +21,7 @@ from accounts.models import Region, User
 from institutions.models import Institution
 
 from . import services
-from .models import Complaint, RoutingRule
+from .models import AnswerTemplate, Complaint, RoutingRule
 
 PARENT_PHONE = "13900000008"  # 张女士
 HANDLER_PHONE = "13900000002"  # 王科长
@@ -70,6 +70,7 @@ def seed_complaints() -> None:
     if not (parent and handler and supervisor and showcase and len(others) == 4):
         return
     with transaction.atomic():
+        seed_answer_templates()
         if not RoutingRule.objects.filter(is_active=True, town=showcase.town, category__isnull=True).exists():
             RoutingRule.objects.create(town=showcase.town, handler=handler)
         for other in others:
@@ -184,3 +185,32 @@ def _seed(parent, handler, supervisor, staff, showcase, others) -> None:
     Complaint.objects.filter(pk=auto.pk).update(answered_at=timezone.now() - timedelta(days=8))
 
     services.complaint_sweep()  # closes the old answer, warns and escalates the overdue one
+    services.complaint_press(  # the district supervisor presses the handler of the overdue one (督办)
+        actor=supervisor, complaint_id=overdue.pk, due_on=timezone.localdate() + timedelta(days=2),
+        note="该投诉已逾期，涉及消防安全，请两日内完成现场核查并答复家长。",
+    )  # fmt: skip
+
+
+# The desk's answer templates (the district supervisors edit them at /desk/templates/).
+ANSWER_TEMPLATES = (
+    ("退费属实", "substantiated",
+     "经调查，您反映的机构拒绝退费问题属实。我局已责令该机构在五个工作日内按合同约定退还剩余费用，并对其收费管理进行整改。"
+     "如到期仍未退费，请回复本投诉，我们将依法进一步处理。"),
+    ("部分属实", "partly_substantiated",
+     "经调查，您反映的问题部分属实。我局已对查实部分责令机构限期整改，整改情况将纳入日常监管。感谢您的监督。"),
+    ("不属实", "not_substantiated",
+     "经现场检查和调阅资料，未发现您反映的问题。我局将继续加强对该机构的日常监管，如有新的线索，欢迎继续反映。"),
+    ("移送市场监管", "referred",
+     "您反映的问题属于合同或价格纠纷，依职责已移送涪陵区市场监督管理局处理，对方将直接与您联系。"
+     "也可拨打 12315 查询进展。"),
+)  # fmt: skip
+
+
+def seed_answer_templates() -> None:
+    """The four templates above, once (a bureau that deleted or renamed them is left alone)."""
+    if AnswerTemplate.objects.exists():
+        return
+    AnswerTemplate.objects.bulk_create(
+        AnswerTemplate(title=title, outcome=outcome, body=body, sort_order=i)
+        for i, (title, outcome, body) in enumerate(ANSWER_TEMPLATES)
+    )

@@ -195,6 +195,9 @@ class Complaint(models.Model):
     referred_to = models.CharField("移送部门", max_length=100, blank=True)
     answer = models.TextField("答复内容", max_length=4000, blank=True)
     answered_at = models.DateTimeField("答复时间", null=True, blank=True)
+    # Kept when the answer is given (the clock is stopped then): what the supervisor's board averages and counts.
+    answered_on_time = models.BooleanField("按期答复", null=True, blank=True)
+    answer_working_days = models.PositiveSmallIntegerField("答复用时（工作日）", null=True, blank=True)
     reopened_at = models.DateTimeField("重新办理时间", null=True, blank=True)
     reopen_comment = models.CharField("重新办理理由", max_length=1000, blank=True)
     rating = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
@@ -394,6 +397,29 @@ class StatementEvidence(models.Model):
 
     def __str__(self):
         return f"{self.request_id} {self.kind} {self.name}"
+
+
+class AnswerTemplate(models.Model):
+    """A reply the bureau keeps for common cases (the district supervisors edit them on the desk): a handler picks
+    one when concluding a complaint and adapts it."""
+
+    title = models.CharField("标题", max_length=60)
+    outcome = models.CharField("适用结果", max_length=25, choices=Outcome.choices, blank=True)  # blank: any
+    body = models.TextField("答复内容", max_length=4000)
+    is_active = models.BooleanField("启用", default=True)
+    sort_order = models.PositiveSmallIntegerField("排序", default=0)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("答复模板")
+        verbose_name_plural = pgettext_lazy("plural", "答复模板")
+        ordering = ["sort_order", "id"]
+
+    def __str__(self):
+        return self.title
 
 
 # --- Inspections (issue 4): checklists, plans and draws, visits, findings, rectification, penalties ---------------

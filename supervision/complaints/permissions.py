@@ -93,3 +93,41 @@ def allowed_actions(user, complaint: Complaint) -> list[str]:
         actions = PARENT_ACTIONS.get(complaint.status, ())
         return [a for a in actions if a != "reopen" or complaint.reopened_at is None]
     return list(HANDLER_ACTIONS.get(complaint.status, ()))
+
+
+# The desk's actions (web), each mapped onto the state table above: what a handler's page offers as buttons.
+DESK_ASK_FROM = (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING)
+
+
+def desk_actions(user, complaint: Complaint) -> list[str]:
+    """The buttons of the handler's desk for this user and complaint, from the state table (`allowed_actions`):
+    take (签收), reject, transfer (转办), send_back (退单), start, request_statement, ask_parent, conclude, merge,
+    press (督办, district supervisors), open_inspection (a substantiated outcome), reveal (the parent's contact).
+    Nothing for anyone who is not bureau staff covering the complaint's town."""
+    if not scope.is_bureau(user) or complaint.town_id not in scope.town_ids(user):
+        return []
+    table = allowed_actions(user, complaint)  # bureau staff: the handler's actions of the state
+    status, is_open = complaint.status, complaint.status in (S.SUBMITTED, S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING)
+    out: list[str] = []
+    if "accept" in table or ("assign" in table and status != S.INVESTIGATING and complaint.handler_id != user.pk):
+        out.append("take")
+    if "reject" in table:
+        out.append("reject")
+    if "start" in table:
+        out.append("start")
+    if status in DESK_ASK_FROM:
+        out += ["request_statement", "ask_parent"]
+    if "answer" in table or status == S.ASSIGNED:
+        out.append("conclude")
+    if is_open:
+        out.append("transfer")
+    if complaint.handler_id and status in (S.SUBMITTED, S.ACCEPTED, S.ASSIGNED):
+        out.append("send_back")
+    if "merge" in table:
+        out.append("merge")
+    if is_open and complaint.handler_id and scope.has_role(user, Role.BUREAU_ADMIN):
+        out.append("press")
+    if complaint.outcome in ("substantiated", "partly_substantiated") and not complaint.inspection_id:
+        out.append("open_inspection")
+    out.append("reveal")
+    return out

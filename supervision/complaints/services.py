@@ -42,6 +42,7 @@ from .cache import complaints_changed
 from .models import (
     OPEN_STATUSES,
     SUBSTANTIATED_OUTCOMES,
+    AnswerTemplate,
     ClosedHow,
     Complaint,
     ComplaintCategory,
@@ -763,7 +764,12 @@ def _answer(actor, c: Complaint, data: dict):
     c.status = S.ANSWERED
     c.outcome, c.answer, c.referred_to = outcome, answer, referred_to if outcome == Outcome.REFERRED else ""
     c.answered_at = timezone.now()
-    fields = {"status", "outcome", "answer", "referred_to", "answered_at", *sla.stop_clock(c)}
+    # What the supervisor's board counts, kept now that the clock stops: in time or not, working days it took.
+    today = local_today()
+    c.answered_on_time = c.sla_due_on is None or today <= c.sla_due_on
+    c.answer_working_days = max(0, sla.working_days_between(c.sla_started_on, today)) if c.sla_started_on else None
+    fields = {"status", "outcome", "answer", "referred_to", "answered_at", "answered_on_time", "answer_working_days",
+              *sla.stop_clock(c)}  # fmt: skip
     return fields, {"outcome": outcome, "referred_to": c.referred_to}, ()
 
 
@@ -1412,3 +1418,272 @@ def complaint_outcome_sms(complaint_id: int) -> str:
         audit_log(actor=None, verb=OUTCOME_SMS_VERB, obj=c, data={"answered_at": answer_key})
         transaction.on_commit(lambda: send_sms(phone, text))
     return "sent"
+
+
+# --- The handler's desk (web): the 12345-style actions built on the transitions above -----------------------------
+
+ANSWER_MIN = 20  # an answer the parent can act on: a one-word "已处理" is refused
+REASON_MIN = 5
+PRESS_NOTE_MAX = 500
+TAKE_FROM = (S.SUBMITTED, S.ACCEPTED, S.ASSIGNED)
+TRANSFER_FROM = OPEN_STATUSES
+SEND_BACK_FROM = (S.SUBMITTED, S.ACCEPTED, S.ASSIGNED)
+ASK_FROM = (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING)
+CONCLUDE_FROM = (S.ASSIGNED, S.INVESTIGATING)
+
+
+def _reason(value: str, field: str = "reason", label=None) -> str:
+    value = (value or "").strip()
+    if not REASON_MIN <= len(value) <= COMMENT_MAX:
+        raise _field_error(
+            "complaint.reason_length",
+            field,
+            format_lazy(
+                _("请填写{label}（{min}–{max} 字）"), label=label or _("理由"), min=REASON_MIN, max=COMMENT_MAX
+            ),
+        )
+    return value
+
+
+def complaint_take(*, actor, complaint_id, expected_version: int | None = None) -> Complaint:
+    """签收: accept a submitted complaint and become its handler in one step (or take over one accepted by the
+    district queue or a colleague). Two audited transitions in one transaction: both or neither."""
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        require_handler(actor, c)
+        if c.status not in TAKE_FROM or (c.status != S.SUBMITTED and c.handler_id == actor.pk):
+            raise invalid_transition(c, "take")
+        if c.status == S.SUBMITTED:
+            c = complaint_act(actor=actor, complaint_id=c.pk, action="accept", data={}, expected_version=c.version)
+        c = complaint_act(
+            actor=actor, complaint_id=c.pk, action="assign", data={"handler_id": actor.pk}, expected_version=c.version
+        )
+    return c
+
+
+def complaint_transfer(*, actor, complaint_id, town_id, reason: str, expected_version: int | None = None) -> Complaint:
+    """转办: the complaint belongs to another town (the institution is there): it moves to that town and to the
+    handler its routing rules name. A town without a handler is refused, so nothing is left with nobody."""
+    reason = _reason(reason, label=_("转办理由"))
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        require_handler(actor, c)
+        if c.status not in TRANSFER_FROM:
+            raise invalid_transition(c, "transfer")
+        town = None
+        if isinstance(town_id, int) and not isinstance(town_id, bool):
+            town = Region.objects.filter(pk=town_id, parent__isnull=False, valid_to__isnull=True).first()
+        if town is None or town.pk == c.town_id:
+            raise _field_error("complaint.transfer_town", "town_id", _("请选择另一个镇街"))
+        handler_id = route(town.pk, c.category_id)
+        if handler_id is None:
+            raise _field_error(
+                "complaint.transfer_no_handler",
+                "town_id",
+                format_lazy(
+                    _("{town}尚未设置投诉承办人，无法转办；请区级管理员先在分派规则中指定承办人"), town=town.name
+                ),
+            )
+        from_state, from_version = c.status, c.version
+        previous_town, previous_handler = c.town_id, c.handler_id
+        c.town_id, c.handler_id = town.pk, handler_id
+        if c.status == S.ACCEPTED:
+            c.status = S.ASSIGNED
+        _save_transition(
+            c, from_state=from_state, from_version=from_version, fields={"status", "town_id", "handler_id"},
+            actor=actor, verb="complaint.transfer",
+            data={"tracking_number": c.tracking_number, "from_town_id": previous_town, "to_town_id": town.pk,
+                  "handler_id": handler_id, "previous_handler_id": previous_handler, "reason": reason},
+        )  # fmt: skip
+        _tell(
+            c,
+            actor,
+            kind="complaint.transfer",
+            title=format_lazy(_("投诉 {number} 已转办至{town}"), number=c.tracking_number, town=town.name),
+            body=reason[:100],
+            extra_ids=(previous_handler,),
+        )
+    return c
+
+
+def complaint_send_back(*, actor, complaint_id, reason: str, expected_version: int | None = None) -> Complaint:
+    """退单: the handler it was routed to returns it to the district queue (not theirs to handle), with a reason;
+    the district supervisors are told to dispatch it again. The clock keeps running."""
+    reason = _reason(reason, label=_("退单理由"))
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        require_handler(actor, c)
+        if c.status not in SEND_BACK_FROM or c.handler_id is None:
+            raise invalid_transition(c, "send_back")
+        from_state, from_version, previous = c.status, c.version, c.handler_id
+        c.handler_id = None
+        if c.status == S.ASSIGNED:
+            c.status = S.ACCEPTED
+        _save_transition(
+            c, from_state=from_state, from_version=from_version, fields={"status", "handler_id"}, actor=actor,
+            verb="complaint.send_back",
+            data={"tracking_number": c.tracking_number, "previous_handler_id": previous, "reason": reason},
+        )  # fmt: skip
+        recipients = (set(supervisor_ids(c.town_id)) | {previous}) - {actor.pk}
+        if recipients:
+            notify(
+                recipients=recipients,
+                kind="complaint.send_back",
+                title=format_lazy(_("投诉 {number} 被退回，待重新分派"), number=c.tracking_number),
+                body=reason[:100],
+                obj=c,
+                payload={"status": c.status, "version": c.version},
+            )
+    return c
+
+
+def complaint_request_statement(
+    *, actor, complaint_id, question: str, due_working_days: int | None = None, expected_version: int | None = None
+) -> StatementRequest:
+    """Ask the institution for its account (statement_request_create), from the version the handler saw; a complaint
+    still only assigned starts its investigation with it."""
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        request = statement_request_create(
+            actor=actor, complaint_id=c.pk, question=question, due_working_days=due_working_days
+        )
+        if c.status == S.ASSIGNED:
+            complaint_act(actor=actor, complaint_id=c.pk, action="start", data={}, expected_version=c.version)
+    return request
+
+
+def complaint_ask_parent(*, actor, complaint_id, body: str, expected_version: int | None = None) -> ComplaintMessage:
+    """Ask the parent for more information: a message that pauses the answer clock until the parent replies."""
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        require_handler(actor, c)
+        if c.status not in ASK_FROM:
+            raise invalid_transition(c, "ask_parent")
+        return complaint_message_post(actor=actor, complaint_id=c.pk, body=body, awaiting_parent=True)
+
+
+def complaint_conclude(
+    *,
+    actor,
+    complaint_id,
+    outcome: str,
+    answer: str,
+    referred_to: str = "",
+    template_id: int | None = None,
+    expected_version: int | None = None,
+) -> Complaint:
+    """Conclude with an outcome and an answer (from a template when the handler leaves the text empty); an answer
+    shorter than ANSWER_MIN is refused. A complaint still only assigned is started and answered at once."""
+    answer = (answer or "").strip()
+    if not answer and template_id:
+        template = AnswerTemplate.objects.filter(pk=template_id, is_active=True).first()
+        answer = template.body.strip() if template else ""
+    if len(answer) < ANSWER_MIN:
+        raise _field_error(
+            "complaint.answer_too_short",
+            "answer",
+            format_lazy(
+                _("答复内容至少 {min} 个字（现为 {n} 个），请写明查实情况和处理结果"), min=ANSWER_MIN, n=len(answer)
+            ),
+        )
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        require_handler(actor, c)
+        if c.status not in CONCLUDE_FROM:
+            raise invalid_transition(c, "conclude")
+        if c.status == S.ASSIGNED:
+            c = complaint_act(actor=actor, complaint_id=c.pk, action="start", data={}, expected_version=c.version)
+        data = {"outcome": outcome, "answer": answer, "referred_to": referred_to}
+        return complaint_act(actor=actor, complaint_id=c.pk, action="answer", data=data, expected_version=c.version)
+
+
+def complaint_press(*, actor, complaint_id, due_on: date | None, note: str, expected_version: int | None = None):
+    """督办: the district supervisor presses the handler of an open complaint to act by a date. The handler is told
+    (inbox), the event is audited; the complaint itself is unchanged."""
+    if not has_role(actor, Role.BUREAU_ADMIN):
+        raise PermissionDenied(_("只有区级督办人员可以督办"))
+    note = (note or "").strip()
+    if not 2 <= len(note) <= PRESS_NOTE_MAX:
+        raise _field_error("complaint.press_note", "note", _("请填写督办意见（2–500 字）"))
+    if due_on is None or due_on < local_today():
+        raise _field_error("complaint.press_due", "due_on", _("督办期限须为今天或以后的日期"))
+    with transaction.atomic():
+        c = _load_for_change(actor, complaint_id, expected_version)
+        require_handler(actor, c)
+        if c.status not in OPEN_STATUSES:
+            raise invalid_transition(c, "press")
+        if c.handler_id is None:
+            raise DomainError(
+                "complaint.press_no_handler", _("该投诉尚未分派承办人，请先分派再督办"), status=409
+            )
+        audit_log(
+            actor=actor,
+            verb="complaint.press",
+            obj=c,
+            from_state=c.status,
+            to_state=c.status,
+            data={"handler_id": c.handler_id, "due_on": str(due_on), "note": note},
+        )
+        notify(
+            recipients=[c.handler_id],
+            kind="complaint.pressed",
+            title=format_lazy(
+                _("督办：投诉 {number} 请于 {due_on} 前办理"), number=c.tracking_number, due_on=f"{due_on:%Y-%m-%d}"
+            ),
+            body=note[:100],
+            obj=c,
+            payload={"status": c.status, "due_on": str(due_on)},
+        )
+    return c
+
+
+def complaint_contact_reveal(*, actor, complaint_id) -> dict[str, str]:
+    """The parent's name and phone, unmasked, for the handler who needs to call: each look is audited."""
+    c = access_complaint(actor, complaint_id)
+    require_handler(actor, c)
+    parent = User.objects.only("name", "phone").get(pk=c.parent_id)
+    personal_data_viewed(actor=actor, obj=c, fields=["parent.name", "parent.phone"])
+    return {"name": parent.name, "phone": parent.phone or ""}
+
+
+def answer_template_save(
+    *,
+    actor,
+    template_id: int | None = None,
+    title: str,
+    body: str,
+    outcome: str = "",
+    is_active: bool = True,
+    sort_order: int = 0,
+) -> AnswerTemplate:
+    """Create or change an answer template (district supervisors), audited."""
+    if not has_role(actor, Role.BUREAU_ADMIN):
+        raise PermissionDenied(_("只有区级管理员可以编辑答复模板"))
+    title, body = (title or "").strip(), (body or "").strip()
+    if not 1 <= len(title) <= 60:
+        raise _field_error("answer_template.title", "title", _("请填写标题（不超过 60 字）"))
+    if not ANSWER_MIN <= len(body) <= ANSWER_MAX:
+        raise _field_error(
+            "answer_template.body",
+            "body",
+            format_lazy(_("模板内容须为 {min}–{max} 字（现为 {n} 字）"), min=ANSWER_MIN, max=ANSWER_MAX, n=len(body)),
+        )
+    if outcome and outcome not in Outcome.values:
+        raise _field_error("answer_template.outcome", "outcome", _("请选择适用的处理结果"))
+    with transaction.atomic():
+        if template_id is None:
+            template = AnswerTemplate()
+        else:
+            template = AnswerTemplate.objects.select_for_update().filter(pk=template_id).first()
+            if template is None:
+                raise NotFound(_("答复模板不存在"))
+        template.title, template.body, template.outcome = title, body, outcome
+        template.is_active, template.sort_order, template.updated_by = is_active, sort_order, actor
+        template.save()
+        audit_log(
+            actor=actor,
+            verb="answer_template.save",
+            obj=template,
+            data={"title": title, "outcome": outcome, "is_active": is_active, "new": template_id is None},
+        )
+    return template

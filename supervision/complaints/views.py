@@ -200,7 +200,7 @@ def _page_context(request, complaint, *, errors=None, values=None) -> dict:
         "is_parent": is_parent,
         "photos": ready,
         "photos_processing": len(photos) - len(ready),
-        "timeline": selectors.complaint_timeline(c),
+        "timeline": selectors.parent_timeline(c),
         "thread": thread,
         "awaiting": awaiting,
         "asked": next((m for m in reversed(thread) if m.awaiting_parent), None) if awaiting else None,

@@ -34,7 +34,10 @@ PAGES = {
         "afterschool-fees",
         "inspection-results",
         "afterschool-third-parties",
-        "complaint-list",
+        "desk-queue",
+        "desk-complaint",
+        "desk-board",
+        "desk-templates",
         "invite",
         "afterschool-fee-approvals",
         "hotline-outbox",
@@ -48,8 +51,9 @@ PAGES = {
         "afterschool-fees",
         "inspection-results",
         "afterschool-third-parties",
-        "complaint-list",
         "afterschool-fee-approvals",
+        "desk-queue",
+        "desk-complaint",
     ],
     Role.INSPECTOR: [
         "registry",
@@ -119,7 +123,7 @@ def _expected_paths(persona) -> dict[str, str]:
             paths[name] = reverse("afterschool-timetable", args=(persona.school.pk,))
         elif name.startswith("school-"):
             paths[name] = reverse(name, args=(persona.school.pk,))
-        elif name in ("complaint-page", "complaint-statement", "inspection-order"):  # one of its kind
+        elif name in ("complaint-page", "complaint-statement", "inspection-order", "desk-complaint"):  # one of its kind
             paths[name] = _kind(reverse(name, args=(1,)))
         else:
             paths[name] = reverse(name)

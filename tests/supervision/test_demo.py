@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from core.models import AuditEvent, Notification
-from supervision.models import Complaint, ComplaintPhoto, ComplaintStatus, StatementRequest
+from supervision.models import AnswerTemplate, Complaint, ComplaintPhoto, ComplaintStatus, StatementRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,8 @@ def test_the_demo_has_complaints_in_every_state_and_is_idempotent(django_capture
     assert Complaint.objects.filter(paused_since__isnull=False, status="assigned").exists()
     assert AuditEvent.objects.filter(verb="complaint.outcome_sms").count() >= 3
     assert ComplaintPhoto.objects.filter(state="ready").exists()
+    assert AnswerTemplate.objects.filter(is_active=True).count() == 4  # the desk's answer templates
+    assert AuditEvent.objects.filter(verb="complaint.press").exists()  # the overdue one was pressed (督办)
     counts = (Complaint.objects.count(), AuditEvent.objects.count(), Notification.objects.count())
     call_command("seed_demo")
     assert (Complaint.objects.count(), AuditEvent.objects.count(), Notification.objects.count()) == counts
