@@ -28,7 +28,8 @@ WORKDAY_WORDS = {"班", "补班", "workday", "w", CalendarDay.Kind.WORKDAY}
 
 
 def parse_days(text: str) -> tuple[list[tuple[date, str, str]], list[str]]:
-    """Lines "2027-01-01 休 元旦" or "2027-02-07 班 春节调休" → entries, and a message per bad line (with its number)."""
+    """Lines "2027-01-01 休 元旦" or "2027-02-07 班 春节调休" → entries, and a message per bad line (with its
+    number)."""
     entries, errors = [], []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -79,7 +80,7 @@ def calendar_page(request):
             try:
                 n = workdays.calendar_year_enter(actor=request.user, year=year, entries=entries)
             except DomainError as e:
-                errors = [f"{e.message}{(' ' + ', '.join(map(str, e.fields.values()))) if e.fields else ''}"]
+                errors = [f"{e.message()}{(' ' + ', '.join(map(str, e.fields.values()))) if e.fields else ''}"]
             else:
                 return redirect(f"{reverse('console-calendar')}?year={year}&saved={n}")
     days = list(CalendarDay.objects.filter(date__year=year).order_by("date"))
@@ -119,8 +120,9 @@ def term_created(sender, instance, created, **kwargs):
                 recipients=recipients,
                 kind="calendar.year_missing",
                 title=_("请录入 %(year)s 年节假日安排") % {"year": year},
-                body=_("已有学期（%(term)s）进入 %(year)s 年，但该年的法定节假日和调休尚未录入，按工作日计算的数字为暂定。")
-                % {"term": instance.name, "year": year},
+                body=_(
+                    "已有学期（%(term)s）进入 %(year)s 年，但该年的法定节假日和调休尚未录入，按工作日计算的数字为暂定。"
+                ) % {"term": instance.name, "year": year},
                 payload={"year": year, "url": f"{reverse('console-calendar')}?year={year}"},
                 dedupe_key=f"calendar-year-missing-{year}",
             )

@@ -240,8 +240,10 @@ def dashboard_xlsx(request):
         sheet(title, [_("项目"), _("数量")], [(r["label"], r["n"]) for r in f[group]])  # fmt: skip
     sheet(_("投诉类别"), [_("类别"), _("本月收到"), _("办理中"), _("已逾期")],
           [(r["label"], r["received"], r["open"], r["overdue"]) for r in f["cmp_by_category"]])  # fmt: skip
-    sheet(_("处罚"), [_("种类"), _("数量"), _("金额（元）")], [(r["label"], r["n"], r["amount"]) for r in f["penalties"]])
-    sheet(_("课后服务"), [_("学校"), _("镇街"), _("符合“5+2”"), _("参加人数"), _("学生数"), _("参加率 %"), _("经费分配")],
+    sheet(_("处罚"), [_("种类"), _("数量"), _("金额（元）")],
+          [(r["label"], r["n"], r["amount"]) for r in f["penalties"]])  # fmt: skip
+    sheet(_("课后服务"),
+          [_("学校"), _("镇街"), _("符合“5+2”"), _("参加人数"), _("学生数"), _("参加率 %"), _("经费分配")],
           [(s["school"], s["town"], _("是") if s["ok"] else _("否"), s["enrolled"], s["students"], s["rate"],
             s["fee_status_label"]) for s in f["afterschool"]["schools"]])  # fmt: skip
     out = io.BytesIO()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Role
 from core.models import CalendarDay
 from institutions.models import Status
-from tests.conftest import DISTRICT, TOWN_A, TOWN_B, make_user, region
+from tests.conftest import TOWN_A, TOWN_B, make_user, region
 
 from .helpers import complaints, institutions
 
