@@ -251,3 +251,17 @@ def test_plan_page_queries_do_not_grow_with_its_visits(bureau_staff, team, premi
     with django_assert_max_num_queries(40) as q2:
         c.get(f"/console/plans/{big.pk}/")
     assert len(q2) <= len(q1) + 1
+
+
+def test_the_demo_has_published_results(django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    published = InspectionPlan.objects.get(name="2026 年第三季度双随机抽查（已公示）")
+    assert published.status == "finished" and published.published_at is not None
+    results = Client().get("/inspections/results/").context["results"]
+    assert results and {r["result"] for r in results} >= {"compliant", "rectification"}
+    count = Inspection.objects.count()
+    call_command("seed_demo")
+    assert Inspection.objects.count() == count
