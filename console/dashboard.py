@@ -64,9 +64,12 @@ def _guarded(fn):
 
 def link(name: str, town_id: int | None, key=None) -> str:
     """The list behind a number."""
-    query = {k: v for k, v in (("town", town_id or ""), ("key", "" if key is None else key)) if v != ""}
-    url = reverse("console-dashboard-list", args=[name])
-    return f"{url}?{urlencode(query)}" if query else url
+    query = {"slice": name}
+    if town_id:
+        query["town"] = town_id
+    if key is not None and key != "":
+        query["key"] = key
+    return f"{reverse('console-dashboard-list')}?{urlencode(query)}"
 
 
 def _chart(chart_id: str, kind: str, title: str, rows: list[dict], name: str, town_id, value="n") -> dict:
@@ -148,9 +151,10 @@ def dashboard(request):
 
 @require_safe
 @_guarded
-def dashboard_list(request, name: str):
-    """/console/dashboard/list/<slice>/?town=&key=: the rows behind one number of the dashboard."""
+def dashboard_list(request):
+    """/console/dashboard/list/?slice=&town=&key=: the rows behind one number of the dashboard."""
     view, town_id = _view(request)
+    name = (request.GET.get("slice") or "")[:40]
     key = (request.GET.get("key") or "").strip()[:40] or None
     qs = F.slice_rows(name, view, key)
     if qs is None:
@@ -166,7 +170,7 @@ def dashboard_list(request, name: str):
         "back_url": back,
         "town_name": scope.region_name(town_id) if town_id else "",
         "today": view.today,
-        "kept": urlencode({k: v for k, v in (("town", town_id or ""), ("key", key or "")) if v}),
+        "kept": urlencode({"slice": name, **{k: v for k, v in (("town", town_id or ""), ("key", key or "")) if v}}),
     }
     return render(request, "console/dashboard/list.html", context)
 
@@ -258,15 +262,15 @@ def dashboard_xlsx(request):
 
 @require_safe
 @_guarded
-def weekly_briefing(request):
-    """/console/dashboard/weekly/[?format=pdf]: the weekly briefing (周报), printable as a page or as a PDF
-    (WeasyPrint)."""
+def weekly_briefing(request, pdf: bool = False):
+    """/console/dashboard/weekly/ (a printable page) and /console/dashboard/weekly.pdf (WeasyPrint): the weekly
+    briefing (周报)."""
     view, town_id = _view(request)
     data = F.dashboard_figures(view)
     context = _context(view, town_id, data)
     context["week_start"] = view.today - timedelta(days=view.today.weekday())
     context["week_end"] = context["week_start"] + timedelta(days=6)
-    if request.GET.get("format") != "pdf":
+    if not pdf:
         return render(request, "console/dashboard/weekly.html", context)
     from django.template.loader import render_to_string
 
@@ -283,7 +287,8 @@ def weekly_briefing(request):
 
 urlpatterns = [
     path("console/dashboard/", dashboard, name="console-dashboard"),
-    path("console/dashboard/list/<slug:name>/", dashboard_list, name="console-dashboard-list"),
+    path("console/dashboard/list/", dashboard_list, name="console-dashboard-list"),
     path("console/dashboard.xlsx", dashboard_xlsx, name="console-dashboard-xlsx"),
     path("console/dashboard/weekly/", weekly_briefing, name="console-weekly"),
+    path("console/dashboard/weekly.pdf", weekly_briefing, {"pdf": True}, name="console-weekly-pdf"),
 ]

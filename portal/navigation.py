@@ -60,6 +60,14 @@ MY_ADMISSIONS = Entry("admissions", _("我的准入"), "afterschool-admissions",
 ADMISSION_NEW = Entry("admission-new", _("申请准入"), "afterschool-admission-new", "plus")
 FEES = Entry("fees", _("课后服务费"), "afterschool-fees", "coin", also=("afterschool-fee-run",))
 INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
+DASHBOARD = Entry(
+    "dashboard", _("驾驶舱"), "console-dashboard", "chart", also=("console-dashboard-list", "console-weekly")
+)
+PLANS = Entry(
+    "plans", _("检查计划"), "console-plans", "check",
+    also=("console-plan", "console-plan-new", "console-visit-reassign", "console-conflicts", "console-orders",
+          "console-penalties"),
+)  # fmt: skip
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -70,9 +78,12 @@ def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
-        REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE
-    ),
-    Role.BUREAU_STAFF: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
+        REGISTRY, DASHBOARD, PLANS, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES,
+        INVITE,
+    ),  # fmt: skip
+    Role.BUREAU_STAFF: (
+        REGISTRY, DASHBOARD, PLANS, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES
+    ),  # fmt: skip
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),

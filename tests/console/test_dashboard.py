@@ -62,7 +62,7 @@ def test_drill_down_from_district_to_town_to_the_list_behind_a_number(bureau_sta
     f = page.context["f"]
     assert f["inst"]["total"] == 3 and f["cmp"]["overdue"] == 2
     overdue_link = page.context["links"]["cmp_overdue"]
-    assert overdue_link == f"/console/dashboard/list/cmp_overdue/?town={town.pk}"
+    assert overdue_link == f"/console/dashboard/list/?slice=cmp_overdue&town={town.pk}"
     listed = c.get(overdue_link)
     assert listed.status_code == 200
     assert listed.context["page"].paginator.count == 2  # the number and its list agree
@@ -77,15 +77,15 @@ def test_town_bureau_sees_only_its_town(data):
     r = c.get("/console/dashboard/")
     assert r.context["f"]["inst"]["total"] == 3
     assert c.get(f"/console/dashboard/?town={region(TOWN_B).pk}").status_code == 404
-    assert c.get(f"/console/dashboard/list/institutions/?town={region(TOWN_B).pk}").status_code == 404
+    assert c.get(f"/console/dashboard/list/?slice=institutions&town={region(TOWN_B).pk}").status_code == 404
 
 
 @pytest.mark.parametrize("who", ["parent", "inspector_a", "school_admin_x", "institution_staff"])
 def test_others_get_404(request, who, data):
     user = request.getfixturevalue(who)
     c = client_for(user)
-    for url in ("/console/dashboard/", "/console/dashboard/list/institutions/", "/console/dashboard.xlsx",
-                "/console/dashboard/weekly/"):
+    for url in ("/console/dashboard/", "/console/dashboard/list/?slice=institutions", "/console/dashboard.xlsx",
+                "/console/dashboard/weekly/", "/console/dashboard/weekly.pdf"):
         assert c.get(url).status_code == 404, url
 
 
@@ -96,8 +96,9 @@ def test_anonymous_is_sent_to_sign_in():
 
 def test_bad_slice_key_or_town_is_404(bureau_staff, data):
     c = client_for(bureau_staff)
-    assert c.get("/console/dashboard/list/nope/").status_code == 404
-    assert c.get("/console/dashboard/list/inst_expiring/?key=x").status_code == 404  # not a grouped figure
+    assert c.get("/console/dashboard/list/?slice=nope").status_code == 404
+    assert c.get("/console/dashboard/list/").status_code == 404
+    assert c.get("/console/dashboard/list/?slice=inst_expiring&key=x").status_code == 404  # not a grouped figure
     assert c.get("/console/dashboard/?town=abc").status_code == 404
 
 
@@ -120,7 +121,7 @@ def test_queries_do_not_grow_with_the_data(bureau_staff, django_assert_max_num_q
     cache.clear()
     big = _queries(c, "/console/dashboard/?fresh=1", django_assert_max_num_queries, 60)
     assert big <= small + 2  # a second town may add its name lookup at most
-    listed = _queries(c, "/console/dashboard/list/cmp_overdue/", django_assert_max_num_queries, 15)
+    listed = _queries(c, "/console/dashboard/list/?slice=cmp_overdue", django_assert_max_num_queries, 15)
     assert listed <= 12
 
 
@@ -158,7 +159,7 @@ def test_weekly_briefing_page_and_pdf(bureau_staff, data):
     c = client_for(bureau_staff)
     page = c.get("/console/dashboard/weekly/")
     assert page.status_code == 200 and "“双减”工作周报" in page.content.decode()
-    pdf = c.get("/console/dashboard/weekly/?format=pdf")
+    pdf = c.get("/console/dashboard/weekly.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
 
