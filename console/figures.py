@@ -436,7 +436,8 @@ def dashboard_figures(v: View, *, fresh: bool = False) -> dict:
     key = f"console:dashboard:v1:{digest}:{v.today.isoformat()}"
     if not fresh:
         hit = cache.get(key)
-        if hit is not None:
+        # The age is checked here too, not only by the cache's expiry: never older than the limit, whatever the cache.
+        if hit is not None and (timezone.now() - hit["computed_at"]).total_seconds() < MAX_AGE_SECONDS:
             return hit
     data = {"figures": compute(v), "computed_at": timezone.now()}
     cache.set(key, data, MAX_AGE_SECONDS)

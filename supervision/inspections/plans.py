@@ -397,7 +397,7 @@ def visit_reassign(*, actor, inspection_id: int, inspector_ids: list[int], reaso
     covered = scope.town_ids(actor)
     with transaction.atomic():
         visit = (
-            Inspection.objects.select_for_update()
+            Inspection.objects.select_for_update(of=("self",))
             .select_related("institution", "plan")
             .filter(pk=inspection_id, town_id__in=covered)
             .first()
