@@ -265,3 +265,17 @@ def test_the_demo_has_published_results(django_capture_on_commit_callbacks):
     count = Inspection.objects.count()
     call_command("seed_demo")
     assert Inspection.objects.count() == count
+
+
+def test_the_api_lists_inspectors_in_scope_and_publishes_a_plan(api_as, bureau_staff, team, visit, parent):
+    body = api_as(bureau_staff).get("inspectors", {"q": "督查员"}).json()
+    assert {"督查员甲", "督查员2"} <= {i["name"] for i in body["items"]} and body["count"] >= 3
+    assert api_as(parent).get("inspectors").json()["items"] == []
+    sync.sync_batch(actor=team[0], records=[record(visit, "checkin", {"latitude": 29.7031, "longitude": 107.3896}),
+                                            record(visit, "checkout")])  # fmt: skip
+    plans.plan_finish(actor=bureau_staff, plan_id=visit.plan_id)
+    early = api_as(bureau_staff).post(f"inspection-plans/{visit.plan_id}/publish", {})
+    assert early.status_code == 422 and early.json()["error"]["code"] == "plan.publish_reason_required"
+    done = api_as(bureau_staff).post(f"inspection-plans/{visit.plan_id}/publish", {"reason": "提前公开"})
+    assert done.status_code == 200
+    assert InspectionPlan.objects.get(pk=visit.plan_id).published_at is not None
