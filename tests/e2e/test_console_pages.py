@@ -47,7 +47,7 @@ def test_staff_plan_preview_draw_and_follow_a_plan(live_server, browser):
         make_user(name, Role.INSPECTOR, region=region(TOWN_A))
     institutions(4, TOWN_A, status=Status.LICENSED, risk_grade="D")
     context = browser.new_context(locale="zh-CN", viewport=PHONE)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # a loaded machine: the first page compiles templates
     page = context.new_page()
     problems = csp_watch(page)
     try:
@@ -100,7 +100,7 @@ def test_dashboard_drills_from_district_to_town_to_the_list_behind_a_number(live
     complaints(2, in_a[1])
     town = region(TOWN_A)
     context = browser.new_context(locale="zh-CN", viewport=DESKTOP)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(20_000)  # a loaded machine: the first page compiles templates
     page = context.new_page()
     problems = csp_watch(page)
     try:
