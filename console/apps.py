@@ -8,3 +8,13 @@ class ConsoleConfig(AppConfig):
 
     name = "console"
     verbose_name = "教育局工作台"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from afterschool.schedule.models import Term
+
+        from .calendar import term_created
+
+        # The bureau is told once when a term starts in a year whose holidays are not entered (calendar care).
+        post_save.connect(term_created, sender=Term, dispatch_uid="console.calendar.term_created")

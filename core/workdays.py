@@ -89,3 +89,64 @@ def working_days_between(a: date, b: date) -> int:
         if calendar.is_working_day(day):
             count += 1
     return sign * count
+
+
+# --- Provisional years: what the calendar does not know for sure yet ------------------------------------------------
+
+
+def official_data_for(year: int) -> bool:
+    """Whether the official calendar package knows `year` (chinesecalendar stops at the last notice published)."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def year_entered(year: int) -> bool:
+    """The bureau has entered that year's holidays and make-up days (at least one CalendarDay in it)."""
+    return CalendarDay.objects.filter(date__year=year).exists()
+
+
+def is_provisional(day: date) -> bool:
+    """A figure counting working days in `day`'s year is provisional until the year is known: neither the package
+    nor the bureau's table has that year's schedule (weekends are assumed meanwhile)."""
+    return not official_data_for(day.year) and not year_entered(day.year)
+
+
+def provisional_years(start: date, end: date) -> list[int]:
+    """The years between two dates whose working days are still provisional (one query per unknown year)."""
+    return [y for y in range(start.year, end.year + 1) if is_provisional(date(y, 1, 1))]
+
+
+def calendar_year_enter(*, actor, year: int, entries: list[tuple[date, str, str]]) -> int:
+    """Replace the bureau's table for `year` with `entries` ((day, kind, name): kind a CalendarDay.Kind), in one
+    transaction with an audit event; returns how many days were saved. Who may do it is the caller's to check (the
+    console's calendar page: bureau staff). Refuses a day outside the year, a repeated day or an unknown kind."""
+    from django.db import transaction
+    from django.utils.translation import gettext_lazy as _
+
+    from .audit import audit_log
+    from .errors import DomainError
+
+    if not entries:
+        raise DomainError("calendar.empty", _("请至少填写一天"), status=422, fields={"days": _("必填")})
+    seen: set[date] = set()
+    for day, kind, _name in entries:
+        if day.year != year:
+            raise DomainError("calendar.wrong_year", _("日期不在该年度内"), status=422, fields={"days": str(day)})
+        if kind not in CalendarDay.Kind.values:
+            raise DomainError("calendar.bad_kind", _("类型无效"), status=422, fields={"days": str(day)})
+        if day in seen:
+            raise DomainError("calendar.repeated", _("同一天填写了两次"), status=422, fields={"days": str(day)})
+        seen.add(day)
+    with transaction.atomic():
+        removed = CalendarDay.objects.filter(date__year=year).delete()[0]
+        CalendarDay.objects.bulk_create(
+            CalendarDay(date=day, kind=kind, name=name[:100]) for day, kind, name in sorted(entries)
+        )
+        audit_log(
+            actor=actor, verb="calendar.year_enter", object_type="calendar_year", object_id=str(year),
+            data={"year": year, "days": len(entries), "replaced": removed},
+        )  # fmt: skip
+    return len(entries)

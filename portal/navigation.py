@@ -68,6 +68,14 @@ INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
 HOTLINE_OUTBOX = Entry("hotline-outbox", _("12345 回传"), "hotline-outbox", "out")
 DESK = Entry("desk", _("投诉工作台"), "desk-queue", "inbox", also=("desk-complaint",))
 DESK_BOARD = Entry("desk-board", _("督办看板"), "desk-board", "chart", also=("desk-templates",))
+DASHBOARD = Entry(
+    "dashboard", _("驾驶舱"), "console-dashboard", "chart", also=("console-dashboard-list", "console-weekly")
+)
+PLANS = Entry(
+    "plans", _("检查计划"), "console-plans", "check",
+    also=("console-plan", "console-plan-new", "console-visit-reassign", "console-conflicts", "console-orders",
+          "console-penalties"),
+)  # fmt: skip
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -91,12 +99,13 @@ def _school_admin_home(school_id: int, name: str | None, several: bool) -> Entry
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
-        DESK, REGISTRY, DESK_BOARD, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES,
-        INVITE, HOTLINE_OUTBOX,
-    ),
+        DESK, DASHBOARD, REGISTRY, PLANS, DESK_BOARD, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS,
+        THIRD_PARTIES, INVITE, HOTLINE_OUTBOX,
+    ),  # fmt: skip
     Role.BUREAU_STAFF: (
-        DESK, REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES
-    ),
+        DESK, DASHBOARD, REGISTRY, PLANS, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS,
+        THIRD_PARTIES,
+    ),  # fmt: skip
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),

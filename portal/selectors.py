@@ -202,6 +202,8 @@ def _bureau(c: _Counts, *, supervisor: bool) -> list[Card]:
         Card("admission-reviews", _("准入待审核"), admissions.get("to_review", 0),
              reverse("afterschool-admission-queue")),
         Card("licences-expiring", _("许可证 30 天内到期"), registry.get("expiring", 0), reverse("registry-expiring")),
+        # The bureau console: the rectification orders board (awaiting verification first) and the dashboard.
+        Card("orders-board", _("整改待核验"), c.orders().get("to_verify", 0), reverse("console-orders")),
     ]  # fmt: skip
     if supervisor:
         cards.append(

@@ -253,6 +253,41 @@ def finish_plan(request, plan_id: int):
     return _plan_out(plans.plan_finish(actor=request.auth, plan_id=plan_id))
 
 
+class PublishIn(Schema):
+    reason: str = Field("", max_length=500, description="提前公示时必填 / required before the publication day")
+
+
+@router.post(
+    "/inspection-plans/{plan_id}/publish",
+    response={200: PlanOut, **ERRORS},
+    summary="公示结果（到期或说明原因提前）Publish a finished plan's results",
+)
+def publish_plan(request, body: PublishIn, plan_id: int):
+    return _plan_out(publication.plan_publish(actor=request.auth, plan_id=plan_id, reason=body.reason))
+
+
+class InspectorOut(Schema):
+    id: int
+    name: str
+    town_ids: list[int]
+    towns: list[str]
+
+
+class InspectorsOut(Schema):
+    items: list[InspectorOut]
+    count: int
+
+
+@router.get(
+    "/inspectors",
+    response={200: InspectorsOut, **ERRORS},
+    summary="本辖区检查人员（按姓名、镇街）Inspectors the bureau may pick, by name and town",
+)
+def list_inspectors(request, q: str = Query("", max_length=50), town_id: int | None = Query(None, ge=1, le=MAX_ID)):
+    rows = reads.inspectors_visible_to(request.auth, q=q, town_id=town_id)
+    return {"items": rows, "count": len(rows)}
+
+
 # --- Ad-hoc visits, conflicts --------------------------------------------------------------------------------------
 
 

@@ -191,6 +191,63 @@ def draw_inputs(plan: InspectionPlan, *, today=None) -> dict:
     return {"candidates": candidates, "recent": recent, "inspectors": inspectors}
 
 
+def draw_preview(plan: InspectionPlan, *, today=None) -> dict:
+    """Before a draw: per risk grade (or overall) the candidates, those left out as inspected recently and how many
+    the rule will draw; the institutions left out (and why); the pool's declared conflicts of interest, and the
+    institutions no team could visit without one. The same inputs the draw reads (draw_inputs), plus two queries for
+    names."""
+    inputs = draw_inputs(plan, today=today)
+    rule = _rule_of(plan)
+    shares = rule.strata_shares()
+    recent = inputs["recent"]
+    strata = []
+    for stratum, share in shares.items():
+        members = [c for c in inputs["candidates"] if stratum == random_draw.ALL or c.risk_grade == stratum]
+        left = [c for c in members if c.institution_id not in recent]
+        strata.append(
+            {
+                "stratum": stratum,
+                "share": share,
+                "candidates": len(members),
+                "excluded_recent": len(members) - len(left),
+                "eligible": len(left),
+                "to_draw": random_draw.sample_size(len(left), share),
+            }
+        )
+    excluded_ids = sorted({c.institution_id for c in inputs["candidates"]} & recent)
+    pool = inputs["inspectors"]
+    conflict_pairs = [(i.user_id, inst) for i in pool for inst in sorted(i.conflicts)]
+    unstaffable = sorted(
+        c.institution_id
+        for c in inputs["candidates"]
+        if sum(1 for i in pool if c.institution_id not in i.conflicts) < plan.team_size
+    )
+    wanted = set(excluded_ids[:200]) | {inst for _, inst in conflict_pairs} | set(unstaffable)
+    names = dict(Institution.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+    from accounts.models import User
+
+    people = dict(User.objects.filter(pk__in=[i.user_id for i in pool]).values_list("pk", "name")) if pool else {}
+    return {
+        "strata": strata,
+        "candidates": len(inputs["candidates"]),
+        "eligible": sum(s["eligible"] for s in strata) if shares.keys() != {random_draw.ALL} else strata[0]["eligible"],
+        "to_draw": sum(s["to_draw"] for s in strata),
+        "excluded": [
+            {"institution_id": pk, "name": names.get(pk, ""), "reason": "recent", "days": plan.recent_days_excluded}
+            for pk in excluded_ids[:200]
+        ],
+        "excluded_count": len(excluded_ids),
+        "conflicts": [
+            {"inspector_id": uid, "inspector": people.get(uid, ""), "institution_id": inst, "name": names.get(inst, "")}
+            for uid, inst in conflict_pairs
+        ],
+        "unstaffable": [{"institution_id": pk, "name": names.get(pk, "")} for pk in unstaffable],
+        "pool": [{"id": i.user_id, "name": people.get(i.user_id, "")} for i in pool],
+        "team_size": plan.team_size,
+        "empty": not any(s["eligible"] for s in strata),
+    }
+
+
 DRAWABLE = (PlanStatus.DRAFT, PlanStatus.DRAWN)  # a drawn plan may be drawn again (with a reason)
 
 
@@ -224,6 +281,13 @@ def plan_draw(*, actor, plan_id: int, seed: str | None = None, reason: str = "")
             )  # fmt: skip
             PlanDraw.objects.filter(pk=previous.pk).update(is_current=False)
         inputs = draw_inputs(plan)
+        drawable = {c.institution_id for c in inputs["candidates"]} - inputs["recent"]
+        if not drawable:
+            raise DomainError(
+                "plan.empty_scope",
+                _("范围内没有可抽取的机构（没有符合范围的机构，或都在近期检查过）：请扩大镇街、类别或状态范围"),
+                status=422,
+            )
         result = random_draw.draw(
             candidates=inputs["candidates"],
             rule=_rule_of(plan),
@@ -320,6 +384,53 @@ def plan_finish(*, actor, plan_id: int) -> InspectionPlan:
             fields={"finished_on": today, "publish_on": publish_on}, data={"publish_on": str(publish_on)},
             error=not_drawn,
         )  # fmt: skip
+
+
+def visit_reassign(*, actor, inspection_id: int, inspector_ids: list[int], reason: str) -> Inspection:
+    """Give a visit not yet started another team (an inspector ill, a conflict found late): bureau staff of its town,
+    with a reason; the team as a draw makes it (inspectors of the bureau's area, at least the minimum, none with a
+    declared conflict). Audited; the new members are told after commit."""
+    require_bureau(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _invalid("inspection.reassign_reason_required", "reason", _("请说明改派原因"))
+    covered = scope.town_ids(actor)
+    with transaction.atomic():
+        visit = (
+            Inspection.objects.select_for_update(of=("self",))
+            .select_related("institution", "plan")
+            .filter(pk=inspection_id, town_id__in=covered)
+            .first()
+        )
+        if visit is None:
+            raise NotFound(_("检查不存在"))
+        if visit.status != InspectionStatus.ASSIGNED:
+            raise DomainError("inspection.started", _("检查已开始或已结束，不能改派"), status=409)
+        team = _inspector_pool(sorted(set(inspector_ids)), covered)
+        minimum = visit.plan.team_size if visit.plan else policy_int("inspectors_per_visit_min")
+        if len(team) < minimum:
+            raise _invalid(
+                "plan.team_too_small", "inspector_ids",
+                format_lazy(_("每次检查至少 {minimum} 名检查人员"), minimum=minimum),
+            )  # fmt: skip
+        if ConflictDeclaration.objects.filter(inspector_id__in=team, institution_id=visit.institution_id).exists():
+            raise _invalid("inspection.conflict_of_interest", "inspector_ids", _("有检查人员申报了利益冲突"))
+        before = sorted(visit.assignments.values_list("inspector_id", flat=True))
+        if before == team:
+            raise _invalid("inspection.same_team", "inspector_ids", _("新的检查组与原检查组相同"))
+        visit.assignments.exclude(inspector_id__in=team).delete()
+        InspectionAssignment.objects.bulk_create(
+            InspectionAssignment(inspection=visit, inspector_id=uid) for uid in team if uid not in before
+        )
+        audit_log(
+            actor=actor, verb="inspection.reassign", obj=visit,
+            data={"from": before, "to": team, "reason": reason[:500]},
+        )  # fmt: skip
+        added = [uid for uid in team if uid not in before]
+        if added:
+            tell(recipients=added, kind="inspection.assigned", title=f"改派的检查任务：{visit.institution.name}",
+                 body=reason[:200], obj=visit)  # fmt: skip
+    return visit
 
 
 # --- Conflicts of interest and ad-hoc visits -------------------------------------------------------------------------

@@ -37,6 +37,22 @@ def result_of(has_penalty: bool, has_finding: bool) -> str:
     return InspectionResult.COMPLIANT
 
 
+def _publish(plan: InspectionPlan, *, actor=None, data: dict | None = None) -> bool:
+    """Set each complete visit's result and stamp the plan published, once (False when it already was)."""
+    with transaction.atomic():
+        visits = Inspection.objects.filter(plan=plan, status=InspectionStatus.COMPLETE).annotate(
+            penalised=Exists(PenaltyDecision.objects.filter(inspection=OuterRef("pk"))),
+            found=Exists(Finding.objects.filter(inspection=OuterRef("pk"))),
+        )
+        for v in visits:
+            Inspection.objects.filter(pk=v.pk).update(result=result_of(v.penalised, v.found))
+        if InspectionPlan.objects.filter(pk=plan.pk, published_at__isnull=True).update(published_at=timezone.now()):
+            audit_log(actor=actor, verb="inspection_plan.publish", obj=plan, from_state="finished",
+                      to_state="published", data=data or {})  # fmt: skip
+            return True
+    return False
+
+
 def publish_due(today=None) -> int:
     """Publish every finished plan whose publication day has come; returns how many. Idempotent."""
     today = today or timezone.localdate()
@@ -44,18 +60,37 @@ def publish_due(today=None) -> int:
     for plan in InspectionPlan.objects.filter(
         status=PlanStatus.FINISHED, published_at__isnull=True, publish_on__lte=today
     ):
-        with transaction.atomic():
-            visits = Inspection.objects.filter(plan=plan, status=InspectionStatus.COMPLETE).annotate(
-                penalised=Exists(PenaltyDecision.objects.filter(inspection=OuterRef("pk"))),
-                found=Exists(Finding.objects.filter(inspection=OuterRef("pk"))),
-            )
-            for v in visits:
-                Inspection.objects.filter(pk=v.pk).update(result=result_of(v.penalised, v.found))
-            if InspectionPlan.objects.filter(pk=plan.pk, published_at__isnull=True).update(published_at=timezone.now()):
-                audit_log(actor=None, verb="inspection_plan.publish", obj=plan, from_state="finished",
-                          to_state="published")  # fmt: skip
-                published += 1
+        published += _publish(plan)
     return published
+
+
+def plan_publish(*, actor, plan_id: int, reason: str = "") -> InspectionPlan:
+    """The bureau publishes a finished plan's results: on or after its publication day, or sooner with a reason
+    (audited with it). A plan not finished, or already published, is refused."""
+    from django.utils.translation import gettext_lazy as _
+
+    from core.errors import DomainError
+
+    from .permissions import access_plan, require_bureau
+
+    require_bureau(actor)
+    reason = (reason or "").strip()
+    today = timezone.localdate()
+    with transaction.atomic():
+        plan = access_plan(actor, plan_id, for_update=True)
+        if plan.status != PlanStatus.FINISHED:
+            raise DomainError("plan.not_finished", _("计划尚未结束，不能公示结果"), status=409)
+        if plan.published_at is not None:
+            raise DomainError("plan.already_published", _("结果已公示"), status=409)
+        early = plan.publish_on is None or plan.publish_on > today
+        if early and not reason:
+            raise DomainError(
+                "plan.publish_reason_required", _("未到公示日期，提前公示须说明原因"),
+                status=422, fields={"reason": _("必填")},
+            )  # fmt: skip
+        _publish(plan, actor=actor, data={"early": early, "reason": reason[:500], "publish_on": str(plan.publish_on)})
+        plan.refresh_from_db()
+    return plan
 
 
 def published_results() -> QuerySet[Inspection]:

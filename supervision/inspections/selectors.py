@@ -409,3 +409,36 @@ def order_work_list(user, name: str) -> QuerySet[RectificationOrder] | None:
     if q is None:
         return None
     return orders_visible_to(user).filter(q).select_related("institution", "finding").order_by("due_on", "id")
+
+
+# --- The bureau's picker of inspectors -------------------------------------------------------------------------------
+
+
+def inspectors_visible_to(user, *, q: str = "", town_id: int | None = None) -> list[dict]:
+    """Inspectors the user's bureau may put in a plan's pool or a team: active inspector memberships in the towns it
+    covers (a district membership: every town), by town then name, each once with the towns they serve. One query;
+    anyone but bureau staff gets an empty list."""
+    from accounts.models import Membership
+    from accounts.scope import region_name
+
+    if not is_bureau(user):
+        return []
+    covered = town_ids(user)
+    if town_id is not None:
+        covered = covered & {town_id}
+    rows = (
+        Membership.objects.active()
+        .filter(role=Role.INSPECTOR, region_id__in=covered)
+        .select_related("user")
+        .order_by("region_id", "user__name", "user_id")
+    )
+    q = (q or "").strip()
+    if q:
+        rows = rows.filter(user__name__icontains=q[:50])
+    found: dict[int, dict] = {}
+    for m in rows[:500]:
+        entry = found.setdefault(m.user_id, {"id": m.user_id, "name": m.user.name, "town_ids": [], "towns": []})
+        if m.region_id not in entry["town_ids"]:
+            entry["town_ids"].append(m.region_id)
+            entry["towns"].append(region_name(m.region_id))
+    return list(found.values())
