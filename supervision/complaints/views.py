@@ -227,6 +227,8 @@ def complaint_page(request, complaint_id: int):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     complaint = _visible_complaint(request, complaint_id)
+    if scope.is_bureau(request.user) and complaint.parent_id != request.user.pk:
+        return redirect("desk-complaint", complaint_id=complaint.pk)  # staff work it on the desk, not the parent's card
     return render(request, "supervision/detail.html", _page_context(request, complaint))
 
 

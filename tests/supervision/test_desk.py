@@ -376,3 +376,11 @@ def test_the_queue_kept_a_few_seconds_is_never_stale_after_a_change(parent, staf
     with django_capture_on_commit_callbacks(execute=True):
         services.complaint_take(actor=staff_a, complaint_id=c.pk)
     assert f"row-{c.pk}" not in client.get("/desk/?state=submitted").content.decode()
+
+
+def test_staff_opening_a_complaints_parent_page_land_on_the_desk(parent, staff_a, staff_b, registered, routed):
+    c = filed(parent, registered)
+    response = signed_in(staff_a).get(f"/complaints/{c.pk}/")
+    assert response.status_code == 302 and response.url == f"/desk/complaints/{c.pk}/"
+    assert signed_in(staff_b).get(f"/complaints/{c.pk}/").status_code == 404  # not theirs: still nothing
+    assert signed_in(parent).get(f"/complaints/{c.pk}/").status_code == 200  # the parent keeps their page
