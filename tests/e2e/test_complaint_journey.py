@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from accounts import sms
 from accounts.models import Role
-from supervision.complaints import services
-from supervision.models import Complaint
+from supervision.models import Complaint, StatementRequest
 from tests.conftest import PASSWORD, TOWN_A, make_user, region
 from tests.e2e.test_complaint_page import reference_data
 from tests.factories import image_bytes
@@ -73,12 +72,19 @@ def test_file_accept_ask_answer_conclude_rate(live_server, browser, tmp_path):
         assert page.get_by_test_id("done").inner_text() == "留言已发送"
         assert page.url.endswith(f"/complaints/{complaint.pk}/")  # no reload
 
-        # 2. HANDLER STEP (through the services until the desk's pages, supervision/complaints/desk.py, are merged:
-        #    then accept and ask for the statement on the desk in a third browser context).
-        services.complaint_act(actor=handler, complaint_id=complaint.pk, action="accept", data={})
-        request = services.statement_request_create(
-            actor=handler, complaint_id=complaint.pk, question="请说明退费规则及本次处理情况。"
-        )
+        # 2. The handler, on the desk (a phone too): 签收 (accept and take), then ask the institution for a statement.
+        desk_context, desk = _phone(browser)
+        _sign_in(desk, base, handler.username or handler.phone)
+        desk.goto(f"{base}/desk/complaints/{complaint.pk}/")
+        desk.get_by_test_id("action-accept").click()
+        desk.get_by_test_id("done").wait_for()
+        desk.get_by_test_id("action-request-statement").click()
+        desk.get_by_label("问询内容（不透露投诉人身份）").fill("请说明退费规则及本次处理情况。")
+        desk.get_by_test_id("submit-request-statement").click()
+        desk.get_by_test_id("done").wait_for()
+        assert desk.get_by_test_id("status").inner_text() == "调查中"
+        _fits(desk)
+        request = StatementRequest.objects.get(complaint=complaint)
 
         # 3. The institution answers in the browser, from its home's card, with a photo; it never sees the parent.
         staff_context, staff = _phone(browser)
@@ -98,13 +104,18 @@ def test_file_accept_ask_answer_conclude_rate(live_server, browser, tmp_path):
         finally:
             staff_context.close()
 
-        # 4. HANDLER STEP (services, as above): the investigation and the outcome; the parent is texted after commit.
-        for action in ("assign", "start"):
-            services.complaint_act(actor=handler, complaint_id=complaint.pk, action=action, data={})
-        services.complaint_act(
-            actor=handler, complaint_id=complaint.pk, action="answer",
-            data={"outcome": "substantiated", "answer": "经查属实，已责令机构五个工作日内退还剩余费用。"},
-        )  # fmt: skip
+        # 4. The handler reads the statement on the desk and concludes; the parent is texted after commit.
+        try:
+            desk.goto(f"{base}/desk/complaints/{complaint.pk}/")
+            assert "按合同退还剩余课时费" in desk.content()
+            desk.get_by_test_id("action-conclude").click()
+            desk.get_by_label("处理结果", exact=True).select_option("substantiated")
+            desk.locator("#conclude-answer").fill("经查属实，已责令机构五个工作日内退还剩余费用。")
+            desk.get_by_test_id("submit-conclude").click()
+            desk.get_by_test_id("done").wait_for()
+            assert desk.get_by_test_id("status").inner_text() == "已答复"
+        finally:
+            desk_context.close()
         assert [p for p, _ in sms.outbox] == ["13900000008"] and number in sms.outbox[0][1]
 
         # 5. The parent finds it under 我的投诉, reads the answer and rates it.
