@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import is_english
 from core.models import AuditEvent
 from core.money import fmt
 from institutions.models import ChangeProposal, Institution, ScanCount, Status
@@ -130,12 +131,14 @@ def _complaint_entries(institution: Institution) -> list[Entry]:
     rows = (
         Complaint.objects.filter(institution=institution)
         .select_related("category")
-        .only("pk", "tracking_number", "status", "outcome", "created_at", "closed_at", "category__name")
+        .only("pk", "tracking_number", "status", "outcome", "created_at", "closed_at", "category__name_zh",
+              "category__name_en")
         .order_by("-created_at", "-id")[:SOURCE_LIMIT]
     )
     out = []
     for c in rows:
-        title = format_lazy(_("投诉 {number}：{category}"), number=c.tracking_number, category=c.category.name)
+        category = c.category.name_en if is_english() else c.category.name_zh
+        title = format_lazy(_("投诉 {number}：{category}"), number=c.tracking_number, category=category)
         detail = c.get_status_display() + (f" · {c.get_outcome_display()}" if c.outcome else "")
         out.append(Entry(c.created_at, "complaint", title, detail, reverse("complaint-page", args=[c.pk])))
     return out
