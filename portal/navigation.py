@@ -47,6 +47,12 @@ class Entry:
 HOME = Entry("home", _("首页"), "home", "home")
 INBOX = Entry("notifications", pgettext_lazy("menu", "通知"), "notifications", "bell")
 REGISTRY = Entry("registry", _("机构名录"), "registry", "building")
+# The bureau's registry at work (console): filters, map, export, import, and one page per institution under it.
+CONSOLE_REGISTRY = Entry(
+    "console-registry", _("名录管理"), "console-registry", "list",
+    also=("console-registry-import", "console-registry-import-job", "console-institution", "console-institution-edit",
+          "console-institution-change"),
+)  # fmt: skip
 INSPECTION_RESULTS = Entry("inspection-results", _("抽查结果"), "inspection-results", "check")
 COMPLAINT_NEW = Entry("complaint-new", _("投诉举报"), "complaint-new", "flag", also=("complaint-page",))
 AFTERSCHOOL = Entry(
@@ -70,9 +76,12 @@ def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
-        REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE
+        CONSOLE_REGISTRY, REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES,
+        INVITE,
     ),
-    Role.BUREAU_STAFF: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
+    Role.BUREAU_STAFF: (
+        CONSOLE_REGISTRY, REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES
+    ),
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),

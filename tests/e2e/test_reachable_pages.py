@@ -26,6 +26,9 @@ NOT_PAGES = re.compile(r"^/(logout|admin|api|static|media|i18n|bench)/|\.(png|pd
 EVERYONE = ["home", "notifications"]
 PAGES = {
     Role.BUREAU_ADMIN: [
+        "console-registry",
+        "console-registry-import",
+        "console-institution",
         "registry",
         "registry-expiring",
         "afterschool-admission-queue",
@@ -38,6 +41,9 @@ PAGES = {
         "invite",
     ],
     Role.BUREAU_STAFF: [
+        "console-registry",
+        "console-registry-import",
+        "console-institution",
         "registry",
         "registry-expiring",
         "afterschool-admission-queue",
@@ -100,6 +106,8 @@ def _expected_paths(persona) -> dict[str, str]:
             paths[name] = reverse("afterschool-timetable", args=(persona.school.pk,))
         elif name == "complaint-page":
             paths[name] = _kind(reverse("complaint-page", args=(1,)))
+        elif name == "console-institution":  # one institution's page: any of them
+            paths[name] = _kind(reverse("console-institution", args=(1,)))
         else:
             paths[name] = reverse(name)
     return paths
