@@ -19,13 +19,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts import scope
 from accounts.models import Region
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.jobs import FINISHED, access_job, job_as_dict
 from institutions import exports, imports
 from institutions.models import Category, RiskGrade, Status
-from institutions.selectors import institutions_editable_by
+from institutions.selectors import EDITOR_ROLES
 
 from .registry_query import MAP_LIMIT, ORDER_FILTERS, SORTS, RegistryFilters, map_points, may_use_console, registry_rows
 
@@ -42,8 +43,10 @@ def _bureau_only(request):
 
 
 def _towns(user):
-    covered = institutions_editable_by(user).values("town_id")
-    return Region.objects.filter(pk__in=covered).order_by("code")
+    """The current towns the user's bureau roles cover (a district role: all of them)."""
+    return Region.objects.filter(
+        pk__in=scope.town_ids(user, *EDITOR_ROLES), parent__isnull=False, valid_to__isnull=True
+    ).order_by("code")
 
 
 def _context(request, f: RegistryFilters) -> dict:
@@ -83,6 +86,9 @@ def registry_console(request):
         )
         return render(request, "console/registry/map.html", context)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = dict(Status.choices)
+    for inst in page.object_list:
+        inst.shown_label = labels.get(inst.shown_status, inst.shown_status)
     context.update(page=page, today=today)
     return render(request, "console/registry/list.html", context)
 

@@ -26,6 +26,12 @@ from supervision.complaints.models import OPEN_STATUSES, Complaint
 from supervision.inspections.models import OrderStatus, RectificationOrder
 
 MAX_EXPIRY_DAYS = 730
+# What the list, the map and the export read of a row (the export's columns are the import's: see exports.py).
+LIST_FIELDS = (
+    "id", "name", "credit_code", "licence_number", "licence_issued_on", "licence_expires_on", "category", "mode",
+    "legal_representative", "contact_phone", "address", "town__id", "town__code", "town__name", "latitude",
+    "longitude", "floor_area_m2", "max_students_present", "status", "risk_grade", "updated_at",
+)  # fmt: skip
 ORDER_FILTERS = {"open": _("有未结整改"), "overdue": _("有逾期整改")}
 SORTS = {
     "name": (_("名称"), ("name", "id")),
@@ -132,7 +138,7 @@ def registry_rows(user, f: RegistryFilters, today: date) -> QuerySet:
     elif f.orders == "overdue":
         qs = qs.filter(Exists(_open_orders().filter(due_on__lt=today)))
     qs = matching_text(qs, f.q)
-    qs = qs.select_related("town").annotate(
+    qs = qs.select_related("town").only(*LIST_FIELDS).annotate(
         shown_status=effective_status_expr(today),
         open_complaints=_count(_open_complaints(today)),
         open_orders=_count(_open_orders()),

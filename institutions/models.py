@@ -117,6 +117,9 @@ class Institution(places.ProtectedPlace):
                 condition=Q(status__in=["licensed", "rectifying"]),
                 name="institution_whitelist_by_name",
             ),
+            # The bureau's console list (every status) in name order: a page of 20 walks the index and stops
+            # instead of sorting the whole registry (bench/scenarios/console_registry.py).
+            models.Index(fields=["name", "id"], name="institution_by_name"),
         ]
         constraints = [
             models.CheckConstraint(
