@@ -37,7 +37,8 @@ def at(day: date, hour=0, minute=5):
 
 
 def test_the_day_after_expiry_every_view_says_expired_and_the_nightly_task_still_writes_it(anon, api_as,
-                                                                                            bureau_staff):
+                                                                                            bureau_staff, settings):
+    settings.PUBLIC_CACHE_SECONDS = 60  # the public answers kept before midnight are not served after it
     inst = make_institution("到期机构", licence_expires_on=date(2027, 3, 1), licence_issued_on=date(2022, 3, 1))
     token = VerificationToken.objects.get(institution=inst).token
     with at(date(2027, 3, 1), 23, 55):  # the last minutes of the last valid day
