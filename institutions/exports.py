@@ -48,8 +48,8 @@ def _cell_value(institution, key: str):
         return short_label(Category, institution.category)
     if key == "mode":
         return short_label(Mode, institution.mode)
-    if key == "status":
-        return short_label(Status, institution.status)
+    if key == "status":  # as every page shows it: a licence expired yesterday reads 许可证过期
+        return short_label(Status, institution.current_status)
     return getattr(institution, key)  # None leaves the cell empty
 
 

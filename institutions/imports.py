@@ -192,7 +192,7 @@ class ImportRejected(DomainError):
     """Rows are bad: nothing was written. `errors` lists each one (row_error dicts), sorted by line."""
 
     def __init__(self, errors: list[dict]):
-        self.errors = sorted(errors, key=lambda e: (e["line"] or 0, _column_order(e["field"])))
+        self.errors = sorted(_once(errors), key=lambda e: (e["line"] or 0, _column_order(e["field"])))
         lines = len({e["line"] for e in self.errors})
         super().__init__(
             "import.invalid_rows",
@@ -201,6 +201,17 @@ class ImportRejected(DomainError):
             # The common error shape: one entry per bad cell, keyed "<line>.<column as written in the file>".
             fields={f"{e['line']}.{e['column']}": stored_message(e) for e in self.errors},
         )
+
+
+def _once(errors: list[dict]) -> list[dict]:
+    """Each bad cell once: the same line and column found by the check and again by the service is one error."""
+    seen, out = set(), []
+    for e in errors:
+        key = (e["line"], e["field"] or e["column"])
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
 
 
 def _column_order(key: str) -> int:
@@ -699,7 +710,12 @@ def _check_row(line, values, header, errors, editable, by_code, by_id, towns, se
         parsed = _choice_input("status", raw_status, STATUS_LOOKUP, Status, errors)
         if parsed and target is None:
             status = parsed
-        elif parsed and parsed != target.status:
+            # What institution_register would refuse at write time is found now, with its column, so that every
+            # bad row is listed by the check (a file refused at the write pass listed only the first problem).
+            services._check_licence_held(
+                status, values_clean.get("licence_number"), issued, expires, errors
+            )
+        elif parsed and parsed not in (target.status, target.current_status):  # an export says the effective one
             errors.add(
                 "status",
                 format_lazy(
@@ -747,9 +763,14 @@ def write_rows(
     return {"created": created, "updated": updated}
 
 
+# A refusal without fields still belongs to a cell: the column it is about.
+_COLUMN_OF_CODE = {"permission_denied": "town", "institution.duplicate_credit_code": "credit_code"}
+
+
 def _errors_of(line: int, exc: DomainError, header: Header) -> list[dict]:
     if not exc.fields:
-        return [row_error(line, "", "", exc.text)]
+        key = _COLUMN_OF_CODE.get(exc.code, "name")
+        return [row_error(line, header.label(key), key, exc.text)]
     out = []
     for name, message in exc.fields.items():
         key = "town" if name == "town_id" else name

@@ -46,6 +46,20 @@ class Status(models.TextChoices):
     UNLICENSED = "unlicensed", _("无证机构")
 
 
+# A licence past its expiry date no longer licenses: these statuses read as "expired" from the day after the date,
+# whether or not the nightly licence watch (institutions.licences) has written the change yet.
+EXPIRES_WITH_LICENCE = (Status.LICENSED, Status.RECTIFYING)
+
+
+def effective_status(status: str, expires_on, today) -> str:
+    """The status every view shows: the stored one, except that a licensed (or rectifying) institution whose licence
+    expired before `today` is expired. One rule, so the registry, the QR page, the API and the console agree at every
+    moment (selectors.effective_status_expr is the same rule in SQL)."""
+    if status in EXPIRES_WITH_LICENCE and expires_on is not None and expires_on < today:
+        return Status.EXPIRED
+    return status
+
+
 class RiskGrade(models.TextChoices):
     A = "A", _("A 低风险")
     B = "B", _("B 较低")
@@ -103,6 +117,9 @@ class Institution(places.ProtectedPlace):
                 condition=Q(status__in=["licensed", "rectifying"]),
                 name="institution_whitelist_by_name",
             ),
+            # The bureau's console list (every status) in name order: a page of 20 walks the index and stops
+            # instead of sorting the whole registry (bench/scenarios/console_registry.py).
+            models.Index(fields=["name", "id"], name="institution_by_name"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -131,6 +148,24 @@ class Institution(places.ProtectedPlace):
         if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "name_initials"}
         super().save(*args, **kwargs)
+
+    def effective_status(self, today=None) -> str:
+        """The status as every page shows it today (see the module's `effective_status`)."""
+        from django.utils import timezone
+
+        return effective_status(self.status, self.licence_expires_on, today or timezone.localdate())
+
+    @property
+    def current_status(self) -> str:
+        return self.effective_status()
+
+    def get_current_status_display(self):
+        return str(Status(self.current_status).label)
+
+    @property
+    def expired_unrecorded(self) -> bool:
+        """The licence has expired but the stored status does not say so yet (the nightly watch will write it)."""
+        return self.current_status != self.status
 
     @property
     def is_subject(self) -> bool:

@@ -91,13 +91,33 @@ class Limits:
     def __init__(self, on: date | None = None):
         self.on = on or timezone.localdate()
         self._values: dict[str, object] = {}
+        self._raw: dict[str, str | None] = {}
+
+    def preload(self, *keys: str) -> Limits:
+        """Read several values in one query (a page that judges many records: the public verification page)."""
+        from core.models import PolicyValue
+
+        wanted = [k for k in keys if k not in self._raw and k not in self._values]
+        if wanted:
+            self._raw.update(dict.fromkeys(wanted))
+            rows = PolicyValue.objects.filter(key__in=wanted, effective_from__lte=self.on).order_by(
+                "key", "-effective_from"
+            )
+            for key, value in rows.values_list("key", "value"):
+                if self._raw.get(key) is None:
+                    self._raw[key] = value
+        return self
 
     def _read(self, key: str, reader):
         if key not in self._values:
-            try:
-                self._values[key] = reader(key, self.on)
-            except MissingPolicyValue:
-                self._values[key] = None
+            if key in self._raw:
+                raw = self._raw[key]
+                self._values[key] = None if raw is None else _CONVERT[reader](raw)
+            else:
+                try:
+                    self._values[key] = reader(key, self.on)
+                except MissingPolicyValue:
+                    self._values[key] = None
         return self._values[key]
 
     def decimal(self, key: str) -> Decimal | None:
@@ -108,6 +128,19 @@ class Limits:
 
     def time(self, key: str) -> time | None:
         return self._read(key, policy_time)
+
+
+def _as_policy_time(raw: str) -> time:
+    hours, minutes = raw.split(":")
+    return time(int(hours), int(minutes))
+
+
+_CONVERT = {
+    policy_decimal: Decimal,
+    policy_int: lambda raw: int(Decimal(raw)),
+    policy_time: _as_policy_time,
+}
+PACKAGE_KEYS = ("prepaid_max_months", "prepaid_max_class_hours", "prepaid_max_amount")
 
 
 # --- Formatting ------------------------------------------------------------------------------------------------------

@@ -40,6 +40,11 @@ def cached(key: str, compute):
     seconds = ttl()
     if seconds <= 0:
         return compute()
+    # What the public sees depends on the date (a licence expired yesterday reads expired from midnight): an answer
+    # kept from before midnight is not served after it.
+    from django.utils import timezone
+
+    key = f"{timezone.localdate().isoformat()}|{key}"
     value = _cache.get(key)
     if value is None:
         value = compute()

@@ -6,7 +6,7 @@ import math
 from datetime import date, timedelta
 
 from django.db import connections
-from django.db.models import BooleanField, Count, F, FloatField, Q, QuerySet
+from django.db.models import BooleanField, Case, CharField, Count, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +15,7 @@ from accounts import scope
 from accounts.models import Role
 from core.scoping import get_in_scope
 
-from .models import ChangeProposal, Institution, Status
+from .models import EXPIRES_WITH_LICENCE, ChangeProposal, Institution, Status
 
 CREDIT_CODE_LENGTH = 18
 BUREAU_ROLES = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF, Role.INSPECTOR)
@@ -30,8 +30,40 @@ def institution_names(ids) -> dict[int, str]:
     return dict(Institution.objects.filter(pk__in=list(ids)).values_list("pk", "name"))
 
 
-def public_institutions() -> QuerySet:
-    return Institution.objects.filter(status__in=PUBLIC_STATUSES)
+def _today(today: date | None) -> date:
+    from django.utils import timezone
+
+    return today or timezone.localdate()
+
+
+def lapsed_q(today: date | None = None) -> Q:
+    """Stored as licensed (or rectifying) but the licence expired before today: shown as expired everywhere."""
+    return Q(status__in=EXPIRES_WITH_LICENCE, licence_expires_on__lt=_today(today))
+
+
+def effective_status_expr(today: date | None = None):
+    """models.effective_status in SQL: annotate(shown_status=…) for sorting and exports."""
+    return Case(
+        When(lapsed_q(today), then=Value(Status.EXPIRED)), default=F("status"), output_field=CharField()
+    )
+
+
+def with_effective_status(qs: QuerySet, status: str | None, today: date | None = None) -> QuerySet:
+    """Rows whose *effective* status is `status` (models.effective_status): "licensed" leaves out licences that
+    expired yesterday, "expired" takes them in, before the nightly task has written the change."""
+    if not status:
+        return qs
+    lapsed = lapsed_q(today)
+    if status == Status.EXPIRED:
+        return qs.filter(Q(status=Status.EXPIRED) | lapsed)
+    if status in EXPIRES_WITH_LICENCE:
+        return qs.filter(status=status).exclude(lapsed)
+    return qs.filter(status=status)
+
+
+def public_institutions(today: date | None = None) -> QuerySet:
+    """The whitelist: licensed or rectifying, and the licence not expired (whatever the stored status says yet)."""
+    return Institution.objects.filter(status__in=PUBLIC_STATUSES).exclude(lapsed_q(today))
 
 
 def institutions_supervised_by(user) -> QuerySet:
@@ -100,8 +132,7 @@ def filter_registry(qs: QuerySet, *, town_id=None, category=None, status=None, q
         qs = qs.filter(town_id=town_id)
     if category:
         qs = qs.filter(category=category)
-    if status:
-        qs = qs.filter(status=status)
+    qs = with_effective_status(qs, status)
     return matching_text(qs, q)
 
 
@@ -138,7 +169,7 @@ def registry_slices(user, today: date) -> tuple[QuerySet, dict[str, Q]]:
     unlicensed, and licences expiring within 30 days."""
     return institutions_supervised_by(user), {
         "total": Q(),
-        "licensed": Q(status__in=PUBLIC_STATUSES),
+        "licensed": Q(status__in=PUBLIC_STATUSES) & ~lapsed_q(today),
         "unlicensed": Q(status=Status.UNLICENSED),
         "expiring": expiring_filter(today),
     }

@@ -415,6 +415,20 @@ def escrow_save(*, actor, institution_id: int, data: dict) -> EscrowAccount:
 
 
 def _clean_change(institution, kind: str, action: str, target_id, data: dict):
+    current, after, before, findings = _prepare_change(institution, kind, action, target_id, data)
+    # A change that would break a rule is refused with the findings (R-FEE-*, R-TIME-*, R-STAFF-*, …).
+    if findings:
+        raise DomainError(
+            "institution.rule_broken",
+            format_lazy(_("该变更不符合规定：{rules}"), rules=joined(f.text for f in findings)),
+            status=422,
+            fields={f.field or f.rule_id: f.text for f in findings},
+        )
+    return current, after, before
+
+
+def _prepare_change(institution, kind: str, action: str, target_id, data: dict):
+    """The change cleaned (field errors raise) and the findings of the rules it would break."""
     spec = changes.SPECS[kind]
     current = None
     if action in (ChangeProposal.Action.UPDATE, ChangeProposal.Action.DELETE):
@@ -422,7 +436,7 @@ def _clean_change(institution, kind: str, action: str, target_id, data: dict):
         if current is None:
             raise NotFound(_("记录不存在"))
     if action == ChangeProposal.Action.DELETE:
-        return current, {}, changes.snapshot(kind, current)
+        return current, {}, changes.snapshot(kind, current), []
     errors = FieldErrors()
     if current is not None:
         merged = {**changes.snapshot(kind, current), **data}
@@ -436,16 +450,7 @@ def _clean_change(institution, kind: str, action: str, target_id, data: dict):
     before = changes.snapshot(kind, current) if current is not None else {}
     if kind == ChangeProposal.Kind.STAFF and current is not None and "id_number_hash" not in after:
         after["id_number_hash"], after["id_number_last4"] = current.id_number_hash, current.id_number_last4
-    # A change that would break a rule is refused with the findings (R-FEE-*, R-TIME-*, R-STAFF-*, …).
-    findings = policy.findings_for_change(institution, kind, action, current, after)
-    if findings:
-        raise DomainError(
-            "institution.rule_broken",
-            format_lazy(_("该变更不符合规定：{rules}"), rules=joined(f.text for f in findings)),
-            status=422,
-            fields={f.field or f.rule_id: f.text for f in findings},
-        )
-    return current, after, before
+    return current, after, before, policy.findings_for_change(institution, kind, action, current, after)
 
 
 def _apply(institution, kind, action, current, after):
@@ -486,6 +491,19 @@ def record_change(*, actor, institution_id: int, kind: str, action: str, target_
         )
         _schedule_poster(institution)
     return object_id
+
+
+def change_preview(*, actor, institution_id: int, kind: str, action: str, target_id=None, data: dict | None = None):
+    """What `record_change` would say, without writing: field errors raise (DomainError request.invalid, as saving
+    would); otherwise the findings (policy.Finding: rule id, message, field) of the rules the change would break,
+    empty when it may be saved. The page shows them before saving; saving checks again and refuses."""
+    institution = Institution.objects.filter(pk=institution_id).first()
+    if institution is None:
+        raise NotFound(_("机构不存在"))
+    _require_editor(actor, institution.town_id)
+    if kind not in changes.SPECS or action not in ChangeProposal.Action.values:
+        raise DomainError("request.invalid", _("变更类型无效"), status=422)
+    return _prepare_change(institution, kind, action, target_id, data or {})[3]
 
 
 def _public(values: dict) -> dict:

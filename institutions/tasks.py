@@ -24,7 +24,8 @@ def build_poster(institution_id: int) -> None:
     token = live_token(institution)
     fingerprint = poster_fingerprint(institution, token)
     current = Poster.objects.filter(institution=institution).first()
-    if current is not None and _up_to_date(current, token.token, institution.status, fingerprint):
+    # The effective status (an expired licence reads expired the day after, before the nightly watch writes it).
+    if current is not None and _up_to_date(current, token.token, institution.current_status, fingerprint):
         return
 
     png = build_poster_png(institution, token)
@@ -45,7 +46,7 @@ def build_poster(institution_id: int) -> None:
         poster = current or Poster(institution=institution)
         poster.image.name = stored
         poster.token = token.token
-        poster.status = institution.status
+        poster.status = institution.current_status
         poster.save()
         if old_name and old_name != stored:
             transaction.on_commit(lambda: storage.delete(old_name))

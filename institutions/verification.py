@@ -21,6 +21,7 @@ from django.utils.translation import pgettext_lazy
 from core.errors import render
 from core.money import fmt
 
+from . import policy
 from .models import Category, Course, FeePackage, Institution, ScanCount, StaffMember, Status, VerificationToken
 
 # The path printed in every QR code. Fixed on purpose: posters on walls outlive any change to the URL routing.
@@ -115,6 +116,11 @@ def live_token(institution: Institution) -> VerificationToken:
         return VerificationToken.objects.get(institution=institution, revoked_at__isnull=True)
 
 
+def revoked_count(institution: Institution) -> int:
+    """How many earlier codes of the institution were rotated away (a scan of them says "may be forged")."""
+    return VerificationToken.objects.filter(institution=institution, revoked_at__isnull=False).count()
+
+
 def find_token(token: str) -> VerificationToken | None:
     """The token row (live or revoked) with its institution, or None for a token that was never issued."""
     if not isinstance(token, str) or not TOKEN_SHAPE.fullmatch(token):
@@ -156,14 +162,7 @@ def scans_of(institution: Institution) -> dict:
 def public_status(institution: Institution, today=None) -> dict[str, str]:
     """The status as the public sees it. A licence whose expiry date has passed shows as expired even before the
     registry's status catches up: a scan must never say "valid" for an expired licence."""
-    status = institution.status
-    today = today or timezone.localdate()
-    if (
-        status in (Status.LICENSED, Status.RECTIFYING)
-        and institution.licence_expires_on is not None
-        and institution.licence_expires_on < today
-    ):
-        status = Status.EXPIRED
+    status = institution.effective_status(today)
     shown = PUBLIC_STATUS[status]
     return {
         "code": shown["code"],
@@ -244,6 +243,7 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
         }
     institution = _public_institution(token_row)
     status = public_status(institution)
+    limits = policy.Limits().preload(*policy.PACKAGE_KEYS)
     category_zh, category_en = split_label(Category(institution.category).label)
     return {
         "valid": True,
@@ -276,10 +276,7 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
                     "mode_label_en": split_label(course.get_mode_display())[1],
                     "grade_range": course.grade_range,
                     "class_minutes": course.class_minutes,
-                    "packages": [
-                        {"name": p.name, "price": fmt(p.price), "hours": p.hours, "months": p.months}
-                        for p in course.public_packages
-                    ],
+                    "packages": [package_public(limits, p, course) for p in course.public_packages],
                 }
                 for course in institution.public_courses
             ],
@@ -288,6 +285,27 @@ def verification_payload(token: VerificationToken | str) -> dict | None:
             ],
         },
         "report_url": report_url(institution),
+    }
+
+
+def package_rule_findings(limits, package, course) -> list[dict]:
+    """The rules (R-FEE-1, R-FEE-2) a fee package breaks, each with its message in both languages: wherever a package
+    is shown it is marked with these, never listed as if it were approved."""
+    return [
+        {"rule_id": f.rule_id, "message_zh": f.message("zh"), "message_en": f.message("en")}
+        for f in policy.package_findings(limits, package, course)
+    ]
+
+
+def package_public(limits, package, course) -> dict:
+    breaks = package_rule_findings(limits, package, course)
+    return {
+        "name": package.name,
+        "price": fmt(package.price),
+        "hours": package.hours,
+        "months": package.months,
+        "breaks_rules": bool(breaks),
+        "rule_findings": breaks,
     }
 
 

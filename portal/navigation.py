@@ -47,6 +47,12 @@ class Entry:
 HOME = Entry("home", _("首页"), "home", "home")
 INBOX = Entry("notifications", pgettext_lazy("menu", "通知"), "notifications", "bell")
 REGISTRY = Entry("registry", _("机构名录"), "registry", "building")
+# The bureau's registry at work (console): filters, map, export, import, and one page per institution under it.
+CONSOLE_REGISTRY = Entry(
+    "console-registry", _("名录管理"), "console-registry", "list",
+    also=("console-registry-import", "console-registry-import-job", "console-institution", "console-institution-edit",
+          "console-institution-change"),
+)  # fmt: skip
 INSPECTION_RESULTS = Entry("inspection-results", _("抽查结果"), "inspection-results", "check")
 COMPLAINT_NEW = Entry("complaint-new", _("投诉举报"), "complaint-new", "flag")
 # A parent's complaints: the list (?filter=mine) and each complaint's page.
@@ -99,12 +105,12 @@ def _school_admin_home(school_id: int, name: str | None, several: bool) -> Entry
 # Each role's pages, most used first (the first entries become the phone's tabs).
 ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
     Role.BUREAU_ADMIN: (
-        DESK, DASHBOARD, REGISTRY, PLANS, DESK_BOARD, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS,
-        THIRD_PARTIES, INVITE, HOTLINE_OUTBOX,
+        DESK, DASHBOARD, CONSOLE_REGISTRY, PLANS, DESK_BOARD, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES,
+        INSPECTION_RESULTS, REGISTRY, THIRD_PARTIES, INVITE, HOTLINE_OUTBOX,
     ),  # fmt: skip
     Role.BUREAU_STAFF: (
-        DESK, DASHBOARD, REGISTRY, PLANS, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS,
-        THIRD_PARTIES,
+        DESK, DASHBOARD, CONSOLE_REGISTRY, PLANS, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS,
+        REGISTRY, THIRD_PARTIES,
     ),  # fmt: skip
     Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).

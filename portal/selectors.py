@@ -197,7 +197,8 @@ def _handler(c: _Counts) -> list[Card]:
 def _bureau(c: _Counts, *, supervisor: bool) -> list[Card]:
     registry, admissions, complaints = c.registry(), c.admissions(), c.complaints()
     cards = [
-        Card("institutions", _("监管机构"), registry.get("total", 0), reverse("registry")),
+        Card("institutions", _("监管机构"), registry.get("total", 0), reverse("console-registry")),
+        Card("unlicensed", _("无证机构"), registry.get("unlicensed", 0), _url("console-registry", status="unlicensed")),
         Card("complaints-open", _("办理中投诉"), complaints.get("open", 0), _url("desk-queue", state="open")),
         Card("admission-reviews", _("准入待审核"), admissions.get("to_review", 0),
              reverse("afterschool-admission-queue")),

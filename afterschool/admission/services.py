@@ -396,7 +396,7 @@ def admission_create(
                 status=403,
             )
         institution = Institution.objects.get(pk=institution_id)
-        if institution.status != Status.LICENSED or not institution.on_national_platform:
+        if institution.current_status != Status.LICENSED or not institution.on_national_platform:
             raise _invalid(
                 "admission.institution_not_eligible",
                 "institution_id",

@@ -7,13 +7,14 @@ from typing import Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from core.errors import DomainError
 from institutions import permissions, public_cache, selectors, services
-from institutions.models import Category, ChangeProposal, Institution
+from institutions.models import Category, ChangeProposal, Institution, effective_status
 from institutions.models import Status as InstitutionStatus
 
 from ..api_json import to_json
@@ -84,8 +85,8 @@ def _list_item(inst: Institution, show_risk: bool) -> dict:
         "category": inst.category,
         "category_label": inst.get_category_display(),
         "mode": inst.mode,
-        "status": inst.status,
-        "status_label": inst.get_status_display(),
+        "status": inst.current_status,  # the effective status: an expired licence reads expired at once
+        "status_label": inst.get_current_status_display(),
         "town": {"id": inst.town.pk, "code": inst.town.code, "name": inst.town.name},
         "address": inst.address,
         "licence_number": inst.licence_number,
@@ -106,16 +107,17 @@ CATEGORY_LABELS = {value: str(label) for value, label in Category.choices}
 STATUS_LABELS = {value: str(label) for value, label in InstitutionStatus.choices}
 
 
-def _list_row(row: dict, show_risk: bool) -> dict:
+def _list_row(row: dict, show_risk: bool, today=None) -> dict:
     distance = row.get("distance_km")
+    status = effective_status(row["status"], row["licence_expires_on"], today or timezone.localdate())
     return {
         "id": row["id"],
         "name": row["name"],
         "category": row["category"],
         "category_label": CATEGORY_LABELS.get(row["category"], row["category"]),
         "mode": row["mode"],
-        "status": row["status"],
-        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
         "town": {"id": row["town_id"], "code": row["town__code"], "name": row["town__name"]},
         "address": row["address"],
         "licence_number": row["licence_number"],
@@ -168,7 +170,8 @@ def _institution_page(user, filters: InstitutionFilters, *, show_risk: bool) -> 
     if filters.lat is None:
         qs = qs.order_by("name", "id")
     page = paginate(qs.values(*columns), filters)
-    return {"items": [_list_row(row, show_risk) for row in page["items"]], "count": page["count"]}
+    today = timezone.localdate()
+    return {"items": [_list_row(row, show_risk, today) for row in page["items"]], "count": page["count"]}
 
 
 class UnlicensedIn(Schema):

@@ -40,11 +40,21 @@ class PublicStatusOut(Schema):
     advice_en: str
 
 
+class RuleFindingOut(Schema):
+    rule_id: str = Field(..., description="规则编号 / rule id", examples=["R-FEE-1"])
+    message_zh: str
+    message_en: str
+
+
 class PackageOut(Schema):
     name: str
     price: str = Field(..., description="元 / yuan, decimal string", examples=["3000.00"])
     hours: int
     months: int
+    breaks_rules: bool = Field(
+        False, description="该套餐违反收费规定（勿购买）/ the package breaks a fee rule (do not buy)"
+    )
+    rule_findings: list[RuleFindingOut] = Field(default_factory=list, description="违反的规定 / the rules it breaks")
 
 
 class CourseOut(Schema):
@@ -91,6 +101,15 @@ class VerificationOut(Schema):
     checked_at: datetime
     institution: PublicInstitutionOut | None = Field(..., description="二维码无效时为空 / null when not valid")
     report_url: str = Field(..., description="举报问题 / where to report a problem")
+
+
+class VerificationLinkOut(Schema):
+    institution_id: int
+    created_at: datetime = Field(..., description="当前二维码生成时间 / when the live code was issued")
+    verify_url: str = Field(..., description="二维码指向的地址 / the address in the QR code")
+    qrcode_url: str
+    poster_url: str
+    rotated_before: int = Field(..., description="已作废的旧二维码数 / how many earlier codes were revoked")
 
 
 class RotateIn(Schema):
@@ -172,6 +191,31 @@ def poster_png(request, institution_id: int):
     return _png(content, f"poster-{institution.pk}.png")
 
 
+def _link(institution, token) -> dict:
+    return {
+        "institution_id": institution.pk,
+        "created_at": token.created_at,
+        "verify_url": verification.public_address(token),
+        "qrcode_url": f"/api/v1/institutions/{institution.pk}/qrcode.png",
+        "poster_url": f"/api/v1/institutions/{institution.pk}/poster.png",
+    }
+
+
+@router.get(
+    "/institutions/{institution_id}/verification-link",
+    response={200: VerificationLinkOut, 401: ErrorOut, 404: ErrorOut},
+    summary="机构核验链接 The address in the institution's QR code",
+    description=(
+        "可查看该机构档案的人（该镇街的教育局人员、机构自身人员）可见；其他人 404。\n\n"
+        "Those who may see the institution's record (bureau roles of its town, its own staff); anyone else 404."
+    ),
+)
+def verification_link(request, institution_id: int):
+    institution = selectors.access_institution_record(request.auth, institution_id)
+    token = verification.live_token(institution)
+    return {**_link(institution, token), "rotated_before": verification.revoked_count(institution)}
+
+
 @router.post(
     "/institutions/{institution_id}/verification-token/rotate",
     response={200: RotatedOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -185,10 +229,4 @@ def poster_png(request, institution_id: int):
 def rotate_token(request, institution_id: int, payload: RotateIn):
     selectors.access_institution_record(request.auth, institution_id)  # 404 for those who may not see it
     token = institution_services.token_rotate(actor=request.auth, institution_id=institution_id, reason=payload.reason)
-    return {
-        "institution_id": institution_id,
-        "created_at": token.created_at,
-        "verify_url": verification.public_address(token),
-        "qrcode_url": f"/api/v1/institutions/{institution_id}/qrcode.png",
-        "poster_url": f"/api/v1/institutions/{institution_id}/poster.png",
-    }
+    return _link(token.institution, token)

@@ -26,6 +26,9 @@ NOT_PAGES = re.compile(r"^/(logout|admin|api|static|media|i18n|bench)/|\.(png|pd
 EVERYONE = ["home", "notifications"]
 PAGES = {
     Role.BUREAU_ADMIN: [
+        "console-registry",
+        "console-registry-import",
+        "console-institution",
         "registry",
         "registry-expiring",
         "afterschool-admission-queue",
@@ -52,6 +55,9 @@ PAGES = {
         "console-penalties",
     ],
     Role.BUREAU_STAFF: [
+        "console-registry",
+        "console-registry-import",
+        "console-institution",
         "registry",
         "registry-expiring",
         "afterschool-admission-queue",
@@ -141,7 +147,8 @@ def _expected_paths(persona) -> dict[str, str]:
             paths[name] = reverse("afterschool-timetable", args=(persona.school.pk,))
         elif name.startswith("school-"):
             paths[name] = reverse(name, args=(persona.school.pk,))
-        elif name in ("complaint-page", "complaint-statement", "inspection-order", "desk-complaint"):  # one of its kind
+        elif name in ("complaint-page", "complaint-statement", "inspection-order", "desk-complaint",
+                      "console-institution"):  # one page of its kind: any of them
             paths[name] = _kind(reverse(name, args=(1,)))
         else:
             paths[name] = reverse(name)

@@ -113,8 +113,8 @@ def test_a_live_code_shows_the_public_record_to_anyone(full_record, anon):
     assert i["fees_under_escrow"] is True
     assert [c["name"] for c in i["courses"]] == ["少儿美术"]  # the course no longer sold is not shown
     assert i["courses"][0]["packages"] == [
-        {"name": "体验课", "price": "99.50", "hours": 2, "months": 1},
-        {"name": "季度班", "price": "3000.00", "hours": 40, "months": 3},
+        {"name": "体验课", "price": "99.50", "hours": 2, "months": 1, "breaks_rules": False, "rule_findings": []},
+        {"name": "季度班", "price": "3000.00", "hours": 40, "months": 3, "breaks_rules": False, "rule_findings": []},
     ]
     assert i["teachers"] == [{"name": "王老师", "certificate_no_masked": "2019**********890"}]
     assert body["report_url"] == f"/complaints/new?institution={full_record.pk}"
