@@ -60,6 +60,9 @@ MY_ADMISSIONS = Entry("admissions", _("我的准入"), "afterschool-admissions",
 ADMISSION_NEW = Entry("admission-new", _("申请准入"), "afterschool-admission-new", "plus")
 FEES = Entry("fees", _("课后服务费"), "afterschool-fees", "coin", also=("afterschool-fee-run",))
 INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
+# The phone apps (inspector_app): installable, offline first.
+INSPECTOR_APP = Entry("inspector-app", _("检查 App"), "inspector-app", "check")
+ROLLCALL = Entry("rollcall", _("点名"), "rollcall", "list")
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -73,10 +76,10 @@ ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
         REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES, INVITE
     ),
     Role.BUREAU_STAFF: (REGISTRY, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS, THIRD_PARTIES),
-    Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
+    Role.INSPECTOR: (INSPECTOR_APP, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),
-    Role.TEACHER: (AFTERSCHOOL,),
+    Role.TEACHER: (ROLLCALL, AFTERSCHOOL),
     Role.INSTITUTION_STAFF: (REGISTRY, MY_ADMISSIONS, ADMISSION_NEW),
     Role.PARENT: (MY_CHILDREN, COMPLAINT_NEW, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     OUTSIDE_COACH: (MY_ADMISSIONS, ADMISSION_NEW),

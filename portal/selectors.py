@@ -159,13 +159,7 @@ def _inspector(c: _Counts) -> list[Card]:
     return [
         Card("visits-today", _("今日检查"), visits.get("today", 0), _url("inspection-visits", filter="today")),
         Card("visits-week", _("本周检查"), visits.get("week", 0), _url("inspection-visits", filter="week")),
-        Card(
-            "outbox",
-            _("待同步记录"),
-            None,
-            _url("inspection-visits", filter="unsubmitted"),
-            client_count="inspection-outbox",
-        ),
+        Card("outbox", _("待同步记录"), None, reverse("inspector-app") + "#/outbox", client_count="inspection-outbox"),
         Card(
             "visits-unsubmitted",
             _("未提交的检查"),
@@ -232,6 +226,7 @@ def _teacher(c: _Counts) -> list[Card]:
         Card("sessions-today", _("今日课时"), sessions.get("today", 0), _url("afterschool-sessions", filter="today")),
         Card("roll-calls", _("未点名"), sessions.get("roll_calls", 0),
              _url("afterschool-sessions", filter="roll_calls")),
+        Card("rollcall", _("手机点名（可离线）"), sessions.get("today", 0), reverse("rollcall")),
     ]  # fmt: skip
 
 

@@ -54,6 +54,7 @@ PAGES = {
         "afterschool-third-parties",
         "inspection-visits",
         "inspection-orders",
+        "inspector-app",
     ],
     Role.SCHOOL_ADMIN: [
         "timetable",
@@ -66,7 +67,7 @@ PAGES = {
         "afterschool-admissions-expiring",
         "invite",
     ],
-    Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions"],
+    Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions", "rollcall"],
     Role.INSTITUTION_STAFF: [
         "registry",
         "afterschool-admissions",

@@ -1,0 +1,224 @@
+# ruff: noqa: F811 - fixtures imported from inspection_fixtures are used as arguments
+"""The inspectors' phone app in Chromium (inspector_app): installed by its service worker, it opens and works with the
+network cut, keeps every action in its IndexedDB outbox and sends it when the network returns, each record arriving
+once; photos shrunk on the phone and retried after a cut; two phones on one answer see the conflict."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from supervision.models import ChecklistAnswer, Finding, Inspection, InspectionPhoto, VisitRecord
+from tests.conftest import PASSWORD
+from tests.supervision.inspection_fixtures import NEARBY, premises, team, visit  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PHONE = {"width": 390, "height": 844}
+GPS = {"latitude": NEARBY[0], "longitude": NEARBY[1], "accuracy": 12}
+
+
+def phone(browser, **extra):
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport=PHONE,
+        geolocation=GPS,
+        permissions=["geolocation"],
+        service_workers="allow",
+        **extra,
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def sign_in(page, base_url, user, app="inspector"):
+    page.goto(f"{base_url}/app/{app}/")
+    page.locator("#sj-login").fill(user.username)
+    page.locator("#sj-password").fill(PASSWORD)
+    page.get_by_test_id("sign-in-button").click()
+    page.get_by_test_id("sign-in").wait_for(state="detached")
+    # Installed: the service worker controls the page (it claims it on activation).
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+
+
+def all_sent(page):
+    page.wait_for_function(
+        "() => document.getElementById('pending-text').textContent.includes('全部已上传')"
+        " && !document.getElementById('sync-state').textContent.includes('正在同步')",
+        timeout=30_000,
+    )
+
+
+def jpeg(color, size=(1200, 900)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def due_today(visit):
+    Inspection.objects.filter(pk=visit.pk).update(due_by=timezone.localdate())
+
+
+def test_the_app_opens_with_the_network_cut_showing_todays_visits(browser, live_server, visit, team):
+    due_today(visit)
+    context = phone(browser)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, team[0])
+        card = page.get_by_test_id("visits-today").get_by_test_id("visit-card")
+        card.wait_for()
+        assert "敦仁美术培训学校" in card.inner_text()
+        assert "督查员甲" in card.inner_text()  # the team
+        assert page.locator('link[rel="manifest"]').count() == 1
+
+        context.set_offline(True)
+        page.reload()
+        page.get_by_test_id("banner-offline").wait_for()
+        card = page.get_by_test_id("visits-today").get_by_test_id("visit-card")
+        assert "敦仁美术培训学校" in card.inner_text()
+        card.click()
+        page.get_by_test_id("visit-title").wait_for()
+        assert page.get_by_test_id("item").count() == 24
+        page.goto(f"{live_server.url}/app/inspector/#/map")  # another page of the app, offline
+        page.get_by_test_id("map").wait_for()
+        assert page.locator(".leaflet-interactive").count() >= 1  # the visit as a point, no tiles
+        assert page.locator(".leaflet-tile").count() == 0
+    finally:
+        context.close()
+
+
+def answer_everything(page):
+    items = page.get_by_test_id("item")
+    for i in range(items.count()):
+        item = items.nth(i)
+        code = item.get_attribute("data-code")
+        if item.get_by_test_id("answer-yes").count():
+            item.get_by_test_id("answer-yes").click()
+        elif item.get_by_test_id("answer-input").count():
+            item.get_by_test_id("answer-input").fill("12")
+            item.get_by_test_id("answer-save").click()
+        else:
+            files = [
+                {"name": f"p{n}.jpg", "mimeType": "image/jpeg", "buffer": jpeg((40 * n, 90, 200))} for n in (1, 2, 3)
+            ]
+            item.get_by_test_id("photo-input").set_input_files(files)
+        page.locator(f'[data-testid=item][data-code="{code}"][data-done="1"]').wait_for()
+
+
+def test_a_whole_visit_offline_arrives_once_when_the_network_returns(browser, live_server, visit, team):
+    due_today(visit)
+    context = phone(browser)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, team[0])
+        page.get_by_test_id("visit-card").first.wait_for()
+        context.set_offline(True)
+
+        page.get_by_test_id("visit-card").first.click()
+        page.get_by_test_id("checkin-gps").click()
+        page.get_by_test_id("checkin-status").filter(has_text="已签到").wait_for()
+        assert "距机构" in page.get_by_test_id("checkin-status").inner_text()
+        answer_everything(page)
+        page.get_by_test_id("answered-count").filter(has_text="24/24").wait_for()
+        page.get_by_test_id("finding-item").select_option("PUB-1")
+        page.get_by_test_id("finding-severity").select_option("high")
+        page.get_by_test_id("finding-description").fill("前台未公示收费项目和标准")
+        page.get_by_test_id("finding-add").click()
+        page.get_by_test_id("finding").wait_for()
+        page.get_by_test_id("ack-name").fill("王校长")
+        page.get_by_test_id("ack-save").click()
+        page.get_by_test_id("ack-status").wait_for()
+        page.get_by_test_id("checkout").click()
+        page.get_by_test_id("checkout-status").wait_for()
+        # 1 check-in + 24 answers + 1 finding + 1 acknowledgement + 1 check-out, and 3 photos
+        assert page.get_by_test_id("pending-line").inner_text().startswith("31 条待上传")
+        assert VisitRecord.objects.count() == 0
+        page.close()
+
+        again = context.new_page()  # the app closed and opened again, still offline
+        again.goto(f"{live_server.url}/app/inspector/#/outbox")
+        again.get_by_test_id("outbox-count").filter(has_text="31 条待上传").wait_for()
+        assert again.locator('[data-testid=record][data-state="pending"]').count() == 28
+
+        context.set_offline(False)  # the browser says "online": the outbox goes
+        all_sent(again)
+        again.get_by_test_id("sync-button").click()  # sent once more by hand: nothing new arrives
+        all_sent(again)
+    finally:
+        context.close()
+    v = Inspection.objects.get(pk=visit.pk)
+    assert v.status == "complete" and v.acknowledged_by == "王校长" and not v.checkin_flagged
+    assert VisitRecord.objects.filter(inspection=v).count() == 28
+    assert ChecklistAnswer.objects.filter(inspection=v).count() == 24
+    assert Finding.objects.filter(inspection=v).count() == 1
+    assert InspectionPhoto.objects.filter(inspection=v, received=True).count() == 3
+    assert all(p.size < 400_000 for p in InspectionPhoto.objects.all())  # shrunk on the phone
+
+
+def test_a_photo_upload_cut_midway_is_retried_and_stored_once(browser, live_server, visit, team):
+    due_today(visit)
+    context = phone(browser)
+    cut = {"n": 0}
+
+    def cut_first(route):
+        if cut["n"] == 0:
+            cut["n"] += 1
+            route.fetch()  # the server receives it all ...
+            route.abort("connectionreset")  # ... and the answer is lost on the way back
+        else:
+            route.continue_()
+
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, team[0])
+        page.get_by_test_id("visit-card").first.click()
+        page.route("**/api/v1/inspections/*/photos/*", cut_first)
+        item = page.locator("[data-testid=item]:has([data-testid=photo-input])")
+        item.get_by_test_id("photo-input").set_input_files(
+            [{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg((200, 30, 30))}]
+        )
+        deadline = time.monotonic() + 20
+        while cut["n"] == 0 and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        assert cut["n"] == 1
+        page.get_by_test_id("pending-line").filter(has_text="1 条待上传").wait_for()  # the photo waits
+        page.get_by_test_id("sync-button").click()
+        all_sent(page)
+        page.goto(f"{live_server.url}/app/inspector/#/outbox")
+        assert page.locator('[data-testid=photo-record][data-state="stored"]').count() == 1
+    finally:
+        context.close()
+    assert InspectionPhoto.objects.filter(received=True).count() == 1
+    assert InspectionPhoto.objects.count() == 1
+
+
+def test_two_phones_answering_one_item_show_the_conflict_on_the_second(browser, live_server, visit, team):
+    due_today(visit)
+    first, second = phone(browser), phone(browser)
+    try:
+        a, b = first.new_page(), second.new_page()
+        sign_in(a, live_server.url, team[0])
+        sign_in(b, live_server.url, team[1])
+        for p in (a, b):
+            p.get_by_test_id("visit-card").first.click()
+            p.get_by_test_id("visit-title").wait_for()
+        a.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("answer-yes").click()
+        all_sent(a)
+        b.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("answer-no").click()
+        conflict = b.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("conflict")
+        conflict.wait_for(timeout=20_000)
+        assert conflict.get_by_test_id("conflict-mine").inner_text() == "否"
+        assert conflict.get_by_test_id("conflict-server").inner_text() == "是"
+        b.goto(f"{live_server.url}/app/inspector/#/outbox")
+        assert b.locator('[data-testid=record][data-state="conflict"]').count() == 1
+    finally:
+        first.close()
+        second.close()
+    answer = ChecklistAnswer.objects.get(inspection=visit, item__code="LIC-1")
+    assert answer.value == "yes" and answer.version == 1  # nothing overwritten
+    assert VisitRecord.objects.filter(state="conflict").count() == 1
+
