@@ -222,3 +222,50 @@ def test_two_phones_answering_one_item_show_the_conflict_on_the_second(browser, 
     assert answer.value == "yes" and answer.version == 1  # nothing overwritten
     assert VisitRecord.objects.filter(state="conflict").count() == 1
 
+
+
+# --- Teachers' roll call, on the same outbox ------------------------------------------------------------------------
+
+
+def test_a_roll_call_taken_offline_and_sent_twice_leaves_one_row_per_child(browser, live_server):
+    import time_machine
+
+    from accounts.models import Role
+    from afterschool.schedule.models import Attendance
+    from tests.afterschool.conftest import NOW, enrol, make_programme, make_session, make_student
+    from tests.conftest import make_user
+    from tests.e2e.conftest import school_and_admin
+    from tests.factories import SchoolClassFactory, TermFactory
+
+    with time_machine.travel(NOW, tick=True):  # a Wednesday of the autumn term, on the server
+        school, _admin = school_and_admin()
+        teacher = make_user("王老师", Role.TEACHER, school=school)
+        klass = SchoolClassFactory(school=school, grade=3, number=1, class_teacher=teacher)
+        programme = make_programme(TermFactory(school=school), "阅读社")
+        make_session(programme, teacher, weekday=2)
+        children = [make_student(school, klass, name) for name in ("张小明", "李小红", "王小刚")]
+        for child in children:
+            enrol(child, programme)
+        context = phone(browser)
+        try:
+            page = context.new_page()
+            sign_in(page, live_server.url, teacher, app="rollcall")
+            page.get_by_test_id("child").nth(2).wait_for()
+            context.set_offline(True)
+            for child, mark in zip(children, ("present", "absent", "leave"), strict=True):
+                page.locator(f'[data-testid=child][data-student="{child.pk}"]').get_by_test_id(f"mark-{mark}").click()
+                page.locator(f'[data-testid=child][data-student="{child.pk}"][data-mark="{mark}"]').wait_for()
+            page.get_by_test_id("pending-line").filter(has_text="3 条待上传").wait_for()
+            assert Attendance.objects.count() == 0
+            context.set_offline(False)
+            all_sent(page)
+            # Sent again (a lost answer, a second phone's copy of the outbox): the server keeps one row per child.
+            page.evaluate("() => SJ.db.records.toCollection().modify({state: 'pending'})")
+            page.get_by_test_id("sync-button").click()
+            all_sent(page)
+            page.goto(f"{live_server.url}/app/rollcall/#/outbox")
+            assert page.locator('[data-testid=record][data-state="already_applied"]').count() == 3
+        finally:
+            context.close()
+        marks = dict(Attendance.objects.values_list("student__name", "mark"))
+        assert marks == {"张小明": "present", "李小红": "absent", "王小刚": "leave"}

@@ -311,7 +311,8 @@
           ? h("ul", { class: "cards" }, rows.map(visitCard))
           : h("p", { class: "muted" }, t("none"))
       );
-    main.replaceChildren(
+    SJ.fill(
+      main,
       h("h1", {}, t("my_visits")),
       section(t("today"), todays, "visits-today"),
       section(t("this_week"), week, "visits-week"),
@@ -322,7 +323,7 @@
   function mapPage(main) {
     const box = h("div", { id: "map", class: "map", "data-testid": "map" });
     const legend = h("ul", { class: "cards" }, assigned.visits.map(visitCard));
-    main.replaceChildren(h("h1", {}, t("map")), box, legend);
+    SJ.fill(main, h("h1", {}, t("map")), box, legend);
     if (!window.L) return;
     if (map) map.remove();
     map = window.L.map(box, { attributionControl: Boolean(config.tileUrl) });
@@ -464,7 +465,7 @@
   function visitPage(main, id) {
     const visit = visitById(id);
     if (!visit) {
-      main.replaceChildren(h("p", {}, t("visit_unknown")), h("a", { href: "#/" }, t("back")));
+      SJ.fill(main, h("p", {}, t("visit_unknown")), h("a", { href: "#/" }, t("back")));
       return;
     }
     const inst = visit.institution;
@@ -691,7 +692,8 @@
       )
     );
 
-    main.replaceChildren(
+    SJ.fill(
+      main,
       h("a", { href: "#/", class: "back" }, t("back")),
       h("h1", { "data-testid": "visit-title" }, inst.name, visit.origin === "followup" ? h("span", { class: "tag" }, t("followup")) : null),
       h("p", { class: "muted" }, [inst.town, inst.address].filter(Boolean).join(" · ")),
@@ -710,7 +712,8 @@
     const orders = (await SJ.kvGet("orders")) || [];
     const verifications = records.length ? [] : [];
     const local = await db.records.where("channel").equals("order").toArray();
-    main.replaceChildren(
+    SJ.fill(
+      main,
       h("h1", {}, t("orders_title")),
       orders.length ? null : h("p", { class: "muted" }, t("none")),
       h(

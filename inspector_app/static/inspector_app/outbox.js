@@ -38,6 +38,11 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // Replace a container's children (arrays flattened, nothing for null or false).
+  function fill(el, ...children) {
+    el.replaceChildren(...children.flat(Infinity).filter((c) => c != null && c !== false));
+  }
+
   function showError(message) {
     const el = $("banner-error");
     if (!el) return;
@@ -672,7 +677,7 @@
         error.hidden = false;
       }
     });
-    main.replaceChildren(form);
+    fill(main, form);
     login.focus();
   }
 
@@ -719,7 +724,8 @@
       if (await signOut()) location.reload();
     });
     const auth = await kvGet("auth");
-    main.replaceChildren(
+    fill(
+      main,
       h("h1", {}, t("outbox_title")),
       h("p", { "data-testid": "outbox-count" }, n ? t("n_pending", { n }) : t("none_pending")),
       h("div", { class: "actions" }, syncButton),
@@ -801,6 +807,7 @@
     config,
     t,
     h,
+    fill,
     db,
     kvGet,
     kvPut,

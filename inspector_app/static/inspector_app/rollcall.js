@@ -107,7 +107,8 @@
   }
 
   function todayPage(main) {
-    main.replaceChildren(
+    SJ.fill(
+      main,
       h("h1", {}, t("rollcall_title", { date: day })),
       sessions.length ? sessions.map(sessionCard) : h("p", { class: "muted", "data-testid": "no-sessions" }, t("no_sessions"))
     );
