@@ -61,7 +61,7 @@ ADMISSION_NEW = Entry("admission-new", _("申请准入"), "afterschool-admission
 FEES = Entry("fees", _("课后服务费"), "afterschool-fees", "coin", also=("afterschool-fee-run",))
 INVITE = Entry("invite", _("邀请同事"), "invite", "plus")
 # The phone apps (inspector_app): installable, offline first.
-INSPECTOR_APP = Entry("inspector-app", _("检查 App"), "inspector-app", "check")
+INSPECTOR_APP = Entry("inspector-app", _("现场检查"), "inspector-app", "check")
 ROLLCALL = Entry("rollcall", _("点名"), "rollcall", "list")
 
 

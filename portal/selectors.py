@@ -226,7 +226,6 @@ def _teacher(c: _Counts) -> list[Card]:
         Card("sessions-today", _("今日课时"), sessions.get("today", 0), _url("afterschool-sessions", filter="today")),
         Card("roll-calls", _("未点名"), sessions.get("roll_calls", 0),
              _url("afterschool-sessions", filter="roll_calls")),
-        Card("rollcall", _("手机点名（可离线）"), sessions.get("today", 0), reverse("rollcall")),
     ]  # fmt: skip
 
 
