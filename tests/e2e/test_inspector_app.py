@@ -45,11 +45,11 @@ def sign_in(page, base_url, user, app="inspector"):
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
 
 
-def all_sent(page):
+def all_sent(page, timeout=30_000):
     page.wait_for_function(
         "() => document.getElementById('pending-text').textContent.includes('全部已上传')"
         " && !document.getElementById('sync-state').textContent.includes('正在同步')",
-        timeout=30_000,
+        timeout=timeout,
     )
 
 
