@@ -269,3 +269,51 @@ def test_a_roll_call_taken_offline_and_sent_twice_leaves_one_row_per_child(brows
             context.close()
         marks = dict(Attendance.objects.values_list("student__name", "mark"))
         assert marks == {"张小明": "present", "李小红": "absent", "王小刚": "leave"}
+
+
+# --- Sessions ending: signed out elsewhere keeps the unsent work; a lost phone cut off by the bureau wipes it ---------
+
+
+def test_a_revoked_session_keeps_unsent_records_and_a_lost_phone_is_wiped(browser, live_server, visit, team):
+    from accounts.models import AuthSession, Role
+    from accounts.services import auth_logout, auth_revoke_user_sessions
+    from tests.conftest import DISTRICT, make_user, region
+
+    due_today(visit)
+    context = phone(browser)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, team[0])
+        page.get_by_test_id("visit-card").first.click()
+        context.set_offline(True)
+        page.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("answer-yes").click()
+        page.get_by_test_id("pending-line").filter(has_text="1 条待上传").wait_for()
+        # Signed out from another device while this phone was offline.
+        auth_logout(actor=team[0], session=AuthSession.objects.get(user=team[0]))
+        context.set_offline(False)
+        page.get_by_test_id("revoked-notice").wait_for()
+        assert "1 条未上传" in page.get_by_test_id("kept-notice").inner_text()
+        page.locator("#sj-login").fill(team[0].username)
+        page.locator("#sj-password").fill(PASSWORD)
+        page.get_by_test_id("sign-in-button").click()
+        all_sent(page)
+        assert ChecklistAnswer.objects.filter(inspection=visit, item__code="LIC-1", value="yes").count() == 1
+
+        # The phone is lost: the bureau cuts every session of its owner. At its next contact it wipes its data.
+        page.goto(f"{live_server.url}/app/inspector/#/visit/{visit.pk}")
+        context.set_offline(True)
+        page.locator('[data-testid=item][data-code="LIC-2"]').get_by_test_id("answer-no").click()
+        page.get_by_test_id("pending-line").filter(has_text="1 条待上传").wait_for()
+        admin = make_user("周局长", Role.BUREAU_ADMIN, region=region(DISTRICT))
+        auth_revoke_user_sessions(actor=admin, user=team[0])
+        context.set_offline(False)
+        page.get_by_test_id("wiped-notice").wait_for()
+        assert page.evaluate("() => Promise.all([SJ.db.records.count(), SJ.db.visits.count(), SJ.db.kv.count()])") == [
+            0,
+            0,
+            0,
+        ]
+        assert page.get_by_test_id("kept-notice").count() == 0
+    finally:
+        context.close()
+    assert not ChecklistAnswer.objects.filter(inspection=visit, item__code="LIC-2").exists()
