@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "core.i18n.LanguageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",  # request.htmx: a partial update from the vendored htmx
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.usercache.UserCacheMiddleware",  # a person's kept home counts are forgotten after any write of theirs
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -144,6 +145,9 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": REDIS_CONNECT_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
         }
     }
+    # Web sessions read from Redis (written through to the database, which stays the truth): a signed-in page saves
+    # its session query. Only with a cache every process shares, so a sign-out is seen by all of them.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -345,6 +349,10 @@ if not DEBUG:
 # Content-Security-Policy (django-csp, core.csp) on every response: nothing from another origin, no inline script,
 # style or event handler (pages load their CSS and JS from static files), no framing. connect-src 'self' covers the
 # websocket on the same host (ws:/wss: match 'self' under CSP Level 3).
+# A person's home counts and unread count are kept this many seconds (core.usercache); forgotten at once when they
+# write anything or are notified. 0: always counted afresh.
+USER_CACHE_SECONDS = env_int("USER_CACHE_SECONDS", 15)
+
 # Map tiles for the inspector app and the registry map (Leaflet), e.g. "https://tiles.example.cn/{z}/{x}/{y}.png".
 # Empty by default: maps then draw their points on a blank background and nothing is loaded from another origin.
 # When set, its origin is added to img-src below.

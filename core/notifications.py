@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from . import usercache
 from .errors import NotFound, render
 from .models import Notification
 
@@ -88,6 +89,7 @@ def notify(
     if not rows:
         return []
     rows = _create_deduplicated(rows) if dedupe_key else Notification.objects.bulk_create(rows)
+    usercache.forget(row.recipient_id for row in rows)  # their unread count and home cards show it at once
     push_after_commit(rows)
     return rows
 

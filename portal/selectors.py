@@ -23,6 +23,7 @@ from accounts.selectors import memberships_of, with_places
 from afterschool.admission import selectors as admission_selectors
 from afterschool.fees import selectors as fee_selectors
 from afterschool.schedule import selectors as schedule_selectors
+from core import usercache
 from core.counting import Slices, count_slices
 from institutions import selectors as registry_selectors
 from supervision.complaints import selectors as complaint_selectors
@@ -91,9 +92,9 @@ class _Counts:
     """Each group of counts the user's sections show, read at most once per page: one query per group (a table and
     its slices, core.counting), and the sessions' work (a few queries: it needs the term calendar)."""
 
-    def __init__(self, user, today: date, now: time):
+    def __init__(self, user, today: date, now: time, kept: dict | None = None):
         self.user, self.today, self.now = user, today, now
-        self._found: dict[str, dict] = {}
+        self._found: dict[str, dict] = dict(kept or {})
 
     def get(self, name: str, read: Callable[[], dict] | None = None) -> dict:
         if name not in self._found:
@@ -273,7 +274,10 @@ def home_sections(user, today: date, now: time) -> list[Section]:
         if m.place_name and m.place_name not in places[m.info.role]:
             places[m.info.role].append(m.place_name)
     held = set(places)
-    counts = _Counts(user, today, now)
+    # The counts are kept a few seconds per person (core.usercache: forgotten when they write or are notified).
+    kept = usercache.recall(user.pk, "counts")
+    kept = kept[1] if kept and kept[0] == today else None
+    counts = _Counts(user, today, now, kept)
     # An outside coach signs up without a role (accounts.services): someone with no membership, or who has applied
     # for admission to a school, gets the coach's section (their applications, their sessions).
     if not held or (Role.INSTITUTION_STAFF not in held and counts.admissions().get("mine", 0)):
@@ -294,4 +298,6 @@ def home_sections(user, today: date, now: time) -> list[Section]:
         if role in held:
             title = Role(role).label if role != COACH else _("校外人员")
             sections.append(Section(role, str(title), "、".join(places[role]), builders[role](counts)))
+    if counts._found != kept:
+        usercache.remember(user.pk, "counts", (today, counts._found))
     return sections

@@ -98,6 +98,7 @@ def _isolation(settings, tmp_path):
     from config.celery import app
 
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.USER_CACHE_SECONDS = 0  # counted afresh (tests count queries); tests/portal/test_user_cache.py turns it on
     cache.clear()
     public_cache._cache.clear()
     scope.clear_caches()

@@ -56,6 +56,7 @@ PACKAGES = [
         "leaflet",
         {
             "package/dist/leaflet.js": "leaflet.js",
+            "package/dist/leaflet.js.map": "leaflet.js.map",  # named by leaflet.js: collectstatic's manifest needs it
             "package/dist/leaflet.css": "leaflet.css",
             "package/dist/images/marker-icon.png": "images/marker-icon.png",
             "package/dist/images/marker-icon-2x.png": "images/marker-icon-2x.png",
@@ -71,7 +72,11 @@ PACKAGES = [
         "4.4.7",
         "sha512-wemFiCl3DTCnfzyqepUTX1ugbYbkTrw3aEZOG7YjAOUoEQB5g5PrEywPzk5JpbX/SxqQ9IvjUpxCDIEjoOWEfA==",
         "dexie",
-        {"package/dist/dexie.min.js": "dexie.min.js", "package/LICENSE": "LICENSE"},
+        {
+            "package/dist/dexie.min.js": "dexie.min.js",
+            "package/dist/dexie.min.js.map": "dexie.min.js.map",  # named by dexie.min.js (collectstatic's manifest)
+            "package/LICENSE": "LICENSE",
+        },
     ),
     (
         # The district dashboard's charts (each chart's numbers are also shown as a table). Loaded by that page only.

@@ -11,7 +11,7 @@ STRICT = {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' data: blob:",  # blob: the phone app's previews of photos it keeps before sending
     "connect-src 'self'",
     "frame-ancestors 'none'",
     "form-action 'self'",

@@ -1,0 +1,84 @@
+"""What a person's frame and home show (their cards' counts, their unread notifications), kept for a few seconds so
+that a page does not pay those queries on every request (issue 16: a home at 0.3 of the bare view).
+
+Fresh where a person would notice: their entries are forgotten, after commit, as soon as they write anything (any
+unsafe request of theirs, web or API: UserCacheMiddleware) or are notified of something (core.notifications), so what
+they just did or were just told shows at once. A change by someone else that notifies nobody shows within
+USER_CACHE_SECONDS. With USER_CACHE_SECONDS = 0 nothing is kept (the tests' default: they count queries).
+
+The cache is Django's default cache: Redis in production (shared by every process, so a write in one process
+forgets the entry for all); in the embedded default, each process's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+KINDS = ("counts", "unread")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+_MISSING = object()
+
+
+def _key(user_id: int, kind: str) -> str:
+    return f"user:{user_id}:{kind}"
+
+
+def seconds() -> int:
+    return int(getattr(settings, "USER_CACHE_SECONDS", 0))
+
+
+def recall(user_id: int, kind: str, default: Any = None) -> Any:
+    if not seconds():
+        return default
+    try:
+        value = cache.get(_key(user_id, kind), _MISSING)
+    except Exception:  # noqa: BLE001 - the cache down is a miss, never an error page
+        return default
+    return default if value is _MISSING else value
+
+
+def remember(user_id: int, kind: str, value: Any) -> None:
+    if seconds():
+        try:
+            cache.set(_key(user_id, kind), value, seconds())
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def forget(user_ids: Iterable[int]) -> None:
+    """Drop what is kept for these people, once the current transaction commits (at once outside one)."""
+    keys = [_key(uid, kind) for uid in set(user_ids) if uid for kind in KINDS]
+    if not keys or not seconds():
+        return
+
+    def drop():
+        try:
+            cache.delete_many(keys)
+        except Exception:  # noqa: BLE001 - a stale entry lives at most USER_CACHE_SECONDS
+            pass
+
+    transaction.on_commit(drop)
+
+
+class UserCacheMiddleware:
+    """Forgets a person's kept counts after any write request of theirs (a page's form, an htmx action, a phone's API
+    call), so that the next page shows what they just did."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in SAFE_METHODS and seconds():
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else None
+            auth = getattr(request, "auth", None)  # the API's caller (django-ninja), signed in by token
+            user_id = user_id or getattr(auth, "pk", None)
+            if user_id:
+                forget([user_id])
+        return response
