@@ -68,6 +68,8 @@ def test_the_app_opens_with_the_network_cut_showing_todays_visits(browser, live_
     context = phone(browser)
     try:
         page = context.new_page()
+        violations = []
+        page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
         sign_in(page, live_server.url, team[0])
         card = page.get_by_test_id("visits-today").get_by_test_id("visit-card")
         card.wait_for()
@@ -87,6 +89,7 @@ def test_the_app_opens_with_the_network_cut_showing_todays_visits(browser, live_
         page.get_by_test_id("map").wait_for()
         assert page.locator(".leaflet-interactive").count() >= 1  # the visit as a point, no tiles
         assert page.locator(".leaflet-tile").count() == 0
+        assert violations == []
     finally:
         context.close()
 
@@ -317,3 +320,42 @@ def test_a_revoked_session_keeps_unsent_records_and_a_lost_phone_is_wiped(browse
     finally:
         context.close()
     assert not ChecklistAnswer.objects.filter(inspection=visit, item__code="LIC-2").exists()
+
+
+# --- A new version: announced, taken between visits only -----------------------------------------------------------
+
+
+def test_a_new_version_is_announced_and_taken_only_between_visits(browser, live_server, visit, team, monkeypatch):
+    from inspector_app import views
+
+    due_today(visit)
+    context = phone(browser)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, team[0])
+        page.get_by_test_id("visit-card").first.click()
+        page.get_by_test_id("checkin-gps").click()
+        page.get_by_test_id("checkin-status").filter(has_text="已签到").wait_for()
+        monkeypatch.setattr(views, "app_version", lambda: "0123456789ab")  # a release
+        page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        page.get_by_test_id("banner-update").filter(has_text="新版本可用").wait_for()
+        said = []
+        page.on("dialog", lambda d: (said.append(d.message), d.accept()))
+        page.get_by_test_id("update-button").click()  # mid-visit: not now
+        page.wait_for_timeout(300)
+        assert said == ["正在检查中：签退后再更新。"]
+        page.get_by_test_id("checkout").click()  # items are missing: the phone asks first (accepted)
+        page.get_by_test_id("checkout-status").wait_for()
+        with page.expect_navigation():
+            page.get_by_test_id("update-button").click()
+        page.get_by_test_id("app-main").wait_for()
+        version = page.evaluate(
+            """() => new Promise((resolve) => {
+                const channel = new MessageChannel();
+                channel.port1.onmessage = (event) => resolve(event.data);
+                navigator.serviceWorker.controller.postMessage({type: "VERSION"}, [channel.port2]);
+            })"""
+        )
+        assert version == "0123456789ab"
+    finally:
+        context.close()

@@ -490,6 +490,8 @@
       }
       checkinBox.append(h("p", { "data-testid": "checkin-status" }, lines.join(" · ")));
     } else {
+      const refused = local.filter((r) => r.body.kind === "checkin" && r.state === "rejected").pop();
+      if (refused) checkinBox.append(h("p", { class: "reason", "data-testid": "reason" }, t("rejected_because", { reason: refused.fate.message })));
       const dist = distanceText(inst, here);
       const code = h("input", { id: "qr-code", "data-testid": "qr-code", autocomplete: "off", placeholder: t("code_placeholder") });
       const scanBox = h("div", { class: "scan" });
@@ -710,7 +712,6 @@
 
   async function ordersPage(main) {
     const orders = (await SJ.kvGet("orders")) || [];
-    const verifications = records.length ? [] : [];
     const local = await db.records.where("channel").equals("order").toArray();
     SJ.fill(
       main,
@@ -758,7 +759,6 @@
         })
       )
     );
-    void verifications;
   }
 
   function describeRecord(r) {
