@@ -53,6 +53,13 @@ def all_sent(page, timeout=30_000):
     )
 
 
+def wait_until(condition, seconds=20):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
 def jpeg(color, size=(1200, 900)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, "JPEG", quality=90)
@@ -199,6 +206,44 @@ def test_a_photo_upload_cut_midway_is_retried_and_stored_once(browser, live_serv
     assert InspectionPhoto.objects.count() == 1
 
 
+def test_a_photo_the_server_refuses_is_shown_on_its_record_and_the_rest_goes_on(browser, live_server, visit, team):
+    due_today(visit)
+    context = phone(browser)
+    refused = {"n": 0}
+
+    def refuse_first(route):
+        if refused["n"] == 0:
+            refused["n"] += 1
+            route.fulfill(
+                status=415,
+                content_type="application/json",
+                body='{"error": {"code": "upload.bad_type", "message": "不支持的图片格式", "fields": {}}}',
+            )
+        else:
+            route.continue_()
+
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url, team[0])
+        page.get_by_test_id("visit-card").first.click()
+        page.route("**/api/v1/inspections/*/photos/*", refuse_first)
+        files = [{"name": f"{n}.jpg", "mimeType": "image/jpeg", "buffer": jpeg((90, 30 * n, 30))} for n in (1, 2)]
+        page.locator("[data-testid=item]:has([data-testid=photo-input])").get_by_test_id("photo-input").set_input_files(
+            files
+        )
+        page.get_by_test_id("pending-line").filter(has_text="条待上传").wait_for()
+        all_sent(page)
+        page.goto(f"{live_server.url}/app/inspector/#/outbox")
+        refused_row = page.locator('[data-testid=photo-record][data-state="rejected"]')
+        refused_row.wait_for()
+        assert refused_row.count() == 1 and "不支持的图片格式" in refused_row.inner_text()
+        assert page.locator('[data-testid=photo-record][data-state="stored"]').count() == 1
+        assert page.locator('[data-testid=record][data-state="applied"]').count() == 1  # the answer itself
+    finally:
+        context.close()
+    assert InspectionPhoto.objects.filter(received=True).count() == 1
+
+
 def test_two_phones_answering_one_item_show_the_conflict_on_the_second(browser, live_server, visit, team):
     due_today(visit)
     first, second = phone(browser), phone(browser)
@@ -210,7 +255,7 @@ def test_two_phones_answering_one_item_show_the_conflict_on_the_second(browser, 
             p.get_by_test_id("visit-card").first.click()
             p.get_by_test_id("visit-title").wait_for()
         a.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("answer-yes").click()
-        all_sent(a)
+        wait_until(lambda: ChecklistAnswer.objects.filter(inspection=visit, item__code="LIC-1").exists())
         b.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("answer-no").click()
         conflict = b.locator('[data-testid=item][data-code="LIC-1"]').get_by_test_id("conflict")
         conflict.wait_for(timeout=20_000)
@@ -263,7 +308,8 @@ def test_a_roll_call_taken_offline_and_sent_twice_leaves_one_row_per_child(brows
             context.set_offline(False)
             all_sent(page)
             # Sent again (a lost answer, a second phone's copy of the outbox): the server keeps one row per child.
-            page.evaluate("() => SJ.db.records.toCollection().modify({state: 'pending'})")
+            page.evaluate("() => SJ.db.records.toCollection().modify({state: 'pending'}).then(() => SJ.changed())")
+            page.get_by_test_id("pending-line").filter(has_text="3 条待上传").wait_for()
             page.get_by_test_id("sync-button").click()
             all_sent(page)
             page.goto(f"{live_server.url}/app/rollcall/#/outbox")
@@ -300,6 +346,7 @@ def test_a_revoked_session_keeps_unsent_records_and_a_lost_phone_is_wiped(browse
         page.locator("#sj-password").fill(PASSWORD)
         page.get_by_test_id("sign-in-button").click()
         all_sent(page)
+        wait_until(lambda: ChecklistAnswer.objects.filter(inspection=visit, item__code="LIC-1").exists())
         assert ChecklistAnswer.objects.filter(inspection=visit, item__code="LIC-1", value="yes").count() == 1
 
         # The phone is lost: the bureau cuts every session of its owner. At its next contact it wipes its data.
