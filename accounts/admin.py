@@ -1,11 +1,15 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
 
 from . import places, services
 from .forms import AdminLoginForm
-from .models import AuthSession, Membership, Region, User
+from .models import AuthSession, Invitation, Membership, Region, User
+from .phones import mask_phone
 
 # The admin's sign-in counts failures like /login/ and the API (per account and per address).
 admin.site.login_form = AdminLoginForm
@@ -93,3 +97,48 @@ class AuthSessionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are sent from the invite page (an SMS with a one-time link); here they are followed and revoked.
+    The phone is shown masked; the token's hash never."""
+
+    list_display = ["name", "masked_phone", "role", "region", "school_id", "invited_by", "created_at", "state"]
+    list_filter = ["role"]
+    search_fields = ["name"]
+    actions = ["revoke"]
+    exclude = ["token_hash", "phone"]
+    readonly_fields = [
+        "masked_phone", "name", "role", "region", "school_id", "invited_by", "created_at", "expires_at",
+        "accepted_at", "accepted_by", "revoked_at",
+    ]  # fmt: skip
+
+    @admin.display(description=_("手机号"))
+    def masked_phone(self, obj):
+        return mask_phone(obj.phone)
+
+    @admin.display(description=_("状态"))
+    def state(self, obj):
+        if obj.accepted_at:
+            return _("已接受")
+        if obj.revoked_at:
+            return _("已撤回")
+        return _("已过期") if obj.expires_at <= timezone.now() else _("待接受")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("撤回所选邀请"))
+    def revoke(self, request, queryset):
+        done = 0
+        for invitation in queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True):
+            try:
+                services.invitation_revoke(actor=request.user, invitation_id=invitation.pk)
+            except DomainError:  # not theirs to revoke (only its sender or a bureau admin may), or accepted meanwhile
+                continue
+            done += 1
+        self.message_user(request, _("已撤回 %(n)d 条邀请") % {"n": done}, messages.SUCCESS)

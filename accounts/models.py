@@ -307,6 +307,7 @@ class Invitation(models.Model):
     accepted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_accepted"
     )
+    revoked_at = models.DateTimeField("撤回时间", null=True, blank=True)
 
     class Meta:
         verbose_name = _("邀请")

@@ -650,6 +650,31 @@ def invitation_create(
     return invitation
 
 
+def invitations_visible_to(actor):
+    """The invitations a person may follow and revoke: those they sent; a bureau admin, every one of the district."""
+    if not invitable_roles(actor):
+        return Invitation.objects.none()
+    qs = Invitation.objects.select_related("region")
+    return qs if is_bureau_admin(actor) else qs.filter(invited_by=actor)
+
+
+def invitation_revoke(*, actor: User, invitation_id: int) -> Invitation:
+    """Withdraws an invitation not yet accepted: its link stops working at once. Revoking twice changes nothing."""
+    with transaction.atomic():
+        invitation = invitations_visible_to(actor).select_for_update(of=("self",)).filter(pk=invitation_id).first()
+        if invitation is None:
+            raise NotFound(_("邀请不存在"))
+        if invitation.accepted_at is not None:
+            raise DomainError(
+                "invitation.accepted", _("邀请已被接受，不能撤回；如需收回角色，请停用其成员身份"), status=409
+            )
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit_log(actor=actor, verb="invitation.revoke", obj=invitation, from_state="sent", to_state="revoked")
+    return invitation
+
+
 def _invitation_invalid() -> DomainError:
     return DomainError("invitation.invalid", _("邀请链接无效或已使用"), status=404)
 
@@ -657,7 +682,7 @@ def _invitation_invalid() -> DomainError:
 def invitation_by_token(raw: str) -> Invitation:
     """The open invitation behind a link, or one refusal for unknown, used and expired links alike."""
     invitation = Invitation.objects.select_related("region").filter(token_hash=hash_token(raw or "")).first()
-    if invitation is None or invitation.accepted_at is not None:
+    if invitation is None or invitation.accepted_at is not None or invitation.revoked_at is not None:
         raise _invitation_invalid()
     if invitation.expires_at <= timezone.now():
         raise DomainError("invitation.expired", _("邀请链接已过期，请联系邀请人重新发送"), status=410)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/password-reset/", views.password_reset, name="password-reset"),
     path("accounts/invite/", views.invite, name="invite"),
+    path("accounts/invite/<int:invitation_id>/revoke", views.invitation_revoke, name="invitation-revoke"),
     path("accounts/invitation/<str:token>", views.invitation_accept, name="invitation-accept"),
 ]

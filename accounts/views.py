@@ -7,15 +7,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.http import Http404
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.context import client_ip
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 
 from . import services
 from .forms import (
@@ -26,7 +27,7 @@ from .forms import (
     PhoneForm,
     SignupForm,
 )
-from .models import Invitation, SmsCode, User
+from .models import SmsCode, User
 from .phones import mask_phone, normalize_mainland_mobile
 
 BACKEND = "accounts.backends.PhoneOrUsernameBackend"
@@ -216,13 +217,34 @@ def invite(request):
                 return redirect(reverse("invite") + "?sent=1")
         else:
             status = 400
-    sent = services.with_place_names(Invitation.objects.filter(invited_by=request.user).select_related("region")[:20])
+    sent = services.with_place_names(services.invitations_visible_to(request.user)[:20])
     return render(
         request,
         "accounts/invite.html",
-        {"form": form, "sent": sent, "just_sent": request.GET.get("sent") == "1", "now": timezone.now()},
+        {
+            "form": form,
+            "sent": sent,
+            "just_sent": request.GET.get("sent") == "1",
+            "revoked": request.GET.get("revoked") == "1",
+            "refused": request.GET.get("refused") == "1",
+            "now": timezone.now(),
+        },
         status=status,
     )
+
+
+@require_POST
+def invitation_revoke(request, invitation_id: int):
+    """Withdraws an invitation still waiting (its link stops working); another person's invitation answers 404."""
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        services.invitation_revoke(actor=request.user, invitation_id=invitation_id)
+    except NotFound:
+        raise Http404 from None
+    except DomainError:  # accepted meanwhile: the list says so
+        return redirect(reverse("invite") + "?refused=1")
+    return redirect(reverse("invite") + "?revoked=1")
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,15 +2,18 @@ from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from accounts import selectors, services
 from accounts.models import User
+from accounts.phones import mask_phone
 from core.context import client_ip
 from core.errors import NotFound, PermissionDenied
 
+from ..pagination import PageParams, paginate
 from ..schemas import ErrorOut
 
 router = Router(tags=["auth 登录与账户"])
@@ -20,7 +23,9 @@ AUTH_ERRORS = {400: ErrorOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: 
 
 class SmsCodeIn(Schema):
     phone: str = Field(..., description="中国大陆手机号 / mainland China mobile number", examples=["13800138000"])
-    purpose: Literal["register"] = "register"
+    purpose: Literal["register", "reset"] = Field(
+        "register", description="register: 注册 / sign-up; reset: 重设密码 / password reset"
+    )
 
 
 class SmsCodeOut(Schema):
@@ -177,3 +182,125 @@ def revoke_sessions(request, user_id: int):
     if user is None:
         raise NotFound(_("用户不存在"))
     return {"revoked": services.auth_revoke_user_sessions(actor=request.auth, user=user)}
+
+
+# --- Password reset and invitations (the same services as the web pages) -----------------------------------------
+
+
+class PasswordResetIn(Schema):
+    phone: str = Field(..., examples=["13800138000"])
+    code: str = Field(..., min_length=6, max_length=6, pattern=r"^\d{6}$", description="短信验证码（purpose=reset）")
+    password: str = Field(..., min_length=8, max_length=128)
+
+
+@router.post(
+    "/auth/password-reset",
+    auth=None,
+    response={204: None, **AUTH_ERRORS},
+    summary="凭短信验证码重设密码 Reset the password with an SMS code",
+    description="先以 purpose=reset 调用 /auth/sms-code。成功后该账号在所有设备上的登录均被注销，请用新密码重新登录。"
+    " / Ask /auth/sms-code with purpose=reset first. Every device is signed out; sign in again with the new password.",
+)
+def password_reset(request, payload: PasswordResetIn):
+    services.password_reset(phone=payload.phone, code=payload.code, password=payload.password, ip=client_ip(request))
+    return Status(204, None)
+
+
+class InvitationIn(Schema):
+    phone: str = Field(..., examples=["13800138000"])
+    name: str = Field(..., min_length=1, max_length=50)
+    role: Literal["bureau_staff", "inspector", "school_admin", "teacher"]
+    region_id: int | None = Field(None, ge=1, le=2**53, description="教育局工作人员、督查员 / bureau staff, inspector")
+    school_id: int | None = Field(None, ge=1, le=2**53, description="学校管理员、教师 / school admin, teacher")
+
+
+class InvitationOut(Schema):
+    id: int
+    name: str
+    phone: str = Field(..., description="脱敏手机号 / masked phone")
+    role: str
+    region_id: int | None
+    school_id: int | None
+    created_at: datetime
+    expires_at: datetime
+    state: Literal["sent", "accepted", "revoked", "expired"]
+
+    @staticmethod
+    def resolve_phone(obj):
+        return mask_phone(obj.phone)
+
+    @staticmethod
+    def resolve_state(obj):
+        if obj.accepted_at:
+            return "accepted"
+        if obj.revoked_at:
+            return "revoked"
+        return "expired" if obj.expires_at <= timezone.now() else "sent"
+
+
+class InvitationPage(Schema):
+    items: list[InvitationOut]
+    count: int
+
+
+class InvitationAcceptIn(Schema):
+    token: str = Field(..., min_length=1, max_length=200, description="短信链接中的令牌 / the token of the SMS link")
+    password: str = Field(..., min_length=1, max_length=128)
+    name: str = Field("", max_length=50)
+    device: str = Field("", max_length=100)
+
+
+INVITATION_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+@router.get(
+    "/invitations",
+    response={200: InvitationPage, **INVITATION_ERRORS},
+    summary="已发出的邀请 Invitations sent",
+)
+def list_invitations(request, params: Query[PageParams]):
+    if not services.invitable_roles(request.auth):
+        raise PermissionDenied()
+    return paginate(services.invitations_visible_to(request.auth), params)
+
+
+@router.post(
+    "/invitations",
+    response={201: InvitationOut, **INVITATION_ERRORS, 429: ErrorOut},
+    summary="邀请开通账号（短信链接）Invite a person to a role (SMS link)",
+)
+def create_invitation(request, payload: InvitationIn):
+    invitation = services.invitation_create(
+        actor=request.auth,
+        phone=payload.phone,
+        name=payload.name,
+        role=payload.role,
+        region_id=payload.region_id,
+        school_id=payload.school_id,
+    )
+    return Status(201, invitation)
+
+
+@router.post(
+    "/invitations/{invitation_id}/revoke",
+    response={200: InvitationOut, **INVITATION_ERRORS},
+    summary="撤回邀请 Revoke an invitation",
+)
+def revoke_invitation(request, invitation_id: int):
+    return services.invitation_revoke(actor=request.auth, invitation_id=invitation_id)
+
+
+@router.post(
+    "/auth/invitations/accept",
+    auth=None,
+    response={201: TokenOut, **AUTH_ERRORS, 404: ErrorOut, 410: ErrorOut},
+    summary="接受邀请并登录 Accept an invitation and sign in",
+)
+def accept_invitation(request, payload: InvitationAcceptIn):
+    user = services.invitation_accept(
+        token=payload.token, password=payload.password, name=payload.name, ip=client_ip(request)
+    )
+    pair = services.auth_login(
+        identifier=user.phone, password=payload.password, device=payload.device, ip=client_ip(request)
+    )
+    return Status(201, _tokens(pair))

@@ -14,6 +14,8 @@ PUBLIC = {
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/password-reset"),  # proven by the SMS code
+    ("post", "/api/v1/auth/invitations/accept"),  # proven by the one-time link
     ("get", "/api/v1/verify/{token}"),
     ("get", "/api/v1/afterschool/admitted-third-parties"),
     ("get", "/api/v1/inspection-results"),  # 一公开: published inspection results

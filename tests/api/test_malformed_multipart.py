@@ -9,6 +9,7 @@ import pytest
 
 from tests.afterschool.admission_support import application_data
 from tests.conftest import ApiClient, assert_error, make_user
+from tests.factories import TermFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,13 +81,7 @@ def test_headers_over_8kb_on_the_registry_import_are_a_clear_400(api_as, bureau_
 
 
 def test_an_admission_document_is_checked_for_access_before_the_body_is_read(api_as, school_x):
-    from datetime import date
-
-    from afterschool.models import Term
-
-    term_x = Term.objects.create(
-        school=school_x, name="2026 秋季学期", starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31)
-    )
+    term_x = TermFactory(school=school_x)
     coach = make_user("陈教练", phone="13900000001")
     me = api_as(coach)
     admission_id = me.post("afterschool/admissions", application_data(term_x.school)).json()["id"]

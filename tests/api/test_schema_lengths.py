@@ -11,10 +11,9 @@ import pytest
 
 from accounts.models import Role
 from mobile_api.api import api
-from supervision.models import RoutingRule
 from tests.afterschool.admission_support import application_data
 from tests.conftest import DISTRICT, TOWN_A, ApiClient, assert_error, login_tokens, make_user, region
-from tests.factories import TermFactory
+from tests.factories import RoutingRuleFactory, SchoolFactory, TermFactory
 from tests.institutions.helpers import credit_code, licence_number, make_institution
 from tests.supervision.conftest import complaint_body
 from tests.supervision.inspection_fixtures import ensure_checklist
@@ -70,7 +69,7 @@ def _complaint_world():
     institution = make_institution("涪陵区小画家美术培训学校")
     parent = make_user("张家长", Role.PARENT, phone="13800000001", username=None)
     handler = make_user("王科长", Role.BUREAU_STAFF, region=region(TOWN_A))
-    RoutingRule.objects.create(town=institution.town, category=None, handler=handler)
+    RoutingRuleFactory(town=institution.town, handler=handler)
     filed = _client(parent).post("complaints", complaint_body(institution))
     assert filed.status_code == 201, filed.content
     return institution, parent, handler, filed.json()["id"]
@@ -181,9 +180,7 @@ def new_checklist_version(field):
 
 
 def apply_for_admission(field):
-    from afterschool.schedule.models import School
-
-    school = School.objects.create(name="X 小学", town=region(TOWN_A))
+    school = SchoolFactory(name="X 小学", town=region(TOWN_A))
     TermFactory(school=school)
     coach = make_user("陈教练", phone="13900000001")
     return _client(coach), "afterschool/admissions", application_data(school)
