@@ -199,6 +199,7 @@ def test_a_photo_upload_cut_midway_is_retried_and_stored_once(browser, live_serv
         page.get_by_test_id("sync-button").click()
         all_sent(page)
         page.goto(f"{live_server.url}/app/inspector/#/outbox")
+        page.locator('[data-testid=photo-record][data-state="stored"]').wait_for()
         assert page.locator('[data-testid=photo-record][data-state="stored"]').count() == 1
     finally:
         context.close()
@@ -237,6 +238,7 @@ def test_a_photo_the_server_refuses_is_shown_on_its_record_and_the_rest_goes_on(
         refused_row = page.locator('[data-testid=photo-record][data-state="rejected"]')
         refused_row.wait_for()
         assert refused_row.count() == 1 and "不支持的图片格式" in refused_row.inner_text()
+        page.locator('[data-testid=photo-record][data-state="stored"]').wait_for()
         assert page.locator('[data-testid=photo-record][data-state="stored"]').count() == 1
         assert page.locator('[data-testid=record][data-state="applied"]').count() == 1  # the answer itself
     finally:
@@ -262,6 +264,7 @@ def test_two_phones_answering_one_item_show_the_conflict_on_the_second(browser, 
         assert conflict.get_by_test_id("conflict-mine").inner_text() == "否"
         assert conflict.get_by_test_id("conflict-server").inner_text() == "是"
         b.goto(f"{live_server.url}/app/inspector/#/outbox")
+        b.locator('[data-testid=record][data-state="conflict"]').wait_for()
         assert b.locator('[data-testid=record][data-state="conflict"]').count() == 1
     finally:
         first.close()
@@ -313,6 +316,7 @@ def test_a_roll_call_taken_offline_and_sent_twice_leaves_one_row_per_child(brows
             page.get_by_test_id("sync-button").click()
             all_sent(page)
             page.goto(f"{live_server.url}/app/rollcall/#/outbox")
+            page.locator('[data-testid=record][data-state="already_applied"]').nth(2).wait_for()
             assert page.locator('[data-testid=record][data-state="already_applied"]').count() == 3
         finally:
             context.close()

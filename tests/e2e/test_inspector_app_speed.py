@@ -86,7 +86,7 @@ def test_first_load_weight_a_cached_visit_page_on_a_slow_network_and_a_big_sync(
         for text in ("负责人在场", "已告知整改要求"):
             page.get_by_test_id("note-text").fill(text)
             page.get_by_test_id("note-add").click()
-            page.get_by_test_id("pending-line").filter(has_text="条待上传").wait_for()
+            page.locator("li", has_text=text).wait_for()
         page.get_by_test_id("finding-item").select_option("PUB-1")
         page.get_by_test_id("finding-description").fill("前台未公示收费项目和标准")
         page.get_by_test_id("finding-add").click()
