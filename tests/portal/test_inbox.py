@@ -110,14 +110,15 @@ def test_object_pages_map_to_existing_pages():
 
 
 @pytest.mark.parametrize("count", [5, 50])
-def test_a_page_of_the_inbox_costs_a_fixed_number_of_queries(parent, count, django_assert_num_queries):
+def test_a_page_of_the_inbox_costs_a_fixed_number_of_queries(parent, count, django_assert_max_num_queries):
     complaint = ComplaintFactory(parent=parent)
     for i in range(count):
         notify(recipients=[parent], kind="k", title=f"n{i}", obj=complaint if i % 2 else None)
     client = Client()
     assert client.login(username=parent.phone, password=PASSWORD)
     client.get("/notifications/")  # warm: the session's first read
-    # session, user, memberships (menu), unread count, page count, page rows
-    with django_assert_num_queries(6):
+    # session (read from Redis instead where production keeps sessions there), user, memberships (menu), unread
+    # count, page count, page rows
+    with django_assert_max_num_queries(6):
         response = client.get("/notifications/")
     assert response.status_code == 200 and len(titles(response.content.decode())) == min(count, 20)
