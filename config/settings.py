@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "mobile_api",
     "portal",
     "console",
+    "inspector_app",  # the phone apps: inspectors' offline app, teachers' roll call (/app/)
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("supervision.urls")),
     path("", include("afterschool.urls")),
     path("", include("console.urls")),
+    path("", include("inspector_app.urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:

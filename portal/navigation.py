@@ -82,6 +82,9 @@ PLANS = Entry(
     also=("console-plan", "console-plan-new", "console-visit-reassign", "console-conflicts", "console-orders",
           "console-penalties"),
 )  # fmt: skip
+# The phone apps (inspector_app): installable, offline first.
+INSPECTOR_APP = Entry("inspector-app", _("现场检查"), "inspector-app", "check")
+ROLLCALL = Entry("rollcall", _("点名"), "rollcall", "list")
 
 
 def _timetable(school_id: int, name: str | None, several: bool) -> Entry:
@@ -112,10 +115,10 @@ ROLE_ENTRIES: dict[str, tuple[Entry, ...]] = {
         DESK, DASHBOARD, CONSOLE_REGISTRY, PLANS, ADMISSION_QUEUE, COVERAGE, AFTERSCHOOL, FEES, INSPECTION_RESULTS,
         REGISTRY, THIRD_PARTIES,
     ),  # fmt: skip
-    Role.INSPECTOR: (REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
+    Role.INSPECTOR: (INSPECTOR_APP, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     # School roles: their school's timetable comes first (added per school below).
     Role.SCHOOL_ADMIN: (ADMISSION_QUEUE, AFTERSCHOOL, FEES, THIRD_PARTIES, INVITE),
-    Role.TEACHER: (AFTERSCHOOL,),
+    Role.TEACHER: (ROLLCALL, AFTERSCHOOL),
     Role.INSTITUTION_STAFF: (STATEMENTS, ORDERS, REGISTRY, MY_ADMISSIONS, ADMISSION_NEW),
     Role.PARENT: (MY_CHILDREN, MY_COMPLAINTS, COMPLAINT_NEW, REGISTRY, INSPECTION_RESULTS, THIRD_PARTIES),
     OUTSIDE_COACH: (MY_ADMISSIONS, ADMISSION_NEW),

@@ -160,13 +160,7 @@ def _inspector(c: _Counts) -> list[Card]:
     return [
         Card("visits-today", _("今日检查"), visits.get("today", 0), _url("inspection-visits", filter="today")),
         Card("visits-week", _("本周检查"), visits.get("week", 0), _url("inspection-visits", filter="week")),
-        Card(
-            "outbox",
-            _("待同步记录"),
-            None,
-            _url("inspection-visits", filter="unsubmitted"),
-            client_count="inspection-outbox",
-        ),
+        Card("outbox", _("待同步记录"), None, reverse("inspector-app") + "#/outbox", client_count="inspection-outbox"),
         Card(
             "visits-unsubmitted",
             _("未提交的检查"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -127,7 +127,7 @@ def assigned_for(user, *, date_from: date | None = None, date_to: date | None = 
         )
         .exclude(status__in=[InspectionStatus.CANCELLED, InspectionStatus.COMPLETE])
         .select_related("institution", "institution__town")
-        .prefetch_related("assignments")
+        .prefetch_related(Prefetch("assignments", queryset=InspectionAssignment.objects.select_related("inspector")))
         .order_by("due_by", "id")
     )
     if date_from:
@@ -170,6 +170,7 @@ def assigned_for(user, *, date_from: date | None = None, date_to: date | None = 
                 "due_by": v.due_by,
                 "checklist_version_id": v.checklist_version_id,
                 "inspector_ids": sorted(a.inspector_id for a in v.assignments.all()),
+                "team": [a.inspector.name for a in sorted(v.assignments.all(), key=lambda a: a.inspector_id)],
                 "institution": {
                     "id": v.institution.pk,
                     "name": v.institution.name,

@@ -43,6 +43,7 @@ from core.idempotency import fingerprint
 from core.notifications import notify
 from core.policy import policy_int
 from core.transitions import transition
+from institutions.models import VerificationToken
 
 from .models import (
     AnswerType,
@@ -378,15 +379,28 @@ def _apply(p, visit, record, items, answers, new_answers, changed_answers, new_f
     """Apply one record to the in-memory visit; a dict (the server copy) when it conflicts, else None."""
     data = p.data
     if p.kind == VisitRecord.Kind.CHECKIN:
-        lat = _coordinate(data, "latitude", DISTRICT_LAT)
-        lng = _coordinate(data, "longitude", DISTRICT_LNG)
+        # No position (permission refused, no fix indoors): checked in all the same, flagged for review, unless the
+        # institution's poster QR code scanned on the premises proves presence (its live token, kept in the record).
+        located = data.get("latitude") is not None or data.get("longitude") is not None
+        lat = _coordinate(data, "latitude", DISTRICT_LAT) if located else None
+        lng = _coordinate(data, "longitude", DISTRICT_LNG) if located else None
+        qr_token = data.get("qr_token")
+        if qr_token is not None and (not isinstance(qr_token, str) or not 0 < len(qr_token) <= 40):
+            raise Rejected("sync.bad_qr_token", _("核验码格式不正确"), "data.qr_token")
+        proven = bool(qr_token) and VerificationToken.objects.filter(
+            institution_id=visit.institution_id, token=qr_token, revoked_at__isnull=True
+        ).exists()
+        if qr_token and not proven:
+            raise Rejected("sync.qr_token_mismatch", _("扫描的核验码不是本机构的有效核验码"), "data.qr_token")
         if visit.checkin_at is not None:
             return {"checkin_at": visit.checkin_at.isoformat(), "version": visit.version}
         visit.checkin_at, visit.checkin_latitude, visit.checkin_longitude = p.client_time, lat, lng
         inst = visit.institution
-        if inst.latitude is not None and inst.longitude is not None:
+        visit.checkin_flagged = not located and not proven
+        if located and inst.latitude is not None and inst.longitude is not None:
             visit.checkin_distance_m = round(distance_m(lat, lng, inst.latitude, inst.longitude))
-            visit.checkin_flagged = visit.checkin_distance_m > flag_m  # flagged for review, never refused
+            # flagged for review, never refused; the poster's code on the premises outweighs a poor GPS fix
+            visit.checkin_flagged = visit.checkin_distance_m > flag_m and not proven
         if visit.status == InspectionStatus.ASSIGNED:
             visit.status = InspectionStatus.IN_PROGRESS
         return None

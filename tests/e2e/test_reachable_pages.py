@@ -85,6 +85,7 @@ PAGES = {
         "afterschool-third-parties",
         "inspection-visits",
         "inspection-orders",
+        "inspector-app",
     ],
     Role.SCHOOL_ADMIN: [
         "timetable",
@@ -109,7 +110,7 @@ PAGES = {
         "school-gaps",
         "afterschool-link-requests",
     ],
-    Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions"],
+    Role.TEACHER: ["timetable", "afterschool-index", "afterschool-sessions", "rollcall"],
     Role.INSTITUTION_STAFF: [
         "registry",
         "afterschool-admissions",

@@ -30,7 +30,9 @@ def test_bureau_staff_see_the_registry_reviews_and_coverage(bureau_staff):
 
 
 def test_an_inspector_sees_the_registry_and_the_results(inspector_a):
-    assert set(keys(inspector_a)) == {"home", "notifications", "registry", "inspection-results", "third-parties"}
+    assert set(keys(inspector_a)) == {
+        "home", "notifications", "inspector-app", "registry", "inspection-results", "third-parties"
+    }
 
 
 def test_school_roles_lead_to_their_own_schools_timetable(school_x, school_admin_x):
