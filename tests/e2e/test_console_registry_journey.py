@@ -42,7 +42,7 @@ def test_staff_filter_open_see_the_timeline_change_the_status_and_the_qr_page_fo
     page.get_by_test_id("filter-submit").click()
     rows = page.get_by_test_id("console-row")
     assert rows.count() == 1
-    assert "投诉 1" in rows.first.inner_text()
+    assert "1 件投诉" in rows.first.inner_text()
     rows.first.get_by_test_id("institution-link").click()
 
     assert page.get_by_test_id("institution-name").inner_text() == target.name

@@ -5,6 +5,22 @@
  * top of the list. A convenience only: every page works without it and without JavaScript (the inbox is the truth).
  * Built with DOM calls (textContent), never innerHTML: a title is shown as text, whatever it holds.
  */
+/* A home card whose count is kept on the phone (the inspector app's outbox: inspector_app/static/.../outbox.js
+ * writes it to localStorage["sj-pending"]) shows it here; without it the card keeps its "–". */
+(function () {
+  "use strict";
+  var cards = document.querySelectorAll('[data-client-count="inspection-outbox"] .card-count');
+  if (!cards.length) return;
+  var n = null;
+  try { n = window.localStorage.getItem("sj-pending"); } catch (e) { return; }
+  if (n === null || !/^\d+$/.test(n)) return;
+  for (var i = 0; i < cards.length; i++) {
+    cards[i].textContent = n;
+    var card = cards[i].closest(".card");
+    if (card) card.classList.toggle("card-waiting", n !== "0");
+  }
+})();
+
 (function () {
   "use strict";
   var body = document.body;
