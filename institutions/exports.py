@@ -92,5 +92,5 @@ def registry_export(*, actor, **filters) -> tuple[bytes, str, int]:
         object_type="institutions.institution",
         data={"rows": count, "filters": {k: v for k, v in filters.items() if v not in (None, "")}},
     )
-    filename = f"培训机构名录-{timezone.localdate():%Y%m%d}.xlsx"
+    filename = f"{_('培训机构名录')}-{timezone.localdate():%Y%m%d}.xlsx"
     return buffer.getvalue(), filename, count

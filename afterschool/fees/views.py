@@ -103,7 +103,7 @@ def statement(request, run_id: int, staff_id: int, fmt: str):
         content, kind = fee_exports.statement_pdf(run, line), "application/pdf"
     else:
         content, kind = fee_exports.statement_xlsx(run, line), fee_exports.XLSX
-    return _download(request, run, content, kind, f"结算单-{line.name}-{run.pk}.{fmt}", f"statement_{fmt}", staff_id)
+    return _download(request, run, content, kind, f"{_('结算单')}-{line.name}-{run.pk}.{fmt}", f"statement_{fmt}", staff_id)
 
 
 @require_safe
@@ -117,9 +117,9 @@ def school_document(request, run_id: int, what: str):
             content = fee_exports.payroll_xlsx(run)
         except DomainError as exc:
             return HttpResponse(exc.message(), status=409, content_type="text/plain")
-        name = f"课后服务课酬发放表-{run.pk}.xlsx"
+        name = f"{_('课后服务课酬发放表')}-{run.pk}.xlsx"
     else:
-        content, name = fee_exports.summary_xlsx(run), f"课后服务费分配汇总-{run.pk}.xlsx"
+        content, name = fee_exports.summary_xlsx(run), f"{_('课后服务费分配汇总')}-{run.pk}.xlsx"
     return _download(request, run, content, fee_exports.XLSX, name, what)
 
 

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Region, Role, User
 from afterschool.demo import DEMO_SCHOOLS, seed_afterschool
@@ -36,37 +38,17 @@ DEMO_USERS = [
 ]
 DEMO_INSTITUTION = "涪陵区小画家美术培训学校"  # the institution staff member's; its poster and scan page are printed
 
-# One login per role and what to try first: (username or phone, the role in English, what to try, the page: a path,
-# or "{verify}" for the demo institution's scan page and "{poster}" for its poster).
+# One login per role and what to try first: (username or phone, what to try, the page: a path, or "{verify}" for the
+# demo institution's scan page and "{poster}" for its poster). Printed in one language (gettext: Chinese by default).
 TRY_FIRST = [
-    (
-        "admin",
-        "bureau admin · 区督导 district supervisor",
-        "首页：全区待办与超期投诉 home: the district's work and overdue complaints; admin at /admin/",
-        "/",
-    ),
-    (
-        "staff",
-        "bureau staff · 投诉处理 complaint handler",
-        "准入复核队列 the admission reviews waiting; complaints arrive in the inbox",
-        "/afterschool/admissions/review/",
-    ),
-    ("inspector", "inspector", "机构名录与海报 the registry (visits sync from the phone API)", "/registry/"),
-    (
-        "school",
-        "school admin",
-        "课后服务经费与结算单 fees and statements; timetable and coverage at /afterschool/",
-        "/afterschool/fees/",
-    ),
-    ("teacher", "teacher", "今日课程与点名 today's sessions and roll calls", "/afterschool/"),
-    ("institution", "institution staff", "本机构的核验海报 its poster and QR code", "{poster}"),
-    (
-        "13900000008",
-        "parent",
-        "扫码核验页，点“举报问题”投诉 the scan page, then report a problem; children at /afterschool/children/",
-        "{verify}",
-    ),
-    ("outside1", "outside coach", "我的准入申请 my admission application", "/afterschool/admissions/"),
+    ("admin", _("驾驶舱：全区数据，点数字看明细；督办看板 /desk/board/，后台 /admin/"), "/console/dashboard/"),
+    ("staff", _("投诉工作台：签收、转办、要求机构说明、答复"), "/desk/"),
+    ("inspector", _("现场检查应用：今日检查，断网也能记录，有网时同步"), "/app/inspector/"),
+    ("school", _("首页的“排课管理”：学期、名单、课表、抽签；经费在“课后服务费”"), "/"),
+    ("teacher", _("点名应用：今日课时，一点一个孩子"), "/app/rollcall/"),
+    ("institution", _("本机构的核验海报；待说明事项和整改通知在首页"), "{poster}"),
+    ("13900000008", _("扫码核验页，点“举报问题”投诉；孩子在 /afterschool/children/"), "{verify}"),
+    ("outside1", _("我的准入、课时与结算单"), "/afterschool/coach/"),
 ]
 
 
@@ -91,7 +73,7 @@ class Command(BaseCommand):
         # gets the same PUBLIC_BASE_URL, so the posters stay current there).
         with override_settings(PUBLIC_BASE_URL=base_url):
             created = self.seed()
-            self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new users)."))
+            self.stdout.write(self.style.SUCCESS(str(format_lazy(_("演示数据已就绪（新建 {n} 个用户）。"), n=created))))
             self.stdout.write(self.banner(base_url))
 
     @transaction.atomic
@@ -132,8 +114,8 @@ class Command(BaseCommand):
             notify(
                 recipients=[user],
                 kind="system.welcome",
-                title="欢迎使用双减监管平台",
-                body="Welcome to Shuangjian. 这是一条演示通知 (a demo notification).",
+                title=_("欢迎使用双减监管平台"),
+                body=_("这是一条演示通知。"),
                 dedupe_key="demo.welcome",
             )
         seed_afterschool()  # after the demo users: teachers and parents are among them
@@ -166,30 +148,41 @@ class Command(BaseCommand):
         base = (base_url or settings.PUBLIC_BASE_URL).rstrip("/")
         ws = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         pages = cls.demo_pages(base)
-        lines = [
-            "",
-            f"  Web pages     {base}/            (登录 /login/)",
-            f"  API docs      {base}/api/v1/docs",
-            f"  OpenAPI       {base}/api/v1/openapi.json",
-            f"  Admin         {base}/admin/",
-            f"  After-school  {base}/afterschool/     (课表、名单、覆盖 timetable, rosters, coverage)",
-            f"  Admission     {base}/afterschool/admissions/review/ (准入审核 reviewers' queue)",
-            f"  Fees          {base}/afterschool/fees/  (经费分配与结算单 allocation, statements)",
-            f"  Complaints    {base}/complaints/new     (家长投诉 a parent files)",
-            f"  Inspections   {base}/inspections/results/   (检查结果公示 published results)",
-            f"  Scan page     {pages['verify']}   (机构核验页 what a poster's QR code opens)",
-            f"  Websocket     {ws}/ws/notifications/?access_token=…",
-            f"  Open311       {base}/open311/v2/discovery.json   api_key={OPEN311_KEY}  (GeoReport v2 clients)",
-            f"  12345 intake  POST {base}/api/v1/hotline/work-orders   X-Hotline-Key: {HOTLINE_KEY}",
-            f"  12345 outbox  {base}/hotline/outbox/   (回传失败与重发 failed events, resend; order {ORDER_NUMBER})",
-            "",
-            f"  One login per role (password for all: {DEMO_PASSWORD}); sign in at {base}/login/ and try first:",
+        services = [
+            (_("网页"), f"{base}/", _("登录 /login/")),
+            (_("接口文档"), f"{base}/api/v1/docs", ""),
+            ("OpenAPI", f"{base}/api/v1/openapi.json", ""),
+            (_("后台"), f"{base}/admin/", ""),
+            (_("课后服务"), f"{base}/afterschool/", _("课表、名单、覆盖情况")),
+            (_("准入审核"), f"{base}/afterschool/admissions/review/", ""),
+            (_("课后服务费"), f"{base}/afterschool/fees/", _("经费分配与结算单")),
+            (_("投诉"), f"{base}/complaints/new", _("家长投诉")),
+            (_("抽查结果"), f"{base}/inspections/results/", _("检查结果公示")),
+            (_("机构名录"), f"{base}/registry/", ""),
+            (_("核验页"), pages["verify"], _("海报二维码打开的页面")),
+            ("Websocket", f"{ws}/ws/notifications/?access_token=…", ""),
+            ("Open311", f"{base}/open311/v2/discovery.json", f"api_key={OPEN311_KEY}"),
+            (_("12345 接单"), f"POST {base}/api/v1/hotline/work-orders", f"X-Hotline-Key: {HOTLINE_KEY}"),
+            (_("12345 回传"), f"{base}/hotline/outbox/", format_lazy(_("回传失败与重发，工单 {n}"), n=ORDER_NUMBER)),
         ]
-        users = {key: (phone, name, role) for u, phone, name, role, _ in DEMO_USERS for key in (u, phone) if key}
-        for login, who, what, page in TRY_FIRST:
+        lines = [""]
+        for label, address, note in services:
+            lines.append(f"  {label}  {address}" + (f"  ({note})" if note else ""))
+        lines += [
+            "",
+            str(
+                format_lazy(
+                    _("每个角色一个账号（密码都是 {password}），在 {login} 登录，先试："),
+                    password=DEMO_PASSWORD,
+                    login=f"{base}/login/",
+                )
+            ),
+        ]
+        users = {key: (phone, name, role) for u, phone, name, role, _where in DEMO_USERS for key in (u, phone) if key}
+        for login, what, page in TRY_FIRST:
             phone, name, role = users[login]
             address = page.format(**pages) if page.startswith("{") else base + page
-            lines.append(f"    {Role(role).label if role else '校外教练'} {who}")
+            lines.append(f"    {Role(role).label if role else _('校外教练')}")
             lines.append(f"      {phone} / {DEMO_PASSWORD}  {name}  →  {address}")
             lines.append(f"      {what}")
         return "\n".join(lines) + "\n"

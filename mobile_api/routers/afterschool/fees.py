@@ -618,14 +618,14 @@ def _audit_export(request, run, what: str, staff_id: int | None = None) -> None:
 def statement_pdf(request, run_id: int, staff_id: int):
     run, line = _line_of(request, run_id, staff_id)
     _audit_export(request, run, "statement_pdf", staff_id)
-    return _file(fee_exports.statement_pdf(run, line), "application/pdf", f"结算单-{line.name}-{run.pk}.pdf")
+    return _file(fee_exports.statement_pdf(run, line), "application/pdf", f"{_('结算单')}-{line.name}-{run.pk}.pdf")
 
 
 @router.get("/allocations/{run_id}/statements/{staff_id}.xlsx", response=ERRORS, summary="个人结算单 xlsx")
 def statement_xlsx(request, run_id: int, staff_id: int):
     run, line = _line_of(request, run_id, staff_id)
     _audit_export(request, run, "statement_xlsx", staff_id)
-    return _file(fee_exports.statement_xlsx(run, line), fee_exports.XLSX, f"结算单-{line.name}-{run.pk}.xlsx")
+    return _file(fee_exports.statement_xlsx(run, line), fee_exports.XLSX, f"{_('结算单')}-{line.name}-{run.pk}.xlsx")
 
 
 def _run_for_school_docs(request, run_id: int) -> AllocationRun:
@@ -636,7 +636,7 @@ def _run_for_school_docs(request, run_id: int) -> AllocationRun:
 def summary_xlsx(request, run_id: int):
     run = _run_for_school_docs(request, run_id)
     _audit_export(request, run, "summary")
-    return _file(fee_exports.summary_xlsx(run), fee_exports.XLSX, f"课后服务费分配汇总-{run.pk}.xlsx")
+    return _file(fee_exports.summary_xlsx(run), fee_exports.XLSX, f"{_('课后服务费分配汇总')}-{run.pk}.xlsx")
 
 
 @router.get("/allocations/{run_id}/payroll.xlsx", response=ERRORS, summary="工资发放表 Payroll export")
@@ -644,4 +644,4 @@ def payroll_xlsx(request, run_id: int):
     run = _run_for_school_docs(request, run_id)
     content = fee_exports.payroll_xlsx(run)
     _audit_export(request, run, "payroll")
-    return _file(content, fee_exports.XLSX, f"课后服务课酬发放表-{run.pk}.xlsx")
+    return _file(content, fee_exports.XLSX, f"{_('课后服务课酬发放表')}-{run.pk}.xlsx")
