@@ -103,7 +103,8 @@ def statement(request, run_id: int, staff_id: int, fmt: str):
         content, kind = fee_exports.statement_pdf(run, line), "application/pdf"
     else:
         content, kind = fee_exports.statement_xlsx(run, line), fee_exports.XLSX
-    return _download(request, run, content, kind, f"{_('结算单')}-{line.name}-{run.pk}.{fmt}", f"statement_{fmt}", staff_id)
+    name = f"{_('结算单')}-{line.name}-{run.pk}.{fmt}"
+    return _download(request, run, content, kind, name, f"statement_{fmt}", staff_id)
 
 
 @require_safe
