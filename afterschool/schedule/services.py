@@ -74,11 +74,17 @@ def school_class_create(*, actor, school: School, grade: int, number: int, class
     return klass
 
 
+ROOM_NAME_MAX = 50
+ROOM_SEATS = (1, 5000)
+
+
 @transaction.atomic
 def room_create(*, actor, school: School, name: str, seats: int | None = None) -> Room:
     name = name.strip()
-    if not name:
-        raise _invalid("room.name_required", "name", _("请填写场地名称"))
+    if not name or len(name) > ROOM_NAME_MAX:
+        raise _invalid("room.name_required", "name", _("请填写场地名称（不超过 50 字）"))
+    if seats is not None and not ROOM_SEATS[0] <= seats <= ROOM_SEATS[1]:
+        raise _invalid("room.seats", "seats", _("座位数应为 1–5000 的整数"))
     if Room.objects.filter(school=school, name=name).exists():
         raise _invalid("room.duplicate", "name", _("已有同名场地"), status=409)
     room = Room.objects.create(school=school, name=name, seats=seats)

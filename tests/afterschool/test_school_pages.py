@@ -146,6 +146,18 @@ def test_rooms_are_added_and_a_duplicate_is_refused(school_admin_x, school_x):
     assert Room.objects.filter(school=school_x).count() == 1
 
 
+def test_a_room_with_a_bad_name_or_seat_count_is_refused_whole(school_admin_x, school_x):
+    c = client_for(school_admin_x)
+    for data, message in [
+        ({"name": "体育馆", "seats": "0"}, "座位数应为 1–5000 的整数"),
+        ({"name": "体育馆", "seats": "十"}, "座位数应为 1–5000 的整数"),
+        ({"name": "长" * 51, "seats": "30"}, "不超过 50 字"),  # refused, not cut to 50 characters
+    ]:
+        r = c.post(url("school-rooms", school_x), data)
+        assert r.status_code == 422 and message in r.content.decode(), data
+    assert not Room.objects.filter(school=school_x).exists()
+
+
 # --- The class list ---------------------------------------------------------------------------------------------------
 
 
