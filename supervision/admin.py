@@ -1,9 +1,26 @@
 """Admin for the bureau: categories (answer deadlines) and the routing table; complaints to read, not to edit
 (changes go through the services, which audit them)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
-from .models import Complaint, ComplaintCategory, ComplaintMessage, RoutingRule, StatementRequest
+from core.errors import DomainError
+
+from .complaints.hotline import services as hotline_services
+from .complaints.open311 import services as open311_services
+from .models import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintMessage,
+    HotlineEvent,
+    HotlineOrder,
+    HotlineSystem,
+    Open311Client,
+    OutboxState,
+    RoutingRule,
+    StatementRequest,
+)
 
 
 @admin.register(ComplaintCategory)
@@ -126,17 +143,10 @@ class PenaltyDecisionAdmin(ReadOnlyAdmin):
 
 # --- Interop (issue 17): Open311 clients, 12345 sending systems, their work orders and outbox -------------------------
 
-from django.contrib import messages  # noqa: E402
-
-from core.errors import DomainError  # noqa: E402
-
-from .complaints.hotline import services as hotline_services  # noqa: E402
-from .complaints.open311 import services as open311_services  # noqa: E402
-from .models import HotlineEvent, HotlineOrder, HotlineSystem, Open311Client, OutboxState  # noqa: E402
 
 
 def _show_key(request, name, raw: str) -> None:
-    messages.warning(request, f"{name} 的密钥（只显示这一次，请妥善转交）/ key, shown once: {raw}")
+    messages.warning(request, format_lazy(_("{name} 的密钥（只显示这一次，请妥善转交）：{key}"), name=name, key=raw))
 
 
 def _registered(obj, created) -> None:
@@ -162,7 +172,7 @@ class Open311ClientAdmin(admin.ModelAdmin):
         _registered(obj, client)
         _show_key(request, client.name, raw)
 
-    @admin.action(description="重新生成 api_key（旧密钥立即失效）")
+    @admin.action(description=_("重新生成 api_key（旧密钥立即失效）"))
     def rotate_key(self, request, queryset):
         for client in queryset:
             _show_key(request, client.name, open311_services.client_rotate_key(actor=request.user, client_id=client.pk))
@@ -187,7 +197,7 @@ class HotlineSystemAdmin(admin.ModelAdmin):
         _registered(obj, system)
         _show_key(request, system.name, raw)
 
-    @admin.action(description="重新生成密钥（旧密钥立即失效）")
+    @admin.action(description=_("重新生成密钥（旧密钥立即失效）"))
     def rotate_key(self, request, queryset):
         for system in queryset:
             _show_key(request, system.name, hotline_services.system_rotate_key(actor=request.user, system_id=system.pk))
@@ -228,7 +238,7 @@ class HotlineEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="重发所选的失败事件")
+    @admin.action(description=_("重发所选的失败事件"))
     def resend(self, request, queryset):
         sent = 0
         for event in queryset.filter(state=OutboxState.FAILED):
@@ -237,4 +247,4 @@ class HotlineEventAdmin(admin.ModelAdmin):
                 sent += 1
             except DomainError as exc:
                 messages.error(request, exc.message())
-        messages.info(request, f"已重发 {sent} 个事件 / resent {sent}")
+        messages.info(request, format_lazy(_("已重发 {n} 个事件"), n=sent))
