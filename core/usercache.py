@@ -1,5 +1,6 @@
-"""What a person's frame and home show (their cards' counts, their unread notifications), kept for a few seconds so
-that a page does not pay those queries on every request (issue 16: a home at 0.3 of the bare view).
+"""What a person's frame and home show (their cards' counts, their unread notifications, the first page of their
+inbox), kept for a few seconds so that a page does not pay those queries on every request (issue 16: a home and the
+inbox at 0.3 of the bare view).
 
 Fresh where a person would notice: their entries are forgotten, after commit, as soon as they write anything (any
 unsafe request of theirs, web or API: UserCacheMiddleware) or are notified of something (core.notifications), so what
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-KINDS = ("counts", "unread")
+KINDS = ("counts", "unread", "inbox")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 _MISSING = object()
 
