@@ -324,3 +324,35 @@ def put_web(user) -> None:
         cache.set(WEB_KEY.format(user.pk), entry, settings.AUTH_CACHE_SECONDS)
     except Exception as exc:  # noqa: BLE001 - Redis down: nothing cached, nothing lost
         _warn_unavailable("writing", exc)
+
+
+# --- The language each person chose --------------------------------------------------------------------------------
+# A notification is written in its recipient's language (core.notifications): kept in each process's dict while its
+# listener is connected, so a filing does not pay a query for its handler's; forgotten with the user (any save).
+
+
+def languages(user_ids) -> dict[int, str]:
+    """{user id: the language they chose ('' when none)}: from this process's dict where kept, one query for the
+    rest."""
+    from .models import User
+
+    ids = set(user_ids)
+    found: dict[int, str] = {}
+    usable = enabled() and _local.usable()
+    if usable:
+        now = time.monotonic()
+        for uid in ids:
+            hit = _local.entries.get(f"lang:{uid}")
+            if hit is not None and now - hit[0] < settings.AUTH_LOCAL_SECONDS:
+                found[uid] = hit[1]["language"]
+    missing = ids - found.keys()
+    if missing:
+        generation = _local.generation
+        rows = dict(User.objects.filter(pk__in=missing).values_list("pk", "language"))
+        found.update(rows)
+        if usable:
+            for uid, language in rows.items():
+                _remember_locally(f"lang:{uid}", {"user_id": uid, "language": language}, generation)
+    if enabled():
+        _ensure_listener()
+    return found
