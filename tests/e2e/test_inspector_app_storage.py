@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from supervision.models import ChecklistAnswer, Finding, VisitRecord
-from tests.e2e.test_inspector_app import all_sent, due_today, phone, sign_in
+from supervision.models import ChecklistAnswer, Finding, InspectionPhoto, VisitRecord
+from tests.e2e.test_inspector_app import all_sent, due_today, jpeg, phone, sign_in
 from tests.supervision.inspection_fixtures import premises, team, visit  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -78,15 +78,27 @@ def test_storage_full_says_so_keeps_the_input_and_the_retry_is_queued_once(brows
         page.locator('[data-testid=item][data-code="LIC-2"][data-done="1"]').wait_for()
         page.get_by_test_id("pending-line").filter(has_text="3 条待上传").wait_for()
 
+        # Photos taken on a full disk: the answer naming them is not saved, so neither are they (no orphan uploads);
+        # the same pictures chosen again once there is room.
+        photo_item = page.locator("[data-testid=item]:has([data-testid=photo-input])").first
+        shot = [{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg((200, 30, 30))}]
+        page.evaluate("() => { window.__sjQuotaFull = 1; }")
+        photo_item.get_by_test_id("photo-input").set_input_files(shot)
+        photo_item.get_by_test_id("storage-full").wait_for()
+        assert page.evaluate("() => SJ.db.photos.count()") == 0
+        photo_item.get_by_test_id("photo-input").set_input_files(shot)
+        page.get_by_test_id("pending-line").filter(has_text="5 条待上传").wait_for()  # 4 records and the photo
+
         context.set_offline(False)
         all_sent(page)
         page.get_by_test_id("sync-button").click()  # sent again by hand: nothing new arrives
         all_sent(page)
     finally:
         context.close()
-    assert VisitRecord.objects.filter(inspection=visit).count() == 3
+    assert VisitRecord.objects.filter(inspection=visit).count() == 4
+    assert InspectionPhoto.objects.filter(inspection=visit).count() == 1
     assert list(Finding.objects.filter(inspection=visit).values_list("description", "severity")) == [
         ("消防通道堆放杂物", "high")
     ]
     answers = dict(ChecklistAnswer.objects.filter(inspection=visit).values_list("item__code", "value"))
-    assert answers == {"LIC-1": "yes", "LIC-2": "no"}
+    assert answers["LIC-1"] == "yes" and answers["LIC-2"] == "no" and len(answers) == 3

@@ -549,8 +549,14 @@
     } else {
       const input = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, "data-testid": "photo-input" });
       input.addEventListener("change", async () => {
-        const uuids = await addPhotos(visit, Array.from(input.files || []));
-        if (uuids.length) await save("yes", [...a.photos, ...uuids]);
+        const files = Array.from(input.files || []);
+        const uuids = await addPhotos(visit, files);
+        input.value = ""; // the same pictures may be chosen again (after freeing space)
+        const saved = uuids.length ? await save("yes", [...a.photos, ...uuids]) : false;
+        if (uuids.length && !saved) {
+          await db.photos.bulkDelete(uuids); // the answer naming them was not saved: no photo left without its answer
+        }
+        if (files.length && !saved && SJ.storageFull() && input.isConnected) SJ.storageFullNotice(input);
       });
       control = h("label", { class: "photo-button" }, t("take_photo"), input);
     }

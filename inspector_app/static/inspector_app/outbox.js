@@ -77,11 +77,11 @@
   // Storage full: the banner and, next to the form or buttons the person just used, the same words; the form keeps
   // what was typed, so the same tap saves it once space is freed. Cleared by the next write that succeeds.
   let fullShown = false;
-  function storageFullNotice() {
+  function storageFullNotice(near) {
     fullShown = true;
     showError(t("storage_full"));
     document.querySelectorAll("[data-testid=storage-full]").forEach((el) => el.remove());
-    const active = document.activeElement;
+    const active = near || document.activeElement;
     const anchor = active && active !== document.body ? active.closest("form, .answers, label, .actions, section") : null;
     if (anchor && anchor.parentNode) {
       anchor.after(h("p", { class: "form-error", role: "alert", "data-testid": "storage-full" }, t("storage_full")));
@@ -890,6 +890,8 @@
     Offline,
     SignInNeeded,
     StorageFull,
+    storageFullNotice,
+    storageFull: () => fullShown,
     skew: () => skewMs,
   };
 })();
