@@ -67,7 +67,7 @@ def test_storage_full_says_so_keeps_the_input_and_the_retry_is_queued_once(brows
         assert page.get_by_test_id("storage-full").count() == 0
         assert page.get_by_test_id("banner-error").is_hidden()
 
-        # An answer button tapped on a full disk: said next to the buttons, the item stays unanswered until tapped again.
+        # An answer tapped on a full disk: said beside the buttons, the item stays unanswered until tapped again.
         item = page.locator('[data-testid=item][data-code="LIC-2"]')
         page.evaluate("() => { window.__sjQuotaFull = 1; }")
         item.get_by_test_id("answer-no").click()
