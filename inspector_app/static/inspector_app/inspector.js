@@ -86,7 +86,12 @@
     const kept = Object.fromEntries(Object.entries(index).filter(([id]) => ids.has(Number(id))));
     if (Object.keys(kept).length !== Object.keys(index).length) await SJ.kvPut("evidence_index", kept);
     for (const order of orders) {
-      for (const photoUuid of await evidenceOf(order)) await evidencePhoto(order.id, photoUuid);
+      try {
+        for (const photoUuid of await evidenceOf(order)) await evidencePhoto(order.id, photoUuid);
+      } catch (error) {
+        if (error instanceof SJ.Offline || error instanceof SJ.SignInNeeded) throw error;
+        /* this order's evidence is fetched again when it is opened; the other orders go on */
+      }
     }
   }
 
