@@ -297,4 +297,3 @@ def run_actions(user, run: AllocationRun) -> list[tuple[str, str]]:
     if admin and run.status == S.LOCKED and not run.term.allocation_runs.exclude(status=S.LOCKED).exists():
         out.append(("adjust", gettext("发起调整")))
     return out
-

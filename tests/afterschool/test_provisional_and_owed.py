@@ -52,7 +52,9 @@ def test_fee_pages_say_bills_are_provisional_until_the_year_is_entered(term_into
 def test_a_term_inside_a_known_year_has_no_badge(term_2026, school_admin_x):
     c = client_for(school_admin_x)
     assert not _badge(c.get(f"/afterschool/fees/terms/{term_2026.pk}/").content.decode())
-    assert not _badge(c.get(f"/afterschool/school/{term_2026.school_id}/terms/{term_2026.pk}/timetable/").content.decode())
+    assert not _badge(
+        c.get(f"/afterschool/school/{term_2026.school_id}/terms/{term_2026.pk}/timetable/").content.decode()
+    )
 
 
 def test_timetable_and_coverage_pages_say_5_plus_2_is_provisional(
