@@ -146,8 +146,8 @@ def test_bad_input_in_the_one_error_shape(api_as, parent, school_x, class_x, sch
 
 def test_the_schools_list_costs_flat_queries(api_as, parent, school_x, class_x, school_admin_x,
                                             django_assert_max_num_queries):  # fmt: skip
-    from tests.conftest import make_user
     from accounts.models import Role
+    from tests.conftest import make_user
 
     def ask(n, start):
         for i in range(start, start + n):
