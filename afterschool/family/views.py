@@ -212,6 +212,7 @@ def child_page(request, student_id: int):
             ],  # fmt: skip
             "windows": [{"w": w, "open": w.status == "open" and w.opens_at <= now < w.closes_at} for w in windows],
             "bills": bills,
+            "provisional_years": calendar.provisional_years_of(*{b.term for b in bills}),
             "exemptions": exemptions,
             "absences": absences,
             "can_request_exemption": terms.exists(),

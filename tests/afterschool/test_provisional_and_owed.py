@@ -127,3 +127,13 @@ def test_owed_only_pages_keep_the_filter_and_cost_flat_queries(
     # Page size does not change the count: 10 rows (third page) cost what 50 rows cost.
     with django_assert_max_num_queries(n):
         assert len(c.get(url + "&page=3").context["bills"]) == 10
+
+
+def test_the_parents_bill_says_provisional(term_into_2027, class_x, parent):
+    kid = make_student(term_into_2027.school, class_x, "刘小宇", guardian=parent)
+    Bill.objects.create(student=kid, term=term_into_2027, school=term_into_2027.school, basis="per_lesson",
+                        rate=Decimal("3.00"), lessons=10, gross=Decimal("30.00"), amount=Decimal("30.00"))  # fmt: skip
+    html = client_for(parent).get(f"/afterschool/children/{kid.pk}/").content.decode()
+    assert _badge(html) and "学校录入后可能重新出具账单" in html
+    CalendarDay.objects.create(date=date(2027, 1, 1), kind="holiday", name="元旦")
+    assert not _badge(client_for(parent).get(f"/afterschool/children/{kid.pk}/").content.decode())
