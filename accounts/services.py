@@ -578,7 +578,14 @@ def institution_member_add(
     if membership is not None and membership.is_active:
         return membership, False
     if membership is None:
-        membership = Membership.objects.create(user=user, role=Role.INSTITUTION_STAFF, institution_id=institution_id)
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(
+                    user=user, role=Role.INSTITUTION_STAFF, institution_id=institution_id
+                )
+        except IntegrityError:  # added at the same moment by someone else (a double tap, two colleagues)
+            membership = Membership.objects.get(user=user, role=Role.INSTITUTION_STAFF, institution_id=institution_id)
+            return membership, False
     else:
         membership.is_active = True
         membership.save(update_fields=["is_active"])

@@ -16,7 +16,7 @@ from afterschool.schedule.models import School, SchoolClass, Student
 from afterschool.schedule.selectors import school_names
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
-from core.idempotency import clean_key, fingerprint, run_once
+from core.idempotency import clean_key, fingerprint, key_reused_error, run_once
 from core.notifications import notify
 from core.transitions import transition
 
@@ -103,6 +103,17 @@ def child_link_request(
     return req
 
 
+def _replayed(actor, key: str, request_hash: str) -> ChildLinkRequest | None:
+    """The request this key made, when the same key won a moment ago in another transaction (a phone resending at
+    once): the duplicate the checks found is that request, not a second one; the same key for another child: 409."""
+    if not key:
+        return None
+    existing = ChildLinkRequest.objects.filter(parent=actor, idempotency_key=key).first()
+    if existing is not None and existing.request_hash != request_hash:
+        raise key_reused_error()
+    return existing
+
+
 def _child_link_request(actor, school_id, grade, class_number, child_name, relation, key, request_hash):
     school = School.objects.filter(pk=school_id).first()
     if school is None:
@@ -121,6 +132,8 @@ def _child_link_request(actor, school_id, grade, class_number, child_name, relat
         )
     students = list(Student.objects.filter(school_class=klass, name=child_name, is_active=True))
     if any(s.guardians.filter(pk=actor.pk).exists() for s in students):
+        if replayed := _replayed(actor, key, request_hash):
+            return replayed
         raise DomainError("family.already_linked", _("您已关联这个孩子"), status=409)
     phone = getattr(actor, "phone", "") or ""
     matched = [s for s in students if phone and s.guardian_phones.filter(phone=phone).exists()]
@@ -134,6 +147,8 @@ def _child_link_request(actor, school_id, grade, class_number, child_name, relat
         _link(student, actor, actor=actor, how="class_list", request=req)
         return req
     if ChildLinkRequest.objects.filter(parent=actor, school=school, child_name=child_name, status=R.REQUESTED).exists():
+        if replayed := _replayed(actor, key, request_hash):
+            return replayed
         raise DomainError(
             "family.request_pending",
             _("您已提交过该孩子的关联申请，请等待学校确认"),
@@ -146,8 +161,8 @@ def _child_link_request(actor, school_id, grade, class_number, child_name, relat
                 relation=(relation or "")[:20], student=student, idempotency_key=key, request_hash=request_hash,
             )  # fmt: skip
     except IntegrityError:
-        if key and ChildLinkRequest.objects.filter(parent=actor, idempotency_key=key).exists():
-            raise  # the same key won at once elsewhere: run_once answers with that request
+        if replayed := _replayed(actor, key, request_hash):
+            return replayed
         raise DomainError(
             "family.request_pending",
             _("您已提交过该孩子的关联申请，请等待学校确认"),
