@@ -79,11 +79,10 @@ def registry_console(request):
     if refused:
         return refused
     today = timezone.localdate()
-    f = RegistryFilters.from_query(request.GET)
-    rows = registry_rows(request.user, f, today)
-    context = _context(request, f)
     if request.GET.get("view") == "map":
-        points, missing = map_points(rows)
+        f = RegistryFilters.from_query(request.GET)
+        context = _context(request, f)
+        points, missing = map_points(registry_rows(request.user, f, today))
         context.update(
             points=points,
             count=len(points),
@@ -93,8 +92,10 @@ def registry_console(request):
         )
         return render(request, "console/registry/map.html", context)
 
-    def body() -> str:
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    def body() -> str:  # built only when not kept
+        f = RegistryFilters.from_query(request.GET)
+        context = _context(request, f)
+        page = Paginator(registry_rows(request.user, f, today), PAGE_SIZE).get_page(request.GET.get("page"))
         labels = dict(Status.choices)
         for inst in page.object_list:
             inst.shown_label = labels.get(inst.shown_status, inst.shown_status)
