@@ -16,8 +16,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -164,31 +168,43 @@ def queue(request):
         return response
     user, today = request.user, timezone.localdate()
     f = DeskFilters.from_query(request.GET)
-    page, counts = _queue_page(user, f, today, request.GET.get("page"))
-    states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
-    state_counts = {**counts["state"], "": counts["state"]["all"]}
-    categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
-    towns = sorted(
-        ((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1]
-    )
-    context = {
-        "page": page,
-        "f": f,
-        "title": _("投诉工作台"),
-        "states": _facet(f, "state", states, state_counts),
-        "deadlines": _facet(f, "deadline", DEADLINE_LABELS.items(), counts["deadline"], toggle=True),
-        "flags": _facet(f, "flag", [(k, FLAG_LABELS[k]) for k in ("theirs", "mine", "unassigned", "reopened")],
-                        counts["flag"], toggle=True),
-        "categories": _facet(f, "category", categories, counts["category"], toggle=True, keep_empty=False),
-        "towns": _facet(f, "town", towns, counts["town"], toggle=True) if len(scope.town_ids(user)) > 2 else [],
-        "chips": _chips(f),
-        "page_query": f.query(),
-        "hidden": [(k, v or "all") for k, v in f.__dict__.items() if k != "q" and (v or k == "state")],
-        "done": DONE.get(request.GET.get("done", "")),
-        "today": today,
-        "is_supervisor": scope.has_role(user, Role.BUREAU_ADMIN),
-    }  # fmt: skip
-    return render(request, "supervision/desk/queue.html", context)
+
+    def body() -> str:  # the page's markup, kept with the rows (below)
+        page, counts = _queue_page(user, f, today, request.GET.get("page"))
+        states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
+        state_counts = {**counts["state"], "": counts["state"]["all"]}
+        categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
+        towns = sorted(
+            ((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1]
+        )
+        context = {
+            "page": page,
+            "f": f,
+            "title": _("投诉工作台"),
+            "states": _facet(f, "state", states, state_counts),
+            "deadlines": _facet(f, "deadline", DEADLINE_LABELS.items(), counts["deadline"], toggle=True),
+            "flags": _facet(f, "flag", [(k, FLAG_LABELS[k]) for k in ("theirs", "mine", "unassigned", "reopened")],
+                            counts["flag"], toggle=True),
+            "categories": _facet(f, "category", categories, counts["category"], toggle=True, keep_empty=False),
+            "towns": _facet(f, "town", towns, counts["town"], toggle=True) if len(scope.town_ids(user)) > 2 else [],
+            "chips": _chips(f),
+            "page_query": f.query(),
+            "hidden": [(k, v or "all") for k, v in f.__dict__.items() if k != "q" and (v or k == "state")],
+            "today": today,
+            "is_supervisor": scope.has_role(user, Role.BUREAU_ADMIN),
+        }  # fmt: skip
+        return render_to_string("supervision/desk/_queue_body.html", context, request=request)
+
+    # Kept as markup under the complaints' generation, like the rows it shows (complaint_cache): a handler refreshing
+    # the queue pays neither the counts nor the rendering of fifty rows again until a complaint changes.
+    key = ("desk-queue-html", get_language(), user.pk, tuple(memberships_of(user)), f.query(),
+           str(request.GET.get("page")), today)  # fmt: skip
+    html = complaint_cache.cached_list(key, body)
+    done = DONE.get(request.GET.get("done", ""))
+    flash = format_html('<p class="flash" role="status" data-testid="done">{}</p>', done) if done else ""
+    return render(request, "supervision/desk/queue.html", {
+        "title": _("投诉工作台"), "body": mark_safe(html.replace("<!--done-->", flash, 1)),  # noqa: S308 - escaped
+    })  # fmt: skip
 
 
 # --- One complaint ----------------------------------------------------------------------------------------------------
