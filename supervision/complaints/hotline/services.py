@@ -28,22 +28,24 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region, Role
-from accounts.scope import has_role, users_covering_town
+from accounts.scope import users_covering_town
 from core.audit import audit_log
 from core.dispatch import enqueue_on_commit
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError
 from core.idempotency import fingerprint
 from core.notifications import notify
 from institutions.models import Institution
 
 from .. import services
+from .. import system_clients as keyed
 from ..models import Complaint
-from ..system_clients import hash_key, new_key, system_user
+from ..system_clients import hash_key
 from .models import HotlineEvent, HotlineOrder, HotlineSystem, OutboxState
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sjh_"
+DENIED = _("只有区级管理员可以管理 12345 对接")
 IDEMPOTENCY_PREFIX = "12345:"
 DELIVER_TASK = "supervision.hotline_deliver"
 DELIVERY_TIMEOUT_SECONDS = 5
@@ -66,35 +68,22 @@ def backoff_seconds(attempts: int) -> int:
 
 
 def _require_bureau_admin(actor) -> None:
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, Role.BUREAU_ADMIN)):
-        raise PermissionDenied(_("只有区级管理员可以管理 12345 对接"))
+    keyed.require_bureau_admin(actor, DENIED)
 
 
 def system_register(*, actor, name: str, callback_url: str) -> tuple[HotlineSystem, str]:
     """A new sending system and its key (returned once, stored hashed)."""
-    _require_bureau_admin(actor)
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        system = HotlineSystem.objects.create(
-            name=name,
-            callback_url=callback_url,
-            key_hash=digest,
-            key_prefix=prefix,
-            user=system_user("hotline", f"12345：{name}"),
-        )
-        audit_log(actor=actor, verb="hotline.system_register", obj=system, data={"name": name})
-    return system, raw
+    return keyed.client_register(
+        HotlineSystem, actor=actor, kind="hotline", user_name=f"12345：{name}", key_prefix=KEY_PREFIX,
+        verb="hotline.system_register", denied=DENIED, name=name, callback_url=callback_url,
+    )  # fmt: skip
 
 
 def system_rotate_key(*, actor, system_id: int) -> str:
-    _require_bureau_admin(actor)
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        system = HotlineSystem.objects.select_for_update().get(pk=system_id)
-        system.key_hash, system.key_prefix = digest, prefix
-        system.save(update_fields=["key_hash", "key_prefix"])
-        audit_log(actor=actor, verb="hotline.system_rotate_key", obj=system, data={"key_prefix": prefix})
-    return raw
+    return keyed.client_rotate_key(
+        HotlineSystem, actor=actor, pk=system_id, key_prefix=KEY_PREFIX, verb="hotline.system_rotate_key",
+        denied=DENIED,
+    )  # fmt: skip
 
 
 def system_for_key(raw: str | None) -> HotlineSystem | None:

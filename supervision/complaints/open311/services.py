@@ -15,19 +15,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Region, Role
-from accounts.scope import has_role
-from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from accounts.models import Region
+from core.errors import DomainError
 from core.idempotency import fingerprint, key_reused_error
 from institutions.models import CHINA_LAT, CHINA_LNG, Institution
 
 from .. import services
+from .. import system_clients as keyed
 from ..models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus
-from ..system_clients import hash_key, new_key, system_user
+from ..system_clients import hash_key
 from .models import Open311Client, Open311Request
 
 KEY_PREFIX = "sjo_"
+DENIED = _("只有区级管理员可以登记 Open311 客户端")
 IDEMPOTENCY_PREFIX = "o311:"
 MAX_IDS = 100  # service_request_id=a,b,c…
 MAX_RESULTS = 200
@@ -44,31 +44,17 @@ def _bad(code: str, message, status: int = 400) -> DomainError:
 
 
 def client_register(*, actor, name: str, requests_per_minute: int = 30) -> tuple[Open311Client, str]:
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, Role.BUREAU_ADMIN)):
-        raise PermissionDenied(_("只有区级管理员可以登记 Open311 客户端"))
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        client = Open311Client.objects.create(
-            name=name,
-            key_hash=digest,
-            key_prefix=prefix,
-            requests_per_minute=requests_per_minute,
-            user=system_user("open311", f"Open311：{name}"),
-        )
-        audit_log(actor=actor, verb="open311.client_register", obj=client, data={"name": name})
-    return client, raw
+    return keyed.client_register(
+        Open311Client, actor=actor, kind="open311", user_name=f"Open311：{name}", key_prefix=KEY_PREFIX,
+        verb="open311.client_register", denied=DENIED, name=name, requests_per_minute=requests_per_minute,
+    )  # fmt: skip
 
 
 def client_rotate_key(*, actor, client_id: int) -> str:
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, Role.BUREAU_ADMIN)):
-        raise PermissionDenied(_("只有区级管理员可以登记 Open311 客户端"))
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        client = Open311Client.objects.select_for_update().get(pk=client_id)
-        client.key_hash, client.key_prefix = digest, prefix
-        client.save(update_fields=["key_hash", "key_prefix"])
-        audit_log(actor=actor, verb="open311.client_rotate_key", obj=client, data={"key_prefix": prefix})
-    return raw
+    return keyed.client_rotate_key(
+        Open311Client, actor=actor, pk=client_id, key_prefix=KEY_PREFIX, verb="open311.client_rotate_key",
+        denied=DENIED,
+    )  # fmt: skip
 
 
 def client_for_key(raw: str | None) -> Open311Client:
