@@ -6,7 +6,8 @@ first event (`received`) are written in the same transaction. The same order num
 complaint (200), a different body under the same number is refused (409).
 
 Outbox: `on_complaint_change` (registered with services.register_change_listener) writes an event row in the
-transaction of every audited state change of a hotline complaint; `event_deliver` sends one event (one attempt);
+transaction of every audited state change of a hotline complaint, and `on_message` (services.register_message_listener)
+one for every message a handler writes to the caller (kind `message`, the state unchanged); `event_deliver` sends one event (one attempt);
 the task retries with exponential backoff, and after HOTLINE_MAX_ATTEMPTS the event is `failed` and the bureau is
 told. `event_resend` puts a failed event back in the queue by hand. Delivered events are never sent again.
 """
@@ -268,6 +269,33 @@ def on_complaint_change(complaint: Complaint, *, verb: str, from_state: str, dat
     if order is None:
         return
     _write_event(order, complaint, kind=verb.removeprefix("complaint."), from_state=from_state)
+
+
+def on_message(complaint: Complaint, message) -> None:
+    """A listener of services.complaint_message_post: a handler's message in the thread of a hotline complaint (a
+    word or a question for the caller, the state unchanged) goes back to 12345 as a `message` event, written in the
+    message's transaction. Other complaints cost nothing (their idempotency key says they are not from 12345)."""
+    if not complaint.idempotency_key.startswith(IDEMPOTENCY_PREFIX):
+        return
+    order = HotlineOrder.objects.filter(complaint_id=complaint.pk).first()
+    if order is None:
+        return
+    _write_event(
+        order,
+        complaint,
+        kind="message",
+        from_state=complaint.status,
+        extra={
+            "message_id": message.pk,
+            "message": message.body,
+            "awaiting_caller": bool(message.awaiting_parent),
+        },
+    )
+
+
+# Registered when this module is first imported (by supervision.apps with on_complaint_change): the outbox hears of
+# the bureau's messages as it hears of state changes.
+services.register_message_listener(on_message)
 
 
 def _share_outcome(primary: Complaint) -> None:
