@@ -6,10 +6,13 @@ first event (`received`) are written in the same transaction. The same order num
 complaint (200), a different body under the same number is refused (409).
 
 Outbox: `on_complaint_change` (registered with services.register_change_listener) writes an event row in the
-transaction of every audited state change of a hotline complaint, and `on_message` (services.register_message_listener)
-one for every message a handler writes to the caller (kind `message`, the state unchanged); `event_deliver` sends one event (one attempt);
-the task retries with exponential backoff, and after HOTLINE_MAX_ATTEMPTS the event is `failed` and the bureau is
-told. `event_resend` puts a failed event back in the queue by hand. Delivered events are never sent again.
+transaction of every audited state change of a hotline complaint, and `on_message` (registered with
+services.register_message_listener) one for every message a handler writes to the caller (kind `message`, the state
+unchanged); `event_deliver` sends one event (one attempt); the task retries with exponential backoff, and after
+HOTLINE_MAX_ATTEMPTS the event is `failed` and the bureau is told. `event_resend` puts a failed event back in the
+queue by hand. Delivered events are never sent again.
+
+The work order's deadline caps the complaint's clock (sla.external_due_on / due_cap): the earlier day wins.
 """
 
 from __future__ import annotations
@@ -37,17 +40,17 @@ from core.idempotency import fingerprint
 from core.notifications import notify
 from institutions.models import Institution
 
-from .. import services
+from .. import services, sla
 from .. import system_clients as keyed
 from ..models import Complaint
 from ..system_clients import hash_key
-from .models import HotlineEvent, HotlineOrder, HotlineSystem, OutboxState
+from .models import ORDER_KEY_PREFIX, HotlineEvent, HotlineOrder, HotlineSystem, OutboxState
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sjh_"
 DENIED = _("只有区级管理员可以管理 12345 对接")
-IDEMPOTENCY_PREFIX = "12345:"
+IDEMPOTENCY_PREFIX = ORDER_KEY_PREFIX
 DELIVER_TASK = "supervision.hotline_deliver"
 DELIVERY_TIMEOUT_SECONDS = 5
 CLAIM_SECONDS = 60  # an attempt not finished by then (a worker died) may be taken again
@@ -187,6 +190,10 @@ def order_receive(*, system: HotlineSystem, order: WorkOrder) -> tuple[HotlineOr
                     institution_text=(order.institution_name or str(order.institution_id or ""))[:300],
                     request_hash=request_hash,
                 )
+            # The platform's deadline caps the clock started at filing (sla: the earlier of the two).
+            capped = sla.due_cap(complaint, timezone.localtime(row.deadline).date(), services.local_today())
+            if capped:
+                Complaint.objects.filter(pk=complaint.pk).update(**{name: getattr(complaint, name) for name in capped})
             audit_log(
                 actor=system.user,
                 verb="hotline.order_receive",
