@@ -53,6 +53,7 @@ DONE = {
     "take": _("已签收：您是这件投诉的承办人。"),
     "reject": _("已作不予受理处理。"),
     "start": _("已开始调查。"),
+    "assign": _("已转交同事承办，对方已收到通知。"),
     "request_statement": _("已请机构作出说明。"),
     "ask_parent": _("已请家长补充材料，答复时限暂停计时。"),
     "conclude": _("已答复家长。"),
@@ -238,6 +239,7 @@ def _complaint_context(request, complaint_id: int, **extra) -> dict:
         if "transfer" in actions
         else [],
         "inspectors": _inspectors(c.town_id) if "open_inspection" in actions else [],
+        "colleagues": selectors.eligible_handlers(c) if "assign" in actions else [],
         "contact_masked": {"name": _masked_name(c.parent.name), "phone": mask_phone(c.parent.phone)},
         "contact": None,
         "message": "",
@@ -281,6 +283,8 @@ def _run(action: str, actor, c, post) -> None:
                                data={"reason": post.get("reason", ""), "comment": post.get("comment", "")})  # fmt: skip
     elif action == "start":
         services.complaint_act(**common, action="start", data={})
+    elif action == "assign":  # the service refuses anyone not covering the complaint's town
+        services.complaint_act(**common, action="assign", data={"handler_id": _int(post.get("handler_id"))})
     elif action == "request_statement":
         services.complaint_request_statement(
             **common, question=post.get("question", ""), due_working_days=_int(post.get("due_working_days"))
@@ -307,8 +311,8 @@ def _run(action: str, actor, c, post) -> None:
         raise Http404
 
 
-ACTIONS = ("take", "reject", "start", "request_statement", "ask_parent", "conclude", "transfer", "send_back", "merge",
-           "press")  # fmt: skip
+ACTIONS = ("take", "reject", "start", "assign", "request_statement", "ask_parent", "conclude", "transfer", "send_back",
+           "merge", "press")  # fmt: skip
 STALE = _("您看到的是旧版本：这件投诉刚被他人修改，下面是最新状态。请核对后再操作，您的操作未执行。")
 
 

@@ -17,8 +17,8 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
-from accounts.scope import has_role, institution_ids, is_bureau, town_ids
+from accounts.models import Role, User
+from accounts.scope import has_role, institution_ids, is_bureau, town_ids, users_covering_town
 from core.cache import ProcessTTLCache
 
 from .models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, StatementRequest
@@ -170,6 +170,13 @@ def complaint_detail(pk: int) -> Complaint:
         .prefetch_related("photos")
         .get(pk=pk)
     )
+
+
+def eligible_handlers(complaint: Complaint) -> list[tuple[int, str]]:
+    """The colleagues a complaint may be assigned to (the desk's picker): active bureau staff and admins whose region
+    covers its town (accounts.scope, the same rule `complaint_act(action="assign")` checks), but its handler."""
+    ids = set(users_covering_town(complaint.town_id)) - {complaint.handler_id}
+    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("name", "pk").values_list("pk", "name"))
 
 
 def possible_duplicates(complaint: Complaint) -> QuerySet[Complaint]:
