@@ -166,6 +166,7 @@ def queue(request):
     user, today = request.user, timezone.localdate()
     f = DeskFilters.from_query(request.GET)
     page, counts = _queue_page(user, f, today, request.GET.get("page"))
+    services.sla.mark_provisional(page.object_list)  # one query per unknown year on the page, at most
     states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
     state_counts = {**counts["state"], "": counts["state"]["all"]}
     categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
@@ -213,6 +214,7 @@ def _inspectors(town_id: int) -> list[tuple[int, str]]:
 
 def _complaint_context(request, complaint_id: int, **extra) -> dict:
     c = selectors.complaint_detail(complaint_id)
+    services.sla.mark_provisional([c])
     actions = desk_actions(request.user, c)
     timeline = selectors.staff_timeline(c)
     labels = dict(ComplaintStatus.choices)

@@ -390,7 +390,8 @@ def desk_queue(user, f: DeskFilters, today: date) -> QuerySet[Complaint]:
         .filter(desk_q(user, f, today))
         .select_related("institution", "category", "town", "handler")
         .only(
-            "id", "tracking_number", "status", "sla_due_on", "paused_since", "created_at", "town_id", "handler_id",
+            "id", "tracking_number", "status", "sla_due_on", "sla_started_on", "paused_since", "created_at", "town_id",
+            "handler_id",
             "institution_id", "category_id", "institution__name", "category__name_zh", "category__name_en",
             "town__name", "handler__name", "version",
         )

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from core import workdays
 from core.cache import ProcessTTLCache
 from core.policy import policy_raw
 from core.workdays import WorkingCalendar
@@ -168,3 +169,26 @@ def working_days_left(complaint: Complaint, today: date | None = None) -> int | 
     if not complaint.sla_due_on:
         return None
     return working_days_between(today or timezone.localdate(), complaint.sla_due_on)
+
+
+# --- Provisional deadlines --------------------------------------------------------------------------------------------
+# A due day counted across a year whose holidays are not known yet (neither the official package nor the bureau's
+# calendar in the console has it: core.workdays.is_provisional) was counted with weekends only: the desk and the
+# parent's page show it as provisional until the bureau enters that year.
+
+
+def _clock_years(complaint: Complaint) -> range:
+    if not complaint.sla_due_on:
+        return range(0)
+    start = complaint.sla_started_on or complaint.sla_due_on
+    return range(min(start.year, complaint.sla_due_on.year), complaint.sla_due_on.year + 1)
+
+
+def mark_provisional(complaints) -> None:
+    """Set `due_provisional` on each complaint: whether its due day was counted over a provisional year. One query per
+    unknown year among them (none for years the official calendar knows), whatever their number."""
+    complaints = list(complaints)
+    years = {year for c in complaints for year in _clock_years(c)}
+    unknown = {year for year in years if workdays.is_provisional(date(year, 1, 1))}
+    for c in complaints:
+        c.due_provisional = bool(unknown.intersection(_clock_years(c)))
