@@ -242,6 +242,9 @@ def _complaint_context(request, complaint_id: int, **extra) -> dict:
         else [],
         "inspectors": _inspectors(c.town_id) if "open_inspection" in actions else [],
         "colleagues": selectors.eligible_handlers(c) if "assign" in actions else [],
+        # Open311's media_url: a link to elsewhere, shown as such, never fetched nor embedded (open311/services.py).
+        "media_url": getattr(getattr(c, "open311", None), "media_url", ""),
+        "hotline_order": getattr(c, "hotline_order", None),
         "contact_masked": {"name": _masked_name(c.parent.name), "phone": mask_phone(c.parent.phone)},
         "contact": None,
         "message": "",

@@ -166,7 +166,9 @@ def statement_counts(user) -> dict[str, int]:
 
 def complaint_detail(pk: int) -> Complaint:
     return (
-        Complaint.objects.select_related("category", "institution", "town", "handler", "parent", "merged_into")
+        Complaint.objects.select_related(
+            "category", "institution", "town", "handler", "parent", "merged_into", "open311", "hotline_order"
+        )
         .prefetch_related("photos")
         .get(pk=pk)
     )

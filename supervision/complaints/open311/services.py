@@ -1,7 +1,17 @@
 """Open311 GeoReport v2 on top of the complaint services: the categories as services, filing through
 `complaint_file` (the same checks, routing and idempotency as a parent's filing), reading back status only.
 
-Errors are DomainError like everywhere else; the views turn them into the spec's list of {code, description}."""
+Errors are DomainError like everywhere else; the views turn them into the spec's list of {code, description}.
+
+`media_url` (the spec: "a URL to media associated with the request, eg an image") is never fetched by the server.
+Fetching a URL a client names is server-side request forgery waiting to happen (the server would reach hosts on its
+own network, cloud metadata addresses, slow or huge answers, redirects to any of those), and the photo would skip
+the evidence pipeline's promises (checked by content, re-encoded without EXIF). So the URL is checked to be an
+http(s) address, stored on the Open311Request as a reference, returned in GET requests' `media_url`, and shown to the
+handler on the desk as a link marked as external (opened in a new tab, no referrer), never embedded as an <img>: the
+Content-Security-Policy allows images from our own origin only. A bureau that wants such photos fetched into the
+complaint's evidence must name the hosts it trusts first: `OPEN311_MEDIA_FETCH_HOSTS` (empty by default, and
+nothing here fetches yet; `media_fetch_allowed` is the one gate such a fetch must pass)."""
 
 from __future__ import annotations
 
@@ -9,8 +19,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +46,7 @@ IDEMPOTENCY_PREFIX = "o311:"
 MAX_IDS = 100  # service_request_id=a,b,c…
 MAX_RESULTS = 200
 DEFAULT_DAYS = 90  # the spec's default and maximum span of start_date … end_date
+MEDIA_URL_MAX = 500
 TEXT_MAX = {"address_string": 300, "first_name": 50, "last_name": 50, "email": 200, "phone": 30, "device_id": 100,
             "account_id": 100}  # fmt: skip
 
@@ -111,6 +126,7 @@ class Open311Filing:
     lat: str = ""
     long: str = ""
     address_string: str = ""
+    media_url: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     contact: dict[str, str] = field(default_factory=dict)  # first_name, last_name, email, phone, device_id, account_id
 
@@ -123,6 +139,31 @@ def _coordinate(value: str, bounds, name: str) -> float:
     if not number.is_finite() or not bounds[0] <= number <= bounds[1]:
         raise _bad("open311.bad_location", _("lat/long 须位于中国境内"))
     return float(number)
+
+
+def _media_url(raw: str) -> str:
+    """The reference as given, if it is an absolute http(s) URL of at most MEDIA_URL_MAX characters; '' if none."""
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    try:
+        if len(value) > MEDIA_URL_MAX:
+            raise ValidationError("too long")
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        raise _bad(
+            "open311.bad_media_url",
+            _("media_url 须为 http 或 https 网址（最多 %(max)s 个字符）") % {"max": MEDIA_URL_MAX},
+        ) from None
+    return value
+
+
+def media_fetch_allowed(url: str) -> bool:
+    """Whether the server may fetch this media_url: only from a host the bureau listed in OPEN311_MEDIA_FETCH_HOSTS
+    (default: none, so never). Nothing fetches today; any future fetch must ask here first."""
+    hosts = {h.lower() for h in getattr(settings, "OPEN311_MEDIA_FETCH_HOSTS", ()) or ()}
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(host) and host in hosts
 
 
 def _when(raw: str) -> datetime:
@@ -180,11 +221,12 @@ def request_file(
         value = filing.contact.get(name, "") if name != "address_string" else filing.address_string
         if len(value) > limit:
             raise _bad("open311.too_long", _("%(field)s 过长（最多 %(max)s 个字符）") % {"field": name, "max": limit})
+    media_url = _media_url(filing.media_url)
     institution_id, token, new = _institution(filing)
     occurred = _when(filing.attributes["occurred_at"]) if filing.attributes.get("occurred_at") else timezone.now()
     request_hash = fingerprint(
         filing.service_code, filing.description, filing.lat, filing.long, filing.address_string,
-        sorted(filing.attributes.items()), sorted(filing.contact.items()),
+        sorted(filing.attributes.items()), sorted(filing.contact.items()), *([media_url] if media_url else []),
     )  # fmt: skip
     key = idempotency_key or IDEMPOTENCY_PREFIX + request_hash[:40]
     existing = _filed(client, key, request_hash)
@@ -209,6 +251,7 @@ def request_file(
                 complaint=complaint,
                 client=client,
                 address_string=filing.address_string.strip(),
+                media_url=media_url,
                 request_hash=request_hash,
                 **{name: filing.contact.get(name, "").strip() for name in TEXT_MAX if name != "address_string"},
             )
