@@ -54,6 +54,7 @@ DONE = {
     "reject": _("已作不予受理处理。"),
     "start": _("已开始调查。"),
     "assign": _("已转交同事承办，对方已收到通知。"),
+    "message": _("留言已发送。"),
     "request_statement": _("已请机构作出说明。"),
     "ask_parent": _("已请家长补充材料，答复时限暂停计时。"),
     "conclude": _("已答复家长。"),
@@ -290,6 +291,8 @@ def _run(action: str, actor, c, post) -> None:
         services.complaint_act(**common, action="start", data={})
     elif action == "assign":  # the service refuses anyone not covering the complaint's town
         services.complaint_act(**common, action="assign", data={"handler_id": _int(post.get("handler_id"))})
+    elif action == "message":  # no state change: nothing to be stale about
+        services.complaint_message_post(actor=actor, complaint_id=c.pk, body=post.get("body", ""))
     elif action == "request_statement":
         services.complaint_request_statement(
             **common, question=post.get("question", ""), due_working_days=_int(post.get("due_working_days"))
@@ -316,8 +319,8 @@ def _run(action: str, actor, c, post) -> None:
         raise Http404
 
 
-ACTIONS = ("take", "reject", "start", "assign", "request_statement", "ask_parent", "conclude", "transfer", "send_back",
-           "merge", "press")  # fmt: skip
+ACTIONS = ("take", "reject", "start", "assign", "message", "request_statement", "ask_parent", "conclude", "transfer",
+           "send_back", "merge", "press")  # fmt: skip
 STALE = _("您看到的是旧版本：这件投诉刚被他人修改，下面是最新状态。请核对后再操作，您的操作未执行。")
 
 
