@@ -1,6 +1,6 @@
-"""Open311's media_url: kept as a reference (never fetched by the server: no SSRF), given back in GET requests, shown
+"""Open311's media_url: kept as a reference (not fetched by default: no SSRF), given back in GET requests, shown
 to the handler on the desk as an external link (never an <img> from another origin); bad URLs answered in the spec's
-error shape; only hosts the bureau lists would ever be fetched (none by default)."""
+error shape; only from hosts the bureau lists (none by default) is the photo fetched, without following redirects."""
 
 from __future__ import annotations
 
@@ -91,3 +91,82 @@ def test_only_listed_hosts_may_ever_be_fetched(settings):
     assert open311.media_fetch_allowed(PHOTO)
     assert not open311.media_fetch_allowed("https://img.example.org.evil.test/a.jpg")
     assert not open311.media_fetch_allowed("http://169.254.169.254/latest/meta-data/")
+
+
+class MediaHost:
+    """A host the bureau may list: /photo.png is a picture, /redirect points at an internal address, /page is HTML."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from tests.factories import image_bytes
+
+        host = self
+        self.paths: list[str] = []
+        png = image_bytes("PNG")
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                host.paths.append(self.path)
+                if self.path == "/photo.png":
+                    status, body, headers = 200, png, {"Content-Type": "image/png"}
+                elif self.path == "/redirect":
+                    status, body, headers = 302, b"", {"Location": "http://169.254.169.254/latest/meta-data/"}
+                else:
+                    status, body, headers = 200, b"<html>not a photo</html>", {"Content-Type": "text/html"}
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def media_host():
+    host = MediaHost()
+    yield host
+    host.close()
+
+
+def test_an_allow_listed_host_has_its_photo_fetched_into_the_evidence(
+    client, registered, handler, api_key, media_host, settings  # noqa: F811
+):
+    settings.OPEN311_MEDIA_FETCH_HOSTS = ["127.0.0.1"]
+    url = media_host.base + "/photo.png"
+    response = client.post(f"{ROOT}/requests.json", filing(api_key, registered, media_url=url))
+    assert response.status_code == 201, response.content
+    c = Complaint.objects.get()
+    assert c.photos.count() == 1 and media_host.paths == ["/photo.png"]
+    assert Open311Request.objects.get().media_url == url  # the reference is kept too
+
+
+@pytest.mark.parametrize("path", ["/redirect", "/page"])
+def test_a_redirect_or_a_non_photo_leaves_only_the_reference(
+    client, registered, handler, api_key, media_host, settings, path  # noqa: F811
+):
+    settings.OPEN311_MEDIA_FETCH_HOSTS = ["127.0.0.1"]
+    response = client.post(f"{ROOT}/requests.json", filing(api_key, registered, media_url=media_host.base + path))
+    assert response.status_code == 201, response.content
+    assert media_host.paths == [path]  # the redirect was not followed
+    c = Complaint.objects.get()
+    assert c.photos.count() == 0 and Open311Request.objects.get().media_url == media_host.base + path
+
+
+def test_a_host_not_listed_is_never_asked(client, registered, handler, api_key, media_host, settings):  # noqa: F811
+    settings.OPEN311_MEDIA_FETCH_HOSTS = ["img.example.org"]
+    url = media_host.base + "/photo.png"
+    response = client.post(f"{ROOT}/requests.json", filing(api_key, registered, media_url=url))
+    assert response.status_code == 201 and media_host.paths == []
+    assert Complaint.objects.get().photos.count() == 0

@@ -10,12 +10,17 @@ the evidence pipeline's promises (checked by content, re-encoded without EXIF). 
 http(s) address, stored on the Open311Request as a reference, returned in GET requests' `media_url`, and shown to the
 handler on the desk as a link marked as external (opened in a new tab, no referrer), never embedded as an <img>: the
 Content-Security-Policy allows images from our own origin only. A bureau that wants such photos fetched into the
-complaint's evidence must name the hosts it trusts first: `OPEN311_MEDIA_FETCH_HOSTS` (empty by default, and
-nothing here fetches yet; `media_fetch_allowed` is the one gate such a fetch must pass)."""
+complaint's evidence names the hosts it trusts in the setting `OPEN311_MEDIA_FETCH_HOSTS` (empty by default): only
+from those is the photo fetched (`media_fetch_allowed` is the one gate), outside the filing's transaction, with a short
+timeout, no redirect followed (a redirect could point anywhere), at most the photo size limit read, and then checked
+as an upload (core.uploads) and cleaned like any photo. Any failure leaves just the reference: the complaint is filed
+anyway."""
 
 from __future__ import annotations
 
+import logging
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -24,12 +29,14 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region
+from core import uploads
 from core.errors import DomainError
 from core.idempotency import fingerprint, key_reused_error
 from institutions.models import CHINA_LAT, CHINA_LNG, Institution
@@ -40,6 +47,8 @@ from ..models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatu
 from ..system_clients import hash_key
 from .models import Open311Client, Open311Request
 
+logger = logging.getLogger(__name__)
+
 KEY_PREFIX = "sjo_"
 DENIED = _("只有区级管理员可以登记 Open311 客户端")
 IDEMPOTENCY_PREFIX = "o311:"
@@ -47,6 +56,7 @@ MAX_IDS = 100  # service_request_id=a,b,c…
 MAX_RESULTS = 200
 DEFAULT_DAYS = 90  # the spec's default and maximum span of start_date … end_date
 MEDIA_URL_MAX = 500
+MEDIA_FETCH_TIMEOUT = 5  # seconds, for an allow-listed host only
 TEXT_MAX = {"address_string": 300, "first_name": 50, "last_name": 50, "email": 200, "phone": 30, "device_id": 100,
             "account_id": 100}  # fmt: skip
 
@@ -160,10 +170,35 @@ def _media_url(raw: str) -> str:
 
 def media_fetch_allowed(url: str) -> bool:
     """Whether the server may fetch this media_url: only from a host the bureau listed in OPEN311_MEDIA_FETCH_HOSTS
-    (default: none, so never). Nothing fetches today; any future fetch must ask here first."""
+    (default: none, so never)."""
     hosts = {h.lower() for h in getattr(settings, "OPEN311_MEDIA_FETCH_HOSTS", ()) or ()}
     host = (urlsplit(url).hostname or "").lower()
     return bool(host) and host in hosts
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # not followed: the answer is an error, and only the reference is kept
+
+
+def media_fetch(url: str) -> SimpleUploadedFile | None:
+    """The photo at an allow-listed media_url, checked as an upload; None when not allowed or anything fails."""
+    if not media_fetch_allowed(url):
+        return None
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers={"User-Agent": "shuangjian-open311/1", "Accept": "image/*"})
+    try:
+        with opener.open(request, timeout=MEDIA_FETCH_TIMEOUT) as response:
+            data = response.read(services.PHOTO_MAX_BYTES + 1)
+        if not data or len(data) > services.PHOTO_MAX_BYTES:
+            return None
+        photo = SimpleUploadedFile("media_url", data)
+        uploads.check_image(photo, max_bytes=services.PHOTO_MAX_BYTES, field="media_url")
+    except (OSError, ValueError, DomainError) as exc:  # URLError and HTTPError are OSErrors
+        logger.info("Open311 media_url not fetched (%s): %s", url[:100], exc)
+        return None
+    photo.seek(0)
+    return photo
 
 
 def _when(raw: str) -> datetime:
@@ -232,6 +267,7 @@ def request_file(
     existing = _filed(client, key, request_hash)
     if existing is not None:
         return existing, False
+    fetched = media_fetch(media_url) if media_url else None  # allow-listed hosts only, before any transaction
     complaint_filing = services.Filing(
         category=filing.service_code,
         description=filing.description,
@@ -245,7 +281,7 @@ def request_file(
     try:
         with transaction.atomic():
             complaint, created = services.complaint_file(
-                actor=client.user, filing=complaint_filing, idempotency_key=key
+                actor=client.user, filing=complaint_filing, idempotency_key=key, photos=[fetched] if fetched else []
             )
             row = Open311Request.objects.create(
                 complaint=complaint,
