@@ -26,8 +26,7 @@ from core.cache import ProcessTTLCache
 from core.policy import policy_raw
 from core.workdays import WorkingCalendar
 
-from .hotline.models import ORDER_KEY_PREFIX, HotlineOrder
-from .models import Complaint, SlaPhase
+from .models import HOTLINE_KEY_PREFIX, Complaint, SlaPhase
 
 _POLICY_TTL = 300.0
 _policy_cache = ProcessTTLCache(1024)
@@ -109,9 +108,10 @@ def deadline(start: date, working_days: int, share: Decimal) -> tuple[date, date
 def external_due_on(complaint: Complaint) -> date | None:
     """The last day the 12345 platform gave for the complaint's work order, if it came from one (one query for those
     complaints, none for the others: their idempotency key says so)."""
-    if complaint.pk is None or not complaint.idempotency_key.startswith(ORDER_KEY_PREFIX):
+    if complaint.pk is None or not complaint.idempotency_key.startswith(HOTLINE_KEY_PREFIX):
         return None
-    deadline_at = HotlineOrder.objects.filter(complaint_id=complaint.pk).values_list("deadline", flat=True).first()
+    # Through the reverse relation: sla does not import the hotline package (which builds on it).
+    deadline_at = Complaint.objects.filter(pk=complaint.pk).values_list("hotline_order__deadline", flat=True).first()
     return timezone.localtime(deadline_at).date() if deadline_at else None
 
 

@@ -20,10 +20,6 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-# A work order is filed with the Idempotency-Key "12345:<order number>": what tells a hotline complaint from the others
-# without a query.
-ORDER_KEY_PREFIX = "12345:"
-
 
 class HotlineSystem(models.Model):
     name = models.CharField("名称", max_length=100, unique=True)

@@ -42,15 +42,15 @@ from institutions.models import Institution
 
 from .. import services, sla
 from .. import system_clients as keyed
-from ..models import Complaint
+from ..models import HOTLINE_KEY_PREFIX, Complaint
 from ..system_clients import hash_key
-from .models import ORDER_KEY_PREFIX, HotlineEvent, HotlineOrder, HotlineSystem, OutboxState
+from .models import HotlineEvent, HotlineOrder, HotlineSystem, OutboxState
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sjh_"
 DENIED = _("只有区级管理员可以管理 12345 对接")
-IDEMPOTENCY_PREFIX = ORDER_KEY_PREFIX
+IDEMPOTENCY_PREFIX = HOTLINE_KEY_PREFIX
 DELIVER_TASK = "supervision.hotline_deliver"
 DELIVERY_TIMEOUT_SECONDS = 5
 CLAIM_SECONDS = 60  # an attempt not finished by then (a worker died) may be taken again
