@@ -7,4 +7,11 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账户")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from core import notifications
+
+        from . import (
+            authcache,
+            signals,  # noqa: F401
+        )
+
+        notifications.install_language_lookup(authcache.languages)  # a recipient's language, kept per process

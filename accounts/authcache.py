@@ -33,9 +33,9 @@ logger = logging.getLogger(__name__)
 KEY = "auth:tok:{}"
 # The shape of a cached entry (its memberships are pickled MembershipInfo): an entry of another shape, written by an
 # older release, is a miss, never read into the wrong fields. 2: memberships name schools and institutions by id only.
-FORMAT = 2
+FORMAT = 3
 CHANNEL = "shuangjian:auth-invalidate"
-USER_FIELDS = {"id", "username", "phone", "name", "is_active", "is_staff", "is_superuser"}
+USER_FIELDS = {"id", "username", "phone", "name", "language", "is_active", "is_staff", "is_superuser"}
 LOCAL_MAX_ENTRIES = 10_000
 REDIS_TIMEOUT_SECONDS = 2  # the publisher's connect and read timeouts: a lost Redis must not hang a request
 
@@ -260,4 +260,99 @@ def forget_user(user_id: int) -> None:
     from .models import AccessToken
 
     hashes = list(AccessToken.objects.filter(session__user_id=user_id).values_list("token_hash", flat=True))
-    _forget([KEY.format(h) for h in hashes], [f"user:{user_id}", *hashes])
+    _forget([WEB_KEY.format(user_id), *(KEY.format(h) for h in hashes)], [f"user:{user_id}", *hashes])
+
+
+# --- Web sessions ----------------------------------------------------------------------------------------------------
+# The same for a signed-in browser: the session names a user id and the hash of their password (Django's session
+# verification); the entry keeps the user's fields, that hash and their memberships, so a page pays no query to learn
+# who is asking (issue 16: every page's floor). Forgotten with the user's tokens (forget_user: the user or a
+# membership saved, a password reset), so a changed password or a lost role is seen at the next request.
+
+WEB_KEY = "auth:web:{}"
+
+
+def _web_local_key(user_id) -> str:
+    return f"web:{user_id}"
+
+
+def get_web(user_id, session_hash: str):
+    """The user of a web session whose hash matches the cached one, or None (then Django's check runs)."""
+    if not enabled() or not session_hash:
+        return None
+    from django.utils.crypto import constant_time_compare
+
+    _ensure_listener()
+    entry = None
+    if _local.usable():
+        hit = _local.entries.get(_web_local_key(user_id))
+        if hit is not None and time.monotonic() - hit[0] < settings.AUTH_LOCAL_SECONDS:
+            entry = hit[1]
+    if entry is None:
+        generation = _local.generation
+        try:
+            entry = cache.get(WEB_KEY.format(user_id))
+        except Exception as exc:  # noqa: BLE001 - Redis down: a miss, the database answers
+            _warn_unavailable("reading", exc)
+            return None
+        if entry is None or entry.get("format") != FORMAT or str(entry["user_id"]) != str(user_id):
+            return None
+        _remember_locally(_web_local_key(user_id), entry, generation)
+    if not constant_time_compare(session_hash, entry["session_hash"]):
+        return None
+    from .models import User
+
+    user = User.from_db("default", _user_field_order(), entry["user"])
+    user._memberships_cache = entry["memberships"]
+    return user
+
+
+def put_web(user) -> None:
+    """Keep an active user Django has just verified from the database."""
+    if not enabled() or not user.is_active:
+        return
+    from .selectors import memberships_of
+
+    entry = {
+        "format": FORMAT,
+        "user_id": user.pk,
+        "user": tuple(getattr(user, f) for f in _user_field_order()),
+        "session_hash": user.get_session_auth_hash(),
+        "memberships": memberships_of(user),
+    }
+    try:
+        cache.set(WEB_KEY.format(user.pk), entry, settings.AUTH_CACHE_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - Redis down: nothing cached, nothing lost
+        _warn_unavailable("writing", exc)
+
+
+# --- The language each person chose --------------------------------------------------------------------------------
+# A notification is written in its recipient's language (core.notifications): kept in each process's dict while its
+# listener is connected, so a filing does not pay a query for its handler's; forgotten with the user (any save).
+
+
+def languages(user_ids) -> dict[int, str]:
+    """{user id: the language they chose ('' when none)}: from this process's dict where kept, one query for the
+    rest."""
+    from .models import User
+
+    ids = set(user_ids)
+    found: dict[int, str] = {}
+    usable = enabled() and _local.usable()
+    if usable:
+        now = time.monotonic()
+        for uid in ids:
+            hit = _local.entries.get(f"lang:{uid}")
+            if hit is not None and now - hit[0] < settings.AUTH_LOCAL_SECONDS:
+                found[uid] = hit[1]["language"]
+    missing = ids - found.keys()
+    if missing:
+        generation = _local.generation
+        rows = dict(User.objects.filter(pk__in=missing).values_list("pk", "language"))
+        found.update(rows)
+        if usable:
+            for uid, language in rows.items():
+                _remember_locally(f"lang:{uid}", {"user_id": uid, "language": language}, generation)
+    if enabled():
+        _ensure_listener()
+    return found

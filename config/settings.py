@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.CachedAuthenticationMiddleware",  # the session's user from accounts.authcache when kept
     "core.i18n.LanguageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",  # request.htmx: a partial update from the vendored htmx
     "django.contrib.messages.middleware.MessageMiddleware",

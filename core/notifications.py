@@ -138,10 +138,22 @@ def _translatable(*texts) -> bool:
 
 
 def recipient_languages(recipient_ids) -> dict[int, str]:
-    """{user id: the language they chose ('' when none)}, in one query."""
+    """{user id: the language they chose ('' when none)}, in at most one query: through the lookup accounts installs
+    (which keeps them per process, forgotten when the user is saved), else straight from the users' table."""
     if not recipient_ids:
         return {}
+    if _language_lookup is not None:
+        return _language_lookup(recipient_ids)
     return dict(get_user_model().objects.filter(pk__in=recipient_ids).values_list("pk", "language"))
+
+
+_language_lookup = None
+
+
+def install_language_lookup(lookup) -> None:
+    """Called by accounts when ready: core knows no identity app, accounts knows how to keep users' choices."""
+    global _language_lookup
+    _language_lookup = lookup
 
 
 def push_after_commit(rows: list[Notification]) -> None:

@@ -1,5 +1,6 @@
-"""What a person's frame and home show (their cards' counts, their unread notifications), kept for a few seconds so
-that a page does not pay those queries on every request (issue 16: a home at 0.3 of the bare view).
+"""What a person's frame and home show (their cards' counts, their unread notifications, the first page of their
+inbox), kept for a few seconds so that a page does not pay those queries on every request (issue 16: a home and the
+inbox at 0.3 of the bare view).
 
 Fresh where a person would notice: their entries are forgotten, after commit, as soon as they write anything (any
 unsafe request of theirs, web or API: UserCacheMiddleware) or are notified of something (core.notifications), so what
@@ -13,13 +14,14 @@ forgets the entry for all); in the embedded default, each process's memory.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-KINDS = ("counts", "unread")
+KINDS = ("counts", "unread", "inbox")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 _MISSING = object()
 
@@ -32,18 +34,34 @@ def seconds() -> int:
     return int(getattr(settings, "USER_CACHE_SECONDS", 0))
 
 
+# What this request has read of the cache, per person (set by UserCacheMiddleware for the request's length): the frame
+# asks for the unread count and the home for its counts, and one round trip to Redis answers both.
+_read: ContextVar[dict | None] = ContextVar("usercache_read", default=None)
+
+
 def recall(user_id: int, kind: str, default: Any = None) -> Any:
     if not seconds():
         return default
+    read = _read.get()
+    if read is not None and user_id in read:
+        value = read[user_id].get(kind, _MISSING)
+        return default if value is _MISSING else value
     try:
-        value = cache.get(_key(user_id, kind), _MISSING)
+        found = cache.get_many([_key(user_id, k) for k in KINDS])
     except Exception:  # noqa: BLE001 - the cache down is a miss, never an error page
         return default
+    entries = {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
+    if read is not None:
+        read[user_id] = entries
+    value = entries.get(kind, _MISSING)
     return default if value is _MISSING else value
 
 
 def remember(user_id: int, kind: str, value: Any) -> None:
     if seconds():
+        read = _read.get()
+        if read is not None:
+            read.setdefault(user_id, {})[kind] = value
         try:
             cache.set(_key(user_id, kind), value, seconds())
         except Exception:  # noqa: BLE001
@@ -52,9 +70,15 @@ def remember(user_id: int, kind: str, value: Any) -> None:
 
 def forget(user_ids: Iterable[int]) -> None:
     """Drop what is kept for these people, once the current transaction commits (at once outside one)."""
-    keys = [_key(uid, kind) for uid in set(user_ids) if uid for kind in KINDS]
+    user_ids = {uid for uid in user_ids if uid}
+    keys = [_key(uid, kind) for uid in user_ids for kind in KINDS]
     if not keys or not seconds():
         return
+
+    read = _read.get()
+    if read is not None:
+        for uid in user_ids:
+            read.pop(uid, None)
 
     def drop():
         try:
@@ -73,7 +97,11 @@ class UserCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        reading = _read.set({})
+        try:
+            response = self.get_response(request)
+        finally:
+            _read.reset(reading)
         if request.method not in SAFE_METHODS and seconds():
             user = getattr(request, "user", None)
             user_id = user.pk if user is not None and user.is_authenticated else None

@@ -42,6 +42,9 @@ INSPECTOR_ASSETS = (
     "inspector_app/inspector.js",
 )
 ROLLCALL_ASSETS = ("inspector_app/rollcall.js",)
+# Loaded only when needed (not on the first load), but kept by the service worker on install so they work offline:
+# the QR decoder, for the scan button where the browser has no BarcodeDetector.
+LAZY_ASSETS = ("vendor/jsqr/jsQR.js",)
 TEMPLATES = ("inspector_app/inspector.html", "inspector_app/rollcall.html", "inspector_app/sw.js")
 
 
@@ -51,7 +54,7 @@ def app_version() -> str:
     from django.template.loader import get_template
 
     digest = hashlib.sha256()
-    for name in (*SHARED_ASSETS, *INSPECTOR_ASSETS, *ROLLCALL_ASSETS):
+    for name in (*SHARED_ASSETS, *INSPECTOR_ASSETS, *ROLLCALL_ASSETS, *LAZY_ASSETS):
         found = finders.find(name)
         if found:
             with open(found, "rb") as fh:
@@ -79,6 +82,7 @@ def _shell(request, template: str, app: str, assets: tuple[str, ...]):
             "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
             "lang": get_language() or "zh-hans",
             "flagDistance": policy_int("checkin_distance_flag_m"),
+            "qrDecoder": static(LAZY_ASSETS[0]),
         },
         "strings": strings(),
         "assets": assets,
@@ -141,7 +145,7 @@ def rollcall_manifest(request):
 def service_worker(request):
     """Same origin, at /app/ so its scope covers both apps; never cached by HTTP, so an update is found at once."""
     shells = [reverse("inspector-app"), reverse("rollcall")]
-    assets = [static(a) for a in (*SHARED_ASSETS, *INSPECTOR_ASSETS, *ROLLCALL_ASSETS)]
+    assets = [static(a) for a in (*SHARED_ASSETS, *INSPECTOR_ASSETS, *ROLLCALL_ASSETS, *LAZY_ASSETS)]
     assets += [reverse("inspector-app-manifest"), reverse("rollcall-manifest")]
     response = render(
         request,

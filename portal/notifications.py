@@ -9,16 +9,19 @@ can; the page works fully without it and without JavaScript.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core import notifications as inbox
+from core import usercache
 from core.errors import NotFound
+
+from .render import inbox_rows_html
 
 PAGE_SIZE = 20
 
@@ -46,24 +49,31 @@ def object_url(object_type: str, object_id: str) -> str | None:
         return None
 
 
+def _page(user, number):
+    """A page of the inbox. The first, the one people open, is kept a few seconds with their unread count
+    (core.usercache: forgotten as soon as they are notified or mark anything read), so it costs no query."""
+    paginator = Paginator(inbox.notifications_for(user), PAGE_SIZE)
+    if number not in (None, "", "1"):
+        return paginator.get_page(number)
+    kept = usercache.recall(user.pk, "inbox")
+    if kept is None:
+        page = paginator.get_page(1)
+        usercache.remember(user.pk, "inbox", (paginator.count, list(page.object_list)))
+        return page
+    paginator.count, rows = kept  # the total the page was counted with
+    return Page(rows, 1, paginator)
+
+
 @require_safe
 @login_required
 def notification_list(request):
-    page = Paginator(inbox.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request.user, request.GET.get("page"))
     open_url = reverse("notification-open", args=[0]).replace("/0/", "/{}/")  # one reverse, not one per row
-    rows = []
-    for n in page.object_list:
-        at = timezone.localtime(n.created_at)
-        rows.append(
-            {
-                "n": n,
-                "url": object_url(n.object_type, n.object_id),
-                "open": open_url.format(n.pk),
-                "iso": at.isoformat(timespec="seconds"),
-                "when": at.strftime("%Y-%m-%d %H:%M"),
-            }
-        )
-    return render(request, "portal/notifications.html", {"page": page, "rows": rows})
+    rows_html = inbox_rows_html(
+        page.object_list, open_url=open_url, object_url=object_url, csrf_token=get_token(request),
+        next_path=request.get_full_path(),
+    )  # fmt: skip
+    return render(request, "portal/notifications.html", {"page": page, "rows_html": rows_html})
 
 
 @require_http_methods(["GET", "POST"])

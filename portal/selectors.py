@@ -137,21 +137,22 @@ class _Counts:
     def fees(self) -> dict:
         return {"exemptions": self.get("exemptions").get("applied", 0), "runs": self.get("runs").get("draft", 0)}
 
-    def _sessions(self, name: str, sessions, *, roll_calls: bool = True) -> dict:
+    def _sessions(self, name: str, sessions: Callable[[], object], *, roll_calls: bool = True) -> dict:
+        # `sessions` builds the queryset only when the counts are not kept (building it costs as much as a page).
         def read() -> dict:
-            work = schedule_selectors.session_work(sessions, self.today, self.now, roll_calls=roll_calls)
+            work = schedule_selectors.session_work(sessions(), self.today, self.now, roll_calls=roll_calls)
             return {k: len(v) for k, v in work.items()}
 
         return self.get(name, read)
 
     def delivered(self) -> dict:
-        return self._sessions("delivered", schedule_selectors.sessions_delivered_by(self.user))
+        return self._sessions("delivered", lambda: schedule_selectors.sessions_delivered_by(self.user))
 
     def school_sessions(self) -> dict:
-        return self._sessions("school_sessions", schedule_selectors.sessions_of_admin(self.user))
+        return self._sessions("school_sessions", lambda: schedule_selectors.sessions_of_admin(self.user))
 
     def children_sessions(self) -> dict:
-        sessions = schedule_selectors.sessions_of_children(self.user, self.today)
+        sessions = lambda: schedule_selectors.sessions_of_children(self.user, self.today)  # noqa: E731
         return self._sessions("children_sessions", sessions, roll_calls=False)
 
 

@@ -3,8 +3,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from accounts.selectors import memberships_of
-
+from .render import sections_html
 from .selectors import home_sections
 
 
@@ -14,8 +13,9 @@ def home(request):
     """Each role's home: one section per role the user holds, with the work waiting as cards with counts (a fixed
     number of queries whatever the data: portal.selectors)."""
     now = timezone.localtime()
+    sections = home_sections(request.user, now.date(), now.time())
     return render(
         request,
         "portal/home.html",
-        {"sections": home_sections(request.user, now.date(), now.time()), "memberships": memberships_of(request.user)},
+        {"sections": sections, "sections_html": sections_html(sections)},
     )

@@ -31,6 +31,7 @@ from core.pii import id_number_hash, normalize_id_number
 from core.policy import policy_decimal, policy_int
 from core.transitions import transition
 from core.uploads import random_name
+from institutions import public_cache
 
 from .enforcement import release_sessions
 from .models import ADMISSION_OPEN, Admission, AdmissionDocument, AdmissionReason, OutsidePerson, ProhibitedPerson
@@ -129,14 +130,16 @@ def _wrong_state(admission: Admission) -> DomainError:
 
 
 def _transition(admission: Admission, *, allowed: tuple[str, ...], actor, verb: str, to: str, data=None, **fields):
-    if admission.status in allowed and S.ADMITTED in (admission.status, to) and admission.institution_id:
-        from institutions import public_cache
-
-        public_cache.invalidate()  # the public list of admitted third parties changes
-    return transition(
+    """core.transitions with the admission's verbs and refusal; an institution's person entering or leaving
+    "admitted" changes the public list of admitted third parties, whose answers are dropped once the move is made."""
+    before = admission.status
+    moved = transition(
         admission, actor=actor, verb=f"admission.{verb}", allowed_from=allowed, to=to, fields=fields, data=data,
         error=_wrong_state,
     )  # fmt: skip
+    if S.ADMITTED in (before, to) and admission.institution_id:
+        public_cache.invalidate()
+    return moved
 
 
 # --- Re-checking against the register ---------------------------------------------------------------------------

@@ -4,14 +4,17 @@ penalties, and the public results."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from core.errors import preferred_language
+from core.errors import NotFound, preferred_language
+from core.http import uploaded_file_response
 from core.money import fmt_optional
 from supervision.inspections import checklists, penalties, permissions, plans, publication, rectification, sync
 from supervision.inspections import selectors as reads
@@ -687,6 +690,68 @@ def upload_evidence(request, order_id: int, photo_uuid: str):
         actor=request.auth, order_id=order_id, photo_uuid=photo_uuid, sha256=parts["sha256"], upload=parts["file"]
     )
     return Status(201 if stored else 200, {"uuid": str(row.uuid), "sha256": row.sha256, "stored": stored})
+
+
+class EvidencePhotoOut(Schema):
+    uuid: str
+    sha256: str
+    size: int
+    created_at: datetime
+
+
+class OrderEvidenceOut(Schema):
+    order_id: int
+    status: str
+    response: str
+    responded_at: datetime | None
+    photos: list[EvidencePhotoOut]
+
+
+@router.get(
+    "/rectification-orders/{order_id}/evidence",
+    response={200: OrderEvidenceOut, **ERRORS},
+    summary="整改佐证（机构的答复与照片）The institution's answer and its evidence photos",
+)
+def get_order_evidence(request, order_id: int):
+    order = permissions.access_order(request.auth, order_id)
+    photos = [
+        {"uuid": str(e.uuid), "sha256": e.sha256, "size": e.size, "created_at": e.created_at}
+        for e in order.evidence.all()
+    ]
+    return {
+        "order_id": order.pk,
+        "status": order.status,
+        "response": order.response,
+        "responded_at": order.responded_at,
+        "photos": photos,
+    }
+
+
+@router.get(
+    "/rectification-orders/{order_id}/evidence/{photo_uuid}",
+    response={**ERRORS},
+    summary="整改佐证照片（已去除 EXIF）An evidence photo (cleaned of EXIF)",
+    openapi_extra={
+        "responses": {
+            200: {"description": "JPEG", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+        }
+    },
+)
+def get_order_evidence_photo(request, order_id: int, photo_uuid: str):
+    order = permissions.access_order(request.auth, order_id)
+    try:
+        key = uuid.UUID(photo_uuid[:64])
+    except ValueError:
+        raise NotFound(_("照片不存在")) from None
+    evidence = order.evidence.filter(uuid=key).first()
+    if evidence is None:
+        raise NotFound(_("照片不存在"))
+    return uploaded_file_response(
+        evidence.image.open("rb"),
+        content_type=evidence.content_type or "image/jpeg",
+        filename=f"order-{order.pk}-{evidence.uuid}.jpg",
+        cache="private, max-age=3600",
+    )
 
 
 class FollowupIn(Schema):

@@ -493,8 +493,10 @@ def _conflict() -> DomainError:
 def _save_transition(
     complaint: Complaint, *, from_state: str, from_version: int, fields: set[str], actor=None, verb: str = "", data=None
 ) -> None:
-    """Write the changed fields only if nobody changed the row since it was read (one wins, the other 409), with the
-    audit event when a verb is given. The caller has set the new state on the instance."""
+    """core.transitions for a complaint whose action handler has already set the new state and fields on the
+    instance (each handler decides them from the request): written only if nobody changed the row since it was read
+    (the version: one wins, the other 409), with the audit event when a verb is given; then the lists' caches and the
+    change listeners (the 12345 outbox) are told, in the same transaction."""
     to_state, complaint.status = complaint.status, from_state
     transition(
         complaint, actor=actor, verb=verb, allowed_from=from_state, to=to_state,

@@ -74,3 +74,18 @@ def test_a_service_notification_reads_in_english_for_an_english_reader(town_a_st
     assert not any("\u4e00" <= c <= "\u9fff" for c in row.title), row.title
     assert Institution.objects.get(pk=institution_a.pk).status == "licensed"
     assert region(TOWN_A).pk == institution_a.town_id
+
+
+def test_a_reader_who_switches_language_gets_the_next_notification_in_it(institution_a, settings):
+    settings.AUTH_CACHE_SECONDS, settings.AUTH_LOCAL_SECONDS = 120, 30  # recipients' languages kept per process
+    reader = make_user("Reader", "institution_staff", institution=institution_a)
+
+    def told() -> str:
+        notify(recipients=[reader], kind="test.switch", title=_("请及时办理延续手续。"))
+        return Notification.objects.filter(recipient=reader, kind="test.switch").latest("pk").title
+
+    assert told() == "请及时办理延续手续。"
+    assert told() == "请及时办理延续手续。"  # read from the kept choice where the process listens
+    reader.language = "en"
+    reader.save(update_fields=["language"])
+    assert told() == "Renew the licence before it expires."

@@ -76,3 +76,30 @@ def test_nothing_is_kept_when_switched_off(settings):
     assert counts(staff)["complaints-to-accept"] == "0"
     ComplaintFactory(town=region(TOWN_A))
     assert counts(staff)["complaints-to-accept"] == "1"
+
+
+def test_the_inbox_first_page_is_kept_and_a_new_notification_shows_at_once(
+    kept, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    staff = handler()
+    client = client_for(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(recipients=[staff], kind="x", title="第一条")
+    assert "第一条" in client.get("/notifications/").content.decode()
+    with django_assert_max_num_queries(3):  # the session, its user and memberships: rows and count are kept
+        assert client.get("/notifications/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(recipients=[staff], kind="x", title="第二条")
+    page = client.get("/notifications/").content.decode()
+    assert "第一条" in page and "第二条" in page and 'data-testid="unread-count">2<' in page
+
+
+def test_marking_read_shows_in_the_kept_inbox_at_once(kept, django_capture_on_commit_callbacks):
+    staff = handler()
+    client = client_for(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(recipients=[staff], kind="x", title="一条通知")
+    assert 'class="inbox-item unread"' in client.get("/notifications/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/notifications/read-all").status_code in (200, 302)
+    assert 'class="inbox-item unread"' not in client.get("/notifications/").content.decode()

@@ -38,8 +38,60 @@
     try {
       const orders = await api("rectification-orders?status=answered&page_size=50");
       await SJ.kvPut("orders", orders.items);
+      await cacheEvidence(orders.items);
     } catch (e) {
+      if (e instanceof SJ.SignInNeeded) throw e;
       /* the orders tab keeps its last copy */
+    }
+  }
+
+  // --- The institutions' evidence for the orders to verify: the list of photos per order (kept in kv, fetched again
+  // only when the institution's answer changed) and the photos themselves as Blobs, so the day's orders can be checked
+  // with no network. Within reason: at most EVIDENCE_PER_ORDER photos an order and EVIDENCE_MAX_BYTES in all; the
+  // evidence of orders no longer waiting for verification is dropped.
+  const EVIDENCE_PER_ORDER = 10;
+  const EVIDENCE_MAX_BYTES = 40 * 1024 * 1024;
+
+  async function evidenceOf(order) {
+    const index = (await SJ.kvGet("evidence_index")) || {};
+    const known = index[order.id];
+    if (known && known.response === order.response) return known.photos;
+    const out = await api(`rectification-orders/${order.id}/evidence`);
+    const photos = out.photos.slice(0, EVIDENCE_PER_ORDER).map((p) => p.uuid);
+    const next = (await SJ.kvGet("evidence_index")) || {};
+    next[order.id] = { response: order.response, photos };
+    await SJ.kvPut("evidence_index", next);
+    return photos;
+  }
+
+  async function evidencePhoto(orderId, photoUuid) {
+    const row = await db.evidence.get(photoUuid);
+    if (row) return row.blob;
+    const blob = await api(`rectification-orders/${orderId}/evidence/${photoUuid}`, { blob: true });
+    const used = (await db.evidence.toArray()).reduce((n, r) => n + (r.size || 0), 0);
+    if (used + blob.size <= EVIDENCE_MAX_BYTES) {
+      try {
+        await db.evidence.put({ uuid: photoUuid, order_id: orderId, blob, size: blob.size, fetched: Date.now() });
+      } catch (e) {
+        /* no room to keep it: shown now, fetched again next time */
+      }
+    }
+    return blob;
+  }
+
+  async function cacheEvidence(orders) {
+    const ids = new Set(orders.map((o) => o.id));
+    await db.evidence.filter((r) => !ids.has(r.order_id)).delete();
+    const index = (await SJ.kvGet("evidence_index")) || {};
+    const kept = Object.fromEntries(Object.entries(index).filter(([id]) => ids.has(Number(id))));
+    if (Object.keys(kept).length !== Object.keys(index).length) await SJ.kvPut("evidence_index", kept);
+    for (const order of orders) {
+      try {
+        for (const photoUuid of await evidenceOf(order)) await evidencePhoto(order.id, photoUuid);
+      } catch (error) {
+        if (error instanceof SJ.Offline || error instanceof SJ.SignInNeeded) throw error;
+        /* this order's evidence is fetched again when it is opened; the other orders go on */
+      }
     }
   }
 
@@ -175,12 +227,14 @@
     try {
       await SJ.addRecord("inspection", body, { inspection_id: visit.id, label });
     } catch (error) {
-      SJ.showError(error.message);
-      return;
+      // Not saved (storage full: the message is up): the page stays as it is, with what was typed, for another try.
+      if (!(error instanceof SJ.StorageFull)) SJ.showError(error.message);
+      return false;
     }
     await loadLocal();
-    route();
+    route({ fresh: true });
     SJ.syncSoon();
+    return true;
   }
 
   async function checkin(visit, qrToken) {
@@ -203,39 +257,127 @@
     return (m ? m[1] : raw).slice(0, 40);
   }
 
+  // The poster's code: a link to the public verification page, /v/<token>. Anything else is not the poster's.
+  function posterToken(text) {
+    const m = (text || "").trim().match(/\/v\/([A-Za-z0-9_-]{1,40})(?:[/?#]|$)/);
+    return m ? m[1] : null;
+  }
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const el = document.createElement("script");
+      el.src = src;
+      el.async = true;
+      el.onload = () => resolve();
+      el.onerror = () => reject(new Error(src));
+      document.head.append(el);
+    });
+  }
+
+  // A function reading a QR code from a video frame: the browser's BarcodeDetector where it reads QR codes (Android,
+  // Safari 17+), else the vendored jsQR, loaded on the first scan (kept by the service worker for offline use).
+  let reader = null;
+  async function qrReader() {
+    if (reader) return reader;
+    if ("BarcodeDetector" in window) {
+      try {
+        const formats = await window.BarcodeDetector.getSupportedFormats();
+        if (formats.includes("qr_code")) {
+          const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+          reader = async (video) => {
+            const found = await detector.detect(video);
+            return found.length ? found[0].rawValue : null;
+          };
+          return reader;
+        }
+      } catch (e) {
+        /* fall back to jsQR */
+      }
+    }
+    if (!window.jsQR) await loadScript(config.qrDecoder);
+    const canvas = document.createElement("canvas");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    reader = async (video) => {
+      const w = video.videoWidth;
+      const ht = video.videoHeight;
+      if (!w || !ht) return null;
+      const scale = Math.min(1, 800 / Math.max(w, ht));
+      canvas.width = Math.round(w * scale);
+      canvas.height = Math.round(ht * scale);
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const frame = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      const code = window.jsQR(frame.data, frame.width, frame.height, { inversionAttempts: "attemptBoth" });
+      return code ? code.data : null;
+    };
+    return reader;
+  }
+
   async function scan(visit, box) {
-    if (!("BarcodeDetector" in window) || !navigator.mediaDevices) return;
-    let stream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    } catch (e) {
-      SJ.showError(t("camera_refused"));
+    const say = (text) => {
+      let line = box.querySelector("[data-testid=scan-status]");
+      if (!line) {
+        line = h("p", { class: "muted", role: "status", "data-testid": "scan-status" });
+        box.prepend(line);
+      }
+      line.textContent = text;
+    };
+    if (box.querySelector("video")) return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      say(t("camera_refused"));
       return;
     }
-    const video = h("video", { playsinline: true, muted: true, class: "scanner" });
+    say(t("scan_starting"));
+    let read;
+    try {
+      read = await qrReader();
+    } catch (e) {
+      say(t("scan_unavailable"));
+      return;
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (e) {
+      say(t("camera_refused"));
+      return;
+    }
+    const video = h("video", { playsinline: true, muted: true, autoplay: true, class: "scanner", "data-testid": "scanner" });
+    video.muted = true;
     video.srcObject = stream;
     const stop = () => {
       stream.getTracks().forEach((tr) => tr.stop());
       video.remove();
       cancel.remove();
     };
-    const cancel = h("button", { type: "button", onclick: stop }, t("cancel"));
+    const cancel = h("button", { type: "button", "data-testid": "scan-cancel", onclick: stop }, t("cancel"));
     box.append(video, cancel);
-    await video.play();
-    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    say(t("scan_hint"));
+    try {
+      await video.play();
+    } catch (e) {
+      /* autoplay takes over */
+    }
     const tick = async () => {
-      if (!video.isConnected) return;
+      if (!video.isConnected) {
+        stream.getTracks().forEach((tr) => tr.stop()); // the page changed: the camera goes off
+        return;
+      }
+      let text = null;
       try {
-        const found = await detector.detect(video);
-        if (found.length) {
-          stop();
-          await checkin(visit, tokenFrom(found[0].rawValue));
-          return;
-        }
+        text = await read(video);
       } catch (e) {
         /* the next frame */
       }
-      setTimeout(tick, 300);
+      if (text) {
+        const token = posterToken(text);
+        if (token) {
+          stop();
+          await checkin(visit, token);
+          return;
+        }
+        say(t("scan_not_poster"));
+      }
+      setTimeout(tick, 250);
     };
     tick();
   }
@@ -248,7 +390,8 @@
         const photo = await SJ.addPhoto(visit.id, blob);
         uuids.push(photo.uuid);
       } catch (error) {
-        SJ.showError(error.message);
+        if (!(error instanceof SJ.StorageFull)) SJ.showError(error.message);
+        break; // storage full: the photos not kept are not half-saved; the person takes them again after freeing space
       }
     }
     return uuids;
@@ -411,8 +554,14 @@
     } else {
       const input = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true, "data-testid": "photo-input" });
       input.addEventListener("change", async () => {
-        const uuids = await addPhotos(visit, Array.from(input.files || []));
-        if (uuids.length) await save("yes", [...a.photos, ...uuids]);
+        const files = Array.from(input.files || []);
+        const uuids = await addPhotos(visit, files);
+        input.value = ""; // the same pictures may be chosen again (after freeing space)
+        const saved = uuids.length ? await save("yes", [...a.photos, ...uuids]) : false;
+        if (uuids.length && !saved) {
+          await db.photos.bulkDelete(uuids); // the answer naming them was not saved: no photo left without its answer
+        }
+        if (files.length && !saved && SJ.storageFull() && input.isConnected) SJ.storageFullNotice(input);
       });
       control = h("label", { class: "photo-button" }, t("take_photo"), input);
     }
@@ -498,7 +647,7 @@
       checkinBox.append(
         h("p", { "data-testid": "checkin-status" }, dist ? t("you_are", { distance: dist }) : t("not_checked_in")),
         h("button", { type: "button", class: "primary big", "data-testid": "checkin-gps", onclick: () => checkin(visit) }, t("checkin_gps")),
-        "BarcodeDetector" in window
+        navigator.mediaDevices && navigator.mediaDevices.getUserMedia
           ? h("button", { type: "button", class: "big", "data-testid": "checkin-scan", onclick: () => scan(visit, scanBox) }, t("checkin_scan"))
           : null,
         scanBox,
@@ -688,7 +837,16 @@
       h(
         "ul",
         { class: "plain", "data-testid": "bring" },
-        visit.open_orders.map((o) => h("li", {}, t("open_order", { due: o.due_on, finding: o.finding }))),
+        visit.open_orders.map((o) =>
+          h(
+            "li",
+            {},
+            t("open_order", { due: o.due_on, finding: o.finding }),
+            o.status === "answered"
+              ? [" ", h("a", { href: `#/order/${o.id}`, "data-testid": "order-link" }, t("order_check"))]
+              : null
+          )
+        ),
         visit.earlier_findings.map((f) => h("li", {}, t("earlier_finding", { date: f.date, text: `${f.rule_id} ${f.description}` }))),
         !visit.open_orders.length && !visit.earlier_findings.length ? h("li", { class: "muted" }, t("nothing_to_bring")) : null
       )
@@ -710,39 +868,62 @@
     );
   }
 
-  async function ordersPage(main) {
-    const orders = (await SJ.kvGet("orders")) || [];
+  // The orders waiting for verification (or one of them, from a follow-up visit): what was required, what the
+  // institution answered with its photos (kept on the phone), and the inspector's decision, recorded offline first.
+  async function ordersPage(main, onlyId) {
+    const all = (await SJ.kvGet("orders")) || [];
+    const orders = onlyId ? all.filter((o) => o.id === onlyId) : all;
+    const index = (await SJ.kvGet("evidence_index")) || {};
     const local = await db.records.where("channel").equals("order").toArray();
     SJ.fill(
       main,
+      onlyId ? h("a", { href: "#/orders", class: "back" }, t("back")) : null,
       h("h1", {}, t("orders_title")),
-      orders.length ? null : h("p", { class: "muted" }, t("none")),
+      orders.length ? null : h("p", { class: "muted" }, onlyId ? t("order_unknown") : t("none")),
       h(
         "ul",
         { class: "cards", "data-testid": "orders" },
         orders.map((o) => {
-          const sent = local.filter((r) => r.body.order_id === o.id).pop();
+          const sent = local.filter((r) => r.body.order_id === o.id && r.state !== "rejected").pop();
+          const refused = local.filter((r) => r.body.order_id === o.id && r.state === "rejected").pop();
           const note = h("textarea", { rows: 2, maxlength: 1000, "data-testid": "verify-note", id: `verify-note-${o.id}` });
-          const decide = (accepted) => {
+          const decide = async (accepted) => {
             const text = note.value.trim();
             if (!text) {
               note.focus();
               return;
             }
-            SJ.addRecord("order", { order_id: o.id, accepted, note: text }, { label: `${o.institution_name} · ${accepted ? t("verify_accept") : t("verify_reject")}` })
-              .then(() => ordersPage(main))
-              .then(() => SJ.syncSoon());
+            try {
+              await SJ.addRecord(
+                "order",
+                { order_id: o.id, accepted, note: text },
+                { label: `${o.institution_name} · ${accepted ? t("verify_accept") : t("verify_reject")}` }
+              );
+            } catch (error) {
+              // Storage full: the note stays in its box, for another tap once space is freed.
+              if (!(error instanceof SJ.StorageFull)) SJ.showError(error.message);
+              return;
+            }
+            route({ fresh: true });
+            SJ.syncSoon();
           };
+          const known = index[o.id];
+          const photos = known ? known.photos : [];
+          const evidence = h("div", { class: "thumbs evidence", "data-testid": "evidence-photos" });
+          if (photos.length) fillEvidence(evidence, o.id, photos);
           return h(
             "li",
             { class: "card", "data-testid": "order", "data-order": o.id },
             h("strong", {}, o.institution_name),
             h("p", {}, t("order_due", { due: o.due_on }), o.overdue ? " · " + t("overdue") : ""),
             h("p", {}, t("order_required", { text: o.evidence_required })),
-            h("p", {}, t("order_response", { text: o.response || "—" })),
+            h("h3", {}, t("order_evidence")),
+            h("p", { class: "pre", "data-testid": "evidence-text" }, o.response || "—"),
+            photos.length ? evidence : known ? h("p", { class: "muted" }, t("evidence_no_photos")) : h("p", { class: "muted" }, t("evidence_not_loaded")),
             o.followup_inspection_id ? h("a", { href: `#/visit/${o.followup_inspection_id}` }, t("open_followup")) : null,
+            refused ? h("p", { class: "reason", "data-testid": "reason" }, t("rejected_because", { reason: refused.fate.message })) : null,
             sent
-              ? h("p", { "data-testid": "verify-state" }, t("verify_sent", { state: t("state_" + sent.state) }), sent.state === "rejected" ? " " + sent.fate.message : "")
+              ? h("p", { "data-testid": "verify-state", "data-state": sent.state }, t("verify_sent", { state: t("state_" + sent.state) }), " · ", sent.body.accepted ? t("verify_accept") : t("verify_reject"))
               : h(
                   "div",
                   { class: "stack" },
@@ -761,6 +942,31 @@
     );
   }
 
+  // The evidence photos from the phone's copy (fetched now if missing and the network is there); a tap opens one whole.
+  async function fillEvidence(box, orderId, photos) {
+    for (const [i, photoUuid] of photos.entries()) {
+      let blob = null;
+      try {
+        blob = await evidencePhoto(orderId, photoUuid);
+      } catch (e) {
+        blob = null;
+      }
+      if (!box.isConnected) return;
+      if (!blob) {
+        box.append(h("span", { class: "thumb muted", "data-testid": "evidence-missing" }, t("evidence_offline")));
+        continue;
+      }
+      const url = URL.createObjectURL(blob);
+      box.append(
+        h(
+          "a",
+          { class: "thumb", href: url, target: "_blank", rel: "noopener" },
+          h("img", { src: url, alt: t("evidence_photo_n", { n: i + 1 }), width: 96, height: 96, "data-testid": "evidence-photo" })
+        )
+      );
+    }
+  }
+
   function describeRecord(r) {
     return r.label || `${r.channel} ${r.body && r.body.kind ? r.body.kind : ""}`;
   }
@@ -776,25 +982,53 @@
 
   // --- Routing ------------------------------------------------------------------------------------------------------
   let mainEl = null;
-  function route() {
+
+  // What is typed in the page's fields (by id), so a redraw of the same page (after a sync, a change elsewhere) keeps it;
+  // a redraw after a successful save ({fresh: true}) starts the fields empty.
+  function typed() {
+    const out = {};
+    mainEl.querySelectorAll("input[id], textarea[id], select[id]").forEach((el) => {
+      if (el.type !== "file" && el.value !== "") out[el.id] = el.value;
+    });
+    return out;
+  }
+
+  function retype(values) {
+    for (const [id, value] of Object.entries(values)) {
+      const el = document.getElementById(id);
+      if (el && mainEl.contains(el) && el.type !== "file") el.value = value;
+    }
+  }
+
+  function route(opts) {
     if (!mainEl) return;
     const hash = location.hash || "#/";
     const y = window.scrollY;
     const sameView = mainEl.dataset.route === hash;
+    const keep = sameView && !(opts && opts.fresh) ? typed() : null;
     mainEl.dataset.route = hash;
     document.querySelectorAll("[data-tab]").forEach((a) => {
       const tab = a.dataset.tab;
-      const on = (tab === "today" && (hash === "#/" || hash.startsWith("#/visit"))) || hash === `#/${tab}`;
+      const on =
+        (tab === "today" && (hash === "#/" || hash.startsWith("#/visit"))) ||
+        (tab === "orders" && hash.startsWith("#/order/")) ||
+        hash === `#/${tab}`;
       if (on) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     });
     const m = hash.match(/^#\/visit\/(\d+)/);
-    if (m) visitPage(mainEl, Number(m[1]));
-    else if (hash === "#/map") mapPage(mainEl);
-    else if (hash === "#/orders") ordersPage(mainEl);
-    else if (hash === "#/outbox") SJ.outboxPage(mainEl, { describe: describeRecord, describeValue });
-    else listPage(mainEl);
-    if (sameView) window.scrollTo(0, y);
+    const order = hash.match(/^#\/order\/(\d+)/);
+    let drawn;
+    if (m) drawn = visitPage(mainEl, Number(m[1]));
+    else if (hash === "#/map") drawn = mapPage(mainEl);
+    else if (order) drawn = ordersPage(mainEl, Number(order[1]));
+    else if (hash === "#/orders") drawn = ordersPage(mainEl);
+    else if (hash === "#/outbox") drawn = SJ.outboxPage(mainEl, { describe: describeRecord, describeValue });
+    else drawn = listPage(mainEl);
+    Promise.resolve(drawn).then(() => {
+      if (keep) retype(keep);
+      if (sameView) window.scrollTo(0, y);
+    });
   }
 
   async function start(main) {

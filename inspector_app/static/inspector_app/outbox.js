@@ -59,23 +59,57 @@
     visits: "id",
     sessions: "key",
   });
+  // The institutions' evidence for the orders an inspector verifies (photo Blobs), kept for offline viewing.
+  db.version(2).stores({ evidence: "uuid, order_id, fetched" });
 
-  function isQuota(error) {
-    const name = (error && (error.name || (error.inner && error.inner.name))) || "";
-    return /Quota/i.test(name);
+  // A full disk, however the browser and Dexie dress it: QuotaExceededError itself (legacy code 22), or inside
+  // Dexie's wrappers (AbortError with an inner error, BulkError with failures).
+  function isQuota(error, depth) {
+    if (!error || (depth || 0) > 4) return false;
+    if (/Quota/i.test(error.name || "") || error.code === 22) return true;
+    const failures = error.failures ? Object.values(error.failures) : [];
+    if (failures.some((f) => isQuota(f, (depth || 0) + 1))) return true;
+    return isQuota(error.inner || error.cause, (depth || 0) + 1);
   }
 
-  // A write to the phone's storage: on a full disk, a clear message and a refusal (nothing is silently dropped).
+  class StorageFull extends Error {}
+
+  // Storage full: the banner and, next to the form or buttons the person just used, the same words; the form keeps
+  // what was typed, so the same tap saves it once space is freed. Cleared by the next write that succeeds.
+  let fullShown = false;
+  function storageFullNotice(near) {
+    fullShown = true;
+    showError(t("storage_full"));
+    document.querySelectorAll("[data-testid=storage-full]").forEach((el) => el.remove());
+    const active = near || document.activeElement;
+    const anchor = active && active !== document.body ? active.closest("form, .answers, label, .actions, section") : null;
+    if (anchor && anchor.parentNode) {
+      anchor.after(h("p", { class: "form-error", role: "alert", "data-testid": "storage-full" }, t("storage_full")));
+    }
+  }
+
+  function storageFullCleared() {
+    if (!fullShown) return;
+    fullShown = false;
+    showError("");
+    document.querySelectorAll("[data-testid=storage-full]").forEach((el) => el.remove());
+  }
+
+  // A write to the phone's storage: on a full disk, a clear message and a refusal (nothing is silently dropped: the
+  // caller keeps the person's input, and what the outbox already holds is untouched, the failed write being atomic).
   async function store(fn) {
+    let out;
     try {
-      return await fn();
+      out = await fn();
     } catch (error) {
       if (isQuota(error)) {
-        showError(t("storage_full"));
-        throw new Error(t("storage_full"));
+        storageFullNotice();
+        throw new StorageFull(t("storage_full"));
       }
       throw error;
     }
+    storageFullCleared();
+    return out;
   }
 
   async function kvGet(key) {
@@ -272,7 +306,8 @@
       throw new Offline(t("offline"));
     }
     noteClock(answer);
-    const data = answer.status === 204 ? null : await answer.json().catch(() => null);
+    const data =
+      answer.status === 204 ? null : opts.blob && answer.ok ? await answer.blob() : await answer.json().catch(() => null);
     if (answer.status === 401 && !opts.retried) {
       const code = (data && data.error && data.error.code) || "";
       if (code === "auth.token_expired" || code === "auth.invalid_token") {
@@ -287,7 +322,14 @@
   }
 
   async function clearData() {
-    await Promise.all([db.records.clear(), db.photos.clear(), db.visits.clear(), db.sessions.clear(), db.kv.clear()]);
+    await Promise.all([
+      db.records.clear(),
+      db.photos.clear(),
+      db.visits.clear(),
+      db.sessions.clear(),
+      db.evidence.clear(),
+      db.kv.clear(),
+    ]);
   }
 
   async function wipeAll() {
@@ -506,9 +548,25 @@
         await db.records.update(r.uuid, { state: "applied", done: Date.now(), fate: { server: out } });
       } catch (error) {
         if (!(error instanceof ApiError) || error.status >= 500 || error.status === 429) throw error;
+        if (error.status === 409 && (await verifiedAlready(r))) continue;
         await rejectAll([r], error);
       }
     }
+  }
+
+  // The answer to a verification was lost on the way back and the phone sent it again: the server refuses the second
+  // one (the order is no longer awaiting verification). If the order carries this very decision, it arrived once.
+  async function verifiedAlready(r) {
+    let order;
+    try {
+      order = await api(`rectification-orders/${r.body.order_id}`);
+    } catch (e) {
+      return false;
+    }
+    const outcome = r.body.accepted ? order.status === "closed" : order.status === "open";
+    if (!outcome || (order.verification_note || "").trim() !== r.body.note.trim()) return false;
+    await db.records.update(r.uuid, { state: "already_applied", done: Date.now(), fate: { server: order } });
+    return true;
   }
 
   async function sendPhotos() {
@@ -831,6 +889,9 @@
     ApiError,
     Offline,
     SignInNeeded,
+    StorageFull,
+    storageFullNotice,
+    storageFull: () => fullShown,
     skew: () => skewMs,
   };
 })();

@@ -41,7 +41,7 @@
         { label: `${session.session.programme_name} · ${entry.student.name} · ${t("mark_" + value)}` }
       );
     } catch (error) {
-      SJ.showError(error.message);
+      if (!(error instanceof SJ.StorageFull)) SJ.showError(error.message);
       return;
     }
     await loadLocal();
@@ -50,14 +50,19 @@
   }
 
   async function markAllPresent(session) {
-    for (const entry of session.roster) {
-      if (!markOf(session, entry).mark) {
-        await SJ.addRecord(
-          "attendance",
-          { client_uuid: SJ.uuid(), session_id: session.session.id, student_id: entry.student.id, date: day, mark: "present" },
-          { label: `${session.session.programme_name} · ${entry.student.name} · ${t("mark_present")}` }
-        );
+    try {
+      for (const entry of session.roster) {
+        if (!markOf(session, entry).mark) {
+          await SJ.addRecord(
+            "attendance",
+            { client_uuid: SJ.uuid(), session_id: session.session.id, student_id: entry.student.id, date: day, mark: "present" },
+            { label: `${session.session.programme_name} · ${entry.student.name} · ${t("mark_present")}` }
+          );
+        }
       }
+    } catch (error) {
+      // Storage full part way: the children marked so far are kept and shown; the rest stay unmarked for another tap.
+      if (!(error instanceof SJ.StorageFull)) SJ.showError(error.message);
     }
     await loadLocal();
     route();
