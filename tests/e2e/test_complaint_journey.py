@@ -196,3 +196,34 @@ def test_a_handler_passes_a_complaint_to_a_colleague_and_writes_to_the_parent(li
         _fits(page)
     finally:
         parent_context.close()
+
+
+def test_an_open311_photo_link_is_an_external_link_that_fits_a_phone(live_server, browser):
+    """The desk shows an Open311 media_url as a link (never an image from elsewhere), wrapped at 390 px."""
+    from supervision.complaints.open311 import services as open311
+    from supervision.models import RoutingRule
+
+    reference_data()
+    institution = make_institution("涪陵区小画家美术培训学校")
+    handler = make_user("王科长", Role.BUREAU_STAFF, region=region(TOWN_A))
+    RoutingRule.objects.create(town=region(TOWN_A), handler=handler)
+    admin = make_user("周局长", Role.BUREAU_ADMIN, region=region(TOWN_A))
+    client, _key = open311.client_register(actor=admin, name="随手拍")
+    url = "https://img.example.org/uploads/" + "a1b2c3d4" * 30 + ".jpg"
+    row, _ = open311.request_file(
+        client=client,
+        filing=open311.Open311Filing(
+            service_code="refund", description="机构拒绝退还剩余课时费用，多次沟通无果。", lat="29.703",
+            long="107.389", media_url=url, attributes={"institution_id": str(institution.pk)},
+        ),
+    )  # fmt: skip
+    desk_context, desk = _phone(browser)
+    try:
+        _sign_in(desk, live_server.url, handler.username or handler.phone)
+        desk.goto(f"{live_server.url}/desk/complaints/{row.complaint_id}/")
+        link = desk.get_by_test_id("media-url").get_by_role("link")
+        assert link.get_attribute("href") == url and link.get_attribute("target") == "_blank"
+        assert desk.locator(f'img[src="{url}"]').count() == 0
+        _fits(desk)
+    finally:
+        desk_context.close()
