@@ -300,10 +300,6 @@ def on_message(complaint: Complaint, message) -> None:
     )
 
 
-# Registered when this module is first imported (by supervision.apps with on_complaint_change): the outbox hears of
-# the bureau's messages as it hears of state changes.
-services.register_message_listener(on_message)
-
 
 def _share_outcome(primary: Complaint) -> None:
     """The outcome of a complaint reaches the 12345 orders merged into it as duplicates (their own state stays
