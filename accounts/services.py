@@ -517,6 +517,121 @@ def membership_grant(
     return membership
 
 
+# --- An institution's accounts: given and taken by the bureau of its town -------------------------------------------
+
+INSTITUTION_MEMBER_EDITORS = (Role.BUREAU_ADMIN, Role.BUREAU_STAFF)
+
+
+def _institution_member_editor(actor, town_id: int) -> None:
+    """Bureau staff and admins of the institution's town. The caller passes the town as the registry answers it (it
+    loaded the institution scoped to the actor: identity knows no institution, see accounts.places)."""
+    if town_id not in scope.town_ids(actor, *INSTITUTION_MEMBER_EDITORS):
+        raise PermissionDenied(_("只有该镇街的教育局工作人员可以执行此操作"))
+
+
+def _member_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise DomainError(
+            "membership.reason_required",
+            _("请填写原因（不超过 200 字）"),
+            status=422,
+            fields={"reason": _("请填写原因（不超过 200 字）")},
+        )
+    return reason
+
+
+def institution_members(institution_id: int):
+    """The active accounts of an institution (role institution_staff), with their users, oldest first."""
+    return (
+        Membership.objects.filter(role=Role.INSTITUTION_STAFF, institution_id=institution_id, is_active=True)
+        .select_related("user")
+        .order_by("created_at", "id")
+    )
+
+
+@transaction.atomic
+def institution_member_add(
+    *, actor: User, institution_id: int, town_id: int, phone: str, reason: str
+) -> tuple[Membership, bool]:
+    """Gives the account registered with `phone` the role institution_staff at the institution, with a reason:
+    (membership, created). Adding someone already there changes nothing (a retry is safe). A phone with no account
+    is refused with what to do: invitations carry bureau and school roles only, so the person signs up first."""
+    _institution_member_editor(actor, town_id)
+    number = normalize_mainland_mobile(phone)
+    if number is None:
+        raise DomainError(
+            "request.invalid", _("输入有误"), status=422, fields={"phone": _("请输入有效的中国大陆手机号")}
+        )
+    reason = _member_reason(reason)
+    user = User.objects.filter(phone=number).first()
+    if user is None or not user.is_active:
+        message = _("该手机号尚未注册账号（或已停用）：请对方先在本平台注册，再添加为机构账号")
+        raise DomainError("membership.no_account", message, status=422, fields={"phone": message})
+    if not places.exists(places.INSTITUTION, institution_id):
+        raise NotFound(_("机构不存在"))
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(user=user, role=Role.INSTITUTION_STAFF, institution_id=institution_id)
+        .first()
+    )
+    if membership is not None and membership.is_active:
+        return membership, False
+    if membership is None:
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(
+                    user=user, role=Role.INSTITUTION_STAFF, institution_id=institution_id
+                )
+        except IntegrityError:  # added at the same moment by someone else (a double tap, two colleagues)
+            membership = Membership.objects.get(user=user, role=Role.INSTITUTION_STAFF, institution_id=institution_id)
+            return membership, False
+    else:
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+    authcache.forget_user(user.pk)
+    _member_audit(actor, "add", membership, user, reason)
+    return membership, True
+
+
+@transaction.atomic
+def institution_member_remove(
+    *, actor: User, institution_id: int, town_id: int, membership_id: int, reason: str
+) -> Membership:
+    """Takes the role institution_staff at the institution from an account, with a reason (the account stays; its
+    other roles too). Removing twice changes nothing. A membership of another institution: 404."""
+    _institution_member_editor(actor, town_id)
+    reason = _member_reason(reason)
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=membership_id, role=Role.INSTITUTION_STAFF, institution_id=institution_id)
+        .first()
+    )
+    if membership is None:
+        raise NotFound(_("该账号不存在"))
+    if membership.is_active:
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+        authcache.forget_user(membership.user_id)
+        _member_audit(actor, "remove", membership, membership.user, reason)
+    return membership
+
+
+def _member_audit(actor, action: str, membership: Membership, user: User, reason: str) -> None:
+    # Written on the institution (by label and id: identity imports no registry), so its timeline shows who joined
+    # and left; the membership's id and the user's are in the data.
+    audit_log(
+        actor=actor,
+        verb=f"institution.account.{action}",
+        object_type="institutions.institution",
+        object_id=str(membership.institution_id),
+        from_state="" if action == "add" else "active",
+        to_state="active" if action == "add" else "inactive",
+        data={"membership": membership.pk, "user": user.pk, "name": user.name, "reason": reason},
+    )
+
+
 # --- Invitations: roles given by the bureau or a school -----------------------------------------------------------
 
 INVITATION_TTL = timedelta(hours=72)

@@ -408,6 +408,9 @@ PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 10 if REDIS_URL else 0)
 SCAN_FLUSH_SECONDS = env_int("SCAN_FLUSH_SECONDS", 5 if REDIS_URL else 0)
 # Handlers' complaint lists kept per process this long, and never after a change (supervision/complaints/cache.py).
 COMPLAINT_LIST_CACHE_SECONDS = env_int("COMPLAINT_LIST_CACHE_SECONDS", 10 if REDIS_URL else 0)
+# The console's registry list (its rendered rows) kept this long, and never after a change of the registry or of
+# complaints (console/registry.py).
+REGISTRY_LIST_CACHE_SECONDS = env_int("REGISTRY_LIST_CACHE_SECONDS", 10 if REDIS_URL else 0)
 
 # Public address printed in poster QR codes (https://… in production).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import scope
+from accounts import services as accounts_services
 from accounts.models import Role
+from accounts.phones import mask_phone
 from core.errors import DomainError, NotFound
 from core.policy import MissingPolicyValue, policy_int
 from institutions import changes, policy, services, verification
@@ -76,6 +78,19 @@ def _team_minimum() -> int:
         return 2
 
 
+def _accounts(institution) -> list[dict]:
+    return [
+        {
+            "pk": m.pk,
+            "name": m.user.name,
+            "phone": mask_phone(m.user.phone),
+            "since": m.created_at,
+            "remove_form": f"account_remove_{m.pk}",
+        }
+        for m in accounts_services.institution_members(institution.pk)
+    ]
+
+
 def _page(request, institution, *, status: int = 200, **extra):
     today = timezone.localdate()
     kind = request.GET.get("kind", "") if request.GET.get("kind") in KINDS else ""
@@ -106,6 +121,7 @@ def _page(request, institution, *, status: int = 200, **extra):
         "team_minimum": _team_minimum(),
         "substantiated": substantiated,
         "may_open_unlicensed": institution.status == Status.UNLICENSED,
+        "accounts": _accounts(institution),
         "done": request.GET.get("done", ""),
         "errors": {},
         "message": "",
@@ -187,6 +203,47 @@ def institution_adhoc(request, institution_id: int):
     except DomainError as exc:
         return _failed(request, institution, exc, "adhoc")
     return _back(institution, "inspection", visit=visit.pk)
+
+
+@_signed_in
+@require_POST
+def institution_account_add(request, institution_id: int):
+    """Give an account (its phone) the institution's role, with a reason (accounts.services.institution_member_add:
+    the town's bureau only, audited on the institution's timeline)."""
+    institution = _institution(request, institution_id)
+    try:
+        _membership, created = accounts_services.institution_member_add(
+            actor=request.user,
+            institution_id=institution.pk,
+            town_id=institution.town_id,
+            phone=request.POST.get("phone", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        return _failed(request, institution, exc, "account_add")
+    return _back(institution, "account_added" if created else "account_exists")
+
+
+@_signed_in
+@require_POST
+def institution_account_remove(request, institution_id: int, membership_id: int):
+    """Take the institution's role from an account, with a reason (accounts.services.institution_member_remove)."""
+    institution = _institution(request, institution_id)
+    try:
+        accounts_services.institution_member_remove(
+            actor=request.user,
+            institution_id=institution.pk,
+            town_id=institution.town_id,
+            membership_id=membership_id,
+            reason=request.POST.get("reason", ""),
+        )
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        return _failed(request, institution, exc, f"account_remove_{membership_id}")
+    return _back(institution, "account_removed")
 
 
 # --- Edits -----------------------------------------------------------------------------------------------------------
@@ -335,6 +392,16 @@ urlpatterns = [
     path("console/institutions/<int:institution_id>/token", institution_token, name="console-institution-token"),
     path("console/institutions/<int:institution_id>/inspection", institution_adhoc, name="console-institution-adhoc"),
     path("console/institutions/<int:institution_id>/edit", institution_edit, name="console-institution-edit"),
+    path(
+        "console/institutions/<int:institution_id>/accounts/add",
+        institution_account_add,
+        name="console-institution-account-add",
+    ),
+    path(
+        "console/institutions/<int:institution_id>/accounts/<int:membership_id>/remove",
+        institution_account_remove,
+        name="console-institution-account-remove",
+    ),
     path(
         "console/institutions/<int:institution_id>/change/<str:kind>/",
         institution_change,

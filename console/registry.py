@@ -7,26 +7,33 @@ only (anyone else: 404)."""
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import scope
 from accounts.models import Region
+from accounts.selectors import memberships_of
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
 from core.jobs import FINISHED, access_job, job_as_dict
-from institutions import exports, imports
+from institutions import exports, imports, public_cache
 from institutions.models import Category, RiskGrade, Status
 from institutions.selectors import EDITOR_ROLES
+from supervision.complaints import cache as complaint_cache
 
 from .registry_query import MAP_LIMIT, ORDER_FILTERS, SORTS, RegistryFilters, map_points, may_use_console, registry_rows
 
@@ -72,11 +79,10 @@ def registry_console(request):
     if refused:
         return refused
     today = timezone.localdate()
-    f = RegistryFilters.from_query(request.GET)
-    rows = registry_rows(request.user, f, today)
-    context = _context(request, f)
     if request.GET.get("view") == "map":
-        points, missing = map_points(rows)
+        f = RegistryFilters.from_query(request.GET)
+        context = _context(request, f)
+        points, missing = map_points(registry_rows(request.user, f, today))
         context.update(
             points=points,
             count=len(points),
@@ -85,12 +91,46 @@ def registry_console(request):
             map_config={"tiles": settings.MAP_TILE_URL or "", "detail": "/console/institutions/0/"},
         )
         return render(request, "console/registry/map.html", context)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    labels = dict(Status.choices)
-    for inst in page.object_list:
-        inst.shown_label = labels.get(inst.shown_status, inst.shown_status)
-    context.update(page=page, today=today)
-    return render(request, "console/registry/list.html", context)
+
+    def body() -> str:  # built only when not kept
+        f = RegistryFilters.from_query(request.GET)
+        context = _context(request, f)
+        page = Paginator(registry_rows(request.user, f, today), PAGE_SIZE).get_page(request.GET.get("page"))
+        labels = dict(Status.choices)
+        for inst in page.object_list:
+            inst.shown_label = labels.get(inst.shown_status, inst.shown_status)
+        context.update(page=page, today=today)
+        return render_to_string("console/registry/_list_body.html", context, request=request)
+
+    return render(request, "console/registry/list.html", {"body": _kept_list(request, today, body)})
+
+
+def _kept_list(request, today, render_body) -> str:
+    """The list's rendered rows, kept REGISTRY_LIST_CACHE_SECONDS for the same scope, filters, page, language and day
+    (the busiest page of the console: a count and twenty rows with three correlated counts each), and never served
+    after a change of the registry or of complaints anywhere (their generations, read in the same round trip).
+    Rectification orders opened or closed show within those seconds."""
+    seconds = getattr(settings, "REGISTRY_LIST_CACHE_SECONDS", 0)
+    if seconds <= 0:
+        return render_body()
+    places = sorted((m.role, m.region_id or 0) for m in memberships_of(request.user) if m.role in EDITOR_ROLES)
+    asked = sorted((k, v) for k, v in request.GET.items() if k != "view")
+    digest = hashlib.sha256(repr((get_language(), places, today.isoformat(), asked)).encode()).hexdigest()[:32]
+    key = f"console:registry:{digest}"
+    try:
+        found = cache.get_many([public_cache.GENERATION_KEY, complaint_cache.GENERATION_KEY, key])
+    except Exception:  # noqa: BLE001 - the cache away: the page is computed, as without it
+        return render_body()
+    generations = (found.get(public_cache.GENERATION_KEY) or 0, found.get(complaint_cache.GENERATION_KEY) or 0)
+    kept = found.get(key)
+    if kept is not None and kept[0] == generations:
+        return mark_safe(kept[1])  # noqa: S308 - markup this view rendered from its template
+    html = render_body()
+    try:
+        cache.set(key, (generations, str(html)), seconds)
+    except Exception:  # noqa: BLE001
+        pass
+    return html
 
 
 @require_safe

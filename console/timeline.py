@@ -64,9 +64,9 @@ def _status_label(value: str):
 
 
 def _audit_entries(institution: Institution) -> list[Entry]:
-    rows = AuditEvent.objects.filter(
-        object_type="institutions.institution", object_id=str(institution.pk)
-    ).order_by("-at", "-id")[:SOURCE_LIMIT]
+    rows = AuditEvent.objects.filter(object_type="institutions.institution", object_id=str(institution.pk)).order_by(
+        "-at", "-id"
+    )[:SOURCE_LIMIT]
     out = []
     for e in rows:
         data = e.data or {}
@@ -88,6 +88,14 @@ def _audit_entries(institution: Institution) -> list[Entry]:
             out.append(Entry(e.at, "record", _("登记资金监管账户"), data.get("bank", "")))
         elif e.verb == "institution.risk":
             out.append(Entry(e.at, "record", format_lazy(_("风险等级：{grade}"), grade=e.to_state or "")))
+        elif e.verb in ("institution.account.add", "institution.account.remove"):
+            name = data.get("name", "")
+            title = (
+                format_lazy(_("开通机构账号：{name}"), name=name)
+                if e.verb.endswith(".add")
+                else format_lazy(_("移除机构账号：{name}"), name=name)
+            )
+            out.append(Entry(e.at, "staff", title, format_lazy(_("原因：{reason}"), reason=data.get("reason", ""))))
         elif e.verb.startswith("institution.staff."):
             out.append(_staff_entry(e.at, e.verb.rsplit(".", 1)[1], data.get("before") or {}, data.get("after") or {}))
         elif e.verb.startswith("institution."):
@@ -131,8 +139,16 @@ def _complaint_entries(institution: Institution) -> list[Entry]:
     rows = (
         Complaint.objects.filter(institution=institution)
         .select_related("category")
-        .only("pk", "tracking_number", "status", "outcome", "created_at", "closed_at", "category__name_zh",
-              "category__name_en")
+        .only(
+            "pk",
+            "tracking_number",
+            "status",
+            "outcome",
+            "created_at",
+            "closed_at",
+            "category__name_zh",
+            "category__name_en",
+        )
         .order_by("-created_at", "-id")[:SOURCE_LIMIT]
     )
     out = []
@@ -153,9 +169,9 @@ def _inspection_entries(institution: Institution) -> list[Entry]:
         )
         result = v.get_result_display() if v.result else ""
         out.append(Entry(v.completed_at or v.created_at, "inspection", title, result))
-    findings = (
-        Finding.objects.filter(institution=institution).select_related("item").order_by("-created_at", "-id")
-    )[:SOURCE_LIMIT]
+    findings = (Finding.objects.filter(institution=institution).select_related("item").order_by("-created_at", "-id"))[
+        :SOURCE_LIMIT
+    ]
     for f in findings:
         rule = f.rule_id or (f.item.rule_id if f.item is not None else "")
         title = format_lazy(_("检查发现问题 {rule}（{severity}）"), rule=rule, severity=f.get_severity_display())

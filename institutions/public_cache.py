@@ -14,12 +14,14 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import secrets
 import threading
 import time
 from collections import Counter
 from datetime import date
 
 from django.conf import settings
+from django.core.cache import cache as shared_cache
 from django.db import transaction
 
 from core.cache import ProcessTTLCache
@@ -53,10 +55,27 @@ def cached(key: str, compute):
     return value
 
 
-def invalidate() -> None:
-    """The registry changed: drop this process's public answers now and once more after commit."""
+# The registry's generation in the shared cache (Redis in production): replaced after every change, so what other
+# processes keep of the registry (the console's list) is known stale everywhere at once.
+GENERATION_KEY = "institutions:registry:generation"
+
+
+def generation():
+    return shared_cache.get(GENERATION_KEY) or 0
+
+
+def _changed() -> None:
     _cache.clear()
-    transaction.on_commit(_cache.clear, robust=True)
+    try:
+        shared_cache.set(GENERATION_KEY, secrets.token_hex(8), timeout=None)
+    except Exception:  # noqa: BLE001 - Redis away: what others keep of the registry lives out its few seconds
+        logger.warning("could not publish the registry's new generation", exc_info=True)
+
+
+def invalidate() -> None:
+    """The registry changed: drop this process's public answers now, and everyone's once more after commit."""
+    _cache.clear()
+    transaction.on_commit(_changed, robust=True)
 
 
 # --- Scans counted in memory, flushed in batches ---------------------------------------------------------------------

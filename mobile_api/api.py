@@ -132,6 +132,7 @@ from .routers import (  # noqa: E402
     compliance,
     inspections,
     institution_imports,
+    institution_members,
     institutions,
     notifications,
     verification,
@@ -141,6 +142,7 @@ api.add_router("/", auth.router)
 api.add_router("/notifications", notifications.router)
 api.add_router("/", institution_imports.router)  # before the institution routes: /institutions/import, /jobs/{id}
 api.add_router("/", institutions.router)
+api.add_router("/", institution_members.router)  # the bureau gives and takes an institution's accounts
 api.add_router("/", compliance.router)
 api.add_router("/", verification.router)
 api.add_router("/", complaints.router)

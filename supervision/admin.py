@@ -154,53 +154,57 @@ def _registered(obj, created) -> None:
     obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_") or k == "_state"})
 
 
-@admin.register(Open311Client)
-class Open311ClientAdmin(admin.ModelAdmin):
-    """Registering a client makes its system user and its api_key (shown once, stored hashed)."""
+class KeyedClientAdmin(admin.ModelAdmin):
+    """An Open311 client or a 12345 sending system: adding one registers it through its service (its system user
+    and its key, shown once, stored hashed); the action gives it a new key. Subclasses name the two services."""
 
-    list_display = ["name", "key_prefix", "requests_per_minute", "is_active", "created_at"]
-    fields = ["name", "requests_per_minute", "is_active", "key_prefix"]
-    readonly_fields = ["key_prefix"]
     actions = ["rotate_key"]
+    readonly_fields = ["key_prefix"]
+
+    def register(self, request, obj):  # -> (row, raw key)
+        raise NotImplementedError
+
+    def rotate(self, request, obj) -> str:
+        raise NotImplementedError
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        client, raw = open311_services.client_register(
-            actor=request.user, name=obj.name, requests_per_minute=obj.requests_per_minute
-        )
-        _registered(obj, client)
-        _show_key(request, client.name, raw)
-
-    @admin.action(description=_("重新生成 api_key（旧密钥立即失效）"))
-    def rotate_key(self, request, queryset):
-        for client in queryset:
-            _show_key(request, client.name, open311_services.client_rotate_key(actor=request.user, client_id=client.pk))
-
-
-@admin.register(HotlineSystem)
-class HotlineSystemAdmin(admin.ModelAdmin):
-    """Registering a 12345 sending system makes its system user and its key (shown once, stored hashed)."""
-
-    list_display = ["name", "key_prefix", "callback_url", "is_active", "created_at"]
-    fields = ["name", "callback_url", "is_active", "key_prefix"]
-    formfield_overrides = {HotlineSystem._meta.get_field("callback_url").__class__: {"assume_scheme": "https"}}
-    readonly_fields = ["key_prefix"]
-    actions = ["rotate_key"]
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        system, raw = hotline_services.system_register(
-            actor=request.user, name=obj.name, callback_url=obj.callback_url
-        )
-        _registered(obj, system)
-        _show_key(request, system.name, raw)
+        created, raw = self.register(request, obj)
+        _registered(obj, created)
+        _show_key(request, created.name, raw)
 
     @admin.action(description=_("重新生成密钥（旧密钥立即失效）"))
     def rotate_key(self, request, queryset):
-        for system in queryset:
-            _show_key(request, system.name, hotline_services.system_rotate_key(actor=request.user, system_id=system.pk))
+        for obj in queryset:
+            _show_key(request, obj.name, self.rotate(request, obj))
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(KeyedClientAdmin):
+    list_display = ["name", "key_prefix", "requests_per_minute", "is_active", "created_at"]
+    fields = ["name", "requests_per_minute", "is_active", "key_prefix"]
+
+    def register(self, request, obj):
+        return open311_services.client_register(
+            actor=request.user, name=obj.name, requests_per_minute=obj.requests_per_minute
+        )
+
+    def rotate(self, request, obj) -> str:
+        return open311_services.client_rotate_key(actor=request.user, client_id=obj.pk)
+
+
+@admin.register(HotlineSystem)
+class HotlineSystemAdmin(KeyedClientAdmin):
+    list_display = ["name", "key_prefix", "callback_url", "is_active", "created_at"]
+    fields = ["name", "callback_url", "is_active", "key_prefix"]
+    formfield_overrides = {HotlineSystem._meta.get_field("callback_url").__class__: {"assume_scheme": "https"}}
+
+    def register(self, request, obj):
+        return hotline_services.system_register(actor=request.user, name=obj.name, callback_url=obj.callback_url)
+
+    def rotate(self, request, obj) -> str:
+        return hotline_services.system_rotate_key(actor=request.user, system_id=obj.pk)
 
 
 @admin.register(HotlineOrder)

@@ -19,7 +19,9 @@ class SupervisionConfig(AppConfig):
         register_risk_signal_provider(rectification.inspection_risk_signals)  # findings, open and overdue orders
         # The public QR page shows the latest published inspection result.
         register_inspection_result_provider(publication.latest_result_for)
-        # 12345 work orders: every state change of their complaints is written to the outbox for the sender.
-        from .complaints.hotline.services import on_complaint_change
+        # 12345 work orders: every state change of their complaints, and every message of the bureau to the caller,
+        # is written to the outbox for the sender.
+        from .complaints.hotline.services import on_complaint_change, on_message
 
         services.register_change_listener(on_complaint_change)
+        services.register_message_listener(on_message)

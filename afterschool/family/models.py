@@ -43,6 +43,9 @@ class ChildLinkRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField("说明", max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A phone's retry (Idempotency-Key of the API) answers the first request: the key is unique per parent.
+    idempotency_key = models.CharField(max_length=100, blank=True, default="", editable=False)
+    request_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("孩子关联申请")
@@ -53,7 +56,12 @@ class ChildLinkRequest(models.Model):
                 fields=["parent", "school", "child_name"],
                 condition=Q(status="requested"),
                 name="child_link_one_open_request",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="child_link_one_request_per_key",
+            ),
         ]
 
     def __str__(self):

@@ -16,6 +16,7 @@ from afterschool.schedule.models import School, SchoolClass, Student
 from afterschool.schedule.selectors import school_names
 from core.audit import audit_log
 from core.errors import DomainError, NotFound
+from core.idempotency import clean_key, fingerprint, key_reused_error, run_once
 from core.notifications import notify
 from core.transitions import transition
 
@@ -71,13 +72,49 @@ def _link(student: Student, parent, *, actor, how: str, request: ChildLinkReques
 
 @transaction.atomic
 def child_link_request(
-    *, actor, school_id: int, grade: int, class_number: int, child_name: str, relation: str = ""
+    *,
+    actor,
+    school_id: int,
+    grade: int,
+    class_number: int,
+    child_name: str,
+    relation: str = "",
+    idempotency_key: str = "",
 ) -> ChildLinkRequest:
     """A parent names their child (school, class, name). When the class list holds the parent's phone for that child
     the link holds at once; otherwise the school is asked to confirm. The answer is the same whether or not a child
-    of that name exists, so names cannot be probed."""
+    of that name exists, so names cannot be probed. With an `idempotency_key` (a phone's retry) the same key answers
+    the first request and creates nothing new; the same key for another child is refused (409)."""
     if not getattr(actor, "pk", None):
         raise NotFound(_("学校不存在"))
+    if not idempotency_key:
+        return _child_link_request(actor, school_id, grade, class_number, child_name, relation, "", "")
+    key = clean_key(idempotency_key)
+    request_hash = fingerprint(school_id, grade, class_number, (child_name or "").strip(), (relation or "")[:20])
+    req, _created = run_once(
+        key=key,
+        request_hash=request_hash,
+        find=lambda: ChildLinkRequest.objects.filter(parent=actor, idempotency_key=key).first(),
+        create=lambda: _child_link_request(
+            actor, school_id, grade, class_number, child_name, relation, key, request_hash
+        ),  # fmt: skip
+        stored_hash=lambda r: r.request_hash,
+    )
+    return req
+
+
+def _replayed(actor, key: str, request_hash: str) -> ChildLinkRequest | None:
+    """The request this key made, when the same key won a moment ago in another transaction (a phone resending at
+    once): the duplicate the checks found is that request, not a second one; the same key for another child: 409."""
+    if not key:
+        return None
+    existing = ChildLinkRequest.objects.filter(parent=actor, idempotency_key=key).first()
+    if existing is not None and existing.request_hash != request_hash:
+        raise key_reused_error()
+    return existing
+
+
+def _child_link_request(actor, school_id, grade, class_number, child_name, relation, key, request_hash):
     school = School.objects.filter(pk=school_id).first()
     if school is None:
         raise _invalid("family.school_unknown", "school_id", _("请选择孩子就读的学校"))
@@ -95,6 +132,8 @@ def child_link_request(
         )
     students = list(Student.objects.filter(school_class=klass, name=child_name, is_active=True))
     if any(s.guardians.filter(pk=actor.pk).exists() for s in students):
+        if replayed := _replayed(actor, key, request_hash):
+            return replayed
         raise DomainError("family.already_linked", _("您已关联这个孩子"), status=409)
     phone = getattr(actor, "phone", "") or ""
     matched = [s for s in students if phone and s.guardian_phones.filter(phone=phone).exists()]
@@ -103,11 +142,13 @@ def child_link_request(
         req = ChildLinkRequest.objects.create(
             parent=actor, school=school, school_class=klass, child_name=child_name, relation=(relation or "")[:20],
             student=student, status=R.CONFIRMED, confirmed_how=ChildLinkRequest.How.CLASS_LIST,
-            decided_at=timezone.now(),
+            decided_at=timezone.now(), idempotency_key=key, request_hash=request_hash,
         )  # fmt: skip
         _link(student, actor, actor=actor, how="class_list", request=req)
         return req
     if ChildLinkRequest.objects.filter(parent=actor, school=school, child_name=child_name, status=R.REQUESTED).exists():
+        if replayed := _replayed(actor, key, request_hash):
+            return replayed
         raise DomainError(
             "family.request_pending",
             _("您已提交过该孩子的关联申请，请等待学校确认"),
@@ -117,9 +158,11 @@ def child_link_request(
         with transaction.atomic():
             req = ChildLinkRequest.objects.create(
                 parent=actor, school=school, school_class=klass, child_name=child_name,
-                relation=(relation or "")[:20], student=student,
+                relation=(relation or "")[:20], student=student, idempotency_key=key, request_hash=request_hash,
             )  # fmt: skip
     except IntegrityError:
+        if replayed := _replayed(actor, key, request_hash):
+            return replayed
         raise DomainError(
             "family.request_pending",
             _("您已提交过该孩子的关联申请，请等待学校确认"),
@@ -144,6 +187,22 @@ def link_requests_for_admin(user):
     return ChildLinkRequest.objects.filter(school_id__in=scope.school_ids(user, Role.SCHOOL_ADMIN))
 
 
+def link_request_candidates(requests) -> dict[int, list[Student]]:
+    """{class id: the class's active students by name} for the open requests among `requests`: who the school may
+    name when it confirms (one query for a whole page)."""
+    class_ids = {r.school_class_id for r in requests if r.status == R.REQUESTED and r.school_class_id}
+    out: dict[int, list[Student]] = {}
+    if class_ids:
+        for s in Student.objects.filter(school_class_id__in=class_ids, is_active=True).order_by("name", "id"):
+            out.setdefault(s.school_class_id, []).append(s)
+    return out
+
+
+def link_requests_of_parent(user):
+    """A parent's own requests, newest first."""
+    return ChildLinkRequest.objects.filter(parent=user).select_related("school", "school_class", "student")
+
+
 def access_link_request_for_admin(user, request_id) -> ChildLinkRequest:
     req = (
         link_requests_for_admin(user)
@@ -156,6 +215,16 @@ def access_link_request_for_admin(user, request_id) -> ChildLinkRequest:
     return req
 
 
+def _same_decision(req: ChildLinkRequest, approve: bool, student_id: int | None) -> bool:
+    if approve:
+        return (
+            req.status == R.CONFIRMED
+            and req.confirmed_how == ChildLinkRequest.How.SCHOOL
+            and (not student_id or student_id == req.student_id)
+        )
+    return req.status == R.REJECTED
+
+
 @transaction.atomic
 def child_link_decide(
     *, actor, request_id: int, approve: bool, student_id: int | None = None, note: str = ""
@@ -163,6 +232,8 @@ def child_link_decide(
     """The school confirms (naming the child on its list) or declines a parent's request; the parent is told."""
     req = access_link_request_for_admin(actor, request_id)
     req = ChildLinkRequest.objects.select_for_update(of=("self",)).select_related("parent").get(pk=req.pk)
+    if _same_decision(req, approve, student_id):  # a retry (a phone resending, a form sent twice): nothing new
+        return req
     student = None
     if approve:
         student_id = student_id or req.student_id

@@ -96,7 +96,7 @@ def link(request):
                 request, format_lazy(_("已关联{name}：学校名单中登记了您的手机号。"), name=outcome.child_name)
             )
             return redirect("afterschool-my-children")
-    mine = ChildLinkRequest.objects.filter(parent=request.user).select_related("school", "school_class")[:20]
+    mine = services.link_requests_of_parent(request.user)[:20]
     return render(
         request,
         "afterschool/family/link.html",
@@ -212,6 +212,7 @@ def child_page(request, student_id: int):
             ],  # fmt: skip
             "windows": [{"w": w, "open": w.status == "open" and w.opens_at <= now < w.closes_at} for w in windows],
             "bills": bills,
+            "provisional_years": calendar.provisional_years_of(*{b.term for b in bills}),
             "exemptions": exemptions,
             "absences": absences,
             "can_request_exemption": terms.exists(),
@@ -408,19 +409,13 @@ def link_requests(request):
         raise Http404
     from django.core.paginator import Paginator
 
-    from afterschool.schedule.models import Student
-
     qs = (
         services.link_requests_for_admin(request.user)
         .select_related("parent", "school", "school_class", "student")
         .order_by("status", "-created_at", "-id")
     )
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    open_ = ChildLinkRequest.Status.REQUESTED
-    class_ids = {r.school_class_id for r in page if r.status == open_ and r.school_class_id}
-    classmates: dict[int, list] = {}
-    for s in Student.objects.filter(school_class_id__in=class_ids, is_active=True).order_by("name"):
-        classmates.setdefault(s.school_class_id, []).append(s)
+    classmates = services.link_request_candidates(page)
     rows = [{"r": r, "candidates": classmates.get(r.school_class_id, [])} for r in page]
     return render(request, "afterschool/family/link_requests.html", {"page": page, "rows": rows})
 

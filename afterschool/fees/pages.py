@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import scope
 from accounts.models import Role
+from afterschool.schedule.calendar import provisional_years_of
 from afterschool.schedule.models import Term
 from afterschool.schedule.views import signed_in
 from core.errors import DomainError, NotFound
@@ -43,6 +44,11 @@ def _term(user, term_id: int) -> tuple[Term, bool, bool]:
     if not admin and not bureau:
         raise NotFound
     return term, admin, bureau
+
+
+def _provisional(term: Term) -> dict:
+    """The term's years whose holidays are not entered yet: its bills' lessons and amounts are provisional."""
+    return {"provisional_years": provisional_years_of(term)}
 
 
 def _errors(exc: DomainError) -> dict[str, str]:
@@ -86,6 +92,7 @@ def _term_context(term: Term, admin: bool, bureau: bool) -> dict:
         "payments": list(
             Payment.objects.filter(bill__term=term).select_related("bill__student").order_by("-recorded_at", "-id")[:20]
         ),
+        **_provisional(term),
     }
 
 
@@ -201,20 +208,19 @@ def _date(value) -> date | None:
 def bills_page(request, term_id: int):
     """The bills of a term, 50 a page, owed first when asked (`?owed=1`); each with its payment code."""
     term, admin, bureau = _term(request.user, term_id)
-    qs = fee_services.bills_with_sums(Bill.objects.filter(term=term)).select_related("student__school_class")
     owed_only = request.GET.get("owed") == "1"
-    rows = qs.order_by("student__school_class__grade", "student__school_class__number", "student__name", "id")
+    qs = fee_services.bills_with_owed(Bill.objects.filter(term=term), owed_only=owed_only)
+    rows = qs.select_related("student__school_class").order_by(
+        "student__school_class__grade", "student__school_class__number", "student__name", "id"
+    )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    bills = []
-    for b in page:
+    bills = list(page)
+    for b in bills:
         b.code = bank.payment_code(b)
-        b.owed = b.amount - (b.refunded_sum or ZERO) - (b.paid_sum or ZERO)
-        if not owed_only or b.owed > 0:
-            bills.append(b)
     return render(
         request,
         "afterschool/fees/bills.html",
-        {"term": term, "page": page, "bills": bills, "owed_only": owed_only},
+        {"term": term, "page": page, "bills": bills, "owed_only": owed_only, **_provisional(term)},
     )
 
 
@@ -291,4 +297,3 @@ def run_actions(user, run: AllocationRun) -> list[tuple[str, str]]:
     if admin and run.status == S.LOCKED and not run.term.allocation_runs.exclude(status=S.LOCKED).exists():
         out.append(("adjust", gettext("发起调整")))
     return out
-

@@ -26,7 +26,8 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -727,6 +728,21 @@ def bills_with_sums(qs):
     refunds = Refund.objects.filter(bill=OuterRef("pk")).values("bill").annotate(s=Sum("amount")).values("s")
     payments = Payment.objects.filter(bill=OuterRef("pk")).values("bill").annotate(s=Sum("amount")).values("s")
     return qs.annotate(refunded_sum=Subquery(refunds), paid_sum=Subquery(payments))
+
+
+def bills_with_owed(qs, *, owed_only: bool = False):
+    """`bills_with_sums` plus `owed` (amount less refunds and payments) computed by the database, so that "owed only"
+    is a filter of the query, applied before paging (never a page thinned after it)."""
+    money = DecimalField(max_digits=12, decimal_places=2)
+    qs = bills_with_sums(qs).annotate(
+        owed=ExpressionWrapper(
+            F("amount")
+            - Coalesce(F("refunded_sum"), Value(ZERO), output_field=money)
+            - Coalesce(F("paid_sum"), Value(ZERO), output_field=money),
+            output_field=money,
+        )
+    )
+    return qs.filter(owed__gt=0) if owed_only else qs
 
 
 def pool_of(term_ids: list[int]) -> dict[int, dict[str, Decimal]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from core.cache import ProcessTTLCache
-from core.workdays import WorkingCalendar
+from core.workdays import WorkingCalendar, is_provisional
 
 from .models import Term, TermDay
 
@@ -85,3 +85,13 @@ def process_calendar() -> WorkingCalendar:
         found = WorkingCalendar()
         _calendar.put("calendar", found, CALENDAR_SECONDS)
     return found
+
+
+def provisional_years_of(*terms: Term | None) -> list[int]:
+    """The years of these terms whose working days are still provisional (core.workdays: neither the official package
+    nor the bureau's table knows them): the pages counting school days from them say their figures are "暂定"."""
+    years: set[int] = set()
+    for term in terms:
+        if term is not None:
+            years.update(range(term.starts_on.year, term.ends_on.year + 1))
+    return [y for y in sorted(years) if is_provisional(date(y, 1, 1))]  # one query per year, however many terms

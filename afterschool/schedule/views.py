@@ -24,6 +24,7 @@ from core.errors import NotFound
 
 from . import attendance as attendance_service
 from . import permissions, policy, selectors
+from .calendar import provisional_years_of
 from .models import WEEKDAY_LABELS, Application, Attendance, Programme, Session
 from .services import sessions_overlap
 
@@ -156,6 +157,7 @@ def timetable(request, school_id: int):
             "general_warnings": [f for f in (report or {}).get("findings", []) if f.get("weekday") is None],
             "clash_count": len(clashes),
             "can_see_rosters": permissions.is_school_admin(request.user, school.pk),
+            "provisional_years": provisional_years_of(term),
         },
     )
 
@@ -275,9 +277,12 @@ def coverage(request):
     """The bureau's view: per school participation, days and hours offered, and R-ASS-1 warnings."""
     schools = list(selectors.schools_visible_to(request.user).select_related("town").order_by("town__code", "name"))
     reports = policy.coverage(schools, timezone.localdate())
+    years = provisional_years_of(*{r["term"] for r in reports if r.get("term") is not None})
     for r in reports:
         r["hours_min"] = min((w["minutes"] for w in r.get("weekdays", [])), default=0) / 60
-    return render(request, "afterschool/coverage.html", {"reports": reports})
+        term = r.get("term")
+        r["provisional"] = term is not None and any(term.starts_on.year <= y <= term.ends_on.year for y in years)
+    return render(request, "afterschool/coverage.html", {"reports": reports, "provisional_years": years})
 
 
 # --- The lists behind the home's cards ------------------------------------------------------------------------------

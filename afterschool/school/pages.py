@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from afterschool.fees import allocation as fee_allocation
 from afterschool.schedule import classlist, enrolment, permissions, policy, selectors, services
-from afterschool.schedule.calendar import process_calendar
+from afterschool.schedule.calendar import process_calendar, provisional_years_of
 from afterschool.schedule.models import (
     WEEKDAY_LABELS,
     Application,
@@ -42,7 +42,6 @@ from afterschool.schedule.models import (
     Term,
 )
 from afterschool.schedule.views import signed_in
-from core import workdays
 from core.errors import DomainError, NotFound
 
 from . import selectors as school_selectors
@@ -106,9 +105,8 @@ def _chosen_term(request, school: School) -> Term | None:
 
 
 def _provisional_years(term: Term) -> list[int]:
-    """Years of the term whose working days are still provisional (the calendar may add it; absent: none shown)."""
-    fn = getattr(workdays, "provisional_years", None)
-    return list(fn(term.starts_on, term.ends_on)) if fn else []
+    """Years of the term whose working days are still provisional (shown as "暂定" beside the 5+2 figures)."""
+    return provisional_years_of(term)
 
 
 # --- The school admin's home: every scheduling page, with what waits ------------------------------------------------

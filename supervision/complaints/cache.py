@@ -41,9 +41,8 @@ def _bump() -> None:
 
 
 def complaints_changed() -> None:
-    """Called by every service that changes what a list shows: stale answers go now and again after commit."""
-    if ttl() <= 0:
-        return
+    """Called by every service that changes what a list shows: stale answers go now and again after commit. The
+    generation is replaced even when this module keeps nothing: others read it (the console's registry list)."""
     _lists.clear()
     transaction.on_commit(_bump, robust=True)
 

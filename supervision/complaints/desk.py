@@ -16,8 +16,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -53,6 +57,8 @@ DONE = {
     "take": _("已签收：您是这件投诉的承办人。"),
     "reject": _("已作不予受理处理。"),
     "start": _("已开始调查。"),
+    "assign": _("已转交同事承办，对方已收到通知。"),
+    "message": _("留言已发送。"),
     "request_statement": _("已请机构作出说明。"),
     "ask_parent": _("已请家长补充材料，答复时限暂停计时。"),
     "conclude": _("已答复家长。"),
@@ -164,31 +170,44 @@ def queue(request):
         return response
     user, today = request.user, timezone.localdate()
     f = DeskFilters.from_query(request.GET)
-    page, counts = _queue_page(user, f, today, request.GET.get("page"))
-    states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
-    state_counts = {**counts["state"], "": counts["state"]["all"]}
-    categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
-    towns = sorted(
-        ((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1]
-    )
-    context = {
-        "page": page,
-        "f": f,
-        "title": _("投诉工作台"),
-        "states": _facet(f, "state", states, state_counts),
-        "deadlines": _facet(f, "deadline", DEADLINE_LABELS.items(), counts["deadline"], toggle=True),
-        "flags": _facet(f, "flag", [(k, FLAG_LABELS[k]) for k in ("theirs", "mine", "unassigned", "reopened")],
-                        counts["flag"], toggle=True),
-        "categories": _facet(f, "category", categories, counts["category"], toggle=True, keep_empty=False),
-        "towns": _facet(f, "town", towns, counts["town"], toggle=True) if len(scope.town_ids(user)) > 2 else [],
-        "chips": _chips(f),
-        "page_query": f.query(),
-        "hidden": [(k, v or "all") for k, v in f.__dict__.items() if k != "q" and (v or k == "state")],
-        "done": DONE.get(request.GET.get("done", "")),
-        "today": today,
-        "is_supervisor": scope.has_role(user, Role.BUREAU_ADMIN),
-    }  # fmt: skip
-    return render(request, "supervision/desk/queue.html", context)
+
+    def body() -> str:  # the page's markup, kept with the rows (below)
+        page, counts = _queue_page(user, f, today, request.GET.get("page"))
+        services.sla.mark_provisional(page.object_list)  # one query per unknown year on the page, at most
+        states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
+        state_counts = {**counts["state"], "": counts["state"]["all"]}
+        categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
+        towns = sorted(
+            ((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1]
+        )
+        context = {
+            "page": page,
+            "f": f,
+            "title": _("投诉工作台"),
+            "states": _facet(f, "state", states, state_counts),
+            "deadlines": _facet(f, "deadline", DEADLINE_LABELS.items(), counts["deadline"], toggle=True),
+            "flags": _facet(f, "flag", [(k, FLAG_LABELS[k]) for k in ("theirs", "mine", "unassigned", "reopened")],
+                            counts["flag"], toggle=True),
+            "categories": _facet(f, "category", categories, counts["category"], toggle=True, keep_empty=False),
+            "towns": _facet(f, "town", towns, counts["town"], toggle=True) if len(scope.town_ids(user)) > 2 else [],
+            "chips": _chips(f),
+            "page_query": f.query(),
+            "hidden": [(k, v or "all") for k, v in f.__dict__.items() if k != "q" and (v or k == "state")],
+            "today": today,
+            "is_supervisor": scope.has_role(user, Role.BUREAU_ADMIN),
+        }  # fmt: skip
+        return render_to_string("supervision/desk/_queue_body.html", context, request=request)
+
+    # Kept as markup under the complaints' generation, like the rows it shows (complaint_cache): a handler refreshing
+    # the queue pays neither the counts nor the rendering of fifty rows again until a complaint changes.
+    key = ("desk-queue-html", get_language(), user.pk, tuple(memberships_of(user)), f.query(),
+           str(request.GET.get("page")), today)  # fmt: skip
+    html = complaint_cache.cached_list(key, body)
+    done = DONE.get(request.GET.get("done", ""))
+    flash = format_html('<p class="flash" role="status" data-testid="done">{}</p>', done) if done else ""
+    return render(request, "supervision/desk/queue.html", {
+        "title": _("投诉工作台"), "body": mark_safe(html.replace("<!--done-->", flash, 1)),  # noqa: S308 - escaped
+    })  # fmt: skip
 
 
 # --- One complaint ----------------------------------------------------------------------------------------------------
@@ -212,6 +231,7 @@ def _inspectors(town_id: int) -> list[tuple[int, str]]:
 
 def _complaint_context(request, complaint_id: int, **extra) -> dict:
     c = selectors.complaint_detail(complaint_id)
+    services.sla.mark_provisional([c])
     actions = desk_actions(request.user, c)
     timeline = selectors.staff_timeline(c)
     labels = dict(ComplaintStatus.choices)
@@ -238,6 +258,10 @@ def _complaint_context(request, complaint_id: int, **extra) -> dict:
         if "transfer" in actions
         else [],
         "inspectors": _inspectors(c.town_id) if "open_inspection" in actions else [],
+        "colleagues": selectors.eligible_handlers(c) if "assign" in actions else [],
+        # Open311's media_url: a link to elsewhere, shown as such, never fetched nor embedded (open311/services.py).
+        "media_url": getattr(getattr(c, "open311", None), "media_url", ""),
+        "hotline_order": getattr(c, "hotline_order", None),
         "contact_masked": {"name": _masked_name(c.parent.name), "phone": mask_phone(c.parent.phone)},
         "contact": None,
         "message": "",
@@ -281,6 +305,10 @@ def _run(action: str, actor, c, post) -> None:
                                data={"reason": post.get("reason", ""), "comment": post.get("comment", "")})  # fmt: skip
     elif action == "start":
         services.complaint_act(**common, action="start", data={})
+    elif action == "assign":  # the service refuses anyone not covering the complaint's town
+        services.complaint_act(**common, action="assign", data={"handler_id": _int(post.get("handler_id"))})
+    elif action == "message":  # no state change: nothing to be stale about
+        services.complaint_message_post(actor=actor, complaint_id=c.pk, body=post.get("body", ""))
     elif action == "request_statement":
         services.complaint_request_statement(
             **common, question=post.get("question", ""), due_working_days=_int(post.get("due_working_days"))
@@ -307,8 +335,8 @@ def _run(action: str, actor, c, post) -> None:
         raise Http404
 
 
-ACTIONS = ("take", "reject", "start", "request_statement", "ask_parent", "conclude", "transfer", "send_back", "merge",
-           "press")  # fmt: skip
+ACTIONS = ("take", "reject", "start", "assign", "message", "request_statement", "ask_parent", "conclude", "transfer",
+           "send_back", "merge", "press")  # fmt: skip
 STALE = _("您看到的是旧版本：这件投诉刚被他人修改，下面是最新状态。请核对后再操作，您的操作未执行。")
 
 

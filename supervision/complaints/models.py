@@ -142,6 +142,11 @@ class SlaPhase(models.TextChoices):
     NONE = "", _("无")
 
 
+# A 12345 work order is filed with the Idempotency-Key "12345:<order number>" (hotline/services.py): what tells a
+# hotline complaint from the others without a query.
+HOTLINE_KEY_PREFIX = "12345:"
+
+
 class Complaint(models.Model):
     tracking_number = models.CharField("受理编号", max_length=20)  # unique: see Meta
     # Foreign keys led by a composite index below have no index of their own: each index is work on every filing.

@@ -101,8 +101,9 @@ DESK_ASK_FROM = (S.ACCEPTED, S.ASSIGNED, S.INVESTIGATING)
 
 def desk_actions(user, complaint: Complaint) -> list[str]:
     """The buttons of the handler's desk for this user and complaint, from the state table (`allowed_actions`):
-    take (签收), reject, transfer (转办), send_back (退单), start, request_statement, ask_parent, conclude, merge,
-    press (督办, district supervisors), open_inspection (a substantiated outcome), reveal (the parent's contact).
+    take (签收), reject, assign (to a colleague), message, transfer (转办), send_back (退单), start, request_statement,
+    ask_parent, conclude, merge, press (督办, district supervisors), open_inspection (a substantiated outcome), reveal
+    (the parent's contact).
     Nothing for anyone who is not bureau staff covering the complaint's town."""
     if not scope.is_bureau(user) or complaint.town_id not in scope.town_ids(user):
         return []
@@ -115,6 +116,10 @@ def desk_actions(user, complaint: Complaint) -> list[str]:
         out.append("reject")
     if "start" in table:
         out.append("start")
+    if "assign" in table:
+        out.append("assign")  # to a colleague covering the town (the picker)
+    if status not in (S.CLOSED, S.REJECTED):
+        out.append("message")  # a word to the parent in the thread, the state unchanged (12345: sent back to it)
     if status in DESK_ASK_FROM:
         out += ["request_statement", "ask_parent"]
     if "answer" in table or status == S.ASSIGNED:

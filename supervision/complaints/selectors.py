@@ -17,8 +17,8 @@ from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
-from accounts.scope import has_role, institution_ids, is_bureau, town_ids
+from accounts.models import Role, User
+from accounts.scope import has_role, institution_ids, is_bureau, town_ids, users_covering_town
 from core.cache import ProcessTTLCache
 
 from .models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus, StatementRequest
@@ -166,10 +166,19 @@ def statement_counts(user) -> dict[str, int]:
 
 def complaint_detail(pk: int) -> Complaint:
     return (
-        Complaint.objects.select_related("category", "institution", "town", "handler", "parent", "merged_into")
+        Complaint.objects.select_related(
+            "category", "institution", "town", "handler", "parent", "merged_into", "open311", "hotline_order"
+        )
         .prefetch_related("photos")
         .get(pk=pk)
     )
+
+
+def eligible_handlers(complaint: Complaint) -> list[tuple[int, str]]:
+    """The colleagues a complaint may be assigned to (the desk's picker): active bureau staff and admins whose region
+    covers its town (accounts.scope, the same rule `complaint_act(action="assign")` checks), but its handler."""
+    ids = set(users_covering_town(complaint.town_id)) - {complaint.handler_id}
+    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("name", "pk").values_list("pk", "name"))
 
 
 def possible_duplicates(complaint: Complaint) -> QuerySet[Complaint]:
@@ -383,7 +392,8 @@ def desk_queue(user, f: DeskFilters, today: date) -> QuerySet[Complaint]:
         .filter(desk_q(user, f, today))
         .select_related("institution", "category", "town", "handler")
         .only(
-            "id", "tracking_number", "status", "sla_due_on", "paused_since", "created_at", "town_id", "handler_id",
+            "id", "tracking_number", "status", "sla_due_on", "sla_started_on", "paused_since", "created_at", "town_id",
+            "handler_id",
             "institution_id", "category_id", "institution__name", "category__name_zh", "category__name_en",
             "town__name", "handler__name", "version",
         )

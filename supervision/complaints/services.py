@@ -522,6 +522,16 @@ def register_change_listener(listener) -> None:
         _change_listeners.append(listener)
 
 
+# Told of every message the bureau writes in a complaint's thread (a question or a word to the parent, no state
+# change), in its transaction: the 12345 outbox sends it to the hotline that relays it to the caller.
+_message_listeners: list = []
+
+
+def register_message_listener(listener) -> None:
+    if listener not in _message_listeners:
+        _message_listeners.append(listener)
+
+
 def _load_for_change(actor, complaint_id, expected_version: int | None) -> Complaint:
     visible = access_complaint(actor, complaint_id)
     complaint = Complaint.objects.select_for_update().select_related("category", "institution").get(pk=visible.pk)
@@ -908,6 +918,9 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
             )
         if fields:
             _save_transition(c, from_state=c.status, from_version=c.version, fields=fields)
+        if not is_parent:
+            for listener in _message_listeners:
+                listener(c, message)
         notify(
             recipients={c.parent_id, c.handler_id} - {None, actor.pk},
             kind="complaint.message",

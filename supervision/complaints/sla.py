@@ -5,6 +5,12 @@ and a warning day: the first working day by whose end the share `complaint_sla_w
 used. Example: answer within 15 working days from an acceptance on day 0 → warned on working day 12, due on
 working day 15, overdue from the next day. While the bureau waits for the parent, the clock is paused; when the
 parent replies, the due and warning days move by the working days the pause lasted.
+
+A complaint that came from a 12345 work order also has the platform's deadline (HotlineOrder.deadline): its due day
+is the earlier of the policy's and the platform's (`due_cap`), whichever clock runs, and a resumed clock does not
+move past it (the platform does not wait for the caller on our behalf). A platform deadline already past when a clock
+starts (a reopening long after the order) does not make the new clock overdue at once: the policy's clock runs.
+The desk's filters (due within a working day, overdue) and the parent's page read `sla_due_on`, so they follow.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from core import workdays
 from core.cache import ProcessTTLCache
 from core.policy import policy_raw
 from core.workdays import WorkingCalendar
 
-from .models import Complaint, SlaPhase
+from .models import HOTLINE_KEY_PREFIX, Complaint, SlaPhase
 
 _POLICY_TTL = 300.0
 _policy_cache = ProcessTTLCache(1024)
@@ -98,9 +105,33 @@ def deadline(start: date, working_days: int, share: Decimal) -> tuple[date, date
     return due, add_working_days(start, min(warn_after, working_days))
 
 
+def external_due_on(complaint: Complaint) -> date | None:
+    """The last day the 12345 platform gave for the complaint's work order, if it came from one (one query for those
+    complaints, none for the others: their idempotency key says so)."""
+    if complaint.pk is None or not complaint.idempotency_key.startswith(HOTLINE_KEY_PREFIX):
+        return None
+    # Through the reverse relation: sla does not import the hotline package (which builds on it).
+    deadline_at = Complaint.objects.filter(pk=complaint.pk).values_list("hotline_order__deadline", flat=True).first()
+    return timezone.localtime(deadline_at).date() if deadline_at else None
+
+
+def due_cap(complaint: Complaint, cap: date | None, start: date) -> list[str]:
+    """Bring the running clock's due (and warning) day forward to `cap` when that is earlier and not before the
+    clock's start; returns the fields changed (not saved)."""
+    if cap is None or complaint.sla_due_on is None or cap >= complaint.sla_due_on or cap < start:
+        return []
+    complaint.sla_due_on = cap
+    if complaint.sla_warn_on and complaint.sla_warn_on > cap:
+        complaint.sla_warn_on = cap
+    return ["sla_due_on", "sla_warn_on"]
+
+
 def start_clock(complaint: Complaint, phase: str, start: date, working_days: int) -> list[str]:
     """Set the clock on the row (not saved); returns the fields changed."""
     due, warn = deadline(start, working_days, warn_share(start))
+    cap = external_due_on(complaint)
+    if cap is not None and start <= cap < due:
+        due, warn = cap, min(warn, cap)
     complaint.sla_phase = phase
     complaint.sla_started_on = start
     complaint.sla_due_on = due
@@ -130,6 +161,7 @@ def resume_clock(complaint: Complaint, today: date) -> int:
         if complaint.sla_warn_on:
             complaint.sla_warn_on = add_working_days(complaint.sla_warn_on, shift)
     complaint.paused_since = None
+    due_cap(complaint, external_due_on(complaint), paused_on)
     return shift
 
 
@@ -137,3 +169,26 @@ def working_days_left(complaint: Complaint, today: date | None = None) -> int | 
     if not complaint.sla_due_on:
         return None
     return working_days_between(today or timezone.localdate(), complaint.sla_due_on)
+
+
+# --- Provisional deadlines --------------------------------------------------------------------------------------------
+# A due day counted across a year whose holidays are not known yet (neither the official package nor the bureau's
+# calendar in the console has it: core.workdays.is_provisional) was counted with weekends only: the desk and the
+# parent's page show it as provisional until the bureau enters that year.
+
+
+def _clock_years(complaint: Complaint) -> range:
+    if not complaint.sla_due_on:
+        return range(0)
+    start = complaint.sla_started_on or complaint.sla_due_on
+    return range(min(start.year, complaint.sla_due_on.year), complaint.sla_due_on.year + 1)
+
+
+def mark_provisional(complaints) -> None:
+    """Set `due_provisional` on each complaint: whether its due day was counted over a provisional year. One query per
+    unknown year among them (none for years the official calendar knows), whatever their number."""
+    complaints = list(complaints)
+    years = {year for c in complaints for year in _clock_years(c)}
+    unknown = {year for year in years if workdays.is_provisional(date(year, 1, 1))}
+    for c in complaints:
+        c.due_provisional = bool(unknown.intersection(_clock_years(c)))

@@ -168,6 +168,7 @@ def _visible_complaint(request, complaint_id: int):
 def _page_context(request, complaint, *, errors=None, values=None) -> dict:
     """What the complaint's page shows: for its parent, the forms their complaint's state allows now."""
     c = selectors.complaint_detail(complaint.pk)
+    sla.mark_provisional([c])
     user = request.user
     is_parent = c.parent_id == user.pk
     photos = list(c.photos.all())

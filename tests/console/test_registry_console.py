@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from accounts.models import Role
 from institutions.models import Institution
+from institutions.services import institution_change_status
+from supervision.complaints.cache import complaints_changed
 from supervision.inspections.models import RectificationOrder
 from tests.conftest import PASSWORD, TOWN_A, TOWN_B, make_user, region
 from tests.factories import ComplaintFactory, FindingFactory, InspectionFactory
@@ -239,3 +241,32 @@ def test_a_large_import_shows_a_progress_page_then_its_bad_rows(
 def test_an_import_without_a_file_is_a_clear_message(bureau_staff):
     response = signed_in(bureau_staff).post(URL + "import/", {})
     assert response.status_code == 422 and "请选择要导入的文件" in response.content.decode()
+
+
+@pytest.fixture
+def kept_list(settings):
+    settings.REGISTRY_LIST_CACHE_SECONDS = 10
+
+
+def test_a_kept_list_costs_no_registry_query_yet_shows_a_change_at_once(
+    kept_list, bureau_staff, parent, django_capture_on_commit_callbacks
+):
+    inst = make_institution("保留机构")
+    client = signed_in(bureau_staff)
+    assert "保留机构" in client.get(URL).content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(URL).status_code == 200
+    assert not any("institutions_institution" in q["sql"] for q in ctx.captured_queries)
+    with django_capture_on_commit_callbacks(execute=True):
+        institution_change_status(actor=bureau_staff, institution_id=inst.pk, to_status="suspended", reason="停业整顿")
+    assert 'data-testid="row-status">停业整顿<' in client.get(URL).content.decode()
+    ComplaintFactory(institution=inst, parent=parent)
+    with django_capture_on_commit_callbacks(execute=True):
+        complaints_changed()  # what every complaint service calls
+    assert "1 件投诉" in client.get(URL).content.decode()
+
+
+def test_a_kept_list_is_never_shown_to_another_scope(kept_list, staff_a, bureau_staff):
+    make_institution("乙镇机构", town=TOWN_B)
+    assert "乙镇机构" in signed_in(bureau_staff).get(URL).content.decode()  # the district's list, now kept
+    assert "乙镇机构" not in signed_in(staff_a).get(URL).content.decode()  # town A's own

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import sms
 from accounts.models import Role
 from supervision.models import Complaint, StatementRequest
-from tests.conftest import PASSWORD, TOWN_A, make_user, region
+from tests.conftest import PASSWORD, TOWN_A, TOWN_B, make_user, region
 from tests.e2e.test_complaint_page import reference_data
 from tests.factories import image_bytes
 from tests.institutions.helpers import make_institution
@@ -139,3 +139,91 @@ def test_file_accept_ask_answer_conclude_rate(live_server, browser, tmp_path):
     assert (complaint.status, complaint.rating, complaint.closed_at is not None) == ("closed", 5, True)
     assert complaint.closed_at <= timezone.now()
     assert time.monotonic() - started < 60
+
+
+def test_a_handler_passes_a_complaint_to_a_colleague_and_writes_to_the_parent(live_server, browser):
+    """On a phone: the picker offers only the colleagues covering the town; the colleague finds it in their queue and
+    writes to the parent, who reads it on their page."""
+    from supervision.complaints import services
+
+    reference_data()
+    institution = make_institution("涪陵区小画家美术培训学校")
+    parent = make_user("张女士", Role.PARENT, phone="13900000008", username=None)
+    handler = make_user("王科长", Role.BUREAU_STAFF, region=region(TOWN_A))
+    colleague = make_user("陈科员", Role.BUREAU_STAFF, region=region(TOWN_A))
+    make_user("李科员", Role.BUREAU_STAFF, region=region(TOWN_B))  # another town: never offered
+    complaint, _ = services.complaint_file(
+        actor=parent,
+        filing=services.Filing(category="refund", description="报名后机构拒绝退还剩余 24 课时的费用，多次沟通无果。",
+                               occurred_at=timezone.now(), institution_id=institution.pk),
+    )  # fmt: skip
+    services.complaint_take(actor=handler, complaint_id=complaint.pk)
+    base = live_server.url
+
+    desk_context, desk = _phone(browser)
+    try:
+        _sign_in(desk, base, handler.username or handler.phone)
+        desk.goto(f"{base}/desk/complaints/{complaint.pk}/")
+        desk.get_by_test_id("action-assign").click()
+        offered = desk.get_by_test_id("assign-handler").locator("option").all_inner_texts()
+        assert "陈科员" in offered and "李科员" not in offered and "王科长" not in offered
+        _fits(desk)
+        desk.get_by_test_id("assign-handler").select_option(label="陈科员")
+        desk.get_by_test_id("submit-assign").click()
+        assert "对方已收到通知" in desk.get_by_test_id("done").inner_text()
+        assert desk.get_by_test_id("handler").inner_text() == "陈科员"
+    finally:
+        desk_context.close()
+
+    colleague_context, other = _phone(browser)
+    try:
+        _sign_in(other, base, colleague.username or colleague.phone)
+        other.goto(f"{base}/desk/?flag=mine")
+        other.get_by_test_id(f"row-{complaint.pk}").get_by_role("link").first.click()
+        other.get_by_test_id("action-message").click()
+        other.locator("#message-body").fill("您好，我们已联系机构，请保留好缴费凭证。")
+        other.get_by_test_id("submit-message").click()
+        assert other.get_by_test_id("done").inner_text() == "留言已发送。"
+        _fits(other)
+    finally:
+        colleague_context.close()
+
+    parent_context, page = _phone(browser)
+    try:
+        _sign_in(page, base, "13900000008")
+        page.goto(f"{base}/complaints/{complaint.pk}/")
+        assert "请保留好缴费凭证" in page.content()
+        _fits(page)
+    finally:
+        parent_context.close()
+
+
+def test_an_open311_photo_link_is_an_external_link_that_fits_a_phone(live_server, browser):
+    """The desk shows an Open311 media_url as a link (never an image from elsewhere), wrapped at 390 px."""
+    from supervision.complaints.open311 import services as open311
+    from supervision.models import RoutingRule
+
+    reference_data()
+    institution = make_institution("涪陵区小画家美术培训学校")
+    handler = make_user("王科长", Role.BUREAU_STAFF, region=region(TOWN_A))
+    RoutingRule.objects.create(town=region(TOWN_A), handler=handler)
+    admin = make_user("周局长", Role.BUREAU_ADMIN, region=region(TOWN_A))
+    client, _key = open311.client_register(actor=admin, name="随手拍")
+    url = "https://img.example.org/uploads/" + "a1b2c3d4" * 30 + ".jpg"
+    row, _ = open311.request_file(
+        client=client,
+        filing=open311.Open311Filing(
+            service_code="refund", description="机构拒绝退还剩余课时费用，多次沟通无果。", lat="29.703",
+            long="107.389", media_url=url, attributes={"institution_id": str(institution.pk)},
+        ),
+    )  # fmt: skip
+    desk_context, desk = _phone(browser)
+    try:
+        _sign_in(desk, live_server.url, handler.username or handler.phone)
+        desk.goto(f"{live_server.url}/desk/complaints/{row.complaint_id}/")
+        link = desk.get_by_test_id("media-url").get_by_role("link")
+        assert link.get_attribute("href") == url and link.get_attribute("target") == "_blank"
+        assert desk.locator(f'img[src="{url}"]').count() == 0
+        _fits(desk)
+    finally:
+        desk_context.close()

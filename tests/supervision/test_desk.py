@@ -384,3 +384,24 @@ def test_staff_opening_a_complaints_parent_page_land_on_the_desk(parent, staff_a
     assert response.status_code == 302 and response.url == f"/desk/complaints/{c.pk}/"
     assert signed_in(staff_b).get(f"/complaints/{c.pk}/").status_code == 404  # not theirs: still nothing
     assert signed_in(parent).get(f"/complaints/{c.pk}/").status_code == 200  # the parent keeps their page
+
+
+def test_a_kept_queue_shows_a_new_complaint_at_once_and_still_says_what_was_done(
+    parent, staff_a, registered, routed, settings, django_capture_on_commit_callbacks
+):
+    settings.COMPLAINT_LIST_CACHE_SECONDS = 10  # as in production: the queue's rows and markup kept per process
+    from supervision.complaints import cache as complaint_cache
+
+    complaint_cache.clear()
+    client = signed_in(staff_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = filed(parent, registered)
+    assert first.tracking_number in client.get("/desk/").content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/desk/").status_code == 200
+    assert not any("supervision_complaint" in q["sql"] for q in ctx.captured_queries)  # kept
+    with django_capture_on_commit_callbacks(execute=True):
+        second = filed(parent, registered, description="机构在周末集中上学科类课程，孩子很累，请核查。")
+    page = client.get("/desk/?done=take").content.decode()
+    assert second.tracking_number in page and first.tracking_number in page
+    assert 'data-testid="done"' in page and 'data-testid="done"' not in client.get("/desk/").content.decode()

@@ -121,14 +121,56 @@ def test_every_state_change_and_the_outcome_go_back_in_order_once_each(
     assert set(HotlineEvent.objects.values_list("state", flat=True)) == {OutboxState.DELIVERED}
 
 
-def test_a_message_without_a_state_change_sends_nothing(
+def test_a_handlers_message_goes_back_to_12345_in_the_same_transaction(
     system, registered, handler, receiver, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         complaint_id = send(system, order(registered)).json()["complaint_id"]
         services.complaint_act(actor=handler, complaint_id=complaint_id, action="accept", data={})
+    api = ApiClient(login_tokens(handler)["access"])
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = api.post(f"complaints/{complaint_id}/messages", {"body": "已联系机构，请来电人保留缴费凭证。"})
+    assert posted.status_code == 201, posted.content
+    events = receiver.delivered()
+    assert [e["event"] for e in events] == ["received", "accept", "message"]
+    message = events[-1]
+    assert message["message"] == "已联系机构，请来电人保留缴费凭证。" and message["awaiting_caller"] is False
+    assert message["status"] == message["from_status"] == "accepted" and message["sequence"] == 3
+    # Asking for more (the clock paused) goes back too, marked as waiting for the caller.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.complaint_ask_parent(actor=handler, complaint_id=complaint_id, body="请提供缴费收据照片。")
+    assert receiver.delivered()[-1]["awaiting_caller"] is True
+    # A message refused (empty) writes no event: the event exists exactly when the message does.
+    assert api.post(f"complaints/{complaint_id}/messages", {"body": "  "}).status_code in (400, 422)
+    assert HotlineEvent.objects.filter(kind="message").count() == 2
+
+
+def test_a_message_that_fails_rolls_back_its_event(system, registered, handler, monkeypatch):
+    complaint_id = send(system, order(registered)).json()["complaint_id"]
+    services.complaint_act(actor=handler, complaint_id=complaint_id, action="accept", data={})
+
+    def broken(**kwargs):
+        raise RuntimeError("inbox down")
+
+    monkeypatch.setattr(services, "notify", broken)
+    with pytest.raises(RuntimeError):
         services.complaint_message_post(actor=handler, complaint_id=complaint_id, body="请补充缴费凭证。")
-    assert [e["event"] for e in receiver.delivered()] == ["received", "accept"]
+    assert not HotlineEvent.objects.filter(kind="message").exists()
+    assert not Complaint.objects.get(pk=complaint_id).messages.exists()
+
+
+def test_messages_of_other_complaints_write_no_event_and_cost_no_query(registered, handler, parent):
+    filed = ApiClient(login_tokens(parent)["access"]).post("complaints", complaint_body(registered))
+    complaint = Complaint.objects.get(pk=filed.json()["id"])
+    services.complaint_act(actor=handler, complaint_id=complaint.pk, action="accept", data={})
+    message = services.complaint_message_post(actor=handler, complaint_id=complaint.pk, body="请补充缴费凭证。")
+    with CaptureQueriesContext(connection) as queries:
+        hotline.on_message(complaint, message)
+    assert len(queries) == 0
+    assert not HotlineEvent.objects.exists()
+    # The parent's own messages are not the bureau's: nothing is sent for them either.
+    services.complaint_message_post(actor=parent, complaint_id=complaint.pk, body="凭证已上传。")
+    assert not HotlineEvent.objects.exists()
 
 
 def test_other_complaints_write_no_event_and_cost_no_query(registered, handler, parent):

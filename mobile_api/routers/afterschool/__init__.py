@@ -6,7 +6,7 @@ gathered here, and OPERATION_ID_MODULES keeps them (api.py asks it)."""
 
 from ninja import Router
 
-from . import admission, fees, schedule_attendance, schedule_enrolment, schedule_schools
+from . import admission, family, fees, schedule_attendance, schedule_enrolment, schedule_schools
 
 OPERATION_ID_MODULES = {
     f"{__name__}.schedule_schools": "mobile_api.routers.afterschool_schools",
@@ -21,5 +21,6 @@ router.add_router("/afterschool", schedule_schools.router)
 router.add_router("/afterschool", schedule_enrolment.router)
 router.add_router("/afterschool", schedule_attendance.router)
 router.add_router("/afterschool", admission.router)
+router.add_router("/afterschool", family.router)  # parents linking children, the school confirming
 
 fees_router = fees.router  # hangs at /fees (api.py)

@@ -6,9 +6,13 @@ first event (`received`) are written in the same transaction. The same order num
 complaint (200), a different body under the same number is refused (409).
 
 Outbox: `on_complaint_change` (registered with services.register_change_listener) writes an event row in the
-transaction of every audited state change of a hotline complaint; `event_deliver` sends one event (one attempt);
-the task retries with exponential backoff, and after HOTLINE_MAX_ATTEMPTS the event is `failed` and the bureau is
-told. `event_resend` puts a failed event back in the queue by hand. Delivered events are never sent again.
+transaction of every audited state change of a hotline complaint, and `on_message` (registered with
+services.register_message_listener) one for every message a handler writes to the caller (kind `message`, the state
+unchanged); `event_deliver` sends one event (one attempt); the task retries with exponential backoff, and after
+HOTLINE_MAX_ATTEMPTS the event is `failed` and the bureau is told. `event_resend` puts a failed event back in the
+queue by hand. Delivered events are never sent again.
+
+The work order's deadline caps the complaint's clock (sla.external_due_on / due_cap): the earlier day wins.
 """
 
 from __future__ import annotations
@@ -28,23 +32,25 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Region, Role
-from accounts.scope import has_role, users_covering_town
+from accounts.scope import users_covering_town
 from core.audit import audit_log
 from core.dispatch import enqueue_on_commit
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError
 from core.idempotency import fingerprint
 from core.notifications import notify
 from institutions.models import Institution
 
-from .. import services
-from ..models import Complaint
-from ..system_clients import hash_key, new_key, system_user
+from .. import services, sla
+from .. import system_clients as keyed
+from ..models import HOTLINE_KEY_PREFIX, Complaint
+from ..system_clients import hash_key
 from .models import HotlineEvent, HotlineOrder, HotlineSystem, OutboxState
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "sjh_"
-IDEMPOTENCY_PREFIX = "12345:"
+DENIED = _("只有区级管理员可以管理 12345 对接")
+IDEMPOTENCY_PREFIX = HOTLINE_KEY_PREFIX
 DELIVER_TASK = "supervision.hotline_deliver"
 DELIVERY_TIMEOUT_SECONDS = 5
 CLAIM_SECONDS = 60  # an attempt not finished by then (a worker died) may be taken again
@@ -66,35 +72,22 @@ def backoff_seconds(attempts: int) -> int:
 
 
 def _require_bureau_admin(actor) -> None:
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, Role.BUREAU_ADMIN)):
-        raise PermissionDenied(_("只有区级管理员可以管理 12345 对接"))
+    keyed.require_bureau_admin(actor, DENIED)
 
 
 def system_register(*, actor, name: str, callback_url: str) -> tuple[HotlineSystem, str]:
     """A new sending system and its key (returned once, stored hashed)."""
-    _require_bureau_admin(actor)
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        system = HotlineSystem.objects.create(
-            name=name,
-            callback_url=callback_url,
-            key_hash=digest,
-            key_prefix=prefix,
-            user=system_user("hotline", f"12345：{name}"),
-        )
-        audit_log(actor=actor, verb="hotline.system_register", obj=system, data={"name": name})
-    return system, raw
+    return keyed.client_register(
+        HotlineSystem, actor=actor, kind="hotline", user_name=f"12345：{name}", key_prefix=KEY_PREFIX,
+        verb="hotline.system_register", denied=DENIED, name=name, callback_url=callback_url,
+    )  # fmt: skip
 
 
 def system_rotate_key(*, actor, system_id: int) -> str:
-    _require_bureau_admin(actor)
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        system = HotlineSystem.objects.select_for_update().get(pk=system_id)
-        system.key_hash, system.key_prefix = digest, prefix
-        system.save(update_fields=["key_hash", "key_prefix"])
-        audit_log(actor=actor, verb="hotline.system_rotate_key", obj=system, data={"key_prefix": prefix})
-    return raw
+    return keyed.client_rotate_key(
+        HotlineSystem, actor=actor, pk=system_id, key_prefix=KEY_PREFIX, verb="hotline.system_rotate_key",
+        denied=DENIED,
+    )  # fmt: skip
 
 
 def system_for_key(raw: str | None) -> HotlineSystem | None:
@@ -197,6 +190,10 @@ def order_receive(*, system: HotlineSystem, order: WorkOrder) -> tuple[HotlineOr
                     institution_text=(order.institution_name or str(order.institution_id or ""))[:300],
                     request_hash=request_hash,
                 )
+            # The platform's deadline caps the clock started at filing (sla: the earlier of the two).
+            capped = sla.due_cap(complaint, timezone.localtime(row.deadline).date(), services.local_today())
+            if capped:
+                Complaint.objects.filter(pk=complaint.pk).update(**{name: getattr(complaint, name) for name in capped})
             audit_log(
                 actor=system.user,
                 verb="hotline.order_receive",
@@ -279,6 +276,29 @@ def on_complaint_change(complaint: Complaint, *, verb: str, from_state: str, dat
     if order is None:
         return
     _write_event(order, complaint, kind=verb.removeprefix("complaint."), from_state=from_state)
+
+
+def on_message(complaint: Complaint, message) -> None:
+    """A listener of services.complaint_message_post: a handler's message in the thread of a hotline complaint (a
+    word or a question for the caller, the state unchanged) goes back to 12345 as a `message` event, written in the
+    message's transaction. Other complaints cost nothing (their idempotency key says they are not from 12345)."""
+    if not complaint.idempotency_key.startswith(IDEMPOTENCY_PREFIX):
+        return
+    order = HotlineOrder.objects.filter(complaint_id=complaint.pk).first()
+    if order is None:
+        return
+    _write_event(
+        order,
+        complaint,
+        kind="message",
+        from_state=complaint.status,
+        extra={
+            "message_id": message.pk,
+            "message": message.body,
+            "awaiting_caller": bool(message.awaiting_parent),
+        },
+    )
+
 
 
 def _share_outcome(primary: Complaint) -> None:

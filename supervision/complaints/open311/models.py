@@ -52,6 +52,8 @@ class Open311Request(models.Model):
     phone = models.CharField(max_length=30, blank=True)
     device_id = models.CharField(max_length=100, blank=True)
     account_id = models.CharField(max_length=100, blank=True)
+    # The spec's media_url: a photo somewhere else. Kept as a reference only (open311/services.py says why).
+    media_url = models.URLField("外部图片链接", max_length=500, blank=True)
     request_hash = models.CharField(max_length=64, editable=False)  # what was asked: the same key, another ask → 409
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -1,37 +1,62 @@
 """Open311 GeoReport v2 on top of the complaint services: the categories as services, filing through
 `complaint_file` (the same checks, routing and idempotency as a parent's filing), reading back status only.
 
-Errors are DomainError like everywhere else; the views turn them into the spec's list of {code, description}."""
+Errors are DomainError like everywhere else; the views turn them into the spec's list of {code, description}.
+
+`media_url` (the spec: "a URL to media associated with the request, eg an image") is never fetched by the server.
+Fetching a URL a client names is server-side request forgery waiting to happen (the server would reach hosts on its
+own network, cloud metadata addresses, slow or huge answers, redirects to any of those), and the photo would skip
+the evidence pipeline's promises (checked by content, re-encoded without EXIF). So the URL is checked to be an
+http(s) address, stored on the Open311Request as a reference, returned in GET requests' `media_url`, and shown to the
+handler on the desk as a link marked as external (opened in a new tab, no referrer), never embedded as an <img>: the
+Content-Security-Policy allows images from our own origin only. A bureau that wants such photos fetched into the
+complaint's evidence names the hosts it trusts in the setting `OPEN311_MEDIA_FETCH_HOSTS` (empty by default): only
+from those is the photo fetched (`media_fetch_allowed` is the one gate), outside the filing's transaction, with a short
+timeout, no redirect followed (a redirect could point anywhere), at most the photo size limit read, and then checked
+as an upload (core.uploads) and cleaned like any photo. Any failure leaves just the reference: the complaint is filed
+anyway."""
 
 from __future__ import annotations
 
+import logging
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Region, Role
-from accounts.scope import has_role
-from core.audit import audit_log
-from core.errors import DomainError, PermissionDenied
+from accounts.models import Region
+from core import uploads
+from core.errors import DomainError
 from core.idempotency import fingerprint, key_reused_error
 from institutions.models import CHINA_LAT, CHINA_LNG, Institution
 
 from .. import services
+from .. import system_clients as keyed
 from ..models import OPEN_STATUSES, Complaint, ComplaintCategory, ComplaintStatus
-from ..system_clients import hash_key, new_key, system_user
+from ..system_clients import hash_key
 from .models import Open311Client, Open311Request
 
+logger = logging.getLogger(__name__)
+
 KEY_PREFIX = "sjo_"
+DENIED = _("只有区级管理员可以登记 Open311 客户端")
 IDEMPOTENCY_PREFIX = "o311:"
 MAX_IDS = 100  # service_request_id=a,b,c…
 MAX_RESULTS = 200
 DEFAULT_DAYS = 90  # the spec's default and maximum span of start_date … end_date
+MEDIA_URL_MAX = 500
+MEDIA_FETCH_TIMEOUT = 5  # seconds, for an allow-listed host only
 TEXT_MAX = {"address_string": 300, "first_name": 50, "last_name": 50, "email": 200, "phone": 30, "device_id": 100,
             "account_id": 100}  # fmt: skip
 
@@ -44,31 +69,17 @@ def _bad(code: str, message, status: int = 400) -> DomainError:
 
 
 def client_register(*, actor, name: str, requests_per_minute: int = 30) -> tuple[Open311Client, str]:
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, Role.BUREAU_ADMIN)):
-        raise PermissionDenied(_("只有区级管理员可以登记 Open311 客户端"))
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        client = Open311Client.objects.create(
-            name=name,
-            key_hash=digest,
-            key_prefix=prefix,
-            requests_per_minute=requests_per_minute,
-            user=system_user("open311", f"Open311：{name}"),
-        )
-        audit_log(actor=actor, verb="open311.client_register", obj=client, data={"name": name})
-    return client, raw
+    return keyed.client_register(
+        Open311Client, actor=actor, kind="open311", user_name=f"Open311：{name}", key_prefix=KEY_PREFIX,
+        verb="open311.client_register", denied=DENIED, name=name, requests_per_minute=requests_per_minute,
+    )  # fmt: skip
 
 
 def client_rotate_key(*, actor, client_id: int) -> str:
-    if not (getattr(actor, "is_superuser", False) or has_role(actor, Role.BUREAU_ADMIN)):
-        raise PermissionDenied(_("只有区级管理员可以登记 Open311 客户端"))
-    raw, digest, prefix = new_key(KEY_PREFIX)
-    with transaction.atomic():
-        client = Open311Client.objects.select_for_update().get(pk=client_id)
-        client.key_hash, client.key_prefix = digest, prefix
-        client.save(update_fields=["key_hash", "key_prefix"])
-        audit_log(actor=actor, verb="open311.client_rotate_key", obj=client, data={"key_prefix": prefix})
-    return raw
+    return keyed.client_rotate_key(
+        Open311Client, actor=actor, pk=client_id, key_prefix=KEY_PREFIX, verb="open311.client_rotate_key",
+        denied=DENIED,
+    )  # fmt: skip
 
 
 def client_for_key(raw: str | None) -> Open311Client:
@@ -125,6 +136,7 @@ class Open311Filing:
     lat: str = ""
     long: str = ""
     address_string: str = ""
+    media_url: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     contact: dict[str, str] = field(default_factory=dict)  # first_name, last_name, email, phone, device_id, account_id
 
@@ -137,6 +149,56 @@ def _coordinate(value: str, bounds, name: str) -> float:
     if not number.is_finite() or not bounds[0] <= number <= bounds[1]:
         raise _bad("open311.bad_location", _("lat/long 须位于中国境内"))
     return float(number)
+
+
+def _media_url(raw: str) -> str:
+    """The reference as given, if it is an absolute http(s) URL of at most MEDIA_URL_MAX characters; '' if none."""
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    try:
+        if len(value) > MEDIA_URL_MAX:
+            raise ValidationError("too long")
+        URLValidator(schemes=["http", "https"])(value)
+    except ValidationError:
+        raise _bad(
+            "open311.bad_media_url",
+            _("media_url 须为 http 或 https 网址（最多 %(max)s 个字符）") % {"max": MEDIA_URL_MAX},
+        ) from None
+    return value
+
+
+def media_fetch_allowed(url: str) -> bool:
+    """Whether the server may fetch this media_url: only from a host the bureau listed in OPEN311_MEDIA_FETCH_HOSTS
+    (default: none, so never)."""
+    hosts = {h.lower() for h in getattr(settings, "OPEN311_MEDIA_FETCH_HOSTS", ()) or ()}
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(host) and host in hosts
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # not followed: the answer is an error, and only the reference is kept
+
+
+def media_fetch(url: str) -> SimpleUploadedFile | None:
+    """The photo at an allow-listed media_url, checked as an upload; None when not allowed or anything fails."""
+    if not media_fetch_allowed(url):
+        return None
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, headers={"User-Agent": "shuangjian-open311/1", "Accept": "image/*"})
+    try:
+        with opener.open(request, timeout=MEDIA_FETCH_TIMEOUT) as response:
+            data = response.read(services.PHOTO_MAX_BYTES + 1)
+        if not data or len(data) > services.PHOTO_MAX_BYTES:
+            return None
+        photo = SimpleUploadedFile("media_url", data)
+        uploads.check_image(photo, max_bytes=services.PHOTO_MAX_BYTES, field="media_url")
+    except (OSError, ValueError, DomainError) as exc:  # URLError and HTTPError are OSErrors
+        logger.info("Open311 media_url not fetched (%s): %s", url[:100], exc)
+        return None
+    photo.seek(0)
+    return photo
 
 
 def _when(raw: str) -> datetime:
@@ -194,16 +256,18 @@ def request_file(
         value = filing.contact.get(name, "") if name != "address_string" else filing.address_string
         if len(value) > limit:
             raise _bad("open311.too_long", _("%(field)s 过长（最多 %(max)s 个字符）") % {"field": name, "max": limit})
+    media_url = _media_url(filing.media_url)
     institution_id, token, new = _institution(filing)
     occurred = _when(filing.attributes["occurred_at"]) if filing.attributes.get("occurred_at") else timezone.now()
     request_hash = fingerprint(
         filing.service_code, filing.description, filing.lat, filing.long, filing.address_string,
-        sorted(filing.attributes.items()), sorted(filing.contact.items()),
+        sorted(filing.attributes.items()), sorted(filing.contact.items()), *([media_url] if media_url else []),
     )  # fmt: skip
     key = idempotency_key or IDEMPOTENCY_PREFIX + request_hash[:40]
     existing = _filed(client, key, request_hash)
     if existing is not None:
         return existing, False
+    fetched = media_fetch(media_url) if media_url else None  # allow-listed hosts only, before any transaction
     complaint_filing = services.Filing(
         category=filing.service_code,
         description=filing.description,
@@ -217,12 +281,13 @@ def request_file(
     try:
         with transaction.atomic():
             complaint, created = services.complaint_file(
-                actor=client.user, filing=complaint_filing, idempotency_key=key
+                actor=client.user, filing=complaint_filing, idempotency_key=key, photos=[fetched] if fetched else []
             )
             row = Open311Request.objects.create(
                 complaint=complaint,
                 client=client,
                 address_string=filing.address_string.strip(),
+                media_url=media_url,
                 request_hash=request_hash,
                 **{name: filing.contact.get(name, "").strip() for name in TEXT_MAX if name != "address_string"},
             )

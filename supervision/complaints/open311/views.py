@@ -222,6 +222,7 @@ def _request_out(row) -> dict:
         "address": row.address_string,
         "lat": None if c.latitude is None else float(c.latitude),
         "long": None if c.longitude is None else float(c.longitude),
+        "media_url": row.media_url or None,  # the client's own reference, given back as sent (never fetched)
     }
 
 
@@ -240,6 +241,7 @@ def _filing_from(post) -> services.Open311Filing:
         lat=text("lat")[:40],
         long=text("long")[:40],
         address_string=text("address_string"),
+        media_url=text("media_url"),
         attributes=attributes,
         contact={name: text(name) for name in CONTACT_FIELDS},
     )
