@@ -634,7 +634,9 @@
       if (dist != null) lines.push(t("checkin_distance", { m: dist, accuracy: data.accuracy_m != null ? data.accuracy_m : "?" }));
       if (data.qr_token) lines.push(t("presence_by_code"));
       if (!data.latitude && !(server && server.checkin_distance_m != null)) lines.push(t("no_position"));
-      if ((server && server.checkin_flagged) || (dist != null && dist > (config.flagDistance || 500) && !data.qr_token)) {
+      // Flagged for the distance: said only when there is one (without a position the line above says it all).
+      const far = dist != null && dist > (config.flagDistance || 500) && !data.qr_token;
+      if (dist != null && ((server && server.checkin_flagged) || far)) {
         lines.push(t("checkin_flagged", { limit: config.flagDistance || 500 }));
       }
       checkinBox.append(h("p", { "data-testid": "checkin-status" }, lines.join(" · ")));

@@ -135,9 +135,9 @@
     return Array.from(new Uint8Array(digest), (n) => n.toString(16).padStart(2, "0")).join("");
   }
 
-  // The phone's local time with its offset, as the server reads it (ISO 8601).
+  // The time of a record, in the phone's time zone with its offset, as the server reads it (ISO 8601).
   function isoNow() {
-    const d = new Date();
+    const d = new Date(stampNow());
     const off = -d.getTimezoneOffset();
     const sign = off >= 0 ? "+" : "-";
     const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
@@ -164,17 +164,43 @@
   class Offline extends Error {}
   class SignInNeeded extends Error {}
 
-  // --- The server's clock: a phone far off is told so (the server refuses records 10 minutes in its future) --------
+  // --- The server's clock: a phone far off is told so. The server refuses records more than 10 minutes in its future,
+  // so a visit done on a phone set hours ahead would be refused whole: a phone ahead stamps its records in the server's
+  // time instead. The offset is kept across restarts (the app may be opened again offline). Only a phone ahead is
+  // corrected: stamps moved earlier are never refused, even if the phone's clock is set right before they are sent;
+  // a phone behind keeps its own time (the server takes past times).
+  const SKEW_KEY = "sj-clock-skew";
+  const SKEW_CORRECT_MS = 60 * 1000;
   let skewMs = 0;
-  function noteClock(answer) {
-    const date = Date.parse(answer.headers.get("Date") || "");
-    if (!date) return;
-    skewMs = date - Date.now();
+  try {
+    skewMs = Number(localStorage.getItem(SKEW_KEY)) || 0;
+  } catch (e) {
+    /* private mode: measured again at the first answer */
+  }
+
+  function showClock() {
     const el = $("banner-clock");
     if (!el) return;
     const off = Math.abs(skewMs) > SKEW_WARN_MS;
     el.hidden = !off;
     if (off) el.textContent = t("clock_off", { minutes: Math.round(Math.abs(skewMs) / 60000) });
+  }
+
+  function noteClock(answer) {
+    const date = Date.parse(answer.headers.get("Date") || "");
+    if (!date) return;
+    skewMs = date - Date.now();
+    try {
+      localStorage.setItem(SKEW_KEY, String(skewMs));
+    } catch (e) {
+      /* private mode */
+    }
+    showClock();
+  }
+
+  // The time records are stamped with: the phone's, or the server's when the phone is ahead of it.
+  function stampNow() {
+    return skewMs < -SKEW_CORRECT_MS ? Date.now() + skewMs : Date.now();
   }
 
   // --- Tokens --------------------------------------------------------------------------------------------------------
@@ -828,6 +854,7 @@
       offline.hidden = navigator.onLine !== false;
     };
     setOnline();
+    showClock(); // as last measured: the phone may be offline now
     window.addEventListener("offline", setOnline);
     window.addEventListener("online", () => {
       setOnline();
