@@ -21,6 +21,15 @@ from core.notifications import unread_count
 
 from .navigation import menu_items, split_for_tabs
 
+
+def page_token(request) -> str:
+    """One masked CSRF token for all of a page's forms: each get_token() call masks anew (32 random characters)."""
+    token = getattr(request, "_page_csrf_token", None)
+    if token is None:
+        token = request._page_csrf_token = get_token(request)
+    return token
+
+
 MENU_KEEP_SECONDS = 300  # a school renamed shows in its menu entry within this time
 MENU_KEEP_ENTRIES = 4096
 _MENUS: dict[tuple, tuple[float, tuple[str, str, str, bool]]] = {}
@@ -134,7 +143,7 @@ class Frame:
 
     @cached_property
     def csrf_token(self) -> str:
-        return get_token(self.request)  # one masked token for the page's forms (each call masks anew)
+        return page_token(self.request)
 
     # The language switch and the sign-out form, built once per page (each appears twice: side menu and "更多").
     @cached_property

@@ -8,10 +8,12 @@ can; the page works fully without it and without JavaScript.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import Http404
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +23,7 @@ from core import notifications as inbox
 from core import usercache
 from core.errors import NotFound
 
+from .context_processors import page_token
 from .render import inbox_rows_html
 
 PAGE_SIZE = 20
@@ -58,10 +61,23 @@ def _page(user, number):
     kept = usercache.recall(user.pk, "inbox")
     if kept is None:
         page = paginator.get_page(1)
-        usercache.remember(user.pk, "inbox", (paginator.count, list(page.object_list)))
-        return page
+        rows = [InboxRow(*(getattr(n, f) for f in InboxRow._fields)) for n in page.object_list]
+        usercache.remember(user.pk, "inbox", (paginator.count, [tuple(r) for r in rows]))
+        return Page(rows, 1, paginator)
     paginator.count, rows = kept  # the total the page was counted with
-    return Page(rows, 1, paginator)
+    return Page([InboxRow(*r) for r in rows], 1, paginator)
+
+
+class InboxRow(NamedTuple):
+    """What the inbox page shows of a notification: plain values, cheap to keep and to read back."""
+
+    pk: int
+    object_type: str
+    object_id: str
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
 
 
 @require_safe
@@ -70,7 +86,7 @@ def notification_list(request):
     page = _page(request.user, request.GET.get("page"))
     open_url = reverse("notification-open", args=[0]).replace("/0/", "/{}/")  # one reverse, not one per row
     rows_html = inbox_rows_html(
-        page.object_list, open_url=open_url, object_url=object_url, csrf_token=get_token(request),
+        page.object_list, open_url=open_url, object_url=object_url, csrf_token=page_token(request),
         next_path=request.get_full_path(),
     )  # fmt: skip
     return render(request, "portal/notifications.html", {"page": page, "rows_html": rows_html})
