@@ -28,6 +28,7 @@ from accounts import scope
 from accounts.models import Region
 from accounts.selectors import memberships_of
 from core.audit import audit_log
+from core.cache import ProcessTTLCache
 from core.errors import DomainError, NotFound
 from core.jobs import FINISHED, access_job, job_as_dict
 from institutions import exports, imports, public_cache
@@ -106,10 +107,10 @@ def registry_console(request):
 
 
 def _kept_list(request, today, render_body) -> str:
-    """The list's rendered rows, kept REGISTRY_LIST_CACHE_SECONDS for the same scope, filters, page, language and day
-    (the busiest page of the console: a count and twenty rows with three correlated counts each), and never served
-    after a change of the registry or of complaints anywhere (their generations, read in the same round trip).
-    Rectification orders opened or closed show within those seconds."""
+    """The list's rendered rows, kept REGISTRY_LIST_CACHE_SECONDS in each process for the same scope, filters, page,
+    language and day (the busiest page of the console: a count and twenty rows with three correlated counts each),
+    and never served after a change of the registry or of complaints anywhere (their generations, in Redis, read in
+    one round trip). Rectification orders opened or closed show within those seconds."""
     seconds = getattr(settings, "REGISTRY_LIST_CACHE_SECONDS", 0)
     if seconds <= 0:
         return render_body()
@@ -118,19 +119,19 @@ def _kept_list(request, today, render_body) -> str:
     digest = hashlib.sha256(repr((get_language(), places, today.isoformat(), asked)).encode()).hexdigest()[:32]
     key = f"console:registry:{digest}"
     try:
-        found = cache.get_many([public_cache.GENERATION_KEY, complaint_cache.GENERATION_KEY, key])
+        found = cache.get_many([public_cache.GENERATION_KEY, complaint_cache.GENERATION_KEY])
     except Exception:  # noqa: BLE001 - the cache away: the page is computed, as without it
         return render_body()
     generations = (found.get(public_cache.GENERATION_KEY) or 0, found.get(complaint_cache.GENERATION_KEY) or 0)
-    kept = found.get(key)
+    kept = _lists.get(key)
     if kept is not None and kept[0] == generations:
         return mark_safe(kept[1])  # noqa: S308 - markup this view rendered from its template
     html = render_body()
-    try:
-        cache.set(key, (generations, str(html)), seconds)
-    except Exception:  # noqa: BLE001
-        pass
+    _lists.put(key, (generations, str(html)), seconds)
     return html
+
+
+_lists = ProcessTTLCache(1_000)  # this process's kept lists; the generations (in Redis) say when they are stale
 
 
 @require_safe
