@@ -325,7 +325,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "core.staticstorage.ManifestStaticStorage"  # whitenoise's, each address worked out once
         )
     },
 }
