@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
+from html import escape as esc
 
 from django.middleware.csrf import get_token
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from accounts.selectors import memberships_of
 from core import usercache
@@ -181,6 +182,43 @@ class Frame:
             reverse("logout"),
             self.csrf_token,
             gettext("退出"),
+        )
+
+    # The signed-in frame's bell, side menu and tab bar (templates/base.html), built here in one go: the same
+    # markup as template tags would write, at a fraction of their cost on every page.
+    @cached_property
+    def bell_html(self) -> str:
+        n = self.unread
+        label = ngettext("通知，%(n)s 条未读", "通知，%(n)s 条未读", n) % {"n": n}
+        return mark_safe(  # noqa: S308 - every value escaped
+            f'<a class="bell{" has-unread" if n else ""}" href="{esc(reverse("notifications"))}" '
+            f'data-testid="unread-link" aria-label="{esc(label)}"><svg class="icon" aria-hidden="true">'
+            f'<use href="{esc(self.icons)}#bell"></use></svg><span class="badge" data-unread-count '
+            f'data-testid="unread-count"{"" if n else " hidden"}>{n}</span></a>'
+        )
+
+    @cached_property
+    def side_menu_html(self) -> str:
+        if not self.signed_in:
+            return ""
+        return mark_safe(  # noqa: S308 - every value escaped, the parts built escaped
+            f'<nav class="side-menu" aria-label="{esc(gettext("主菜单"))}" data-testid="side-menu">'
+            f'<p class="who"><span data-testid="user-name">{esc(self.user.name)}</span></p>'
+            f'<ul>{self.items_html}</ul><div class="menu-foot">{self.language_switch_html}{self.sign_out_html}</div>'
+            "</nav>"
+        )
+
+    @cached_property
+    def tab_bar_html(self) -> str:
+        if not self.signed_in:
+            return ""
+        current = ' class="current"' if self.more_current else ""
+        return mark_safe(  # noqa: S308 - every value escaped, the parts built escaped
+            f'<nav class="tab-bar" aria-label="{esc(gettext("底部菜单"))}" data-testid="tab-bar"><ul>{self.tabs_html}'
+            f'<li class="more"><details><summary{current}><svg class="icon" aria-hidden="true">'
+            f'<use href="{esc(self.icons)}#more"></use></svg><span>{esc(gettext("更多"))}</span></summary>'
+            f'<div class="more-panel"><p class="who">{esc(self.user.name)}</p><ul>{self.more_html}</ul>'
+            f"{self.language_switch_more_html}{self.sign_out_html}</div></details></li></ul></nav>"
         )
 
     @property

@@ -55,16 +55,18 @@ def object_url(object_type: str, object_id: str) -> str | None:
 def _page(user, number):
     """A page of the inbox. The first, the one people open, is kept a few seconds with their unread count
     (core.usercache: forgotten as soon as they are notified or mark anything read), so it costs no query."""
-    paginator = Paginator(inbox.notifications_for(user), PAGE_SIZE)
     if number not in (None, "", "1"):
-        return paginator.get_page(number)
+        return Paginator(inbox.notifications_for(user), PAGE_SIZE).get_page(number)
     kept = usercache.recall(user.pk, "inbox")
     if kept is None:
+        paginator = Paginator(inbox.notifications_for(user), PAGE_SIZE)
         page = paginator.get_page(1)
         rows = [InboxRow(*(getattr(n, f) for f in InboxRow._fields)) for n in page.object_list]
         usercache.remember(user.pk, "inbox", (paginator.count, [tuple(r) for r in rows]))
         return Page(rows, 1, paginator)
-    paginator.count, rows = kept  # the total the page was counted with
+    count, rows = kept
+    paginator = Paginator((), PAGE_SIZE)  # no queryset to build: the rows and their total are kept
+    paginator.count = count
     return Page([InboxRow(*r) for r in rows], 1, paginator)
 
 
