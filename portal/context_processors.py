@@ -6,7 +6,6 @@ anyway and one COUNT for the unread notifications, once per request however ofte
 
 from __future__ import annotations
 
-import time
 from functools import cached_property
 from html import escape as esc
 
@@ -18,6 +17,7 @@ from django.utils.translation import get_language, gettext, ngettext
 
 from accounts.selectors import memberships_of
 from core import usercache
+from core.cache import ProcessTTLCache
 from core.notifications import unread_count
 
 from .navigation import menu_items, split_for_tabs
@@ -32,8 +32,7 @@ def page_token(request) -> str:
 
 
 MENU_KEEP_SECONDS = 300  # a school renamed shows in its menu entry within this time
-MENU_KEEP_ENTRIES = 4096
-_MENUS: dict[tuple, tuple[float, tuple[str, str, str, bool]]] = {}
+_MENUS = ProcessTTLCache(4096)  # (language, roles and schools, page, unread) → the three menus' markup
 
 
 class Frame:
@@ -95,19 +94,16 @@ class Frame:
             tuple(sorted((getattr(match, "kwargs", None) or {}).items())),
             self.unread,
         )
-        now = time.monotonic()
         kept = _MENUS.get(key)
-        if kept is not None and now - kept[0] < MENU_KEEP_SECONDS:
-            return kept[1]
+        if kept is not None:
+            return kept
         menus = (
             self._items_html(self.items),
             self._items_html(self.tabs),
             self._items_html(self.more),
             any(item.current for item in self.more),
         )
-        if len(_MENUS) >= MENU_KEEP_ENTRIES:
-            _MENUS.clear()
-        _MENUS[key] = (now, menus)
+        _MENUS.put(key, menus, MENU_KEEP_SECONDS)
         return menus
 
     @property
