@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import cached_property
 from html import escape as esc
 
-from django.middleware.csrf import get_token
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -18,18 +17,10 @@ from django.utils.translation import get_language, gettext, ngettext
 from accounts.selectors import memberships_of
 from core import usercache
 from core.cache import ProcessTTLCache
+from core.csrf import page_token
 from core.notifications import unread_count
 
 from .navigation import menu_items, split_for_tabs
-
-
-def page_token(request) -> str:
-    """One masked CSRF token for all of a page's forms: each get_token() call masks anew (32 random characters)."""
-    token = getattr(request, "_page_csrf_token", None)
-    if token is None:
-        token = request._page_csrf_token = get_token(request)
-    return token
-
 
 MENU_KEEP_SECONDS = 300  # a school renamed shows in its menu entry within this time
 _MENUS = ProcessTTLCache(4096)  # (language, roles and schools, page, unread) → the three menus' markup

@@ -21,9 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core import notifications as inbox
 from core import usercache
+from core.csrf import page_token
 from core.errors import NotFound
 
-from .context_processors import page_token
 from .render import inbox_rows_html
 
 PAGE_SIZE = 20

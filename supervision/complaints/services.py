@@ -921,6 +921,7 @@ def complaint_message_post(*, actor, complaint_id, body: str, awaiting_parent: b
         if not is_parent:
             for listener in _message_listeners:
                 listener(c, message)
+        complaints_changed()  # the desk's kept page of this complaint shows the thread
         notify(
             recipients={c.parent_id, c.handler_id} - {None, actor.pk},
             kind="complaint.message",
@@ -1022,6 +1023,7 @@ def _statement_answer(actor, request_id, statement, evidence, checked, stored) -
             obj=c,
             payload={"status": c.status, "statement_request_id": request.pk},
         )
+    complaints_changed()  # the desk's kept page of the complaint shows the answer
     return request
 
 

@@ -405,3 +405,29 @@ def test_a_kept_queue_shows_a_new_complaint_at_once_and_still_says_what_was_done
     page = client.get("/desk/?done=take").content.decode()
     assert second.tracking_number in page and first.tracking_number in page
     assert 'data-testid="done"' in page and 'data-testid="done"' not in client.get("/desk/").content.decode()
+
+
+def test_a_kept_complaint_page_shows_a_parent_message_at_once_and_its_forms_work(
+    parent, staff_a, registered, routed, settings, django_capture_on_commit_callbacks
+):
+    settings.COMPLAINT_LIST_CACHE_SECONDS = 10  # as in production: the page's markup kept per process
+    from supervision.complaints import cache as complaint_cache
+
+    complaint_cache.clear()
+    c = filed(parent, registered)
+    client = Client(enforce_csrf_checks=True)  # the kept markup's form tokens must be this browser's
+    client.force_login(staff_a)
+    with CaptureQueriesContext(connection) as first:
+        page = client.get(f"/desk/complaints/{c.pk}/").content.decode()
+    with CaptureQueriesContext(connection) as kept:
+        again = client.get(f"/desk/complaints/{c.pk}/").content.decode()
+    assert len(kept.captured_queries) <= len(first.captured_queries) - 5  # only who asks and may they see it
+    assert again.count("csrfmiddlewaretoken") == page.count("csrfmiddlewaretoken") > 0
+    assert "csrf-token-stand-in" not in again
+    with django_capture_on_commit_callbacks(execute=True):
+        services.complaint_message_post(actor=parent, complaint_id=c.pk, body="补充：机构负责人电话一直打不通。")
+    assert "机构负责人电话一直打不通" in client.get(f"/desk/complaints/{c.pk}/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', again).group(1)
+    response = client.post(f"/desk/complaints/{c.pk}/take", {"version": c.version, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and fresh(c).handler == staff_a
+    assert "已签收" in client.get(response["Location"]).content.decode()
