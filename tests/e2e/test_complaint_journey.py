@@ -100,7 +100,10 @@ def test_file_accept_ask_answer_conclude_rate(live_server, browser, tmp_path):
             staff.get_by_role("button", name="提交情况说明", exact=True).click()
             assert "情况说明已提交" in staff.get_by_test_id("done").inner_text()
             assert staff.get_by_test_id("evidence-photo").count() == 1
-            assert staff.get_by_test_id("evidence-photo").evaluate("img => img.complete && img.naturalWidth > 0")
+            # The thumbnail is lazy-loaded: scrolled to, it must arrive and decode (waited for, not sampled once).
+            evidence_photo = staff.get_by_test_id("evidence-photo")
+            evidence_photo.scroll_into_view_if_needed()
+            staff.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=evidence_photo.element_handle())
         finally:
             staff_context.close()
 

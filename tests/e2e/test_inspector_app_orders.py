@@ -57,7 +57,8 @@ def test_the_inspector_sees_the_evidence_offline_and_verifies_once(browser, live
         card.get_by_test_id("evidence-photo").wait_for()
         assert "已在前台张贴收费项目和标准" in card.get_by_test_id("evidence-text").inner_text()
         assert "公示收费标准并拍照" in card.inner_text()
-        assert card.get_by_test_id("evidence-photo").evaluate(PHOTO_LOADED)
+        card.get_by_test_id("evidence-photo").scroll_into_view_if_needed()
+        page.wait_for_function(PHOTO_LOADED, arg=card.get_by_test_id("evidence-photo").element_handle())
 
         # The network cut, the app opened again: the order, its text and its photo come from the phone.
         context.set_offline(True)
