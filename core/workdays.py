@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -23,9 +24,8 @@ _warned_years: set[int] = set()
 
 def _package_says(day: date) -> bool | None:
     """True/False from the official calendar, None when the package has no data for that year."""
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
+    official = _official(day)
+    if official is None:
         if day.year not in _warned_years:
             _warned_years.add(day.year)
             logger.warning(
@@ -33,6 +33,14 @@ def _package_says(day: date) -> bool | None:
                 "Enter that year's holidays and make-up days in the admin (日历调整).",
                 day.year,
             )
+    return official
+
+
+@lru_cache(maxsize=8192)  # the package's data is fixed for the process; a term's pages ask for the same days a lot
+def _official(day: date) -> bool | None:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
         return None
 
 

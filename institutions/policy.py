@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import render
 from core.money import fmt
-from core.policy import MissingPolicyValue, policy_decimal, policy_int, policy_time
+from core.policy import MissingPolicyValue, policy_decimal, policy_int, policy_raw, policy_time
 
 from .models import Category, ChangeProposal, Course, EscrowAccount, Institution, Mode, StaffMember
 
@@ -94,18 +94,14 @@ class Limits:
         self._raw: dict[str, str | None] = {}
 
     def preload(self, *keys: str) -> Limits:
-        """Read several values in one query (a page that judges many records: the public verification page)."""
-        from core.models import PolicyValue
-
-        wanted = [k for k in keys if k not in self._raw and k not in self._values]
-        if wanted:
-            self._raw.update(dict.fromkeys(wanted))
-            rows = PolicyValue.objects.filter(key__in=wanted, effective_from__lte=self.on).order_by(
-                "key", "-effective_from"
-            )
-            for key, value in rows.values_list("key", "value"):
-                if self._raw.get(key) is None:
-                    self._raw[key] = value
+        """Read several values at once (a page that judges many records: the public verification page). The table
+        is kept in the process (core.policy), so this costs no query when it is warm."""
+        for key in keys:
+            if key not in self._raw and key not in self._values:
+                try:
+                    self._raw[key] = policy_raw(key, self.on)
+                except MissingPolicyValue:
+                    self._raw[key] = None
         return self
 
     def _read(self, key: str, reader):

@@ -57,19 +57,37 @@ ENDPOINTS = [
 
 
 def _user(username: str, name: str, role: str, school):
-    import secrets
-
-    from accounts.models import AuthSession, Membership, User
-    from accounts.services import auth_login
+    """The bench user with its membership, and a fresh access token. Its password and other sessions are left alone:
+    a password set again would sign out the web sessions another scenario made for the same user."""
+    from accounts.models import Membership, User
 
     user = User.objects.filter(username=username).first() or User.objects.create_user(username=username, name=name)
-    password = secrets.token_urlsafe(24)
-    user.is_active = True
-    user.set_password(password)
-    user.save()
+    if not user.is_active:
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
     Membership.objects.get_or_create(user=user, role=role, school_id=school.pk, defaults={"is_active": True})
-    AuthSession.objects.filter(user=user).delete()
-    return user, auth_login(identifier=username, password=password, device="bench").access_token
+    return user, bench_token(user)
+
+
+def bench_token(user) -> str:
+    """An access token of a new session of `user`, as a sign-in would make (without the password round)."""
+    import secrets
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from accounts.models import AuthSession
+    from accounts.services import REFRESH_PREFIX, _new_access_token, hash_token
+
+    now = timezone.now()
+    session = AuthSession.objects.create(
+        user=user,
+        refresh_hash=hash_token(REFRESH_PREFIX + secrets.token_urlsafe(32)),
+        refresh_expires_at=now + settings.REFRESH_TOKEN_TTL,
+        device="bench",
+        last_used_at=now,
+    )
+    return _new_access_token(session, now)[0]
 
 
 def _bench_school():
