@@ -178,9 +178,7 @@ def queue(request):
         states = [("open", _("办理中")), ("", _("全部"))] + list(ComplaintStatus.choices)
         state_counts = {**counts["state"], "": counts["state"]["all"]}
         categories = [(code, services.category_name(c)) for code, c in services.active_categories().items()]
-        towns = sorted(
-            ((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1]
-        )
+        towns = sorted(((pk, scope.region_name(pk)) for pk in counts["town"]), key=lambda t: t[1])
         context = {
             "page": page,
             "f": f,
@@ -283,23 +281,27 @@ def complaint(request, complaint_id: int):
     """/desk/complaints/<id>/: the staff page of one complaint."""
     if (response := _signed_in_bureau(request)) is not None:
         return response
-    c = _visible(request, complaint_id)
-    today = timezone.localdate()
-    # The page's markup is kept a few seconds under the complaints' generation and this complaint's version (every
-    # action, message and statement answer makes it stale at once), rendered with a stand-in for the form token that
-    # is put in per request. What no service announces (a photo cleaned, a name changed) shows within
-    # COMPLAINT_LIST_CACHE_SECONDS; an action on a stale page is refused by the version (409 and the fresh page).
+    # The page's markup is kept a few seconds under the complaints' generation (every action, message, statement
+    # answer, inspection opened or deadline flag replaces it at once), with the access check that made it: the same
+    # user with the same memberships asking again within COMPLAINT_LIST_CACHE_SECONDS gets it without a query. It is
+    # rendered with a stand-in for the form token, put in per request. What no service announces (a photo cleaned, a
+    # name changed) shows within those seconds; an action on a stale page is refused by the version (409 and the
+    # fresh page). A refusal (404) is never kept.
     done = request.GET.get("done", "")
-    key = ("desk-complaint-html", get_language(), request.user.pk, tuple(memberships_of(request.user)), c.pk,
-           c.version, c.updated_at, done if done in DONE else "", today)  # fmt: skip
+    key = ("desk-complaint-html", get_language(), request.user.pk, tuple(memberships_of(request.user)), complaint_id,
+           done if done in DONE else "", timezone.localdate())  # fmt: skip
 
-    def body() -> str:
+    def page() -> tuple[str, str]:
+        c = _visible(request, complaint_id)
         context = _complaint_context(request, c.pk)
         context["csrf_token"] = TOKEN_STAND_IN
-        return str(render_to_string("supervision/desk/_complaint_body.html", context, request=request))
+        return c.tracking_number, str(
+            render_to_string("supervision/desk/_complaint_body.html", context, request=request)
+        )
 
-    html = complaint_cache.cached_list(key, body).replace(TOKEN_STAND_IN, page_token(request))
-    return render(request, "supervision/desk/complaint.html", {"c": c, "body": mark_safe(html)})  # noqa: S308
+    tracking_number, html = complaint_cache.cached_list(key, page)
+    body = mark_safe(html.replace(TOKEN_STAND_IN, page_token(request)))  # noqa: S308 - rendered by the template
+    return render(request, "supervision/desk/complaint.html", {"c": {"tracking_number": tracking_number}, "body": body})
 
 
 TOKEN_STAND_IN = "csrf-token-stand-in-0f3a9c"  # replaced in the kept markup by this page's token

@@ -1196,6 +1196,8 @@ def complaint_sweep(*, today: date | None = None) -> dict[str, int]:
         counts["closed"] += _auto_close(pk)
     for request in StatementRequest.objects.filter(state=StatementRequest.State.OPEN, due_on__lte=today):
         counts["statements_reminded"] += _remind_statement(request, today)
+    if counts["warned"] or counts["escalated"]:  # flags the desk shows (closing went through _save_transition)
+        complaints_changed()
     return counts
 
 

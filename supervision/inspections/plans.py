@@ -27,6 +27,7 @@ from core.transitions import transition, transition_many
 from core.workdays import add_working_days
 from institutions.models import Category, Institution, Status
 
+from ..complaints.cache import complaints_changed
 from ..complaints.models import SUBSTANTIATED_OUTCOMES, Complaint
 from . import draw as random_draw
 from .checklists import DEFAULT_CHECKLIST, current_checklist
@@ -491,6 +492,7 @@ def inspection_open_adhoc(
         )
         if complaint is not None:
             Complaint.objects.filter(pk=complaint.pk).update(inspection=visit)
+            complaints_changed()  # the desk's kept page of the complaint links the inspection
         audit_log(
             actor=actor,
             verb="inspection.open_adhoc",

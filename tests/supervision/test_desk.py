@@ -431,3 +431,26 @@ def test_a_kept_complaint_page_shows_a_parent_message_at_once_and_its_forms_work
     response = client.post(f"/desk/complaints/{c.pk}/take", {"version": c.version, "csrfmiddlewaretoken": token})
     assert response.status_code == 302 and fresh(c).handler == staff_a
     assert "已签收" in client.get(response["Location"]).content.decode()
+
+
+def test_a_kept_complaint_page_costs_no_complaint_query_and_is_still_only_theirs(
+    parent, staff_a, staff_b, registered, routed, settings, django_capture_on_commit_callbacks
+):
+    settings.COMPLAINT_LIST_CACHE_SECONDS = 10  # as in production
+    from supervision.complaints import cache as complaint_cache
+
+    complaint_cache.clear()
+    c = filed(parent, registered)
+    mine = signed_in(staff_a)
+    assert mine.get(f"/desk/complaints/{c.pk}/").status_code == 200
+    with CaptureQueriesContext(connection) as kept:
+        assert mine.get(f"/desk/complaints/{c.pk}/").status_code == 200
+    assert not any("supervision_complaint" in q["sql"] for q in kept.captured_queries)  # access check kept with it
+    # Another town's handler asks for the same page while it is kept: the same 404 as ever, and nothing kept for it.
+    other = signed_in(staff_b)
+    assert other.get(f"/desk/complaints/{c.pk}/").status_code == 404
+    assert other.get(f"/desk/complaints/{c.pk}/").status_code == 404
+    # Taken through the services (as the API or another process would): the kept page shows it at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.complaint_take(actor=staff_a, complaint_id=c.pk)
+    assert 'data-testid="action-accept"' not in mine.get(f"/desk/complaints/{c.pk}/").content.decode()
