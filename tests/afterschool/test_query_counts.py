@@ -1,6 +1,7 @@
 """Work per request does not grow with the size of a school: the schedule check of a school with 200 sessions and
 2,000 students, an attendance batch of 50 and the roster of 50 cost the same queries as small ones."""
 
+import re
 import uuid
 from datetime import time
 
@@ -169,3 +170,35 @@ def test_application_list_and_timetable_page_cost_the_same_for_10_and_50_rows(te
     )
     many = count_queries(lambda: web.get(url))
     assert few == many
+
+
+def test_the_roll_call_and_the_sign_in_sheet_cost_the_same_for_a_roster_of_5_and_of_50(term_x, api_as):
+    """The teacher's roll call (the app loads my-sessions) and the printable sign-in sheet of the same session."""
+    from django.test import Client
+
+    teachers, sessions, students = build_school(term_x, 10, 200)
+    session = next(s for s in sessions if s.weekday == TODAY.weekday())
+    teacher = next(t for t in teachers if t.afterschool_staff.get().pk == session.staff_id)
+    enrolled = Application.objects.filter(programme_id=session.programme_id, status="approved").order_by("pk")
+    api = api_as(teacher)
+    web = Client()
+    web.force_login(teacher)
+    sheet = f"/afterschool/sessions/{session.pk}/sign-in/?date={TODAY}"
+    api.get("afterschool/my-sessions")  # warm the sign-in
+    web.get(sheet)
+
+    def counts(roster_size: int) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as app:
+            body = api.get("afterschool/my-sessions").json()
+        with CaptureQueriesContext(connection) as page:
+            html = web.get(sheet).content.decode()
+        rows = next(s for s in body if s["session"]["id"] == session.pk)["roster"]
+        assert len(rows) == roster_size == len(set(re.findall(r"学生\d+", html)))
+        return len(app.captured_queries), len(page.captured_queries)
+
+    assert enrolled.count() == 50
+    big = counts(50)
+    Application.objects.filter(pk__in=list(enrolled.values_list("pk", flat=True)[5:])).update(
+        status="withdrawn", active_until_excl=TODAY
+    )  # off the roster from today
+    assert counts(5) == big
