@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -118,11 +117,10 @@ def _kept_list(request, today, render_body) -> str:
     asked = sorted((k, v) for k, v in request.GET.items() if k != "view")
     digest = hashlib.sha256(repr((get_language(), places, today.isoformat(), asked)).encode()).hexdigest()[:32]
     key = f"console:registry:{digest}"
-    try:
-        found = cache.get_many([public_cache.GENERATION_KEY, complaint_cache.GENERATION_KEY])
+    try:  # both read with the signed-in person's counts, in the request's one round trip (core.usercache)
+        generations = (public_cache.generation(), complaint_cache.generation())
     except Exception:  # noqa: BLE001 - the cache away: the page is computed, as without it
         return render_body()
-    generations = (found.get(public_cache.GENERATION_KEY) or 0, found.get(complaint_cache.GENERATION_KEY) or 0)
     kept = _lists.get(key)
     if kept is not None and kept[0] == generations:
         return mark_safe(kept[1])  # noqa: S308 - markup this view rendered from its template

@@ -39,6 +39,55 @@ def seconds() -> int:
 _read: ContextVar[dict | None] = ContextVar("usercache_read", default=None)
 
 
+# Keys many pages read besides the person's own (the generations that say whether kept markup is still good): apps
+# register them at import, and the request's first read fetches them with the person's entries in one round trip.
+SHARED = "shared"  # where a request's read keeps them (user ids are ints: no clash)
+_shared_keys: set[str] = set()
+
+
+def share(key: str) -> None:
+    """Fetch `key` with every request's first read of this cache (see `shared`)."""
+    _shared_keys.add(key)
+
+
+def _fetch(read: dict | None, user_id: int | None) -> None:
+    """One round trip: the person's entries (when kept at all) and, once per request, the shared keys."""
+    keys = [_key(user_id, k) for k in KINDS] if user_id and seconds() else []
+    want_shared = read is not None and SHARED not in read
+    found = cache.get_many(keys + sorted(_shared_keys) if want_shared else keys)
+    if read is None:
+        return
+    if keys:
+        read[user_id] = {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
+    if want_shared:
+        read[SHARED] = {k: found[k] for k in _shared_keys if k in found}
+
+
+def _request_user_id(read: dict) -> int | None:
+    request = read.get("request")
+    user = getattr(request, "user", None)
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def shared(key: str, default: Any = None) -> Any:
+    """A registered key's value as this request read it (fetched with the signed-in person's entries when it is the
+    request's first read); outside a request, read at once. A cache that does not answer raises, as `cache.get`."""
+    read = _read.get()
+    if read is None or key not in _shared_keys:
+        return cache.get(key, default)
+    if SHARED not in read:
+        user_id = _request_user_id(read)
+        _fetch(read, None if user_id in read else user_id)
+    return read[SHARED].get(key, default)
+
+
+def shared_changed(key: str) -> None:
+    """The key was just written: this request reads it afresh next time (the others never held it)."""
+    read = _read.get()
+    if read is not None:
+        read.pop(SHARED, None)  # all of them fetched again on the next read: one round trip as before
+
+
 def recall(user_id: int, kind: str, default: Any = None) -> Any:
     if not seconds():
         return default
@@ -47,14 +96,20 @@ def recall(user_id: int, kind: str, default: Any = None) -> Any:
         value = read[user_id].get(kind, _MISSING)
         return default if value is _MISSING else value
     try:
-        found = cache.get_many([_key(user_id, k) for k in KINDS])
+        if read is None:  # outside a request: nothing to share the round trip with
+            entries = _entries_now(user_id)
+        else:
+            _fetch(read, user_id)
+            entries = read[user_id]
     except Exception:  # noqa: BLE001 - the cache down is a miss, never an error page
         return default
-    entries = {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
-    if read is not None:
-        read[user_id] = entries
     value = entries.get(kind, _MISSING)
     return default if value is _MISSING else value
+
+
+def _entries_now(user_id: int) -> dict:
+    found = cache.get_many([_key(user_id, k) for k in KINDS])
+    return {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
 
 
 def remember(user_id: int, kind: str, value: Any) -> None:
@@ -97,7 +152,7 @@ class UserCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        reading = _read.set({})
+        reading = _read.set({"request": request})
         try:
             response = self.get_response(request)
         finally:

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache as shared_cache
 from django.db import transaction
 
+from core import usercache
 from core.cache import ProcessTTLCache
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def cached(key: str, compute):
 # The registry's generation in the shared cache (Redis in production): replaced after every change, so what other
 # processes keep of the registry (the console's list) is known stale everywhere at once.
 GENERATION_KEY = "institutions:registry:generation"
+usercache.share(GENERATION_KEY)  # the console's registry reads it with the signed-in person's counts
 
 
 def generation():
@@ -68,6 +70,7 @@ def _changed() -> None:
     _cache.clear()
     try:
         shared_cache.set(GENERATION_KEY, secrets.token_hex(8), timeout=None)
+        usercache.shared_changed(GENERATION_KEY)
     except Exception:  # noqa: BLE001 - Redis away: what others keep of the registry lives out its few seconds
         logger.warning("could not publish the registry's new generation", exc_info=True)
 
