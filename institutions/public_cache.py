@@ -63,7 +63,7 @@ usercache.share(GENERATION_KEY)  # the console's registry reads it with the sign
 
 
 def generation():
-    return shared_cache.get(GENERATION_KEY) or 0
+    return usercache.shared(GENERATION_KEY) or 0
 
 
 def _changed() -> None:

@@ -71,3 +71,19 @@ def test_outside_a_request_the_key_is_read_at_once():
     assert complaint_cache.generation() == "now"
     cache.set(complaint_cache.GENERATION_KEY, "later", timeout=None)
     assert complaint_cache.generation() == "later"
+
+
+def test_the_console_registry_reads_both_generations_with_the_persons_counts(settings, reads, client):
+    from institutions import public_cache
+
+    settings.USER_CACHE_SECONDS = 30
+    settings.REGISTRY_LIST_CACHE_SECONDS = 10
+    staff = make_user("科员", Role.BUREAU_STAFF, region=region(TOWN_A))
+    client.force_login(staff)
+    assert client.get("/console/registry/").status_code == 200
+    reads.clear()
+    assert client.get("/console/registry/").status_code == 200
+    generations = {public_cache.GENERATION_KEY, complaint_cache.GENERATION_KEY}
+    together = [keys for kind, keys in reads if kind == "get_many" and generations <= set(keys)]
+    assert len(together) == 1 and f"user:{staff.pk}:unread" in together[0]
+    assert not [key for kind, key in reads if kind == "get" and key in generations]
