@@ -124,6 +124,13 @@ def _clear_process_caches() -> None:
 # --- Personas ------------------------------------------------------------------------------------------------------
 
 
+def client_for(user) -> Client:
+    """A browser signed in as `user` (the pages' tests)."""
+    c = Client()
+    c.force_login(user)
+    return c
+
+
 def make_user(
     name: str, role: str | None = None, *, phone: str | None = None, username: str | None = None, **scope
 ) -> User:

@@ -7,26 +7,19 @@ from datetime import date, time
 
 import pytest
 import time_machine
-from django.test import Client
 
 from afterschool.admission import tasks
 from afterschool.admission.models import Admission
 from afterschool.schedule.models import Session, Staff
 from core.models import AuditEvent, Notification
 from tests.afterschool.test_fee_helpers import build_term
-from tests.conftest import assert_error, make_user
+from tests.conftest import assert_error, client_for, make_user
 from tests.factories import SessionFactory
 
 from .admission_support import admitted
 from .conftest import make_programme
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_a_coach_sees_their_admission_sessions_and_statements(coach, school_admin_x, bureau_staff, term_x):
@@ -129,6 +122,3 @@ def test_money_with_three_decimals_says_at_most_two_decimals(api_as, school_admi
     english = api_as(school_admin_x, lang="en")
     err = assert_error(english.post(f"fees/terms/{term_x.pk}/rate", {"basis": "per_lesson", "amount": "3.005"}), 422)
     assert "2 decimal places" in err["fields"]["amount"]
-
-
-

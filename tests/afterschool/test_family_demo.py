@@ -2,20 +2,14 @@
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 
 from accounts.models import User
 from afterschool.family.models import ChildLinkRequest, GuardianPhone
 from afterschool.fees.models import Bill, Exemption
 from afterschool.schedule.models import ChoiceWindow, Term
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_the_demo_has_something_on_each_page():

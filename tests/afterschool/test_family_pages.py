@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from accounts.models import Role
 from afterschool.family import services as family
@@ -18,16 +17,10 @@ from afterschool.fees.models import Exemption, Refund
 from afterschool.schedule.models import Application
 from core.models import AuditEvent, Notification
 from tests.afterschool.conftest import NOW, enrol, make_programme, make_session, make_student
-from tests.conftest import make_user
+from tests.conftest import client_for, make_user
 from tests.factories import ChoiceWindowFactory, image_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 # --- Linking --------------------------------------------------------------------------------------------------------
@@ -261,6 +254,3 @@ def test_the_child_page_costs_the_same_queries_whatever_the_history(
 def test_the_children_page_leads_to_linking_and_each_child(parent, child):
     html = client_for(parent).get("/afterschool/children/").content.decode()
     assert "/afterschool/children/link/" in html and f"/afterschool/children/{child.pk}/" in html
-
-
-

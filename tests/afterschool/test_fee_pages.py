@@ -18,17 +18,12 @@ from afterschool.fees.bank import payment_code
 from afterschool.fees.models import AllocationRun, Bill, Payment, SchoolAccount
 from core.models import AuditEvent
 from tests.afterschool.test_fee_helpers import TERM_START, build_term, bureau_of_town, take_attendance
+from tests.conftest import client_for
 from tests.factories import EnrolmentFactory, ExemptionFactory
 
 pytestmark = pytest.mark.django_db
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -238,6 +233,3 @@ def test_the_term_page_costs_the_same_queries_whatever_the_number_of_bills(
     c.post(_url(scene, "issue_bills"))
     with django_assert_max_num_queries(n):
         assert c.get(_url(scene)).status_code == 200
-
-
-

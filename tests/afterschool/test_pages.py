@@ -3,20 +3,14 @@
 from io import BytesIO
 
 import pytest
-from django.test import Client
 from openpyxl import load_workbook
 
 from core.models import AuditEvent
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session
+from tests.conftest import client_for
 from tests.factories import AttendanceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture

@@ -8,20 +8,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from afterschool.fees.models import Bill, Payment, SchoolAccount
 from core.models import CalendarDay
 from tests.afterschool.conftest import make_programme, make_session, make_student
+from tests.conftest import client_for
 from tests.factories import TermFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture

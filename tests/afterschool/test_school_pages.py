@@ -27,16 +27,10 @@ from afterschool.schedule.models import (
 )
 from core.models import AuditEvent
 from tests.afterschool.conftest import TODAY, enrol, make_programme, make_session, make_student
-from tests.conftest import make_user
+from tests.conftest import client_for, make_user
 from tests.factories import AdmissionFactory, OutsideStaffFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def url(name, school, *args) -> str:
@@ -197,7 +191,7 @@ def test_bad_rows_are_each_listed_with_line_and_column_and_nothing_is_imported(s
     assert r.status_code == 422
     assert html.count('data-testid="row-error"') == 6
     for line, column in [(3, "监护人手机"), (4, "年级"), (5, "姓名"), (7, "姓名"), (8, "班级"), (8, "姓名")]:
-        assert f"<td data-label=\"行\">{line}</td><td data-label=\"列\">{column}</td>" in html, (line, column)
+        assert f'<td data-label="行">{line}</td><td data-label="列">{column}</td>' in html, (line, column)
     assert "与第 6 行重复" in html and "该班已有同名学生" in html
     assert list(Student.objects.filter(school=school_x)) == [existing]
     assert not GuardianPhone.objects.exists()

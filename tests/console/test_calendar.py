@@ -7,20 +7,13 @@ from datetime import date
 
 import pytest
 import time_machine
-from django.test import Client
 
 from core import workdays
 from core.models import AuditEvent, CalendarDay, Notification
-from tests.conftest import TOWN_A
+from tests.conftest import TOWN_A, client_for
 from tests.factories import SchoolFactory, TermFactory, region
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def test_a_year_the_package_does_not_know_is_provisional_until_entered():
@@ -70,8 +63,9 @@ def test_others_get_404(request, who):
     assert not CalendarDay.objects.exists()
 
 
-def test_the_bureau_is_told_once_when_a_term_starts_in_a_year_not_entered(bureau_staff, bureau_admin,
-                                                                          django_capture_on_commit_callbacks):
+def test_the_bureau_is_told_once_when_a_term_starts_in_a_year_not_entered(
+    bureau_staff, bureau_admin, django_capture_on_commit_callbacks
+):
     school = SchoolFactory(town=region(TOWN_A))
     with django_capture_on_commit_callbacks(execute=True):
         TermFactory(school=school, name="2026-2027 学年第二学期", starts_on=date(2027, 2, 20), ends_on=date(2027, 7, 5))

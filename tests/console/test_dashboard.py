@@ -15,17 +15,11 @@ from django.utils import timezone
 from accounts.models import Role
 from core.models import CalendarDay
 from institutions.models import Status
-from tests.conftest import TOWN_A, TOWN_B, make_user, region
+from tests.conftest import TOWN_A, TOWN_B, client_for, make_user, region
 
 from .helpers import complaints, institutions
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -84,8 +78,13 @@ def test_town_bureau_sees_only_its_town(data):
 def test_others_get_404(request, who, data):
     user = request.getfixturevalue(who)
     c = client_for(user)
-    for url in ("/console/dashboard/", "/console/dashboard/list/?slice=institutions", "/console/dashboard.xlsx",
-                "/console/dashboard/weekly/", "/console/dashboard/weekly.pdf"):
+    for url in (
+        "/console/dashboard/",
+        "/console/dashboard/list/?slice=institutions",
+        "/console/dashboard.xlsx",
+        "/console/dashboard/weekly/",
+        "/console/dashboard/weekly.pdf",
+    ):
         assert c.get(url).status_code == 404, url
 
 
@@ -125,8 +124,9 @@ def test_queries_do_not_grow_with_the_data(bureau_staff, django_assert_max_num_q
     assert listed <= 12
 
 
-def test_figures_are_cached_at_most_five_minutes_and_the_page_says_how_old(bureau_staff, data,
-                                                                             django_assert_max_num_queries):
+def test_figures_are_cached_at_most_five_minutes_and_the_page_says_how_old(
+    bureau_staff, data, django_assert_max_num_queries
+):
     c = client_for(bureau_staff)
     start = timezone.now()
     with time_machine.travel(start, tick=False):

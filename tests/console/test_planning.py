@@ -18,18 +18,12 @@ from core.models import AuditEvent
 from institutions.models import Status
 from supervision.inspections import plans, sync
 from supervision.models import Inspection, InspectionPlan, PenaltyDecision, PlanDraw
-from tests.conftest import TOWN_A, TOWN_B, make_user, region
+from tests.conftest import TOWN_A, TOWN_B, client_for, make_user, region
 from tests.supervision.inspection_fixtures import make_plan, premises, record, team, visit  # noqa: F401
 
 from .helpers import institutions
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def form(team_ids, **extra) -> dict:
@@ -160,9 +154,16 @@ def test_finish_and_publish_at_once_with_a_reason(bureau_staff, team, visit):
 def test_others_get_404(request, who, bureau_staff, team, visit):
     c = client_for(request.getfixturevalue(who))
     plan = visit.plan
-    for url in ("/console/plans/", "/console/plans/new", f"/console/plans/{plan.pk}/",
-                f"/console/plans/visits/{visit.pk}/reassign", "/console/inspections/conflicts/",
-                "/console/inspections/orders/", "/console/inspections/penalties/", "/console/inspectors.json"):
+    for url in (
+        "/console/plans/",
+        "/console/plans/new",
+        f"/console/plans/{plan.pk}/",
+        f"/console/plans/visits/{visit.pk}/reassign",
+        "/console/inspections/conflicts/",
+        "/console/inspections/orders/",
+        "/console/inspections/penalties/",
+        "/console/inspectors.json",
+    ):
         assert c.get(url).status_code == 404, url
     assert c.post(f"/console/plans/{plan.pk}/draw", {"reason": "x"}).status_code == 404
 

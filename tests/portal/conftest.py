@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.test import Client
+
+from tests.conftest import client_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=SHANGHAI)  # a Wednesday
@@ -21,12 +22,6 @@ def wednesday_afternoon():
     """The home tests' clock (used by their modules' pytestmark, so the folder's other tests keep the real one)."""
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 CARD = re.compile(r'data-testid="count-([\w-]+)">([^<]*)<')
