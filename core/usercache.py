@@ -50,15 +50,17 @@ def share(key: str) -> None:
     _shared_keys.add(key)
 
 
-def _fetch(read: dict | None, user_id: int | None) -> None:
+def _entries(found: dict, user_id: int) -> dict:
+    return {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
+
+
+def _fetch(read: dict, user_id: int | None) -> None:
     """One round trip: the person's entries (when kept at all) and, once per request, the shared keys."""
     keys = [_key(user_id, k) for k in KINDS] if user_id and seconds() else []
-    want_shared = read is not None and SHARED not in read
+    want_shared = SHARED not in read
     found = cache.get_many(keys + sorted(_shared_keys) if want_shared else keys)
-    if read is None:
-        return
     if keys:
-        read[user_id] = {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
+        read[user_id] = _entries(found, user_id)
     if want_shared:
         read[SHARED] = {k: found[k] for k in _shared_keys if k in found}
 
@@ -97,7 +99,7 @@ def recall(user_id: int, kind: str, default: Any = None) -> Any:
         return default if value is _MISSING else value
     try:
         if read is None:  # outside a request: nothing to share the round trip with
-            entries = _entries_now(user_id)
+            entries = _entries(cache.get_many([_key(user_id, k) for k in KINDS]), user_id)
         else:
             _fetch(read, user_id)
             entries = read[user_id]
@@ -105,11 +107,6 @@ def recall(user_id: int, kind: str, default: Any = None) -> Any:
         return default
     value = entries.get(kind, _MISSING)
     return default if value is _MISSING else value
-
-
-def _entries_now(user_id: int) -> dict:
-    found = cache.get_many([_key(user_id, k) for k in KINDS])
-    return {k: found[_key(user_id, k)] for k in KINDS if _key(user_id, k) in found}
 
 
 def remember(user_id: int, kind: str, value: Any) -> None:
